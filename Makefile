@@ -1,0 +1,47 @@
+# The front door. `make demo` and `make check` are the two commands a new
+# user needs; both install what is missing first (scripts/bootstrap).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit, CLI transcripts, end-to-end scenarios with real daemons.
+check: bootstrap
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# A two-node demo cluster on loopback (see README).
+demo: bootstrap
+	$(MAKE) build
+	bash scripts/demo
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: bootstrap
+	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DCTLKIT_SANITIZE=ON -DCMAKE_C_COMPILER=clang" check
+
+# libFuzzer targets (clang); `make fuzz-run` runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCTLKIT_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+
+fuzz-run: fuzz
+	bash tests/fuzz/run-all $(FUZZ_SECONDS)
+
+bench: build
+	bash bench/run-all
+
+clean:
+	rm -rf build build-asan build-fuzz

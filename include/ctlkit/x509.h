@@ -1,0 +1,79 @@
+/* Certificates and keys: loading, CUCM-style names, fingerprints, creation.
+ *
+ * Ownership: every function that returns an X509 or EVP_PKEY through an
+ * out-parameter hands a reference to the caller, who frees it with
+ * X509_free / EVP_PKEY_free. */
+#ifndef CTLKIT_X509_H
+#define CTLKIT_X509_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctlkit/error.h"
+
+/* Reads a certificate and/or a private key from a file: PEM holding a
+ * certificate, a key or both (any order), or a DER certificate. cert and key
+ * may be NULL when not wanted. A wanted certificate that is absent is an
+ * error; a missing key is not (*key stays NULL) unless need_key is set. */
+int ck_load_pem(const char *path, X509 **cert, EVP_PKEY **key, bool need_key, ck_err *err);
+/* The same from memory. */
+int ck_load_pem_mem(const void *data, size_t len, X509 **cert, EVP_PKEY **key, bool need_key, ck_err *err);
+/* Parses a DER certificate; fails unless it consumes exactly len bytes. */
+X509 *ck_cert_from_der(const uint8_t *der, size_t len, ck_err *err);
+/* DER encoding; *der is malloc'd (free with free()). */
+int ck_cert_to_der(X509 *cert, uint8_t **der, size_t *len, ck_err *err);
+/* PEM text; malloc'd, NUL-terminated. */
+char *ck_cert_to_pem(X509 *cert);
+
+/* Writes key then certificate as one PEM file, mode 0600, atomically. */
+int ck_write_key_cert_pem(const char *path, EVP_PKEY *key, X509 *cert, ck_err *err);
+int ck_write_cert_pem(const char *path, X509 *cert, ck_err *err);
+
+/* CUCM-style name: CN=..;OU=..;O=..;L=..;ST=..;C=.. in that order, then any
+ * other attributes by short name. Returns a malloc'd string. */
+char *ck_name_cucm(const X509_NAME *name);
+/* Name as OpenSSL's one-line RFC 2253 form (for details views); malloc'd. */
+char *ck_name_oneline(const X509_NAME *name);
+
+/* Serial as raw big-endian magnitude bytes (no DER sign byte), as the
+ * trust-list SERIALNUMBER element stores it. Returns the byte count or -1. */
+int ck_cert_serial(const X509 *cert, uint8_t *out, size_t outsz);
+/* Serial as upper-case hex without separators (CUCM's "Serial Number:"). */
+void ck_cert_serial_hex(const X509 *cert, char *out, size_t outsz);
+
+/* Digest of the DER certificate: "md5", "sha1" or "sha256" (any EVP name). */
+int ck_cert_fingerprint(X509 *cert, const char *md, uint8_t *out, unsigned *outlen);
+
+/* Public key in the trust-list PUBLICKEY form: DER PKCS#1 RSAPublicKey for
+ * RSA, X9.62 uncompressed point for EC. *out malloc'd. */
+int ck_pubkey_tl_bytes(EVP_PKEY *pkey, uint8_t **out, size_t *len, ck_err *err);
+/* The certificate's own signatureValue bytes (no BIT STRING header). */
+int ck_cert_signature_bytes(const X509 *cert, const uint8_t **sig, size_t *len);
+
+/* RSA modulus size in bits, or 0 when the key is not RSA. */
+int ck_rsa_bits(EVP_PKEY *pkey);
+
+typedef struct ck_cert_params {
+    const char *cn, *ou, *o, *l, *st, *c;
+    int rsa_bits;           /* 1024, 2048, 4096; ignored when curve is set */
+    const char *curve;      /* NULL, "P-256" or "P-384" */
+    const char *digest;     /* "sha1", "sha256" (default), "sha384", "sha512" */
+    int days;               /* validity; default 1825 (five years, as CUCM) */
+    const uint8_t *serial;  /* NULL: 16 random bytes, top bit clear */
+    size_t serial_len;
+    const char *key_usage;  /* NULL: digitalSignature,keyEncipherment,dataEncipherment,keyCertSign */
+    const char *ext_key_usage; /* NULL: serverAuth,clientAuth */
+    X509 *issuer_cert;      /* NULL: self-signed */
+    EVP_PKEY *issuer_key;
+} ck_cert_params;
+
+/* Creates a key and a certificate for it. */
+int ck_cert_generate(const ck_cert_params *p, X509 **cert, EVP_PKEY **key, ck_err *err);
+
+/* Parses "70CAF6..." or "70:CA:F6..." into bytes. */
+int ck_hex_decode(const char *hex, uint8_t *out, size_t outsz, size_t *outlen);
+
+#endif
