@@ -1,0 +1,20 @@
+/* Whole-file reads and atomic replacement (temporary file, fsync, rename). */
+#ifndef CTLKIT_FILEIO_H
+#define CTLKIT_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctlkit/error.h"
+
+/* Reads path into a malloc'd buffer; refuses files larger than max. */
+int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_err *err);
+/* Replaces path atomically: writes PATH.tmp.PID with mode, fsyncs it,
+ * renames it over path and fsyncs the directory. On failure the old file
+ * is untouched and the temporary is removed. */
+int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err);
+/* mkdir -p with a mode for the last component. */
+int ck_mkdirs(const char *path, mode_t mode, ck_err *err);
+
+#endif

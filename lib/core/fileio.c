@@ -1,0 +1,133 @@
+#include "ctlkit/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Test hook: when CTLKIT_FAIL_WRITE names a path suffix, writing a file
+ * whose name ends with it fails as a full disk would. Lets tests prove that
+ * a failed publish leaves every node's previous file in place. */
+static bool injected_failure(const char *path)
+{
+    const char *suffix = getenv("CTLKIT_FAIL_WRITE");
+    if (!suffix || !*suffix)
+        return false;
+    size_t n = strlen(path), m = strlen(suffix);
+    return n >= m && strcmp(path + n - m, suffix) == 0;
+}
+
+int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ck_fail(err, errno == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ck_fail(err, CK_EIO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return ck_fail(err, CK_ELIMIT, "%s: %lld bytes, more than the %zu allowed", path,
+                       (long long)st.st_size, max);
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p) {
+        close(fd);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(p);
+            close(fd);
+            return ck_fail(err, CK_EIO, "%s: read failed", path);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *data = p;
+    *len = n;
+    return 0;
+}
+
+int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return ck_fail(err, CK_EINVAL, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return ck_fail(err, CK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (fchmod(fd, mode) < 0)
+        goto fail;
+    if (injected_failure(path)) {
+        errno = ENOSPC;
+        goto fail;
+    }
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto fail;
+        done += (size_t)w;
+    }
+    if (fsync(fd) < 0)
+        goto fail;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
+    /* The rename itself must reach the disk before we call it published. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+fail:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return ck_fail(err, CK_EIO, "%s: cannot write: %s", path, strerror(e));
+}
+
+int ck_mkdirs(const char *path, mode_t mode, ck_err *err)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return ck_fail(err, CK_EINVAL, "%s: path too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return ck_fail(err, CK_EIO, "%s: cannot create: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return ck_fail(err, CK_EIO, "%s: cannot create: %s", buf, strerror(errno));
+    if (chmod(buf, mode) < 0)
+        return ck_fail(err, CK_EIO, "%s: cannot set mode: %s", buf, strerror(errno));
+    return 0;
+}

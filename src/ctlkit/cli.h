@@ -1,0 +1,25 @@
+/* Shared pieces of the ctlkit command: subcommand table and error output. */
+#ifndef CTLKIT_CLI_H
+#define CTLKIT_CLI_H
+
+#include <stdbool.h>
+
+#include "ctlkit/error.h"
+
+/* Exit codes common to all subcommands. */
+enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_ERROR = 2 };
+
+/* Prints "ctlkit: <message>" on stderr, one line. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "ctlkit: <prefix>: <err message>" on stderr. */
+void cli_err_ck(const ck_err *err, const char *prefix);
+/* True when argv holds --help or -h; prints usage then. */
+bool cli_wants_help(int argc, char **argv, const char *usage);
+
+int cmd_cert(int argc, char **argv);
+int cmd_tlv(int argc, char **argv);
+int cmd_sgn(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+
+#endif
