@@ -77,3 +77,13 @@ int ck_cert_generate(const ck_cert_params *p, X509 **cert, EVP_PKEY **key, ck_er
 int ck_hex_decode(const char *hex, uint8_t *out, size_t outsz, size_t *outlen);
 
 #endif
+
+#ifndef CTLKIT_X509_DETAILS
+#define CTLKIT_X509_DETAILS
+/* The certificate details CUCM's Certificate Management page shows
+ * (version, serial, signature algorithm, issuer, validity, subject, key,
+ * key value, extensions), as malloc'd text. */
+char *ck_cert_details(X509 *cert);
+/* Signature algorithm in Java's words, as CUCM prints it: "SHA256withRSA". */
+const char *ck_cert_sigalg_name(const X509 *cert);
+#endif

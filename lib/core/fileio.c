@@ -62,10 +62,10 @@ int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_e
     return 0;
 }
 
-int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err)
+int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp, size_t tmpsz,
+                       ck_err *err)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    if (snprintf(tmp, tmpsz, "%s.tmp.%ld", path, (long)getpid()) >= (int)tmpsz)
         return ck_fail(err, CK_EINVAL, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
@@ -92,17 +92,6 @@ int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         fd = -1;
         goto fail;
     }
-    fd = -1;
-    if (rename(tmp, path) < 0)
-        goto fail;
-    /* The rename itself must reach the disk before we call it published. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
     return 0;
 fail:;
     int e = errno;
@@ -110,6 +99,32 @@ fail:;
         close(fd);
     unlink(tmp);
     return ck_fail(err, CK_EIO, "%s: cannot write: %s", path, strerror(e));
+}
+
+void ck_fsync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err)
+{
+    char tmp[PATH_MAX];
+    if (ck_write_file_temp(path, data, len, mode, tmp, sizeof tmp, err) < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(e));
+    }
+    /* The rename itself must reach the disk before we call it written. */
+    ck_fsync_dir_of(path);
+    return 0;
 }
 
 int ck_mkdirs(const char *path, mode_t mode, ck_err *err)

@@ -1,14 +1,327 @@
-/* ctlkit cluster: placeholder until the cluster store lands (issue 3). */
+/* ctlkit cluster init | status. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+#include "ctlkit/bytes.h"
+#include "ctlkit/cluster.h"
+#include "ctlkit/fileio.h"
+#include "ctlkit/params.h"
+
+static const char usage[] =
+    "usage: ctlkit cluster init DIR --publisher NAME=IP [--subscriber NAME=IP ...]\n"
+    "                           [--tftp-port P] [--tvs-port P] [--provider-port P]\n"
+    "                           [--ou OU] [--o ORG] [--l CITY] [--st STATE] [--c CC] [--bits 1024|2048|4096]\n"
+    "       ctlkit cluster status DIR [--json]\n"
+    "\n"
+    "init creates a cluster in DIR: its database, each node's key and TFTP\n"
+    "directories, each node's certificates (CallManager and TVS on every node,\n"
+    "CAPF and ITLRecovery on the publisher; RSA, SHA256withRSA, self-signed),\n"
+    "each node's ITL, in non-secure mode. Ports default to CUCM's (TFTP 69,\n"
+    "TVS 2445, CTL Provider 2444); every node listens on its own IP.\n"
+    "status prints the nodes, the security mode, the certificates with their\n"
+    "expiry, whether each node's TFTP directory holds the published CTL/ITL,\n"
+    "and warnings (stale CTL, wrong signer, differing copies).\n";
+
+static int parse_node(const char *arg, ck_node_spec *spec, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s", arg);
+    char *eq = strchr(buf, '=');
+    uint8_t ip[4];
+    if (!eq || eq == buf || inet_pton(AF_INET, eq + 1, ip) != 1) {
+        cli_err("cluster init: '%s' is not NAME=IPv4", arg);
+        return -1;
+    }
+    *eq = '\0';
+    for (const char *p = buf; *p; p++)
+        if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= 'A' && *p <= 'Z'))) {
+            cli_err("cluster init: node name '%s' may only hold letters, digits, '-', '_' and '.'", buf);
+            return -1;
+        }
+    spec->name = buf;
+    spec->ip = eq + 1;
+    return 0;
+}
+
+static int port_arg(const char *opt, const char *v, int *out)
+{
+    long long p;
+    if (!ck_parse_ll(v, 1, 65535, &p)) {
+        cli_err("cluster init: %s must be a port from 1 to 65535, not '%s'", opt, v);
+        return -1;
+    }
+    *out = (int)p;
+    return 0;
+}
+
+static int cluster_init(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"publisher", required_argument, 0, 'p'}, {"subscriber", required_argument, 0, 's'},
+        {"tftp-port", required_argument, 0, 'T'}, {"tvs-port", required_argument, 0, 'V'},
+        {"provider-port", required_argument, 0, 'P'}, {"ou", required_argument, 0, 'u'},
+        {"o", required_argument, 0, 'o'},         {"l", required_argument, 0, 'l'},
+        {"st", required_argument, 0, 't'},        {"c", required_argument, 0, 'c'},
+        {"bits", required_argument, 0, 'b'},      {0, 0, 0, 0}};
+    ck_node_spec nodes[32];
+    char names[32][128];
+    size_t n = 1;
+    bool have_pub = false;
+    int tftp = 0, tvs = 0, provider = 0, ch;
+    long long bits = 2048;
+    ck_cluster_init_opts o = {.ou = "TAC", .o = "ctlkit", .l = "Krakow", .st = "Malopolska", .c = "PL",
+                              .who = getenv("USER") ? getenv("USER") : "admin"};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'p':
+            if (have_pub) {
+                cli_err("cluster init: a cluster has one publisher");
+                return EXIT_ERROR;
+            }
+            if (parse_node(optarg, &nodes[0], names[0], sizeof names[0]) < 0)
+                return EXIT_ERROR;
+            have_pub = true;
+            break;
+        case 's':
+            if (n == 32) {
+                cli_err("cluster init: at most 31 subscribers");
+                return EXIT_ERROR;
+            }
+            if (parse_node(optarg, &nodes[n], names[n], sizeof names[n]) < 0)
+                return EXIT_ERROR;
+            n++;
+            break;
+        case 'T': if (port_arg("--tftp-port", optarg, &tftp) < 0) return EXIT_ERROR; break;
+        case 'V': if (port_arg("--tvs-port", optarg, &tvs) < 0) return EXIT_ERROR; break;
+        case 'P': if (port_arg("--provider-port", optarg, &provider) < 0) return EXIT_ERROR; break;
+        case 'u': o.ou = optarg; break;
+        case 'o': o.o = optarg; break;
+        case 'l': o.l = optarg; break;
+        case 't': o.st = optarg; break;
+        case 'c': o.c = optarg; break;
+        case 'b':
+            if (!ck_parse_ll(optarg, 1024, 4096, &bits) || (bits != 1024 && bits != 2048 && bits != 4096)) {
+                cli_err("cluster init: --bits must be 1024, 2048 or 4096, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        default:
+            cli_err("cluster init: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1 || !have_pub) {
+        cli_err("cluster init: needs DIR and --publisher NAME=IP (see --help)");
+        return EXIT_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        nodes[i].tftp_port = tftp;
+        nodes[i].tvs_port = tvs;
+        nodes[i].provider_port = provider;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(nodes[i].name, nodes[j].name) == 0) {
+                cli_err("cluster init: node '%s' named twice", nodes[i].name);
+                return EXIT_ERROR;
+            }
+    }
+    o.nodes = nodes;
+    o.n_nodes = n;
+    o.rsa_bits = (int)bits;
+    ck_err err = {0};
+    printf("Creating cluster in %s: publisher %s", argv[optind], nodes[0].name);
+    for (size_t i = 1; i < n; i++)
+        printf(", subscriber %s", nodes[i].name);
+    printf("\n");
+    fflush(stdout);
+    if (ck_cluster_create(argv[optind], &o, &err) < 0) {
+        cli_err_ck(&err, "cluster init");
+        return EXIT_ERROR;
+    }
+    printf("Cluster created: %zu node(s), non-secure mode (ClusterSecurityMode 0), an ITL on every node.\n", n);
+    return EXIT_OK;
+}
+
+/* MD5 of a node's copy of NAME, or "" when absent. */
+static void node_md5(ck_cluster *c, const char *node, const char *name, char out[33])
+{
+    char path[4096];
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
+    if (ck_read_file(path, 1u << 20, &raw, &len, NULL) < 0)
+        return;
+    uint8_t d[16];
+    unsigned dn = 0;
+    EVP_Digest(raw, len, d, &dn, EVP_md5(), NULL);
+    ck_hex(d, dn, 0, false, out, 33);
+    free(raw);
+}
+
+static const char *copy_state(const char *have, const char *published)
+{
+    if (!*have)
+        return *published ? "missing" : "absent";
+    if (!*published)
+        return "unpublished copy";
+    return strcmp(have, published) == 0 ? "ok" : "DIFFERS";
+}
+
+static void fmt_time(int64_t t, char *out, size_t outsz)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, outsz, "%Y-%m-%d", &tm);
+}
+
+static int cluster_status(int argc, char **argv)
+{
+    bool json = false;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            cli_err("cluster status: unexpected argument '%s' (see --help)", argv[i]);
+            return EXIT_ERROR;
+        }
+    }
+    if (!dir) {
+        cli_err("cluster status: name the cluster directory");
+        return EXIT_ERROR;
+    }
+    ck_cluster *c = NULL;
+    ck_err err = {0};
+    if (ck_cluster_open(dir, NULL, &c, &err) < 0) {
+        cli_err_ck(&err, NULL);
+        return EXIT_ERROR;
+    }
+    ck_store *s = ck_cluster_store(c);
+    ck_node *nodes = NULL;
+    size_t nn = 0;
+    ck_cert_row *certs = NULL;
+    size_t nc = 0;
+    char **warn = NULL;
+    size_t nw = 0;
+    int rc = EXIT_ERROR;
+    if (ck_store_list_nodes(s, &nodes, &nn, &err) < 0 || ck_store_list_certs(s, &certs, &nc, &err) < 0 ||
+        ck_cluster_checks(c, NULL, &warn, &nw, &err) < 0) {
+        cli_err_ck(&err, NULL);
+        goto out;
+    }
+    int mode = ck_cluster_security_mode(c);
+    ck_file_row ctl = {0};
+    bool have_ctl = ck_store_get_file(s, "", CK_CTL_NAME, &ctl, NULL) == 0;
+
+    json_t *root = json_object(), *jnodes = json_array();
+    json_object_set_new(root, "cluster", json_string(ck_cluster_dir(c)));
+    json_object_set_new(root, "security_mode", json_integer(mode));
+    json_object_set_new(root, "security_mode_name", json_string(mode ? "mixed" : "non-secure"));
+    json_object_set_new(root, "ctl", have_ctl ? json_pack("{s:s,s:s,s:I,s:I}", "md5", ctl.md5, "sha1", ctl.sha1, "length",
+                                                         (json_int_t)ctl.len, "version", (json_int_t)ctl.version)
+                                             : json_null());
+    if (!json) {
+        printf("Cluster %s\n", ck_cluster_dir(c));
+        printf("Security mode: %d (%s)\n", mode, mode ? "mixed" : "non-secure");
+        if (have_ctl)
+            printf("Published CTL: %zu bytes, MD5 %s, version %lld\n", ctl.len, ctl.md5, (long long)ctl.version);
+        else
+            printf("Published CTL: none\n");
+        printf("\n%-20s %-10s %-15s %-6s %-6s %-18s %-18s\n", "NODE", "ROLE", "IP", "TFTP", "TVS", "CTL", "ITL");
+    }
+    for (size_t i = 0; i < nn; i++) {
+        char have_ctl_md5[33], have_itl[33], pub_itl[33] = "";
+        node_md5(c, nodes[i].name, CK_CTL_NAME, have_ctl_md5);
+        node_md5(c, nodes[i].name, CK_ITL_NAME, have_itl);
+        ck_file_row itl;
+        if (ck_store_get_file(s, nodes[i].name, CK_ITL_NAME, &itl, NULL) == 0) {
+            snprintf(pub_itl, sizeof pub_itl, "%s", itl.md5);
+            ck_file_row_clear(&itl);
+        }
+        const char *cs = copy_state(have_ctl_md5, have_ctl ? ctl.md5 : ""), *is = copy_state(have_itl, pub_itl);
+        json_t *jn = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s,s:s?},s:{s:s,s:s?}}", "name", nodes[i].name, "role",
+                               nodes[i].publisher ? "publisher" : "subscriber", "ip", nodes[i].ip, "tftp_port",
+                               nodes[i].tftp_port, "tvs_port", nodes[i].tvs_port, "provider_port",
+                               nodes[i].provider_port, "ctl", "state", cs, "md5", *have_ctl_md5 ? have_ctl_md5 : NULL,
+                               "itl", "state", is, "md5", *have_itl ? have_itl : NULL);
+        json_t *jc = json_array();
+        for (size_t k = 0; k < nc; k++)
+            if (strcmp(certs[k].node, nodes[i].name) == 0) {
+                char exp[32];
+                fmt_time(certs[k].not_after, exp, sizeof exp);
+                json_array_append_new(jc, json_pack("{s:s,s:s,s:s,s:s}", "unit", certs[k].unit, "serial",
+                                                    certs[k].serial, "subject", certs[k].subject, "expires", exp));
+            }
+        json_object_set_new(jn, "certificates", jc);
+        json_array_append_new(jnodes, jn);
+        if (!json) {
+            char ctl_col[40], itl_col[40];
+            snprintf(ctl_col, sizeof ctl_col, "%s%s%.8s", cs, *have_ctl_md5 ? " " : "", have_ctl_md5);
+            snprintf(itl_col, sizeof itl_col, "%s%s%.8s", is, *have_itl ? " " : "", have_itl);
+            printf("%-20s %-10s %-15s %-6d %-6d %-18s %s\n", nodes[i].name,
+                   nodes[i].publisher ? "publisher" : "subscriber", nodes[i].ip, nodes[i].tftp_port,
+                   nodes[i].tvs_port, ctl_col, itl_col);
+        }
+    }
+    json_object_set_new(root, "nodes", jnodes);
+    if (!json) {
+        printf("\n%-20s %-12s %-34s %-10s %s\n", "NODE", "UNIT", "SERIAL", "EXPIRES", "SUBJECT");
+        for (size_t k = 0; k < nc; k++) {
+            char exp[32];
+            fmt_time(certs[k].not_after, exp, sizeof exp);
+            printf("%-20s %-12s %-34s %-10s %s\n", certs[k].node, certs[k].unit, certs[k].serial, exp,
+                   certs[k].subject);
+        }
+        printf("\n");
+        if (nw == 0)
+            printf("No warnings.\n");
+        for (size_t k = 0; k < nw; k++)
+            printf("WARNING: %s\n", warn[k]);
+    } else {
+        json_t *jw = json_array();
+        for (size_t k = 0; k < nw; k++)
+            json_array_append_new(jw, json_string(warn[k]));
+        json_object_set_new(root, "warnings", jw);
+        char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (txt)
+            printf("%s\n", txt);
+        free(txt);
+    }
+    json_decref(root);
+    ck_file_row_clear(&ctl);
+    rc = EXIT_OK;
+out:
+    ck_strings_free(warn, nw);
+    ck_cert_rows_free(certs, nc);
+    free(nodes);
+    ck_cluster_close(c);
+    return rc;
+}
 
 int cmd_cluster(int argc, char **argv)
 {
-    cli_err("cluster: not implemented yet");
-    return EXIT_ERROR;
-}
-
-int cmd_admin(int argc, char **argv)
-{
-    cli_err("admin: not implemented yet");
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_ERROR : EXIT_OK;
+    }
+    if (cli_wants_help(argc - 1, argv + 1, usage))
+        return EXIT_OK;
+    if (strcmp(argv[1], "init") == 0)
+        return cluster_init(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return cluster_status(argc - 1, argv + 1);
+    cli_err("cluster: unknown subcommand '%s' (init, status)", argv[1]);
     return EXIT_ERROR;
 }

@@ -1,0 +1,105 @@
+/* Cluster operations: what CUCM's security subsystem does when an admin
+ * changes the security mode, updates the CTL, regenerates or imports a
+ * certificate. Decisions live here; programs only wire them to the CLI.
+ *
+ * On disk a cluster is a folder:
+ *   DIR/cluster.db            the store (SQLite), public data only
+ *   DIR/cluster.lock          serializes changing operations (flock)
+ *   DIR/nodes/NAME/tftp/      the node's TFTP directory (CTLFile.tlv, ITLFile.tlv ...)
+ *   DIR/nodes/NAME/keys/      the node's private keys, mode 0700, files 0600
+ *   DIR/nodes/NAME/run/       the node daemon's pid file
+ * Each operation runs "on" a node (the --node of `ctlkit admin`): only that
+ * node's keys are used to sign. */
+#ifndef CTLKIT_CLUSTER_H
+#define CTLKIT_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctlkit/error.h"
+#include "ctlkit/store.h"
+
+typedef struct ck_cluster ck_cluster;
+
+/* Certificate units a node owns. */
+#define CK_UNIT_CALLMANAGER "CallManager"
+#define CK_UNIT_TVS "TVS"
+#define CK_UNIT_CAPF "CAPF"
+#define CK_UNIT_ITLRECOVERY "ITLRecovery"
+
+/* Trust-store purposes (cluster-wide). */
+#define CK_TRUST_CALLMANAGER "CallManager-trust"
+#define CK_TRUST_PHONE_SAST "Phone-SAST-trust"
+
+#define CK_CTL_NAME "CTLFile.tlv"
+#define CK_ITL_NAME "ITLFile.tlv"
+
+typedef struct ck_node_spec {
+    const char *name;
+    const char *ip;
+    int tftp_port, tvs_port, provider_port; /* 0: 69, 2445, 2444 */
+} ck_node_spec;
+
+typedef struct ck_cluster_init_opts {
+    const ck_node_spec *nodes; /* nodes[0] is the publisher */
+    size_t n_nodes;
+    const char *ou, *o, *l, *st, *c; /* subject fields of every certificate */
+    int rsa_bits;                    /* default 2048 */
+    const char *who;                 /* for the audit log */
+} ck_cluster_init_opts;
+
+/* Creates DIR with its database, every node's folders, keys and
+ * certificates (RSA, SHA256withRSA, self-signed), every node's ITL, in
+ * non-secure mode. Refuses a DIR that already holds a cluster. */
+int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err);
+
+int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err);
+void ck_cluster_close(ck_cluster *c);
+ck_store *ck_cluster_store(ck_cluster *c);
+const char *ck_cluster_dir(const ck_cluster *c);
+void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
+                          size_t outsz);
+
+/* `utils ctl set-cluster mixed-mode` / `non-secure-mode` (publisher only). */
+int ck_cluster_set_mixed_mode(ck_cluster *c, const char *node, ck_err *err);
+int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err);
+/* `utils ctl update CTLFile` (publisher only, mixed mode): a new tokenless
+ * CTL from the current certificates; eToken records are dropped. */
+int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err);
+/* Publishes CTL bytes built elsewhere (the CTL Provider's token-signed
+ * CTL) to every node. status[i] gets 0 or -1 per node, in node order. */
+int ck_cluster_publish_ctl(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
+/* Rebuilds and publishes one node's ITL, signed on that node. */
+int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
+
+/* `set cert regen UNIT` on node: new key and serial. warning gets what the
+ * change does to phones and what to run next. */
+int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, char *warning, size_t warnsz,
+                          ck_err *err);
+/* `set cert import trust PURPOSE FILE` (cluster-wide). */
+int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose, const char *pem,
+                            const char *description, ck_err *err);
+int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose, const char *serial, int *deleted,
+                            ck_err *err);
+/* `file delete tftp NAME` on one node. */
+int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
+                                ck_err *err);
+/* `set param NAME VALUE` (range-checked from the parameter table). */
+int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, const char *value, ck_err *err);
+
+/* Checks that protect the fleet (stale CTL in non-secure mode, a CTL not
+ * signed by the publisher's current signer, node copies that differ from
+ * the published file). node NULL: every node. Returns a malloc'd array of
+ * malloc'd one-line warnings. */
+int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t *n, ck_err *err);
+void ck_strings_free(char **v, size_t n);
+
+/* Asks the node's daemon to reload (SIGHUP via its pid file). Returns
+ * CK_ENOTFOUND when it is not running. */
+int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err);
+
+/* The security mode: 0 non-secure, 1 mixed. */
+int ck_cluster_security_mode(ck_cluster *c);
+
+#endif

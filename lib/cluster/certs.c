@@ -1,0 +1,171 @@
+/* Certificate regeneration and trust-store changes, with the warnings an
+ * admin needs before phones find out the hard way. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ctlkit/params.h"
+#include "ctlkit/x509.h"
+#include "internal.h"
+
+static const char *const trust_purposes[] = {CK_TRUST_CALLMANAGER, CK_TRUST_PHONE_SAST, "Phone-trust", "CAPF-trust",
+                                             "TVS-trust", NULL};
+
+static const char *canonical_purpose(const char *p)
+{
+    for (const char *const *t = trust_purposes; *t; t++)
+        if (strcasecmp(*t, p) == 0)
+            return *t;
+    return NULL;
+}
+
+static const char *canonical_unit(const char *u)
+{
+    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY, NULL};
+    for (const char *const *t = units; *t; t++)
+        if (strcasecmp(*t, u) == 0)
+            return *t;
+    return NULL;
+}
+
+/* Reads the subject fields of the current certificate so that a
+ * regenerated one keeps them (CUCM keeps the subject, changes the key). */
+static char *field(X509_NAME *name, int nid)
+{
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    unsigned char *u = NULL;
+    if (i < 0 || ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) < 0)
+        return NULL;
+    char *s = strdup((char *)u);
+    OPENSSL_free(u);
+    return s;
+}
+
+/* True when the audit log shows `set cert regen OTHER` on node within ttl. */
+static bool regenerated_recently(ck_cluster *c, const char *node, const char *other, int64_t ttl)
+{
+    ck_audit_row *rows = NULL;
+    size_t n = 0;
+    bool hit = false;
+    char want[64];
+    snprintf(want, sizeof want, "set cert regen %s", other);
+    if (ck_store_list_audit(c->store, 500, &rows, &n, NULL) < 0)
+        return false;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n && !hit; i++)
+        hit = strcmp(rows[i].node, node) == 0 && strncmp(rows[i].action, want, strlen(want)) == 0 &&
+              now - rows[i].at < ttl;
+    ck_audit_rows_free(rows, n);
+    return hit;
+}
+
+int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, char *warning, size_t warnsz,
+                          ck_err *err)
+{
+    const char *unit = canonical_unit(unit_arg);
+    warning[0] = '\0';
+    if (!unit)
+        return ck_fail(err, CK_EINVAL, "unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", unit_arg);
+    ck_node n;
+    X509 *old = NULL;
+    if (ck_store_get_node(c->store, node, &n, err) < 0 || load_unit(c, node, unit, &old, NULL, err) < 0)
+        return -1;
+    X509_NAME *name = X509_get_subject_name(old);
+    char *ou = field(name, NID_organizationalUnitName), *o = field(name, NID_organizationName),
+         *l = field(name, NID_localityName), *st = field(name, NID_stateOrProvinceName),
+         *country = field(name, NID_countryName);
+    int bits = ck_rsa_bits(X509_get0_pubkey(old));
+    X509_free(old);
+
+    char ttl_s[32] = "86400";
+    ck_store_get_param(c->store, CK_PARAM_TVS_TTL, ttl_s, sizeof ttl_s, NULL);
+    int64_t ttl = atoll(ttl_s);
+    const char *pair = strcmp(unit, CK_UNIT_CALLMANAGER) == 0 ? CK_UNIT_TVS
+                       : strcmp(unit, CK_UNIT_TVS) == 0        ? CK_UNIT_CALLMANAGER
+                                                               : NULL;
+    bool trap = pair && regenerated_recently(c, node, pair, ttl);
+
+    bool ok = op_begin(c, err) == 0;
+    if (ok)
+        ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
+             rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "set cert regen %s", unit) == 0;
+    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+    free(ou);
+    free(o);
+    free(l);
+    free(st);
+    free(country);
+    if (rc < 0)
+        return -1;
+
+    ck_cert_row row;
+    char serial[80] = "?";
+    if (ck_store_get_cert(c->store, node, unit, &row, NULL) == 0) {
+        snprintf(serial, sizeof serial, "%s", row.serial);
+        ck_cert_row_clear(&row);
+    }
+    bool mixed = ck_cluster_security_mode(c);
+    size_t w = 0;
+#define SAY(...) (w += (size_t)snprintf(warning + w, w < warnsz ? warnsz - w : 0, __VA_ARGS__))
+    SAY("The %s certificate of %s was regenerated (new serial %s); %s's ITL was rebuilt.\n", unit, node, serial,
+        node);
+    if (strcmp(unit, CK_UNIT_CALLMANAGER) == 0 && n.publisher && mixed)
+        SAY("WARNING: the CTL is still signed by the old CallManager certificate. Run 'utils ctl update CTLFile' now, "
+            "then restart Cisco Tftp on every node.\n"
+            "Phones with Security by Default will take the new CTL after asking TVS; phones without it (7940, 7960, "
+            "Cisco Jabber) will reject it until their CTL is deleted by hand.\n");
+    else if (strcmp(unit, CK_UNIT_CALLMANAGER) == 0 || strcmp(unit, CK_UNIT_TVS) == 0 ||
+             strcmp(unit, CK_UNIT_CAPF) == 0)
+        SAY("Restart Cisco Tftp on every node (utils service restart \"Cisco Tftp\") so that every ITL carries the "
+            "new certificate%s.\n",
+            mixed && strcmp(unit, CK_UNIT_TVS) != 0 ? ", then run 'utils ctl update CTLFile' on the publisher" : "");
+    if (trap)
+        SAY("WARNING: the CallManager and TVS certificates of %s have both changed within one TVS cache TTL (%s s). "
+            "Phones with Security by Default cannot verify the new trust lists through a TVS they trust and will be "
+            "stranded until their CTL/ITL is deleted by hand.\n",
+            node, ttl_s);
+#undef SAY
+    return 0;
+}
+
+int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose_arg, const char *pem,
+                            const char *description, ck_err *err)
+{
+    const char *purpose = canonical_purpose(purpose_arg);
+    if (!purpose)
+        return ck_fail(err, CK_EINVAL,
+                       "unknown trust store '%s' (CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, "
+                       "TVS-trust)",
+                       purpose_arg);
+    X509 *cert = NULL;
+    if (ck_load_pem_mem(pem, strlen(pem), &cert, NULL, false, err) < 0)
+        return -1;
+    char *subject = ck_name_cucm(X509_get_subject_name(cert));
+    char *clean = ck_cert_to_pem(cert); /* stores the certificate only, never a key that came along */
+    X509_free(cert);
+    bool ok = subject && clean && op_begin(c, err) == 0;
+    if (ok)
+        ok = ck_store_add_trust(c->store, purpose, clean, description, err) == 0 &&
+             audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
+    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+    if (!subject || !clean)
+        rc = ck_fail(err, CK_ENOMEM, "out of memory");
+    free(subject);
+    free(clean);
+    return rc;
+}
+
+int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose_arg, const char *serial,
+                            int *deleted, ck_err *err)
+{
+    const char *purpose = canonical_purpose(purpose_arg);
+    if (!purpose)
+        return ck_fail(err, CK_EINVAL, "unknown trust store '%s'", purpose_arg);
+    if (op_begin(c, err) < 0)
+        return -1;
+    bool ok = ck_store_delete_trust(c->store, purpose, serial, deleted, err) == 0 &&
+              audit(c, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
+    return op_end(c, ok, err);
+}

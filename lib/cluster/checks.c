@@ -1,0 +1,139 @@
+/* Checks that protect the fleet: conditions CUCM admins learn about from
+ * stranded phones, reported before the phones find them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/fileio.h"
+#include "ctlkit/params.h"
+#include "ctlkit/x509.h"
+#include "internal.h"
+
+typedef struct list {
+    char **v;
+    size_t n, cap;
+} list;
+
+static void add(list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(list *l, const char *fmt, ...)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **p = realloc(l->v, cap * sizeof *p);
+        if (!p)
+            return;
+        l->v = p;
+        l->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&l->v[l->n], fmt, ap) >= 0)
+        l->n++;
+    va_end(ap);
+}
+
+/* Is the CTL's signer the publisher's current signing certificate, or a
+ * token whose certificate the cluster trusts (Phone-SAST-trust)? */
+static void check_signer(ck_cluster *c, const char *node, const ck_tl_file *f, list *out)
+{
+    ck_node pub;
+    char want_unit[32] = CK_UNIT_CALLMANAGER;
+    ck_store_get_param(c->store, CK_PARAM_SIGNER, want_unit, sizeof want_unit, NULL);
+    if (ck_store_publisher(c->store, &pub, NULL) < 0)
+        return;
+    ck_cert_row row;
+    if (ck_store_get_cert(c->store, pub.name, want_unit, &row, NULL) < 0)
+        return;
+    char serial[200];
+    ck_hex(f->signer_serial.p, f->signer_serial.n, 0, true, serial, sizeof serial);
+    bool current = strcasecmp(serial, row.serial) == 0;
+    if (!current) {
+        ck_cert_row *trust = NULL;
+        size_t nt = 0;
+        bool token = false;
+        if (ck_store_list_trust(c->store, &trust, &nt, NULL) == 0) {
+            for (size_t i = 0; i < nt && !token; i++)
+                token = strcmp(trust[i].unit, CK_TRUST_PHONE_SAST) == 0 && strcasecmp(trust[i].serial, serial) == 0;
+            ck_cert_rows_free(trust, nt);
+        }
+        if (token)
+            add(out, "%s: the CTL is signed by a USB eToken (serial %s); run 'utils ctl update CTLFile' to move to the "
+                     "tokenless CTL",
+                node, serial);
+        else
+            add(out, "%s: the CTL is signed by serial %s, not by the publisher's current %s certificate (serial %s); "
+                     "run 'utils ctl update CTLFile' on the publisher",
+                node, serial, want_unit, row.serial);
+    }
+    ck_cert_row_clear(&row);
+}
+
+static void check_node(ck_cluster *c, const ck_node *n, bool mixed, list *out)
+{
+    char path[PATH_MAX];
+    ck_cluster_node_path(c, n->name, "tftp", CK_CTL_NAME, path, sizeof path);
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    ck_err err = {0};
+    if (ck_read_file(path, CK_TL_MAX_PARSE, &raw, &len, &err) < 0) {
+        if (err.code != CK_ENOTFOUND)
+            add(out, "%s: cannot read %s: %s", n->name, CK_CTL_NAME, err.msg);
+        else if (mixed)
+            add(out, "%s: no CTL file while the cluster is in mixed mode; run 'utils ctl update CTLFile' on the "
+                     "publisher",
+                n->name);
+    } else {
+        if (!mixed)
+            add(out, "%s: a CTL file is present while the cluster is in non-secure mode (the cluster was in mixed "
+                     "mode once); once phones have taken it, delete it on each node with 'file delete tftp "
+                     "CTLFile.tlv'",
+                n->name);
+        ck_file_row pub;
+        if (ck_store_get_file(c->store, "", CK_CTL_NAME, &pub, NULL) == 0) {
+            if (pub.len != len || memcmp(pub.data, raw, len) != 0)
+                add(out, "%s: its CTLFile.tlv differs from the cluster's published CTL (MD5 %s)", n->name, pub.md5);
+            ck_file_row_clear(&pub);
+        }
+        ck_tl_file *f = NULL;
+        if (ck_tl_parse(raw, len, &f, &err) < 0)
+            add(out, "%s: its CTLFile.tlv does not parse: %s", n->name, err.msg);
+        else if (ck_tl_verify(f, &err) < 0)
+            add(out, "%s: its CTLFile.tlv does not verify: %s", n->name, err.msg);
+        else if (mixed)
+            check_signer(c, n->name, f, out);
+        ck_tl_free(f);
+        free(raw);
+    }
+    ck_file_row itl;
+    ck_cluster_node_path(c, n->name, "tftp", CK_ITL_NAME, path, sizeof path);
+    if (ck_read_file(path, CK_TL_MAX_PARSE, &raw, &len, &err) < 0) {
+        add(out, "%s: no ITL file in its TFTP directory; restart Cisco Tftp on it", n->name);
+    } else {
+        if (ck_store_get_file(c->store, n->name, CK_ITL_NAME, &itl, NULL) == 0) {
+            if (itl.len != len || memcmp(itl.data, raw, len) != 0)
+                add(out, "%s: its ITLFile.tlv differs from the published ITL", n->name);
+            ck_file_row_clear(&itl);
+        }
+        free(raw);
+    }
+}
+
+int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t *n, ck_err *err)
+{
+    ck_node *nodes = NULL;
+    size_t nn = 0;
+    list out = {0};
+    if (ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
+        return -1;
+    bool mixed = ck_cluster_security_mode(c);
+    for (size_t i = 0; i < nn; i++)
+        if (!node || strcmp(nodes[i].name, node) == 0)
+            check_node(c, &nodes[i], mixed, &out);
+    free(nodes);
+    *warnings = out.v;
+    *n = out.n;
+    return 0;
+}

@@ -1,0 +1,321 @@
+/* Opening, creating and locking a cluster; node key material. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlkit/fileio.h"
+#include "ctlkit/params.h"
+#include "ctlkit/x509.h"
+#include "internal.h"
+
+void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
+                          size_t outsz)
+{
+    snprintf(out, outsz, "%s/nodes/%s%s%s%s%s", c->dir, node, sub ? "/" : "", sub ? sub : "", file ? "/" : "",
+             file ? file : "");
+}
+
+const char *ck_cluster_dir(const ck_cluster *c) { return c->dir; }
+ck_store *ck_cluster_store(ck_cluster *c) { return c->store; }
+
+static int open_db(ck_cluster *c, bool create, ck_err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cluster.db", c->dir);
+    if (!create && access(path, F_OK) != 0)
+        return ck_fail(err, CK_ENOTFOUND, "%s: no cluster here (no cluster.db); create one with 'ctlkit cluster init'",
+                       c->dir);
+    return ck_store_open(path, create, &c->store, err);
+}
+
+int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err)
+{
+    ck_cluster *c = calloc(1, sizeof *c);
+    if (!c)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    if (!realpath(dir, c->dir)) {
+        free(c);
+        return ck_fail(err, CK_ENOTFOUND, "%s: %s", dir, strerror(errno));
+    }
+    snprintf(c->who, sizeof c->who, "%s", who ? who : "admin");
+    c->lock_fd = -1;
+    if (open_db(c, false, err) < 0) {
+        free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void ck_cluster_close(ck_cluster *c)
+{
+    if (!c)
+        return;
+    if (c->lock_fd >= 0)
+        close(c->lock_fd);
+    ck_store_close(c->store);
+    free(c);
+}
+
+int op_begin(ck_cluster *c, ck_err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cluster.lock", c->dir);
+    c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (c->lock_fd < 0)
+        return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
+    if (flock(c->lock_fd, LOCK_EX) < 0) {
+        close(c->lock_fd);
+        c->lock_fd = -1;
+        return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(errno));
+    }
+    if (ck_store_begin(c->store, err) < 0) {
+        close(c->lock_fd);
+        c->lock_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+int op_end(ck_cluster *c, bool ok, ck_err *err)
+{
+    int rc = 0;
+    if (ok)
+        rc = ck_store_commit(c->store, err);
+    if (!ok || rc < 0)
+        ck_store_rollback(c->store);
+    if (c->lock_fd >= 0) {
+        close(c->lock_fd); /* releases the flock */
+        c->lock_fd = -1;
+    }
+    return ok ? rc : -1;
+}
+
+int audit(ck_cluster *c, const char *node, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ck_store_audit(c->store, c->who, node, msg, NULL);
+}
+
+int ck_cluster_security_mode(ck_cluster *c)
+{
+    char v[16];
+    if (ck_store_get_param(c->store, CK_PARAM_SECURITY_MODE, v, sizeof v, NULL) < 0)
+        return 0;
+    return strcmp(v, "1") == 0;
+}
+
+int require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err)
+{
+    ck_node n;
+    if (ck_store_get_node(c->store, node, &n, err) < 0)
+        return -1;
+    if (!n.publisher)
+        return ck_fail(err, CK_ESTATE, "%s can only be run on the publisher; %s is a subscriber", command, node);
+    return 0;
+}
+
+int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
+{
+    ck_cert_row row;
+    if (ck_store_get_cert(c->store, node, unit, &row, err) < 0)
+        return -1;
+    int rc = ck_load_pem_mem(row.pem, strlen(row.pem), cert, NULL, false, err);
+    ck_cert_row_clear(&row);
+    if (rc < 0 || !key)
+        return rc;
+    char path[PATH_MAX];
+    char file[64];
+    snprintf(file, sizeof file, "%s.pem", unit);
+    ck_cluster_node_path(c, node, "keys", file, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        X509_free(*cert);
+        *cert = NULL;
+        return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
+    }
+    if (st.st_mode & 077) {
+        X509_free(*cert);
+        *cert = NULL;
+        return ck_fail(err, CK_EDENIED, "%s: private key file is readable by others (mode %03o); it must be 0600",
+                       path, (unsigned)(st.st_mode & 0777));
+    }
+    X509 *key_cert = NULL;
+    if (ck_load_pem(path, &key_cert, key, true, err) < 0) {
+        X509_free(*cert);
+        *cert = NULL;
+        return -1;
+    }
+    /* The key file must belong to the certificate the cluster publishes. */
+    if (X509_check_private_key(*cert, *key) != 1) {
+        X509_free(key_cert);
+        X509_free(*cert);
+        EVP_PKEY_free(*key);
+        *cert = NULL;
+        *key = NULL;
+        return ck_fail(err, CK_ESTATE, "%s: the %s key on disk does not match the certificate in the database", node,
+                       unit);
+    }
+    X509_free(key_cert);
+    return 0;
+}
+
+static void unit_cn(const ck_node *n, const char *unit, X509 *seed, char *out, size_t outsz)
+{
+    if (strcmp(unit, CK_UNIT_CAPF) == 0) {
+        /* CUCM names CAPF "CAPF-" and eight hex digits. */
+        unsigned char d[4] = {0};
+        unsigned len = 0;
+        EVP_Digest(n->name, strlen(n->name), d, &len, EVP_md5(), NULL);
+        snprintf(out, outsz, "CAPF-%02x%02x%02x%02x", d[0], d[1], d[2], d[3]);
+    } else if (strcmp(unit, CK_UNIT_ITLRECOVERY) == 0) {
+        snprintf(out, outsz, "ITLRECOVERY_%s", n->name);
+    } else {
+        snprintf(out, outsz, "%s", n->name);
+    }
+    (void)seed;
+}
+
+int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
+              const char *st, const char *country, int bits, ck_err *err)
+{
+    char cn[96], path[PATH_MAX], file[64];
+    unit_cn(n, unit, NULL, cn, sizeof cn);
+    ck_cert_params p = {.cn = cn, .ou = ou, .o = o, .l = l, .st = st, .c = country, .rsa_bits = bits,
+                        .digest = "sha256", .days = 1825};
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = -1;
+    if (ck_cert_generate(&p, &cert, &key, err) < 0)
+        return -1;
+    snprintf(file, sizeof file, "%s.pem", unit);
+    ck_cluster_node_path(c, n->name, "keys", file, path, sizeof path);
+    char *pem = ck_cert_to_pem(cert);
+    if (!pem) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* Database first (inside the caller's transaction), then the key file:
+     * if writing the key fails, the transaction rolls back. */
+    if (ck_store_put_cert(c->store, n->name, unit, pem, err) < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(pem);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err)
+{
+    if (o->n_nodes == 0)
+        return ck_fail(err, CK_EINVAL, "a cluster needs a publisher");
+    char db[PATH_MAX + 16];
+    snprintf(db, sizeof db, "%s/cluster.db", dir);
+    if (access(db, F_OK) == 0)
+        return ck_fail(err, CK_ESTATE, "%s already holds a cluster (cluster.db exists)", dir);
+    if (ck_mkdirs(dir, 0755, err) < 0)
+        return -1;
+    ck_cluster *c = calloc(1, sizeof *c);
+    if (!c)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    c->lock_fd = -1;
+    snprintf(c->who, sizeof c->who, "%s", o->who ? o->who : "admin");
+    if (!realpath(dir, c->dir) || open_db(c, true, err) < 0) {
+        if (!c->store)
+            ck_fail(err, CK_EIO, "%s: cannot open", dir);
+        ck_cluster_close(c);
+        return -1;
+    }
+    int rc = -1;
+    if (op_begin(c, err) < 0)
+        goto out;
+    for (size_t i = 0; i < ck_params_count; i++)
+        if (ck_store_set_param(c->store, ck_params[i].name, ck_params[i].default_value, err) < 0)
+            goto end;
+    for (size_t i = 0; i < o->n_nodes; i++) {
+        const ck_node_spec *s = &o->nodes[i];
+        ck_node n = {.publisher = i == 0, .position = (int)i,
+                     .tftp_port = s->tftp_port ? s->tftp_port : 69,
+                     .tvs_port = s->tvs_port ? s->tvs_port : 2445,
+                     .provider_port = s->provider_port ? s->provider_port : 2444};
+        snprintf(n.name, sizeof n.name, "%s", s->name);
+        snprintf(n.ip, sizeof n.ip, "%s", s->ip);
+        char path[PATH_MAX];
+        ck_cluster_node_path(c, n.name, "tftp", NULL, path, sizeof path);
+        if (ck_store_add_node(c->store, &n, err) < 0 || ck_mkdirs(path, 0755, err) < 0)
+            goto end;
+        ck_cluster_node_path(c, n.name, "keys", NULL, path, sizeof path);
+        if (ck_mkdirs(path, 0700, err) < 0)
+            goto end;
+        ck_cluster_node_path(c, n.name, "run", NULL, path, sizeof path);
+        if (ck_mkdirs(path, 0755, err) < 0)
+            goto end;
+        const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+        size_t nunits = n.publisher ? 4 : 2;
+        for (size_t u = 0; u < nunits; u++)
+            if (make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048, err) <
+                0)
+                goto end;
+    }
+    /* Every node has an ITL, even in non-secure mode. */
+    for (size_t i = 0; i < o->n_nodes; i++) {
+        ck_node n;
+        uint8_t *itl = NULL;
+        size_t len = 0;
+        if (ck_store_get_node(c->store, o->nodes[i].name, &n, err) < 0 || build_itl(c, n.name, &itl, &len, err) < 0)
+            goto end;
+        int prc = ck_store_put_file(c->store, n.name, CK_ITL_NAME, itl, len, err);
+        if (prc == 0)
+            prc = publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
+        free(itl);
+        if (prc < 0)
+            goto end;
+    }
+    audit(c, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes);
+    rc = 0;
+end:
+    rc = op_end(c, rc == 0, err);
+out:
+    ck_cluster_close(c);
+    return rc;
+}
+
+void ck_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err)
+{
+    char path[PATH_MAX];
+    ck_cluster_node_path(c, node, "run", "ctlkitd.pid", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    if (pid <= 1 || kill((pid_t)pid, 0) < 0)
+        return ck_fail(err, CK_ENOTFOUND, "the node daemon is not running on %s (start it with: ctlkitd --cluster %s --node %s)",
+                       node, c->dir, node);
+    if (kill((pid_t)pid, SIGHUP) < 0)
+        return ck_fail(err, CK_EIO, "cannot signal the node daemon (pid %ld): %s", pid, strerror(errno));
+    return 0;
+}

@@ -1,0 +1,137 @@
+/* What goes into the cluster's CTL and each node's ITL
+ * (docs/trustlist-format.md, "What goes into each file"). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlkit/params.h"
+#include "internal.h"
+
+#define MAX_ENTRIES 64
+
+typedef struct entry_set {
+    ck_tl_entry e[MAX_ENTRIES];
+    X509 *owned[MAX_ENTRIES];
+    size_t n, n_owned;
+} entry_set;
+
+static void set_free(entry_set *s)
+{
+    for (size_t i = 0; i < s->n_owned; i++)
+        X509_free(s->owned[i]);
+}
+
+static int add_cert(entry_set *s, ck_cluster *c, const ck_node *n, const char *unit, unsigned role,
+                    const char *dns, ck_err *err)
+{
+    if (s->n == MAX_ENTRIES)
+        return ck_fail(err, CK_ELIMIT, "too many records");
+    X509 *cert = NULL;
+    if (load_unit(c, n->name, unit, &cert, NULL, err) < 0)
+        return -1;
+    s->owned[s->n_owned++] = cert;
+    ck_tl_entry *e = &s->e[s->n++];
+    *e = (ck_tl_entry){.role = role, .cert = cert, .dns_name = dns ? dns : n->name};
+    inet_pton(AF_INET, n->ip, e->ip);
+    return 0;
+}
+
+static int add_blank(entry_set *s, const ck_node *n, unsigned role)
+{
+    ck_tl_entry *e = &s->e[s->n++];
+    *e = (ck_tl_entry){.role = role, .cert = NULL, .dns_name = n->name};
+    inet_pton(AF_INET, n->ip, e->ip);
+    return 0;
+}
+
+static bool itlrecovery_signs(ck_cluster *c)
+{
+    char v[32] = "";
+    ck_store_get_param(c->store, CK_PARAM_SIGNER, v, sizeof v, NULL);
+    return strcmp(v, CK_UNIT_ITLRECOVERY) == 0;
+}
+
+static int sign_and_build(ck_cluster *c, const char *signer_node, const char *signer_unit, entry_set *s,
+                          const char *filename, uint8_t **out, size_t *len, ck_err *err)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    if (load_unit(c, signer_node, signer_unit, &cert, &key, err) < 0)
+        return -1;
+    ck_tl_signer signer;
+    ck_tl_signer_key(&signer, cert, key);
+    /* CUCM 10.5 writes SHA-1 trust lists; older phones verify nothing else. */
+    ck_tl_build_opts o = {.filename = filename, .digest_alg = CK_DIGEST_SHA1};
+    int rc = ck_tl_build(s->e, s->n, &signer, &o, out, len, err);
+    X509_free(cert);
+    EVP_PKEY_free(key); /* OpenSSL wipes key material when freeing */
+    return rc;
+}
+
+int build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err)
+{
+    ck_node pub, *nodes = NULL;
+    size_t nn = 0;
+    entry_set s = {0};
+    int rc = -1;
+    bool recovery = itlrecovery_signs(c);
+    if (ck_store_publisher(c->store, &pub, err) < 0 || ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
+        return -1;
+    if (recovery && add_cert(&s, c, &pub, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
+        goto out;
+    if (add_cert(&s, c, &pub, CK_UNIT_CALLMANAGER, CK_ROLE_SAST, NULL, err) < 0)
+        goto out;
+    if (mixed) {
+        /* Scenario 1: publisher CallManager as SAST and as CCM+TFTP, CAPF,
+         * then every subscriber's CallManager as CCM+TFTP. */
+        if (add_cert(&s, c, &pub, CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0 ||
+            add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
+            goto out;
+        for (size_t i = 0; i < nn; i++)
+            if (!nodes[i].publisher && add_cert(&s, c, &nodes[i], CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
+                goto out;
+    } else {
+        /* Non-secure: the signer stays (phones that hold the old CTL must be
+         * able to verify this one), every node is a blank record. */
+        for (size_t i = 0; i < nn; i++)
+            add_blank(&s, &nodes[i], CK_ROLE_CCM_TFTP);
+    }
+    rc = sign_and_build(c, pub.name, recovery ? CK_UNIT_ITLRECOVERY : CK_UNIT_CALLMANAGER, &s, CK_CTL_NAME, out, len,
+                        err);
+out:
+    set_free(&s);
+    free(nodes);
+    return rc;
+}
+
+int build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err)
+{
+    ck_node self, pub, *nodes = NULL;
+    size_t nn = 0;
+    entry_set s = {0};
+    int rc = -1;
+    bool recovery = itlrecovery_signs(c);
+    if (ck_store_get_node(c->store, node, &self, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0 ||
+        ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
+        return -1;
+    if (recovery && add_cert(&s, c, &pub, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
+        goto out;
+    if (add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_SAST, NULL, err) < 0 ||
+        add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
+        goto out;
+    for (size_t i = 0; i < nn; i++)
+        if (add_cert(&s, c, &nodes[i], CK_UNIT_TVS, CK_ROLE_TVS, NULL, err) < 0)
+            goto out;
+    if (add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
+        goto out;
+    for (size_t i = 0; i < nn; i++)
+        if (strcmp(nodes[i].name, node) != 0 &&
+            add_cert(&s, c, &nodes[i], CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
+            goto out;
+    rc = recovery ? sign_and_build(c, pub.name, CK_UNIT_ITLRECOVERY, &s, CK_ITL_NAME, out, len, err)
+                  : sign_and_build(c, node, CK_UNIT_CALLMANAGER, &s, CK_ITL_NAME, out, len, err);
+out:
+    set_free(&s);
+    free(nodes);
+    return rc;
+}

@@ -1,0 +1,344 @@
+/* ctlkit admin: CUCM's `admin:` shell, interactive (libedit: history, tab
+ * completion, help) or one command at a time with -c. */
+#include <editline/readline.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: ctlkit admin --cluster DIR --node NAME [-c 'COMMAND'] [--yes] [--json]\n"
+    "\n"
+    "The admin: shell of one node, with CUCM's commands and messages. Without -c\n"
+    "it is interactive (history, tab completion, 'help'). Changes ask\n"
+    "(y/n): first; --yes answers them; without a terminal and without --yes a\n"
+    "change is refused. Exit codes with -c: 0 done, 1 refused or failed,\n"
+    "2 not a valid command.\n";
+
+typedef struct command {
+    const char *words; /* the command's fixed words */
+    int min_args, max_args;
+    admin_fn fn;
+    const char *args;  /* for help */
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"show ctl", 0, 1, admin_show_ctl, "[--json]", "this node's CTL file, as phones get it"},
+    {"show itl", 0, 1, admin_show_itl, "[--json]", "this node's ITL file"},
+    {"utils ctl set-cluster mixed-mode", 0, 0, admin_set_mixed, "", "tokenless mixed mode (publisher)"},
+    {"utils ctl set-cluster non-secure-mode", 0, 0, admin_set_nonsecure, "", "back to non-secure mode (publisher)"},
+    {"utils ctl update CTLFile", 0, 0, admin_update_ctl, "", "rebuild and publish the tokenless CTL (publisher)"},
+    {"file delete tftp", 1, 1, admin_file_delete, "NAME", "delete a file from this node's TFTP directory"},
+    {"file list tftp", 0, 1, admin_file_list, "[--json]", "list this node's TFTP directory"},
+    {"run sql", 1, 1000, admin_run_sql, "SELECT ...", "read-only SQL on the cluster database"},
+    {"show cert own", 1, 3, admin_show_cert_own, "UNIT [--pem] [--json]", "a certificate of this node"},
+    {"show cert list own", 0, 1, admin_show_cert_list_own, "[--json]", "this node's certificates"},
+    {"show cert list trust", 0, 1, admin_show_cert_list_trust, "[--json]", "the cluster's trust stores"},
+    {"set cert regen", 1, 1, admin_cert_regen, "UNIT", "new key and certificate for a unit of this node"},
+    {"set cert import trust", 2, 1000, admin_cert_import, "PURPOSE FILE.pem [DESCRIPTION]",
+     "upload a trust certificate (cluster-wide)"},
+    {"set cert delete trust", 2, 2, admin_cert_delete, "PURPOSE SERIAL", "delete a trust certificate"},
+    {"show params", 0, 1, admin_show_params, "[--json]", "the enterprise parameters"},
+    {"set param", 2, 2, admin_set_param, "NAME VALUE", "change an enterprise parameter"},
+    {"utils service restart", 1, 1, admin_service_restart, "\"Cisco Tftp\"|\"Cisco Trust Verification Service\"",
+     "restart a service of this node"},
+    {"show status", 0, 1, admin_show_status, "[--json]", "checks that protect the fleet, for this node"},
+    {"show audit", 0, 1, admin_show_audit, "[--json]", "the latest changes to the cluster"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int admin_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("Executed command unsuccessfully\n");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    return CMD_FAILED;
+}
+
+bool admin_take_json(admin *a, int *argc, char **argv)
+{
+    bool found = a->json;
+    int j = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            found = true;
+        else
+            argv[j++] = argv[i];
+    }
+    *argc = j;
+    return found;
+}
+
+static bool read_answer(admin *a, char *buf, size_t n)
+{
+    fflush(stdout);
+    if (!fgets(buf, (int)n, stdin))
+        return false;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return true;
+}
+
+bool admin_confirm(admin *a, const char *question)
+{
+    printf("%s (y/n):", question);
+    if (a->yes) {
+        printf("y\n");
+        return true;
+    }
+    if (!a->interactive) {
+        printf("\n");
+        admin_fail("This command changes the cluster and needs an answer: run it at a terminal, or add --yes.");
+        return false;
+    }
+    char buf[32];
+    if (!read_answer(a, buf, sizeof buf))
+        return false;
+    return strcasecmp(buf, "y") == 0 || strcasecmp(buf, "yes") == 0;
+}
+
+bool admin_confirm_enter_y(admin *a, const char *question)
+{
+    printf("%s\nEnter \"y\" followed by return to continue: ", question);
+    if (a->yes) {
+        printf("y\n");
+        return true;
+    }
+    if (!a->interactive) {
+        printf("\n");
+        admin_fail("This command changes the cluster and needs an answer: run it at a terminal, or add --yes.");
+        return false;
+    }
+    char buf[32];
+    return read_answer(a, buf, sizeof buf) && strcasecmp(buf, "y") == 0;
+}
+
+/* Splits a command line into words; "double quotes" group words (the
+ * service names have spaces). Returns the count, or -1 on an open quote. */
+static int split(char *line, char **argv, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (n == max)
+            return -2;
+        if (*p == '"') {
+            argv[n++] = ++p;
+            char *q = strchr(p, '"');
+            if (!q)
+                return -1;
+            *q = '\0';
+            p = q + 1;
+        } else {
+            argv[n++] = p;
+            while (*p && *p != ' ' && *p != '\t')
+                p++;
+            if (*p)
+                *p++ = '\0';
+        }
+    }
+    return n;
+}
+
+/* Does argv start with the command's words? (case-insensitive) */
+static int match_words(const command *c, int argc, char **argv)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", c->words);
+    char *save = NULL;
+    int i = 0;
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save), i++)
+        if (i >= argc || strcasecmp(w, argv[i]) != 0)
+            return i >= argc && i > 0 ? -i : 0; /* negative: a prefix of the command */
+    return i;
+}
+
+static void print_help(void)
+{
+    printf("Commands (CUCM's words; arguments in capitals):\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        printf("  %s %s\n      %s\n", commands[i].words, commands[i].args, commands[i].help);
+    printf("  help, quit\n");
+}
+
+static int run_line(admin *a, const char *text)
+{
+    char line[4096];
+    char *argv[64];
+    if (snprintf(line, sizeof line, "%s", text) >= (int)sizeof line)
+        return admin_fail("Command too long");
+    /* run sql keeps its SQL as written (quotes and all): split only the verb. */
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (strncasecmp(p, "run sql", 7) == 0 && (p[7] == ' ' || p[7] == '\0')) {
+        char *sql = line + (p - text) + 7;
+        while (*sql == ' ')
+            sql++;
+        if (!*sql)
+            return admin_fail("Incomplete command entered: run sql SELECT ...");
+        char *args[1] = {sql};
+        return admin_run_sql(a, 1, args);
+    }
+    int argc = split(line, argv, 64);
+    if (argc < 0)
+        return admin_fail(argc == -1 ? "Unbalanced quotes in command" : "Too many words in command");
+    if (argc == 0)
+        return CMD_OK;
+    if (strcasecmp(argv[0], "help") == 0 || strcmp(argv[0], "?") == 0) {
+        print_help();
+        return CMD_OK;
+    }
+    bool prefix = false;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int m = match_words(&commands[i], argc, argv);
+        if (m < 0)
+            prefix = true;
+        if (m <= 0)
+            continue;
+        int nargs = argc - m;
+        if (nargs < commands[i].min_args || nargs > commands[i].max_args) {
+            printf("Executed command unsuccessfully\nUsage: %s %s\n", commands[i].words, commands[i].args);
+            return CMD_USAGE;
+        }
+        return commands[i].fn(a, nargs, argv + m);
+    }
+    printf("Executed command unsuccessfully\n");
+    if (prefix) {
+        printf("Incomplete command entered. Possible completions:\n");
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (match_words(&commands[i], argc, argv) < 0)
+                printf("  %s %s\n", commands[i].words, commands[i].args);
+    } else {
+        printf("No valid command entered\n");
+    }
+    return CMD_USAGE;
+}
+
+/* Tab completion: the next word of every command that fits what is typed. */
+static char *complete_word(const char *text, int state)
+{
+    static char cands[N_COMMANDS][64];
+    static size_t ncand, next;
+    if (state == 0) {
+        ncand = next = 0;
+        char typed[1024];
+        char *tw[32];
+        snprintf(typed, sizeof typed, "%.*s", rl_point, rl_line_buffer);
+        int nt = split(typed, tw, 32);
+        int done = nt < 0 ? 0 : nt - (rl_point > 0 && rl_line_buffer[rl_point - 1] != ' ' ? 1 : 0);
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            char buf[128];
+            char *cw[16];
+            snprintf(buf, sizeof buf, "%s", commands[i].words);
+            int nc = split(buf, cw, 16);
+            bool fits = nc > done;
+            for (int k = 0; k < done && fits; k++)
+                fits = strcasecmp(cw[k], tw[k]) == 0;
+            if (!fits || strncasecmp(cw[done], text, strlen(text)) != 0)
+                continue;
+            bool seen = false;
+            for (size_t k = 0; k < ncand && !seen; k++)
+                seen = strcmp(cands[k], cw[done]) == 0;
+            if (!seen)
+                snprintf(cands[ncand++], sizeof cands[0], "%s", cw[done]);
+        }
+    }
+    return next < ncand ? strdup(cands[next++]) : NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    rl_attempted_completion_over = 1;
+    return rl_completion_matches(text, complete_word);
+}
+
+static int shell(admin *a)
+{
+    rl_attempted_completion_function = complete;
+    printf("Welcome to the ctlkit admin shell of node %s (%s). Type 'help' for the commands.\n", a->node,
+           a->publisher ? "publisher" : "subscriber");
+    int last = CMD_OK;
+    for (;;) {
+        char *line = readline("admin:");
+        if (!line) {
+            printf("\n");
+            break;
+        }
+        char *p = line;
+        while (*p == ' ')
+            p++;
+        if (*p)
+            add_history(p);
+        if (strcasecmp(p, "quit") == 0 || strcasecmp(p, "exit") == 0) {
+            free(line);
+            break;
+        }
+        last = run_line(a, p);
+        free(line);
+        fflush(stdout);
+    }
+    return last;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+    const char *dir = NULL, *node = NULL, *one_command = NULL;
+    admin a = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--cluster") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+            node = argv[++i];
+        else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            one_command = argv[++i];
+        else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+            a.yes = true;
+        else if (strcmp(argv[i], "--json") == 0)
+            a.json = true;
+        else {
+            cli_err("admin: unexpected argument '%s' (see --help)", argv[i]);
+            return EXIT_ERROR;
+        }
+    }
+    if (!dir || !node) {
+        cli_err("admin: needs --cluster DIR and --node NAME (see --help)");
+        return EXIT_ERROR;
+    }
+    ck_err err = {0};
+    const char *who = getenv("USER");
+    char whobuf[128];
+    snprintf(whobuf, sizeof whobuf, "%s@%s", who ? who : "admin", node);
+    if (ck_cluster_open(dir, whobuf, &a.c, &err) < 0) {
+        cli_err_ck(&err, NULL);
+        return EXIT_ERROR;
+    }
+    ck_node n;
+    if (ck_store_get_node(ck_cluster_store(a.c), node, &n, &err) < 0) {
+        cli_err_ck(&err, NULL);
+        ck_cluster_close(a.c);
+        return EXIT_ERROR;
+    }
+    snprintf(a.node, sizeof a.node, "%s", n.name);
+    a.publisher = n.publisher;
+    a.interactive = isatty(STDIN_FILENO);
+    int rc = one_command ? run_line(&a, one_command) : shell(&a);
+    ck_cluster_close(a.c);
+    return rc;
+}

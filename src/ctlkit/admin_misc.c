@@ -1,0 +1,262 @@
+/* admin: run sql, show/set params, utils service restart, show status, show audit. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "admin.h"
+#include "ctlkit/params.h"
+
+/* Collects a query's rows so that columns can be sized as CUCM prints them:
+ * header, a rule of '=' under each column, then the rows. */
+typedef struct table {
+    int ncols;
+    char **names;
+    char ***rows;
+    size_t nrows, cap;
+    bool json;
+} table;
+
+static int collect(void *ctx, int ncols, const char *const *names, const char *const *values)
+{
+    table *t = ctx;
+    if (!t->names) {
+        t->ncols = ncols;
+        t->names = calloc((size_t)ncols + 1, sizeof *t->names);
+        for (int i = 0; t->names && i < ncols; i++)
+            t->names[i] = strdup(names[i] ? names[i] : "");
+    }
+    if (!values)
+        return 0;
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char ***p = realloc(t->rows, cap * sizeof *p);
+        if (!p)
+            return 1;
+        t->rows = p;
+        t->cap = cap;
+    }
+    char **r = calloc((size_t)ncols + 1, sizeof *r);
+    for (int i = 0; r && i < ncols; i++)
+        r[i] = strdup(values[i] ? values[i] : "NULL");
+    t->rows[t->nrows++] = r;
+    return t->nrows >= 100000; /* a bound on what one `run sql` prints */
+}
+
+/* The last column ends the line without trailing blanks. */
+static void print_cell(const char *s, size_t width, bool last)
+{
+    if (last)
+        printf("%s\n", s);
+    else
+        printf("%-*s ", (int)width, s);
+}
+
+static void print_table(table *t)
+{
+    if (!t->names)
+        return;
+    if (t->json) {
+        json_t *arr = json_array();
+        for (size_t r = 0; r < t->nrows; r++) {
+            json_t *o = json_object();
+            for (int c = 0; c < t->ncols; c++)
+                json_object_set_new(o, t->names[c], json_string(t->rows[r][c] ? t->rows[r][c] : ""));
+            json_array_append_new(arr, o);
+        }
+        char *txt = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", txt ? txt : "[]");
+        free(txt);
+        json_decref(arr);
+        return;
+    }
+    size_t *w = calloc((size_t)t->ncols + 1, sizeof *w);
+    for (int c = 0; w && c < t->ncols; c++) {
+        w[c] = strlen(t->names[c]);
+        for (size_t r = 0; r < t->nrows; r++)
+            if (t->rows[r][c] && strlen(t->rows[r][c]) > w[c])
+                w[c] = strlen(t->rows[r][c]);
+    }
+    for (int c = 0; w && c < t->ncols; c++)
+        print_cell(t->names[c], w[c], c + 1 == t->ncols);
+    for (int c = 0; w && c < t->ncols; c++) {
+        for (size_t k = 0; k < w[c]; k++)
+            putchar('=');
+        putchar(c + 1 < t->ncols ? ' ' : '\n');
+    }
+    for (size_t r = 0; w && r < t->nrows; r++)
+        for (int c = 0; c < t->ncols; c++)
+            print_cell(t->rows[r][c] ? t->rows[r][c] : "", w[c], c + 1 == t->ncols);
+    free(w);
+}
+
+static void free_table(table *t)
+{
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int c = 0; c < t->ncols; c++)
+            free(t->rows[r][c]);
+        free(t->rows[r]);
+    }
+    for (int c = 0; t->names && c < t->ncols; c++)
+        free(t->names[c]);
+    free(t->names);
+    free(t->rows);
+}
+
+int admin_run_sql(admin *a, int argc, char **argv)
+{
+    char sql[4096] = "";
+    for (int i = 0; i < argc; i++)
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s%s", i ? " " : "", argv[i]);
+    table t = {.json = a->json};
+    ck_err err = {0};
+    int rc = CMD_OK;
+    if (ck_store_query_readonly(ck_cluster_store(a->c), sql, collect, &t, &err) < 0)
+        rc = admin_fail("%s", err.msg);
+    else
+        print_table(&t);
+    free_table(&t);
+    return rc;
+}
+
+int admin_show_params(admin *a, int argc, char **argv)
+{
+    bool json = admin_take_json(a, &argc, argv);
+    if (argc)
+        return admin_fail("Unexpected argument '%s'", argv[0]);
+    json_t *arr = json_array();
+    if (!json)
+        printf("%-28s %-12s %-24s %s\n", "Parameter", "Value", "Allowed", "Meaning");
+    for (size_t i = 0; i < ck_params_count; i++) {
+        const ck_param_def *d = &ck_params[i];
+        char value[128] = "?", allowed[128] = "";
+        ck_store_get_param(ck_cluster_store(a->c), d->name, value, sizeof value, NULL);
+        if (d->type == CK_PARAM_INT)
+            snprintf(allowed, sizeof allowed, "%lld..%lld", d->min, d->max);
+        else if (d->type == CK_PARAM_BOOL)
+            snprintf(allowed, sizeof allowed, "True|False");
+        else
+            for (const char *const *c = d->choices; *c; c++)
+                snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
+                         c == d->choices ? "" : "|", *c);
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "name", d->name, "label", d->label,
+                                                 "value", value, "allowed", allowed, "default", d->default_value,
+                                                 "settable", d->admin_settable));
+        else
+            printf("%-28s %-12s %-24s %s\n", d->name, value, allowed, d->description);
+    }
+    if (json) {
+        char *txt = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", txt ? txt : "[]");
+        free(txt);
+    }
+    json_decref(arr);
+    return CMD_OK;
+}
+
+int admin_set_param(admin *a, int argc, char **argv)
+{
+    const ck_param_def *d = ck_param_find(argv[0]);
+    char canon[128];
+    ck_err err = {0};
+    if (!d)
+        return admin_fail("No enterprise parameter named '%s' (show params lists them)", argv[0]);
+    if (!d->admin_settable)
+        return admin_fail("%s is changed by its own command (utils ctl set-cluster ...), not set param", d->name);
+    if (ck_param_check(d, argv[1], canon, sizeof canon, &err) < 0)
+        return admin_fail("%s", err.msg);
+    char q[256];
+    snprintf(q, sizeof q, "This operation will set %s to %s. Do you want to continue?", d->name, canon);
+    if (!admin_confirm(a, q))
+        return CMD_FAILED;
+    if (ck_cluster_set_param(a->c, a->node, d->name, canon, &err) < 0)
+        return admin_fail("%s", err.msg);
+    printf("%s set to %s\n", d->name, canon);
+    return CMD_OK;
+}
+
+int admin_service_restart(admin *a, int argc, char **argv)
+{
+    bool tftp = strcasecmp(argv[0], "Cisco Tftp") == 0;
+    bool tvs = strcasecmp(argv[0], "Cisco Trust Verification Service") == 0;
+    if (!tftp && !tvs)
+        return admin_fail("Unknown service '%s' (\"Cisco Tftp\" or \"Cisco Trust Verification Service\")", argv[0]);
+    const char *name = tftp ? "Cisco Tftp" : "Cisco Trust Verification Service";
+    printf("Do not press Ctrl+C while the service is restarting. If the service has not restarted properly, execute "
+           "the same command again.\nService Manager is running\n%s[STOPPING]\n%s[STARTING]\n",
+           name, name);
+    ck_err err = {0};
+    /* The TFTP service builds its node's ITL when it starts, as CUCM's does. */
+    if (tftp && ck_cluster_rebuild_itl(a->c, a->node, &err) < 0)
+        return admin_fail("%s", err.msg);
+    if (ck_cluster_signal_daemon(a->c, a->node, &err) < 0) {
+        printf("%s[NOT RUNNING]\n", name);
+        return admin_fail("%s", err.msg);
+    }
+    printf("%s[STARTED]\n", name);
+    return CMD_OK;
+}
+
+int admin_show_status(admin *a, int argc, char **argv)
+{
+    bool json = admin_take_json(a, &argc, argv);
+    char **warn = NULL;
+    size_t n = 0;
+    ck_err err = {0};
+    if (ck_cluster_checks(a->c, a->node, &warn, &n, &err) < 0)
+        return admin_fail("%s", err.msg);
+    int mode = ck_cluster_security_mode(a->c);
+    if (json) {
+        json_t *jw = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(jw, json_string(warn[i]));
+        json_t *j = json_pack("{s:s,s:s,s:i,s:o}", "node", a->node, "role", a->publisher ? "publisher" : "subscriber",
+                              "security_mode", mode, "warnings", jw);
+        char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", txt ? txt : "{}");
+        free(txt);
+        json_decref(j);
+    } else {
+        printf("Node %s (%s), cluster security mode %d (%s)\n", a->node, a->publisher ? "publisher" : "subscriber",
+               mode, mode ? "mixed" : "non-secure");
+        if (n == 0)
+            printf("No warnings.\n");
+        for (size_t i = 0; i < n; i++)
+            printf("WARNING: %s\n", warn[i]);
+    }
+    ck_strings_free(warn, n);
+    return CMD_OK;
+}
+
+int admin_show_audit(admin *a, int argc, char **argv)
+{
+    bool json = admin_take_json(a, &argc, argv);
+    ck_audit_row *rows = NULL;
+    size_t n = 0;
+    ck_err err = {0};
+    if (ck_store_list_audit(ck_cluster_store(a->c), 20, &rows, &n, &err) < 0)
+        return admin_fail("%s", err.msg);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        time_t t = (time_t)rows[i].at;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "at", when, "who", rows[i].who, "node",
+                                                 rows[i].node, "action", rows[i].action));
+        else
+            printf("%s %-20s %-16s %s\n", when, rows[i].who, rows[i].node, rows[i].action);
+    }
+    if (json) {
+        char *txt = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", txt ? txt : "[]");
+        free(txt);
+    }
+    json_decref(arr);
+    ck_audit_rows_free(rows, n);
+    return CMD_OK;
+}
