@@ -77,6 +77,11 @@ int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
  * change does to phones and what to run next. */
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, char *warning, size_t warnsz,
                           ck_err *err);
+/* Canonical spelling of a unit ("callmanager" -> "CallManager") or a trust
+ * purpose; NULL when unknown. */
+const char *ck_cluster_unit_name(const char *unit);
+const char *ck_cluster_trust_purpose(const char *purpose);
+
 /* `set cert import trust PURPOSE FILE` (cluster-wide). */
 int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose, const char *pem,
                             const char *description, ck_err *err);

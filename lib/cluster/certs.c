@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
@@ -13,7 +14,7 @@
 static const char *const trust_purposes[] = {CK_TRUST_CALLMANAGER, CK_TRUST_PHONE_SAST, "Phone-trust", "CAPF-trust",
                                              "TVS-trust", NULL};
 
-static const char *canonical_purpose(const char *p)
+const char *ck_cluster_trust_purpose(const char *p)
 {
     for (const char *const *t = trust_purposes; *t; t++)
         if (strcasecmp(*t, p) == 0)
@@ -21,7 +22,7 @@ static const char *canonical_purpose(const char *p)
     return NULL;
 }
 
-static const char *canonical_unit(const char *u)
+const char *ck_cluster_unit_name(const char *u)
 {
     static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY, NULL};
     for (const char *const *t = units; *t; t++)
@@ -64,7 +65,7 @@ static bool regenerated_recently(ck_cluster *c, const char *node, const char *ot
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, char *warning, size_t warnsz,
                           ck_err *err)
 {
-    const char *unit = canonical_unit(unit_arg);
+    const char *unit = ck_cluster_unit_name(unit_arg);
     warning[0] = '\0';
     if (!unit)
         return ck_fail(err, CK_EINVAL, "unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", unit_arg);
@@ -87,11 +88,24 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
                                                                : NULL;
     bool trap = pair && regenerated_recently(c, node, pair, ttl);
 
-    bool ok = op_begin(c, err) == 0;
+    /* The key file is replaced before the ITL is signed with it; keep the
+     * old one so that a failure later puts it back with the old row. */
+    char key_path[PATH_MAX], key_file[64];
+    snprintf(key_file, sizeof key_file, "%s.pem", unit);
+    ck_cluster_node_path(c, node, "keys", key_file, key_path, sizeof key_path);
+    uint8_t *old_key = NULL;
+    size_t old_key_len = 0;
+    bool ok = op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
         ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
              rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "set cert regen %s", unit) == 0;
     int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+    if (rc < 0 && old_key)
+        ck_write_file_atomic(key_path, old_key, old_key_len, 0600, NULL);
+    if (old_key) {
+        OPENSSL_cleanse(old_key, old_key_len);
+        free(old_key);
+    }
     free(ou);
     free(o);
     free(l);
@@ -133,7 +147,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
 int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose_arg, const char *pem,
                             const char *description, ck_err *err)
 {
-    const char *purpose = canonical_purpose(purpose_arg);
+    const char *purpose = ck_cluster_trust_purpose(purpose_arg);
     if (!purpose)
         return ck_fail(err, CK_EINVAL,
                        "unknown trust store '%s' (CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, "
@@ -160,7 +174,7 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
 int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose_arg, const char *serial,
                             int *deleted, ck_err *err)
 {
-    const char *purpose = canonical_purpose(purpose_arg);
+    const char *purpose = ck_cluster_trust_purpose(purpose_arg);
     if (!purpose)
         return ck_fail(err, CK_EINVAL, "unknown trust store '%s'", purpose_arg);
     if (op_begin(c, err) < 0)

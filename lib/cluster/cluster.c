@@ -42,8 +42,12 @@ int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *
     if (!c)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     if (!realpath(dir, c->dir)) {
+        int e = errno;
         free(c);
-        return ck_fail(err, CK_ENOTFOUND, "%s: %s", dir, strerror(errno));
+        if (e == ENOENT)
+            return ck_fail(err, CK_ENOTFOUND, "%s: no cluster here (no such directory); create one with 'ctlkit cluster init'",
+                           dir);
+        return ck_fail(err, CK_EIO, "%s: %s", dir, strerror(e));
     }
     snprintf(c->who, sizeof c->who, "%s", who ? who : "admin");
     c->lock_fd = -1;

@@ -170,7 +170,8 @@ static void print_help(void)
 {
     printf("Commands (CUCM's words; arguments in capitals):\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        printf("  %s %s\n      %s\n", commands[i].words, commands[i].args, commands[i].help);
+        printf("  %s%s%s\n      %s\n", commands[i].words, *commands[i].args ? " " : "", commands[i].args,
+               commands[i].help);
     printf("  help, quit\n");
 }
 
@@ -211,7 +212,8 @@ static int run_line(admin *a, const char *text)
             continue;
         int nargs = argc - m;
         if (nargs < commands[i].min_args || nargs > commands[i].max_args) {
-            printf("Executed command unsuccessfully\nUsage: %s %s\n", commands[i].words, commands[i].args);
+            printf("Executed command unsuccessfully\nUsage: %s%s%s\n", commands[i].words, *commands[i].args ? " " : "",
+                   commands[i].args);
             return CMD_USAGE;
         }
         return commands[i].fn(a, nargs, argv + m);
@@ -221,7 +223,7 @@ static int run_line(admin *a, const char *text)
         printf("Incomplete command entered. Possible completions:\n");
         for (size_t i = 0; i < N_COMMANDS; i++)
             if (match_words(&commands[i], argc, argv) < 0)
-                printf("  %s %s\n", commands[i].words, commands[i].args);
+                printf("  %s%s%s\n", commands[i].words, *commands[i].args ? " " : "", commands[i].args);
     } else {
         printf("No valid command entered\n");
     }

@@ -35,10 +35,8 @@ int admin_show_cert_own(admin *a, int argc, char **argv)
     ck_cert_row row;
     ck_err err = {0};
     /* Units are case-insensitive at the prompt, as on CUCM. */
-    const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
-    for (size_t i = 0; i < 4; i++)
-        if (strcasecmp(unit, units[i]) == 0)
-            unit = units[i];
+    if (ck_cluster_unit_name(unit))
+        unit = ck_cluster_unit_name(unit);
     if (ck_store_get_cert(ck_cluster_store(a->c), a->node, unit, &row, &err) < 0)
         return admin_fail("%s", err.msg);
     int rc = CMD_OK;
@@ -141,6 +139,8 @@ int admin_show_cert_list_trust(admin *a, int argc, char **argv)
 
 int admin_cert_regen(admin *a, int argc, char **argv)
 {
+    if (!ck_cluster_unit_name(argv[0]))
+        return admin_fail("Unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", argv[0]);
     char q[256];
     snprintf(q, sizeof q,
              "WARNING: This operation will regenerate the %s certificate of %s with a new key and serial. Do you "
@@ -159,6 +159,10 @@ int admin_cert_regen(admin *a, int argc, char **argv)
 int admin_cert_import(admin *a, int argc, char **argv)
 {
     const char *purpose = argv[0], *path = argv[1];
+    if (!ck_cluster_trust_purpose(purpose))
+        return admin_fail("Unknown trust store '%s' (CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, "
+                          "TVS-trust)",
+                          purpose);
     char desc[256] = "";
     for (int i = 2; i < argc; i++)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc), "%s%s", i > 2 ? " " : "", argv[i]);
@@ -191,6 +195,8 @@ int admin_cert_import(admin *a, int argc, char **argv)
 
 int admin_cert_delete(admin *a, int argc, char **argv)
 {
+    if (!ck_cluster_trust_purpose(argv[0]))
+        return admin_fail("Unknown trust store '%s'", argv[0]);
     char q[256];
     snprintf(q, sizeof q, "Delete the %s certificate with serial %s?", argv[0], argv[1]);
     if (!admin_confirm(a, q))
