@@ -108,3 +108,14 @@ int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err);
 int ck_cluster_security_mode(ck_cluster *c);
 
 #endif
+
+#ifndef CTLKIT_CLUSTER_TVS
+#define CTLKIT_CLUSTER_TVS
+#include "ctlkit/trustcache.h"
+/* What a node's TVS vouches for (docs/tvs-protocol.md): the "DB cache" from
+ * the cluster database (every node's CallManager as SAST + CCM+TFTP, TVS,
+ * CAPF, ITLRecovery as SAST; CallManager-trust as CCM; Phone-SAST-trust as
+ * SAST) and the "CTL cache" from the node's own CTLFile.tlv when it parses
+ * and verifies. The cache comes back sealed. */
+int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_err *err);
+#endif
