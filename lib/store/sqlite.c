@@ -564,11 +564,31 @@ void ck_audit_rows_free(ck_audit_row *rows, size_t n)
 
 /* --- run sql --- */
 
+/* `run sql` may read tables and call functions, nothing else: ATTACH
+ * (which would create files), PRAGMA and the like count as read-only to
+ * sqlite3_stmt_readonly, so an authorizer refuses them outright. */
+static int readonly_authorizer(void *ctx, int action, const char *a, const char *b, const char *c, const char *d)
+{
+    switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    }
+    return SQLITE_DENY;
+}
+
 int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, &tail) != SQLITE_OK)
+    sqlite3_set_authorizer(s->db, readonly_authorizer, NULL);
+    int prc = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
+    sqlite3_set_authorizer(s->db, NULL, NULL);
+    if (prc == SQLITE_AUTH)
+        return ck_fail(err, CK_EDENIED, "run sql is read-only: only SELECT statements are allowed");
+    if (prc != SQLITE_OK)
         return ck_fail(err, CK_EINVAL, "%s", sqlite3_errmsg(s->db));
     if (!st)
         return ck_fail(err, CK_EINVAL, "no SQL statement given");
