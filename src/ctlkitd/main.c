@@ -1,0 +1,186 @@
+/* ctlkitd: the node daemon. Option parsing and wiring only; each service
+ * lives in its own file and joins the one libevent loop. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/error.h"
+#include "daemon.h"
+#include "log.h"
+#include "tftp_service.h"
+
+static void usage(FILE *to)
+{
+    fputs("usage: ctlkitd --tftp-root DIR [options]\n"
+          "  --tftp ADDR:PORT     TFTP address (default 0.0.0.0:69; [::1]:69 for IPv6)\n"
+          "  --tftp-root DIR      directory served over TFTP (read into memory, followed on change)\n"
+          "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
+          "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
+          "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
+          "  --help, -h           this text\n"
+          "Signals: SIGHUP re-reads the TFTP root, SIGTERM and SIGINT stop.\n",
+          to);
+}
+
+struct loop_ctx {
+    struct event_base *base;
+    struct tftp_service *tftp;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct loop_ctx *ctx = arg;
+    if (sig == SIGHUP) {
+        dlog(DLOG_NOTICE, "SIGHUP: reloading");
+        tftp_service_reload(ctx->tftp);
+        return;
+    }
+    dlog(DLOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(ctx->base);
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL };
+    static const struct option longopts[] = {
+        {"tftp", required_argument, NULL, OPT_TFTP},
+        {"tftp-root", required_argument, NULL, OPT_ROOT},
+        {"max-transfers", required_argument, NULL, OPT_MAX},
+        {"foreground", no_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, OPT_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        /* LATER (cluster owner): {"cluster", ...}, {"node", ...}
+         * LATER (TVS owner): {"tvs", ...} */
+        {NULL, 0, NULL, 0},
+    };
+    struct tftp_config tcfg;
+    bool foreground = false;
+    enum dlog_level level = DLOG_INFO;
+    struct loop_ctx ctx = {0};
+    struct event *sigs[3] = {0};
+    ck_err err;
+    long long n;
+    int rc = 1, c;
+
+    tftp_config_defaults(&tcfg);
+    while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_TFTP:
+            if (netaddr_parse(optarg, 69, &tcfg.listen, &err) < 0) {
+                fprintf(stderr, "ctlkitd: --tftp: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        case OPT_ROOT:
+            tcfg.root = optarg;
+            break;
+        case OPT_MAX:
+            if (!ck_parse_ll(optarg, 1, 1000000, &n)) {
+                fprintf(stderr, "ctlkitd: --max-transfers must be a number from 1 to 1000000\n");
+                return 2;
+            }
+            tcfg.max_transfers = (unsigned)n;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case OPT_LEVEL:
+            if (!dlog_parse_level(optarg, &level)) {
+                fprintf(stderr, "ctlkitd: --log-level must be error, warning, notice, info or debug\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ctlkitd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    /* ---- CLUSTER: `--cluster DIR --node NAME` will go here: open the
+     * cluster database, look the node up, and fill tcfg.root and
+     * tcfg.listen (and the TVS settings) from it; the options above then
+     * only override. Until then the TFTP root is given directly. ---- */
+    if (!tcfg.root) {
+        fprintf(stderr, "ctlkitd: --tftp-root DIR is required\n");
+        usage(stderr);
+        return 2;
+    }
+
+    /* One socket per transfer: make room, and keep the limit coherent. */
+    long fds = daemon_raise_fd_limit();
+    if (fds > 0 && (long)tcfg.max_transfers + 64 > fds) {
+        fprintf(stderr, "ctlkitd: --max-transfers lowered from %u to %ld (open file limit %ld)\n",
+                tcfg.max_transfers, fds - 64 > 1 ? fds - 64 : 1, fds);
+        tcfg.max_transfers = (unsigned)(fds - 64 > 1 ? fds - 64 : 1);
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Bind and load first, so that errors reach the terminal; then detach. */
+    struct tftp_service *tftp = tftp_service_new(&tcfg, &err);
+    if (!tftp) {
+        fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        return 1;
+    }
+    if (!foreground) {
+        int d = daemon_detach(&err);
+        if (d != 0) {
+            if (d < 0)
+                fprintf(stderr, "ctlkitd: %s\n", err.msg);
+            tftp_service_free(tftp);
+            return d > 0 ? 0 : 1;
+        }
+    }
+    dlog_open("ctlkitd", foreground, level);
+
+    ctx.tftp = tftp;
+    ctx.base = event_base_new();
+    if (!ctx.base || event_base_priority_init(ctx.base, DLOG_PRIORITIES) != 0 || dlog_attach(ctx.base) != 0) {
+        dlog(DLOG_ERR, "cannot create the event loop");
+        goto out;
+    }
+    if (tftp_service_start(tftp, ctx.base, &err) < 0) {
+        dlog(DLOG_ERR, "%s", err.msg);
+        goto out;
+    }
+    /* ---- TVS: the TVS service starts here, on the same loop. ---- */
+
+    const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(ctx.base, signums[i], on_signal, &ctx);
+        if (!sigs[i] || event_add(sigs[i], NULL) != 0) {
+            dlog(DLOG_ERR, "cannot catch signal %d", signums[i]);
+            goto out;
+        }
+    }
+    dlog(DLOG_NOTICE, "ctlkitd %s started", CTLKIT_VERSION);
+    dlog_flush();
+    if (event_base_dispatch(ctx.base) < 0) {
+        dlog(DLOG_ERR, "event loop failed");
+        goto out;
+    }
+    rc = 0;
+out:
+    tftp_service_free(tftp);
+    for (int i = 0; i < 3; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    dlog_detach();
+    if (ctx.base)
+        event_base_free(ctx.base);
+    dlog(DLOG_NOTICE, "ctlkitd stopped");
+    dlog_close();
+    return rc;
+}

@@ -1,0 +1,94 @@
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctlkit/bytes.h"
+
+int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+{
+    char host[64];
+    const char *port = NULL;
+    long long p = default_port;
+
+    memset(out, 0, sizeof *out);
+    if (text[0] == '[') {
+        const char *end = strchr(text, ']');
+        if (!end || (size_t)(end - text - 1) >= sizeof host)
+            return ck_fail(err, CK_EINVAL, "address '%s': no closing ']' after an IPv6 address", text);
+        memcpy(host, text + 1, (size_t)(end - text - 1));
+        host[end - text - 1] = '\0';
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1] != '\0')
+            return ck_fail(err, CK_EINVAL, "address '%s': expected ':PORT' after ']'", text);
+    } else {
+        const char *colon = strrchr(text, ':');
+        size_t n = colon ? (size_t)(colon - text) : strlen(text);
+        if (n >= sizeof host)
+            return ck_fail(err, CK_EINVAL, "address '%s' is too long", text);
+        memcpy(host, text, n);
+        host[n] = '\0';
+        if (colon)
+            port = colon + 1;
+    }
+    if (port && !ck_parse_ll(port, 1, 65535, &p))
+        return ck_fail(err, CK_EINVAL, "address '%s': port must be a number from 1 to 65535", text);
+
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&out->ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->ss;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)p);
+        out->len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)p);
+        out->len = sizeof *in6;
+    } else {
+        return ck_fail(err, CK_EINVAL, "address '%s': '%s' is not a numeric IPv4 or [IPv6] address", text,
+                       host);
+    }
+    return 0;
+}
+
+const char *netaddr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(in4->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(buf, len, "(family %d)", sa->sa_family);
+    }
+    return buf;
+}
+
+bool netaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->sa_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      16) == 0 &&
+               ((const struct sockaddr_in6 *)a)->sin6_scope_id == ((const struct sockaddr_in6 *)b)->sin6_scope_id;
+    return false;
+}
+
+bool netaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (!netaddr_same_host(a, b))
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port;
+    return ((const struct sockaddr_in6 *)a)->sin6_port == ((const struct sockaddr_in6 *)b)->sin6_port;
+}

@@ -1,0 +1,319 @@
+#include "tftp_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/tftp.h"
+#include "log.h"
+
+struct tftp_cache {
+    struct tftp_file **slots; /* open addressing, linear probing */
+    size_t mask;
+    size_t count;
+    size_t bytes;
+};
+
+static uint32_t name_hash(const char *s, size_t n)
+{
+    /* FNV-1a: names are short, and a miss must stay cheap. */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+struct tftp_file *tftp_file_ref(struct tftp_file *f)
+{
+    f->refs++;
+    return f;
+}
+
+void tftp_file_unref(struct tftp_file *f)
+{
+    if (!f || --f->refs > 0)
+        return;
+    free(f->name);
+    free(f->data);
+    free(f->ascii);
+    free(f);
+}
+
+int tftp_file_netascii(struct tftp_file *f, const uint8_t **data, size_t *len, ck_err *err)
+{
+    if (!f->ascii) {
+        ck_buf b;
+        ck_buf_init(&b, 0);
+        if (ck_tftp_netascii_encode(f->data, f->len, &b, err) < 0) {
+            ck_buf_free(&b);
+            return -1;
+        }
+        f->ascii = ck_buf_take(&b, &f->ascii_len);
+        if (!f->ascii) { /* empty file: keep a non-NULL marker */
+            f->ascii = malloc(1);
+            if (!f->ascii)
+                return ck_fail(err, CK_ENOMEM, "out of memory for the netascii form of %s", f->name);
+            f->ascii_len = 0;
+        }
+    }
+    *data = f->ascii;
+    *len = f->ascii_len;
+    return 0;
+}
+
+static struct tftp_file **slot_of(const struct tftp_cache *c, const char *name, size_t len, uint32_t h)
+{
+    for (size_t i = h & c->mask;; i = (i + 1) & c->mask) {
+        struct tftp_file *f = c->slots[i];
+        if (!f || (f->hash == h && f->name_len == len && memcmp(f->name, name, len) == 0))
+            return &c->slots[i];
+    }
+}
+
+struct tftp_file *tftp_cache_find(const struct tftp_cache *c, const char *name, size_t len)
+{
+    return *slot_of(c, name, len, name_hash(name, len));
+}
+
+size_t tftp_cache_count(const struct tftp_cache *c) { return c->count; }
+size_t tftp_cache_bytes(const struct tftp_cache *c) { return c->bytes; }
+
+static int cache_insert(struct tftp_cache *c, struct tftp_file *f)
+{
+    /* Keep the table at most half full so that probes stay short. */
+    if ((c->count + 1) * 2 > c->mask + 1) {
+        size_t n = (c->mask + 1) * 2;
+        struct tftp_file **s = calloc(n, sizeof *s);
+        if (!s)
+            return -1;
+        struct tftp_cache grown = {.slots = s, .mask = n - 1};
+        for (size_t i = 0; i <= c->mask; i++)
+            if (c->slots[i])
+                *slot_of(&grown, c->slots[i]->name, c->slots[i]->name_len, c->slots[i]->hash) = c->slots[i];
+        free(c->slots);
+        c->slots = s;
+        c->mask = n - 1;
+    }
+    *slot_of(c, f->name, f->name_len, f->hash) = f;
+    c->count++;
+    c->bytes += f->len;
+    return 0;
+}
+
+void tftp_cache_free(struct tftp_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; c->slots && i <= c->mask; i++)
+        tftp_file_unref(c->slots[i]);
+    free(c->slots);
+    free(c);
+}
+
+static bool same_identity(const struct tftp_file *f, const struct stat *st)
+{
+    return f->dev == st->st_dev && f->ino == st->st_ino && f->len == (size_t)st->st_size &&
+           f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Temporaries of an atomic replacement (ck_write_file_atomic writes
+ * NAME.tmp.PID before renaming it) and hidden files are never served: they
+ * may be half written. */
+static bool skipped_name(const char *n)
+{
+    if (n[0] == '.')
+        return true;
+    const char *t = strstr(n, ".tmp.");
+    if (!t)
+        return false;
+    for (t += 5; *t; t++)
+        if (*t < '0' || *t > '9')
+            return false;
+    return true;
+}
+
+/* Reads one file; fd is closed. */
+static struct tftp_file *load_file(int fd, const char *name, const struct stat *st, ck_err *err)
+{
+    struct tftp_file *f = calloc(1, sizeof *f);
+    size_t got = 0;
+    if (!f)
+        goto nomem;
+    f->refs = 1;
+    f->name_len = strlen(name);
+    f->name = strdup(name);
+    f->data = malloc(st->st_size > 0 ? (size_t)st->st_size : 1);
+    if (!f->name || !f->data)
+        goto nomem;
+    while (got < (size_t)st->st_size) {
+        ssize_t r = read(fd, f->data + got, (size_t)st->st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ck_fail(err, CK_EIO, "%s: %s", name, r < 0 ? strerror(errno) : "file shrank while being read");
+            goto fail;
+        }
+        got += (size_t)r;
+    }
+    f->len = got;
+    f->hash = name_hash(f->name, f->name_len);
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+    f->mtime = st->st_mtim;
+    f->ctime = st->st_ctim;
+    close(fd);
+    return f;
+nomem:
+    ck_fail(err, CK_ENOMEM, "%s: out of memory", name);
+fail:
+    close(fd);
+    tftp_file_unref(f);
+    return NULL;
+}
+
+/* Opens root/name if it is a regular file, or a symbolic link to a
+ * regular file inside root (real path under real_root); fills *st. */
+static int open_entry(int dirfd, const char *root, const char *real_root, const char *name, struct stat *st,
+                      ck_err *err)
+{
+    int fd = -1;
+    if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+        return ck_fail(err, CK_EIO, "%s: %s", name, strerror(errno));
+    if (S_ISLNK(st->st_mode)) {
+        char path[PATH_MAX + 1], real[PATH_MAX];
+        size_t rl = strlen(real_root);
+        snprintf(path, sizeof path, "%s/%s", root, name);
+        if (!realpath(path, real))
+            return ck_fail(err, CK_EIO, "%s: broken symbolic link: %s", name, strerror(errno));
+        if (strncmp(real, real_root, rl) != 0 || (real[rl] != '/' && rl > 1))
+            return ck_fail(err, CK_EDENIED, "%s: symbolic link to %s, outside the TFTP root: not served",
+                           name, real);
+        fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    } else if (S_ISREG(st->st_mode)) {
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    } else {
+        return ck_fail(err, CK_EINVAL, "%s: not a regular file: not served", name);
+    }
+    if (fd < 0)
+        return ck_fail(err, CK_EIO, "%s: %s", name, strerror(errno));
+    /* What was opened is what counts (the entry may have changed since). */
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return ck_fail(err, CK_EINVAL, "%s: not a regular file: not served", name);
+    }
+    return fd;
+}
+
+struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *prev,
+                                   const struct tftp_cache_limits *lim, ck_err *err)
+{
+    struct tftp_cache *c = calloc(1, sizeof *c);
+    DIR *d = NULL;
+    char real_root[PATH_MAX];
+    if (!c || !(c->slots = calloc(16, sizeof *c->slots))) {
+        ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
+        goto fail;
+    }
+    c->mask = 15;
+    if (!realpath(root, real_root) || !(d = opendir(real_root))) {
+        ck_fail(err, CK_EIO, "TFTP root %s: %s", root, strerror(errno));
+        goto fail;
+    }
+    struct dirent *de;
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        if (skipped_name(de->d_name))
+            continue;
+        struct stat st;
+        ck_err ferr;
+        int fd = open_entry(dirfd(d), real_root, real_root, de->d_name, &st, &ferr);
+        if (fd < 0) {
+            if (ferr.code != CK_EINVAL) /* sub-directories are not worth a line */
+                dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
+            continue;
+        }
+        size_t len = strlen(de->d_name);
+        struct tftp_file *f = prev ? tftp_cache_find(prev, de->d_name, len) : NULL;
+        if ((size_t)st.st_size > lim->max_file || c->bytes + (size_t)st.st_size > lim->max_total) {
+            dlog(DLOG_WARNING, "TFTP cache: %s (%lld bytes) not served: over the %s limit", de->d_name,
+                 (long long)st.st_size, (size_t)st.st_size > lim->max_file ? "per-file" : "total");
+            close(fd);
+            continue;
+        }
+        if (f && same_identity(f, &st)) {
+            close(fd);
+            tftp_file_ref(f);
+        } else if (!(f = load_file(fd, de->d_name, &st, &ferr))) {
+            dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
+            if (ferr.code == CK_ENOMEM) {
+                ck_fail(err, CK_ENOMEM, "%s", ferr.msg);
+                goto fail;
+            }
+            continue;
+        }
+        if (cache_insert(c, f) < 0) {
+            tftp_file_unref(f);
+            ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
+            goto fail;
+        }
+    }
+    if (errno) {
+        ck_fail(err, CK_EIO, "TFTP root %s: %s", root, strerror(errno));
+        goto fail;
+    }
+    closedir(d);
+    return c;
+fail:
+    if (d)
+        closedir(d);
+    tftp_cache_free(c);
+    return NULL;
+}
+
+void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_,
+                     void (*fn)(void *arg, const struct tftp_file *f, enum tftp_change what), void *arg)
+{
+    for (size_t i = 0; i <= new_->mask; i++) {
+        const struct tftp_file *f = new_->slots[i];
+        if (!f)
+            continue;
+        const struct tftp_file *o = old ? tftp_cache_find(old, f->name, f->name_len) : NULL;
+        if (!o)
+            fn(arg, f, TFTP_ADDED);
+        else if (o != f)
+            fn(arg, f, TFTP_CHANGED);
+    }
+    for (size_t i = 0; old && i <= old->mask; i++) {
+        const struct tftp_file *o = old->slots[i];
+        if (o && !tftp_cache_find(new_, o->name, o->name_len))
+            fn(arg, o, TFTP_REMOVED);
+    }
+}
+
+bool tftp_name_normalise(const char *name, size_t len, const char **key, size_t *key_len)
+{
+    while (len > 0 && (*name == '/' || *name == '\\')) {
+        name++;
+        len--;
+    }
+    /* Refuse ".." as any component, whichever separator a client uses. */
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || name[i] == '/' || name[i] == '\\') {
+            if (i - start == 2 && name[start] == '.' && name[start + 1] == '.')
+                return false;
+            start = i + 1;
+        }
+    }
+    *key = name;
+    *key_len = len;
+    return true;
+}

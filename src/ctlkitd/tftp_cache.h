@@ -1,0 +1,76 @@
+/* The TFTP directory in memory.
+ *
+ * A cache holds every regular file directly in the TFTP root (no
+ * sub-directories), loaded by the daemon itself: since requests can only
+ * name entries of this table, nothing outside the root can ever be served,
+ * whatever the request says. Lookups are one hash probe and no system call,
+ * so the miss every phone causes first (CTLSEP<MAC>.tlv, then CTLFile.tlv)
+ * costs almost nothing.
+ *
+ * Files are reference counted: a reload builds a new cache (sharing the
+ * files whose size, times and inode did not change) and the caller swaps
+ * it in; a transfer in flight holds a reference to the file it started
+ * with, so it finishes with consistent bytes even if the file was replaced
+ * or removed meanwhile. Single-threaded: no locks. */
+#ifndef CTLKITD_TFTP_CACHE_H
+#define CTLKITD_TFTP_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "ctlkit/error.h"
+
+struct tftp_file {
+    unsigned refs;
+    char *name;       /* NUL-terminated */
+    size_t name_len;
+    uint32_t hash;
+    uint8_t *data;    /* the file's bytes (octet mode) */
+    size_t len;
+    uint8_t *ascii;   /* netascii form, built on first netascii request */
+    size_t ascii_len;
+    /* identity, to share the file with the next cache when unchanged */
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+};
+
+struct tftp_cache_limits {
+    size_t max_file;  /* larger files are skipped with a warning */
+    size_t max_total; /* files past this total are skipped with a warning */
+};
+
+struct tftp_cache;
+
+/* Loads root. prev (may be NULL) lends its unchanged files. Files that
+ * cannot be read are skipped and logged; only an unreadable root fails. */
+struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *prev,
+                                   const struct tftp_cache_limits *lim, ck_err *err);
+/* Drops the cache's references; files in use by transfers live on. */
+void tftp_cache_free(struct tftp_cache *c);
+size_t tftp_cache_count(const struct tftp_cache *c);
+size_t tftp_cache_bytes(const struct tftp_cache *c);
+
+/* The file called name (len bytes, not necessarily NUL-terminated), or
+ * NULL. No reference is taken: see tftp_file_ref. */
+struct tftp_file *tftp_cache_find(const struct tftp_cache *c, const char *name, size_t len);
+
+enum tftp_change { TFTP_ADDED, TFTP_CHANGED, TFTP_REMOVED };
+/* Calls fn for each file that differs between old and new. */
+void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_,
+                     void (*fn)(void *arg, const struct tftp_file *f, enum tftp_change what), void *arg);
+
+struct tftp_file *tftp_file_ref(struct tftp_file *f);
+void tftp_file_unref(struct tftp_file *f);
+/* The netascii form of f (built once, then kept with the file). */
+int tftp_file_netascii(struct tftp_file *f, const uint8_t **data, size_t *len, ck_err *err);
+
+/* Maps a requested name to a cache key. A leading '/' is dropped (clients
+ * that send "/CTLFile.tlv" mean the root). A ".." component (with '/' or
+ * '\' as separator) is refused: returns false, the request gets "Access
+ * violation". Any other name with a separator simply is not in the cache. */
+bool tftp_name_normalise(const char *name, size_t len, const char **key, size_t *key_len);
+
+#endif

@@ -1,0 +1,715 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg, struct in6_pktinfo */
+#endif
+#include "tftp_service.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlkit/tftp.h"
+#include "log.h"
+#include "tftp_cache.h"
+#include "tftp_watch.h"
+#include "tftp_xfer.h"
+
+/* Requests read per wake-up of the listening socket (one recvmmsg), and
+ * one datagram per transfer socket per wake-up: bounded, so that neither
+ * starves the other or the rest of the loop. */
+#define RX_BATCH 64
+/* The retransmission clock: one scan of the active transfers every tick
+ * instead of a timer per transfer re-armed on every ACK. A scan of up to a
+ * few thousand deadlines costs microseconds, a tick is well below any
+ * TFTP timeout (1 s and up), and nothing is re-armed per packet. */
+#define TICK_US 100000
+/* A window never holds more than this many bytes, so that it fits the
+ * socket's send buffer in one sendmmsg. */
+#define WINDOW_BYTES (128 * 1024)
+/* Rejected requests logged per second at most (a flood must not fill the
+ * disk); successful transfers are always logged. */
+#define REJECT_LOG_PER_SEC 100
+/* Idle transfer sockets kept for the next transfers. Opening, binding,
+ * registering and closing a socket per transfer is an eighth of the CPU
+ * a 5 KB transfer costs; a pooled socket only needs a connect() to its
+ * new client. Only sockets of transfers that ended well are kept (no ICMP
+ * error can be pending on them). */
+#define POOL_MAX 1024
+
+struct rx_slot {
+    uint8_t buf[CK_TFTP_REQUEST_MAX + 4];
+    struct sockaddr_storage from;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+        struct cmsghdr align;
+    } ctl;
+};
+
+struct tftp_service {
+    struct tftp_config cfg;
+    char *root;
+    int lfd;                    /* the well-known port */
+    struct event_base *base;
+    struct event *ev_listen, *ev_tick;
+    struct tftp_cache *cache;
+    struct tftp_watch *watch;
+
+    struct tftp_xfer **active;  /* dense, for the tick's scan */
+    size_t nactive;
+    struct tftp_xfer **peers;   /* hash on the client's address and port */
+    size_t peer_mask;
+    struct tftp_xfer *free_xfers; /* idle: file == NULL; fd >= 0 for a pooled socket */
+    size_t npooled;
+
+    struct rx_slot rx[RX_BATCH];
+    struct mmsghdr rxm[RX_BATCH];
+    struct iovec rxv[RX_BATCH];
+    uint8_t pkt[2048];
+
+    uint64_t log_sec;
+    unsigned log_count, log_suppressed;
+    unsigned long long n_ok, n_failed, n_rejected;
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void tftp_config_defaults(struct tftp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    netaddr_parse("0.0.0.0:69", 69, &cfg->listen, NULL);
+    cfg->max_transfers = 4000;
+    cfg->timeout_ms = 1000;
+    cfg->retries = 5;
+    cfg->max_blksize = CK_TFTP_BLKSIZE_MAX;
+    cfg->max_window = XFER_MAX_WINDOW;
+    cfg->max_file_bytes = 64u << 20;
+    cfg->max_cache_bytes = 1u << 30;
+}
+
+/* ---- logging of rejected requests, rate-limited ------------------------ */
+
+static bool reject_log_ok(struct tftp_service *svc)
+{
+    uint64_t sec = now_us() / 1000000u;
+    if (sec != svc->log_sec) {
+        if (svc->log_suppressed)
+            dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", svc->log_suppressed);
+        svc->log_sec = sec;
+        svc->log_count = svc->log_suppressed = 0;
+    }
+    if (svc->log_count < REJECT_LOG_PER_SEC) {
+        svc->log_count++;
+        return true;
+    }
+    svc->log_suppressed++;
+    return false;
+}
+
+/* ---- the client tables ------------------------------------------------- */
+
+static uint32_t peer_hash(const netaddr *a)
+{
+    const uint8_t *p;
+    size_t n;
+    uint32_t h = 2166136261u;
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
+        p = (const uint8_t *)&s->sin_addr;
+        n = 4;
+        h = (h ^ s->sin_port) * 16777619u;
+    } else {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
+        p = (const uint8_t *)&s->sin6_addr;
+        n = 16;
+        h = (h ^ s->sin6_port) * 16777619u;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void tables_remove(struct tftp_service *svc, struct tftp_xfer *x)
+{
+    struct tftp_xfer **pp = &svc->peers[x->peer_hash & svc->peer_mask];
+    while (*pp != x)
+        pp = &(*pp)->hnext;
+    *pp = x->hnext;
+    struct tftp_xfer *last = svc->active[--svc->nactive];
+    svc->active[x->slot] = last;
+    last->slot = x->slot;
+}
+
+static void close_xfer_socket(struct tftp_xfer *x)
+{
+    if (x->ev)
+        event_free(x->ev);
+    x->ev = NULL;
+    if (x->fd >= 0)
+        close(x->fd);
+    x->fd = -1;
+}
+
+static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_result r, uint64_t now)
+{
+    xfer_log_end(x, r, now);
+    if (r == XFER_DONE)
+        svc->n_ok++;
+    else
+        svc->n_failed++;
+    tftp_file_unref(x->file);
+    x->file = NULL;
+    free(x->oack);
+    x->oack = NULL;
+    tables_remove(svc, x);
+    if (r == XFER_DONE && svc->npooled < POOL_MAX) {
+        svc->npooled++; /* stays bound and in the epoll set, pointing at x */
+    } else {
+        close_xfer_socket(x);
+    }
+    x->hnext = svc->free_xfers;
+    svc->free_xfers = x;
+}
+
+/* ---- replies from the well-known port ---------------------------------- */
+
+/* Sends an ERROR from the listening socket, from the address the request
+ * was sent to (local, from IP_PKTINFO), as the client expects. */
+static void reply_error(struct tftp_service *svc, const struct sockaddr *to, socklen_t tolen,
+                        const struct msghdr *req, uint16_t code, const char *msg)
+{
+    ck_buf b;
+    ck_buf_init(&b, 600);
+    if (ck_tftp_build_error(&b, code, msg, NULL) == 0) {
+        struct iovec iov = {b.data, b.len};
+        struct msghdr m = {.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1};
+        union {
+            char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+            struct cmsghdr align;
+        } ctl;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)req); c; c = CMSG_NXTHDR((struct msghdr *)req, c)) {
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                struct in_pktinfo pi = *(struct in_pktinfo *)CMSG_DATA(c);
+                pi.ipi_ifindex = 0;
+                m.msg_control = ctl.buf;
+                m.msg_controllen = CMSG_SPACE(sizeof pi);
+                struct cmsghdr *o = CMSG_FIRSTHDR(&m);
+                o->cmsg_level = IPPROTO_IP;
+                o->cmsg_type = IP_PKTINFO;
+                o->cmsg_len = CMSG_LEN(sizeof pi);
+                memcpy(CMSG_DATA(o), &pi, sizeof pi);
+            } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                m.msg_control = ctl.buf;
+                m.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+                struct cmsghdr *o = CMSG_FIRSTHDR(&m);
+                o->cmsg_level = IPPROTO_IPV6;
+                o->cmsg_type = IPV6_PKTINFO;
+                o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+                memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+            }
+        }
+        (void)sendmsg(svc->lfd, &m, MSG_DONTWAIT);
+    }
+    ck_buf_free(&b);
+}
+
+static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, uint16_t code,
+                   const char *reply, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, uint16_t code,
+                   const char *reply, const char *fmt, ...)
+{
+    svc->n_rejected++;
+    reply_error(svc, (const struct sockaddr *)&peer->ss, peer->len, req, code, reply);
+    if (dlog_enabled(DLOG_INFO) && reject_log_ok(svc)) {
+        char who[NETADDR_STRLEN], what[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        dlog(DLOG_INFO, "TFTP %s %s -> error %u", netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who),
+             what, code);
+    }
+}
+
+/* ---- starting a transfer ----------------------------------------------- */
+
+/* The local address a request came to (port 0), so that the transfer
+ * answers from it: a multi-homed server must not answer from another. */
+static void local_of(const struct msghdr *m, int family, netaddr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ss.ss_family = (sa_family_t)family;
+    out->len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            ((struct sockaddr_in *)&out->ss)->sin_addr = pi.ipi_spec_dst;
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+            s6->sin6_addr = pi.ipi6_addr;
+            if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+                s6->sin6_scope_id = (uint32_t)pi.ipi6_ifindex;
+        }
+    }
+}
+
+static void on_xfer_readable(evutil_socket_t fd, short what, void *arg);
+
+static int open_xfer_socket(struct tftp_service *svc, struct tftp_xfer *x, const netaddr *local)
+{
+    if (x->fd >= 0) {
+        /* A pooled socket: it keeps its port; connect() moves it to the
+         * new client (UDP allows connecting again). */
+        svc->npooled--;
+        if (netaddr_same_host((const struct sockaddr *)&x->local.ss, (const struct sockaddr *)&local->ss) &&
+            connect(x->fd, (const struct sockaddr *)&x->peer.ss, x->peer.len) == 0)
+            return 0;
+        close_xfer_socket(x);
+    }
+    x->fd = socket(x->peer.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (x->fd < 0)
+        return -1;
+    /* The event is the socket's for life: it stays added while the
+     * socket waits in the pool, so reuse costs no epoll_ctl. */
+    x->ev = event_new(svc->base, x->fd, EV_READ | EV_PERSIST, on_xfer_readable, x);
+    if (bind(x->fd, (const struct sockaddr *)&local->ss, local->len) != 0 ||
+        connect(x->fd, (const struct sockaddr *)&x->peer.ss, x->peer.len) != 0 || !x->ev ||
+        event_add(x->ev, NULL) != 0) {
+        int e = errno;
+        close_xfer_socket(x);
+        errno = e ? e : ENOMEM;
+        return -1;
+    }
+    x->local = *local;
+    return 0;
+}
+
+static void start_tick(struct tftp_service *svc)
+{
+    if (!evtimer_pending(svc->ev_tick, NULL)) {
+        struct timeval tv = {0, TICK_US};
+        evtimer_add(svc->ev_tick, &tv);
+    }
+}
+
+static struct tftp_xfer *xfer_alloc(struct tftp_service *svc)
+{
+    struct tftp_xfer *x = svc->free_xfers;
+    if (x) {
+        svc->free_xfers = x->hnext;
+    } else {
+        if (!(x = malloc(sizeof *x)))
+            return NULL;
+        x->fd = -1;
+    }
+    /* Everything but the pooled socket (fd, ev, local) starts afresh. */
+    int fd = x->fd;
+    struct event *ev = x->ev;
+    netaddr local = x->local;
+    memset(x, 0, sizeof *x);
+    x->fd = fd;
+    x->ev = ev;
+    x->local = local;
+    x->owner = svc;
+    return x;
+}
+
+static void xfer_release(struct tftp_service *svc, struct tftp_xfer *x)
+{
+    free(x->oack);
+    x->oack = NULL;
+    x->file = NULL;
+    x->hnext = svc->free_xfers;
+    svc->free_xfers = x;
+}
+
+/* Grants what the client asked within our limits; builds the OACK. */
+static int negotiate(struct tftp_service *svc, struct tftp_xfer *x, const ck_tftp_request *r)
+{
+    ck_tftp_opts ack = {0};
+    const ck_tftp_opts *o = &r->opts;
+    x->blksize = CK_TFTP_SEGSIZE;
+    x->window = 1;
+    x->timeout_us = svc->cfg.timeout_ms * 1000u;
+    if (o->present & CK_TFTP_OPT_BLKSIZE) {
+        x->blksize = o->blksize < svc->cfg.max_blksize ? o->blksize : svc->cfg.max_blksize;
+        ack.blksize = x->blksize;
+        ack.present |= CK_TFTP_OPT_BLKSIZE;
+    }
+    if (o->present & CK_TFTP_OPT_WINDOWSIZE) {
+        uint32_t w = o->windowsize < svc->cfg.max_window ? o->windowsize : svc->cfg.max_window;
+        uint32_t by_bytes = WINDOW_BYTES / x->blksize;
+        if (w > by_bytes)
+            w = by_bytes ? by_bytes : 1;
+        x->window = w;
+        ack.windowsize = w;
+        ack.present |= CK_TFTP_OPT_WINDOWSIZE;
+    }
+    if (o->present & CK_TFTP_OPT_TIMEOUT) {
+        /* RFC 2349: the server uses the client's timeout as is. */
+        x->timeout_us = o->timeout * 1000000u;
+        ack.timeout = o->timeout;
+        ack.present |= CK_TFTP_OPT_TIMEOUT;
+    }
+    if (o->present & CK_TFTP_OPT_TSIZE) {
+        /* RFC 2349: in a read request the client sends 0 and "the server
+         * ... returns the size of the file"; for netascii that is the size
+         * of what is transferred. */
+        ack.tsize = x->len;
+        ack.present |= CK_TFTP_OPT_TSIZE;
+    }
+    if (!ack.present)
+        return 0;
+    ck_buf b;
+    ck_buf_init(&b, CK_TFTP_REQUEST_MAX);
+    if (ck_tftp_build_oack(&b, &ack, NULL) < 0) {
+        ck_buf_free(&b);
+        return -1;
+    }
+    x->oack = ck_buf_take(&b, &x->oack_len);
+    x->oack_pending = true;
+    return 0;
+}
+
+static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t n, const struct msghdr *m,
+                           uint64_t now)
+{
+    netaddr peer;
+    ck_tftp_packet pk;
+    ck_err err;
+    memcpy(&peer.ss, m->msg_name, m->msg_namelen);
+    peer.len = m->msg_namelen;
+    if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
+        return;
+
+    if (m->msg_flags & MSG_TRUNC) {
+        reject(svc, &peer, m, CK_TFTP_EBADOP, "Request longer than 512 bytes (RFC 2347)",
+               "request of more than %u bytes", CK_TFTP_REQUEST_MAX);
+        return;
+    }
+    if (ck_tftp_parse(pkt, n, &pk, &err) < 0) {
+        /* The client gets the parser's words: they say what to fix. */
+        reject(svc, &peer, m, pk.reply_code, err.msg, "%s", err.msg);
+        return;
+    }
+    switch (pk.opcode) {
+    case CK_TFTP_RRQ:
+        break;
+    case CK_TFTP_WRQ:
+        reject(svc, &peer, m, CK_TFTP_EACCESS, "Access violation: this server does not accept writes",
+               "WRQ %.100s refused", pk.u.req.filename);
+        return;
+    case CK_TFTP_ERROR:
+    case CK_TFTP_ACK:
+        /* Never answer an ERROR (RFC 1350: no error loops), nor a stray
+         * ACK: some clients (tftp-hpa) acknowledge the ERROR that ended
+         * their request, and an answer would only bounce back. */
+        return;
+    default:
+        reject(svc, &peer, m, CK_TFTP_EBADOP, "Illegal TFTP operation: only read requests are served here",
+               "%s sent to the server port", ck_tftp_opcode_name(pk.opcode));
+        return;
+    }
+
+    const ck_tftp_request *r = &pk.u.req;
+    const char *key;
+    size_t key_len;
+    char shown[128];
+    snprintf(shown, sizeof shown, "%.100s", r->filename);
+    for (char *p = shown; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    if (!tftp_name_normalise(r->filename, r->filename_len, &key, &key_len)) {
+        reject(svc, &peer, m, CK_TFTP_EACCESS, "Access violation: '..' is not allowed in file names",
+               "RRQ %s refused: '..' in the name", shown);
+        return;
+    }
+    struct tftp_file *f = tftp_cache_find(svc->cache, key, key_len);
+    if (!f) {
+        reject(svc, &peer, m, CK_TFTP_ENOTFOUND, NULL, "RRQ %s: file not found", shown);
+        return;
+    }
+
+    /* A retransmitted request (the client did not hear us yet) must not
+     * start a second transfer: ours retransmits on its own. */
+    uint32_t h = peer_hash(&peer);
+    for (struct tftp_xfer *o = svc->peers[h & svc->peer_mask]; o; o = o->hnext)
+        if (o->peer_hash == h && netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer.ss) && o->file == f)
+            return;
+
+    if (svc->nactive >= svc->cfg.max_transfers) {
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers, try again later",
+               "RRQ %s refused: %zu transfers in progress (--max-transfers)", shown, svc->nactive);
+        return;
+    }
+
+    struct tftp_xfer *x = xfer_alloc(svc);
+    if (!x) {
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
+        return;
+    }
+    x->peer = peer;
+    x->mode = r->mode;
+    if (r->mode == CK_TFTP_NETASCII) {
+        if (tftp_file_netascii(f, &x->data, &x->len, &err) < 0) {
+            xfer_release(svc, x);
+            reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: %s", shown, err.msg);
+            return;
+        }
+    } else {
+        x->data = f->data;
+        x->len = f->len;
+    }
+    x->file = tftp_file_ref(f);
+    x->max_tries = (uint8_t)(svc->cfg.retries > 255 ? 255 : svc->cfg.retries);
+    if (negotiate(svc, x, r) < 0) {
+        tftp_file_unref(x->file);
+        xfer_release(svc, x);
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
+        return;
+    }
+    x->nblocks = (uint32_t)(x->len / x->blksize + 1);
+    if (x->len / x->blksize + 1 > UINT32_MAX) {
+        tftp_file_unref(x->file);
+        xfer_release(svc, x);
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "File too large for this block size", "RRQ %s: too large", shown);
+        return;
+    }
+    netaddr local;
+    local_of(m, peer.ss.ss_family, &local);
+    if (open_xfer_socket(svc, x, &local) < 0) {
+        int e = errno;
+        tftp_file_unref(x->file);
+        xfer_release(svc, x);
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: no socket for a new transfer",
+               "RRQ %s: cannot open a transfer socket: %s", shown, strerror(e));
+        return;
+    }
+    x->peer_hash = h;
+    x->hnext = svc->peers[h & svc->peer_mask];
+    svc->peers[h & svc->peer_mask] = x;
+    x->slot = svc->nactive;
+    svc->active[svc->nactive++] = x;
+    start_tick(svc);
+    enum xfer_result res = xfer_begin(x, now);
+    if (res != XFER_CONTINUE)
+        finish(svc, x, res, now);
+}
+
+/* ---- event callbacks ----------------------------------------------------- */
+
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct tftp_service *svc = arg;
+    for (int i = 0; i < RX_BATCH; i++) {
+        svc->rxv[i] = (struct iovec){svc->rx[i].buf, sizeof svc->rx[i].buf};
+        svc->rxm[i].msg_hdr = (struct msghdr){
+            .msg_name = &svc->rx[i].from,
+            .msg_namelen = sizeof svc->rx[i].from,
+            .msg_iov = &svc->rxv[i],
+            .msg_iovlen = 1,
+            .msg_control = svc->rx[i].ctl.buf,
+            .msg_controllen = sizeof svc->rx[i].ctl.buf,
+        };
+    }
+    int n = recvmmsg(svc->lfd, svc->rxm, RX_BATCH, MSG_DONTWAIT, NULL);
+    uint64_t now = now_us();
+    for (int i = 0; i < n; i++)
+        handle_request(svc, svc->rx[i].buf, svc->rxm[i].msg_len, &svc->rxm[i].msg_hdr, now);
+}
+
+static void on_xfer_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct tftp_xfer *x = arg;
+    struct tftp_service *svc = x->owner;
+    if (!x->file) {
+        /* A pooled socket heard a late packet of its last transfer. */
+        (void)recv(x->fd, svc->pkt, sizeof svc->pkt, MSG_DONTWAIT);
+        return;
+    }
+    uint64_t now = now_us();
+    enum xfer_result r = xfer_on_readable(x, svc->pkt, sizeof svc->pkt, now);
+    if (r != XFER_CONTINUE)
+        finish(svc, x, r, now);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct tftp_service *svc = arg;
+    uint64_t now = now_us();
+    /* Backwards, so that finish()'s swap-remove never skips an entry. */
+    for (size_t i = svc->nactive; i-- > 0;) {
+        struct tftp_xfer *x = svc->active[i];
+        enum xfer_result r = xfer_on_tick(x, now);
+        if (r != XFER_CONTINUE)
+            finish(svc, x, r, now);
+    }
+    if (svc->nactive)
+        start_tick(svc);
+}
+
+/* ---- cache reloads ------------------------------------------------------- */
+
+static void log_change(void *arg, const struct tftp_file *f, enum tftp_change what)
+{
+    static const char *const verb[] = {"added", "changed", "removed"};
+    if (what == TFTP_REMOVED)
+        dlog(DLOG_NOTICE, "TFTP cache: %s removed", f->name);
+    else
+        dlog(DLOG_NOTICE, "TFTP cache: %s %s (%zu bytes), reloaded", f->name, verb[what], f->len);
+    (*(unsigned *)arg)++;
+}
+
+static void reload(struct tftp_service *svc, bool asked)
+{
+    ck_err err;
+    struct tftp_cache_limits lim = {svc->cfg.max_file_bytes, svc->cfg.max_cache_bytes};
+    struct tftp_cache *c = tftp_cache_load(svc->root, svc->cache, &lim, &err);
+    if (!c) {
+        dlog(DLOG_ERR, "TFTP cache: reload failed, still serving the previous files: %s", err.msg);
+        return;
+    }
+    unsigned changes = 0;
+    tftp_cache_diff(svc->cache, c, log_change, &changes);
+    if (asked || changes)
+        dlog(DLOG_NOTICE, "TFTP cache: %zu files, %zu bytes from %s (%u changed)", tftp_cache_count(c),
+             tftp_cache_bytes(c), svc->root, changes);
+    tftp_cache_free(svc->cache); /* transfers keep their own file references */
+    svc->cache = c;
+    dlog_flush();
+}
+
+void tftp_service_reload(struct tftp_service *svc) { reload(svc, true); }
+
+static void on_dir_changed(void *arg) { reload(arg, false); }
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static int bind_listener(struct tftp_service *svc, ck_err *err)
+{
+    const netaddr *a = &svc->cfg.listen;
+    char where[NETADDR_STRLEN];
+    netaddr_format((const struct sockaddr *)&a->ss, where, sizeof where);
+    int one = 1;
+    svc->lfd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (svc->lfd < 0)
+        return ck_fail(err, CK_EIO, "TFTP: socket: %s", strerror(errno));
+    if (a->ss.ss_family == AF_INET6) {
+        setsockopt(svc->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(svc->lfd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    } else {
+        setsockopt(svc->lfd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    }
+    /* A boot storm sends thousands of requests at once: a large receive
+     * buffer keeps them until we read them (FORCE works as root, beyond
+     * net.core.rmem_max; otherwise the kernel caps the plain request). */
+    int rcv = 8 << 20;
+    if (setsockopt(svc->lfd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+        setsockopt(svc->lfd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    if (bind(svc->lfd, (const struct sockaddr *)&a->ss, a->len) != 0)
+        return ck_fail(err, CK_EIO, "TFTP: cannot bind %s: %s", where, strerror(errno));
+    return 0;
+}
+
+struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err)
+{
+    struct tftp_service *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        ck_fail(err, CK_ENOMEM, "out of memory for the TFTP service");
+        return NULL;
+    }
+    svc->cfg = *cfg;
+    svc->lfd = -1;
+    if (svc->cfg.max_window > XFER_MAX_WINDOW || svc->cfg.max_window == 0)
+        svc->cfg.max_window = XFER_MAX_WINDOW;
+    if (svc->cfg.max_blksize > CK_TFTP_BLKSIZE_MAX || svc->cfg.max_blksize < CK_TFTP_BLKSIZE_MIN)
+        svc->cfg.max_blksize = CK_TFTP_BLKSIZE_MAX;
+    if (svc->cfg.max_transfers == 0)
+        svc->cfg.max_transfers = 1;
+    size_t buckets = 16;
+    while (buckets < 2 * (size_t)svc->cfg.max_transfers)
+        buckets *= 2;
+    svc->peer_mask = buckets - 1;
+    svc->root = strdup(cfg->root);
+    svc->active = calloc(svc->cfg.max_transfers, sizeof *svc->active);
+    svc->peers = calloc(buckets, sizeof *svc->peers);
+    if (!svc->root || !svc->active || !svc->peers) {
+        ck_fail(err, CK_ENOMEM, "out of memory for the TFTP service");
+        goto fail;
+    }
+    struct tftp_cache_limits lim = {svc->cfg.max_file_bytes, svc->cfg.max_cache_bytes};
+    if (!(svc->cache = tftp_cache_load(svc->root, NULL, &lim, err)))
+        goto fail;
+    if (bind_listener(svc, err) < 0)
+        goto fail;
+    return svc;
+fail:
+    tftp_service_free(svc);
+    return NULL;
+}
+
+int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err)
+{
+    char where[NETADDR_STRLEN];
+    svc->base = base;
+    svc->ev_listen = event_new(base, svc->lfd, EV_READ | EV_PERSIST, on_listen, svc);
+    svc->ev_tick = evtimer_new(base, on_tick, svc);
+    if (!svc->ev_listen || !svc->ev_tick || event_add(svc->ev_listen, NULL) != 0)
+        return ck_fail(err, CK_ENOMEM, "TFTP: cannot register with the event loop");
+    if (!(svc->watch = tftp_watch_new(base, svc->root, on_dir_changed, svc, err)))
+        return -1;
+    dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers)", svc->root,
+         netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
+         tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers);
+    return 0;
+}
+
+void tftp_service_free(struct tftp_service *svc)
+{
+    if (!svc)
+        return;
+    uint64_t now = now_us();
+    if (svc->nactive)
+        dlog(DLOG_NOTICE, "TFTP: stopping, %zu transfers aborted", svc->nactive);
+    while (svc->nactive) {
+        struct tftp_xfer *x = svc->active[svc->nactive - 1];
+        snprintf(x->why, sizeof x->why, "server stopping");
+        finish(svc, x, XFER_FAILED, now);
+    }
+    if (svc->n_ok || svc->n_failed || svc->n_rejected)
+        dlog(DLOG_NOTICE, "TFTP: %llu transfers completed, %llu failed, %llu requests rejected", svc->n_ok,
+             svc->n_failed, svc->n_rejected);
+    while (svc->free_xfers) {
+        struct tftp_xfer *x = svc->free_xfers;
+        svc->free_xfers = x->hnext;
+        close_xfer_socket(x);
+        free(x);
+    }
+    tftp_watch_free(svc->watch);
+    if (svc->ev_listen)
+        event_free(svc->ev_listen);
+    if (svc->ev_tick)
+        event_free(svc->ev_tick);
+    if (svc->lfd >= 0)
+        close(svc->lfd);
+    tftp_cache_free(svc->cache);
+    free(svc->active);
+    free(svc->peers);
+    free(svc->root);
+    free(svc);
+    dlog_flush();
+}

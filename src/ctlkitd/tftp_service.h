@@ -1,0 +1,44 @@
+/* ctlkitd's TFTP service: read requests (RFC 1350) with the blksize,
+ * tsize, timeout and windowsize options (RFC 2347/2348/2349/7440), served
+ * from the in-memory copy of the TFTP root (tftp_cache.h), which follows
+ * the directory (tftp_watch.h, and SIGHUP through tftp_service_reload).
+ * Writes are refused (error 2, Access violation).
+ *
+ * Life cycle: tftp_service_new binds and loads (errors reach the terminal
+ * before the daemon detaches), tftp_service_start joins an event loop,
+ * tftp_service_free aborts what is in flight and closes everything. */
+#ifndef CTLKITD_TFTP_SERVICE_H
+#define CTLKITD_TFTP_SERVICE_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "ctlkit/error.h"
+#include "netaddr.h"
+
+struct tftp_config {
+    netaddr listen;           /* default 0.0.0.0:69 */
+    const char *root;         /* the TFTP directory */
+    unsigned max_transfers;   /* concurrent transfers; past it: error 0 "server busy" */
+    unsigned timeout_ms;      /* retransmission timeout unless the client sets one */
+    unsigned retries;         /* retransmissions before giving up on a client */
+    unsigned max_blksize;     /* largest blksize granted (RFC 2348 allows less) */
+    unsigned max_window;      /* largest windowsize granted, at most XFER_MAX_WINDOW */
+    size_t max_file_bytes;    /* files above are not served */
+    size_t max_cache_bytes;   /* total size of the cache */
+};
+
+/* Fills the defaults above (listen 0.0.0.0:69, 4000 transfers, 1 s, 5
+ * retries, blksize 65464, window 64, 64 MiB per file, 1 GiB in all). */
+void tftp_config_defaults(struct tftp_config *cfg);
+
+struct tftp_service;
+
+struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err);
+int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err);
+/* Re-reads the TFTP root now (SIGHUP); logs what changed. */
+void tftp_service_reload(struct tftp_service *svc);
+void tftp_service_free(struct tftp_service *svc);
+
+#endif

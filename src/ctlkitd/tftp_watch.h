@@ -1,0 +1,24 @@
+/* Notices changes in the TFTP root and asks for a reload.
+ *
+ * inotify rather than a periodic stat: a change is seen at once (the new
+ * CTL is served within ~50 ms of its rename), and an idle daemon makes no
+ * system call at all. Events are coalesced for WATCH_SETTLE_MS so that a
+ * burst (a publish of many files, or a file written in several steps)
+ * costs one reload. When inotify is unavailable (instance limit reached)
+ * or the root itself goes away, a periodic check every few seconds takes
+ * over; a reload shares unchanged files, so it costs a readdir and a stat
+ * per file. */
+#ifndef CTLKITD_TFTP_WATCH_H
+#define CTLKITD_TFTP_WATCH_H
+
+#include <event2/event.h>
+
+#include "ctlkit/error.h"
+
+struct tftp_watch;
+
+struct tftp_watch *tftp_watch_new(struct event_base *base, const char *dir, void (*changed)(void *arg),
+                                  void *arg, ck_err *err);
+void tftp_watch_free(struct tftp_watch *w);
+
+#endif

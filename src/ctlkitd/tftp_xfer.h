@@ -1,0 +1,70 @@
+/* One TFTP read transfer: all of its state in one struct (after OpenBSD
+ * tftpd), on its own connected UDP socket (RFC 1350: each side picks a
+ * fresh transfer ID, i.e. port). The service owns the socket's creation,
+ * the tables and the clock; this file only speaks the protocol:
+ * lock-step or RFC 7440 windows, retransmission, the end of a transfer.
+ *
+ * DATA packets are never copied together: each is sent as two pieces (a
+ * 4-byte header in the struct and a slice of the cached file), so any
+ * block size costs no memory and no per-packet building. */
+#ifndef CTLKITD_TFTP_XFER_H
+#define CTLKITD_TFTP_XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "ctlkit/tftp.h"
+#include "netaddr.h"
+#include "tftp_cache.h"
+
+/* Largest window this server sends (it may answer a smaller windowsize
+ * than asked, RFC 7440); bounded so that a window fits on the stack. */
+#define XFER_MAX_WINDOW 64
+
+enum xfer_result { XFER_CONTINUE, XFER_DONE, XFER_FAILED };
+
+struct tftp_xfer {
+    int fd;                   /* connected to peer */
+    struct tftp_file *file;   /* reference held for the whole transfer */
+    const uint8_t *data;      /* file->data or its netascii form */
+    size_t len;
+    ck_tftp_mode mode;
+    uint32_t blksize, window; /* negotiated */
+    uint32_t nblocks;         /* blocks 1..nblocks; the last is shorter than blksize */
+    uint32_t acked;           /* blocks acknowledged */
+    uint32_t sent;            /* highest block sent */
+    bool oack_pending;        /* waiting for the ACK 0 of our OACK (RFC 2347) */
+    uint8_t tries, max_tries;
+    uint32_t timeout_us;
+    uint32_t retransmits;
+    uint64_t start_us, deadline_us;
+    uint8_t *oack;            /* our OACK, kept for retransmission */
+    size_t oack_len;
+    char why[160];            /* reason of a failure, for the log line */
+    netaddr peer;
+    netaddr local;            /* the address fd is bound to (port 0 asked) */
+    /* service bookkeeping */
+    struct event *ev;         /* readable events of fd, for the socket's lifetime */
+    void *owner;              /* the service */
+    uint32_t peer_hash;
+    struct tftp_xfer *hnext;  /* peer hash chain, or free list */
+    size_t slot;              /* index in the service's active array */
+};
+
+/* Sends the OACK, or the first window. */
+enum xfer_result xfer_begin(struct tftp_xfer *x, uint64_t now_us);
+/* Reads one datagram (level-triggered readiness: one read per wake-up,
+ * never a second read just to learn that the socket is empty). Datagrams
+ * from anyone but the peer are dropped: the socket may have served
+ * another client before (the service pools sockets), and RFC 1350 says a
+ * packet with the wrong source TID "should be discarded". */
+enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufsz, uint64_t now_us);
+/* Retransmits when the deadline passed, fails after max_tries. */
+enum xfer_result xfer_on_tick(struct tftp_xfer *x, uint64_t now_us);
+/* The one log line of a transfer. */
+void xfer_log_end(const struct tftp_xfer *x, enum xfer_result r, uint64_t now_us);
+
+#endif
