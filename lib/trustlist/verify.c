@@ -3,10 +3,58 @@
  * the SAST record whose serial and issuer match the header's. */
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "ctlkit/bytes.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
+
+/* Decoding a certificate costs ~90 us with OpenSSL 3.0 (its public-key
+ * decoder framework runs on every d2i_X509), several times the RSA-2048
+ * check itself, while servers verify the same few signers over and over.
+ * So ck_tl_verify keeps the last few signer certificates, keyed by their
+ * exact DER bytes: same bytes, same certificate (docs/benchmarks.md). */
+#define SIGNER_CACHE 8
+static struct {
+    uint8_t *der;
+    size_t n;
+    X509 *cert;
+} signer_cache[SIGNER_CACHE];
+static size_t signer_cache_next;
+static pthread_mutex_t signer_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A reference the caller frees, as ck_cert_from_der. */
+static X509 *cert_from_der_cached(const uint8_t *der, size_t n, ck_err *err)
+{
+    X509 *c = NULL;
+    pthread_mutex_lock(&signer_cache_lock);
+    for (size_t i = 0; i < SIGNER_CACHE && !c; i++)
+        if (signer_cache[i].cert && ck_bytes_equal(signer_cache[i].der, signer_cache[i].n, der, n) &&
+            X509_up_ref(signer_cache[i].cert))
+            c = signer_cache[i].cert;
+    pthread_mutex_unlock(&signer_cache_lock);
+    if (c || !(c = ck_cert_from_der(der, n, err)))
+        return c;
+    uint8_t *copy = malloc(n);
+    if (!copy || !X509_up_ref(c)) {
+        free(copy);
+        return c; /* not cached, still fine */
+    }
+    memcpy(copy, der, n);
+    pthread_mutex_lock(&signer_cache_lock);
+    size_t slot = signer_cache_next++ % SIGNER_CACHE;
+    uint8_t *old_der = signer_cache[slot].der;
+    X509 *old = signer_cache[slot].cert;
+    signer_cache[slot].der = copy;
+    signer_cache[slot].n = n;
+    signer_cache[slot].cert = c;
+    pthread_mutex_unlock(&signer_cache_lock);
+    free(old_der);
+    X509_free(old);
+    return c;
+}
 
 static int verify_key(const ck_tl_file *f, EVP_PKEY *key, ck_err *err)
 {
@@ -71,9 +119,11 @@ int ck_tl_verify(const ck_tl_file *f, ck_err *err)
         return ck_fail(err, CK_EFORMAT, "no signer record");
     const ck_tl_record *r = &f->records[f->signer_index];
     if (r->cert.p) {
-        X509 *c = ck_tl_signer_cert(f, err);
-        if (!c)
+        X509 *c = cert_from_der_cached(r->cert.p, r->cert.n, err);
+        if (!c) {
+            ck_err_prefix(err, "signer record #%d", f->signer_index + 1);
             return -1;
+        }
         int rc = ck_tl_verify_with(f, c, err);
         X509_free(c);
         return rc;
