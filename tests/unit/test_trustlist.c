@@ -645,6 +645,68 @@ static void test_build_too_large(void **state)
     free(out);
 }
 
+/* ck_tl_verify keeps recent signer certificates keyed by their DER bytes:
+ * a changed certificate is never mistaken for a cached one, and more
+ * signers than the cache holds still verify. */
+static void test_verify_signer_cache(void **state)
+{
+    size_t n = 0;
+    uint8_t *raw = build_seed(&n);
+    for (int i = 0; i < 3; i++) {
+        ck_tl_file *f = parse_verify_ok(raw, n);
+        ck_tl_free(f);
+    }
+    /* A regenerated certificate: same names, same serial, same DER
+     * length, another key. Each file verifies with its own, never with
+     * the other's cached certificate. */
+    keypair twin;
+    gen_seed(&twin, "cucm-1051-a-pub", "70CAF64E090751B9DF22F49F754FC5BB");
+    assert_int_equal(der_len(twin.cert), der_len(seed_pub.cert));
+    ck_tl_entry te[] = {{.role = CK_ROLE_SAST, .cert = twin.cert}, {.role = CK_ROLE_CCM_TFTP, .cert = twin.cert}};
+    size_t tn = 0;
+    uint8_t *traw = build_ok(te, 2, &twin, &(ck_tl_build_opts){.timestamp = TS}, &tn);
+    ck_err err = {0};
+    for (int i = 0; i < 2; i++) {
+        ck_tl_file *f = parse_verify_ok(traw, tn);
+        ck_tl_free(f);
+        f = parse_verify_ok(raw, n);
+        ck_tl_free(f);
+    }
+    /* Swap the twin's certificate bytes into the seed file's signer
+     * record: same serial and issuer, so it parses, but the key is wrong. */
+    ck_tl_file *f = parse_ok(raw, n), *t = parse_ok(traw, tn);
+    memcpy((uint8_t *)raw + (f->records[0].cert.p - f->raw), t->records[0].cert.p, t->records[0].cert.n);
+    ck_tl_free(f);
+    ck_tl_free(t);
+    f = parse_ok(raw, n);
+    assert_int_equal(ck_tl_verify(f, &err), -1);
+    expect_err(&err, CK_ESIGNATURE, "does not match");
+    ck_tl_free(f);
+    free(raw);
+    raw = build_seed(&n);
+    free(traw);
+    X509_free(twin.cert);
+    EVP_PKEY_free(twin.key);
+    /* Ten other signers push the seed's out of the cache; all verify. */
+    for (int i = 0; i < 10; i++) {
+        keypair kp;
+        gen(&kp, &(ck_cert_params){.cn = "churn", .rsa_bits = 1024});
+        ck_tl_entry e[] = {{.role = CK_ROLE_SAST, .cert = kp.cert}};
+        size_t m = 0;
+        uint8_t *other = build_ok(e, 1, &kp, NULL, &m);
+        f = parse_verify_ok(other, m);
+        /* The wrong key still fails through the cache. */
+        assert_int_equal(ck_tl_verify_with(f, seed_pub.cert, &err), -1);
+        ck_tl_free(f);
+        free(other);
+        X509_free(kp.cert);
+        EVP_PKEY_free(kp.key);
+    }
+    f = parse_verify_ok(raw, n);
+    ck_tl_free(f);
+    free(raw);
+}
+
 /* ---------- the seed, byte for byte ---------- */
 
 /* Record length by the format page: RECORDLENGTH 5, then 3 + value for
@@ -1380,6 +1442,7 @@ int main(void)
         cmocka_unit_test(test_blank_records),
         cmocka_unit_test(test_build_refusals),
         cmocka_unit_test(test_build_too_large),
+        cmocka_unit_test(test_verify_signer_cache),
         cmocka_unit_test(test_seed_fidelity),
         cmocka_unit_test(test_parse_unknown_tags),
         cmocka_unit_test(test_parse_length_past_container),
