@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "tftp_service.h"
+#include "tvs_service.h"
 
 static void usage(FILE *to)
 {
@@ -25,11 +26,14 @@ static void usage(FILE *to)
           "  --help, -h           this text\n"
           "Signals: SIGHUP re-reads the TFTP root, SIGTERM and SIGINT stop.\n",
           to);
+    fputs("TVS (Trust Verification Service, off unless --tvs is given):\n", to);
+    fputs(tvs_usage, to);
 }
 
 struct loop_ctx {
     struct event_base *base;
     struct tftp_service *tftp;
+    struct tvs_service *tvs;
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -38,6 +42,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         dlog(DLOG_NOTICE, "SIGHUP: reloading");
         tftp_service_reload(ctx->tftp);
+        if (ctx->tvs)
+            tvs_service_reload(ctx->tvs, "SIGHUP: reload requested", NULL);
         return;
     }
     dlog(DLOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -46,7 +52,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -54,8 +60,17 @@ int main(int argc, char **argv)
         {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, OPT_LEVEL},
         {"help", no_argument, NULL, 'h'},
-        /* LATER (cluster owner): {"cluster", ...}, {"node", ...}
-         * LATER (TVS owner): {"tvs", ...} */
+        /* LATER (cluster owner): {"cluster", ...}, {"node", ...} */
+        /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
+        {"tvs", required_argument, NULL, OPT_TVS},
+        {"tvs-cert", required_argument, NULL, OPT_TVS},
+        {"tvs-ctl", required_argument, NULL, OPT_TVS},
+        {"tvs-db-cert", required_argument, NULL, OPT_TVS},
+        {"tvs-ttl", required_argument, NULL, OPT_TVS},
+        {"tvs-legacy-tls", no_argument, NULL, OPT_TVS},
+        {"tvs-timeout", required_argument, NULL, OPT_TVS},
+        {"tvs-workers", required_argument, NULL, OPT_TVS},
+        {"tvs-max-conns", required_argument, NULL, OPT_TVS},
         {NULL, 0, NULL, 0},
     };
     struct tftp_config tcfg;
@@ -65,10 +80,12 @@ int main(int argc, char **argv)
     struct event *sigs[3] = {0};
     ck_err err;
     long long n;
-    int rc = 1, c;
+    int rc = 1, c, li = 0;
+    tvs_config vcfg;
 
     tftp_config_defaults(&tcfg);
-    while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+    tvs_config_init(&vcfg);
+    while ((c = getopt_long(argc, argv, "fh", longopts, &li)) != -1) {
         switch (c) {
         case OPT_TFTP:
             if (netaddr_parse(optarg, 69, &tcfg.listen, &err) < 0) {
@@ -92,6 +109,13 @@ int main(int argc, char **argv)
         case OPT_LEVEL:
             if (!dlog_parse_level(optarg, &level)) {
                 fprintf(stderr, "ctlkitd: --log-level must be error, warning, notice, info or debug\n");
+                return 2;
+            }
+            break;
+        case OPT_TVS:
+            if (tvs_config_set(&vcfg, longopts[li].name, optarg, &err) < 0) {
+                fprintf(stderr, "ctlkitd: %s\n", err.msg);
+                tvs_config_clear(&vcfg);
                 return 2;
             }
             break;
@@ -134,12 +158,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
         return 1;
     }
+    /* ---- TVS: load its certificate, key and trust cache and bind, before detaching. ---- */
+    struct tvs_service *tvs = NULL;
+    vcfg.log_syslog = !foreground;
+    if (vcfg.listen && !(tvs = tvs_service_new(&vcfg, &err))) {
+        fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        tftp_service_free(tftp);
+        tvs_config_clear(&vcfg);
+        return 1;
+    }
     if (!foreground) {
         int d = daemon_detach(&err);
         if (d != 0) {
             if (d < 0)
                 fprintf(stderr, "ctlkitd: %s\n", err.msg);
             tftp_service_free(tftp);
+            tvs_service_free(tvs);
+            tvs_config_clear(&vcfg);
             return d > 0 ? 0 : 1;
         }
     }
@@ -155,7 +190,12 @@ int main(int argc, char **argv)
         dlog(DLOG_ERR, "%s", err.msg);
         goto out;
     }
-    /* ---- TVS: the TVS service starts here, on the same loop. ---- */
+    /* ---- TVS: its worker threads start now (after any fork); the loop watches its CTL. ---- */
+    ctx.tvs = tvs;
+    if (tvs && tvs_service_start(tvs, ctx.base, &err) < 0) {
+        dlog(DLOG_ERR, "%s", err.msg);
+        goto out;
+    }
 
     const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
@@ -173,6 +213,8 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    tvs_service_free(tvs); /* ---- TVS ---- */
+    tvs_config_clear(&vcfg);
     tftp_service_free(tftp);
     for (int i = 0; i < 3; i++)
         if (sigs[i])

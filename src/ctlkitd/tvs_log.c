@@ -1,0 +1,45 @@
+#include "tvs_log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_bool use_syslog;
+
+void tvs_log_use_syslog(bool on) { atomic_store(&use_syslog, on); }
+
+void tvs_log(enum dlog_level level, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+    if (!dlog_enabled(level))
+        return;
+    unsigned l = (unsigned)level < 5 ? (unsigned)level : 4;
+    va_list ap;
+    va_start(ap, fmt);
+    if (atomic_load_explicit(&use_syslog, memory_order_relaxed)) {
+        vsyslog(prio[l], fmt, ap); /* thread-safe, one message per call */
+        va_end(ap);
+        return;
+    }
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
+    int m = snprintf(line + n, sizeof line - n, ".%03ld ctlkitd %s: ", ts.tv_nsec / 1000000, names[l]);
+    n += m > 0 ? (size_t)m : 0;
+    m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    n += m > 0 ? (size_t)m : 0;
+    if (n > sizeof line - 2)
+        n = sizeof line - 2; /* truncated: keep the newline */
+    line[n++] = '\n';
+    /* Best effort: a log that cannot be written must not stop the service. */
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}

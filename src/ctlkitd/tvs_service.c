@@ -1,0 +1,527 @@
+/* The TVS service: configuration, listening sockets, worker threads, the
+ * trust cache swap and the CTL file watch. Connections are in tvs_conn.c,
+ * the TLS context in tvs_tls.c, the cache building in tvs_cache.c. */
+/* accept4, pipe2 */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/trustlist.h"
+#include "ctlkit/tvs.h"
+#include "tvs_internal.h"
+#include "tvs_log.h"
+
+#define MAX_WORKERS 64
+#define LISTEN_BACKLOG 1024
+
+void tvs_config_init(tvs_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg); /* listen NULL: the daemon runs no TVS unless asked */
+    cfg->ttl = CK_TVS_DEFAULT_TTL;
+    cfg->max_conns = 1024;
+    cfg->timeout_ms = 10000;
+    cfg->idle_ms = 10000;
+    cfg->watch_ms = 2000;
+}
+
+void tvs_config_clear(tvs_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_db_certs; i++)
+        free(cfg->db_certs[i].path);
+    free(cfg->db_certs);
+    cfg->db_certs = NULL;
+    cfg->n_db_certs = 0;
+}
+
+int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || !colon[1])
+        return ck_fail(err, CK_EINVAL, "\"%s\": expected PEM:ROLE[,ROLE...], e.g. CallManager.pem:SAST,CCM+TFTP",
+                       spec);
+    tvs_db_cert d;
+    memset(&d, 0, sizeof d);
+    char roles[256];
+    snprintf(roles, sizeof roles, "%s", colon + 1);
+    char *save = NULL;
+    for (char *tok = strtok_r(roles, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned role;
+        long long num;
+        if (ck_parse_ll(tok, 0, 255, &num))
+            role = (unsigned)num;
+        else if (ck_role_parse(tok, &role) < 0)
+            return ck_fail(err, CK_EINVAL, "\"%s\": unknown role \"%s\"", spec, tok);
+        if (d.n_roles == CK_TC_MAX_ROLES)
+            return ck_fail(err, CK_ELIMIT, "\"%s\": more than %d roles", spec, CK_TC_MAX_ROLES);
+        d.roles[d.n_roles++] = role;
+    }
+    if (d.n_roles == 0)
+        return ck_fail(err, CK_EINVAL, "\"%s\": no role given", spec);
+    d.path = strndup(spec, (size_t)(colon - spec));
+    tvs_db_cert *p = d.path ? realloc(cfg->db_certs, (cfg->n_db_certs + 1) * sizeof *p) : NULL;
+    if (!p) {
+        free(d.path);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    cfg->db_certs = p;
+    cfg->db_certs[cfg->n_db_certs++] = d;
+    return 0;
+}
+
+const char tvs_usage[] =
+    "  --tvs ADDR:PORT      serve the Trust Verification Service (phones use port 2445)\n"
+    "  --tvs-cert PEM       the node's TVS private key and certificate, one PEM file\n"
+    "  --tvs-ctl FILE       CTLFile.tlv whose certificates the TVS vouches for (followed on change)\n"
+    "  --tvs-db-cert PEM:ROLES  a cluster certificate and its roles, e.g. CallManager.pem:SAST,CCM+TFTP\n"
+    "                       (repeatable; until the cluster store is wired in)\n"
+    "  --tvs-ttl SECONDS    how long phones may cache a \"valid\" answer (default 86400)\n"
+    "  --tvs-legacy-tls     also allow TLS 1.0/1.1 and old ciphers (79xx phones)\n"
+    "  --tvs-timeout SECONDS  close a connection that has not sent a whole request by then (default 10)\n"
+    "  --tvs-workers N      TVS threads (default: one per CPU)\n"
+    "  --tvs-max-conns N    TVS connections at once (default 1024)\n";
+
+int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *err)
+{
+    long long n;
+    if (strcmp(name, "tvs") == 0)
+        cfg->listen = arg;
+    else if (strcmp(name, "tvs-cert") == 0)
+        cfg->cert_key_pem = arg;
+    else if (strcmp(name, "tvs-ctl") == 0)
+        cfg->ctl_path = arg;
+    else if (strcmp(name, "tvs-db-cert") == 0)
+        return tvs_config_add_db_cert(cfg, arg, err);
+    else if (strcmp(name, "tvs-legacy-tls") == 0)
+        cfg->legacy_tls = true;
+    else if (strcmp(name, "tvs-ttl") == 0) {
+        if (!arg || !ck_parse_ll(arg, 0, UINT32_MAX, &n))
+            return ck_fail(err, CK_EINVAL, "--tvs-ttl must be a number of seconds from 0 to %u", UINT32_MAX);
+        cfg->ttl = (uint32_t)n;
+    } else if (strcmp(name, "tvs-timeout") == 0) {
+        if (!arg || !ck_parse_ll(arg, 1, 3600, &n))
+            return ck_fail(err, CK_EINVAL, "--tvs-timeout must be a number of seconds from 1 to 3600");
+        cfg->timeout_ms = cfg->idle_ms = (int)n * 1000;
+    } else if (strcmp(name, "tvs-workers") == 0) {
+        if (!arg || !ck_parse_ll(arg, 1, MAX_WORKERS, &n))
+            return ck_fail(err, CK_EINVAL, "--tvs-workers must be a number from 1 to %d", MAX_WORKERS);
+        cfg->workers = (int)n;
+    } else if (strcmp(name, "tvs-max-conns") == 0) {
+        if (!arg || !ck_parse_ll(arg, 1, 1000000, &n))
+            return ck_fail(err, CK_EINVAL, "--tvs-max-conns must be a number from 1 to 1000000");
+        cfg->max_conns = (int)n;
+    } else
+        return ck_fail(err, CK_EINVAL, "unknown TVS option --%s", name);
+    return 0;
+}
+
+/* Deep copy, so the caller may free its configuration after _new. */
+static int config_copy(tvs_config *dst, const tvs_config *src, ck_err *err)
+{
+    *dst = *src;
+    dst->db_certs = NULL;
+    dst->n_db_certs = 0;
+    dst->listen = strdup(src->listen ? src->listen : "0.0.0.0:2445");
+    dst->cert_key_pem = src->cert_key_pem ? strdup(src->cert_key_pem) : NULL;
+    dst->ctl_path = src->ctl_path ? strdup(src->ctl_path) : NULL;
+    if (!dst->listen || (src->cert_key_pem && !dst->cert_key_pem) || (src->ctl_path && !dst->ctl_path))
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    if (src->n_db_certs) {
+        dst->db_certs = calloc(src->n_db_certs, sizeof *dst->db_certs);
+        if (!dst->db_certs)
+            return ck_fail(err, CK_ENOMEM, "out of memory");
+        for (size_t i = 0; i < src->n_db_certs; i++) {
+            dst->db_certs[i] = src->db_certs[i];
+            dst->db_certs[i].path = strdup(src->db_certs[i].path);
+            dst->n_db_certs++;
+            if (!dst->db_certs[i].path)
+                return ck_fail(err, CK_ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+static void config_copy_free(tvs_config *c)
+{
+    free((char *)c->listen);
+    free((char *)c->cert_key_pem);
+    free((char *)c->ctl_path);
+    tvs_config_clear(c);
+}
+
+/* --- the cache swap --- */
+
+void tvs_service_set_cache(tvs_service *svc, ck_trustcache *cache)
+{
+    ck_trustcache_seal(cache);
+    pthread_mutex_lock(&svc->cache_mu);
+    ck_trustcache *old = svc->cache;
+    svc->cache = cache;
+    atomic_fetch_add_explicit(&svc->cache_gen, 1, memory_order_release);
+    pthread_mutex_unlock(&svc->cache_mu);
+    ck_trustcache_free(old); /* workers still holding it keep it alive */
+}
+
+const ck_trustcache *tvs_worker_cache(tvs_worker *w)
+{
+    tvs_service *svc = w->svc;
+    /* The steady state is one atomic load: the lock is taken once per
+     * worker per reload, not per request. */
+    if (atomic_load_explicit(&svc->cache_gen, memory_order_acquire) != w->cache_gen) {
+        pthread_mutex_lock(&svc->cache_mu);
+        ck_trustcache *old = w->cache;
+        w->cache = ck_trustcache_ref(svc->cache);
+        w->cache_gen = atomic_load_explicit(&svc->cache_gen, memory_order_relaxed);
+        pthread_mutex_unlock(&svc->cache_mu);
+        ck_trustcache_free(old);
+    }
+    return w->cache;
+}
+
+static void log_cache(const ck_trustcache *tc)
+{
+    if (tvs_log_enabled(TVS_LOG_DEBUG))
+        for (size_t i = 0; i < ck_trustcache_count(tc, CK_TC_CTL); i++) {
+            const ck_tc_entry *e = ck_trustcache_entry(tc, CK_TC_CTL, i);
+            tvs_log(TVS_LOG_DEBUG, "tvs_sql_get_all_CTL_certificate - Unique Key used for Caching :: %s, length : %zu",
+                    e->map_id, strlen(e->map_id));
+        }
+    tvs_log(TVS_LOG_INFO, "tvs: trust cache: %zu certificate(s) in CertificateDBCache, %zu in CertificateCTLCache",
+            ck_trustcache_count(tc, CK_TC_DB), ck_trustcache_count(tc, CK_TC_CTL));
+}
+
+int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err)
+{
+    if (why)
+        tvs_log(TVS_LOG_INFO, "CertificateCache::localCTLCacheMonitor - %s. Recaching CTL Certificate Cache", why);
+    tvs_log(TVS_LOG_DEBUG, "updateLocalCTLCache : Refreshing the local CTL certificate cache");
+    ck_trustcache *tc = NULL;
+    if (tvs_cache_build(&svc->cfg, &tc, err) < 0) {
+        tvs_log(TVS_LOG_ERROR, "tvs: keeping the previous trust cache: %s", err ? err->msg : "error");
+        return -1;
+    }
+    log_cache(tc);
+    tvs_service_set_cache(svc, tc);
+    return 0;
+}
+
+/* --- CTL watch (on the caller's event loop) --- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tvs_service *svc = arg;
+    struct stat st;
+    bool present = stat(svc->cfg.ctl_path, &st) == 0;
+    if (present == svc->ctl_seen && (!present || same_file(&st, &svc->ctl_st)))
+        return;
+    const char *base = strrchr(svc->cfg.ctl_path, '/');
+    base = base ? base + 1 : svc->cfg.ctl_path;
+    char why[256];
+    snprintf(why, sizeof why, "%s has been %s", base, present ? "modified" : "deleted");
+    svc->ctl_seen = present;
+    if (present)
+        svc->ctl_st = st;
+    ck_err err;
+    tvs_service_reload(svc, why, &err);
+}
+
+/* --- listening sockets and workers --- */
+
+static int parse_listen(const char *spec, char *host, size_t hostsz, char *port, size_t portsz, ck_err *err)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon)
+        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": expected ADDR:PORT", spec);
+    const char *h = spec;
+    size_t hl = (size_t)(colon - spec);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    long long p;
+    if (hl == 0 || hl >= hostsz || !ck_parse_ll(colon + 1, 0, 65535, &p))
+        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": expected ADDR:PORT with a port 0-65535", spec);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    snprintf(port, portsz, "%lld", p);
+    return 0;
+}
+
+static int listen_socket(const struct addrinfo *ai, int port, ck_err *err)
+{
+    struct sockaddr_storage ss;
+    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return ck_fail(err, CK_EIO, "TVS socket: %s", strerror(errno));
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        int e = errno;
+        close(fd);
+        return ck_fail(err, CK_EIO, "TVS cannot listen on port %d: %s", port, strerror(e));
+    }
+    return fd;
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tvs_worker *w = arg;
+    event_add(w->accept_ev, NULL);
+}
+
+static bool limit_log_due(tvs_service *svc)
+{
+    long long now = (long long)time(NULL);
+    long long last = atomic_load_explicit(&svc->last_limit_log, memory_order_relaxed);
+    return now != last && atomic_compare_exchange_strong(&svc->last_limit_log, &last, now);
+}
+
+/* One accept per wake-up: the listener stays readable while more wait, and
+ * the loop interleaves them fairly with the handshakes already running. */
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    tvs_worker *w = arg;
+    tvs_service *svc = w->svc;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* Out of descriptors: stop accepting for a moment instead of
+             * spinning on a listener that stays readable. */
+            if (limit_log_due(svc))
+                tvs_log(TVS_LOG_WARNING, "tvs: cannot accept: %s; pausing for 100 ms", strerror(errno));
+            struct timeval tv = {0, 100000};
+            event_del(w->accept_ev);
+            evtimer_add(w->resume_ev, &tv);
+        }
+        return;
+    }
+    if (atomic_fetch_add_explicit(&svc->conns, 1, memory_order_relaxed) >= svc->cfg.max_conns) {
+        atomic_fetch_sub_explicit(&svc->conns, 1, memory_order_relaxed);
+        close(fd);
+        if (limit_log_due(svc))
+            tvs_log(TVS_LOG_WARNING, "tvs: %d connections open: refusing new ones", svc->cfg.max_conns);
+        return;
+    }
+    tvs_conn_accept(w, fd, (struct sockaddr *)&ss, sl);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tvs_worker *w = arg;
+    event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg)
+{
+    tvs_worker *w = arg;
+    event_base_dispatch(w->base);
+    tvs_conn_close_all(w);
+    return NULL;
+}
+
+/* The event loop of one worker, created after any fork (an epoll
+ * instance must not be shared with a parent that goes away). */
+static int worker_init(tvs_worker *w, ck_err *err)
+{
+    if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+        return ck_fail(err, CK_EIO, "TVS worker pipe: %s", strerror(errno));
+    if (!(w->base = event_base_new()) ||
+        !(w->accept_ev = event_new(w->base, w->lfd, EV_READ | EV_PERSIST, accept_cb, w)) ||
+        !(w->resume_ev = evtimer_new(w->base, resume_cb, w)) ||
+        !(w->wake_ev = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST, wake_cb, w)) ||
+        event_add(w->accept_ev, NULL) < 0 || event_add(w->wake_ev, NULL) < 0)
+        return ck_fail(err, CK_ENOMEM, "cannot set up a TVS worker's event loop");
+    return 0;
+}
+
+static void worker_free(tvs_worker *w)
+{
+    if (w->accept_ev)
+        event_free(w->accept_ev);
+    if (w->resume_ev)
+        event_free(w->resume_ev);
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    tvs_conn_close_all(w);
+    if (w->base)
+        event_base_free(w->base);
+    if (w->lfd >= 0)
+        close(w->lfd);
+    for (int i = 0; i < 2; i++)
+        if (w->wake[i] >= 0)
+            close(w->wake[i]);
+    ck_trustcache_free(w->cache);
+}
+
+/* One listening socket per worker, all on the same address and port. */
+static int bind_workers(tvs_service *svc, ck_err *err)
+{
+    char host[256], port[16];
+    if (parse_listen(svc->cfg.listen, host, sizeof host, port, sizeof port, err) < 0)
+        return -1;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0)
+        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": %s", svc->cfg.listen, gai_strerror(gai));
+
+    long n = svc->cfg.workers > 0 ? svc->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
+    svc->n_workers = (int)(n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n);
+    svc->workers = calloc((size_t)svc->n_workers, sizeof *svc->workers);
+    if (!svc->workers) {
+        freeaddrinfo(ai);
+        svc->n_workers = 0;
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < svc->n_workers; i++) {
+        tvs_worker *w = &svc->workers[i];
+        w->svc = svc;
+        w->idx = i;
+        w->lfd = w->wake[0] = w->wake[1] = -1;
+    }
+    svc->port = atoi(port);
+    int rc = 0;
+    for (int i = 0; i < svc->n_workers; i++) {
+        int lfd = listen_socket(ai, svc->port, err);
+        if (lfd < 0) {
+            rc = -1;
+            break;
+        }
+        svc->workers[i].lfd = lfd;
+        if (svc->port == 0) { /* the first socket picks the port, the others join it */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            getsockname(lfd, (struct sockaddr *)&ss, &sl);
+            svc->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
+tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
+{
+    tvs_service *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&svc->cache_mu, NULL);
+    if (config_copy(&svc->cfg, cfg, err) < 0)
+        goto fail;
+    if (!svc->cfg.cert_key_pem) {
+        ck_fail(err, CK_EINVAL, "the TVS needs its certificate and key (--tvs-cert)");
+        goto fail;
+    }
+    if (svc->cfg.max_conns < 1 || svc->cfg.timeout_ms < 1 || svc->cfg.idle_ms < 1) {
+        ck_fail(err, CK_EINVAL, "TVS limits must be positive");
+        goto fail;
+    }
+    if (!(svc->ctx = tvs_tls_ctx_new(&svc->cfg, err)))
+        goto fail;
+    if (svc->cfg.ctl_path)
+        svc->ctl_seen = stat(svc->cfg.ctl_path, &svc->ctl_st) == 0;
+    ck_trustcache *tc = NULL;
+    if (tvs_cache_build(&svc->cfg, &tc, err) < 0)
+        goto fail;
+    tvs_service_set_cache(svc, tc);
+    if (bind_workers(svc, err) < 0)
+        goto fail;
+    return svc;
+fail:
+    tvs_service_free(svc);
+    return NULL;
+}
+
+int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
+{
+    tvs_log_use_syslog(svc->cfg.log_syslog);
+    log_cache(svc->cache);
+    if (base && svc->cfg.ctl_path && svc->cfg.watch_ms > 0) {
+        struct timeval tv = {svc->cfg.watch_ms / 1000, (svc->cfg.watch_ms % 1000) * 1000};
+        if (!(svc->watch_ev = event_new(base, -1, EV_PERSIST, watch_cb, svc)) || event_add(svc->watch_ev, &tv) < 0)
+            return ck_fail(err, CK_ENOMEM, "cannot watch the CTL file");
+    }
+    for (int i = 0; i < svc->n_workers; i++)
+        if (worker_init(&svc->workers[i], err) < 0)
+            return -1;
+    /* Workers take no signals: the daemon's main loop handles them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    for (int i = 0; i < svc->n_workers; i++) {
+        int e = pthread_create(&svc->workers[i].thread, NULL, worker_main, &svc->workers[i]);
+        if (e) {
+            rc = ck_fail(err, CK_EIO, "cannot start a TVS worker thread: %s", strerror(e));
+            break;
+        }
+        svc->workers[i].started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), %s, TTL %u s", svc->cfg.listen,
+                svc->port, svc->n_workers,
+                svc->cfg.legacy_tls ? "TLS 1.0 and later (legacy allowed)" : "TLS 1.2 and later", svc->cfg.ttl);
+    return rc;
+}
+
+int tvs_service_port(const tvs_service *svc) { return svc->port; }
+
+void tvs_service_free(tvs_service *svc)
+{
+    if (!svc)
+        return;
+    if (svc->watch_ev)
+        event_free(svc->watch_ev);
+    for (int i = 0; i < svc->n_workers; i++) {
+        tvs_worker *w = &svc->workers[i];
+        if (w->started) {
+            ssize_t r = write(w->wake[1], "x", 1);
+            (void)r; /* a full pipe already holds a wake-up */
+            pthread_join(w->thread, NULL);
+        }
+        worker_free(w);
+    }
+    free(svc->workers);
+    SSL_CTX_free(svc->ctx);
+    ck_trustcache_free(svc->cache);
+    config_copy_free(&svc->cfg);
+    pthread_mutex_destroy(&svc->cache_mu);
+    free(svc);
+}

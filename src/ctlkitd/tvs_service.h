@@ -1,0 +1,85 @@
+/* The Trust Verification Service of a node daemon (docs/tvs-protocol.md):
+ * a TLS server on port 2445 that answers phones' VERIFY requests from the
+ * trust cache (DB cache, then CTL cache).
+ *
+ * Threads: the service runs its own worker threads (one per online CPU by
+ * default), each with its own event_base and its own listening socket on
+ * the same address (SO_REUSEPORT): the kernel spreads new connections over
+ * the workers, no lock or hand-off is on the accept path, and every worker
+ * does its own TLS handshakes, which are what a TVS spends its CPU on. The
+ * daemon's event_base only carries a timer that watches the CTL file.
+ * (SO_REUSEPORT lets another process of the same user bind the same port;
+ * a daemon started twice therefore shares the port instead of failing.) */
+#ifndef CTLKITD_TVS_SERVICE_H
+#define CTLKITD_TVS_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctlkit/error.h"
+#include "ctlkit/trustcache.h"
+
+struct event_base;
+
+typedef struct tvs_db_cert {
+    char *path;                       /* PEM or DER certificate */
+    unsigned roles[CK_TC_MAX_ROLES];
+    size_t n_roles;
+} tvs_db_cert;
+
+typedef struct tvs_config {
+    const char *listen;        /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 picks one */
+    const char *cert_key_pem;  /* the node's TVS certificate and private key, one PEM */
+    const char *ctl_path;      /* CTLFile.tlv for the CTL cache; NULL: none */
+    tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
+    size_t n_db_certs;
+    uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
+    bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
+    bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
+    int workers;               /* 0: one per online CPU */
+    int max_conns;             /* connections at once over all workers (1024) */
+    int timeout_ms;            /* from accept to the end of the first request (10000) */
+    int idle_ms;               /* from a response to the end of the next request (10000) */
+    int watch_ms;              /* how often to look at the CTL file for changes; 0 off (2000) */
+    bool log_syslog;           /* the daemon detached: log through syslog */
+} tvs_config;
+
+void tvs_config_init(tvs_config *cfg);
+/* Applies one command-line option by its long name: "tvs", "tvs-cert",
+ * "tvs-ctl", "tvs-db-cert", "tvs-ttl", "tvs-legacy-tls", "tvs-timeout",
+ * "tvs-workers", "tvs-max-conns". arg must outlive cfg (argv does). */
+int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *err);
+/* The usage lines for those options. */
+extern const char tvs_usage[];
+/* Adds a DB certificate from "PATH:ROLE[,ROLE...]" (roles by name, e.g.
+ * "SAST,CCM+TFTP", or by code). */
+int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err);
+void tvs_config_clear(tvs_config *cfg);
+
+typedef struct tvs_service tvs_service;
+
+/* Loads the TLS identity, builds the first trust cache and binds the
+ * listening sockets, so that every configuration error shows before the
+ * daemon detaches. Starts no thread. Copies what it needs from cfg. */
+tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err);
+/* Starts the worker threads (after any fork). base (may be NULL) gets the
+ * CTL watch timer. */
+int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err);
+/* Installs a sealed cache (the service takes the caller's reference):
+ * requests already being answered finish with the old one. Thread-safe. */
+void tvs_service_set_cache(tvs_service *svc, ck_trustcache *cache);
+/* Rebuilds the cache from the configured CTL and DB certificates and swaps
+ * it in; on failure the old cache stays and the error says why. why (may be
+ * NULL) is logged, e.g. "CTLFile.tlv has been modified". */
+int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err);
+/* The bound port (useful with port 0). */
+int tvs_service_port(const tvs_service *svc);
+/* Stops the workers, closes every connection, frees everything. NULL ok. */
+void tvs_service_free(tvs_service *svc);
+
+/* Builds a sealed trust cache from a configuration: the CTL (parsed and
+ * its signature verified) and the DB certificates. */
+int tvs_cache_build(const tvs_config *cfg, ck_trustcache **out, ck_err *err);
+
+#endif
