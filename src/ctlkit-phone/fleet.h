@@ -1,0 +1,48 @@
+/* Many phones booting at once on one event loop (docs/phones.md, "Fleet").
+ * The fleet's state is one file, DIR/fleet.json (every phone's MAC, model,
+ * CallManager group, installed lists by SHA1 and TVS cache), plus each
+ * distinct trust list once under DIR/lists/<sha1>.tlv: ten thousand phones
+ * holding the same CTL cost one file, not ten thousand. */
+#ifndef PHONE_FLEET_H
+#define PHONE_FLEET_H
+
+#include <jansson.h>
+
+#include "boot.h"
+#include "report.h"
+#include "state.h"
+
+#define PH_MAX_SERVERS 8
+
+typedef struct ph_fleet {
+    char dir[3072];
+    ph_pool pool;
+    ph_phone *phones;
+    size_t n;
+    char models[256];               /* the --models spec it was made with */
+    ph_addr tftp[PH_MAX_SERVERS], tvs[PH_MAX_SERVERS];
+    size_t n_tftp, n_tvs;
+} ph_fleet;
+
+typedef struct ph_fleet_opts {
+    unsigned concurrency;           /* boots in flight at once */
+    ph_tftp_params tftp_params;
+    unsigned tvs_timeout_ms;
+    bool no_config;
+    const char *only_model;         /* reboot only this model (NULL: all) */
+} ph_fleet_opts;
+
+/* A new fleet of count phones: deterministic MACs (0CC0 + 8 hex digits of
+ * the index + 1), models in the proportions of spec "7975:70,8865:25",
+ * phone i in CallManager group i % groups. */
+int ph_fleet_create(ph_fleet *f, const char *dir, unsigned count, const char *spec, ck_err *err);
+int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err);
+int ph_fleet_save(ph_fleet *f, ck_err *err);
+void ph_fleet_free(ph_fleet *f);
+bool ph_fleet_exists(const char *dir);
+
+/* Boots every phone; fills s; when details is not NULL appends one JSON
+ * object per phone to it. Returns -1 only when the loop could not run. */
+int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *details, ck_err *err);
+
+#endif

@@ -1,0 +1,506 @@
+/* ctlkit-phone: a Cisco phone's trust behaviour, and fleets of them,
+ * against real ctlkitd nodes (docs/phones.md).
+ *
+ * Exit codes (every subcommand):
+ *   0  trust lists installed or unchanged (show/erase: done)
+ *   1  a trust-list update was rejected ("Trust List Update Failed")
+ *   2  usage error, state error, or a network failure (a TFTP server or
+ *      every server did not answer) */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctlkit/bytes.h"
+#include "boot.h"
+#include "fleet.h"
+#include "models.h"
+#include "report.h"
+#include "state.h"
+#include "tvs_client.h"
+
+#define EX_OK 0
+#define EX_REJECTED 1
+#define EX_USAGE 2
+
+static void usage(FILE *to)
+{
+    fputs("usage: ctlkit-phone COMMAND [ARGS]\n"
+          "  boot  --state DIR --mac MAC --model MODEL --tftp ADDR:PORT [--tftp ...] [--tvs ADDR:PORT ...] [--json]\n"
+          "        one phone boots: CTL, ITL (SBD models), configuration file\n"
+          "  show  --state DIR [--mac MAC] [--json]      the phone's Trust List screen\n"
+          "  erase --state DIR [--mac MAC|--model M] [ctl|itl|all]\n"
+          "        delete trust lists by hand on the handset (Settings > Security > Trust List)\n"
+          "  fleet --state DIR --count N --models 7975:70,8865:25,7960:5 --tftp ADDR:PORT [--tftp ...]\n"
+          "        [--tvs ADDR:PORT ...] [--concurrency C] [--json]   boot a new fleet\n"
+          "  fleet reset --state DIR [--model M] [--concurrency C] [--json]   reboot the same fleet\n"
+          "  models                                      the model table\n"
+          "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
+          "  --retries N (default 4), --tvs-timeout MS (default 5000), --no-config, --verbose (fleet: every phone)\n"
+          "Exit: 0 installed or unchanged, 1 a trust-list update was rejected, 2 usage/state/network failure.\n",
+          to);
+}
+
+typedef struct opts {
+    const char *state, *mac, *model, *models;
+    ph_addr tftp[PH_MAX_SERVERS], tvs[PH_MAX_SERVERS];
+    size_t n_tftp, n_tvs;
+    long long count, concurrency;
+    bool json, no_config, verbose;
+    ph_tftp_params tp;
+    unsigned tvs_timeout_ms;
+    int argi; /* first positional argument */
+} opts;
+
+enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
+       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_HELP };
+
+static int num(const char *name, const char *s, long long min, long long max, long long *out)
+{
+    if (!ck_parse_ll(s, min, max, out)) {
+        fprintf(stderr, "ctlkit-phone: %s must be a number from %lld to %lld\n", name, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    static const struct option lo[] = {
+        {"state", required_argument, NULL, O_STATE},     {"mac", required_argument, NULL, O_MAC},
+        {"model", required_argument, NULL, O_MODEL},     {"models", required_argument, NULL, O_MODELS},
+        {"tftp", required_argument, NULL, O_TFTP},       {"tvs", required_argument, NULL, O_TVS},
+        {"count", required_argument, NULL, O_COUNT},     {"concurrency", required_argument, NULL, O_CONC},
+        {"json", no_argument, NULL, O_JSON},             {"blksize", required_argument, NULL, O_BLK},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"retries", required_argument, NULL, O_RETRIES},
+        {"tvs-timeout", required_argument, NULL, O_TVS_TIMEOUT},
+        {"no-config", no_argument, NULL, O_NOCONFIG},    {"verbose", no_argument, NULL, O_VERBOSE},
+        {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof(*o));
+    o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .max_size = CK_TL_MAX_PARSE};
+    o->tvs_timeout_ms = 5000;
+    o->concurrency = 200;
+    optind = 1;
+    int c;
+    long long v;
+    ck_err err;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_STATE: o->state = optarg; break;
+        case O_MAC: o->mac = optarg; break;
+        case O_MODEL: o->model = optarg; break;
+        case O_MODELS: o->models = optarg; break;
+        case O_TFTP:
+        case O_TVS: {
+            ph_addr *a = c == O_TFTP ? o->tftp : o->tvs;
+            size_t *n = c == O_TFTP ? &o->n_tftp : &o->n_tvs;
+            if (*n == PH_MAX_SERVERS) {
+                fprintf(stderr, "ctlkit-phone: at most %d servers of a kind\n", PH_MAX_SERVERS);
+                return -1;
+            }
+            if (ph_addr_parse(optarg, &a[*n], &err) < 0) {
+                fprintf(stderr, "ctlkit-phone: %s: %s\n", c == O_TFTP ? "--tftp" : "--tvs", err.msg);
+                return -1;
+            }
+            (*n)++;
+            break;
+        }
+        case O_COUNT:
+            if (num("--count", optarg, 1, 1000000, &o->count) < 0)
+                return -1;
+            break;
+        case O_CONC:
+            if (num("--concurrency", optarg, 1, 100000, &o->concurrency) < 0)
+                return -1;
+            break;
+        case O_JSON: o->json = true; break;
+        case O_BLK:
+            if (num("--blksize", optarg, 0, 65464, &v) < 0 || (v && v < 8))
+                return v && v < 8 ? (fprintf(stderr, "ctlkit-phone: --blksize must be 0 or 8 to 65464\n"), -1) : -1;
+            o->tp.blksize = (unsigned)v;
+            break;
+        case O_TIMEOUT:
+            if (num("--timeout", optarg, 10, 60000, &v) < 0)
+                return -1;
+            o->tp.timeout_ms = (unsigned)v;
+            break;
+        case O_RETRIES:
+            if (num("--retries", optarg, 0, 100, &v) < 0)
+                return -1;
+            o->tp.retries = (unsigned)v;
+            break;
+        case O_TVS_TIMEOUT:
+            if (num("--tvs-timeout", optarg, 10, 600000, &v) < 0)
+                return -1;
+            o->tvs_timeout_ms = (unsigned)v;
+            break;
+        case O_NOCONFIG: o->no_config = true; break;
+        case O_VERBOSE: o->verbose = true; break;
+        case O_HELP:
+        case 'h': usage(stdout); return 1;
+        default: return -1;
+        }
+    }
+    o->argi = optind;
+    if (!o->state) {
+        fprintf(stderr, "ctlkit-phone: --state DIR is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_json(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    json_decref(j);
+}
+
+/* ---- boot ---- */
+
+typedef struct one_ctx {
+    ph_boot_report r;
+    bool done;
+} one_ctx;
+
+static void on_one(void *arg, ph_phone *p, const ph_boot_report *r)
+{
+    one_ctx *c = arg;
+    c->r = *r;
+    c->done = true;
+}
+
+static int cmd_boot(opts *o)
+{
+    ck_err err;
+    if (!o->mac || !o->model || !o->n_tftp) {
+        fprintf(stderr, "ctlkit-phone boot: --mac, --model and --tftp are required\n");
+        return EX_USAGE;
+    }
+    ph_phone p;
+    memset(&p, 0, sizeof(p));
+    char mac[13];
+    const ph_model *m = ph_model_find(o->model);
+    if (ph_mac_parse(o->mac, mac, &err) < 0 || !m) {
+        fprintf(stderr, "ctlkit-phone boot: %s\n", m ? err.msg : "unknown model (see ctlkit-phone models)");
+        return EX_USAGE;
+    }
+    ph_pool pool = {0};
+    int rc = EX_USAGE;
+    struct event_base *base = NULL;
+    SSL_CTX *ssl = NULL;
+    if (ph_state_load(o->state, &pool, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone boot: %s\n", err.msg);
+        goto out;
+    }
+    if ((p.mac[0] && strcmp(p.mac, mac) != 0) || (p.model && p.model != m)) {
+        fprintf(stderr, "ctlkit-phone boot: %s holds the state of SEP%s (%s); use another --state\n", o->state, p.mac,
+                p.model ? p.model->name : "?");
+        goto out;
+    }
+    memcpy(p.mac, mac, sizeof(mac));
+    p.model = m;
+    ck_ph_cache_expire(&p.cache, (int64_t)time(NULL));
+    if (!(base = event_base_new()) || !(ssl = ph_tvs_ssl_ctx(&err))) {
+        fprintf(stderr, "ctlkit-phone boot: cannot set up the event loop or TLS\n");
+        goto out;
+    }
+    ph_boot_cfg cfg = {.tftp = o->tftp, .n_tftp = o->n_tftp, .tvs = o->tvs, .n_tvs = o->n_tvs, .tftp_params = o->tp,
+                       .tvs_timeout_ms = o->tvs_timeout_ms, .ssl = ssl, .no_config = o->no_config};
+    one_ctx c = {0};
+    if (!ph_boot_start(base, &pool, &p, &cfg, on_one, &c, &err)) {
+        fprintf(stderr, "ctlkit-phone boot: %s\n", err.msg);
+        goto out;
+    }
+    event_base_dispatch(base);
+    if (!c.done) {
+        fprintf(stderr, "ctlkit-phone boot: the event loop ended before the boot did\n");
+        goto out;
+    }
+    if (ph_state_save(o->state, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone boot: cannot save the phone state: %s\n", err.msg);
+        goto out;
+    }
+    if (o->json)
+        print_json(ph_report_boot_json(&p, &c.r));
+    else
+        ph_report_boot_text(stdout, &p, &c.r);
+    rc = c.r.outcome == PH_OUT_FAILED ? EX_USAGE : c.r.outcome == PH_OUT_REJECTED ? EX_REJECTED : EX_OK;
+out:
+    ph_phone_clear(&pool, &p);
+    ph_pool_free(&pool);
+    SSL_CTX_free(ssl);
+    if (base)
+        event_base_free(base);
+    return rc;
+}
+
+/* ---- show / erase ---- */
+
+static int cmd_show(opts *o)
+{
+    ck_err err;
+    char mac[13] = "";
+    if (o->mac && ph_mac_parse(o->mac, mac, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
+        return EX_USAGE;
+    }
+    if (ph_fleet_exists(o->state)) {
+        ph_fleet f;
+        if (ph_fleet_load(&f, o->state, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
+            return EX_USAGE;
+        }
+        json_t *arr = o->json ? json_array() : NULL;
+        size_t shown = 0;
+        for (size_t i = 0; i < f.n; i++) {
+            ph_phone *p = &f.phones[i];
+            if (mac[0] && strcmp(mac, p->mac) != 0)
+                continue;
+            if (o->model && p->model != ph_model_find(o->model))
+                continue;
+            shown++;
+            if (arr)
+                json_array_append_new(arr, ph_show_json(p));
+            else if (mac[0])
+                ph_show_text(stdout, p);
+            else /* the whole fleet: one line a phone */
+                printf("SEP%s %-6s CTL %s ITL %s\n", p->mac, p->model->name,
+                       p->ctl ? ph_list_sum(p->ctl, p->model->checksum) : "-",
+                       p->itl ? ph_list_sum(p->itl, p->model->checksum) : "-");
+        }
+        if (arr)
+            print_json(arr);
+        ph_fleet_free(&f);
+        if (!shown && mac[0]) {
+            fprintf(stderr, "ctlkit-phone show: no phone SEP%s in this fleet\n", mac);
+            return EX_USAGE;
+        }
+        return EX_OK;
+    }
+    ph_pool pool = {0};
+    ph_phone p;
+    memset(&p, 0, sizeof(p));
+    int rc = EX_OK;
+    if (ph_state_load(o->state, &pool, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
+        rc = EX_USAGE;
+    } else if (o->json) {
+        print_json(ph_show_json(&p));
+    } else {
+        ph_show_text(stdout, &p);
+    }
+    ph_phone_clear(&pool, &p);
+    ph_pool_free(&pool);
+    return rc;
+}
+
+static int erase_what(opts *o, int argc, char **argv, bool *ctl, bool *itl)
+{
+    const char *w = o->argi < argc ? argv[o->argi] : "all";
+    if (o->argi + 1 < argc) {
+        fprintf(stderr, "ctlkit-phone erase: one of ctl, itl, all\n");
+        return -1;
+    }
+    *ctl = strcmp(w, "ctl") == 0 || strcmp(w, "all") == 0;
+    *itl = strcmp(w, "itl") == 0 || strcmp(w, "all") == 0;
+    if (!*ctl && !*itl) {
+        fprintf(stderr, "ctlkit-phone erase: '%s': say ctl, itl or all\n", w);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_erase(opts *o, int argc, char **argv)
+{
+    ck_err err;
+    bool ctl, itl;
+    char mac[13] = "";
+    if (erase_what(o, argc, argv, &ctl, &itl) < 0)
+        return EX_USAGE;
+    if (o->mac && ph_mac_parse(o->mac, mac, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+        return EX_USAGE;
+    }
+    if (o->model && !ph_model_find(o->model)) {
+        fprintf(stderr, "ctlkit-phone erase: unknown model %s\n", o->model);
+        return EX_USAGE;
+    }
+    if (ph_fleet_exists(o->state)) {
+        ph_fleet f;
+        if (ph_fleet_load(&f, o->state, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+            return EX_USAGE;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < f.n; i++) {
+            ph_phone *p = &f.phones[i];
+            if ((mac[0] && strcmp(mac, p->mac) != 0) || (o->model && p->model != ph_model_find(o->model)))
+                continue;
+            if (ctl)
+                ph_phone_set(&f.pool, p, CK_PH_CTL, NULL);
+            if (itl)
+                ph_phone_set(&f.pool, p, CK_PH_ITL, NULL);
+            n++;
+        }
+        int rc = ph_fleet_save(&f, &err);
+        ph_fleet_free(&f);
+        if (rc < 0) {
+            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+            return EX_USAGE;
+        }
+        printf("Erased %s%s%s on %zu phone(s)\n", ctl ? "CTL" : "", ctl && itl ? " and " : "", itl ? "ITL" : "", n);
+        return EX_OK;
+    }
+    ph_pool pool = {0};
+    ph_phone p;
+    memset(&p, 0, sizeof(p));
+    int rc = EX_OK;
+    if (ph_state_load(o->state, &pool, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+        rc = EX_USAGE;
+    } else {
+        if (ctl)
+            ph_phone_set(&pool, &p, CK_PH_CTL, NULL);
+        if (itl)
+            ph_phone_set(&pool, &p, CK_PH_ITL, NULL);
+        if (ph_state_save(o->state, &p, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+            rc = EX_USAGE;
+        } else {
+            printf("Erased %s%s%s\n", ctl ? "CTL" : "", ctl && itl ? " and " : "", itl ? "ITL" : "");
+        }
+    }
+    ph_phone_clear(&pool, &p);
+    ph_pool_free(&pool);
+    return rc;
+}
+
+/* ---- fleet ---- */
+
+static int cmd_fleet(opts *o, bool reset)
+{
+    ck_err err;
+    ph_fleet f;
+    if (reset) {
+        if (ph_fleet_load(&f, o->state, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone fleet reset: %s\n", err.msg);
+            return EX_USAGE;
+        }
+        /* a reset may move the fleet to other servers (a new group layout) */
+        if (o->n_tftp) {
+            memcpy(f.tftp, o->tftp, sizeof(o->tftp));
+            f.n_tftp = o->n_tftp;
+        }
+        if (o->n_tvs) {
+            memcpy(f.tvs, o->tvs, sizeof(o->tvs));
+            f.n_tvs = o->n_tvs;
+        }
+    } else {
+        if (!o->count || !o->models || !o->n_tftp) {
+            fprintf(stderr, "ctlkit-phone fleet: --count, --models and --tftp are required\n");
+            return EX_USAGE;
+        }
+        if (ph_fleet_exists(o->state)) {
+            fprintf(stderr, "ctlkit-phone fleet: %s already holds a fleet: reboot it with `ctlkit-phone fleet reset "
+                            "--state %s`, or remove the directory\n", o->state, o->state);
+            return EX_USAGE;
+        }
+        if (ph_fleet_create(&f, o->state, (unsigned)o->count, o->models, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone fleet: %s\n", err.msg);
+            return EX_USAGE;
+        }
+        memcpy(f.tftp, o->tftp, sizeof(o->tftp));
+        f.n_tftp = o->n_tftp;
+        memcpy(f.tvs, o->tvs, sizeof(o->tvs));
+        f.n_tvs = o->n_tvs;
+    }
+    if (o->model && !ph_model_find(o->model)) {
+        fprintf(stderr, "ctlkit-phone fleet: unknown model %s\n", o->model);
+        ph_fleet_free(&f);
+        return EX_USAGE;
+    }
+    ph_fleet_opts fo = {.concurrency = (unsigned)o->concurrency, .tftp_params = o->tp,
+                        .tvs_timeout_ms = o->tvs_timeout_ms, .no_config = o->no_config, .only_model = o->model};
+    ph_summary *s = calloc(1, sizeof(*s));
+    json_t *details = (o->json || o->verbose) ? json_array() : NULL;
+    int rc = EX_USAGE;
+    if (!s) {
+        fprintf(stderr, "ctlkit-phone fleet: out of memory\n");
+        goto out;
+    }
+    if (ph_fleet_run(&f, &fo, s, details, &err) < 0 || ph_fleet_save(&f, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone fleet: %s\n", err.msg);
+        goto out;
+    }
+    if (o->json) {
+        json_t *root = json_pack("{s:o, s:O}", "summary", ph_summary_json(s), "phones", details);
+        print_json(root);
+    } else {
+        if (o->verbose) {
+            size_t i;
+            json_t *d;
+            json_array_foreach(details, i, d) /* one line a phone, from the same facts as --json */
+                printf("SEP%s %-6s %-9s %s\n", json_string_value(json_object_get(d, "mac")),
+                       json_string_value(json_object_get(d, "model")), json_string_value(json_object_get(d, "outcome")),
+                       json_string_value(json_object_get(d, "reason")) ? json_string_value(json_object_get(d, "reason")) : "");
+        }
+        ph_summary_text(stdout, s);
+    }
+    unsigned rej = 0, fail = 0;
+    for (unsigned i = 0; i < PH_MAX_MODELS; i++) {
+        rej += s->by[i][PH_OUT_REJECTED];
+        fail += s->by[i][PH_OUT_FAILED];
+    }
+    rc = fail ? EX_USAGE : rej ? EX_REJECTED : EX_OK;
+out:
+    json_decref(details);
+    free(s);
+    ph_fleet_free(&f);
+    return rc;
+}
+
+static int cmd_models(void)
+{
+    printf("%-7s %-27s %-5s %s\n", "model", "name", "SBD", "CTL checksum shown");
+    for (unsigned i = 0; ph_model_at(i); i++) {
+        const ph_model *m = ph_model_at(i);
+        printf("%-7s %-27s %-5s %s\n", m->name, m->label, m->sbd ? "yes" : "no", ph_checksum_name(m->checksum));
+    }
+    return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : EX_OK;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "models") == 0)
+        return cmd_models();
+    bool reset = strcmp(cmd, "fleet") == 0 && argc > 2 && strcmp(argv[2], "reset") == 0;
+    int skip = reset ? 2 : 1;
+    opts o;
+    int pr = parse_opts(argc - skip, argv + skip, &o);
+    if (pr != 0) {
+        if (pr < 0)
+            usage(stderr);
+        return pr < 0 ? EX_USAGE : EX_OK;
+    }
+    if (strcmp(cmd, "boot") == 0)
+        return cmd_boot(&o);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(&o);
+    if (strcmp(cmd, "erase") == 0)
+        return cmd_erase(&o, argc - skip, argv + skip);
+    if (strcmp(cmd, "fleet") == 0)
+        return cmd_fleet(&o, reset);
+    fprintf(stderr, "ctlkit-phone: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EX_USAGE;
+}

@@ -1,0 +1,206 @@
+/* TVS client on a libevent OpenSSL bufferevent. The TLS layer does not
+ * check the server against any CA: a phone's only trust anchor for TVS is
+ * the ITL, so the check is "is this exact certificate a TVS record of my
+ * ITL", done once the handshake is complete and before anything is sent. */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/phone.h"
+#include "ctlkit/tvs.h"
+#include "tvs_client.h"
+
+struct ph_tvs_query {
+    struct bufferevent *bev;
+    const ck_tl_file *itl;
+    ph_addr server;
+    uint32_t session;
+    ck_buf req;
+    ph_tvs_cb cb;
+    void *arg;
+};
+
+SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* checked against the ITL instead */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    return ctx;
+}
+
+static void query_free(ph_tvs_query *q)
+{
+    if (q->bev)
+        bufferevent_free(q->bev); /* BEV_OPT_CLOSE_ON_FREE frees the SSL and the socket */
+    ck_buf_free(&q->req);
+    free(q);
+}
+
+void ph_tvs_cancel(ph_tvs_query *q)
+{
+    if (q)
+        query_free(q);
+}
+
+static void finish(ph_tvs_query *q, ph_tvs_result *r)
+{
+    ph_tvs_cb cb = q->cb;
+    void *arg = q->arg;
+    query_free(q);
+    cb(arg, r);
+}
+
+static void fail(ph_tvs_query *q, ph_tvs_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(ph_tvs_query *q, ph_tvs_status st, const char *fmt, ...)
+{
+    ph_tvs_result r;
+    memset(&r, 0, sizeof(r));
+    r.status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
+    va_end(ap);
+    finish(q, &r);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    ph_tvs_query *q = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    if (have == 0)
+        return;
+    const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)have);
+    size_t flen = 0;
+    ck_err e;
+    ck_tvs_frame fr = ck_tvs_frame_check(p, have, CK_TVS_HEADER_LEN + CK_TVS_MAX_BODY, &flen, &e);
+    if (fr == CK_TVS_FRAME_NEED_MORE)
+        return;
+    if (fr == CK_TVS_FRAME_BAD) {
+        fail(q, PH_TVS_NETWORK, "malformed answer from TVS %s: %s", q->server.text, e.msg);
+        return;
+    }
+    ck_tvs_response resp;
+    if (ck_tvs_parse_response(p, flen, &resp, &e) < 0) {
+        fail(q, PH_TVS_NETWORK, "malformed answer from TVS %s: %s", q->server.text, e.msg);
+        return;
+    }
+    if (resp.hdr.command != CK_TVS_VERIFY_RESP || resp.hdr.session != q->session) {
+        fail(q, PH_TVS_NETWORK, "TVS %s answered %s for session %u, not VERIFY session %u", q->server.text,
+             ck_tvs_command_name(resp.hdr.command), resp.hdr.session, q->session);
+        return;
+    }
+    ph_tvs_result r;
+    memset(&r, 0, sizeof(r));
+    r.status = PH_TVS_ANSWERED;
+    r.valid = resp.status == CK_TVS_STATUS_VALID;
+    r.n_roles = resp.n_roles > sizeof(r.roles) ? sizeof(r.roles) : resp.n_roles;
+    if (r.n_roles)
+        memcpy(r.roles, resp.roles, r.n_roles);
+    r.ttl = resp.has_ttl ? resp.ttl : 0;
+    snprintf(r.msg, sizeof(r.msg), "TVS %s: %s", q->server.text, r.valid ? "valid" : "invalid");
+    finish(q, &r);
+}
+
+/* The handshake is done: is this server one the ITL names as TVS? */
+static void on_connected(ph_tvs_query *q)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(q->bev);
+    X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    if (!peer) {
+        fail(q, PH_TVS_NETWORK, "TVS %s presented no certificate", q->server.text);
+        return;
+    }
+    uint8_t *der = NULL;
+    int n = i2d_X509(peer, &der);
+    X509_free(peer);
+    if (n <= 0) {
+        ERR_clear_error();
+        fail(q, PH_TVS_NETWORK, "cannot encode the certificate of TVS %s", q->server.text);
+        return;
+    }
+    bool ok = ck_ph_itl_trusts_tvs(q->itl, der, (size_t)n);
+    OPENSSL_free(der);
+    if (!ok) {
+        fail(q, PH_TVS_UNTRUSTED, "TVS %s presented a certificate that is not a TVS record of the installed ITL",
+             q->server.text);
+        return;
+    }
+    if (bufferevent_write(q->bev, q->req.data, q->req.len) < 0)
+        fail(q, PH_TVS_NETWORK, "cannot send to TVS %s", q->server.text);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    ph_tvs_query *q = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        on_connected(q);
+        return;
+    }
+    unsigned long ssl_err = bufferevent_get_openssl_error(bev);
+    char reason[160] = "";
+    if (ssl_err)
+        ERR_error_string_n(ssl_err, reason, sizeof(reason));
+    ERR_clear_error();
+    if (what & BEV_EVENT_TIMEOUT)
+        fail(q, PH_TVS_NETWORK, "TVS %s timed out", q->server.text);
+    else if (what & BEV_EVENT_EOF)
+        fail(q, PH_TVS_NETWORK, "TVS %s closed the connection without an answer", q->server.text);
+    else
+        fail(q, PH_TVS_NETWORK, "TVS %s: connection failed%s%s", q->server.text, reason[0] ? ": " : "", reason);
+}
+
+ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_addr *server, const ck_tl_file *itl,
+                            const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
+                            ph_tvs_cb cb, void *arg, ck_err *err)
+{
+    static uint32_t next_session = 0x1000;
+    ph_tvs_query *q = calloc(1, sizeof(*q));
+    if (!q) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    q->itl = itl;
+    q->server = *server;
+    q->cb = cb;
+    q->arg = arg;
+    q->session = next_session++;
+    ck_buf_init(&q->req, CK_TVS_HEADER_LEN + CK_TVS_MAX_BODY);
+    if (ck_tvs_build_request(CK_TVS_VERIFY_REQ, q->session, device, cert, cert_len, &q->req, err) < 0)
+        goto fail;
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot create a TLS session");
+        goto fail;
+    }
+    q->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!q->bev) {
+        SSL_free(ssl);
+        ck_fail(err, CK_ENOMEM, "cannot create a TLS connection");
+        goto fail;
+    }
+    /* a phone that got its answer just goes away: no close_notify dance */
+    bufferevent_openssl_set_allow_dirty_shutdown(q->bev, 1);
+    bufferevent_setcb(q->bev, on_read, NULL, on_event, q);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(q->bev, &tv, &tv);
+    bufferevent_enable(q->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(q->bev, (const struct sockaddr *)&server->ss, (int)server->len) < 0) {
+        ck_fail(err, CK_EIO, "cannot connect to TVS %s", server->text);
+        goto fail;
+    }
+    return q;
+fail:
+    query_free(q);
+    return NULL;
+}
