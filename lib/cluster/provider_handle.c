@@ -1,0 +1,142 @@
+/* One CTL Provider request in, one response out: login, the cluster view,
+ * a submitted CTL. The daemon moves the frames; everything decided about
+ * them is here. */
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlkit/provider_ops.h"
+#include "internal.h"
+
+static void logf_(ck_provider_session *s, bool warning, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(ck_provider_session *s, bool warning, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->log, sizeof s->log, fmt, ap);
+    va_end(ap);
+    s->log_warning = warning;
+}
+
+static void say(ck_pv_msg *r, uint8_t status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(ck_pv_msg *r, uint8_t status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    r->status = status;
+}
+
+static void do_login(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_pv_msg *r, unsigned *delay_ms,
+                     bool *close_after)
+{
+    ck_err err = {0};
+    if (ck_provider_auth(ck_cluster_dir(c), req->user, req->password, strlen(req->password), &err) == 0) {
+        s->authed = true;
+        snprintf(s->user, sizeof s->user, "%s", req->user);
+        say(r, CK_PV_OK, "logged in as %s", req->user);
+        logf_(s, false, "CTL Provider: %s logged in from %s", req->user, s->peer);
+        return;
+    }
+    s->authed = false;
+    s->failures++;
+    *delay_ms = CK_PROVIDER_FAIL_DELAY_MS;
+    if (s->failures >= CK_PROVIDER_MAX_FAILURES)
+        *close_after = true;
+    /* A missing or unsafe users file is the admin's to fix: say so. A
+     * wrong name or password gets the same words whichever it was. */
+    say(r, CK_PV_DENIED, "%s", err.code == CK_EDENIED ? "wrong user name or password" : err.msg);
+    logf_(s, true, "CTL Provider: failed login for '%s' from %s: %s", req->user, s->peer, err.msg);
+    char audit_msg[256];
+    snprintf(audit_msg, sizeof audit_msg, "CTL Provider: failed login for '%s' from %s", req->user, s->peer);
+    ck_store_audit(ck_cluster_store(c), req->user, "", audit_msg, NULL);
+}
+
+static int do_submit(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_pv_msg *r, ck_pv_result **res)
+{
+    ck_err err = {0};
+    size_t n = 0;
+    int rc = ck_provider_submit(c, s->user, req->ctl.p, req->ctl.n, req->action, res, &n, &err);
+    for (size_t i = 0; i < n; i++)
+        if (ck_pv_add_result(r, &(*res)[i], NULL) < 0)
+            return -1;
+    r->has_mode = true;
+    r->mode = (uint8_t)ck_cluster_security_mode(c);
+    if (rc == 0) {
+        size_t passed = 0;
+        for (size_t i = 0; i < n; i++)
+            passed += (*res)[i].passed;
+        say(r, passed == n ? CK_PV_OK : CK_PV_FAILED, "CTL file written to %zu of %zu server(s)", passed, n);
+        logf_(s, passed != n, "CTL Provider: %s submitted a CTL (%s, %zu bytes): written to %zu of %zu node(s)",
+              s->user, ck_pv_action_name(req->action), req->ctl.n, passed, n);
+    } else if (n == 0) {
+        /* The check refused it: nothing was touched. */
+        say(r, err.code == CK_ENOMEM ? CK_PV_FAILED : CK_PV_REFUSED, "%s", err.msg);
+        logf_(s, true, "CTL Provider: refused a CTL from %s (%s): %s", s->user, s->peer, err.msg);
+    } else {
+        say(r, CK_PV_FAILED, "the CTL file was not published (every node keeps its old file): %s", err.msg);
+        logf_(s, true, "CTL Provider: publishing a CTL from %s failed: %s", s->user, err.msg);
+    }
+    return 0;
+}
+
+int ck_provider_handle(ck_cluster *c, ck_provider_session *s, const uint8_t *frame, size_t len, uint8_t **resp,
+                       size_t *resp_len, unsigned *delay_ms, bool *close_after)
+{
+    *resp = NULL;
+    *resp_len = 0;
+    *delay_ms = 0;
+    *close_after = false;
+    s->log[0] = '\0';
+    s->log_warning = false;
+    ck_pv_msg req, r;
+    memset(&r, 0, sizeof r);
+    ck_err err = {0};
+    uint8_t *hold = NULL;
+    ck_pv_result *res = NULL;
+    int rc = -1;
+    if (ck_pv_parse(frame, len, &req, &err) < 0) {
+        r.type = CK_PV_ERROR;
+        say(&r, CK_PV_BADREQ, "%s", err.msg);
+        logf_(s, true, "CTL Provider: bad request from %s: %s", s->peer, err.msg);
+        *close_after = true;
+        goto build;
+    }
+    r.type = (uint8_t)(CK_PV_RESPONSE | req.type);
+    if (req.type & CK_PV_RESPONSE) {
+        r.type = CK_PV_ERROR;
+        say(&r, CK_PV_BADREQ, "a CTL Client sends requests; %s is a response", ck_pv_type_name(req.type));
+        *close_after = true;
+        goto build;
+    }
+    if (req.type == CK_PV_LOGIN) {
+        do_login(c, s, &req, &r, delay_ms, close_after);
+        goto build;
+    }
+    if (!s->authed) {
+        say(&r, CK_PV_DENIED, "log in first (LOGIN with the admin user and password)");
+        logf_(s, true, "CTL Provider: %s from %s before logging in", ck_pv_type_name(req.type), s->peer);
+        goto build;
+    }
+    if (req.type == CK_PV_GET_CLUSTER) {
+        if (ck_provider_cluster_view(c, &r, &hold, &err) < 0)
+            say(&r, CK_PV_FAILED, "%s", err.msg);
+        else
+            say(&r, CK_PV_OK, "%s", r.ctl.p ? "" : "no CTL file on the server");
+        logf_(s, false, "CTL Provider: %s read the cluster's certificates", s->user);
+    } else if (do_submit(c, s, &req, &r, &res) < 0) {
+        goto out;
+    }
+build:
+    if (ck_pv_build(&r, resp, resp_len, &err) == 0)
+        rc = 0;
+out:
+    free(res);
+    free(hold);
+    ck_pv_msg_clear(&req);
+    ck_pv_msg_clear(&r);
+    return rc;
+}
