@@ -11,7 +11,10 @@
  *                  what comes back until the server closes
  *     -P N         send only the first N bytes of the first request, then
  *                  wait for the server to close
- *     -w           send nothing after the handshake; wait for the close
+ *     -w           send nothing (or, after the requests, nothing more); wait
+ *                  for the server to close
+ *     -s MS        send the first request one byte every MS milliseconds
+ *                  (a slow client), then read the answer or the close
  *     -C CAFILE    check the server's certificate against CAFILE
  *     -V VERSION   highest TLS version: 1.0, 1.2 or 1.3
  *     -t SECONDS   give up waiting after this long (default 30)
@@ -30,6 +33,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +57,7 @@ static double now(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tvsquery [-c CERT]... [-d DEVICE] [-r N] [-p] [-Q] [-x FILE] [-P N] [-w] [-C CAFILE]\n"
+    fprintf(stderr, "usage: tvsquery [-c CERT]... [-d DEVICE] [-r N] [-p] [-Q] [-x FILE] [-P N] [-w] [-s MS] [-C CAFILE]\n"
                     "                [-V 1.0|1.2|1.3] [-t SECONDS] HOST PORT\n");
     return 2;
 }
@@ -166,8 +170,8 @@ static uint8_t *load_der(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
     const char *certs[MAX_CERTS], *device = "CP-7975-SEP001122334455", *raw = NULL, *cafile = NULL, *ver = NULL;
-    int n_certs = 0, repeat = 1, pipeline = 0, query = 0, partial = -1, silent = 0, timeout = 30, opt;
-    while ((opt = getopt(argc, argv, "c:d:r:pQx:P:wC:V:t:")) != -1) {
+    int n_certs = 0, repeat = 1, pipeline = 0, query = 0, partial = -1, silent = 0, timeout = 30, slow_ms = 0, opt;
+    while ((opt = getopt(argc, argv, "c:d:r:pQx:P:ws:C:V:t:")) != -1) {
         switch (opt) {
         case 'c':
             if (n_certs == MAX_CERTS)
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
         case 'x': raw = optarg; break;
         case 'P': partial = atoi(optarg); break;
         case 'w': silent = 1; break;
+        case 's': slow_ms = atoi(optarg); break;
         case 'C': cafile = optarg; break;
         case 'V': ver = optarg; break;
         case 't': timeout = atoi(optarg); break;
@@ -189,6 +194,7 @@ int main(int argc, char **argv)
     }
     if (argc - optind != 2 || repeat < 1 || timeout < 1)
         return usage();
+    signal(SIGPIPE, SIG_IGN); /* a server that closes on us is what some tests expect */
 
     /* Build the requests first, so a bad argument fails before connecting. */
     ck_buf reqs;
@@ -252,7 +258,7 @@ int main(int argc, char **argv)
     printf("tls %s %s\n", SSL_get_version(s), SSL_get_cipher_name(s));
     fflush(stdout);
 
-    if (silent) {
+    if (silent && (query ? 0 : n_certs) == 0) {
         status = wait_close(s, t0);
         goto out;
     }
@@ -261,6 +267,19 @@ int main(int argc, char **argv)
         if (n && SSL_write(s, reqs.data, (int)n) != (int)n)
             goto out;
         status = wait_close(s, t0);
+        goto out;
+    }
+    if (slow_ms > 0) {
+        struct timespec gap = {slow_ms / 1000, (long)(slow_ms % 1000) * 1000000L};
+        for (size_t i = 0; i < first_len; i++) {
+            if (SSL_write(s, reqs.data + i, 1) != 1) {
+                printf("closed by server after %.1f s, %zu of %zu bytes sent\n", now() - t0, i, first_len);
+                status = 0;
+                goto out;
+            }
+            nanosleep(&gap, NULL);
+        }
+        status = read_response(s) == 0 ? 0 : 1;
         goto out;
     }
     if (raw) {
@@ -300,6 +319,10 @@ int main(int argc, char **argv)
     for (; answered < n_requests; answered++)
         if (read_response(s) != 0)
             goto closed;
+    if (silent) { /* -w after requests: stay idle until the server closes */
+        status = wait_close(s, t0);
+        goto out;
+    }
     status = 0;
     SSL_shutdown(s);
     goto out;
