@@ -138,7 +138,7 @@ int ph_fleet_save(ph_fleet *f, ck_err *err)
     json_t *phones = json_array();
     for (size_t i = 0; phones && i < f->n; i++) {
         const ph_phone *p = &f->phones[i];
-        json_array_append_new(phones, json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:o}", "mac", p->mac, "model",
+        json_array_append_new(phones, json_pack("{s:s, s:s, s:i, s:s*, s:s*, s:o}", "mac", p->mac, "model",
                                                 p->model->name, "group", (int)p->group, "ctl",
                                                 p->ctl ? p->ctl->sha1hex : NULL, "itl", p->itl ? p->itl->sha1hex : NULL,
                                                 "tvs_cache", ph_cache_to_json(&p->cache)));

@@ -1,0 +1,436 @@
+/* Unit tests of the phone's trust rules (lib/phone/trust.c,
+ * ctlkit/phone.h): leap of faith, same signer, unknown signer with and
+ * without Security by Default, TVS answers and their TTL, tampering, and
+ * the .sgn and TVS-server checks. */
+#include "testutil.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlkit/phone.h"
+#include "ctlkit/trustlist.h"
+#include "ctlkit/x509.h"
+
+/* pub: the publisher's CallManager; pub2: the same name after "set cert
+ * regen CallManager"; sub: a subscriber; tvs: the publisher's TVS. */
+static X509 *pub, *pub2, *sub, *tvs;
+static EVP_PKEY *pub_k, *pub2_k, *sub_k, *tvs_k;
+
+static int setup(void **state)
+{
+    ck_err err = {0};
+    ck_cert_params p = {.cn = "cucm-1051-a-pub", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
+    ck_cert_params s = {.cn = "cucm-1051-a-sub1", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
+    ck_cert_params t = {.cn = "cucm-1051-a-pub-tvs", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
+    if (ck_cert_generate(&p, &pub, &pub_k, &err) < 0 || ck_cert_generate(&p, &pub2, &pub2_k, &err) < 0 ||
+        ck_cert_generate(&s, &sub, &sub_k, &err) < 0 || ck_cert_generate(&t, &tvs, &tvs_k, &err) < 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    X509_free(pub);
+    X509_free(pub2);
+    X509_free(sub);
+    X509_free(tvs);
+    EVP_PKEY_free(pub_k);
+    EVP_PKEY_free(pub2_k);
+    EVP_PKEY_free(sub_k);
+    EVP_PKEY_free(tvs_k);
+    return 0;
+}
+
+/* A tokenless CTL signed by signer: signer as SAST and CCM+TFTP, then the
+ * subscriber. blank: the subscriber as a blank record (non-secure CTL). */
+static uint8_t *make_ctl(X509 *signer, EVP_PKEY *key, uint32_t ts, bool blank, size_t *len)
+{
+    ck_tl_entry e[3] = {
+        {.role = CK_ROLE_SAST, .cert = signer},
+        {.role = CK_ROLE_CCM_TFTP, .cert = signer},
+        {.role = CK_ROLE_CCM_TFTP, .cert = blank ? NULL : sub, .dns_name = blank ? "cucm-1051-a-sub1" : NULL},
+    };
+    ck_tl_signer s;
+    ck_tl_signer_key(&s, signer, key);
+    ck_tl_build_opts o = {.filename = "CTLFile.tlv", .timestamp = ts};
+    uint8_t *out = NULL;
+    ck_err err = {0};
+    if (ck_tl_build(e, 3, &s, &o, &out, len, &err) < 0)
+        fail_msg("build CTL: %s", err.msg);
+    return out;
+}
+
+/* An ITL: signer as SAST and CCM+TFTP, the TVS, the subscriber. */
+static uint8_t *make_itl(X509 *signer, EVP_PKEY *key, uint32_t ts, size_t *len)
+{
+    ck_tl_entry e[4] = {
+        {.role = CK_ROLE_SAST, .cert = signer},
+        {.role = CK_ROLE_CCM_TFTP, .cert = signer},
+        {.role = CK_ROLE_TVS, .cert = tvs},
+        {.role = CK_ROLE_CCM_TFTP, .cert = sub},
+    };
+    ck_tl_signer s;
+    ck_tl_signer_key(&s, signer, key);
+    ck_tl_build_opts o = {.filename = "ITLFile.tlv", .timestamp = ts};
+    uint8_t *out = NULL;
+    ck_err err = {0};
+    if (ck_tl_build(e, 4, &s, &o, &out, len, &err) < 0)
+        fail_msg("build ITL: %s", err.msg);
+    return out;
+}
+
+static ck_tl_file *parse(const uint8_t *p, size_t n)
+{
+    ck_tl_file *f = NULL;
+    ck_err err = {0};
+    if (ck_tl_parse(p, n, &f, &err) < 0)
+        fail_msg("parse: %s", err.msg);
+    return f;
+}
+
+static void sha1_of(X509 *c, uint8_t out[20])
+{
+    unsigned n = 0;
+    assert_int_equal(ck_cert_fingerprint(c, "sha1", out, &n), 0);
+    assert_int_equal(n, 20);
+}
+
+/* Judges and checks verdict + reason; returns the decision (parsed freed). */
+static ck_ph_decision judge(const ck_ph_input *in, ck_ph_verdict v, ck_ph_reason r)
+{
+    ck_ph_decision d;
+    ck_err err = {0};
+    assert_int_equal(ck_ph_judge(in, &d, &err), 0);
+    if (d.verdict != v || d.reason != r)
+        fail_msg("expected %s/%s, got %s/%s: %s", ck_ph_verdict_name(v), ck_ph_reason_name(r),
+                 ck_ph_verdict_name(d.verdict), ck_ph_reason_name(d.reason), d.detail);
+    ck_tl_free(d.parsed);
+    d.parsed = NULL;
+    return d;
+}
+
+static void test_leap_of_faith(void **state)
+{
+    size_t n;
+    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .data = ctl, .len = n};
+    judge(&in, CK_PH_INSTALL, CK_PH_R_LEAP_OF_FAITH);
+    in.sbd = true; /* the same for SBD phones: nothing to ask about */
+    ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_LEAP_OF_FAITH);
+    assert_false(d.via_tvs);
+    free(ctl);
+}
+
+static void test_same_bytes_unchanged(void **state)
+{
+    size_t n;
+    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    ck_tl_file *held = parse(ctl, n);
+    ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = ctl, .len = n};
+    judge(&in, CK_PH_UNCHANGED, CK_PH_R_SAME_BYTES);
+    ck_tl_free(held);
+    free(ctl);
+}
+
+static void test_same_signer_installs(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub, pub_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = held, .data = new, .len = n2};
+    ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
+    assert_false(d.via_tvs);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+/* A non-secure CTL whose other records are blank is still a valid update
+ * when a known SAST signed it. */
+static void test_blank_record_ctl(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub, pub_k, 2000, true, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = new, .len = n2};
+    judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+static void test_unknown_signer_no_tvs_rejected(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    /* SBD phone, but no TVS answered */
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2,
+                      .tvs_error = "no TVS server configured"};
+    ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_TVS_UNAVAILABLE);
+    assert_non_null(strstr(d.detail, "no TVS server configured"));
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+/* A 7960 never asks TVS, even when an answer that would pass is cached. */
+static void test_non_sbd_never_asks_tvs(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_cache cache;
+    ck_ph_cache_init(&cache);
+    uint8_t h[20];
+    sha1_of(pub2, h);
+    uint8_t roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP};
+    ck_ph_cache_put(&cache, h, true, roles, 2, 86400, 1000);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = held, .data = new, .len = n2, .cache = &cache,
+                      .now = 1000};
+    ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_UNKNOWN_SIGNER);
+    assert_null(d.need_cert);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+static void test_sbd_asks_then_installs_on_sast(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_cache cache;
+    ck_ph_cache_init(&cache);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .cache = &cache,
+                      .now = 1000};
+    /* first judgement: ask TVS about the new signer's certificate */
+    ck_ph_decision d;
+    ck_err err = {0};
+    assert_int_equal(ck_ph_judge(&in, &d, &err), 0);
+    assert_int_equal(d.verdict, CK_PH_NEED_TVS);
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    assert_int_equal(ck_cert_to_der(pub2, &der, &der_len, &err), 0);
+    assert_true(d.need_cert && d.need_cert_len == der_len && memcmp(d.need_cert, der, der_len) == 0);
+    uint8_t h[20];
+    sha1_of(pub2, h);
+    assert_memory_equal(d.need_sha1, h, 20);
+    ck_tl_free(d.parsed);
+    free(der);
+    /* TVS: valid, SAST + CCM+TFTP ("rolecount 2") */
+    uint8_t roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP};
+    ck_ph_cache_put(&cache, h, true, roles, 2, 86400, 1000);
+    d = judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
+    assert_true(d.via_tvs);
+    assert_true(d.from_cache);
+    ck_ph_cache_flush(&cache);
+    assert_int_equal(cache.n, 0);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+static void test_tvs_valid_without_sast_rejected(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    uint8_t h[20];
+    sha1_of(pub2, h);
+    ck_ph_cache_entry fresh = {.valid = true, .roles = {CK_ROLE_CCM_TFTP}, .n_roles = 1};
+    memcpy(fresh.sha1, h, 20);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .fresh = &fresh};
+    judge(&in, CK_PH_REJECT, CK_PH_R_TVS_NOT_SAST);
+    fresh.valid = false;
+    fresh.n_roles = 0;
+    judge(&in, CK_PH_REJECT, CK_PH_R_TVS_UNKNOWN);
+    /* a fresh answer with TTL 0 still counts for this judgement */
+    fresh.valid = true;
+    fresh.roles[0] = CK_ROLE_SAST;
+    fresh.n_roles = 1;
+    judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+static void test_cache_ttl_expiry(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_cache cache;
+    ck_ph_cache_init(&cache);
+    uint8_t h[20];
+    sha1_of(pub2, h);
+    uint8_t roles[] = {CK_ROLE_SAST};
+    ck_ph_cache_put(&cache, h, true, roles, 1, 100, 5000);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .cache = &cache};
+    in.now = 5099; /* one second before expiry: the cached answer counts */
+    ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
+    assert_true(d.from_cache);
+    in.now = 5100; /* expired: ask again */
+    judge(&in, CK_PH_NEED_TVS, CK_PH_R_NONE);
+    assert_non_null(ck_ph_cache_find(&cache, h, 5099));
+    assert_int_equal(ck_ph_cache_expire(&cache, 5099), 0);
+    assert_int_equal(ck_ph_cache_expire(&cache, 5100), 1);
+    assert_int_equal(cache.n, 0);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+}
+
+static void test_cache_bounded(void **state)
+{
+    ck_ph_cache cache;
+    ck_ph_cache_init(&cache);
+    uint8_t h[20] = {0}, role = CK_ROLE_SAST;
+    for (unsigned i = 0; i < CK_PH_CACHE_MAX + 5; i++) {
+        h[0] = (uint8_t)i;
+        ck_ph_cache_put(&cache, h, true, &role, 1, 60, 0);
+    }
+    assert_int_equal(cache.n, CK_PH_CACHE_MAX);
+    h[0] = 0; /* the oldest went first */
+    assert_null(ck_ph_cache_find(&cache, h, 1));
+    h[0] = CK_PH_CACHE_MAX + 4;
+    assert_non_null(ck_ph_cache_find(&cache, h, 1));
+    /* a second answer for the same certificate replaces the first */
+    ck_ph_cache_put(&cache, h, false, NULL, 0, 60, 0);
+    assert_int_equal(cache.n, CK_PH_CACHE_MAX);
+    assert_false(ck_ph_cache_find(&cache, h, 1)->valid);
+}
+
+static void test_tampered_rejected(void **state)
+{
+    size_t n1, n2;
+    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
+    uint8_t *new = make_ctl(pub, pub_k, 2000, false, &n2);
+    ck_tl_file *held = parse(old, n1);
+    ck_tl_file *f = parse(new, n2);
+    /* a byte of the last record's IP address: still parses, no longer verifies */
+    size_t at = n2 - 1;
+    ck_tl_free(f);
+    new[at] ^= 0x01;
+    ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = new, .len = n2};
+    judge(&in, CK_PH_REJECT, CK_PH_R_BAD_SIGNATURE);
+    in.held = NULL; /* no leap of faith for a broken file either */
+    judge(&in, CK_PH_REJECT, CK_PH_R_BAD_SIGNATURE);
+    /* SBD: a tampered file never reaches TVS */
+    in.held = held;
+    in.sbd = true;
+    uint8_t *new2 = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    new2[n2 - 1] ^= 0x01;
+    in.data = new2;
+    in.len = n2;
+    judge(&in, CK_PH_REJECT, CK_PH_R_BAD_SIGNATURE);
+    /* truncated: malformed */
+    in.len = n2 - 7;
+    judge(&in, CK_PH_REJECT, CK_PH_R_MALFORMED);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+    free(new2);
+}
+
+static void test_itl_rules_and_kind(void **state)
+{
+    size_t n1, n2, n3;
+    uint8_t *old = make_itl(pub, pub_k, 1000, &n1);
+    uint8_t *new = make_itl(pub2, pub2_k, 2000, &n2);
+    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n3);
+    ck_tl_file *held = parse(old, n1);
+    ck_ph_input in = {.kind = CK_PH_ITL, .sbd = true, .held = held, .data = new, .len = n2};
+    judge(&in, CK_PH_NEED_TVS, CK_PH_R_NONE);
+    /* a CTL served as ITLFile.tlv is refused */
+    in.data = ctl;
+    in.len = n3;
+    judge(&in, CK_PH_REJECT, CK_PH_R_WRONG_KIND);
+    /* the ITL names the TVS a phone may talk to */
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    ck_err err = {0};
+    assert_int_equal(ck_cert_to_der(tvs, &der, &dl, &err), 0);
+    assert_true(ck_ph_itl_trusts_tvs(held, der, dl));
+    free(der);
+    assert_int_equal(ck_cert_to_der(pub, &der, &dl, &err), 0);
+    assert_false(ck_ph_itl_trusts_tvs(held, der, dl)); /* in the ITL, but not as TVS */
+    assert_false(ck_ph_itl_trusts_tvs(NULL, der, dl));
+    free(der);
+    ck_tl_free(held);
+    free(old);
+    free(new);
+    free(ctl);
+}
+
+static void test_signed_config(void **state)
+{
+    static const char cfg[] = "<device><fullConfig>true</fullConfig></device>\n";
+    size_t n;
+    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    ck_tl_file *held = parse(ctl, n);
+    ck_tl_signer s;
+    ck_tl_signer_key(&s, sub, sub_k); /* the subscriber's TFTP signs its configs */
+    ck_tl_build_opts o = {.filename = "SEP001122334455.cnf.xml"};
+    uint8_t *sgn = NULL;
+    size_t sl = 0;
+    ck_err err = {0};
+    assert_int_equal(ck_sgn_build((const uint8_t *)cfg, sizeof cfg - 1, &s, &o, &sgn, &sl, &err), 0);
+    const uint8_t *content = NULL;
+    size_t cl = 0;
+    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), 0);
+    assert_int_equal(cl, sizeof cfg - 1);
+    assert_memory_equal(content, cfg, cl);
+    sgn[sl - 2] ^= 0x20; /* altered configuration */
+    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), -1);
+    assert_int_equal(err.code, CK_ESIGNATURE);
+    free(sgn);
+    /* signed by a certificate the lists do not carry as TFTP */
+    ck_tl_signer_key(&s, tvs, tvs_k);
+    assert_int_equal(ck_sgn_build((const uint8_t *)cfg, sizeof cfg - 1, &s, &o, &sgn, &sl, &err), 0);
+    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    free(sgn);
+    ck_tl_free(held);
+    free(ctl);
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(ck_ph_verdict_name(CK_PH_REJECT), "rejected");
+    assert_string_equal(ck_ph_reason_name(CK_PH_R_UNKNOWN_SIGNER), "unknown-signer");
+    assert_string_equal(ck_ph_reason_name(CK_PH_R_TVS_UNAVAILABLE), "tvs-unavailable");
+    ck_ph_decision d;
+    ck_err err = {0};
+    assert_int_equal(ck_ph_judge(NULL, &d, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_leap_of_faith),
+        cmocka_unit_test(test_same_bytes_unchanged),
+        cmocka_unit_test(test_same_signer_installs),
+        cmocka_unit_test(test_blank_record_ctl),
+        cmocka_unit_test(test_unknown_signer_no_tvs_rejected),
+        cmocka_unit_test(test_non_sbd_never_asks_tvs),
+        cmocka_unit_test(test_sbd_asks_then_installs_on_sast),
+        cmocka_unit_test(test_tvs_valid_without_sast_rejected),
+        cmocka_unit_test(test_cache_ttl_expiry),
+        cmocka_unit_test(test_cache_bounded),
+        cmocka_unit_test(test_tampered_rejected),
+        cmocka_unit_test(test_itl_rules_and_kind),
+        cmocka_unit_test(test_signed_config),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
