@@ -21,5 +21,8 @@ int cmd_tlv(int argc, char **argv);
 int cmd_sgn(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_provider(int argc, char **argv);
+int cmd_ctl_client(int argc, char **argv);
 
 #endif

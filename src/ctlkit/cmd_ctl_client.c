@@ -1,0 +1,508 @@
+/* ctlkit ctl-client: the Cisco CTL Client's screens in a terminal (seed,
+ * scenario 3 steps 11-19): server and admin credentials, the cluster
+ * security mode choice, "insert the first Security Token", its details,
+ * the CTL entries, Add Tokens, Finish, the token password, then each
+ * server's file location and status. Flags answer every screen for
+ * scripts. The CTL is built and signed here, with the first token; the
+ * CTL Provider checks and publishes it. */
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctlclient.h"
+#include "ctlkit/bytes.h"
+#include "ctlkit/x509.h"
+
+static const char usage[] =
+    "usage: ctlkit ctl-client --host ADDR[:PORT] --user NAME [--module PATH]\n"
+    "                         [--password-file F] [--pin-file F] [--server-cert PEM]\n"
+    "                         [--action mixed|non-secure|update] [--token LABEL ...] [--yes]\n"
+    "\n"
+    "Connects to the publisher's CTL Provider (TLS, port 2444 unless given),\n"
+    "reads the cluster's certificates, builds a CTL with the USB eTokens\n"
+    "(Security Tokens) found through the PKCS#11 module (--module, else\n"
+    "$CTLKIT_P11_MODULE), signs it with the first token and has the provider\n"
+    "publish it to every node. Interactive by default; flags answer the\n"
+    "screens: --action, --token (first, then second; the first signs),\n"
+    "--password-file (admin password), --pin-file (token password), --yes.\n"
+    "--server-cert pins the publisher's CallManager certificate; without it\n"
+    "the certificate's fingerprint is shown.\n"
+    "Exit: 0 every server Passed, 1 refused or a server Failed, 2 error.\n";
+
+#define NOT_IN_CTL                                                                                                  \
+    "The Security Token you have inserted does not exist in the CTL File. Please insert a Security Token that "     \
+    "exists in the CTL File."
+#define NO_CTL_WARNING                                                                                              \
+    "No CTL File exists on the server but the Call Manager Cluster Security Mode is in Secure Mode. For the "      \
+    "system to function, you must create the CTL File and set Call Manager Cluster the Secure Mode."
+
+typedef struct args {
+    const char *host, *user, *module, *pwfile, *pinfile, *server_cert;
+    const char *labels[CC_MAX_TOKENS + 1];
+    size_t n_labels;
+    int action;  /* 0: ask */
+    bool yes;
+} args;
+
+typedef struct state {
+    args a;
+    ck_pv_msg view;
+    uint8_t *view_hold;
+    char password[CK_PV_PASSWORD_MAX + 2];
+    ck_p11 *mod;
+    cc_sast sast[CC_MAX_TOKENS];
+    size_t n_sast;
+    size_t next_label;
+} state;
+
+static bool interactive(const state *s) { return !s->a.yes && isatty(STDIN_FILENO); }
+
+static int connect_login(state *s, cc_conn *c)
+{
+    ck_err err = {0};
+    if (cc_connect(s->a.host, s->a.server_cert, 30, c, &err) < 0) {
+        cli_err_ck(&err, "ctl-client");
+        return -1;
+    }
+    if (cc_login(c, s->a.user, s->password, &err) < 0) {
+        cli_err_ck(&err, "ctl-client");
+        cc_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_cluster(state *s)
+{
+    cc_conn c;
+    if (connect_login(s, &c) < 0)
+        return -1;
+    printf("Connected to the CTL Provider at %s\n  server certificate: %s\n  SHA-256 fingerprint: %s\n", s->a.host,
+           c.subject, c.fingerprint);
+    ck_pv_msg req = {.type = CK_PV_GET_CLUSTER};
+    ck_err err = {0};
+    int rc = cc_call(&c, &req, &s->view, &s->view_hold, &err);
+    cc_close(&c);
+    if (rc < 0) {
+        cli_err_ck(&err, "ctl-client");
+        return -1;
+    }
+    if (s->view.status != CK_PV_OK) {
+        cli_err("ctl-client: the CTL Provider refused to show the cluster: %s", s->view.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int choose_action(state *s)
+{
+    int deflt = s->view.mode ? CK_PV_ACTION_UPDATE : CK_PV_ACTION_MIXED;
+    printf("\nCluster Security Mode (now: %s)\n", s->view.mode ? "Mixed" : "Non-Secure");
+    printf("  1) Set Cisco Unified CallManager Cluster to Mixed Mode\n"
+           "  2) Set Cisco Unified CallManager Cluster to Non-Secure Mode\n"
+           "  3) Update CTL File\n");
+    if (s->a.action) {
+        printf("Choice: %d\n", s->a.action);
+        return s->a.action;
+    }
+    if (!interactive(s)) {
+        printf("Choice: %d\n", deflt);
+        return deflt;
+    }
+    char line[16];
+    for (;;) {
+        char prompt[32];
+        snprintf(prompt, sizeof prompt, "Choice [%d]: ", deflt);
+        if (cc_ask(prompt, line, sizeof line) < 0)
+            return -1;
+        if (!line[0])
+            return deflt;
+        if (line[0] >= '1' && line[0] <= '3' && !line[1])
+            return line[0] - '0';
+    }
+}
+
+static bool already(const state *s, X509 *cert)
+{
+    for (size_t i = 0; i < s->n_sast; i++)
+        if (X509_cmp(s->sast[i].cert, cert) == 0)
+            return true;
+    return false;
+}
+
+/* "Insert the Security Token": the next --token, or asks which of the
+ * tokens present (a USB eToken is found when it is plugged in). */
+static int pick_token(state *s, const char *which, ck_token **out)
+{
+    ck_err err = {0};
+    *out = NULL;
+    if (s->next_label < s->a.n_labels) {
+        const char *label = s->a.labels[s->next_label++];
+        printf("\nInsert the %s Security Token: %s\n", which, label);
+        if (ck_token_open(s->mod, label, -1, out, &err) < 0) {
+            cli_err_ck(&err, "ctl-client");
+            return -1;
+        }
+        return 0;
+    }
+    if (!interactive(s)) {
+        cli_err("ctl-client: no %s Security Token given; use --token LABEL (once per token; the first signs)", which);
+        return -1;
+    }
+    for (;;) {
+        char line[64], prompt[96];
+        snprintf(prompt, sizeof prompt, "\nInsert the %s Security Token and press Enter (q to cancel): ", which);
+        if (cc_ask(prompt, line, sizeof line) < 0 || strcmp(line, "q") == 0)
+            return -1;
+        ck_token_info *v = NULL;
+        size_t n = 0;
+        if (ck_p11_list(s->mod, &v, &n, &err) < 0) {
+            cli_err_ck(&err, "ctl-client");
+            return -1;
+        }
+        size_t idx[32], k = 0;
+        for (size_t i = 0; i < n && k < 32; i++) {
+            ck_token *t = NULL;
+            X509 *c = NULL;
+            if (ck_token_open(s->mod, NULL, (long)v[i].slot, &t, NULL) == 0 && ck_token_cert(t, &c, NULL) == 0 &&
+                !already(s, c))
+                idx[k++] = i;
+            X509_free(c);
+            ck_token_close(t);
+        }
+        size_t pick = 0;
+        if (k == 0) {
+            printf("No new Security Token found; insert one.\n");
+            free(v);
+            continue;
+        }
+        if (k > 1) {
+            for (size_t j = 0; j < k; j++)
+                printf("  %zu) %s\n", j + 1, v[idx[j]].label);
+            if (cc_ask("Which token? ", line, sizeof line) < 0) {
+                free(v);
+                return -1;
+            }
+            long long c;
+            if (!ck_parse_ll(line, 1, (long long)k, &c)) {
+                free(v);
+                continue;
+            }
+            pick = (size_t)c - 1;
+        }
+        int rc = ck_token_open(s->mod, NULL, (long)v[idx[pick]].slot, out, &err);
+        free(v);
+        if (rc < 0) {
+            cli_err_ck(&err, "ctl-client");
+            continue;
+        }
+        return 0;
+    }
+}
+
+/* One token: show it, check it may be used, Add. */
+static int add_token(state *s, int action, bool first)
+{
+    for (;;) {
+        ck_token *t = NULL;
+        if (pick_token(s, first ? "first" : "next", &t) < 0)
+            return -1;
+        ck_err err = {0};
+        X509 *cert = NULL;
+        if (ck_token_cert(t, &cert, &err) < 0) {
+            cli_err_ck(&err, "ctl-client");
+            ck_token_close(t);
+            if (!interactive(s))
+                return -1;
+            continue;
+        }
+        cc_show_token_cert(stdout, ck_token_get_info(t), cert);
+        bool refuse = false;
+        if (already(s, cert)) {
+            printf("This Security Token is already in the list.\n");
+            refuse = true;
+        } else if (first && action == CK_PV_ACTION_UPDATE && s->view.ctl.p && !cc_in_ctl(&s->view, cert)) {
+            /* The first token signs: phones holding the current CTL can only
+             * verify the new one if the signer is in it. */
+            printf("%s\n", NOT_IN_CTL);
+            refuse = true;
+        }
+        if (refuse) {
+            X509_free(cert);
+            ck_token_close(t);
+            if (!interactive(s))
+                return -1;
+            continue;
+        }
+        if (interactive(s)) {
+            char line[16];
+            if (cc_ask("Add this Security Token? [Y/n] ", line, sizeof line) < 0 || line[0] == 'n' || line[0] == 'N') {
+                X509_free(cert);
+                ck_token_close(t);
+                continue;
+            }
+        } else {
+            printf("Add\n");
+        }
+        /* The first token inserted goes first: it signs. */
+        if (s->n_sast == CC_MAX_TOKENS) {
+            X509_free(cert);
+            ck_token_close(t);
+            printf("A CTL holds at most %d Security Tokens.\n", CC_MAX_TOKENS);
+            return 0;
+        }
+        cc_sast *e = &s->sast[s->n_sast++];
+        e->cert = cert;
+        e->token = t;
+        snprintf(e->label, sizeof e->label, "%s", ck_token_get_info(t)->label);
+        return 0;
+    }
+}
+
+/* For "update": the CTL's other Security Tokens stay in it unless the
+ * admin inserts them again. */
+static void keep_ctl_tokens(state *s)
+{
+    X509 *kept[CC_MAX_TOKENS];
+    size_t n = cc_ctl_tokens(&s->view, kept, CC_MAX_TOKENS);
+    for (size_t i = 0; i < n; i++) {
+        if (already(s, kept[i]) || s->n_sast == CC_MAX_TOKENS) {
+            X509_free(kept[i]);
+            continue;
+        }
+        cc_sast *e = &s->sast[s->n_sast++];
+        e->cert = kept[i];
+        e->token = NULL;
+        snprintf(e->label, sizeof e->label, "(from the current CTL)");
+    }
+}
+
+static int gather_tokens(state *s, int action)
+{
+    if (add_token(s, action, true) < 0)
+        return -1;
+    if (action == CK_PV_ACTION_UPDATE)
+        keep_ctl_tokens(s);
+    for (;;) {
+        printf("\n");
+        cc_show_entries(stdout, &s->view, s->sast, s->n_sast);
+        bool more_given = s->next_label < s->a.n_labels;
+        if (s->n_sast >= CC_MAX_TOKENS && !more_given)
+            break;
+        if (!interactive(s)) {
+            if (!more_given) {
+                if (s->n_sast < 2) {
+                    cli_err("ctl-client: a CTL needs two Security Tokens; give a second --token LABEL");
+                    return -1;
+                }
+                break;
+            }
+            printf("Add Tokens\n");
+        } else {
+            char line[16];
+            const char *prompt = s->n_sast < 2 ? "[A]dd Tokens (a CTL needs two), or [c]ancel? "
+                                               : "[F]inish, [A]dd Tokens or [c]ancel? ";
+            if (cc_ask(prompt, line, sizeof line) < 0 || line[0] == 'c' || line[0] == 'C')
+                return -1;
+            bool add = line[0] == 'a' || line[0] == 'A' || (s->n_sast < 2 && !line[0]);
+            if (!add) {
+                if (s->n_sast < 2)
+                    continue;
+                break;
+            }
+        }
+        if (s->n_sast == CC_MAX_TOKENS) {
+            printf("A CTL holds at most %d Security Tokens.\n", CC_MAX_TOKENS);
+            if (more_given)
+                s->next_label = s->a.n_labels;
+            continue;
+        }
+        if (add_token(s, action, false) < 0)
+            return -1;
+    }
+    printf("Finish\n");
+    return 0;
+}
+
+static int sign_ctl(state *s, uint8_t **ctl, size_t *len)
+{
+    cc_sast *signer_tok = &s->sast[0];
+    char pin[CK_TOKEN_PIN_MAX + 2], prompt[128];
+    ck_err err = {0};
+    snprintf(prompt, sizeof prompt, "Token password for %s", signer_tok->label);
+    int n = cc_read_secret(prompt, s->a.pinfile, pin, sizeof pin, &err);
+    int rc = -1;
+    ck_tl_signer signer;
+    if (n < 0)
+        cli_err_ck(&err, "ctl-client");
+    else if (ck_token_login(signer_tok->token, pin, (size_t)n, &err) < 0 ||
+             ck_token_signer(signer_tok->token, &signer, &err) < 0)
+        cli_err_ck(&err, "ctl-client");
+    else if (cc_build_ctl(&s->view, s->sast, s->n_sast, &signer, ctl, len, &err) < 0)
+        cli_err_ck(&err, "ctl-client: building the CTL");
+    else
+        rc = 0;
+    OPENSSL_cleanse(pin, sizeof pin);
+    return rc;
+}
+
+static const char *node_ip(const state *s, const char *name)
+{
+    for (size_t i = 0; i < s->view.n_nodes; i++)
+        if (strcmp(s->view.nodes[i].name, name) == 0)
+            return s->view.nodes[i].ip;
+    return "?";
+}
+
+static int submit(state *s, int action, const uint8_t *ctl, size_t len)
+{
+    cc_conn c;
+    if (connect_login(s, &c) < 0)
+        return EXIT_ERROR;
+    ck_pv_msg req = {.type = CK_PV_SUBMIT_CTL, .action = (uint8_t)action, .ctl = {ctl, len}}, resp;
+    uint8_t *hold = NULL;
+    ck_err err = {0};
+    int rc = cc_call(&c, &req, &resp, &hold, &err);
+    cc_close(&c);
+    if (rc < 0) {
+        cli_err_ck(&err, "ctl-client");
+        return EXIT_ERROR;
+    }
+    if (resp.status == CK_PV_REFUSED || resp.status == CK_PV_DENIED || resp.status == CK_PV_BADREQ) {
+        cli_err("ctl-client: the CTL Provider refused the CTL: %s", resp.message);
+        ck_pv_msg_clear(&resp);
+        free(hold);
+        return EXIT_INVALID;
+    }
+    printf("\n%-16s %-18s %-56s %s\n", "Server", "Name", "File Location", "Status");
+    bool all = resp.n_results > 0;
+    for (size_t i = 0; i < resp.n_results; i++) {
+        const ck_pv_result *r = &resp.results[i];
+        printf("%-16s %-18s %-56s %s\n", node_ip(s, r->name), r->name, r->location, r->passed ? "Passed" : "Failed");
+        all = all && r->passed;
+    }
+    if (resp.status != CK_PV_OK)
+        cli_err("ctl-client: %s", resp.message);
+    if (all)
+        printf("You must restart all the Cisco Unified Communications Manager and TFTP nodes in the cluster.\n");
+    printf("Done\n");
+    ck_pv_msg_clear(&resp);
+    free(hold);
+    return all ? EXIT_OK : EXIT_INVALID;
+}
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    static const struct option opts[] = {
+        {"host", required_argument, 0, 'H'},          {"user", required_argument, 0, 'u'},
+        {"module", required_argument, 0, 'm'},        {"password-file", required_argument, 0, 'p'},
+        {"pin-file", required_argument, 0, 'P'},      {"server-cert", required_argument, 0, 'c'},
+        {"action", required_argument, 0, 'a'},        {"token", required_argument, 0, 't'},
+        {"yes", no_argument, 0, 'y'},                 {0, 0, 0, 0}};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'H': a->host = optarg; break;
+        case 'u': a->user = optarg; break;
+        case 'm': a->module = optarg; break;
+        case 'p': a->pwfile = optarg; break;
+        case 'P': a->pinfile = optarg; break;
+        case 'c': a->server_cert = optarg; break;
+        case 'y': a->yes = true; break;
+        case 't':
+            if (a->n_labels == CC_MAX_TOKENS) {
+                cli_err("ctl-client: at most %d --token (a CTL holds two Security Tokens)", CC_MAX_TOKENS);
+                return -1;
+            }
+            a->labels[a->n_labels++] = optarg;
+            break;
+        case 'a':
+            if (strcmp(optarg, "mixed") == 0)
+                a->action = CK_PV_ACTION_MIXED;
+            else if (strcmp(optarg, "non-secure") == 0)
+                a->action = CK_PV_ACTION_NONSECURE;
+            else if (strcmp(optarg, "update") == 0)
+                a->action = CK_PV_ACTION_UPDATE;
+            else {
+                cli_err("ctl-client: --action must be mixed, non-secure or update, not '%s'", optarg);
+                return -1;
+            }
+            break;
+        default: fputs(usage, stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_err("ctl-client: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!a->host || !a->user) {
+        cli_err("ctl-client: --host and --user are required");
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_ctl_client(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv, usage))
+        return EXIT_OK;
+    state *s = calloc(1, sizeof *s);
+    if (!s) {
+        cli_err("ctl-client: out of memory");
+        return EXIT_ERROR;
+    }
+    int rc = EXIT_ERROR;
+    uint8_t *ctl = NULL;
+    size_t len = 0;
+    ck_err err = {0};
+    if (parse_args(argc, argv, &s->a) < 0)
+        goto out;
+    const char *module = cc_module(s->a.module);
+    if (!module) {
+        cli_err("ctl-client: no PKCS#11 module: give --module PATH or set CTLKIT_P11_MODULE");
+        goto out;
+    }
+    printf("Cisco CTL Client (ctlkit %s)\nCisco Unified Communications Manager Server: %s  Username: %s\n",
+           CTLKIT_VERSION, s->a.host, s->a.user);
+    if (cc_read_secret("Password", s->a.pwfile, s->password, sizeof s->password, &err) < 0) {
+        cli_err_ck(&err, "ctl-client");
+        goto out;
+    }
+    if (read_cluster(s) < 0)
+        goto out;
+    if (s->view.mode == 1 && !s->view.ctl.p)
+        printf("\nWarning: %s\n", NO_CTL_WARNING);
+    int action = choose_action(s);
+    if (action < 0)
+        goto out;
+    if (ck_p11_load(module, &s->mod, &err) < 0) {
+        cli_err_ck(&err, "ctl-client");
+        goto out;
+    }
+    if (gather_tokens(s, action) < 0) {
+        rc = EXIT_INVALID;
+        goto out;
+    }
+    if (sign_ctl(s, &ctl, &len) < 0) {
+        rc = EXIT_INVALID;
+        goto out;
+    }
+    rc = submit(s, action, ctl, len);
+out:
+    free(ctl);
+    for (size_t i = 0; i < s->n_sast; i++) {
+        X509_free(s->sast[i].cert);
+        ck_token_close(s->sast[i].token);
+    }
+    ck_p11_free(s->mod);
+    ck_pv_msg_clear(&s->view);
+    free(s->view_hold);
+    OPENSSL_cleanse(s->password, sizeof s->password);
+    free(s);
+    return rc;
+}

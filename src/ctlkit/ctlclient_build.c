@@ -1,0 +1,147 @@
+/* Building the eToken CTL on the admin's side, as the CTL Client does:
+ * the cluster's certificates from GET_CLUSTER, the Security Tokens'
+ * certificates, signed by the first token. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlclient.h"
+#include "ctlkit/bytes.h"
+#include "ctlkit/x509.h"
+
+static X509 *der_cert(const ck_span *s)
+{
+    return s->p ? ck_cert_from_der(s->p, s->n, NULL) : NULL;
+}
+
+static const ck_pv_node *publisher(const ck_pv_msg *view)
+{
+    for (size_t i = 0; i < view->n_nodes; i++)
+        if (view->nodes[i].publisher)
+            return &view->nodes[i];
+    return NULL;
+}
+
+int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, ck_tl_signer *signer,
+                 uint8_t **out, size_t *len, ck_err *err)
+{
+    const ck_pv_node *pub = publisher(view);
+    if (!pub || !pub->capf_cert.p)
+        return ck_fail(err, CK_EFORMAT, "the cluster view names no publisher with a CAPF certificate");
+    size_t cap = 1 + view->n_nodes + n_tokens;
+    ck_tl_entry *e = calloc(cap, sizeof *e);
+    X509 **owned = calloc(cap, sizeof *owned);
+    size_t n = 0, n_owned = 0;
+    int rc = -1;
+    if (!e || !owned) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* The order the CTL Client lists them: CAPF, each CCM+TFTP, tokens. */
+    X509 *capf = der_cert(&pub->capf_cert);
+    if (!capf) {
+        ck_fail(err, CK_EFORMAT, "the publisher's CAPF certificate from the server does not parse");
+        goto out;
+    }
+    owned[n_owned++] = capf;
+    e[n] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = capf, .dns_name = pub->name};
+    inet_pton(AF_INET, pub->ip, e[n++].ip);
+    for (size_t i = 0; i < view->n_nodes; i++) {
+        X509 *x = der_cert(&view->nodes[i].ccm_cert);
+        if (!x) {
+            ck_fail(err, CK_EFORMAT, "node %s's CallManager certificate from the server does not parse",
+                    view->nodes[i].name);
+            goto out;
+        }
+        owned[n_owned++] = x;
+        e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = x, .dns_name = view->nodes[i].name};
+        inet_pton(AF_INET, view->nodes[i].ip, e[n++].ip);
+    }
+    /* eToken records: no host name (a lone NUL), no certificate signature
+     * element, as CUCM's CTL Client writes them. */
+    for (size_t i = 0; i < n_tokens; i++)
+        e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = tokens[i].cert, .dns_name = "", .no_cert_signature = true};
+    /* SHA-1: what CUCM 10.5's CTL Client writes and every phone verifies. */
+    ck_tl_build_opts o = {.filename = "CTLFile.tlv", .digest_alg = CK_DIGEST_SHA1};
+    rc = ck_tl_build(e, n, signer, &o, out, len, err);
+out:
+    for (size_t i = 0; i < n_owned; i++)
+        X509_free(owned[i]);
+    free(owned);
+    free(e);
+    return rc;
+}
+
+static bool is_node_cert(const ck_pv_msg *view, const ck_span *der)
+{
+    for (size_t i = 0; i < view->n_nodes; i++)
+        if (ck_bytes_equal(view->nodes[i].ccm_cert.p, view->nodes[i].ccm_cert.n, der->p, der->n))
+            return true;
+    return false;
+}
+
+size_t cc_ctl_tokens(const ck_pv_msg *view, X509 **out, size_t max)
+{
+    if (!view->ctl.p)
+        return 0;
+    ck_tl_file *f = NULL;
+    if (ck_tl_parse(view->ctl.p, view->ctl.n, &f, NULL) < 0)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_records && n < max; i++) {
+        const ck_tl_record *r = &f->records[i];
+        if (r->has_function && r->function == CK_ROLE_SAST && r->cert.p && !is_node_cert(view, &r->cert)) {
+            X509 *x = ck_cert_from_der(r->cert.p, r->cert.n, NULL);
+            if (x)
+                out[n++] = x;
+        }
+    }
+    ck_tl_free(f);
+    return n;
+}
+
+bool cc_in_ctl(const ck_pv_msg *view, X509 *cert)
+{
+    if (!view->ctl.p)
+        return false;
+    ck_tl_file *f = NULL;
+    if (ck_tl_parse(view->ctl.p, view->ctl.n, &f, NULL) < 0)
+        return false;
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    bool found = false;
+    if (ck_cert_to_der(cert, &der, &dl, NULL) == 0)
+        for (size_t i = 0; i < f->n_records && !found; i++)
+            found = f->records[i].has_function && f->records[i].function == CK_ROLE_SAST &&
+                    ck_bytes_equal(f->records[i].cert.p, f->records[i].cert.n, der, dl);
+    free(der);
+    ck_tl_free(f);
+    return found;
+}
+
+static void row(FILE *out, const char *type, const char *host, X509 *x)
+{
+    char *iss = x ? ck_name_cucm(X509_get_issuer_name(x)) : NULL;
+    char *sub = x ? ck_name_cucm(X509_get_subject_name(x)) : NULL;
+    fprintf(out, "  %-16s %-18s %-44s %s\n", type, host, iss ? iss : "?", sub ? sub : "?");
+    free(iss);
+    free(sub);
+}
+
+void cc_show_entries(FILE *out, const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens)
+{
+    fprintf(out, "CTL Entries\n  %-16s %-18s %-44s %s\n", "Type", "Hostname/IP", "Issuer Name", "Subject Name");
+    const ck_pv_node *pub = publisher(view);
+    if (pub) {
+        X509 *x = der_cert(&pub->capf_cert);
+        row(out, "CAPF", pub->ip, x);
+        X509_free(x);
+    }
+    for (size_t i = 0; i < view->n_nodes; i++) {
+        X509 *x = der_cert(&view->nodes[i].ccm_cert);
+        row(out, "CCM+TFTP", view->nodes[i].ip, x);
+        X509_free(x);
+    }
+    for (size_t i = 0; i < n_tokens; i++)
+        row(out, "Security Token", "-- No Hostname --", tokens[i].cert);
+}
