@@ -1,0 +1,365 @@
+/* CTL Provider transport: TLS connections carrying one request at a time
+ * (see provider_service.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "ctlkit/cluster.h"
+#include "ctlkit/provider.h"
+#include "ctlkit/provider_ops.h"
+#include "ctlkit/x509.h"
+#include "log.h"
+#include "netaddr.h"
+#include "provider_service.h"
+
+typedef struct pconn pconn;
+
+struct provider_service {
+    provider_config cfg;
+    char listen_text[NETADDR_STRLEN];
+    char *cluster_dir;
+    SSL_CTX *ctx;
+    int fd;                      /* bound listening socket until the listener owns it */
+    int port;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    ck_cluster *cluster;
+    pconn *conns;                /* doubly linked list of open connections */
+    int n_conns;
+};
+
+struct pconn {
+    provider_service *svc;
+    struct bufferevent *bev;
+    struct event *delay;         /* holds back the answer to a failed login */
+    uint8_t *pending;            /* the response waiting for delay */
+    size_t pending_len;
+    bool close_after;            /* close once the response is written */
+    ck_provider_session sess;
+    pconn *prev, *next;
+};
+
+void provider_config_init(provider_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_conns = 16;
+    cfg->timeout_ms = 30000;
+}
+
+static void conn_free(pconn *pc)
+{
+    provider_service *svc = pc->svc;
+    if (pc->prev)
+        pc->prev->next = pc->next;
+    else
+        svc->conns = pc->next;
+    if (pc->next)
+        pc->next->prev = pc->prev;
+    svc->n_conns--;
+    if (pc->delay)
+        event_free(pc->delay);
+    free(pc->pending);
+    if (pc->bev) {
+        SSL *ssl = bufferevent_openssl_get_ssl(pc->bev);
+        if (ssl)
+            SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN); /* no close_notify wait on a dead peer */
+        bufferevent_free(pc->bev);
+    }
+    free(pc);
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+
+static void send_response(pconn *pc)
+{
+    struct evbuffer *out = bufferevent_get_output(pc->bev);
+    if (evbuffer_add(out, pc->pending, pc->pending_len) != 0) {
+        dlog(DLOG_ERR, "CTL Provider: out of memory answering %s", pc->sess.peer);
+        pc->close_after = true;
+    }
+    free(pc->pending);
+    pc->pending = NULL;
+    pc->pending_len = 0;
+    if (pc->close_after)
+        return;
+    bufferevent_enable(pc->bev, EV_READ); /* the next request */
+    /* A request that arrived while this one was answered is already
+     * buffered: no new bytes will wake on_read for it. */
+    if (evbuffer_get_length(bufferevent_get_input(pc->bev)) >= CK_PV_HDR_LEN)
+        on_read(pc->bev, pc);
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    pconn *pc = arg;
+    send_response(pc);
+}
+
+/* Returns -1 when the connection is gone. */
+static int handle_frame(pconn *pc, const uint8_t *frame, size_t len)
+{
+    provider_service *svc = pc->svc;
+    uint8_t *resp = NULL;
+    size_t resp_len = 0;
+    unsigned delay_ms = 0;
+    bool close_after = false;
+    if (ck_provider_handle(svc->cluster, &pc->sess, frame, len, &resp, &resp_len, &delay_ms, &close_after) < 0) {
+        dlog(DLOG_ERR, "CTL Provider: out of memory answering %s", pc->sess.peer);
+        conn_free(pc);
+        return -1;
+    }
+    if (pc->sess.log[0])
+        dlog(pc->sess.log_warning ? DLOG_WARNING : DLOG_NOTICE, "%s", pc->sess.log);
+    /* One request at a time: no reading until this one is answered. */
+    bufferevent_disable(pc->bev, EV_READ);
+    pc->pending = resp;
+    pc->pending_len = resp_len;
+    pc->close_after = close_after;
+    if (delay_ms) {
+        struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
+        if (evtimer_add(pc->delay, &tv) == 0)
+            return 0;
+    }
+    send_response(pc);
+    return 0;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    pconn *pc = arg;
+    if (pc->pending)
+        return;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    if (have < CK_PV_HDR_LEN)
+        return;
+    uint8_t hdr[CK_PV_HDR_LEN], type;
+    uint32_t body;
+    evbuffer_copyout(in, hdr, sizeof hdr);
+    if (ck_pv_header(hdr, sizeof hdr, &type, &body, NULL) < 0) {
+        /* Answer from the header alone: the handler names the problem and
+         * asks to close; nothing more is read from this peer. */
+        evbuffer_drain(in, have);
+        handle_frame(pc, hdr, sizeof hdr);
+        return;
+    }
+    size_t need = CK_PV_HDR_LEN + (size_t)body;
+    if (have < need) {
+        /* Wait for the rest, reading no more than this frame. */
+        bufferevent_setwatermark(bev, EV_READ, need, need);
+        return;
+    }
+    bufferevent_setwatermark(bev, EV_READ, 0, CK_PV_HDR_LEN + CK_PV_MAX_BODY);
+    uint8_t *frame = evbuffer_pullup(in, (ssize_t)need);
+    if (!frame) {
+        dlog(DLOG_ERR, "CTL Provider: out of memory reading from %s", pc->sess.peer);
+        conn_free(pc);
+        return;
+    }
+    /* The frame may hold a password: wipe it in the buffer, then drain it,
+     * before answering (which may read the next request). */
+    uint8_t *copy = malloc(need);
+    if (!copy) {
+        dlog(DLOG_ERR, "CTL Provider: out of memory reading from %s", pc->sess.peer);
+        conn_free(pc);
+        return;
+    }
+    memcpy(copy, frame, need);
+    OPENSSL_cleanse(frame, need);
+    evbuffer_drain(in, need);
+    handle_frame(pc, copy, need);
+    OPENSSL_cleanse(copy, need);
+    free(copy);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    pconn *pc = arg;
+    if (pc->close_after && !pc->pending && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_free(pc);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    pconn *pc = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if (what & BEV_EVENT_TIMEOUT)
+        dlog(DLOG_INFO, "CTL Provider: %s timed out", pc->sess.peer);
+    else if (what & BEV_EVENT_ERROR) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        char buf[160] = "";
+        if (e)
+            ERR_error_string_n(e, buf, sizeof buf);
+        dlog(DLOG_INFO, "CTL Provider: connection from %s failed%s%s", pc->sess.peer, e ? ": " : "", buf);
+    }
+    conn_free(pc);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    provider_service *svc = arg;
+    char peer[NETADDR_STRLEN];
+    netaddr_format(sa, peer, sizeof peer);
+    if (svc->n_conns >= svc->cfg.max_conns) {
+        dlog(DLOG_WARNING, "CTL Provider: refusing %s: %d connections already", peer, svc->n_conns);
+        evutil_closesocket(fd);
+        return;
+    }
+    pconn *pc = calloc(1, sizeof *pc);
+    SSL *ssl = SSL_new(svc->ctx);
+    if (!pc || !ssl) {
+        dlog(DLOG_ERR, "CTL Provider: out of memory accepting %s", peer);
+        free(pc);
+        SSL_free(ssl);
+        evutil_closesocket(fd);
+        return;
+    }
+    pc->svc = svc;
+    snprintf(pc->sess.peer, sizeof pc->sess.peer, "%s", peer);
+    pc->bev = bufferevent_openssl_socket_new(svc->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    pc->delay = evtimer_new(svc->base, on_delay, pc);
+    pc->next = svc->conns;
+    if (svc->conns)
+        svc->conns->prev = pc;
+    svc->conns = pc;
+    svc->n_conns++;
+    if (!pc->bev || !pc->delay) {
+        if (!pc->bev) {
+            SSL_free(ssl);
+            evutil_closesocket(fd);
+        }
+        dlog(DLOG_ERR, "CTL Provider: cannot set up the connection from %s", peer);
+        conn_free(pc);
+        return;
+    }
+    struct timeval tv = {.tv_sec = svc->cfg.timeout_ms / 1000, .tv_usec = (svc->cfg.timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(pc->bev, &tv, &tv);
+    bufferevent_setwatermark(pc->bev, EV_READ, 0, CK_PV_HDR_LEN + CK_PV_MAX_BODY);
+    bufferevent_setcb(pc->bev, on_read, on_write, on_event, pc);
+    bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+    dlog(DLOG_INFO, "CTL Provider: connection from %s", peer);
+}
+
+static SSL_CTX *tls_ctx(const char *pem, ck_err *err)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the CTL Provider TLS context");
+        return NULL;
+    }
+    if (ck_load_pem(pem, &cert, &key, true, err) < 0) {
+        ck_err_prefix(err, "CTL Provider certificate and key");
+        goto fail;
+    }
+    if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1 || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        ck_fail_ssl(err, CK_ECRYPTO, "%s: cannot use this certificate and key for TLS", pem);
+        goto fail;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    X509_free(cert);
+    EVP_PKEY_free(key); /* the context keeps its own reference */
+    return ctx;
+fail:
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
+{
+    provider_service *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    svc->cfg = *cfg;
+    svc->fd = -1;
+    if (svc->cfg.max_conns <= 0)
+        svc->cfg.max_conns = 16;
+    if (svc->cfg.timeout_ms <= 0)
+        svc->cfg.timeout_ms = 30000;
+    svc->cluster_dir = cfg->cluster_dir ? strdup(cfg->cluster_dir) : NULL;
+    if (!svc->cluster_dir) {
+        ck_fail(err, CK_EINVAL, "the CTL Provider needs the cluster folder");
+        goto fail;
+    }
+    /* Fail now, in the terminal, if the cluster cannot be opened. */
+    ck_cluster *probe = NULL;
+    if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &probe, err) < 0)
+        goto fail;
+    ck_cluster_close(probe);
+    if (!(svc->ctx = tls_ctx(cfg->cert_key_pem, err)))
+        goto fail;
+    netaddr addr;
+    if (netaddr_parse(cfg->listen, CK_PV_PORT, &addr, err) < 0) {
+        ck_err_prefix(err, "CTL Provider address");
+        goto fail;
+    }
+    svc->fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (svc->fd < 0 || setsockopt(svc->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(svc->fd, (struct sockaddr *)&addr.ss, addr.len) < 0 || listen(svc->fd, 16) < 0) {
+        ck_fail(err, CK_EIO, "CTL Provider: cannot listen on %s: %s", cfg->listen, strerror(errno));
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(svc->fd, (struct sockaddr *)&ss, &sl);
+    netaddr_format((struct sockaddr *)&ss, svc->listen_text, sizeof svc->listen_text);
+    svc->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    svc->cfg.listen = svc->listen_text;
+    return svc;
+fail:
+    provider_service_free(svc);
+    return NULL;
+}
+
+int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err)
+{
+    svc->base = base;
+    if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &svc->cluster, err) < 0)
+        return -1;
+    svc->listener = evconnlistener_new(base, on_accept, svc, LEV_OPT_CLOSE_ON_FREE, -1, svc->fd);
+    if (!svc->listener)
+        return ck_fail(err, CK_EIO, "CTL Provider: cannot accept on %s", svc->listen_text);
+    svc->fd = -1; /* the listener owns it now */
+    dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS), cluster %s", svc->listen_text, svc->cluster_dir);
+    return 0;
+}
+
+int provider_service_port(const provider_service *svc) { return svc->port; }
+
+void provider_service_free(provider_service *svc)
+{
+    if (!svc)
+        return;
+    while (svc->conns)
+        conn_free(svc->conns);
+    if (svc->listener)
+        evconnlistener_free(svc->listener);
+    if (svc->fd >= 0)
+        close(svc->fd);
+    SSL_CTX_free(svc->ctx);
+    ck_cluster_close(svc->cluster);
+    free(svc->cluster_dir);
+    free(svc);
+}

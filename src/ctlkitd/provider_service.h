@@ -1,0 +1,39 @@
+/* The CTL Provider of the publisher's node daemon (docs/ctl-provider.md):
+ * a TLS server (port 2444) where the CTL Client logs in with an admin's
+ * credentials, reads the cluster's certificates and submits the CTL it
+ * signed with USB eTokens. Frames go to ck_provider_handle (lib/cluster),
+ * which decides everything; this file only moves bytes, with bounded
+ * buffers, timeouts and a connection limit, on the daemon's event loop.
+ *
+ * Publishing a CTL runs on the loop (fsyncs on every node's folder): it is
+ * rare, admin-driven and short, and the TVS answers from its own threads
+ * meanwhile. */
+#ifndef CTLKITD_PROVIDER_SERVICE_H
+#define CTLKITD_PROVIDER_SERVICE_H
+
+#include "ctlkit/error.h"
+
+struct event_base;
+
+typedef struct provider_config {
+    const char *listen;        /* "ADDR:PORT"; port 0 picks one */
+    const char *cluster_dir;   /* the cluster folder (cluster.db, nodes/, provider-users) */
+    const char *cert_key_pem;  /* the publisher's CallManager certificate and key, one PEM */
+    int max_conns;             /* connections at once (16) */
+    int timeout_ms;            /* from accept or a response to the end of the next request (30000) */
+} provider_config;
+
+void provider_config_init(provider_config *cfg);
+
+typedef struct provider_service provider_service;
+
+/* Loads the TLS identity, checks the cluster folder and binds, so that
+ * configuration errors show before the daemon detaches. */
+provider_service *provider_service_new(const provider_config *cfg, ck_err *err);
+/* Opens the cluster (after any fork) and starts accepting on base. */
+int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err);
+int provider_service_port(const provider_service *svc);
+/* Closes every connection and the listener. NULL ok. */
+void provider_service_free(provider_service *svc);
+
+#endif
