@@ -52,6 +52,7 @@ struct tvs_conn {
 
 static void conn_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
+static void drive(tvs_conn *c);
 
 static void conn_free(tvs_conn *c)
 {
@@ -155,13 +156,11 @@ void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t
     SSL_set_accept_state(c->ssl);
     c->state = ST_HANDSHAKE;
     set_deadline(c, w->svc->cfg.timeout_ms);
-    /* Wait for the ClientHello rather than try a read that would say EAGAIN. */
-    if (arm(c, EV_READ) < 0) {
-        tvs_log(TVS_LOG_ERROR, "tvs: cannot watch connection %llu from %s", c->id, c->peer);
-        conn_free(c);
-        return;
-    }
     tvs_log(TVS_LOG_DEBUG, "tvsHandleNewPhConnection : connection %llu from %s", c->id, c->peer);
+    /* The listener defers accept until the ClientHello has arrived
+     * (TCP_DEFER_ACCEPT), so start the handshake now; if it is not there
+     * after all, the handshake asks to wait for EV_READ. */
+    drive(c);
 }
 
 /* The cheapest way to name an unknown certificate's issuer and subject:

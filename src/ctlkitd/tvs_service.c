@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,12 @@ static int listen_socket(const struct addrinfo *ai, int port, ck_err *err)
         close(fd);
         return ck_fail(err, CK_EIO, "TVS cannot listen on port %d: %s", port, strerror(e));
     }
+    /* Hand over a connection only once its ClientHello is there: the worker
+     * starts the handshake at once instead of waiting for one more wake-up,
+     * and connections that never say anything stay in the kernel. Best
+     * effort: without it, accepted sockets simply wait for EV_READ. */
+    int defer = 10;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
     return fd;
 }
 

@@ -58,10 +58,20 @@ make_ctl() {
     --ccm-tftp "$WORK/sub.crt" --filename CTLFile.tlv > /dev/null || fail "ctlkit tlv build"
 }
 
-pick_port() { echo $(( 20000 + RANDOM % 30000 )); }
+# Below the kernel's ephemeral range (32768-60999), so that no client socket
+# of a parallel test holds it.
+pick_port() { echo $(( 20000 + RANDOM % 12000 )); }
 
-# start_tvs [ctlkitd options...]: starts ctlkitd with a TVS on $PORT.
+# start_tvs [ctlkitd options...]: starts ctlkitd with a TVS on $PORT (another
+# port when the one picked is taken).
 start_tvs() {
+  for _ in 1 2 3 4 5; do
+    start_tvs_once "$@" && return 0
+  done
+  fail "ctlkitd did not start: $(cat "$WORK/tvsd.log")"
+}
+
+start_tvs_once() {
   PORT=$(pick_port)
   mkdir -p "$WORK/tftp"
   "$CTLKITD" --foreground --log-level "${LOG_LEVEL:-info}" --tftp "127.0.0.1:$((PORT + 1))" \
@@ -70,7 +80,11 @@ start_tvs() {
   TVSD_PID=$!
   for _ in $(seq 1 100); do
     grep -q "tvs: listening on" "$WORK/tvsd.log" 2>/dev/null && return 0
-    kill -0 "$TVSD_PID" 2>/dev/null || fail "ctlkitd exited: $(cat "$WORK/tvsd.log")"
+    if ! kill -0 "$TVSD_PID" 2>/dev/null; then
+      grep -q "in use" "$WORK/tvsd.log" || fail "ctlkitd exited: $(cat "$WORK/tvsd.log")"
+      TVSD_PID=
+      return 1
+    fi
     sleep 0.05
   done
   fail "ctlkitd did not start"
