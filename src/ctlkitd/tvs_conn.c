@@ -174,6 +174,18 @@ static char *name_from_der(const uint8_t *p, size_t n)
     return s;
 }
 
+/* Certificate names come from the phone (or whoever connected): copy them
+ * for the log with control characters replaced, so a crafted subject
+ * cannot forge log lines. */
+static const char *printable(const char *in, char *out, size_t outsz)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < outsz; i++)
+        out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
+    out[i] = '\0';
+    return out;
+}
+
 static void log_lookup_debug(const char *subject, const char *issuer, const char *serial_hex, const ck_tc_entry *db,
                              const ck_tc_entry *ctl)
 {
@@ -266,6 +278,9 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
         size_t sn = view.serial_len > CK_TC_MAX_SERIAL ? CK_TC_MAX_SERIAL : view.serial_len;
         ck_hex(view.serial, sn, 0, true, serial_hex, sizeof serial_hex);
     }
+    char subject_buf[512], issuer_buf[512];
+    subject = printable(subject, subject_buf, sizeof subject_buf);
+    issuer = printable(issuer, issuer_buf, sizeof issuer_buf);
     if (tvs_log_enabled(TVS_LOG_DEBUG)) {
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq");
         log_lookup_debug(subject, issuer, serial_hex, db, ctl);
