@@ -14,10 +14,15 @@
 #include "log.h"
 #include "tftp_service.h"
 #include "tvs_service.h"
+#include "cluster_node.h"
 
 static void usage(FILE *to)
 {
-    fputs("usage: ctlkitd --tftp-root DIR [options]\n"
+    fputs("usage: ctlkitd --cluster DIR --node NAME [options]\n"
+          "       ctlkitd --tftp-root DIR [options]\n"
+          "  --cluster DIR        the cluster (ctlkit cluster init); with --node, serves that node:\n"
+          "  --node NAME          TFTP from its directory on its IP and port, TVS with its key,\n"
+          "                       answers from the cluster's CTL and certificates (followed on change)\n"
           "  --tftp ADDR:PORT     TFTP address (default 0.0.0.0:69; [::1]:69 for IPv6)\n"
           "  --tftp-root DIR      directory served over TFTP (read into memory, followed on change)\n"
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
@@ -34,6 +39,7 @@ struct loop_ctx {
     struct event_base *base;
     struct tftp_service *tftp;
     struct tvs_service *tvs;
+    cluster_node *cluster;
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -42,7 +48,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         dlog(DLOG_NOTICE, "SIGHUP: reloading");
         tftp_service_reload(ctx->tftp);
-        if (ctx->tvs)
+        if (ctx->cluster)
+            cluster_node_reload(ctx->cluster, "SIGHUP: Recaching CTL and DB Certificate Caches");
+        else if (ctx->tvs)
             tvs_service_reload(ctx->tvs, "SIGHUP: reload requested", NULL);
         return;
     }
@@ -52,7 +60,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -60,7 +68,8 @@ int main(int argc, char **argv)
         {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, OPT_LEVEL},
         {"help", no_argument, NULL, 'h'},
-        /* LATER (cluster owner): {"cluster", ...}, {"node", ...} */
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"node", required_argument, NULL, OPT_NODE},
         /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
         {"tvs", required_argument, NULL, OPT_TVS},
         {"tvs-cert", required_argument, NULL, OPT_TVS},
@@ -82,12 +91,22 @@ int main(int argc, char **argv)
     long long n;
     int rc = 1, c, li = 0;
     tvs_config vcfg;
+    const char *cluster_dir = NULL, *node = NULL;
+    bool tftp_set = false, tvs_set = false;
+    cluster_node *cluster = NULL;
 
     tftp_config_defaults(&tcfg);
     tvs_config_init(&vcfg);
     while ((c = getopt_long(argc, argv, "fh", longopts, &li)) != -1) {
         switch (c) {
+        case OPT_CLUSTER:
+            cluster_dir = optarg;
+            break;
+        case OPT_NODE:
+            node = optarg;
+            break;
         case OPT_TFTP:
+            tftp_set = true;
             if (netaddr_parse(optarg, 69, &tcfg.listen, &err) < 0) {
                 fprintf(stderr, "ctlkitd: --tftp: %s\n", err.msg);
                 return 2;
@@ -113,6 +132,7 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_TVS:
+            tvs_set = tvs_set || strcmp(longopts[li].name, "tvs") == 0;
             if (tvs_config_set(&vcfg, longopts[li].name, optarg, &err) < 0) {
                 fprintf(stderr, "ctlkitd: %s\n", err.msg);
                 tvs_config_clear(&vcfg);
@@ -133,12 +153,19 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* ---- CLUSTER: `--cluster DIR --node NAME` will go here: open the
-     * cluster database, look the node up, and fill tcfg.root and
-     * tcfg.listen (and the TVS settings) from it; the options above then
-     * only override. Until then the TFTP root is given directly. ---- */
+    /* ---- CLUSTER: the node's entry fills what the options left unset. ---- */
+    if (!cluster_dir != !node) {
+        fprintf(stderr, "ctlkitd: --cluster and --node go together\n");
+        tvs_config_clear(&vcfg);
+        return 2;
+    }
+    if (cluster_dir && !(cluster = cluster_node_open(cluster_dir, node, &tcfg, tftp_set, &vcfg, tvs_set, &err))) {
+        fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        tvs_config_clear(&vcfg);
+        return 1;
+    }
     if (!tcfg.root) {
-        fprintf(stderr, "ctlkitd: --tftp-root DIR is required\n");
+        fprintf(stderr, "ctlkitd: --cluster DIR --node NAME, or --tftp-root DIR, is required\n");
         usage(stderr);
         return 2;
     }
@@ -156,6 +183,8 @@ int main(int argc, char **argv)
     struct tftp_service *tftp = tftp_service_new(&tcfg, &err);
     if (!tftp) {
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        cluster_node_free(cluster);
+        tvs_config_clear(&vcfg);
         return 1;
     }
     /* ---- TVS: load its certificate, key and trust cache and bind, before detaching. ---- */
@@ -165,6 +194,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
         tftp_service_free(tftp);
         tvs_config_clear(&vcfg);
+        cluster_node_free(cluster);
         return 1;
     }
     if (!foreground) {
@@ -175,6 +205,7 @@ int main(int argc, char **argv)
             tftp_service_free(tftp);
             tvs_service_free(tvs);
             tvs_config_clear(&vcfg);
+            cluster_node_free(cluster);
             return d > 0 ? 0 : 1;
         }
     }
@@ -196,6 +227,12 @@ int main(int argc, char **argv)
         dlog(DLOG_ERR, "%s", err.msg);
         goto out;
     }
+    /* ---- CLUSTER: the cluster's trust cache, the pid file, the change watch. ---- */
+    ctx.cluster = cluster;
+    if (cluster && cluster_node_start(cluster, ctx.base, tvs, &err) < 0) {
+        dlog(DLOG_ERR, "%s", err.msg);
+        goto out;
+    }
 
     const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
@@ -213,6 +250,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    cluster_node_free(cluster); /* ---- CLUSTER ---- */
     tvs_service_free(tvs); /* ---- TVS ---- */
     tvs_config_clear(&vcfg);
     tftp_service_free(tftp);

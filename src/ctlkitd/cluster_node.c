@@ -1,0 +1,173 @@
+#include "cluster_node.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/cluster.h"
+#include "ctlkit/params.h"
+#include "log.h"
+
+/* How often to look for a changed CTL or certificate store: a stat and a
+ * PRAGMA data_version, both cheap. */
+#define WATCH_MS 1000
+
+struct cluster_node {
+    ck_cluster *c;
+    char node[64];
+    char tftp_root[PATH_MAX];
+    char tvs_listen[64];
+    char tvs_key[PATH_MAX];
+    char ctl_path[PATH_MAX];
+    char pid_path[PATH_MAX];
+    struct tvs_service *tvs;
+    struct event *watch;
+    struct stat ctl_seen;
+    bool ctl_present;
+    int64_t store_seen;
+};
+
+cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
+                                tvs_config *vcfg, bool tvs_set, ck_err *err)
+{
+    cluster_node *cn = calloc(1, sizeof *cn);
+    if (!cn) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    ck_node n;
+    if (ck_cluster_open(dir, "ctlkitd", &cn->c, err) < 0 ||
+        ck_store_get_node(ck_cluster_store(cn->c), node, &n, err) < 0) {
+        cluster_node_free(cn);
+        return NULL;
+    }
+    snprintf(cn->node, sizeof cn->node, "%s", n.name);
+    ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
+    ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
+    ck_cluster_node_path(cn->c, n.name, "keys", "TVS.pem", cn->tvs_key, sizeof cn->tvs_key);
+    ck_cluster_node_path(cn->c, n.name, "run", "ctlkitd.pid", cn->pid_path, sizeof cn->pid_path);
+    if (!tcfg->root)
+        tcfg->root = cn->tftp_root;
+    if (!tftp_set) {
+        char listen[64];
+        snprintf(listen, sizeof listen, "%s:%d", n.ip, n.tftp_port);
+        if (netaddr_parse(listen, 69, &tcfg->listen, err) < 0) {
+            cluster_node_free(cn);
+            return NULL;
+        }
+    }
+    if (!tvs_set) {
+        snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
+        vcfg->listen = cn->tvs_listen;
+    }
+    if (!vcfg->cert_key_pem)
+        vcfg->cert_key_pem = cn->tvs_key;
+    /* The cluster supplies the trust cache itself (cluster_node_reload); the
+     * TVS's own CTL watch stays off so that it never rebuilds without the
+     * database's certificates. */
+    vcfg->ctl_path = NULL;
+    vcfg->watch_ms = 0;
+    char ttl[32];
+    long long v;
+    if (ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
+        ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
+        vcfg->ttl = (uint32_t)v;
+    return cn;
+}
+
+void cluster_node_reload(cluster_node *cn, const char *why)
+{
+    ck_trustcache *tc = NULL;
+    ck_err err = {0};
+    if (why)
+        dlog(DLOG_NOTICE, "%s", why);
+    if (ck_cluster_build_trustcache(cn->c, cn->node, &tc, &err) < 0) {
+        dlog(DLOG_ERR, "TVS: cannot rebuild the certificate caches, keeping the old ones: %s", err.msg);
+        return;
+    }
+    if (dlog_enabled(DLOG_DEBUG))
+        for (int src = CK_TC_DB; src <= CK_TC_CTL; src++)
+            for (size_t i = 0; i < ck_trustcache_count(tc, (ck_tc_source)src); i++) {
+                const ck_tc_entry *e = ck_trustcache_entry(tc, (ck_tc_source)src, i);
+                dlog(DLOG_DEBUG, "%s - Unique Key used for Caching :: %s, length : %zu",
+                     src == CK_TC_CTL ? "tvs_sql_get_all_CTL_certificate" : "tvs_sql_get_all_DB_certificate",
+                     e->map_id, strlen(e->map_id));
+            }
+    dlog(DLOG_INFO, "TVS: %zu certificates in the DB cache, %zu in the CTL cache",
+         ck_trustcache_count(tc, CK_TC_DB), ck_trustcache_count(tc, CK_TC_CTL));
+    tvs_service_set_cache(cn->tvs, tc);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    cluster_node *cn = arg;
+    struct stat st;
+    bool present = stat(cn->ctl_path, &st) == 0;
+    bool ctl_changed = present != cn->ctl_present || (present && !same_file(&st, &cn->ctl_seen));
+    int64_t counter = ck_store_change_counter(ck_cluster_store(cn->c));
+    bool store_changed = counter != cn->store_seen;
+    cn->ctl_present = present;
+    if (present)
+        cn->ctl_seen = st;
+    cn->store_seen = counter;
+    if (ctl_changed)
+        cluster_node_reload(cn, present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
+                                          "Recaching CTL Certificate Cache"
+                                        : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
+                                          "Recaching CTL Certificate Cache");
+    else if (store_changed)
+        cluster_node_reload(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
+}
+
+int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err)
+{
+    cn->tvs = tvs;
+    cn->ctl_present = stat(cn->ctl_path, &cn->ctl_seen) == 0;
+    cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
+    cluster_node_reload(cn, NULL);
+    FILE *f = fopen(cn->pid_path, "w");
+    if (!f)
+        return ck_fail(err, CK_EIO, "%s: cannot write the pid file", cn->pid_path);
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    cn->watch = event_new(base, -1, EV_PERSIST, on_watch, cn);
+    struct timeval tv = {WATCH_MS / 1000, (WATCH_MS % 1000) * 1000};
+    if (!cn->watch || event_add(cn->watch, &tv) != 0)
+        return ck_fail(err, CK_EIO, "cannot start the cluster watch");
+    dlog(DLOG_NOTICE, "node %s of cluster %s", cn->node, ck_cluster_dir(cn->c));
+    return 0;
+}
+
+void cluster_node_free(cluster_node *cn)
+{
+    if (!cn)
+        return;
+    if (cn->watch)
+        event_free(cn->watch);
+    if (cn->pid_path[0] && cn->tvs) {
+        /* Only the daemon that wrote the pid file removes it. */
+        FILE *f = fopen(cn->pid_path, "r");
+        long pid = 0;
+        if (f) {
+            if (fscanf(f, "%ld", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid == (long)getpid())
+            unlink(cn->pid_path);
+    }
+    ck_cluster_close(cn->c);
+    free(cn);
+}

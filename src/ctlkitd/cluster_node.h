@@ -1,0 +1,32 @@
+/* ctlkitd --cluster DIR --node NAME: the daemon as one node of a cluster.
+ * Fills the TFTP and TVS settings from the node's entry in the cluster
+ * database (its address, ports, TFTP directory and TVS key), keeps the
+ * TVS's trust cache equal to what the cluster trusts (the node's CTL and
+ * the database's certificates), and notices by itself when either changes,
+ * as CUCM's TVS does ("CTLFile.tlv has been modified. Recaching CTL
+ * Certificate Cache"). */
+#ifndef CTLKITD_CLUSTER_NODE_H
+#define CTLKITD_CLUSTER_NODE_H
+
+#include <stdbool.h>
+
+#include "ctlkit/error.h"
+#include "tftp_service.h"
+#include "tvs_service.h"
+
+struct event_base;
+typedef struct cluster_node cluster_node;
+
+/* Opens the cluster and fills what the command line left unset:
+ * tftp_set / tvs_set say whether --tftp / --tvs were given. */
+cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
+                                tvs_config *vcfg, bool tvs_set, ck_err *err);
+/* After the services exist (and after detaching): installs the cluster's
+ * trust cache, writes the pid file that `utils service restart` signals,
+ * and starts watching for changes. */
+int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err);
+/* Rebuilds the TVS trust cache now (SIGHUP, or a change seen). */
+void cluster_node_reload(cluster_node *cn, const char *why);
+void cluster_node_free(cluster_node *cn);
+
+#endif
