@@ -15,12 +15,14 @@
 #include "cli.h"
 #include "ctlclient.h"
 #include "ctlkit/bytes.h"
+#include "ctlkit/fileio.h"
 #include "ctlkit/x509.h"
 
 static const char usage[] =
     "usage: ctlkit ctl-client --host ADDR[:PORT] --user NAME [--module PATH]\n"
     "                         [--password-file F] [--pin-file F] [--server-cert PEM]\n"
     "                         [--action mixed|non-secure|update] [--token LABEL ...] [--yes]\n"
+    "                         [--out FILE | --submit FILE]\n"
     "\n"
     "Connects to the publisher's CTL Provider (TLS, port 2444 unless given),\n"
     "reads the cluster's certificates, builds a CTL with the USB eTokens\n"
@@ -31,6 +33,9 @@ static const char usage[] =
     "--password-file (admin password), --pin-file (token password), --yes.\n"
     "--server-cert pins the publisher's CallManager certificate; without it\n"
     "the certificate's fingerprint is shown.\n"
+    "--out FILE writes the signed CTL to FILE instead of submitting it (to\n"
+    "review it with `ctlkit tlv show FILE`); --submit FILE sends such a file\n"
+    "(no token needed then; the provider checks it as any other).\n"
     "Exit: 0 every server Passed, 1 refused or a server Failed, 2 error.\n";
 
 #define NOT_IN_CTL                                                                                                  \
@@ -41,7 +46,7 @@ static const char usage[] =
     "system to function, you must create the CTL File and set Call Manager Cluster the Secure Mode."
 
 typedef struct args {
-    const char *host, *user, *module, *pwfile, *pinfile, *server_cert;
+    const char *host, *user, *module, *pwfile, *pinfile, *server_cert, *out, *submit;
     const char *labels[CC_MAX_TOKENS + 1];
     size_t n_labels;
     int action;  /* 0: ask */
@@ -402,7 +407,8 @@ static int parse_args(int argc, char **argv, args *a)
         {"module", required_argument, 0, 'm'},        {"password-file", required_argument, 0, 'p'},
         {"pin-file", required_argument, 0, 'P'},      {"server-cert", required_argument, 0, 'c'},
         {"action", required_argument, 0, 'a'},        {"token", required_argument, 0, 't'},
-        {"yes", no_argument, 0, 'y'},                 {0, 0, 0, 0}};
+        {"yes", no_argument, 0, 'y'},                 {"out", required_argument, 0, 'o'},
+        {"submit", required_argument, 0, 's'},        {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
@@ -414,6 +420,8 @@ static int parse_args(int argc, char **argv, args *a)
         case 'P': a->pinfile = optarg; break;
         case 'c': a->server_cert = optarg; break;
         case 'y': a->yes = true; break;
+        case 'o': a->out = optarg; break;
+        case 's': a->submit = optarg; break;
         case 't':
             if (a->n_labels == CC_MAX_TOKENS) {
                 cli_err("ctl-client: at most %d --token (a CTL holds two Security Tokens)", CC_MAX_TOKENS);
@@ -440,6 +448,10 @@ static int parse_args(int argc, char **argv, args *a)
         cli_err("ctl-client: unexpected argument '%s'", argv[optind]);
         return -1;
     }
+    if (a->out && a->submit) {
+        cli_err("ctl-client: --out and --submit exclude each other");
+        return -1;
+    }
     if (!a->host || !a->user) {
         cli_err("ctl-client: --host and --user are required");
         return -1;
@@ -463,7 +475,7 @@ int cmd_ctl_client(int argc, char **argv)
     if (parse_args(argc, argv, &s->a) < 0)
         goto out;
     const char *module = cc_module(s->a.module);
-    if (!module) {
+    if (!module && !s->a.submit) {
         cli_err("ctl-client: no PKCS#11 module: give --module PATH or set CTLKIT_P11_MODULE");
         goto out;
     }
@@ -480,6 +492,15 @@ int cmd_ctl_client(int argc, char **argv)
     int action = choose_action(s);
     if (action < 0)
         goto out;
+    if (s->a.submit) {
+        if (ck_read_file(s->a.submit, CK_TL_MAX_BUILD, &ctl, &len, &err) < 0) {
+            cli_err_ck(&err, "ctl-client");
+            goto out;
+        }
+        printf("Submitting %s (%zu bytes)\n", s->a.submit, len);
+        rc = submit(s, action, ctl, len);
+        goto out;
+    }
     if (ck_p11_load(module, &s->mod, &err) < 0) {
         cli_err_ck(&err, "ctl-client");
         goto out;
@@ -490,6 +511,15 @@ int cmd_ctl_client(int argc, char **argv)
     }
     if (sign_ctl(s, &ctl, &len) < 0) {
         rc = EXIT_INVALID;
+        goto out;
+    }
+    if (s->a.out) {
+        if (ck_write_file_atomic(s->a.out, ctl, len, 0644, &err) < 0) {
+            cli_err_ck(&err, "ctl-client");
+            goto out;
+        }
+        printf("CTL file written to %s (%zu bytes), not submitted\n", s->a.out, len);
+        rc = EXIT_OK;
         goto out;
     }
     rc = submit(s, action, ctl, len);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctlclient.h"
 #include "ctlkit/bytes.h"
+#include "ctlkit/cluster.h"
 #include "ctlkit/provider_ops.h"
 #include "ctlkit/token.h"
 #include "ctlkit/x509.h"
@@ -213,6 +214,12 @@ int cmd_provider(int argc, char **argv)
     char pw[CK_PV_PASSWORD_MAX + 2], again[CK_PV_PASSWORD_MAX + 2];
     ck_err err = {0};
     int rc = EXIT_ERROR;
+    ck_cluster *c = NULL;
+    if (ck_cluster_open(dir, user, &c, &err) < 0) {
+        cli_err_ck(&err, "provider passwd");
+        return EXIT_ERROR;
+    }
+    ck_cluster_close(c);
     int n = cc_read_secret("New password", pwfile, pw, sizeof pw, &err);
     if (n < 0) {
         cli_err_ck(&err, "provider passwd");
