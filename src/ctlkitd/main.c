@@ -15,6 +15,7 @@
 #include "tftp_service.h"
 #include "tvs_service.h"
 #include "cluster_node.h"
+#include "provider_service.h" /* ---- CTL PROVIDER ---- */
 
 static void usage(FILE *to)
 {
@@ -26,6 +27,8 @@ static void usage(FILE *to)
           "  --tftp ADDR:PORT     TFTP address (default 0.0.0.0:69; [::1]:69 for IPv6)\n"
           "  --tftp-root DIR      directory served over TFTP (read into memory, followed on change)\n"
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
+          "  --provider ADDR:PORT CTL Provider address, publisher only (default: the node's IP and\n"
+          "                       provider port; the CTL Client's TLS port, docs/ctl-provider.md)\n"
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
@@ -60,7 +63,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"node", required_argument, NULL, OPT_NODE},
+        {"provider", required_argument, NULL, OPT_PROVIDER}, /* ---- CTL PROVIDER ---- */
         /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
         {"tvs", required_argument, NULL, OPT_TVS},
         {"tvs-cert", required_argument, NULL, OPT_TVS},
@@ -92,6 +96,7 @@ int main(int argc, char **argv)
     int rc = 1, c, li = 0;
     tvs_config vcfg;
     const char *cluster_dir = NULL, *node = NULL;
+    const char *provider_listen = NULL; /* ---- CTL PROVIDER ---- */
     bool tftp_set = false, tvs_set = false;
     cluster_node *cluster = NULL;
 
@@ -104,6 +109,9 @@ int main(int argc, char **argv)
             break;
         case OPT_NODE:
             node = optarg;
+            break;
+        case OPT_PROVIDER: /* ---- CTL PROVIDER ---- */
+            provider_listen = optarg;
             break;
         case OPT_TFTP:
             tftp_set = true;
@@ -197,11 +205,23 @@ int main(int argc, char **argv)
         cluster_node_free(cluster);
         return 1;
     }
+    /* ---- CTL PROVIDER: on the publisher, load its TLS identity and bind before detaching. ---- */
+    struct provider_service *provider = NULL;
+    if (provider_for_node(cluster_dir, node, provider_listen, &provider, &err) < 0) {
+        fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        tftp_service_free(tftp);
+        tvs_service_free(tvs);
+        tvs_config_clear(&vcfg);
+        cluster_node_free(cluster);
+        return 1;
+    }
+    /* ---- end CTL PROVIDER ---- */
     if (!foreground) {
         int d = daemon_detach(&err);
         if (d != 0) {
             if (d < 0)
                 fprintf(stderr, "ctlkitd: %s\n", err.msg);
+            provider_service_free(provider); /* ---- CTL PROVIDER ---- */
             tftp_service_free(tftp);
             tvs_service_free(tvs);
             tvs_config_clear(&vcfg);
@@ -233,6 +253,11 @@ int main(int argc, char **argv)
         dlog(DLOG_ERR, "%s", err.msg);
         goto out;
     }
+    /* ---- CTL PROVIDER: opens the cluster (after any fork) and accepts on the loop. ---- */
+    if (provider && provider_service_start(provider, ctx.base, &err) < 0) {
+        dlog(DLOG_ERR, "%s", err.msg);
+        goto out;
+    }
 
     const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
@@ -250,6 +275,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    provider_service_free(provider); /* ---- CTL PROVIDER ---- */
     cluster_node_free(cluster); /* ---- CLUSTER ---- */
     tvs_service_free(tvs); /* ---- TVS ---- */
     tvs_config_clear(&vcfg);

@@ -2,6 +2,7 @@
  * (see provider_service.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -308,6 +309,9 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     ck_cluster_close(probe);
     if (!(svc->ctx = tls_ctx(cfg->cert_key_pem, err)))
         goto fail;
+    /* Only the copies this service owns stay reachable. */
+    svc->cfg.cert_key_pem = NULL;
+    svc->cfg.cluster_dir = svc->cluster_dir;
     netaddr addr;
     if (netaddr_parse(cfg->listen, CK_PV_PORT, &addr, err) < 0) {
         ck_err_prefix(err, "CTL Provider address");
@@ -362,4 +366,42 @@ void provider_service_free(provider_service *svc)
     ck_cluster_close(svc->cluster);
     free(svc->cluster_dir);
     free(svc);
+}
+
+int provider_for_node(const char *cluster_dir, const char *node, const char *listen, provider_service **out,
+                      ck_err *err)
+{
+    *out = NULL;
+    if (!cluster_dir || !node) {
+        if (listen)
+            return ck_fail(err, CK_EINVAL, "--provider needs --cluster DIR --node NAME");
+        return 0;
+    }
+    ck_cluster *c = NULL;
+    ck_node n;
+    if (ck_cluster_open(cluster_dir, "ctlkitd", &c, err) < 0)
+        return -1;
+    int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
+    char pem[PATH_MAX], addr[NETADDR_STRLEN];
+    if (rc == 0)
+        ck_cluster_node_path(c, node, "keys", "CallManager.pem", pem, sizeof pem);
+    ck_cluster_close(c);
+    if (rc < 0)
+        return -1;
+    /* CUCM runs the CTL Provider on the publisher only: that is where the
+     * cluster's CTL is decided. */
+    if (!n.publisher) {
+        if (listen)
+            return ck_fail(err, CK_EINVAL, "--provider: %s is a subscriber; the CTL Provider runs on the publisher",
+                           node);
+        return 0;
+    }
+    snprintf(addr, sizeof addr, "%s:%d", n.ip, n.provider_port > 0 ? n.provider_port : CK_PV_PORT);
+    provider_config cfg;
+    provider_config_init(&cfg);
+    cfg.listen = listen ? listen : addr;
+    cfg.cluster_dir = cluster_dir;
+    cfg.cert_key_pem = pem;
+    *out = provider_service_new(&cfg, err);
+    return *out ? 0 : -1;
 }

@@ -36,4 +36,12 @@ int provider_service_port(const provider_service *svc);
 /* Closes every connection and the listener. NULL ok. */
 void provider_service_free(provider_service *svc);
 
+/* For `ctlkitd --cluster DIR --node NAME [--provider ADDR:PORT]`: on the
+ * publisher, a provider on listen (default: the node's IP and provider
+ * port) with the node's CallManager certificate and key; *out stays NULL
+ * on a subscriber, and without a cluster. --provider without a cluster,
+ * or on a subscriber, is an error. */
+int provider_for_node(const char *cluster_dir, const char *node, const char *listen, provider_service **out,
+                      ck_err *err);
+
 #endif
