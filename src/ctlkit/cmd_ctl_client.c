@@ -296,8 +296,14 @@ static int gather_tokens(state *s, int action)
         printf("\n");
         cc_show_entries(stdout, &s->view, s->sast, s->n_sast);
         bool more_given = s->next_label < s->a.n_labels;
-        if (s->n_sast >= CC_MAX_TOKENS && !more_given)
+        if (s->n_sast >= CC_MAX_TOKENS && !more_given) {
+            /* Full: only Finish (or Cancel) is left, as on Cisco's screen. */
+            char line[16];
+            if (interactive(s) &&
+                (cc_ask("[F]inish or [c]ancel? ", line, sizeof line) < 0 || line[0] == 'c' || line[0] == 'C'))
+                return -1;
             break;
+        }
         if (!interactive(s)) {
             if (!more_given) {
                 if (s->n_sast < 2) {

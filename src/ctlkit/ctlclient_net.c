@@ -111,11 +111,12 @@ int cc_connect(const char *hostarg, const char *pin_pem, int timeout_s, cc_conn 
     X509_free(peer);
     X509_free(pin);
     if (mismatch) {
+        ck_fail(err, CK_EDENIED,
+                "the CTL Provider at %s presented a certificate (%s, SHA-256 %s) that is not the one given "
+                "with --server-cert; not sending the password",
+                hostarg, c->subject, c->fingerprint);
         cc_close(c);
-        return ck_fail(err, CK_EDENIED,
-                       "the CTL Provider at %s presented a certificate (%s, SHA-256 %s) that is not the one given "
-                       "with --server-cert; not sending the password",
-                       hostarg, c->subject, c->fingerprint);
+        return -1;
     }
     return 0;
 }
