@@ -74,7 +74,11 @@ static int do_submit(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_p
               s->user, ck_pv_action_name(req->action), req->ctl.n, passed, n);
     } else if (n == 0) {
         /* The check refused it: nothing was touched. */
-        say(r, err.code == CK_ENOMEM ? CK_PV_FAILED : CK_PV_REFUSED, "%s", err.msg);
+        /* A CTL that fails a check is refused; a server that could not even
+         * check (lock, database, memory) failed. */
+        bool refused = err.code == CK_EINVAL || err.code == CK_EFORMAT || err.code == CK_ESIGNATURE ||
+                       err.code == CK_ESTATE || err.code == CK_ELIMIT;
+        say(r, refused ? CK_PV_REFUSED : CK_PV_FAILED, "%s", err.msg);
         logf_(s, true, "CTL Provider: refused a CTL from %s (%s): %s", s->user, s->peer, err.msg);
     } else {
         say(r, CK_PV_FAILED, "the CTL file was not published (every node keeps its old file): %s", err.msg);
