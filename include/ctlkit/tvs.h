@@ -164,6 +164,16 @@ typedef struct ck_tvs_cert_view {
  * Inner values (names, keys, extensions) are not decoded. */
 int ck_tvs_cert_peek(const uint8_t *der, size_t len, ck_tvs_cert_view *view, ck_err *err);
 
+/* Writes a DER Name (a view's issuer or subject) the way ck_name_cucm does
+ * ("CN=..;OU=..;O=..;L=..;ST=..;C=.." then other attributes by OpenSSL's
+ * short name), straight from the bytes: no OpenSSL objects, no allocation,
+ * about a microsecond, so logging an unknown certificate costs no more than
+ * logging a known one. Returns 0, or -1 when the name holds something this
+ * path does not render the same way (an attribute or string type outside
+ * the common set, bad UTF-8, or a name longer than outsz): decode it with
+ * d2i_X509_NAME and ck_name_cucm then. */
+int ck_tvs_name_text(const uint8_t *der, size_t len, char *out, size_t outsz);
+
 /* "VERIFY", "VERIFY response", ...; "unknown" otherwise. */
 const char *ck_tvs_command_name(uint8_t command);
 

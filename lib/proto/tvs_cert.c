@@ -242,3 +242,177 @@ int ck_tvs_cert_peek(const uint8_t *der, size_t len, ck_tvs_cert_view *view, ck_
         *view = v;
     return 0;
 }
+
+/* --- names for the log, without OpenSSL --- */
+
+typedef struct attr_name {
+    uint8_t oid[10];
+    uint8_t oid_len;
+    const char *sn; /* OpenSSL's short name, as ck_name_cucm prints it */
+} attr_name;
+
+/* CUCM's order first (CN, OU, O, L, ST, C), then the other attributes
+ * certificates commonly carry. */
+static const attr_name attrs[] = {
+    {{0x55, 0x04, 0x03}, 3, "CN"},
+    {{0x55, 0x04, 0x0b}, 3, "OU"},
+    {{0x55, 0x04, 0x0a}, 3, "O"},
+    {{0x55, 0x04, 0x07}, 3, "L"},
+    {{0x55, 0x04, 0x08}, 3, "ST"},
+    {{0x55, 0x04, 0x06}, 3, "C"},
+    {{0x55, 0x04, 0x04}, 3, "SN"},
+    {{0x55, 0x04, 0x05}, 3, "serialNumber"},
+    {{0x55, 0x04, 0x09}, 3, "street"},
+    {{0x55, 0x04, 0x0c}, 3, "title"},
+    {{0x55, 0x04, 0x2a}, 3, "GN"},
+    {{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01}, 9, "emailAddress"},
+    {{0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19}, 10, "DC"},
+    {{0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01}, 10, "UID"},
+};
+#define N_CUCM_ORDER 6
+#define MAX_AVAS 32
+
+typedef struct ava {
+    int attr;            /* index in attrs */
+    uint8_t type;        /* string tag */
+    const uint8_t *v;
+    size_t n;
+} ava;
+
+typedef struct sink {
+    char *out;
+    size_t len, cap;
+    bool full;
+} sink;
+
+static void put(sink *s, const char *p, size_t n)
+{
+    if (s->full || s->len + n + 1 > s->cap) {
+        s->full = true;
+        return;
+    }
+    memcpy(s->out + s->len, p, n);
+    s->len += n;
+    s->out[s->len] = '\0';
+}
+
+static void put_cp(sink *s, uint32_t cp)
+{
+    char b[4];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xc0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else {
+        b[0] = (char)(0xe0 | cp >> 12);
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    }
+    put(s, b, n);
+}
+
+static bool valid_utf8(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (k == 0 || i + k > n || (k == 2 && c < 0xc2))
+            return false;
+        for (size_t j = 1; j < k; j++)
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+        i += k;
+    }
+    return true;
+}
+
+/* The value as ASN1_STRING_to_UTF8 would give it; false = not ours to render. */
+static bool put_value(sink *s, const ava *a)
+{
+    switch (a->type) {
+    case 0x0c: /* UTF8String */
+        if (!valid_utf8(a->v, a->n))
+            return false;
+        put(s, (const char *)a->v, a->n);
+        return true;
+    case 0x12: /* NumericString */
+    case 0x13: /* PrintableString */
+    case 0x16: /* IA5String */
+    case 0x1a: /* VisibleString */
+        for (size_t i = 0; i < a->n; i++)
+            if (a->v[i] >= 0x80)
+                return false;
+        put(s, (const char *)a->v, a->n);
+        return true;
+    case 0x14: /* T61String: OpenSSL reads it as Latin-1 */
+        for (size_t i = 0; i < a->n; i++)
+            put_cp(s, a->v[i]);
+        return true;
+    case 0x1e: /* BMPString: UCS-2 big-endian, no surrogates */
+        if (a->n % 2)
+            return false;
+        for (size_t i = 0; i < a->n; i += 2) {
+            uint32_t cp = (uint32_t)a->v[i] << 8 | a->v[i + 1];
+            if (cp >= 0xd800 && cp <= 0xdfff)
+                return false;
+            put_cp(s, cp);
+        }
+        return true;
+    }
+    return false;
+}
+
+int ck_tvs_name_text(const uint8_t *der, size_t len, char *out, size_t outsz)
+{
+    ava avas[MAX_AVAS];
+    size_t n = 0;
+    ck_cur all, name;
+    if (outsz == 0)
+        return -1;
+    out[0] = '\0';
+    ck_cur_init(&all, der, len);
+    if (der_next(&all, 0x30, "name", &name, NULL) < 0 || ck_cur_remaining(&all) != 0)
+        return -1;
+    while (ck_cur_remaining(&name) > 0) {
+        ck_cur rdn;
+        if (der_next(&name, 0x31, "name component set", &rdn, NULL) < 0)
+            return -1;
+        while (ck_cur_remaining(&rdn) > 0) {
+            ck_cur atv, type, value;
+            if (n == MAX_AVAS || der_next(&rdn, 0x30, "name attribute", &atv, NULL) < 0 ||
+                der_next(&atv, 0x06, "name attribute type", &type, NULL) < 0 || ck_cur_remaining(&atv) == 0)
+                return -1;
+            uint8_t tag = atv.data[atv.pos];
+            if (der_next(&atv, tag, "name attribute value", &value, NULL) < 0 || ck_cur_remaining(&atv) != 0)
+                return -1;
+            int found = -1;
+            for (size_t k = 0; k < sizeof attrs / sizeof attrs[0] && found < 0; k++)
+                if (ck_bytes_equal(type.data, type.len, attrs[k].oid, attrs[k].oid_len))
+                    found = (int)k;
+            if (found < 0)
+                return -1;
+            avas[n++] = (ava){found, tag, value.data, value.len};
+        }
+    }
+    sink s = {out, 0, outsz, false};
+    bool used[MAX_AVAS] = {false};
+    /* ck_name_cucm: CUCM's six in order, each in name order; then the rest. */
+    for (int pass = 0; pass <= N_CUCM_ORDER; pass++)
+        for (size_t i = 0; i < n; i++) {
+            if (used[i] || (pass < N_CUCM_ORDER && avas[i].attr != pass))
+                continue;
+            used[i] = true;
+            if (s.len)
+                put(&s, ";", 1);
+            put(&s, attrs[avas[i].attr].sn, strlen(attrs[avas[i].attr].sn));
+            put(&s, "=", 1);
+            if (!put_value(&s, &avas[i]))
+                return -1;
+        }
+    return s.full ? -1 : 0;
+}

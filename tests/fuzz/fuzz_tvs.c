@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "ctlkit/tvs.h"
+#include "ctlkit/x509.h"
 
 /* Any well-formed frame, QUERYs with large undocumented elements too. */
 #define MAX_FRAME (CK_TVS_HEADER_LEN + CK_TVS_MAX_BODY)
@@ -47,6 +50,24 @@ static void check_response(const ck_tvs_response *r)
     ck_buf_free(&b);
 }
 
+/* The cheap name renderer must agree with OpenSSL + ck_name_cucm whenever
+ * both render the name. */
+static void check_name(const uint8_t *der, size_t len)
+{
+    char fast[512];
+    if (ck_tvs_name_text(der, len, fast, sizeof fast) != 0)
+        return;
+    const unsigned char *p = der;
+    X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)len);
+    if (!name)
+        return;
+    char *slow = p == der + len ? ck_name_cucm(name) : NULL;
+    if (slow && strcmp(fast, slow) != 0)
+        abort();
+    free(slow);
+    X509_NAME_free(name);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ck_err err;
@@ -83,7 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_response(&resp);
     /* The certificate walk on its own, on the raw input. */
     ck_tvs_cert_view v;
-    if (ck_tvs_cert_peek(data, size, &v, &err) == 0 && (v.issuer < data || v.issuer + v.issuer_len > data + size))
-        abort();
+    if (ck_tvs_cert_peek(data, size, &v, &err) == 0) {
+        if (v.issuer < data || v.issuer + v.issuer_len > data + size)
+            abort();
+        check_name(v.issuer, v.issuer_len);
+        check_name(v.subject, v.subject_len);
+    }
+    check_name(data, size);
     return 0;
 }

@@ -554,6 +554,79 @@ static void test_cert_peek_integers(void **state)
     free(c);
 }
 
+/* The cheap name renderer agrees with ck_name_cucm (what known entries log). */
+static void expect_same_name(X509_NAME *name)
+{
+    uint8_t *der = NULL;
+    int len = i2d_X509_NAME(name, &der);
+    assert_true(len > 0);
+    char fast[512];
+    char *slow = ck_name_cucm(name);
+    if (ck_tvs_name_text(der, (size_t)len, fast, sizeof fast) < 0)
+        fail_msg("not rendered: %s", slow);
+    if (strcmp(fast, slow) != 0)
+        fail_msg("\"%s\" != ck_name_cucm \"%s\"", fast, slow);
+    free(slow);
+    OPENSSL_free(der);
+}
+
+static void add(X509_NAME *n, int nid, int type, const char *v, int vlen)
+{
+    assert_int_equal(X509_NAME_add_entry_by_NID(n, nid, type, (const unsigned char *)v, vlen, -1, 0), 1);
+}
+
+static void test_name_text(void **state)
+{
+    for (int i = 0; i < 4; i++) {
+        expect_same_name(X509_get_subject_name(cert_x[i]));
+        expect_same_name(X509_get_issuer_name(cert_x[i]));
+    }
+    /* The seed's names, in certificate order C..CN: printed CN first. */
+    X509_NAME *n = X509_NAME_new();
+    add(n, NID_countryName, MBSTRING_ASC, "PL", -1);
+    add(n, NID_stateOrProvinceName, MBSTRING_ASC, "Malopolska", -1);
+    add(n, NID_localityName, MBSTRING_ASC, "Krakow", -1);
+    add(n, NID_organizationName, MBSTRING_ASC, "Cisco", -1);
+    add(n, NID_organizationalUnitName, MBSTRING_ASC, "TAC", -1);
+    add(n, NID_commonName, MBSTRING_ASC, "cucm-1051-a-pub", -1);
+    add(n, NID_pkcs9_emailAddress, MBSTRING_ASC, "admin@example.com", -1);
+    add(n, NID_domainComponent, MBSTRING_ASC, "example", -1);
+    add(n, NID_organizationalUnitName, MBSTRING_UTF8, "Z\xc3\xbcrich", -1); /* second OU, UTF-8 */
+    expect_same_name(n);
+    char buf[512];
+    uint8_t *der = NULL;
+    int len = i2d_X509_NAME(n, &der);
+    assert_int_equal(ck_tvs_name_text(der, (size_t)len, buf, sizeof buf), 0);
+    assert_string_equal(buf, "CN=cucm-1051-a-pub;OU=TAC;OU=Z\xc3\xbcrich;O=Cisco;L=Krakow;ST=Malopolska;C=PL;"
+                             "emailAddress=admin@example.com;DC=example");
+    /* Too small a buffer: refused, not cut. */
+    assert_int_equal(ck_tvs_name_text(der, (size_t)len, buf, 20), -1);
+    /* Not a Name, or trailing bytes. */
+    assert_int_equal(ck_tvs_name_text(der, (size_t)len - 1, buf, sizeof buf), -1);
+    assert_int_equal(ck_tvs_name_text(der + 1, (size_t)len - 1, buf, sizeof buf), -1);
+    OPENSSL_free(der);
+    X509_NAME_free(n);
+
+    /* T61 (Latin-1), BMP and IA5 strings convert as OpenSSL converts them. */
+    n = X509_NAME_new();
+    add(n, NID_commonName, V_ASN1_T61STRING, "Gr\xfc\xdf" "e", -1);
+    add(n, NID_organizationName, V_ASN1_BMPSTRING, "\x00S\x00A\x00S\x00T\x20\xac", 10);
+    add(n, NID_organizationalUnitName, V_ASN1_IA5STRING, "IPCBU", -1);
+    add(n, NID_serialNumber, V_ASN1_PRINTABLESTRING, "ADN0054f509", -1);
+    expect_same_name(n);
+    X509_NAME_free(n);
+
+    /* An attribute outside the table: left to OpenSSL. */
+    n = X509_NAME_new();
+    add(n, NID_commonName, MBSTRING_ASC, "x", -1);
+    assert_int_equal(X509_NAME_add_entry_by_txt(n, "1.2.3.4", MBSTRING_ASC, (const unsigned char *)"y", -1, -1, 0), 1);
+    der = NULL;
+    len = i2d_X509_NAME(n, &der);
+    assert_int_equal(ck_tvs_name_text(der, (size_t)len, buf, sizeof buf), -1);
+    OPENSSL_free(der);
+    X509_NAME_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_cert_peek_good),
         cmocka_unit_test(test_cert_peek_bad),
         cmocka_unit_test(test_cert_peek_integers),
+        cmocka_unit_test(test_name_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
