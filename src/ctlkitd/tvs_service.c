@@ -1,7 +1,7 @@
 /* The TVS service: configuration, listening sockets, worker threads, the
  * trust cache swap and the CTL file watch. Connections are in tvs_conn.c,
  * the TLS context in tvs_tls.c, the cache building in tvs_cache.c. */
-/* accept4, pipe2 */
+/* accept4, pipe2, pthread_setname_np */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -353,6 +353,9 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     tvs_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "tvs-worker-%d", w->idx);
+    pthread_setname_np(pthread_self(), name); /* for top -H and ps -L */
     event_base_dispatch(w->base);
     tvs_conn_close_all(w);
     return NULL;
