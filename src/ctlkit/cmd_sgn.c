@@ -1,6 +1,7 @@
 /* ctlkit sgn build | show | verify | strip: signed files (.sgn), the
  * trust-list header followed by the original bytes. */
 #include <getopt.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,11 +194,17 @@ static int sgn_show(int argc, char **argv)
     char serial[200];
     ck_hex(f->signer_serial.p, f->signer_serial.n, ':', true, serial, sizeof serial);
     if (json) {
-        printf("{\n  \"version\": \"%u.%u\",\n  \"header_length\": %u,\n  \"filename\": \"%.*s\",\n"
-               "  \"digest\": \"%s\",\n  \"signer_serial\": \"%s\",\n  \"signature_length\": %zu,\n"
-               "  \"content_length\": %zu\n}\n",
-               f->ver_major, f->ver_minor, f->header_len, (int)f->filename.n, (const char *)f->filename.p,
-               ck_digest_name(f->digest_alg), serial, f->signature.n, f->content.n);
+        char v[16], *name = strndup((const char *)f->filename.p, f->filename.n);
+        snprintf(v, sizeof v, "%u.%u", f->ver_major, f->ver_minor);
+        json_t *j = json_pack("{s:s,s:i,s:s?,s:s,s:s,s:I,s:I}", "version", v, "header_length", f->header_len,
+                              "filename", name, "digest", ck_digest_name(f->digest_alg), "signer_serial", serial,
+                              "signature_length", (json_int_t)f->signature.n, "content_length",
+                              (json_int_t)f->content.n);
+        char *txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        printf("%s\n", txt ? txt : "{}");
+        free(txt);
+        json_decref(j);
+        free(name);
     } else {
         printf("Version: %u.%u\nHeaderLength: %u (BYTES)\n", f->ver_major, f->ver_minor, f->header_len);
         printf("FILENAME: %.*s\n", (int)f->filename.n, (const char *)f->filename.p);

@@ -14,10 +14,8 @@ int tlv_load(const char *path, tlv_loaded *t, ck_err *err)
     struct stat st;
     if (stat(path, &st) == 0)
         t->info.mtime = st.st_mtime;
-    if (ck_tl_parse(t->raw, t->len, &t->file, &t->parse_error) < 0) {
-        ck_err_prefix(&t->parse_error, "%s", path);
-        return 0;
-    }
+    if (ck_tl_parse(t->raw, t->len, &t->file, &t->parse_error) < 0)
+        return 0; /* callers name the file themselves */
     t->info.verified = ck_tl_verify(t->file, &t->verify_error) == 0;
     t->info.verify_error = t->info.verified ? NULL : t->verify_error.msg;
     return 0;

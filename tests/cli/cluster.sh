@@ -1,13 +1,9 @@
 # Helpers for the cluster and admin-shell tests (sourced by tests/cli/*.test).
-# Each test gets its own temporary folder, removed on exit.
-set -euo pipefail
-CTLKIT=${CTLKIT_BIN:?CTLKIT_BIN must name the build directory}/ctlkit
-SRC=${CTLKIT_SRC:?CTLKIT_SRC must name the source directory}
-WORK=$(mktemp -d /tmp/ctlkit-cli.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# Built on lib.sh: each test gets its own temporary folder, removed on exit.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+CTLKIT=$CTLKIT_BIN/ctlkit
+WORK=$TMP
 cd "$WORK"
-
-die() { echo "FAIL: $*" >&2; exit 1; }
 
 # new_cluster DIR: a two-node cluster as in the seed, on loopback.
 new_cluster() {
@@ -45,20 +41,11 @@ mask() {
   | awk '/^<SIGNATURE BYTES>$/ { if (prev) next; prev = 1; print; next } { prev = 0; print }'
 }
 
-# compare_transcript NAME FILE: compares FILE (masked) with
-# tests/cli/expected/NAME.txt; CTLKIT_UPDATE_TRANSCRIPTS=1 rewrites it.
-compare_transcript() {
-  local name=$1 file=$2 expected="$SRC/tests/cli/expected/$1.txt"
-  mask <"$file" >"$file.masked"
-  if [ "${CTLKIT_UPDATE_TRANSCRIPTS:-0}" = 1 ]; then
-    cp "$file.masked" "$expected"
-    echo "updated $expected"
-    return 0
-  fi
-  [ -f "$expected" ] || die "no expected transcript $expected (run with CTLKIT_UPDATE_TRANSCRIPTS=1)"
-  if ! diff -u "$expected" "$file.masked"; then
-    die "transcript $name differs from $expected"
-  fi
+# compare_masked NAME FILE: FILE, masked, against tests/cli/expected/NAME.txt
+# (CTLKIT_UPDATE=1 rewrites it).
+compare_masked() {
+  mask <"$2" >"$2.masked"
+  compare_transcript "$1.txt" "$2.masked"
 }
 
 md5_of() { md5sum "$1" | cut -d' ' -f1; }
