@@ -163,14 +163,17 @@ void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t
     drive(c);
 }
 
-/* The cheapest way to name an unknown certificate's issuer and subject:
- * decode just the Name, not the certificate. */
+/* The fallback for names ck_tvs_name_text leaves alone: decode just the
+ * Name, not the certificate. */
 static char *name_from_der(const uint8_t *p, size_t n)
 {
     const unsigned char *q = p;
     X509_NAME *name = d2i_X509_NAME(NULL, &q, (long)n);
     char *s = name ? ck_name_cucm(name) : NULL;
     X509_NAME_free(name);
+    /* A refused name leaves errors in this thread's queue, which the next
+     * SSL_get_error would read as a fatal TLS error. */
+    ERR_clear_error();
     return s;
 }
 
@@ -402,6 +405,9 @@ static int ssl_wait(tvs_conn *c, int r, const char *doing)
 
 static void drive(tvs_conn *c)
 {
+    /* SSL_get_error reads the thread's error queue: it must be empty before
+     * each SSL call (SSL_get_error(3)). */
+    ERR_clear_error();
     for (;;) {
         int r;
         switch (c->state) {

@@ -29,7 +29,8 @@ typedef struct tvs_db_cert {
 } tvs_db_cert;
 
 typedef struct tvs_config {
-    const char *listen;        /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 picks one */
+    const char *listen;        /* "ADDR:PORT" or "[ADDR6]:PORT" (port 0 picks one); NULL: the
+                                * daemon runs no TVS (tvs_service_new then uses 0.0.0.0:2445) */
     const char *cert_key_pem;  /* the node's TVS certificate and private key, one PEM */
     const char *ctl_path;      /* CTLFile.tlv for the CTL cache; NULL: none */
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */

@@ -8,7 +8,9 @@
  *     -p           pipeline: send every request before reading any answer
  *     -Q           send a QUERY (device name only) instead of VERIFY
  *     -x FILE      after the handshake send FILE's raw bytes, then print
- *                  what comes back until the server closes
+ *                  what comes back until the server closes (or -a N answers)
+ *     -a N         with -x: send FILE's frames one at a time, each after the
+ *                  previous answer, and stop after N answers
  *     -P N         send only the first N bytes of the first request, then
  *                  wait for the server to close
  *     -w           send nothing (or, after the requests, nothing more); wait
@@ -57,7 +59,7 @@ static double now(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tvsquery [-c CERT]... [-d DEVICE] [-r N] [-p] [-Q] [-x FILE] [-P N] [-w] [-s MS] [-C CAFILE]\n"
+    fprintf(stderr, "usage: tvsquery [-c CERT]... [-d DEVICE] [-r N] [-p] [-Q] [-x FILE [-a N]] [-P N] [-w] [-s MS] [-C CAFILE]\n"
                     "                [-V 1.0|1.2|1.3] [-t SECONDS] HOST PORT\n");
     return 2;
 }
@@ -170,8 +172,8 @@ static uint8_t *load_der(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
     const char *certs[MAX_CERTS], *device = "CP-7975-SEP001122334455", *raw = NULL, *cafile = NULL, *ver = NULL;
-    int n_certs = 0, repeat = 1, pipeline = 0, query = 0, partial = -1, silent = 0, timeout = 30, slow_ms = 0, opt;
-    while ((opt = getopt(argc, argv, "c:d:r:pQx:P:ws:C:V:t:")) != -1) {
+    int n_certs = 0, repeat = 1, pipeline = 0, query = 0, partial = -1, silent = 0, timeout = 30, slow_ms = 0, answers = -1, opt;
+    while ((opt = getopt(argc, argv, "c:d:r:pQx:P:ws:a:C:V:t:")) != -1) {
         switch (opt) {
         case 'c':
             if (n_certs == MAX_CERTS)
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
         case 'P': partial = atoi(optarg); break;
         case 'w': silent = 1; break;
         case 's': slow_ms = atoi(optarg); break;
+        case 'a': answers = atoi(optarg); break;
         case 'C': cafile = optarg; break;
         case 'V': ver = optarg; break;
         case 't': timeout = atoi(optarg); break;
@@ -288,11 +291,29 @@ int main(int argc, char **argv)
         size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
         if (f)
             fclose(f);
-        if (n && SSL_write(s, buf, (int)n) != (int)n)
+        int r = 0, got = 0;
+        if (answers > 0) {
+            /* Frame by frame, each answer read before the next is sent. */
+            size_t off = 0;
+            while (off + CK_TVS_HEADER_LEN <= n && got < answers) {
+                size_t len = CK_TVS_HEADER_LEN + ((size_t)buf[off + 8] << 8 | buf[off + 9]);
+                if (off + len > n)
+                    len = n - off;
+                if (SSL_write(s, buf + off, (int)len) != (int)len || (r = read_response(s)) != 0)
+                    break;
+                off += len;
+                got++;
+            }
+        } else {
+            if (n && SSL_write(s, buf, (int)n) != (int)n)
+                goto out;
+            while ((r = read_response(s)) == 0)
+                got++;
+        }
+        if (answers >= 0 && got == answers) {
+            status = 0;
             goto out;
-        int r;
-        while ((r = read_response(s)) == 0)
-            ;
+        }
         if (r == 1) {
             printf("closed by server after %.1f s\n", now() - t0);
             status = 0;
