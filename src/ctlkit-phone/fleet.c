@@ -225,6 +225,7 @@ typedef struct run_ctx {
     size_t next, in_flight;
     ph_summary *s;
     json_t *details;
+    json_t **slots;  /* one report per phone, emitted in fleet order: runs compare */
     ph_progress pg;
     int64_t now;
     bool failed_to_start;
@@ -237,8 +238,8 @@ static void on_booted(void *arg, ph_phone *p, const ph_boot_report *r)
     run_ctx *c = arg;
     c->in_flight--;
     ph_summary_add(c->s, p, r);
-    if (c->details)
-        json_array_append_new(c->details, ph_report_boot_json(p, r));
+    if (c->slots)
+        c->slots[p - c->f->phones] = ph_report_boot_json(p, r);
     ph_progress_step(&c->pg, c->s);
     start_more(c);
 }
@@ -283,6 +284,10 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         ck_fail(err, CK_EINVAL, "the fleet has no TFTP server");
         goto out;
     }
+    if (details && !(c->slots = calloc(f->n ? f->n : 1, sizeof(*c->slots)))) {
+        ck_fail(err, CK_ENOMEM, "out of memory for %zu reports", f->n);
+        goto out;
+    }
     if (!(c->base = event_base_new())) {
         ck_fail(err, CK_ENOMEM, "cannot create the event loop");
         goto out;
@@ -321,8 +326,16 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         ck_fail(err, CK_EIO, "a boot could not start");
         goto out;
     }
+    for (size_t i = 0; c->slots && i < f->n; i++)
+        if (c->slots[i]) {
+            json_array_append_new(details, c->slots[i]);
+            c->slots[i] = NULL;
+        }
     rc = 0;
 out:
+    for (size_t i = 0; c->slots && i < f->n; i++)
+        json_decref(c->slots[i]);
+    free(c->slots);
     if (c->base)
         event_base_free(c->base);
     SSL_CTX_free(ssl);

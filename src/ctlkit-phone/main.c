@@ -152,7 +152,7 @@ static int parse_opts(int argc, char **argv, opts *o)
 
 static void print_json(json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
     if (s) {
         puts(s);
         free(s);
