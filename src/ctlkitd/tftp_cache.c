@@ -44,6 +44,8 @@ void tftp_file_unref(struct tftp_file *f)
     free(f->name);
     free(f->data);
     free(f->ascii);
+    for (int i = 0; i < TFTP_FILE_IMAGES; i++)
+        free(f->images[i].pkts);
     free(f);
 }
 
@@ -67,6 +69,33 @@ int tftp_file_netascii(struct tftp_file *f, const uint8_t **data, size_t *len, c
     *data = f->ascii;
     *len = f->ascii_len;
     return 0;
+}
+
+const uint8_t *tftp_file_image(struct tftp_file *f, int mode, const uint8_t *data, size_t len, uint32_t blksize)
+{
+    struct tftp_image *free_slot = NULL;
+    for (int i = 0; i < TFTP_FILE_IMAGES; i++) {
+        struct tftp_image *im = &f->images[i];
+        if (im->blksize == blksize && im->mode == mode)
+            return im->pkts;
+        if (!im->blksize && !free_slot)
+            free_slot = im;
+    }
+    if (!free_slot || len > TFTP_IMAGE_MAX)
+        return NULL;
+    size_t nblocks = len / blksize + 1;
+    uint8_t *p = malloc(nblocks * (4 + (size_t)blksize));
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < nblocks; i++) {
+        size_t off = i * blksize, sz = len - off < blksize ? len - off : blksize;
+        uint8_t *pkt = p + i * (4 + (size_t)blksize);
+        ck_tftp_data_header(pkt, (uint16_t)(i + 1));
+        if (sz)
+            memcpy(pkt + 4, data + off, sz);
+    }
+    *free_slot = (struct tftp_image){.blksize = blksize, .mode = mode, .pkts = p};
+    return p;
 }
 
 static struct tftp_file **slot_of(const struct tftp_cache *c, const char *name, size_t len, uint32_t h)

@@ -22,6 +22,18 @@
 
 #include "ctlkit/error.h"
 
+/* DATA packets of a whole file for one block size and mode, back to back:
+ * block i (from 1) at pkts + (i - 1) * (4 + blksize), header included, so
+ * that each is sent as one contiguous buffer. Built on first use, kept
+ * with the file; only for files up to TFTP_IMAGE_MAX bytes. */
+#define TFTP_FILE_IMAGES 4
+#define TFTP_IMAGE_MAX (1u << 20)
+struct tftp_image {
+    uint32_t blksize; /* 0: slot unused */
+    int mode;         /* ck_tftp_mode */
+    uint8_t *pkts;
+};
+
 struct tftp_file {
     unsigned refs;
     char *name;       /* NUL-terminated */
@@ -31,6 +43,7 @@ struct tftp_file {
     size_t len;
     uint8_t *ascii;   /* netascii form, built on first netascii request */
     size_t ascii_len;
+    struct tftp_image images[TFTP_FILE_IMAGES];
     /* identity, to share the file with the next cache when unchanged */
     dev_t dev;
     ino_t ino;
@@ -66,6 +79,12 @@ struct tftp_file *tftp_file_ref(struct tftp_file *f);
 void tftp_file_unref(struct tftp_file *f);
 /* The netascii form of f (built once, then kept with the file). */
 int tftp_file_netascii(struct tftp_file *f, const uint8_t **data, size_t *len, ck_err *err);
+
+/* The packet image of f's data (octet or netascii, as given by data/len)
+ * for blksize, or NULL when the file is too large for one, all slots are
+ * taken, or memory is short: the caller then sends header and data as
+ * two pieces. */
+const uint8_t *tftp_file_image(struct tftp_file *f, int mode, const uint8_t *data, size_t len, uint32_t blksize);
 
 /* Maps a requested name to a cache key. A leading '/' is dropped (clients
  * that send "/CTLFile.tlv" mean the root). A ".." component (with '/' or

@@ -483,6 +483,7 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
         return;
     }
     x->nblocks = (uint32_t)(x->len / x->blksize + 1);
+    x->image = tftp_file_image(f, x->mode, x->data, x->len, x->blksize);
     if (x->len / x->blksize + 1 > UINT32_MAX) {
         tftp_file_unref(x->file);
         xfer_release(svc, x);

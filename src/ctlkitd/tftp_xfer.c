@@ -36,6 +36,15 @@ static enum xfer_result send_blocks(struct tftp_xfer *x, uint32_t first, uint32_
     uint8_t hdr[XFER_MAX_WINDOW][4];
     unsigned n = last - first + 1;
 
+    if (n == 1 && x->image) {
+        size_t off = (size_t)(first - 1) * x->blksize;
+        size_t sz = x->len - off < x->blksize ? x->len - off : x->blksize;
+        if (send(x->fd, x->image + (size_t)(first - 1) * (4 + x->blksize), 4 + sz, 0) < 0)
+            return send_error_result(x, errno);
+        if (last > x->sent)
+            x->sent = last;
+        return XFER_CONTINUE;
+    }
     for (unsigned i = 0; i < n; i++) {
         uint32_t blk = first + i;
         size_t off = (size_t)(blk - 1) * x->blksize;

@@ -4,9 +4,10 @@
  * the tables and the clock; this file only speaks the protocol:
  * lock-step or RFC 7440 windows, retransmission, the end of a transfer.
  *
- * DATA packets are never copied together: each is sent as two pieces (a
- * 4-byte header in the struct and a slice of the cached file), so any
- * block size costs no memory and no per-packet building. */
+ * DATA packets of small files come prebuilt from the cache (one
+ * contiguous buffer per packet: a send() is cheaper than a two-piece
+ * sendmsg). Larger files are sent as two pieces, a 4-byte header and a
+ * slice of the cached file, so they cost no extra memory. */
 #ifndef CTLKITD_TFTP_XFER_H
 #define CTLKITD_TFTP_XFER_H
 
@@ -31,6 +32,7 @@ struct tftp_xfer {
     struct tftp_file *file;   /* reference held for the whole transfer */
     const uint8_t *data;      /* file->data or its netascii form */
     size_t len;
+    const uint8_t *image;     /* prebuilt DATA packets (tftp_file_image), or NULL */
     ck_tftp_mode mode;
     uint32_t blksize, window; /* negotiated */
     uint32_t nblocks;         /* blocks 1..nblocks; the last is shorter than blksize */
