@@ -645,7 +645,13 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     while (buckets < 2 * (size_t)svc->cfg.max_transfers)
         buckets *= 2;
     svc->peer_mask = buckets - 1;
-    svc->root = strdup(cfg->root);
+    /* Absolute, so that reloads still find it once the daemon has
+     * detached (and changed directory to /). */
+    svc->root = realpath(cfg->root, NULL);
+    if (!svc->root && errno != ENOMEM) {
+        ck_fail(err, CK_EIO, "TFTP root %s: %s", cfg->root, strerror(errno));
+        goto fail;
+    }
     svc->active = calloc(svc->cfg.max_transfers, sizeof *svc->active);
     svc->peers = calloc(buckets, sizeof *svc->peers);
     if (!svc->root || !svc->active || !svc->peers) {
