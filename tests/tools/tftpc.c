@@ -1,10 +1,11 @@
 /* tftpc: a small TFTP client for the end-to-end tests (tests/scenarios/tftp_*).
  *
- *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS]
+ *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS] [-x BLOCK]
  *       Reads FILE into OUT (netascii is decoded). Prints "OACK name=value ..."
  *       when the server sends one, then "OK bytes=N blocks=M", or
  *       "ERROR CODE MESSAGE" (exit 3), or "TIMEOUT" (exit 4). -d waits before
- *       each ACK (a slow phone); -t bounds the whole transfer (default 20 s).
+ *       each ACK (a slow phone); -t bounds the whole transfer (default 20 s);
+ *       -x drops the first copy of DATA block BLOCK (a lost packet).
  *   tftpc raw HOST PORT HEX [-t SECS]
  *       Sends the bytes HEX (e.g. 0001612e62696e006f6374657400) and prints the
  *       first reply: "ERROR CODE MESSAGE", "DATA BLOCK LEN", "OACK ...",
@@ -148,11 +149,11 @@ static void send_ack(int fd, const struct sockaddr_in *to, uint16_t block)
 static int cmd_get(int argc, char **argv)
 {
     if (argc < 6)
-        die("get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d MS] [-t SECS]");
+        die("get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d MS] [-t SECS] [-x BLOCK]");
     set_server(argv[2], argv[3]);
     const char *file = argv[4], *outpath = argv[5], *mode = "octet";
     char *opts[16];
-    int nopts = 0, delay_ms = 0;
+    int nopts = 0, delay_ms = 0, drop = -1;
     double limit = 20;
     for (int i = 6; i < argc; i++) {
         if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -163,6 +164,8 @@ static int cmd_get(int argc, char **argv)
             delay_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-t") && i + 1 < argc)
             limit = atof(argv[++i]);
+        else if (!strcmp(argv[i], "-x") && i + 1 < argc)
+            drop = atoi(argv[++i]);
         else
             die("unknown get option");
     }
@@ -227,6 +230,11 @@ static int cmd_get(int argc, char **argv)
         if (pk.opcode != CK_TFTP_DATA) {
             printf("UNEXPECTED %s\n", ck_tftp_opcode_name(pk.opcode));
             return 5;
+        }
+        if (pk.u.data.block == drop) {
+            drop = -1; /* lost, once */
+            printf("DROPPED %u\n", pk.u.data.block);
+            continue;
         }
         if (pk.u.data.block != expect) {
             /* RFC 7440: on a gap, ACK the last block received in order. */
