@@ -88,9 +88,11 @@ static bool read_answer(admin *a, char *buf, size_t n)
     return true;
 }
 
-bool admin_confirm(admin *a, const char *question)
+/* Prints the prompt, then takes the answer from --yes, or from the
+ * terminal, or refuses when there is neither. */
+static bool ask(admin *a, const char *prompt, bool accept_yes_word)
 {
-    printf("%s (y/n):", question);
+    fputs(prompt, stdout);
     if (a->yes) {
         printf("y\n");
         return true;
@@ -103,23 +105,21 @@ bool admin_confirm(admin *a, const char *question)
     char buf[32];
     if (!read_answer(a, buf, sizeof buf))
         return false;
-    return strcasecmp(buf, "y") == 0 || strcasecmp(buf, "yes") == 0;
+    return strcasecmp(buf, "y") == 0 || (accept_yes_word && strcasecmp(buf, "yes") == 0);
+}
+
+bool admin_confirm(admin *a, const char *question)
+{
+    char prompt[512];
+    snprintf(prompt, sizeof prompt, "%s (y/n):", question);
+    return ask(a, prompt, true);
 }
 
 bool admin_confirm_enter_y(admin *a, const char *question)
 {
-    printf("%s\nEnter \"y\" followed by return to continue: ", question);
-    if (a->yes) {
-        printf("y\n");
-        return true;
-    }
-    if (!a->interactive) {
-        printf("\n");
-        admin_fail("This command changes the cluster and needs an answer: run it at a terminal, or add --yes.");
-        return false;
-    }
-    char buf[32];
-    return read_answer(a, buf, sizeof buf) && strcasecmp(buf, "y") == 0;
+    char prompt[512];
+    snprintf(prompt, sizeof prompt, "%s\nEnter \"y\" followed by return to continue: ", question);
+    return ask(a, prompt, false);
 }
 
 /* Splits a command line into words; "double quotes" group words (the

@@ -107,7 +107,7 @@ static int list_rows(admin *a, ck_cert_row *rows, size_t n, bool trust, bool jso
     return CMD_OK;
 }
 
-int admin_show_cert_list_own(admin *a, int argc, char **argv)
+static int show_list(admin *a, int argc, char **argv, bool trust)
 {
     bool json = admin_take_json(a, &argc, argv);
     ck_cert_row *rows = NULL;
@@ -115,27 +115,16 @@ int admin_show_cert_list_own(admin *a, int argc, char **argv)
     ck_err err = {0};
     if (argc)
         return admin_fail("Unexpected argument '%s'", argv[0]);
-    if (ck_store_list_certs(ck_cluster_store(a->c), &rows, &n, &err) < 0)
+    ck_store *s = ck_cluster_store(a->c);
+    if ((trust ? ck_store_list_trust(s, &rows, &n, &err) : ck_store_list_certs(s, &rows, &n, &err)) < 0)
         return admin_fail("%s", err.msg);
-    int rc = list_rows(a, rows, n, false, json);
+    int rc = list_rows(a, rows, n, trust, json);
     ck_cert_rows_free(rows, n);
     return rc;
 }
 
-int admin_show_cert_list_trust(admin *a, int argc, char **argv)
-{
-    bool json = admin_take_json(a, &argc, argv);
-    ck_cert_row *rows = NULL;
-    size_t n = 0;
-    ck_err err = {0};
-    if (argc)
-        return admin_fail("Unexpected argument '%s'", argv[0]);
-    if (ck_store_list_trust(ck_cluster_store(a->c), &rows, &n, &err) < 0)
-        return admin_fail("%s", err.msg);
-    int rc = list_rows(a, rows, n, true, json);
-    ck_cert_rows_free(rows, n);
-    return rc;
-}
+int admin_show_cert_list_own(admin *a, int argc, char **argv) { return show_list(a, argc, argv, false); }
+int admin_show_cert_list_trust(admin *a, int argc, char **argv) { return show_list(a, argc, argv, true); }
 
 int admin_cert_regen(admin *a, int argc, char **argv)
 {

@@ -108,15 +108,6 @@ static int cert_new(int argc, char **argv)
 
 int cmd_cert(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_ERROR : EXIT_OK;
-    }
-    if (strcmp(argv[1], "new") == 0) {
-        if (cli_wants_help(argc - 1, argv + 1, usage))
-            return EXIT_OK;
-        return cert_new(argc - 1, argv + 1);
-    }
-    cli_err("cert: unknown subcommand '%s' (new)", argv[1]);
-    return EXIT_ERROR;
+    static const cli_sub subs[] = {{"new", cert_new}};
+    return cli_dispatch("cert", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

@@ -312,16 +312,6 @@ out:
 
 int cmd_cluster(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_ERROR : EXIT_OK;
-    }
-    if (cli_wants_help(argc - 1, argv + 1, usage))
-        return EXIT_OK;
-    if (strcmp(argv[1], "init") == 0)
-        return cluster_init(argc - 1, argv + 1);
-    if (strcmp(argv[1], "status") == 0)
-        return cluster_status(argc - 1, argv + 1);
-    cli_err("cluster: unknown subcommand '%s' (init, status)", argv[1]);
-    return EXIT_ERROR;
+    static const cli_sub subs[] = {{"init", cluster_init}, {"status", cluster_status}};
+    return cli_dispatch("cluster", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

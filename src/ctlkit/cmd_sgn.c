@@ -243,20 +243,7 @@ static int sgn_strip(int argc, char **argv)
 
 int cmd_sgn(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_ERROR : EXIT_OK;
-    }
-    if (cli_wants_help(argc - 1, argv + 1, usage))
-        return EXIT_OK;
-    if (strcmp(argv[1], "build") == 0)
-        return sgn_build(argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0)
-        return sgn_show(argc - 1, argv + 1);
-    if (strcmp(argv[1], "verify") == 0)
-        return sgn_verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "strip") == 0)
-        return sgn_strip(argc - 1, argv + 1);
-    cli_err("sgn: unknown subcommand '%s' (build, show, verify, strip)", argv[1]);
-    return EXIT_ERROR;
+    static const cli_sub subs[] = {
+        {"build", sgn_build}, {"show", sgn_show}, {"verify", sgn_verify}, {"strip", sgn_strip}};
+    return cli_dispatch("sgn", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

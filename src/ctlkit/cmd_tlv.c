@@ -240,18 +240,6 @@ static int tlv_verify(int argc, char **argv)
 
 int cmd_tlv(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_ERROR : EXIT_OK;
-    }
-    if (cli_wants_help(argc - 1, argv + 1, usage))
-        return EXIT_OK;
-    if (strcmp(argv[1], "build") == 0)
-        return tlv_build(argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0)
-        return tlv_show(argc - 1, argv + 1);
-    if (strcmp(argv[1], "verify") == 0)
-        return tlv_verify(argc - 1, argv + 1);
-    cli_err("tlv: unknown subcommand '%s' (build, show, verify)", argv[1]);
-    return EXIT_ERROR;
+    static const cli_sub subs[] = {{"build", tlv_build}, {"show", tlv_show}, {"verify", tlv_verify}};
+    return cli_dispatch("tlv", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

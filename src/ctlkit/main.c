@@ -55,6 +55,24 @@ bool cli_wants_help(int argc, char **argv, const char *text)
     return false;
 }
 
+int cli_dispatch(const char *command, int argc, char **argv, const char *text, const cli_sub *subs, size_t n)
+{
+    if (argc < 2) {
+        fputs(text, stderr);
+        return EXIT_ERROR;
+    }
+    if (cli_wants_help(argc, argv, text))
+        return EXIT_OK;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    char names[256] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", subs[i].name);
+    cli_err("%s: unknown subcommand '%s' (%s)", command, argv[1], names);
+    return EXIT_ERROR;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
