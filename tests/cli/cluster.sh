@@ -2,6 +2,7 @@
 # Built on lib.sh: each test gets its own temporary folder, removed on exit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CTLKIT=$CTLKIT_BIN/ctlkit
+export USER=admin # the audit log names who did what
 WORK=$TMP
 cd "$WORK"
 
@@ -33,12 +34,13 @@ mask() {
     -e 's/\b[0-9A-F]{32}\b/<SERIAL>/g' \
     -e 's/([0-9A-F]{2} ){20}\(SHA1 Hash HEX\)/<HASH> (SHA1 Hash HEX)/' \
     -e 's/^([0-9a-f]{1,2} )*[0-9a-f]{1,2}$/<SIGNATURE BYTES>/' \
+    -e 's/^[0-9a-f]{16,}$/<KEY BYTES>/' \
     -e 's/MD5 [0-9a-f]{32}/MD5 <MD5>/g' \
     -e 's/(ok|DIFFERS|missing) [0-9a-f]{8}/\1 <md5>/g' \
     -e 's/[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9]{2} [0-9:]{8} [A-Z]+ [0-9]{4}/<DATE>/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:]{8}Z)?/<DATE>/g' \
     -e "s#$WORK#<WORK>#g" \
-  | awk '/^<SIGNATURE BYTES>$/ { if (prev) next; prev = 1; print; next } { prev = 0; print }'
+  | awk '/^<[A-Z]+ BYTES>$/ { if ($0 == prev) next; prev = $0; print; next } { prev = ""; print }'
 }
 
 # compare_masked NAME FILE: FILE, masked, against tests/cli/expected/NAME.txt
