@@ -23,6 +23,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A test killed (or whose output pipe closed) must not leave its daemon behind.
+trap 'exit 1' INT TERM HUP PIPE
 
 fail() { echo "FAIL: $*" >&2; [ -f "$WORK/tvsd.log" ] && tail -n 30 "$WORK/tvsd.log" >&2; exit 1; }
 pass() { echo "ok - $*"; }
