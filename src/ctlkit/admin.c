@@ -79,33 +79,32 @@ bool admin_take_json(admin *a, int *argc, char **argv)
     return found;
 }
 
-static bool read_answer(admin *a, char *buf, size_t n)
-{
-    fflush(stdout);
-    if (!fgets(buf, (int)n, stdin))
-        return false;
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return true;
-}
-
 /* Prints the prompt, then takes the answer from --yes, or from the
- * terminal, or refuses when there is neither. */
+ * terminal (through libedit, which also reads the shell's commands, so
+ * that no input is lost between them), or refuses when there is neither. */
 static bool ask(admin *a, const char *prompt, bool accept_yes_word)
 {
-    fputs(prompt, stdout);
-    if (a->yes) {
-        printf("y\n");
-        return true;
-    }
-    if (!a->interactive) {
+    if (a->yes || !a->interactive) {
+        fputs(prompt, stdout);
+        if (a->yes) {
+            printf("y\n");
+            return true;
+        }
         printf("\n");
         admin_fail("This command changes the cluster and needs an answer: run it at a terminal, or add --yes.");
         return false;
     }
-    char buf[32];
-    if (!read_answer(a, buf, sizeof buf))
-        return false;
-    return strcasecmp(buf, "y") == 0 || (accept_yes_word && strcasecmp(buf, "yes") == 0);
+    /* libedit keeps only the prompt's last line; print the rest first. */
+    const char *last = strrchr(prompt, '\n');
+    if (last) {
+        fwrite(prompt, 1, (size_t)(last - prompt + 1), stdout);
+        prompt = last + 1;
+    }
+    fflush(stdout);
+    char *line = readline(prompt);
+    bool yes = line && (strcasecmp(line, "y") == 0 || (accept_yes_word && strcasecmp(line, "yes") == 0));
+    free(line);
+    return yes;
 }
 
 bool admin_confirm(admin *a, const char *question)
