@@ -1,11 +1,12 @@
 /* tftpc: a small TFTP client for the end-to-end tests (tests/scenarios/tftp_*).
  *
- *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS] [-x BLOCK]
+ *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS] [-x BLOCK] [-s]
  *       Reads FILE into OUT (netascii is decoded). Prints "OACK name=value ..."
  *       when the server sends one, then "OK bytes=N blocks=M", or
  *       "ERROR CODE MESSAGE" (exit 3), or "TIMEOUT" (exit 4). -d waits before
  *       each ACK (a slow phone); -t bounds the whole transfer (default 20 s);
- *       -x drops the first copy of DATA block BLOCK (a lost packet).
+ *       -x drops the first copy of DATA block BLOCK (a lost packet); -s
+ *       prints "STARTED" when the first DATA block arrives.
  *   tftpc raw HOST PORT HEX [-t SECS]
  *       Sends the bytes HEX (e.g. 0001612e62696e006f6374657400) and prints the
  *       first reply: "ERROR CODE MESSAGE", "DATA BLOCK LEN", "OACK ...",
@@ -153,7 +154,7 @@ static int cmd_get(int argc, char **argv)
     set_server(argv[2], argv[3]);
     const char *file = argv[4], *outpath = argv[5], *mode = "octet";
     char *opts[16];
-    int nopts = 0, delay_ms = 0, drop = -1;
+    int nopts = 0, delay_ms = 0, drop = -1, say_started = 0;
     double limit = 20;
     for (int i = 6; i < argc; i++) {
         if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -166,6 +167,8 @@ static int cmd_get(int argc, char **argv)
             limit = atof(argv[++i]);
         else if (!strcmp(argv[i], "-x") && i + 1 < argc)
             drop = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-s"))
+            say_started = 1;
         else
             die("unknown get option");
     }
@@ -243,7 +246,8 @@ static int cmd_get(int argc, char **argv)
             continue;
         }
         ck_buf_bytes(&data, pk.u.data.data, pk.u.data.len);
-        blocks++;
+        if (blocks++ == 0 && say_started)
+            printf("STARTED\n");
         since_ack++;
         bool last_block = pk.u.data.len < blksize;
         if (last_block || since_ack >= window) {
