@@ -25,14 +25,24 @@ void tvs_log(enum dlog_level level, const char *fmt, ...)
         va_end(ap);
         return;
     }
+    /* The date part changes once a second: each thread keeps its own copy
+     * (localtime_r takes glibc's time-zone lock, shared by all workers). */
+    static _Thread_local time_t stamp_sec = -1;
+    static _Thread_local char stamp[32];
     char line[2048];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-    int m = snprintf(line + n, sizeof line - n, ".%03ld ctlkitd %s: ", ts.tv_nsec / 1000000, names[l]);
+    if (ts.tv_sec != stamp_sec) {
+        struct tm tm;
+        localtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+        stamp_sec = ts.tv_sec;
+    }
+    size_t n = 0;
+    int m = snprintf(line, sizeof line, "%s.%03ld ctlkitd %s: ", stamp, ts.tv_nsec / 1000000, names[l]);
     n += m > 0 ? (size_t)m : 0;
+    if (n > sizeof line - 2)
+        n = sizeof line - 2;
     m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     va_end(ap);
     n += m > 0 ? (size_t)m : 0;
