@@ -39,7 +39,11 @@
  * registering and closing a socket per transfer is an eighth of the CPU
  * a 5 KB transfer costs; a pooled socket only needs a connect() to its
  * new client. Only sockets of transfers that ended well are kept (no ICMP
- * error can be pending on them). */
+ * error can be pending on them). RFC 1350 wants a transfer ID not to be
+ * used again "in immediate succession", lest old duplicates be taken for
+ * new packets: the pool hands out the socket idle the longest, never to
+ * the client address and port it served last, and a socket only accepts
+ * datagrams from its current client. */
 #define POOL_MAX 1024
 
 struct rx_slot {
@@ -64,7 +68,8 @@ struct tftp_service {
     size_t nactive;
     struct tftp_xfer **peers;   /* hash on the client's address and port */
     size_t peer_mask;
-    struct tftp_xfer *free_xfers; /* idle: file == NULL; fd >= 0 for a pooled socket */
+    /* idle structs, oldest first: file == NULL; fd >= 0 for a pooled socket */
+    struct tftp_xfer *free_head, *free_tail;
     size_t npooled;
 
     struct rx_slot rx[RX_BATCH];
@@ -160,6 +165,24 @@ static void close_xfer_socket(struct tftp_xfer *x)
     x->fd = -1;
 }
 
+static void free_push(struct tftp_service *svc, struct tftp_xfer *x)
+{
+    x->hnext = NULL;
+    if (svc->free_tail)
+        svc->free_tail->hnext = x;
+    else
+        svc->free_head = x;
+    svc->free_tail = x;
+}
+
+static struct tftp_xfer *free_pop(struct tftp_service *svc)
+{
+    struct tftp_xfer *x = svc->free_head;
+    if (x && !(svc->free_head = x->hnext))
+        svc->free_tail = NULL;
+    return x;
+}
+
 static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_result r, uint64_t now)
 {
     xfer_log_end(x, r, now);
@@ -177,8 +200,7 @@ static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_resu
     } else {
         close_xfer_socket(x);
     }
-    x->hnext = svc->free_xfers;
-    svc->free_xfers = x;
+    free_push(svc, x);
 }
 
 /* ---- replies from the well-known port ---------------------------------- */
@@ -306,15 +328,17 @@ static void start_tick(struct tftp_service *svc)
     }
 }
 
-static struct tftp_xfer *xfer_alloc(struct tftp_service *svc)
+static struct tftp_xfer *xfer_alloc(struct tftp_service *svc, const netaddr *peer)
 {
-    struct tftp_xfer *x = svc->free_xfers;
-    if (x) {
-        svc->free_xfers = x->hnext;
-    } else {
-        if (!(x = malloc(sizeof *x)))
+    struct tftp_xfer *x = free_pop(svc);
+    if (!x) {
+        if (!(x = calloc(1, sizeof *x)))
             return NULL;
         x->fd = -1;
+    } else if (x->fd >= 0 && netaddr_equal((const struct sockaddr *)&x->peer.ss, (const struct sockaddr *)&peer->ss)) {
+        /* The same client port again: a fresh transfer ID (see POOL_MAX). */
+        close_xfer_socket(x);
+        svc->npooled--;
     }
     /* Everything but the pooled socket (fd, ev, local) starts afresh. */
     int fd = x->fd;
@@ -333,8 +357,7 @@ static void xfer_release(struct tftp_service *svc, struct tftp_xfer *x)
     free(x->oack);
     x->oack = NULL;
     x->file = NULL;
-    x->hnext = svc->free_xfers;
-    svc->free_xfers = x;
+    free_push(svc, x);
 }
 
 /* Grants what the client asked within our limits; builds the OACK. */
@@ -457,7 +480,7 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
         return;
     }
 
-    struct tftp_xfer *x = xfer_alloc(svc);
+    struct tftp_xfer *x = xfer_alloc(svc, &peer);
     if (!x) {
         reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
         return;
@@ -700,9 +723,8 @@ void tftp_service_free(struct tftp_service *svc)
     if (svc->n_ok || svc->n_failed || svc->n_rejected)
         dlog(DLOG_NOTICE, "TFTP: %llu transfers completed, %llu failed, %llu requests rejected", svc->n_ok,
              svc->n_failed, svc->n_rejected);
-    while (svc->free_xfers) {
-        struct tftp_xfer *x = svc->free_xfers;
-        svc->free_xfers = x->hnext;
+    struct tftp_xfer *x;
+    while ((x = free_pop(svc)) != NULL) {
         close_xfer_socket(x);
         free(x);
     }

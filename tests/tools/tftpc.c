@@ -1,12 +1,14 @@
 /* tftpc: a small TFTP client for the end-to-end tests (tests/scenarios/tftp_*).
  *
  *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS] [-x BLOCK] [-s]
+ *             [-P LOCALPORT]
  *       Reads FILE into OUT (netascii is decoded). Prints "OACK name=value ..."
  *       when the server sends one, then "OK bytes=N blocks=M", or
  *       "ERROR CODE MESSAGE" (exit 3), or "TIMEOUT" (exit 4). -d waits before
  *       each ACK (a slow phone); -t bounds the whole transfer (default 20 s);
  *       -x drops the first copy of DATA block BLOCK (a lost packet); -s
- *       prints "STARTED" when the first DATA block arrives.
+ *       prints "STARTED tid=PORT" (the server's port) at the first DATA
+ *       block; -P sends from LOCALPORT instead of a fresh port.
  *   tftpc raw HOST PORT HEX [-t SECS]
  *       Sends the bytes HEX (e.g. 0001612e62696e006f6374657400) and prints the
  *       first reply: "ERROR CODE MESSAGE", "DATA BLOCK LEN", "OACK ...",
@@ -47,15 +49,19 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int open_socket(void)
+static int open_socket_at(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in any = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(port)};
     any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (port)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&any, sizeof any) != 0)
         die("socket");
     return fd;
 }
+
+static int open_socket(void) { return open_socket_at(0); }
 
 static void set_server(const char *host, const char *port)
 {
@@ -154,7 +160,7 @@ static int cmd_get(int argc, char **argv)
     set_server(argv[2], argv[3]);
     const char *file = argv[4], *outpath = argv[5], *mode = "octet";
     char *opts[16];
-    int nopts = 0, delay_ms = 0, drop = -1, say_started = 0;
+    int nopts = 0, delay_ms = 0, drop = -1, say_started = 0, local_port = 0;
     double limit = 20;
     for (int i = 6; i < argc; i++) {
         if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -169,13 +175,15 @@ static int cmd_get(int argc, char **argv)
             drop = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-s"))
             say_started = 1;
+        else if (!strcmp(argv[i], "-P") && i + 1 < argc)
+            local_port = atoi(argv[++i]);
         else
             die("unknown get option");
     }
     uint32_t blksize = CK_TFTP_SEGSIZE, window = 1;
     uint8_t req[600], buf[70000];
     size_t reqlen = build_rrq(req, sizeof req, file, mode, opts, nopts);
-    int fd = open_socket();
+    int fd = open_socket_at((uint16_t)local_port);
     struct sockaddr_in peer, from;
     int have_peer = 0;
     double start = now(), last = now();
@@ -247,7 +255,7 @@ static int cmd_get(int argc, char **argv)
         }
         ck_buf_bytes(&data, pk.u.data.data, pk.u.data.len);
         if (blocks++ == 0 && say_started)
-            printf("STARTED\n");
+            printf("STARTED tid=%u\n", ntohs(peer.sin_port));
         since_ack++;
         bool last_block = pk.u.data.len < blksize;
         if (last_block || since_ack >= window) {
