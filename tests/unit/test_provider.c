@@ -45,7 +45,8 @@ static size_t frame(uint8_t *out, uint8_t type, const uint8_t *body, size_t n)
     out[5] = type;
     out[6] = out[7] = 0;
     out[8] = (uint8_t)(n >> 24), out[9] = (uint8_t)(n >> 16), out[10] = (uint8_t)(n >> 8), out[11] = (uint8_t)n;
-    memcpy(out + 12, body, n);
+    if (n)
+        memcpy(out + 12, body, n); /* body may be NULL for an empty frame */
     return 12 + n;
 }
 
@@ -53,7 +54,8 @@ static size_t elem(uint8_t *out, uint8_t tag, const void *v, size_t n)
 {
     out[0] = tag;
     out[1] = (uint8_t)(n >> 24), out[2] = (uint8_t)(n >> 16), out[3] = (uint8_t)(n >> 8), out[4] = (uint8_t)n;
-    memcpy(out + 5, v, n);
+    if (n)
+        memcpy(out + 5, v, n);
     return 5 + n;
 }
 
