@@ -449,6 +449,7 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
     }
 
     const ck_tftp_request *r = &pk.u.req;
+    char shown_peer[NETADDR_STRLEN];
     const char *key;
     size_t key_len;
     char shown[128];
@@ -468,11 +469,18 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
     }
 
     /* A retransmitted request (the client did not hear us yet) must not
-     * start a second transfer: ours retransmits on its own. */
+     * start a second transfer: ours retransmits on its own. Once the
+     * client has answered on the transfer, the same request from the same
+     * port is a new one: a client that closed its socket after the last
+     * ACK may get the same port again, and its next request can arrive
+     * before that last ACK is read. */
     uint32_t h = peer_hash(&peer);
     for (struct tftp_xfer *o = svc->peers[h & svc->peer_mask]; o; o = o->hnext)
-        if (o->peer_hash == h && netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer.ss) && o->file == f)
+        if (o->peer_hash == h && !o->heard && o->file == f &&
+            netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer.ss)) {
+            dlog(DLOG_DEBUG, "TFTP %s: RRQ %s again, already being answered", netaddr_format((const struct sockaddr *)&peer.ss, shown_peer, sizeof shown_peer), shown);
             return;
+        }
 
     if (svc->nactive >= svc->cfg.max_transfers) {
         reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers, try again later",

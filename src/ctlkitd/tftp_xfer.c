@@ -127,6 +127,7 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
             return failed(x, "client went away (port unreachable)", NULL);
         return failed(x, "recv", strerror(errno));
     }
+    x->heard = true;
     uint16_t block;
     if (n == 4 && ck_tftp_parse_ack(buf, 4, &block, NULL) == 0)
         return on_ack(x, block, now_us);

@@ -39,6 +39,7 @@ struct tftp_xfer {
     uint32_t acked;           /* blocks acknowledged */
     uint32_t sent;            /* highest block sent */
     bool oack_pending;        /* waiting for the ACK 0 of our OACK (RFC 2347) */
+    bool heard;               /* the client has sent something on this transfer */
     uint8_t tries, max_tries;
     uint32_t timeout_us;
     uint32_t retransmits;
