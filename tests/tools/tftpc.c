@@ -285,6 +285,8 @@ static int cmd_get(int argc, char **argv)
     if (!f || (out->len && fwrite(out->data, 1, out->len, f) != out->len) || fclose(f) != 0)
         die("cannot write OUT");
     printf("OK bytes=%zu blocks=%lu\n", out->len, blocks);
+    ck_buf_free(&data);
+    ck_buf_free(&dec);
     return 0;
 }
 
@@ -358,6 +360,9 @@ static int cmd_hold(int argc, char **argv)
     printf("DATA %d ERROR %d\n", ndata, nerror);
     for (int i = 0; i < n; i++)
         close(fds[i]);
+    free(fds);
+    free(seen);
+    free(p);
     return 0;
 }
 
