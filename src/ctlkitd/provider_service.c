@@ -24,6 +24,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "provider_service.h"
+#include "tls_server.h"
 
 typedef struct pconn pconn;
 
@@ -254,36 +255,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     dlog(DLOG_INFO, "CTL Provider: connection from %s", peer);
 }
 
-static SSL_CTX *tls_ctx(const char *pem, ck_err *err)
-{
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) {
-        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the CTL Provider TLS context");
-        return NULL;
-    }
-    if (ck_load_pem(pem, &cert, &key, true, err) < 0) {
-        ck_err_prefix(err, "CTL Provider certificate and key");
-        goto fail;
-    }
-    if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1 || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        ck_fail_ssl(err, CK_ECRYPTO, "%s: cannot use this certificate and key for TLS", pem);
-        goto fail;
-    }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    X509_free(cert);
-    EVP_PKEY_free(key); /* the context keeps its own reference */
-    return ctx;
-fail:
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
 provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
 {
     provider_service *svc = calloc(1, sizeof *svc);
@@ -307,7 +278,7 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &probe, err) < 0)
         goto fail;
     ck_cluster_close(probe);
-    if (!(svc->ctx = tls_ctx(cfg->cert_key_pem, err)))
+    if (!(svc->ctx = tls_server_ctx_new(cfg->cert_key_pem, "CTL Provider", err)))
         goto fail;
     /* Only the copies this service owns stay reachable. */
     svc->cfg.cert_key_pem = NULL;

@@ -8,28 +8,15 @@
 #include <openssl/ssl.h>
 
 #include "ctlkit/x509.h"
+#include "tls_server.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
 
 SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
 {
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) {
-        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the TVS TLS context");
+    SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "TVS", err);
+    if (!ctx)
         return NULL;
-    }
-    if (ck_load_pem(cfg->cert_key_pem, &cert, &key, true, err) < 0) {
-        ck_err_prefix(err, "TVS certificate and key");
-        goto fail;
-    }
-    if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        ck_fail_ssl(err, CK_ECRYPTO, "%s: the TVS key does not fit its certificate", cfg->cert_key_pem);
-        goto fail;
-    }
-
     if (cfg->legacy_tls) {
         /* 79xx phones: TLS 1.0, RSA key exchange, CBC-SHA1 suites, SHA-1 /
          * MD5+SHA-1 handshake signatures, which security level 0 allows. */
@@ -39,9 +26,6 @@ SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
             ck_fail_ssl(err, CK_ECRYPTO, "cannot enable legacy TLS for the TVS");
             goto fail;
         }
-    } else if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the TVS TLS version");
-        goto fail;
     }
     /* X25519 first: the cheapest ECDHE here (about 24 us against 31 us for
      * P-256), and what OpenSSL clients send a key share for. */
@@ -49,13 +33,7 @@ SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
         ck_fail_ssl(err, CK_ECRYPTO, "cannot set the TVS key exchange groups");
         goto fail;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* the protocol asks for no client certificate */
-    /* Client-initiated renegotiation would let one connection demand RSA
-     * operations for free. */
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
-    /* A phone that closes without close_notify after its answer is normal;
-     * our frames carry their length, so truncation shows anyway. */
-    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle connections give their 17 KiB buffers back; read_ahead lets one
      * read(2) take the client's Finished and its request together. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -71,12 +49,8 @@ SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
         SSL_CTX_set_num_tickets(ctx, 0);
     }
-    X509_free(cert);
-    EVP_PKEY_free(key);
     return ctx;
 fail:
-    X509_free(cert);
-    EVP_PKEY_free(key);
     SSL_CTX_free(ctx);
     return NULL;
 }

@@ -1,0 +1,43 @@
+#include "tls_server.h"
+
+#include "ctlkit/x509.h"
+
+SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, ck_err *err)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the %s TLS context", what);
+        return NULL;
+    }
+    if (ck_load_pem(pem, &cert, &key, true, err) < 0) {
+        ck_err_prefix(err, "%s certificate and key", what);
+        goto fail;
+    }
+    if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        ck_fail_ssl(err, CK_ECRYPTO, "%s: the %s key does not fit its certificate", pem, what);
+        goto fail;
+    }
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the %s TLS version", what);
+        goto fail;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    /* A client that closes without close_notify after its answer is
+     * normal; the protocols' frames carry their length, so a truncation
+     * shows anyway. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* The node certificates are self-signed: there is no chain to build,
+     * so do not search the store for one on every handshake. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+    X509_free(cert);
+    EVP_PKEY_free(key); /* the context keeps its own references */
+    return ctx;
+fail:
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    SSL_CTX_free(ctx);
+    return NULL;
+}

@@ -1,0 +1,15 @@
+/* The part of a server TLS context that every ctlkitd service shares: the
+ * node's certificate and key from one PEM, TLS 1.2 or later, no client
+ * certificate, no renegotiation (it would let one connection demand RSA
+ * operations for free), no compression. Each service adds its own. */
+#ifndef CTLKITD_TLS_SERVER_H
+#define CTLKITD_TLS_SERVER_H
+
+#include <openssl/ssl.h>
+
+#include "ctlkit/error.h"
+
+/* what names the service in messages ("TVS", "CTL Provider"). */
+SSL_CTX *tls_server_ctx_new(const char *cert_key_pem, const char *what, ck_err *err);
+
+#endif
