@@ -20,6 +20,7 @@
 
 struct cluster_node {
     ck_cluster *c;
+    char dir[PATH_MAX];
     char node[64];
     char tftp_root[PATH_MAX];
     char tvs_listen[64];
@@ -48,6 +49,7 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
         return NULL;
     }
     snprintf(cn->node, sizeof cn->node, "%s", n.name);
+    snprintf(cn->dir, sizeof cn->dir, "%s", dir);
     ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_node_path(cn->c, n.name, "keys", "TVS.pem", cn->tvs_key, sizeof cn->tvs_key);
@@ -78,6 +80,10 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     if (ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
         ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
         vcfg->ttl = (uint32_t)v;
+    /* SQLite connections must not cross fork(): the daemon may detach
+     * between now and cluster_node_start, which opens the cluster again. */
+    ck_cluster_close(cn->c);
+    cn->c = NULL;
     return cn;
 }
 
@@ -133,6 +139,8 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 
 int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err)
 {
+    if (ck_cluster_open(cn->dir, "ctlkitd", &cn->c, err) < 0)
+        return -1;
     cn->tvs = tvs;
     cn->ctl_present = stat(cn->ctl_path, &cn->ctl_seen) == 0;
     cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
