@@ -49,7 +49,8 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
         return NULL;
     }
     snprintf(cn->node, sizeof cn->node, "%s", n.name);
-    snprintf(cn->dir, sizeof cn->dir, "%s", dir);
+    /* The resolved path: a detached daemon has left the working directory. */
+    snprintf(cn->dir, sizeof cn->dir, "%s", ck_cluster_dir(cn->c));
     ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_node_path(cn->c, n.name, "keys", "TVS.pem", cn->tvs_key, sizeof cn->tvs_key);
