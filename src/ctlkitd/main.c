@@ -1,6 +1,8 @@
 /* ctlkitd: the node daemon. Option parsing and wiring only; each service
  * lives in its own file and joins the one libevent loop. */
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -167,6 +169,11 @@ int main(int argc, char **argv)
         tvs_config_clear(&vcfg);
         return 2;
     }
+    /* Every service gets the cluster's absolute path: a detached daemon
+     * has left the working directory. */
+    char cluster_path[PATH_MAX];
+    if (cluster_dir && realpath(cluster_dir, cluster_path))
+        cluster_dir = cluster_path;
     if (cluster_dir && !(cluster = cluster_node_open(cluster_dir, node, &tcfg, tftp_set, &vcfg, tvs_set, &err))) {
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
         tvs_config_clear(&vcfg);
