@@ -5,7 +5,8 @@
  *
  *   tlsfloor KEY_AND_CERT.pem [N]
  *
- * Prints the server's CPU per handshake for TLS 1.3 (X25519, RSA-PSS),
+ * Prints the server's CPU per handshake for TLS 1.3 (X25519, RSA-PSS,
+ * AES-128-GCM-SHA256),
  * TLS 1.2 with ECDHE-RSA, and TLS 1.2 with RSA key exchange, each with the
  * TVS's settings (no tickets, no session cache, no client certificate).
  * The TVS cannot do better than its protocol's line: this is the floor the
@@ -34,6 +35,12 @@ static SSL_CTX *server_ctx(const char *pem)
     }
     SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION);
     SSL_CTX_set1_groups_list(s, "X25519:P-256:P-384:P-521");
+    /* The TVS's TLS 1.3 suite order (src/ctlkitd/tvs_tls.c); set
+     * TLSFLOOR_SUITES to compare another, e.g. OpenSSL's default. */
+    const char *suites = getenv("TLSFLOOR_SUITES");
+    SSL_CTX_set_ciphersuites(s, suites ? suites
+                                       : "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    SSL_CTX_set_options(s, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(s, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_num_tickets(s, 0);

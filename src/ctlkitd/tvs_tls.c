@@ -33,6 +33,16 @@ SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
         ck_fail_ssl(err, CK_ECRYPTO, "cannot set the TVS key exchange groups");
         goto fail;
     }
+    /* TLS 1.3: AES-128-GCM-SHA256 first (every TLS 1.3 client must offer
+     * it). Against OpenSSL's default, AES-256-GCM-SHA384, it takes about
+     * 16 us (5 %) off each server handshake here: a SHA-256 transcript
+     * and key schedule instead of SHA-384 (bench/tools/tlsfloor.c).
+     * The other two suites stay, after it. */
+    if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") !=
+        1) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the TVS TLS 1.3 cipher suites");
+        goto fail;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle connections give their 17 KiB buffers back; read_ahead lets one
      * read(2) take the client's Finished and its request together. */
