@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/x509v3.h>
+
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
@@ -35,8 +37,53 @@ static void add(list *l, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Is the CTL's signer the publisher's current signing certificate, or a
- * token whose certificate the cluster trusts (Phone-SAST-trust)? */
+/* A CTL signed by a USB eToken: its signer certificate was issued by a CA
+ * (Cisco Manufacturing CA), or the cluster trusts it as Phone-SAST-trust.
+ * Node certificates are self-signed. */
+static bool etoken_signed(ck_cluster *c, const ck_tl_file *f, const char *serial)
+{
+    X509 *signer = ck_tl_signer_cert(f, NULL);
+    bool token = signer && X509_check_issued(signer, signer) != X509_V_OK;
+    X509_free(signer);
+    ck_cert_row *trust = NULL;
+    size_t nt = 0;
+    if (!token && ck_store_list_trust(c->store, &trust, &nt, NULL) == 0) {
+        for (size_t i = 0; i < nt && !token; i++)
+            token = strcmp(trust[i].unit, CK_TRUST_PHONE_SAST) == 0 && strcasecmp(trust[i].serial, serial) == 0;
+        ck_cert_rows_free(trust, nt);
+    }
+    return token;
+}
+
+/* In eToken mode the CTL Client wrote the node records: each CCM+TFTP and
+ * CAPF record must still be the node's current certificate. */
+static void check_etoken_records(ck_cluster *c, const char *node, const ck_tl_file *f, list *out)
+{
+    ck_cert_row *certs = NULL;
+    size_t nc = 0;
+    if (ck_store_list_certs(c->store, &certs, &nc, NULL) < 0)
+        return;
+    for (size_t k = 0; k < nc; k++) {
+        bool cm = strcmp(certs[k].unit, CK_UNIT_CALLMANAGER) == 0, capf = strcmp(certs[k].unit, CK_UNIT_CAPF) == 0;
+        if (!cm && !capf)
+            continue;
+        bool found = false;
+        for (size_t i = 0; i < f->n_records && !found; i++) {
+            const ck_tl_record *r = &f->records[i];
+            char serial[200];
+            ck_hex(r->serial.p, r->serial.n, 0, true, serial, sizeof serial);
+            found = r->function == (cm ? CK_ROLE_CCM_TFTP : CK_ROLE_CAPF) && strcasecmp(serial, certs[k].serial) == 0;
+        }
+        if (!found)
+            add(out, "%s: the eToken-signed CTL lacks %s's current %s certificate (serial %s); run the CTL Client "
+                     "(Update CTL File) with the tokens, or 'utils ctl update CTLFile' to go tokenless",
+                node, certs[k].node, certs[k].unit, certs[k].serial);
+    }
+    ck_cert_rows_free(certs, nc);
+}
+
+/* Is the CTL's signer the publisher's current signing certificate? (An
+ * eToken-signed CTL is checked for stale node records instead.) */
 static void check_signer(ck_cluster *c, const char *node, const ck_tl_file *f, list *out)
 {
     ck_node pub;
@@ -49,25 +96,12 @@ static void check_signer(ck_cluster *c, const char *node, const ck_tl_file *f, l
         return;
     char serial[200];
     ck_hex(f->signer_serial.p, f->signer_serial.n, 0, true, serial, sizeof serial);
-    bool current = strcasecmp(serial, row.serial) == 0;
-    if (!current) {
-        ck_cert_row *trust = NULL;
-        size_t nt = 0;
-        bool token = false;
-        if (ck_store_list_trust(c->store, &trust, &nt, NULL) == 0) {
-            for (size_t i = 0; i < nt && !token; i++)
-                token = strcmp(trust[i].unit, CK_TRUST_PHONE_SAST) == 0 && strcasecmp(trust[i].serial, serial) == 0;
-            ck_cert_rows_free(trust, nt);
-        }
-        if (token)
-            add(out, "%s: the CTL is signed by a USB eToken (serial %s); run 'utils ctl update CTLFile' to move to the "
-                     "tokenless CTL",
-                node, serial);
-        else
-            add(out, "%s: the CTL is signed by serial %s, not by the publisher's current %s certificate (serial %s); "
-                     "run 'utils ctl update CTLFile' on the publisher",
-                node, serial, want_unit, row.serial);
-    }
+    if (etoken_signed(c, f, serial))
+        check_etoken_records(c, node, f, out);
+    else if (strcasecmp(serial, row.serial) != 0)
+        add(out, "%s: the CTL is signed by serial %s, not by the publisher's current %s certificate (serial %s); "
+                 "run 'utils ctl update CTLFile' on the publisher",
+            node, serial, want_unit, row.serial);
     ck_cert_row_clear(&row);
 }
 
