@@ -432,10 +432,17 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
     switch (pk.opcode) {
     case CK_TFTP_RRQ:
         break;
-    case CK_TFTP_WRQ:
+    case CK_TFTP_WRQ: {
+        /* The name is the client's: no control characters into the log. */
+        char wname[128];
+        snprintf(wname, sizeof wname, "%.100s", pk.u.req.filename);
+        for (char *p = wname; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
         reject(svc, &peer, m, CK_TFTP_EACCESS, "Access violation: this server does not accept writes",
-               "WRQ %.100s refused", pk.u.req.filename);
+               "WRQ %s refused", wname);
         return;
+    }
     case CK_TFTP_ERROR:
     case CK_TFTP_ACK:
         /* Never answer an ERROR (RFC 1350: no error loops), nor a stray
