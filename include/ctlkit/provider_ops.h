@@ -41,9 +41,10 @@ int ck_provider_auth(const char *cluster_dir, const char *user, const char *pass
  *  - its other records are exactly the cluster's: CCM+TFTP with each
  *    node's current CallManager certificate, CAPF with the publisher's
  *    current CAPF certificate, nothing else, nothing twice;
- *  - for "update", the cluster is mixed, and when a CTL is published its
- *    signer must be one of that CTL's Security Tokens ("The Security
- *    Token you have inserted does not exist in the CTL File").
+ *  - for "update", the cluster is mixed; for any action on a mixed
+ *    cluster with a published CTL, the signer must be one of that CTL's
+ *    Security Tokens ("The Security Token you have inserted does not
+ *    exist in the CTL File").
  * CK_EINVAL / CK_ESIGNATURE / CK_ESTATE with a message saying which. */
 int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigned action, ck_err *err);
 

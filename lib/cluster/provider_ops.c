@@ -140,14 +140,19 @@ static bool in_sast_of(const ck_tl_file *f, const ck_span *cert)
     return false;
 }
 
-/* For "update": the new CTL's signer must be a Security Token of the CTL
- * the phones hold now, or they cannot verify the new one. */
-static int check_update(ck_cluster *c, const ck_tl_file *f, ck_err *err)
+/* The new CTL's signer must be a Security Token of the CTL the phones hold
+ * now, or they cannot verify the new one. "Update" needs a mixed cluster;
+ * every action on a mixed cluster with a published CTL is chained to it
+ * (otherwise choosing "mixed" again would skip the check). */
+static int check_update(ck_cluster *c, const ck_tl_file *f, unsigned action, ck_err *err)
 {
-    if (!ck_cluster_security_mode(c))
+    if (!ck_cluster_security_mode(c)) {
+        if (action != CK_PV_ACTION_UPDATE)
+            return 0;
         return ck_fail(err, CK_ESTATE,
                        "the cluster is in non-secure mode: there is no CTL to update; choose 'Set Cisco Unified "
                        "CallManager Cluster to Mixed Mode'");
+    }
     ck_file_row row;
     ck_err e2 = {0};
     if (ck_store_get_file(c->store, "", CK_CTL_NAME, &row, &e2) < 0) {
@@ -273,7 +278,7 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
                 sast == 1 ? "" : "s");
         goto out;
     }
-    if (action == CK_PV_ACTION_UPDATE && check_update(c, f, err) < 0)
+    if (check_update(c, f, action, err) < 0)
         goto out;
     rc = 0;
 out:
