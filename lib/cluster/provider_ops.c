@@ -131,6 +131,17 @@ static int check_token_record(const node_certs *nc, const ck_tl_record *r, size_
     return 0;
 }
 
+/* Two SAST records are two tokens only when their keys differ: the same
+ * token's certificate twice (or re-issued for the same key) is one token. */
+static bool same_key(const ck_tl_record *a, const ck_tl_record *b)
+{
+    X509 *x = ck_cert_from_der(a->cert.p, a->cert.n, NULL), *y = ck_cert_from_der(b->cert.p, b->cert.n, NULL);
+    bool same = x && y && EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(y)) == 1;
+    X509_free(x);
+    X509_free(y);
+    return same;
+}
+
 static bool in_sast_of(const ck_tl_file *f, const ck_span *cert)
 {
     for (size_t i = 0; i < f->n_records; i++)
@@ -218,9 +229,18 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
         span_str(&r->dns_name, dns, sizeof dns);
         unsigned role = r->has_function ? r->function : 0xFFFF;
         if (role == CK_ROLE_SAST) {
-            sast++;
             if (check_token_record(&nc, r, i, err) < 0)
                 goto out;
+            sast++;
+            for (size_t j = 0; j < i; j++)
+                if (f->records[j].has_function && f->records[j].function == CK_ROLE_SAST &&
+                    same_key(&f->records[j], r)) {
+                    ck_fail(err, CK_EINVAL,
+                            "CTL record #%zu (SAST %s) is the same Security Token (same key) as record #%zu; two "
+                            "different tokens are needed",
+                            i + 1, subj, j + 1);
+                    goto out;
+                }
         } else if (role == CK_ROLE_CCM_TFTP) {
             size_t k = nc.n;
             for (size_t j = 0; j < nc.n; j++)

@@ -398,7 +398,21 @@ static X509 *node_cert(const char *node, const char *unit)
     return x;
 }
 
-enum { F_GOOD, F_ONE_TOKEN, F_SELFSIGNED, F_NODE_AS_SAST, F_NO_SUB, F_STALE_SUB, F_EXTRA_TVS, F_WRONG_DNS, F_SIGN_TOK2 };
+enum { F_GOOD, F_ONE_TOKEN, F_SELFSIGNED, F_NODE_AS_SAST, F_NO_SUB, F_STALE_SUB, F_EXTRA_TVS, F_WRONG_DNS, F_SIGN_TOK2,
+       F_SAME_KEY };
+
+/* tok1's key in a second certificate from the same CA (another serial):
+ * still one token. */
+static X509 *tok1_again(void)
+{
+    X509 *x = X509_dup(tok1);
+    ASN1_INTEGER *sn = ASN1_INTEGER_new();
+    if (!x || !sn || !ASN1_INTEGER_set(sn, 4242) || !X509_set_serialNumber(x, sn) ||
+        !X509_sign(x, ca_key, EVP_sha256()))
+        fail_msg("re-issuing tok1 failed");
+    ASN1_INTEGER_free(sn);
+    return x;
+}
 
 /* An eToken CTL as the CTL Client builds it, with one fault. */
 static uint8_t *etoken_ctl(int fault, size_t *len)
@@ -412,7 +426,8 @@ static uint8_t *etoken_ctl(int fault, size_t *len)
     ck_cert_generate(&op, &other, &other_key, &err);
     ck_tl_entry e[8];
     size_t n = 0;
-    X509 *second = fault == F_SELFSIGNED ? selfsigned : fault == F_NODE_AS_SAST ? pub : tok2;
+    X509 *again = fault == F_SAME_KEY ? tok1_again() : NULL;
+    X509 *second = fault == F_SELFSIGNED ? selfsigned : fault == F_NODE_AS_SAST ? pub : again ? again : tok2;
     e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = tok1, .dns_name = "", .no_cert_signature = true};
     if (fault != F_ONE_TOKEN)
         e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = second, .dns_name = "", .no_cert_signature = true};
@@ -431,7 +446,7 @@ static uint8_t *etoken_ctl(int fault, size_t *len)
     uint8_t *out = NULL;
     if (ck_tl_build(e, n, &s, &o, &out, len, &err) < 0)
         fail_msg("build: %s", err.msg);
-    X509_free(pub), X509_free(sub), X509_free(capf), X509_free(tvs), X509_free(other);
+    X509_free(pub), X509_free(sub), X509_free(capf), X509_free(tvs), X509_free(other), X509_free(again);
     EVP_PKEY_free(other_key);
     return out;
 }
@@ -509,6 +524,7 @@ static void test_check_good_and_faults(void **state)
     assert_non_null(strstr(err.msg, "malformed"));
 
     expect_refused(F_ONE_TOKEN, CK_PV_ACTION_MIXED, "at least two are needed");
+    expect_refused(F_SAME_KEY, CK_PV_ACTION_MIXED, "is the same Security Token (same key) as record #1");
     expect_refused(F_SELFSIGNED, CK_PV_ACTION_MIXED, "is self-signed");
     expect_refused(F_NODE_AS_SAST, CK_PV_ACTION_MIXED, "CallManager certificate, not a Security Token");
     expect_refused(F_NO_SUB, CK_PV_ACTION_MIXED, "no CCM+TFTP record for node " SUB);
