@@ -94,13 +94,9 @@ static void send_response(pconn *pc)
     free(pc->pending);
     pc->pending = NULL;
     pc->pending_len = 0;
-    if (pc->close_after)
-        return;
-    bufferevent_enable(pc->bev, EV_READ); /* the next request */
-    /* A request that arrived while this one was answered is already
-     * buffered: no new bytes will wake on_read for it. */
-    if (evbuffer_get_length(bufferevent_get_input(pc->bev)) >= CK_PV_HDR_LEN)
-        on_read(pc->bev, pc);
+    /* The next request is read once this answer is written (on_write):
+     * a client that sends without reading must not make us buffer
+     * answers without bound. */
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
@@ -189,8 +185,17 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     pconn *pc = arg;
-    if (pc->close_after && !pc->pending && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (pc->pending || evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+        return;
+    if (pc->close_after) {
         conn_free(pc);
+        return;
+    }
+    bufferevent_enable(bev, EV_READ); /* the next request */
+    /* A request that arrived while this one was answered is already
+     * buffered: no new bytes will wake on_read for it. */
+    if (evbuffer_get_length(bufferevent_get_input(bev)) >= CK_PV_HDR_LEN)
+        on_read(bev, pc);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
