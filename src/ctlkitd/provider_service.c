@@ -46,6 +46,7 @@ struct pconn {
     provider_service *svc;
     struct bufferevent *bev;
     struct event *delay;         /* holds back the answer to a failed login */
+    struct event *deadline;      /* end of the handshake or of the next request */
     uint8_t *pending;            /* the response waiting for delay */
     size_t pending_len;
     bool close_after;            /* close once the response is written */
@@ -72,6 +73,8 @@ static void conn_free(pconn *pc)
     svc->n_conns--;
     if (pc->delay)
         event_free(pc->delay);
+    if (pc->deadline)
+        event_free(pc->deadline);
     free(pc->pending);
     if (pc->bev) {
         SSL *ssl = bufferevent_openssl_get_ssl(pc->bev);
@@ -84,6 +87,22 @@ static void conn_free(pconn *pc)
 
 static void on_read(struct bufferevent *bev, void *arg);
 
+/* An absolute deadline: the bufferevent's read timeout restarts on every
+ * byte, so a client trickling its request would never meet it. */
+static void set_deadline(pconn *pc)
+{
+    int ms = pc->svc->cfg.timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    evtimer_add(pc->deadline, &tv);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    pconn *pc = arg;
+    dlog(DLOG_INFO, "CTL Provider: %s timed out", pc->sess.peer);
+    conn_free(pc);
+}
+
 static void send_response(pconn *pc)
 {
     struct evbuffer *out = bufferevent_get_output(pc->bev);
@@ -94,6 +113,7 @@ static void send_response(pconn *pc)
     free(pc->pending);
     pc->pending = NULL;
     pc->pending_len = 0;
+    set_deadline(pc); /* answered: the next request has the time from now */
     /* The next request is read once this answer is written (on_write):
      * a client that sends without reading must not make us buffer
      * answers without bound. */
@@ -238,12 +258,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(pc->sess.peer, sizeof pc->sess.peer, "%s", peer);
     pc->bev = bufferevent_openssl_socket_new(svc->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     pc->delay = evtimer_new(svc->base, on_delay, pc);
+    pc->deadline = evtimer_new(svc->base, on_deadline, pc);
     pc->next = svc->conns;
     if (svc->conns)
         svc->conns->prev = pc;
     svc->conns = pc;
     svc->n_conns++;
-    if (!pc->bev || !pc->delay) {
+    if (!pc->bev || !pc->delay || !pc->deadline) {
         if (!pc->bev) {
             SSL_free(ssl);
             evutil_closesocket(fd);
@@ -254,6 +275,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     struct timeval tv = {.tv_sec = svc->cfg.timeout_ms / 1000, .tv_usec = (svc->cfg.timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(pc->bev, &tv, &tv);
+    set_deadline(pc);
     bufferevent_setwatermark(pc->bev, EV_READ, 0, CK_PV_HDR_LEN + CK_PV_MAX_BODY);
     bufferevent_setcb(pc->bev, on_read, on_write, on_event, pc);
     bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
