@@ -59,6 +59,7 @@ typedef struct state {
     uint8_t *view_hold;
     char password[CK_PV_PASSWORD_MAX + 2];
     ck_p11 *mod;
+    char accepted_fp[96]; /* the unpinned server certificate the admin accepted */
     cc_sast sast[CC_MAX_TOKENS];
     size_t n_sast;
     size_t next_label;
@@ -66,11 +67,49 @@ typedef struct state {
 
 static bool interactive(const state *s) { return !s->a.yes && isatty(STDIN_FILENO); }
 
+/* Without --server-cert nothing proves the peer is the publisher: the
+ * admin decides from the fingerprint BEFORE the password is sent, and a
+ * later connection must present the same certificate. */
+static int accept_unpinned(state *s, const cc_conn *c)
+{
+    if (s->a.server_cert)
+        return 0;
+    if (s->accepted_fp[0]) {
+        if (strcmp(s->accepted_fp, c->fingerprint) == 0)
+            return 0;
+        cli_err("ctl-client: the CTL Provider's certificate changed between connections (now %s, before %s): "
+                "refusing to send the password",
+                c->fingerprint, s->accepted_fp);
+        return -1;
+    }
+    printf("The CTL Provider at %s presents\n  %s\n  SHA-256 fingerprint: %s\n", s->a.host, c->subject,
+           c->fingerprint);
+    if (interactive(s)) {
+        printf("Is this the publisher's CallManager certificate? (y/n): ");
+        fflush(stdout);
+        char line[16];
+        if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+            cli_err("ctl-client: certificate not accepted; nothing was sent");
+            return -1;
+        }
+    } else if (!s->a.yes) {
+        cli_err("ctl-client: no --server-cert and no terminal to confirm the certificate above: give --server-cert "
+                "PEM (or --yes to accept it unchecked); the password was not sent");
+        return -1;
+    }
+    snprintf(s->accepted_fp, sizeof s->accepted_fp, "%s", c->fingerprint);
+    return 0;
+}
+
 static int connect_login(state *s, cc_conn *c)
 {
     ck_err err = {0};
     if (cc_connect(s->a.host, s->a.server_cert, 30, c, &err) < 0) {
         cli_err_ck(&err, "ctl-client");
+        return -1;
+    }
+    if (accept_unpinned(s, c) < 0) {
+        cc_close(c);
         return -1;
     }
     if (cc_login(c, s->a.user, s->password, &err) < 0) {

@@ -52,7 +52,7 @@ pass() { echo "ok - $*"; }
 
 new_cluster() {
   "$CTLKIT" cluster init "$CL" --publisher "pub=${IP[pub]}" --subscriber "sub1=${IP[sub1]}" \
-    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" >/dev/null || fail "cluster init"
+    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$((TVS_PORT + 1))" >/dev/null || fail "cluster init"
 }
 
 # admin NODE COMMAND: one admin: command, confirmed.
