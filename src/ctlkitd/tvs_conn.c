@@ -403,8 +403,15 @@ static int ssl_wait(tvs_conn *c, int r, const char *doing)
     return 0;
 }
 
+/* Answers one connection may give in one go before the worker turns to
+ * its other connections: a client that pipelines requests while reading
+ * the answers would otherwise keep the worker to itself (and keep its
+ * other connections' timers from running). */
+#define DRIVE_BUDGET 32
+
 static void drive(tvs_conn *c)
 {
+    unsigned answered = 0;
     /* SSL_get_error reads the thread's error queue: it must be empty before
      * each SSL call (SSL_get_error(3)). */
     ERR_clear_error();
@@ -480,6 +487,12 @@ static void drive(tvs_conn *c)
             c->state = ST_READ;
             if (c->armed == EV_WRITE && arm(c, EV_READ) < 0) {
                 conn_free(c);
+                return;
+            }
+            if (++answered == DRIVE_BUDGET) {
+                /* Come back after the others: the event fires again on
+                 * the next turn of the loop as if readable. */
+                event_active(c->ev, EV_READ, 0);
                 return;
             }
             break;
