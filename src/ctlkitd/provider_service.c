@@ -37,6 +37,7 @@ struct provider_service {
     int port;
     struct event_base *base;
     struct evconnlistener *listener;
+    struct event *resume;        /* re-enables accepting after EMFILE */
     ck_cluster *cluster;
     pconn *conns;                /* doubly linked list of open connections */
     int n_conns;
@@ -335,6 +336,26 @@ fail:
     return NULL;
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    provider_service *svc = arg;
+    evconnlistener_enable(svc->listener);
+}
+
+/* Out of file descriptors (or another accept error): the listening socket
+ * stays readable, so accepting again at once would spin the loop. Pause
+ * for a moment instead; the connections in flight free descriptors. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    provider_service *svc = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    dlog(DLOG_WARNING, "CTL Provider: cannot accept (%s); pausing for 100 ms", evutil_socket_error_to_string(e));
+    evconnlistener_disable(l);
+    struct timeval tv = {0, 100000};
+    if (svc->resume)
+        event_add(svc->resume, &tv);
+}
+
 int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err)
 {
     svc->base = base;
@@ -344,6 +365,8 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     if (!svc->listener)
         return ck_fail(err, CK_EIO, "CTL Provider: cannot accept on %s", svc->listen_text);
     svc->fd = -1; /* the listener owns it now */
+    evconnlistener_set_error_cb(svc->listener, on_accept_error);
+    svc->resume = evtimer_new(base, on_resume, svc);
     dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS), cluster %s", svc->listen_text, svc->cluster_dir);
     return 0;
 }
@@ -356,6 +379,8 @@ void provider_service_free(provider_service *svc)
         return;
     while (svc->conns)
         conn_free(svc->conns);
+    if (svc->resume)
+        event_free(svc->resume);
     if (svc->listener)
         evconnlistener_free(svc->listener);
     if (svc->fd >= 0)
