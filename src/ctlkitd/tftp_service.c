@@ -20,6 +20,8 @@
 #include "tftp_watch.h"
 #include "tftp_xfer.h"
 
+/* The longest per-packet timeout a client may ask for (seconds). */
+#define MAX_CLIENT_TIMEOUT_S 30
 /* Requests read per wake-up of the listening socket (one recvmmsg), and
  * one datagram per transfer socket per wake-up: bounded, so that neither
  * starves the other or the rest of the loop. */
@@ -382,8 +384,12 @@ static int negotiate(struct tftp_service *svc, struct tftp_xfer *x, const ck_tft
         ack.windowsize = w;
         ack.present |= CK_TFTP_OPT_WINDOWSIZE;
     }
-    if (o->present & CK_TFTP_OPT_TIMEOUT) {
-        /* RFC 2349: the server uses the client's timeout as is. */
+    if ((o->present & CK_TFTP_OPT_TIMEOUT) && o->timeout <= MAX_CLIENT_TIMEOUT_S) {
+        /* RFC 2349: the server uses the client's timeout as is. Above
+         * MAX_CLIENT_TIMEOUT_S the option is declined (left out of the OACK,
+         * RFC 2347) and our own timeout applies: a client asking 255 s and
+         * going silent would otherwise hold a transfer slot for 25 minutes,
+         * and a few thousand such requests would fill every slot. */
         x->timeout_us = o->timeout * 1000000u;
         ack.timeout = o->timeout;
         ack.present |= CK_TFTP_OPT_TIMEOUT;
