@@ -180,12 +180,23 @@ static char *name_from_der(const uint8_t *p, size_t n)
 /* Certificate names come from the phone (or whoever connected): copy them
  * for the log with control characters replaced, so a crafted subject
  * cannot forge log lines. */
+/* Names come from the client's certificate: C0 controls, DEL and the C1
+ * controls (U+0080..U+009F, which some terminals obey as escapes; UTF-8
+ * C2 80..C2 9F) become '?' before they reach a log. */
 static const char *printable(const char *in, char *out, size_t outsz)
 {
-    size_t i = 0;
-    for (; in[i] && i + 1 < outsz; i++)
-        out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
-    out[i] = '\0';
+    size_t i = 0, o = 0;
+    while (in[i] && o + 1 < outsz) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch == 0xC2 && (unsigned char)in[i + 1] >= 0x80 && (unsigned char)in[i + 1] <= 0x9F) {
+            out[o++] = '?';
+            i += 2;
+        } else {
+            out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+            i++;
+        }
+    }
+    out[o] = '\0';
     return out;
 }
 
