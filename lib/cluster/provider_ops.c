@@ -174,8 +174,15 @@ static int check_update(ck_cluster *c, const ck_tl_file *f, unsigned action, ck_
     }
     ck_tl_file *cur = NULL;
     int rc = 0;
-    if (ck_tl_parse(row.data, row.len, &cur, NULL) == 0 &&
-        !in_sast_of(cur, &f->records[f->signer_index].cert)) {
+    ck_err perr = {0};
+    if (ck_tl_parse(row.data, row.len, &cur, &perr) < 0) {
+        /* Fail closed: without a readable published CTL nobody can say
+         * whether phones would accept the new signer. */
+        rc = ck_fail(err, CK_ESTATE,
+                     "the published CTL cannot be read (%s); delete it first (file delete tftp CTLFile.tlv on "
+                     "the publisher) to start a new one",
+                     perr.msg);
+    } else if (!in_sast_of(cur, &f->records[f->signer_index].cert)) {
         char signer[160];
         span_str(&cur->signer_name, signer, sizeof signer);
         rc = ck_fail(err, CK_ESTATE,

@@ -590,6 +590,14 @@ static void test_submit(void **state)
     assert_int_equal(ck_provider_submit(cl, "admin", ctl3, len, CK_PV_ACTION_MIXED, &res, &n, &err), 0);
     free(res);
     assert_int_equal(ck_cluster_security_mode(cl), 1);
+    /* A published CTL that cannot be read fails closed: no signer check
+     * can pass against it. */
+    ck_store *st = ck_cluster_store(cl);
+    assert_int_equal(ck_store_begin(st, &err), 0);
+    assert_int_equal(ck_store_put_file(st, "", CK_CTL_NAME, (const uint8_t *)"not a CTL", 9, &err), 0);
+    assert_int_equal(ck_store_commit(st, &err), 0);
+    assert_int_equal(ck_provider_check_ctl(cl, ctl3, len, CK_PV_ACTION_UPDATE, &err), -1);
+    assert_non_null(strstr(err.msg, "the published CTL cannot be read"));
     free(ctl3);
     free(ctl);
     free(before);
