@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "ctlkit/bytes.h"
@@ -104,6 +107,8 @@ static bool find_user(char *text, const char *user, entry *out)
     return false;
 }
 
+static int passwd_locked(const char *path, const char *user, const char *password, size_t pwlen, ck_err *err);
+
 int ck_provider_passwd(const char *cluster_dir, const char *user, const char *password, size_t pwlen, ck_err *err)
 {
     if (!valid_user(user))
@@ -113,8 +118,23 @@ int ck_provider_passwd(const char *cluster_dir, const char *user, const char *pa
         return ck_fail(err, CK_EINVAL, "the password must be 8 to %d characters", CK_PV_PASSWORD_MAX);
     if (memchr(password, '\0', pwlen))
         return ck_fail(err, CK_EINVAL, "the password holds a NUL character");
-    char path[PATH_MAX];
+    char path[PATH_MAX], lock_path[PATH_MAX + 8];
     users_path(cluster_dir, path, sizeof path);
+    /* Read, change, write back: two admins at once must not lose an update. */
+    snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+        if (lock >= 0)
+            close(lock);
+        return ck_fail(err, CK_EIO, "%s: cannot lock", lock_path);
+    }
+    int rc = passwd_locked(path, user, password, pwlen, err);
+    close(lock);
+    return rc;
+}
+
+static int passwd_locked(const char *path, const char *user, const char *password, size_t pwlen, ck_err *err)
+{
     uint8_t *old = NULL;
     size_t old_len = 0;
     if (read_users(path, &old, &old_len, err) < 0)
@@ -150,6 +170,8 @@ int ck_provider_passwd(const char *cluster_dir, const char *user, const char *pa
     ck_buf_bytes(&out, line, (size_t)w);
     OPENSSL_cleanse(hash, sizeof hash);
     OPENSSL_cleanse(hash_hex, sizeof hash_hex);
+    OPENSSL_cleanse(line, sizeof line);
+    OPENSSL_cleanse(old, old_len);
     free(old);
     int rc;
     if (out.failed)
