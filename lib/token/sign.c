@@ -51,7 +51,11 @@ static int find_key(ck_token *t, ck_err *err)
     return 0;
 }
 
-/* One C_SignInit/C_Sign pair; sig_max is the modulus size. */
+/* One C_SignInit and C_Sign in PKCS#11's two-call form: the length first
+ * (NULL buffer), then the signature into a buffer of that length. Calling
+ * C_Sign once with a fixed buffer would leave the operation active on the
+ * session if the token answered CKR_BUFFER_TOO_SMALL (PKCS#11 2.40, 5.2).
+ * sig_max is the certificate's modulus size. */
 static int p11_sign(ck_token *t, CK_MECHANISM_TYPE type, const uint8_t *in, size_t inlen, uint8_t *sig,
                     size_t sig_max, size_t *sig_len, ck_err *err)
 {
@@ -59,12 +63,35 @@ static int p11_sign(ck_token *t, CK_MECHANISM_TYPE type, const uint8_t *in, size
     CK_RV rv = t->m->fn->C_SignInit(t->session, &mech, t->key);
     if (rv != CKR_OK)
         return p11_fail(err, rv, "signing on the token", &t->info);
-    CK_ULONG n = (CK_ULONG)sig_max;
-    rv = t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, sig, &n);
+    CK_ULONG need = 0;
+    rv = t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, NULL, &need);
     if (rv != CKR_OK)
         return p11_fail(err, rv, "signing on the token", &t->info);
-    *sig_len = n;
-    return 0;
+    if (need == 0 || need > 8192)
+        return ck_fail(err, CK_ECRYPTO, "the token %s announced a %lu-byte signature", t->info.label,
+                       (unsigned long)need);
+    uint8_t *buf = malloc(need);
+    if (!buf) {
+        /* Finish the active operation before giving up. */
+        uint8_t scratch[8192];
+        CK_ULONG n = sizeof scratch;
+        t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, scratch, &n);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    CK_ULONG n = need;
+    rv = t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, buf, &n);
+    int rc = 0;
+    if (rv != CKR_OK)
+        rc = p11_fail(err, rv, "signing on the token", &t->info);
+    else if (n > sig_max)
+        rc = ck_fail(err, CK_ECRYPTO, "the token %s made a %lu-byte signature; its certificate's key takes %zu",
+                     t->info.label, (unsigned long)n, sig_max);
+    else {
+        memcpy(sig, buf, n);
+        *sig_len = n;
+    }
+    free(buf);
+    return rc;
 }
 
 /* The token could hold a key that is not its certificate's: a CTL signed
