@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "ctlkit/bytes.h"
@@ -423,6 +424,25 @@ static int cmd_fleet(opts *o, bool reset)
         fprintf(stderr, "ctlkit-phone fleet: unknown model %s\n", o->model);
         ph_fleet_free(&f);
         return EX_USAGE;
+    }
+    /* Each phone in flight holds one socket: raise the open-file limit as far
+     * as allowed, and boot no more phones at once than it leaves room for,
+     * rather than let them fail for want of a descriptor. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        long long room = rl.rlim_cur == RLIM_INFINITY ? o->concurrency : (long long)rl.rlim_cur - 64;
+        if (room < 1)
+            room = 1;
+        if (o->concurrency > room) {
+            fprintf(stderr, "ctlkit-phone fleet: --concurrency lowered from %lld to %lld (open-file limit %llu)\n",
+                    o->concurrency, room, (unsigned long long)rl.rlim_cur);
+            o->concurrency = room;
+        }
     }
     ph_fleet_opts fo = {.concurrency = (unsigned)o->concurrency, .tftp_params = o->tp,
                         .tvs_timeout_ms = o->tvs_timeout_ms, .no_config = o->no_config, .only_model = o->model};
