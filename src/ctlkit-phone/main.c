@@ -242,6 +242,35 @@ out:
 
 /* ---- show / erase ---- */
 
+/* A one-phone state directory (not a fleet), loaded into pool and p; on
+ * failure the error goes to stderr under cmd's name. */
+static int load_one(const char *cmd, const char *state, ph_pool *pool, ph_phone *p)
+{
+    ck_err err;
+    memset(pool, 0, sizeof(*pool));
+    memset(p, 0, sizeof(*p));
+    if (ph_state_load(state, pool, p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether a fleet phone is among those --mac / --model select. */
+static bool selected(const opts *o, const char *mac, const ph_phone *p)
+{
+    return (!mac[0] || strcmp(mac, p->mac) == 0) && (!o->model || p->model == ph_model_find(o->model));
+}
+
+/* The handset's manual deletion (Settings > Security > Trust List). */
+static void erase_lists(ph_pool *pool, ph_phone *p, bool ctl, bool itl)
+{
+    if (ctl)
+        ph_phone_set(pool, p, CK_PH_CTL, NULL);
+    if (itl)
+        ph_phone_set(pool, p, CK_PH_ITL, NULL);
+}
+
 static int cmd_show(opts *o)
 {
     ck_err err;
@@ -260,9 +289,7 @@ static int cmd_show(opts *o)
         size_t shown = 0;
         for (size_t i = 0; i < f.n; i++) {
             ph_phone *p = &f.phones[i];
-            if (mac[0] && strcmp(mac, p->mac) != 0)
-                continue;
-            if (o->model && p->model != ph_model_find(o->model))
+            if (!selected(o, mac, p))
                 continue;
             shown++;
             if (arr)
@@ -283,12 +310,10 @@ static int cmd_show(opts *o)
         }
         return EX_OK;
     }
-    ph_pool pool = {0};
+    ph_pool pool;
     ph_phone p;
-    memset(&p, 0, sizeof(p));
     int rc = EX_OK;
-    if (ph_state_load(o->state, &pool, &p, &err) < 0) {
-        fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
+    if (load_one("show", o->state, &pool, &p) < 0) {
         rc = EX_USAGE;
     } else if (o->json) {
         print_json(ph_show_json(&p));
@@ -340,12 +365,9 @@ static int cmd_erase(opts *o, int argc, char **argv)
         size_t n = 0;
         for (size_t i = 0; i < f.n; i++) {
             ph_phone *p = &f.phones[i];
-            if ((mac[0] && strcmp(mac, p->mac) != 0) || (o->model && p->model != ph_model_find(o->model)))
+            if (!selected(o, mac, p))
                 continue;
-            if (ctl)
-                ph_phone_set(&f.pool, p, CK_PH_CTL, NULL);
-            if (itl)
-                ph_phone_set(&f.pool, p, CK_PH_ITL, NULL);
+            erase_lists(&f.pool, p, ctl, itl);
             n++;
         }
         int rc = ph_fleet_save(&f, &err);
@@ -357,18 +379,13 @@ static int cmd_erase(opts *o, int argc, char **argv)
         printf("Erased %s%s%s on %zu phone(s)\n", ctl ? "CTL" : "", ctl && itl ? " and " : "", itl ? "ITL" : "", n);
         return EX_OK;
     }
-    ph_pool pool = {0};
+    ph_pool pool;
     ph_phone p;
-    memset(&p, 0, sizeof(p));
     int rc = EX_OK;
-    if (ph_state_load(o->state, &pool, &p, &err) < 0) {
-        fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
+    if (load_one("erase", o->state, &pool, &p) < 0) {
         rc = EX_USAGE;
     } else {
-        if (ctl)
-            ph_phone_set(&pool, &p, CK_PH_CTL, NULL);
-        if (itl)
-            ph_phone_set(&pool, &p, CK_PH_ITL, NULL);
+        erase_lists(&pool, &p, ctl, itl);
         if (ph_state_save(o->state, &p, &err) < 0) {
             fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
             rc = EX_USAGE;
