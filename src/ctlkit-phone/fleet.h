@@ -1,4 +1,4 @@
-/* Many phones booting at once on one event loop (docs/phones.md, "Fleet").
+/* Many phones booting at once on one event loop (docs/phones.md, "State directory").
  * The fleet's state is one file, DIR/fleet.json (every phone's MAC, model,
  * CallManager group, installed lists by SHA1 and TVS cache), plus each
  * distinct trust list once under DIR/lists/<sha1>.tlv: ten thousand phones
