@@ -17,6 +17,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/error.h"
 #include "ctlkit/provider.h"
+#include "ctlkit/provider_guard.h"
 
 #define CK_PROVIDER_USERS_FILE "provider-users"
 #define CK_PROVIDER_PBKDF2_ITER 200000
@@ -62,12 +63,20 @@ int ck_provider_cluster_view(ck_cluster *c, ck_pv_msg *resp, uint8_t **hold, ck_
 /* One connection's state. */
 typedef struct ck_provider_session {
     char peer[64];          /* "ADDR:PORT", for logs and the audit */
+    /* Failed logins across connections (shared by the daemon's sessions;
+     * NULL: none, only the per-connection limit). now_ms: the caller's
+     * monotonic clock, set before each request. */
+    ck_pv_guard *guard;
+    uint64_t now_ms;
     bool authed;
     char user[CK_PV_USER_MAX + 1];
     unsigned failures;
     /* Set by ck_provider_handle for the daemon's log: one line, no secret. */
     char log[384];
     bool log_warning;       /* a failure worth a warning (bad login, refused CTL) */
+    /* A summary of earlier failed logins that the request also wrote to the
+     * audit log (empty: none); the daemon logs it too. */
+    char log_summary[256];
 } ck_provider_session;
 
 /* Answers one request frame. *resp (malloc'd) is the response frame;
@@ -77,5 +86,10 @@ typedef struct ck_provider_session {
  * of memory). */
 int ck_provider_handle(ck_cluster *c, ck_provider_session *s, const uint8_t *frame, size_t len, uint8_t **resp,
                        size_t *resp_len, unsigned *delay_ms, bool *close_after);
+
+/* Writes one audit summary that came due for a source whose failed logins
+ * stopped (provider_guard.h); true, with line (for the daemon's log)
+ * filled, when it wrote one: call until false, e.g. once a second. */
+bool ck_provider_audit_due(ck_cluster *c, ck_pv_guard *g, uint64_t now_ms, char *line, size_t line_size);
 
 #endif

@@ -30,29 +30,74 @@ static void say(ck_pv_msg *r, uint8_t status, const char *fmt, ...)
     r->status = status;
 }
 
-static void do_login(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_pv_msg *r, unsigned *delay_ms,
-                     bool *close_after)
+/* The address part of "ADDR:PORT" or "[ADDR]:PORT": back-off and audit
+ * summaries are per source, whatever port a connection came from. */
+static void source_addr(const char *peer, char *out, size_t n)
 {
-    ck_err err = {0};
-    if (ck_provider_auth(ck_cluster_dir(c), req->user, req->password, strlen(req->password), &err) == 0) {
-        s->authed = true;
-        snprintf(s->user, sizeof s->user, "%s", req->user);
-        say(r, CK_PV_OK, "logged in as %s", req->user);
-        logf_(s, false, "CTL Provider: %s logged in from %s", req->user, s->peer);
-        return;
+    const char *colon = strrchr(peer, ':');
+    size_t len = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (len >= 2 && peer[0] == '[' && peer[len - 1] == ']') {
+        peer++;
+        len -= 2;
     }
+    snprintf(out, n, "%.*s", (int)len, peer);
+}
+
+/* A failed login: the same answer whatever the reason, one audit row for
+ * the first failure from a source and summaries after (provider_guard.h). */
+static void login_failed(ck_cluster *c, ck_provider_session *s, const char *addr, const char *user, bool checked,
+                         unsigned *delay_ms, bool *close_after)
+{
     s->authed = false;
     s->failures++;
     *delay_ms = CK_PROVIDER_FAIL_DELAY_MS;
     if (s->failures >= CK_PROVIDER_MAX_FAILURES)
         *close_after = true;
+    char audit_msg[256];
+    bool row = true;
+    if (s->guard)
+        row = ck_pv_guard_failed(s->guard, addr, user, checked, s->now_ms, audit_msg, sizeof audit_msg);
+    else
+        snprintf(audit_msg, sizeof audit_msg, "CTL Provider: failed login for '%s' from %s", user, s->peer);
+    if (!row)
+        return;
+    /* The first failure keeps the daemon's own line; a summary gets one. */
+    s->log_warning = true;
+    if (s->guard && strstr(audit_msg, " in the last "))
+        snprintf(s->log_summary, sizeof s->log_summary, "%s", audit_msg);
+    ck_store_audit(ck_cluster_store(c), user, "", audit_msg, NULL);
+}
+
+static void do_login(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_pv_msg *r, unsigned *delay_ms,
+                     bool *close_after)
+{
+    ck_err err = {0};
+    char addr[64];
+    source_addr(s->peer, addr, sizeof addr);
+    uint64_t wait = s->guard ? ck_pv_guard_wait(s->guard, addr, req->user, s->now_ms) : 0;
+    if (wait) {
+        /* Backed off: refused without spending a hash on it, in the words
+         * of a wrong password, so that a guesser learns nothing. */
+        say(r, CK_PV_DENIED, "wrong user name or password");
+        logf_(s, false, "CTL Provider: login for '%s' from %s refused unchecked (backed off for %llu ms more)",
+              req->user, s->peer, (unsigned long long)wait);
+        login_failed(c, s, addr, req->user, false, delay_ms, close_after);
+        return;
+    }
+    if (ck_provider_auth(ck_cluster_dir(c), req->user, req->password, strlen(req->password), &err) == 0) {
+        s->authed = true;
+        snprintf(s->user, sizeof s->user, "%s", req->user);
+        if (s->guard)
+            ck_pv_guard_succeeded(s->guard, addr, req->user, s->now_ms);
+        say(r, CK_PV_OK, "logged in as %s", req->user);
+        logf_(s, false, "CTL Provider: %s logged in from %s", req->user, s->peer);
+        return;
+    }
     /* A missing or unsafe users file is the admin's to fix: say so. A
      * wrong name or password gets the same words whichever it was. */
     say(r, CK_PV_DENIED, "%s", err.code == CK_EDENIED ? "wrong user name or password" : err.msg);
-    logf_(s, true, "CTL Provider: failed login for '%s' from %s: %s", req->user, s->peer, err.msg);
-    char audit_msg[256];
-    snprintf(audit_msg, sizeof audit_msg, "CTL Provider: failed login for '%s' from %s", req->user, s->peer);
-    ck_store_audit(ck_cluster_store(c), req->user, "", audit_msg, NULL);
+    logf_(s, false, "CTL Provider: failed login for '%s' from %s: %s", req->user, s->peer, err.msg);
+    login_failed(c, s, addr, req->user, err.code == CK_EDENIED, delay_ms, close_after);
 }
 
 static int do_submit(ck_cluster *c, ck_provider_session *s, ck_pv_msg *req, ck_pv_msg *r, ck_pv_result **res)
@@ -96,6 +141,7 @@ int ck_provider_handle(ck_cluster *c, ck_provider_session *s, const uint8_t *fra
     *close_after = false;
     s->log[0] = '\0';
     s->log_warning = false;
+    s->log_summary[0] = '\0';
     ck_pv_msg req, r;
     memset(&r, 0, sizeof r);
     ck_err err = {0};
@@ -143,4 +189,12 @@ out:
     ck_pv_msg_clear(&req);
     ck_pv_msg_clear(&r);
     return rc;
+}
+
+bool ck_provider_audit_due(ck_cluster *c, ck_pv_guard *g, uint64_t now_ms, char *line, size_t line_size)
+{
+    if (!ck_pv_guard_flush(g, now_ms, line, line_size))
+        return false;
+    ck_store_audit(ck_cluster_store(c), "", "", line, NULL);
+    return true;
 }

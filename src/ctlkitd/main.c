@@ -31,6 +31,8 @@ static void usage(FILE *to)
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
           "  --provider ADDR:PORT CTL Provider address, publisher only (default: the node's IP and\n"
           "                       provider port; the CTL Client's TLS port, docs/ctl-provider.md)\n"
+          "  --provider-backoff MS first back-off after 3 failed CTL Provider logins (default 1000;\n"
+          "                       doubles per failure up to 5 min)\n"
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
@@ -65,7 +67,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"node", required_argument, NULL, OPT_NODE},
         {"provider", required_argument, NULL, OPT_PROVIDER}, /* ---- CTL PROVIDER ---- */
+        {"provider-backoff", required_argument, NULL, OPT_BACKOFF}, /* ---- CTL PROVIDER ---- */
         /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
         {"tvs", required_argument, NULL, OPT_TVS},
         {"tvs-cert", required_argument, NULL, OPT_TVS},
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
     tvs_config vcfg;
     const char *cluster_dir = NULL, *node = NULL;
     const char *provider_listen = NULL; /* ---- CTL PROVIDER ---- */
+    long long provider_backoff = 0;     /* ---- CTL PROVIDER ---- */
     bool tftp_set = false, tvs_set = false;
     cluster_node *cluster = NULL;
 
@@ -114,6 +118,12 @@ int main(int argc, char **argv)
             break;
         case OPT_PROVIDER: /* ---- CTL PROVIDER ---- */
             provider_listen = optarg;
+            break;
+        case OPT_BACKOFF: /* ---- CTL PROVIDER ---- */
+            if (!ck_parse_ll(optarg, 1, 300000, &provider_backoff)) {
+                fprintf(stderr, "ctlkitd: --provider-backoff must be a number of ms from 1 to 300000\n");
+                return 2;
+            }
             break;
         case OPT_TFTP:
             tftp_set = true;
@@ -222,6 +232,8 @@ int main(int argc, char **argv)
         cluster_node_free(cluster);
         return 1;
     }
+    if (provider && provider_backoff)
+        provider_service_set_backoff(provider, (unsigned)provider_backoff);
     /* ---- end CTL PROVIDER ---- */
     if (!foreground) {
         int d = daemon_detach(&err);

@@ -1,14 +1,20 @@
 /* CTL Provider transport: TLS connections carrying one request at a time
  * (see provider_service.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -27,6 +33,27 @@
 #include "tls_server.h"
 
 typedef struct pconn pconn;
+typedef struct pjob pjob;
+
+/* One request handed to the worker thread, or (pc NULL) an audit summary
+ * the worker wrote, coming back for the daemon's log. */
+struct pjob {
+    pconn *pc;
+    uint8_t *frame;              /* wiped and freed by the worker */
+    size_t len;
+    ck_provider_session sess;    /* the worker's copy; pc->sess is not touched meanwhile */
+    uint8_t *resp;
+    size_t resp_len;
+    unsigned delay_ms;
+    bool close_after;
+    int rc;
+    char line[256];
+    pjob *next;
+};
+
+typedef struct jobq {
+    pjob *head, *tail;
+} jobq;
 
 struct provider_service {
     provider_config cfg;
@@ -39,8 +66,20 @@ struct provider_service {
     struct evconnlistener *listener;
     struct event *resume;        /* re-enables accepting after EMFILE */
     ck_cluster *cluster;
+    unsigned backoff_ms;         /* the first login back-off (0: the guard's default) */
     pconn *conns;                /* doubly linked list of open connections */
     int n_conns;
+    ck_pv_guard *guard;          /* failed logins across connections: the worker's only */
+    /* The worker thread: password hashes, the cluster lock, the store and
+     * publishing run there, never on the loop that TFTP shares. */
+    pthread_t worker;
+    bool worker_running;
+    pthread_mutex_t mu;          /* guards todo, done, stopping */
+    pthread_cond_t cv;
+    jobq todo, done;
+    bool stopping;
+    int wake[2];                 /* the worker writes a byte when done has jobs */
+    struct event *wake_ev;
 };
 
 struct pconn {
@@ -51,6 +90,8 @@ struct pconn {
     uint8_t *pending;            /* the response waiting for delay */
     size_t pending_len;
     bool close_after;            /* close once the response is written */
+    bool busy;                   /* a job for this connection is with the worker */
+    bool dead;                   /* closed while busy: the job's return frees it */
     ck_provider_session sess;
     pconn *prev, *next;
 };
@@ -62,9 +103,70 @@ void provider_config_init(provider_config *cfg)
     cfg->timeout_ms = 30000;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void jobq_push(jobq *q, pjob *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+static pjob *jobq_pop(jobq *q)
+{
+    pjob *j = q->head;
+    if (j) {
+        q->head = j->next;
+        if (!q->head)
+            q->tail = NULL;
+    }
+    return j;
+}
+
+static void job_free(pjob *j)
+{
+    if (!j)
+        return;
+    if (j->frame) {
+        OPENSSL_cleanse(j->frame, j->len);
+        free(j->frame);
+    }
+    free(j->resp);
+    free(j);
+}
+
+/* Closes the connection. While its job is with the worker only the socket
+ * and timers go: the connection stays counted (a client that hangs up
+ * cannot queue work without bound) and the job's return frees it. */
 static void conn_free(pconn *pc)
 {
     provider_service *svc = pc->svc;
+    if (pc->delay)
+        event_free(pc->delay);
+    if (pc->deadline)
+        event_free(pc->deadline);
+    pc->delay = pc->deadline = NULL;
+    free(pc->pending);
+    pc->pending = NULL;
+    if (pc->bev) {
+        SSL *ssl = bufferevent_openssl_get_ssl(pc->bev);
+        if (ssl)
+            SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN); /* no close_notify wait on a dead peer */
+        bufferevent_free(pc->bev);
+        pc->bev = NULL;
+    }
+    if (pc->busy) {
+        pc->dead = true;
+        return;
+    }
     if (pc->prev)
         pc->prev->next = pc->next;
     else
@@ -72,17 +174,6 @@ static void conn_free(pconn *pc)
     if (pc->next)
         pc->next->prev = pc->prev;
     svc->n_conns--;
-    if (pc->delay)
-        event_free(pc->delay);
-    if (pc->deadline)
-        event_free(pc->deadline);
-    free(pc->pending);
-    if (pc->bev) {
-        SSL *ssl = bufferevent_openssl_get_ssl(pc->bev);
-        if (ssl)
-            SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN); /* no close_notify wait on a dead peer */
-        bufferevent_free(pc->bev);
-    }
     free(pc);
 }
 
@@ -126,39 +217,65 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
     send_response(pc);
 }
 
-/* Returns -1 when the connection is gone. */
-static int handle_frame(pconn *pc, const uint8_t *frame, size_t len)
+/* The worker's answer to one request, back on the loop. */
+static void finish_job(pconn *pc, pjob *j)
 {
-    provider_service *svc = pc->svc;
-    uint8_t *resp = NULL;
-    size_t resp_len = 0;
-    unsigned delay_ms = 0;
-    bool close_after = false;
-    if (ck_provider_handle(svc->cluster, &pc->sess, frame, len, &resp, &resp_len, &delay_ms, &close_after) < 0) {
+    pc->busy = false;
+    pc->sess = j->sess;
+    if (j->rc < 0) {
         dlog(DLOG_ERR, "CTL Provider: out of memory answering %s", pc->sess.peer);
         conn_free(pc);
-        return -1;
+        return;
     }
     if (pc->sess.log[0])
         dlog(pc->sess.log_warning ? DLOG_WARNING : DLOG_NOTICE, "%s", pc->sess.log);
-    /* One request at a time: no reading until this one is answered. */
-    bufferevent_disable(pc->bev, EV_READ);
-    pc->pending = resp;
-    pc->pending_len = resp_len;
-    pc->close_after = close_after;
-    if (delay_ms) {
-        struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
+    if (pc->sess.log_summary[0])
+        dlog(DLOG_WARNING, "%s", pc->sess.log_summary);
+    pc->pending = j->resp;
+    pc->pending_len = j->resp_len;
+    j->resp = NULL;
+    pc->close_after = j->close_after;
+    if (j->delay_ms) {
+        struct timeval tv = {.tv_sec = j->delay_ms / 1000, .tv_usec = (j->delay_ms % 1000) * 1000};
         if (evtimer_add(pc->delay, &tv) == 0)
-            return 0;
+            return;
     }
     send_response(pc);
-    return 0;
+}
+
+/* Hands the frame (malloc'd; the job owns it now) to the worker. One
+ * request at a time: nothing is read from this peer until it is answered. */
+static void handle_frame(pconn *pc, uint8_t *frame, size_t len)
+{
+    provider_service *svc = pc->svc;
+    pjob *j = calloc(1, sizeof *j);
+    if (!j) {
+        OPENSSL_cleanse(frame, len);
+        free(frame);
+        dlog(DLOG_ERR, "CTL Provider: out of memory reading from %s", pc->sess.peer);
+        conn_free(pc);
+        return;
+    }
+    j->pc = pc;
+    j->frame = frame;
+    j->len = len;
+    j->sess = pc->sess;
+    j->sess.guard = svc->guard;
+    bufferevent_disable(pc->bev, EV_READ);
+    /* The worker may wait for the cluster lock: its time is not the
+     * client's (send_response sets the deadline again). */
+    evtimer_del(pc->deadline);
+    pc->busy = true;
+    pthread_mutex_lock(&svc->mu);
+    jobq_push(&svc->todo, j);
+    pthread_cond_signal(&svc->cv);
+    pthread_mutex_unlock(&svc->mu);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
     pconn *pc = arg;
-    if (pc->pending)
+    if (pc->pending || pc->busy)
         return;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t have = evbuffer_get_length(in);
@@ -171,7 +288,14 @@ static void on_read(struct bufferevent *bev, void *arg)
         /* Answer from the header alone: the handler names the problem and
          * asks to close; nothing more is read from this peer. */
         evbuffer_drain(in, have);
-        handle_frame(pc, hdr, sizeof hdr);
+        uint8_t *h = malloc(sizeof hdr);
+        if (!h) {
+            dlog(DLOG_ERR, "CTL Provider: out of memory reading from %s", pc->sess.peer);
+            conn_free(pc);
+            return;
+        }
+        memcpy(h, hdr, sizeof hdr);
+        handle_frame(pc, h, sizeof hdr);
         return;
     }
     size_t need = CK_PV_HDR_LEN + (size_t)body;
@@ -199,14 +323,12 @@ static void on_read(struct bufferevent *bev, void *arg)
     OPENSSL_cleanse(frame, need);
     evbuffer_drain(in, need);
     handle_frame(pc, copy, need);
-    OPENSSL_cleanse(copy, need);
-    free(copy);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
     pconn *pc = arg;
-    if (pc->pending || evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+    if (pc->pending || pc->busy || evbuffer_get_length(bufferevent_get_output(bev)) != 0)
         return;
     if (pc->close_after) {
         conn_free(pc);
@@ -283,6 +405,92 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     dlog(DLOG_INFO, "CTL Provider: connection from %s", peer);
 }
 
+/* Loop side: the worker's finished jobs. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    provider_service *svc = arg;
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    pthread_mutex_lock(&svc->mu);
+    jobq done = svc->done;
+    svc->done.head = svc->done.tail = NULL;
+    pthread_mutex_unlock(&svc->mu);
+    for (pjob *j; (j = jobq_pop(&done));) {
+        pconn *pc = j->pc;
+        if (!pc)
+            dlog(DLOG_WARNING, "%s", j->line);
+        else if (pc->dead) {
+            pc->busy = false;
+            conn_free(pc);
+        } else
+            finish_job(pc, j);
+        job_free(j);
+    }
+}
+
+static void worker_done(provider_service *svc, pjob *j)
+{
+    pthread_mutex_lock(&svc->mu);
+    jobq_push(&svc->done, j);
+    pthread_mutex_unlock(&svc->mu);
+    ssize_t w = write(svc->wake[1], "", 1);
+    (void)w; /* a full pipe already holds a wake-up */
+}
+
+/* Summaries of failed logins that came due: written to the audit here,
+ * logged by the loop. */
+static void worker_tick(provider_service *svc)
+{
+    char line[256];
+    while (ck_provider_audit_due(svc->cluster, svc->guard, now_ms(), line, sizeof line)) {
+        pjob *j = calloc(1, sizeof *j);
+        if (!j)
+            return;
+        snprintf(j->line, sizeof j->line, "%s", line);
+        worker_done(svc, j);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    provider_service *svc = arg;
+    uint64_t last_tick = now_ms();
+    pthread_mutex_lock(&svc->mu);
+    while (!svc->stopping) {
+        pjob *j = jobq_pop(&svc->todo);
+        if (!j) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&svc->cv, &svc->mu, &until);
+        }
+        pthread_mutex_unlock(&svc->mu);
+        if (j) {
+            j->sess.now_ms = now_ms();
+            j->rc = ck_provider_handle(svc->cluster, &j->sess, j->frame, j->len, &j->resp, &j->resp_len,
+                                       &j->delay_ms, &j->close_after);
+            OPENSSL_cleanse(j->frame, j->len);
+            free(j->frame);
+            j->frame = NULL;
+            ERR_clear_error(); /* the queue is per thread: leave it clean for the next request */
+            worker_done(svc, j);
+        }
+        if (now_ms() - last_tick >= 1000) {
+            last_tick = now_ms();
+            worker_tick(svc);
+        }
+        pthread_mutex_lock(&svc->mu);
+    }
+    pthread_mutex_unlock(&svc->mu);
+    return NULL;
+}
+
+void provider_service_set_backoff(provider_service *svc, unsigned first_ms)
+{
+    svc->backoff_ms = first_ms;
+}
+
 provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
 {
     provider_service *svc = calloc(1, sizeof *svc);
@@ -292,6 +500,9 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     }
     svc->cfg = *cfg;
     svc->fd = -1;
+    svc->wake[0] = svc->wake[1] = -1;
+    pthread_mutex_init(&svc->mu, NULL);
+    pthread_cond_init(&svc->cv, NULL);
     if (svc->cfg.max_conns <= 0)
         svc->cfg.max_conns = 16;
     if (svc->cfg.timeout_ms <= 0)
@@ -361,6 +572,26 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     svc->base = base;
     if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &svc->cluster, err) < 0)
         return -1;
+    ck_pv_guard_cfg gcfg;
+    ck_pv_guard_cfg_init(&gcfg);
+    if (svc->backoff_ms)
+        gcfg.backoff_ms = svc->backoff_ms;
+    if (!(svc->guard = ck_pv_guard_new(&gcfg)))
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    if (pipe2(svc->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+        return ck_fail(err, CK_EIO, "CTL Provider worker pipe: %s", strerror(errno));
+    svc->wake_ev = event_new(base, svc->wake[0], EV_READ | EV_PERSIST, on_wake, svc);
+    if (!svc->wake_ev || event_add(svc->wake_ev, NULL) < 0)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    /* Signals belong to the loop's thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&svc->worker, NULL, worker_main, svc);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0)
+        return ck_fail(err, CK_EIO, "cannot start the CTL Provider's worker thread: %s", strerror(e));
+    svc->worker_running = true;
     svc->listener = evconnlistener_new(base, on_accept, svc, LEV_OPT_CLOSE_ON_FREE, -1, svc->fd);
     if (!svc->listener)
         return ck_fail(err, CK_EIO, "CTL Provider: cannot accept on %s", svc->listen_text);
@@ -377,8 +608,33 @@ void provider_service_free(provider_service *svc)
 {
     if (!svc)
         return;
+    if (svc->worker_running) {
+        /* The request in hand is finished (a publish is not cut in two);
+         * the queued ones are dropped with their connections. */
+        pthread_mutex_lock(&svc->mu);
+        svc->stopping = true;
+        pthread_cond_signal(&svc->cv);
+        pthread_mutex_unlock(&svc->mu);
+        pthread_join(svc->worker, NULL);
+    }
+    for (jobq *q = &svc->todo; q; q = q == &svc->todo ? &svc->done : NULL)
+        for (pjob *j; (j = jobq_pop(q));) {
+            if (j->pc)
+                j->pc->busy = false;
+            if (j->pc && j->pc->dead)
+                conn_free(j->pc);
+            job_free(j);
+        }
     while (svc->conns)
         conn_free(svc->conns);
+    if (svc->wake_ev)
+        event_free(svc->wake_ev);
+    for (int i = 0; i < 2; i++)
+        if (svc->wake[i] >= 0)
+            close(svc->wake[i]);
+    ck_pv_guard_free(svc->guard);
+    pthread_cond_destroy(&svc->cv);
+    pthread_mutex_destroy(&svc->mu);
     if (svc->resume)
         event_free(svc->resume);
     if (svc->listener)

@@ -5,9 +5,13 @@
  * which decides everything; this file only moves bytes, with bounded
  * buffers, timeouts and a connection limit, on the daemon's event loop.
  *
- * Publishing a CTL runs on the loop (fsyncs on every node's folder): it is
- * rare, admin-driven and short, and the TVS answers from its own threads
- * meanwhile. */
+ * ck_provider_handle runs on one worker thread of the provider's own: a
+ * login's PBKDF2, a SUBMIT's wait for cluster.lock, its store transaction
+ * and publishing would otherwise stall the loop that TFTP shares. The
+ * worker also owns the cluster handle and the failed-login guard
+ * (provider_guard.h) and writes the audit summaries that come due. A pipe
+ * brings finished requests back to the loop; a connection closed while its
+ * request is with the worker stays allocated (and counted) until it returns. */
 #ifndef CTLKITD_PROVIDER_SERVICE_H
 #define CTLKITD_PROVIDER_SERVICE_H
 
@@ -33,6 +37,9 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err);
 /* Opens the cluster (after any fork) and starts accepting on base. */
 int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err);
 int provider_service_port(const provider_service *svc);
+/* The first back-off after repeated failed logins (doubling up to 5 min;
+ * default 1000 ms). Before provider_service_start. */
+void provider_service_set_backoff(provider_service *svc, unsigned first_ms);
 /* Closes every connection and the listener. NULL ok. */
 void provider_service_free(provider_service *svc);
 

@@ -1,0 +1,54 @@
+/* CTL Provider login back-off (docs/ctl-provider.md, "Failed logins"):
+ * remembers failed logins per source address and per user name, across
+ * connections, and says how long a new attempt must wait. It also decides
+ * which failures reach the audit log: the first from a source gets a row,
+ * later ones are summed up at most once per summary interval.
+ *
+ * Pure logic: no I/O, no threads, no clock of its own (every call takes
+ * now_ms, a monotonic time in milliseconds), so tests drive it without
+ * sleeping. Memory is bounded: a fixed table, the least recently seen
+ * entry gives way to a new one. Not thread-safe: one caller at a time. */
+#ifndef CTLKIT_PROVIDER_GUARD_H
+#define CTLKIT_PROVIDER_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ck_pv_guard_cfg {
+    unsigned free_failures;    /* failures before the back-off starts (3) */
+    uint64_t backoff_ms;       /* the first back-off, doubled by each further failure (1000) */
+    uint64_t backoff_max_ms;   /* the longest back-off (300000); this long without a failure forgets them */
+    uint64_t summary_ms;       /* at most one audit summary per source in this time (60000) */
+    size_t slots;              /* table size: sources and users together (1024) */
+} ck_pv_guard_cfg;
+
+void ck_pv_guard_cfg_init(ck_pv_guard_cfg *cfg);
+
+typedef struct ck_pv_guard ck_pv_guard;
+
+/* NULL when out of memory. Zero fields of cfg take the defaults. */
+ck_pv_guard *ck_pv_guard_new(const ck_pv_guard_cfg *cfg);
+void ck_pv_guard_free(ck_pv_guard *g);
+
+/* 0 when a login from addr as user may be checked now; else how many ms
+ * of back-off are left (the longer of the source's and the user's). */
+uint64_t ck_pv_guard_wait(ck_pv_guard *g, const char *addr, const char *user, uint64_t now_ms);
+
+/* Records a failed login. checked: the password was checked and was
+ * wrong (it extends the back-off); false: refused unchecked while backed
+ * off (counted for the audit only, so that waiting out the back-off
+ * works). Returns true, with audit filled, when this failure is due an
+ * audit row. */
+bool ck_pv_guard_failed(ck_pv_guard *g, const char *addr, const char *user, bool checked, uint64_t now_ms,
+                        char *audit, size_t audit_size);
+
+/* A successful login: forgets the user's and the source's failures (a
+ * summary still pending for the source is kept for ck_pv_guard_flush). */
+void ck_pv_guard_succeeded(ck_pv_guard *g, const char *addr, const char *user, uint64_t now_ms);
+
+/* A summary due for a source whose failures stopped: returns true with
+ * audit filled, one per call; call until false (e.g. once a second). */
+bool ck_pv_guard_flush(ck_pv_guard *g, uint64_t now_ms, char *audit, size_t audit_size);
+
+#endif
