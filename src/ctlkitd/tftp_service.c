@@ -16,6 +16,7 @@
 
 #include "ctlkit/tftp.h"
 #include "log.h"
+#include "log_limit.h"
 #include "tftp_cache.h"
 #include "tftp_sources.h"
 #include "tftp_watch.h"
@@ -81,8 +82,7 @@ struct tftp_service {
     struct iovec rxv[RX_BATCH];
     uint8_t pkt[2048];
 
-    uint64_t log_sec;
-    unsigned log_count, log_suppressed;
+    struct log_limit reject_log;
     unsigned long long n_ok, n_failed, n_rejected;
 };
 
@@ -114,19 +114,11 @@ void tftp_config_defaults(struct tftp_config *cfg)
 
 static bool reject_log_ok(struct tftp_service *svc)
 {
-    uint64_t sec = now_us() / 1000000u;
-    if (sec != svc->log_sec) {
-        if (svc->log_suppressed)
-            dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", svc->log_suppressed);
-        svc->log_sec = sec;
-        svc->log_count = svc->log_suppressed = 0;
-    }
-    if (svc->log_count < REJECT_LOG_PER_SEC) {
-        svc->log_count++;
-        return true;
-    }
-    svc->log_suppressed++;
-    return false;
+    unsigned held;
+    bool ok = log_limit_ok(&svc->reject_log, &held);
+    if (held)
+        dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", held);
+    return ok;
 }
 
 /* ---- the client tables ------------------------------------------------- */
@@ -725,6 +717,7 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     }
     svc->cfg = *cfg;
     svc->lfd = -1;
+    svc->reject_log = (struct log_limit)LOG_LIMIT_INIT(REJECT_LOG_PER_SEC);
     if (svc->cfg.max_window > XFER_MAX_WINDOW || svc->cfg.max_window == 0)
         svc->cfg.max_window = XFER_MAX_WINDOW;
     if (svc->cfg.max_blksize > CK_TFTP_BLKSIZE_MAX || svc->cfg.max_blksize < CK_TFTP_BLKSIZE_MIN)
