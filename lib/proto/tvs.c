@@ -31,6 +31,12 @@ static int check_header_prefix(const uint8_t *p, size_t have, ck_err *err)
                        CK_TVS_VERSION);
     if (have >= 3 && !known_command(p[2]))
         return ck_fail(err, CK_EFORMAT, "unknown TVS command %u at offset 2", p[2]);
+    /* docs/tvs-protocol.md: "reserved (0 in requests)". A request that sets
+     * it speaks a variant this server does not know; responses are left
+     * alone (the phone side reads whatever a server puts there). */
+    if (have >= 4 && p[3] != 0 && (p[2] == CK_TVS_VERIFY_REQ || p[2] == CK_TVS_QUERY_REQ))
+        return ck_fail(err, CK_EFORMAT, "TVS %s request with reserved byte 0x%02x at offset 3 (must be 0)",
+                       ck_tvs_command_name(p[2]), p[3]);
     return 0;
 }
 

@@ -29,6 +29,8 @@ static void usage(FILE *to)
           "  --tftp ADDR:PORT     TFTP address (default 0.0.0.0:69; [::1]:69 for IPv6)\n"
           "  --tftp-root DIR      directory served over TFTP (read into memory, followed on change)\n"
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
+          "  --max-transfers-per-source N  concurrent TFTP transfers per client address\n"
+          "                       (default 16; 0 = no cap)\n"
           "  --provider ADDR:PORT CTL Provider address, publisher only (default: the node's IP and\n"
           "                       provider port; the CTL Client's TLS port, docs/ctl-provider.md)\n"
           "  --provider-backoff MS first back-off after 3 failed CTL Provider logins (default 1000;\n"
@@ -67,11 +69,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF,
+           OPT_PER_SOURCE };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
         {"max-transfers", required_argument, NULL, OPT_MAX},
+        {"max-transfers-per-source", required_argument, NULL, OPT_PER_SOURCE},
         {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, OPT_LEVEL},
         {"help", no_argument, NULL, 'h'},
@@ -141,6 +145,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             tcfg.max_transfers = (unsigned)n;
+            break;
+        case OPT_PER_SOURCE:
+            if (!ck_parse_ll(optarg, 0, 1000000, &n)) {
+                fprintf(stderr, "ctlkitd: --max-transfers-per-source must be a number from 0 (no cap) to 1000000\n");
+                return 2;
+            }
+            tcfg.max_per_source = (unsigned)n;
             break;
         case 'f':
             foreground = true;

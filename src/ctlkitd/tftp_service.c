@@ -16,7 +16,9 @@
 
 #include "ctlkit/tftp.h"
 #include "log.h"
+#include "log_limit.h"
 #include "tftp_cache.h"
+#include "tftp_sources.h"
 #include "tftp_watch.h"
 #include "tftp_xfer.h"
 
@@ -69,6 +71,7 @@ struct tftp_service {
     struct tftp_xfer **active;  /* dense, for the tick's scan */
     size_t nactive;
     struct tftp_xfer **peers;   /* hash on the client's address and port */
+    struct tftp_sources *sources; /* transfers per client address */
     size_t peer_mask;
     /* idle structs, oldest first: file == NULL; fd >= 0 for a pooled socket */
     struct tftp_xfer *free_head, *free_tail;
@@ -79,8 +82,7 @@ struct tftp_service {
     struct iovec rxv[RX_BATCH];
     uint8_t pkt[2048];
 
-    uint64_t log_sec;
-    unsigned log_count, log_suppressed;
+    struct log_limit reject_log;
     unsigned long long n_ok, n_failed, n_rejected;
 };
 
@@ -96,6 +98,10 @@ void tftp_config_defaults(struct tftp_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     netaddr_parse("0.0.0.0:69", 69, &cfg->listen, NULL);
     cfg->max_transfers = 4000;
+    /* A phone fetches its files one after the other; 16 leaves room for a
+     * few phones behind one NAT address (rare for TFTP in CUCM networks),
+     * while one address can no longer take every slot. */
+    cfg->max_per_source = 16;
     cfg->timeout_ms = 1000;
     cfg->retries = 5;
     cfg->max_blksize = CK_TFTP_BLKSIZE_MAX;
@@ -108,19 +114,11 @@ void tftp_config_defaults(struct tftp_config *cfg)
 
 static bool reject_log_ok(struct tftp_service *svc)
 {
-    uint64_t sec = now_us() / 1000000u;
-    if (sec != svc->log_sec) {
-        if (svc->log_suppressed)
-            dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", svc->log_suppressed);
-        svc->log_sec = sec;
-        svc->log_count = svc->log_suppressed = 0;
-    }
-    if (svc->log_count < REJECT_LOG_PER_SEC) {
-        svc->log_count++;
-        return true;
-    }
-    svc->log_suppressed++;
-    return false;
+    unsigned held;
+    bool ok = log_limit_ok(&svc->reject_log, &held);
+    if (held)
+        dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", held);
+    return ok;
 }
 
 /* ---- the client tables ------------------------------------------------- */
@@ -152,6 +150,8 @@ static void tables_remove(struct tftp_service *svc, struct tftp_xfer *x)
     while (*pp != x)
         pp = &(*pp)->hnext;
     *pp = x->hnext;
+    tftp_sources_drop(svc->sources, x->src);
+    x->src = NULL;
     struct tftp_xfer *last = svc->active[--svc->nactive];
     svc->active[x->slot] = last;
     last->slot = x->slot;
@@ -264,6 +264,36 @@ static void reject(struct tftp_service *svc, const netaddr *peer, const struct m
         dlog(DLOG_INFO, "TFTP %s %s -> error %u", netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who),
              what, code);
     }
+}
+
+/* ---- making room: evicting a silent transfer ----------------------------- */
+
+/* The table is full and a client with no transfer in flight asks: the
+ * transfer whose client has been silent the longest goes, if it has been
+ * silent (sent nothing, not even a duplicate ACK) for at least our own
+ * retransmission timeout. Only then is the table scanned, so the cost
+ * falls on the full table, not on every request. */
+static bool evict_silent(struct tftp_service *svc, uint64_t now)
+{
+    uint64_t silent_us = (uint64_t)svc->cfg.timeout_ms * 1000u;
+    struct tftp_xfer *victim = NULL;
+    for (size_t i = 0; i < svc->nactive; i++) {
+        struct tftp_xfer *x = svc->active[i];
+        if (now - x->heard_us >= silent_us && (!victim || x->heard_us < victim->heard_us))
+            victim = x;
+    }
+    if (!victim)
+        return false;
+    ck_buf b;
+    ck_buf_init(&b, 128);
+    if (ck_tftp_build_error(&b, CK_TFTP_EUNDEF, "Server busy: transfer cancelled, no answer from you", NULL) == 0)
+        (void)send(victim->fd, b.data, b.len, MSG_DONTWAIT);
+    ck_buf_free(&b);
+    snprintf(victim->why, sizeof victim->why,
+             "evicted: nothing heard for %.1f s, all %u slots taken (--max-transfers) and a new client asked",
+             (double)(now - victim->heard_us) / 1e6, svc->cfg.max_transfers);
+    finish(svc, victim, XFER_FAILED, now);
+    return true;
 }
 
 /* ---- starting a transfer ----------------------------------------------- */
@@ -495,7 +525,14 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
             return;
         }
 
-    if (svc->nactive >= svc->cfg.max_transfers) {
+    unsigned from_here = tftp_sources_count(svc->sources, &peer);
+    if (svc->cfg.max_per_source && from_here >= svc->cfg.max_per_source) {
+        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers from your address, try again later",
+               "RRQ %s refused: %u transfers from this address in progress (--max-transfers-per-source)", shown,
+               from_here);
+        return;
+    }
+    if (svc->nactive >= svc->cfg.max_transfers && (from_here > 0 || !evict_silent(svc, now))) {
         reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers, try again later",
                "RRQ %s refused: %zu transfers in progress (--max-transfers)", shown, svc->nactive);
         return;
@@ -545,6 +582,7 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
         return;
     }
     x->peer_hash = h;
+    x->src = tftp_sources_add(svc->sources, &peer); /* cannot fail: at most max_transfers entries */
     x->hnext = svc->peers[h & svc->peer_mask];
     svc->peers[h & svc->peer_mask] = x;
     x->slot = svc->nactive;
@@ -679,6 +717,7 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     }
     svc->cfg = *cfg;
     svc->lfd = -1;
+    svc->reject_log = (struct log_limit)LOG_LIMIT_INIT(REJECT_LOG_PER_SEC);
     if (svc->cfg.max_window > XFER_MAX_WINDOW || svc->cfg.max_window == 0)
         svc->cfg.max_window = XFER_MAX_WINDOW;
     if (svc->cfg.max_blksize > CK_TFTP_BLKSIZE_MAX || svc->cfg.max_blksize < CK_TFTP_BLKSIZE_MIN)
@@ -698,7 +737,8 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     }
     svc->active = calloc(svc->cfg.max_transfers, sizeof *svc->active);
     svc->peers = calloc(buckets, sizeof *svc->peers);
-    if (!svc->root || !svc->active || !svc->peers) {
+    svc->sources = tftp_sources_new(svc->cfg.max_transfers);
+    if (!svc->root || !svc->active || !svc->peers || !svc->sources) {
         ck_fail(err, CK_ENOMEM, "out of memory for the TFTP service");
         goto fail;
     }
@@ -759,6 +799,7 @@ void tftp_service_free(struct tftp_service *svc)
     tftp_cache_free(svc->cache);
     free(svc->active);
     free(svc->peers);
+    tftp_sources_free(svc->sources);
     free(svc->root);
     free(svc);
     dlog_flush();

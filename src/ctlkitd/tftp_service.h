@@ -21,6 +21,7 @@ struct tftp_config {
     netaddr listen;           /* default 0.0.0.0:69 */
     const char *root;         /* the TFTP directory */
     unsigned max_transfers;   /* concurrent transfers; past it: error 0 "server busy" */
+    unsigned max_per_source;  /* concurrent transfers per client address; 0 = no cap */
     unsigned timeout_ms;      /* retransmission timeout unless the client sets one */
     unsigned retries;         /* retransmissions before giving up on a client */
     unsigned max_blksize;     /* largest blksize granted (RFC 2348 allows less) */
@@ -29,8 +30,16 @@ struct tftp_config {
     size_t max_cache_bytes;   /* total size of the cache */
 };
 
-/* Fills the defaults above (listen 0.0.0.0:69, 4000 transfers, 1 s, 5
- * retries, blksize 65464, window 64, 64 MiB per file, 1 GiB in all). */
+/* Fills the defaults above (listen 0.0.0.0:69, 4000 transfers, 16 per
+ * client address, 1 s, 5 retries, blksize 65464, window 64, 64 MiB per
+ * file, 1 GiB in all).
+ *
+ * When every slot is taken, a request from an address with no transfer in
+ * flight evicts the transfer whose client has been silent the longest,
+ * if that client has sent nothing for at least timeout_ms (a phone answers
+ * within milliseconds; a request asking "timeout 30" from a socket that
+ * never answers would otherwise hold its slot for six times 30 s). The
+ * evicted client gets error 0 and the transfer's log line says why. */
 void tftp_config_defaults(struct tftp_config *cfg);
 
 struct tftp_service;

@@ -80,6 +80,7 @@ static enum xfer_result send_window(struct tftp_xfer *x)
 enum xfer_result xfer_begin(struct tftp_xfer *x, uint64_t now_us)
 {
     x->start_us = now_us;
+    x->heard_us = now_us;
     x->deadline_us = now_us + x->timeout_us;
     if (x->oack_pending) {
         if (send(x->fd, x->oack, x->oack_len, 0) < 0)
@@ -128,6 +129,7 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
         return failed(x, "recv", strerror(errno));
     }
     x->heard = true;
+    x->heard_us = now_us;
     uint16_t block;
     if (n == 4 && ck_tftp_parse_ack(buf, 4, &block, NULL) == 0)
         return on_ack(x, block, now_us);

@@ -20,6 +20,7 @@
 #include "ctlkit/tftp.h"
 #include "netaddr.h"
 #include "tftp_cache.h"
+#include "tftp_sources.h"
 
 /* Largest window this server sends (it may answer a smaller windowsize
  * than asked, RFC 7440); bounded so that a window fits on the stack. */
@@ -44,6 +45,7 @@ struct tftp_xfer {
     uint32_t timeout_us;
     uint32_t retransmits;
     uint64_t start_us, deadline_us;
+    uint64_t heard_us;        /* last datagram from the client (start_us until then) */
     uint8_t *oack;            /* our OACK, kept for retransmission */
     size_t oack_len;
     char why[160];            /* reason of a failure, for the log line */
@@ -53,6 +55,7 @@ struct tftp_xfer {
     struct event *ev;         /* readable events of fd, for the socket's lifetime */
     void *owner;              /* the service */
     uint32_t peer_hash;
+    struct tftp_source *src;  /* the client address's transfer count */
     struct tftp_xfer *hnext;  /* peer hash chain, or free list */
     size_t slot;              /* index in the service's active array */
 };

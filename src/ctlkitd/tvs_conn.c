@@ -254,7 +254,7 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     ck_err err;
     ck_tvs_cert_view view;
     if (ck_tvs_cert_peek(req->cert, req->cert_len, &view, &err) < 0) {
-        tvs_log(TVS_LOG_WARNING,
+        tvs_log_bad_input(
                 "tvs: %s: %.*s: bad input, closing the connection: certificate element value at offset %zu: %s",
                 c->peer, (int)req->device.name_len, req->device.name, (size_t)(req->cert - frame), err.msg);
         return -1;
@@ -331,7 +331,7 @@ static int handle_frame(tvs_conn *c, const uint8_t *frame, size_t len)
     ck_err err;
     ck_tvs_request req;
     if (ck_tvs_parse_request(frame, len, &req, &err) < 0) {
-        tvs_log(TVS_LOG_WARNING, "tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
+        tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
         return -1;
     }
     ck_buf out;
@@ -446,7 +446,7 @@ static void drive(tvs_conn *c)
             ck_err err;
             ck_tvs_frame f = ck_tvs_frame_check(c->in, c->in_len, CK_TVS_MAX_REQUEST, &flen, &err);
             if (f == CK_TVS_FRAME_BAD) {
-                tvs_log(TVS_LOG_WARNING, "tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
+                tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
                 conn_free(c);
                 return;
             }

@@ -23,5 +23,11 @@
 void tvs_log_use_syslog(bool on);
 static inline bool tvs_log_enabled(enum dlog_level level) { return dlog_enabled(level); }
 void tvs_log(enum dlog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning about bad input from a client (any phone or stranger can send
+ * it at will): at most TVS_BAD_INPUT_LOG_PER_SEC such lines a second, as
+ * TFTP caps its rejections (log_limit.h); the first line of the next
+ * second is preceded by "tvs: N similar messages suppressed". */
+#define TVS_BAD_INPUT_LOG_PER_SEC 20
+void tvs_log_bad_input(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,22 +1,24 @@
 /* tftpc: a small TFTP client for the end-to-end tests (tests/scenarios/tftp_*).
  *
  *   tftpc get HOST PORT FILE OUT [-m MODE] [-o NAME=VALUE]... [-d ACK_DELAY_MS] [-t SECS] [-x BLOCK] [-s]
- *             [-P LOCALPORT]
+ *             [-P LOCALPORT] [-B LOCALADDR]
  *       Reads FILE into OUT (netascii is decoded). Prints "OACK name=value ..."
  *       when the server sends one, then "OK bytes=N blocks=M", or
  *       "ERROR CODE MESSAGE" (exit 3), or "TIMEOUT" (exit 4). -d waits before
  *       each ACK (a slow phone); -t bounds the whole transfer (default 20 s);
  *       -x drops the first copy of DATA block BLOCK (a lost packet); -s
  *       prints "STARTED tid=PORT" (the server's port) at the first DATA
- *       block; -P sends from LOCALPORT instead of a fresh port.
+ *       block; -P sends from LOCALPORT instead of a fresh port; -B sends
+ *       from LOCALADDR (a loopback address) instead of 127.0.0.1.
  *   tftpc raw HOST PORT HEX [-t SECS]
  *       Sends the bytes HEX (e.g. 0001612e62696e006f6374657400) and prints the
  *       first reply: "ERROR CODE MESSAGE", "DATA BLOCK LEN", "OACK ...",
  *       or "NOREPLY" after SECS (default 1).
- *   tftpc hold HOST PORT FILE N SECS
+ *   tftpc hold HOST PORT FILE N SECS [-B LOCALADDR] [-o NAME=VALUE]...
  *       Starts N transfers of FILE, each from its own socket, never ACKs,
- *       and after SECS prints "DATA n ERROR n" (how many of them were
- *       answered with DATA, and with ERROR) and closes them.
+ *       and after SECS prints "DATA n ERROR n LATE n" (how many of them were
+ *       answered first with DATA or OACK, how many with ERROR, and how many
+ *       started ones got an ERROR later) and closes them.
  *
  * Only for tests: it trusts its arguments and exits on the first problem. */
 #include <arpa/inet.h>
@@ -35,6 +37,15 @@
 #include "ctlkit/tftp.h"
 
 static struct sockaddr_in server;
+static struct in_addr local_addr = {.s_addr = 0}; /* -B; 127.0.0.1 when unset */
+
+static void set_local(const char *addr)
+{
+    if (inet_pton(AF_INET, addr, &local_addr) != 1) {
+        fprintf(stderr, "tftpc: -B must be an IPv4 address\n");
+        exit(2);
+    }
+}
 
 static void die(const char *what)
 {
@@ -53,7 +64,7 @@ static int open_socket_at(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
     struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(port)};
-    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    any.sin_addr.s_addr = local_addr.s_addr ? local_addr.s_addr : htonl(INADDR_LOOPBACK);
     if (port)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&any, sizeof any) != 0)
@@ -177,6 +188,8 @@ static int cmd_get(int argc, char **argv)
             say_started = 1;
         else if (!strcmp(argv[i], "-P") && i + 1 < argc)
             local_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-B") && i + 1 < argc)
+            set_local(argv[++i]);
         else
             die("unknown get option");
     }
@@ -331,13 +344,23 @@ static int cmd_hold(int argc, char **argv)
     if (!fds || !seen || !p)
         die("out of memory");
     uint8_t req[600], buf[70000];
-    size_t reqlen = build_rrq(req, sizeof req, argv[4], "octet", NULL, 0);
+    char *opts[16];
+    int nopts = 0;
+    for (int i = 7; i < argc; i++) {
+        if (!strcmp(argv[i], "-B") && i + 1 < argc)
+            set_local(argv[++i]);
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc && nopts < 16)
+            opts[nopts++] = argv[++i];
+        else
+            die("hold: unknown option");
+    }
+    size_t reqlen = build_rrq(req, sizeof req, argv[4], "octet", opts, nopts);
     for (int i = 0; i < n; i++) {
         fds[i] = open_socket();
         p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         sendto(fds[i], req, reqlen, 0, (struct sockaddr *)&server, sizeof server);
     }
-    int ndata = 0, nerror = 0;
+    int ndata = 0, nerror = 0, nlate = 0;
     double end = now() + secs;
     while (now() < end) {
         if (poll(p, (nfds_t)n, 50) <= 0)
@@ -348,16 +371,22 @@ static int cmd_hold(int argc, char **argv)
             ssize_t r = recv(fds[i], buf, sizeof buf, 0);
             if (r >= 2 && !seen[i]) {
                 seen[i] = 1;
-                if (buf[1] == CK_TFTP_DATA)
+                if (buf[1] == CK_TFTP_DATA || buf[1] == CK_TFTP_OACK)
                     ndata++;
-                else if (buf[1] == CK_TFTP_ERROR)
+                else if (buf[1] == CK_TFTP_ERROR && (seen[i] = 2))
                     nerror++;
-                printf("DATA %d ERROR %d\n", ndata, nerror);
+                printf("DATA %d ERROR %d LATE %d\n", ndata, nerror, nlate);
+                fflush(stdout);
+            } else if (r >= 2 && seen[i] == 1 && buf[1] == CK_TFTP_ERROR) {
+                /* A started transfer cancelled by the server. */
+                seen[i] = 2;
+                nlate++;
+                printf("DATA %d ERROR %d LATE %d\n", ndata, nerror, nlate);
                 fflush(stdout);
             }
         }
     }
-    printf("DATA %d ERROR %d\n", ndata, nerror);
+    printf("DATA %d ERROR %d LATE %d\n", ndata, nerror, nlate);
     for (int i = 0; i < n; i++)
         close(fds[i]);
     free(fds);

@@ -108,6 +108,23 @@ static void test_header(void **state)
         int rc = ck_tvs_parse_header(bad, 10, &h, &err);
         assert_int_equal(rc, (c >= 1 && c <= 4) ? 0 : -1);
     }
+    /* The reserved byte: 0 in requests (docs/tvs-protocol.md); a response's
+     * is not checked. */
+    for (unsigned r = 1; r < 256; r++) {
+        memcpy(bad, ok, 10);
+        bad[3] = (uint8_t)r;
+        assert_int_equal(ck_tvs_parse_header(bad, 10, &h, &err), -1);
+        assert_non_null(strstr(err.msg, "reserved byte"));
+        assert_non_null(strstr(err.msg, "at offset 3 (must be 0)"));
+        bad[2] = CK_TVS_QUERY_REQ;
+        assert_int_equal(ck_tvs_parse_header(bad, 10, &h, &err), -1);
+        bad[2] = CK_TVS_VERIFY_RESP;
+        assert_int_equal(ck_tvs_parse_header(bad, 10, &h, &err), 0);
+    }
+    memcpy(bad, ok, 10);
+    bad[3] = 0xff;
+    assert_int_equal(ck_tvs_parse_header(bad, 10, &h, &err), -1);
+    assert_string_equal(err.msg, "TVS VERIFY request with reserved byte 0xff at offset 3 (must be 0)");
     assert_string_equal(ck_tvs_command_name(1), "VERIFY");
     assert_string_equal(ck_tvs_command_name(4), "QUERY response");
     assert_string_equal(ck_tvs_command_name(9), "unknown");
@@ -190,6 +207,17 @@ static void test_request_bad_framing(void **state)
     /* A trailing byte. */
     ck_buf_u8(&b, 0);
     expect_bad_request(b.data, b.len, "1 trailing bytes after the TVS message at offset");
+    ck_buf_free(&b);
+
+    /* A whole, otherwise valid VERIFY with the reserved byte set (issue 16):
+     * refused by the parser and already by the streaming frame check. */
+    build_verify(&b, 0, 1);
+    b.data[3] = 0xff;
+    expect_bad_request(b.data, b.len, "TVS VERIFY request with reserved byte 0xff at offset 3 (must be 0)");
+    size_t flen = 0;
+    ck_err ferr;
+    assert_int_equal(ck_tvs_frame_check(b.data, 4, CK_TVS_MAX_REQUEST, &flen, &ferr), CK_TVS_FRAME_BAD);
+    assert_int_equal(ck_tvs_frame_check(b.data, b.len, CK_TVS_MAX_REQUEST, &flen, &ferr), CK_TVS_FRAME_BAD);
     ck_buf_free(&b);
 
     uint8_t body[64], msg[128];
