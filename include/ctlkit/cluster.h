@@ -31,6 +31,12 @@ typedef struct ck_cluster ck_cluster;
 /* Trust-store purposes (cluster-wide). */
 #define CK_TRUST_CALLMANAGER "CallManager-trust"
 #define CK_TRUST_PHONE_SAST "Phone-SAST-trust"
+/* The CAs that issue USB eTokens (Cisco Manufacturing CA): a Security
+ * Token in a CTL must chain to one of them (docs/etokens.md). */
+#define CK_TRUST_ETOKEN_ISSUER "CTL-eToken-issuer-trust"
+/* Every purpose, for messages. */
+#define CK_TRUST_PURPOSE_NAMES                                                                                        \
+    "CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, TVS-trust, " CK_TRUST_ETOKEN_ISSUER
 
 #define CK_CTL_NAME "CTLFile.tlv"
 #define CK_ITL_NAME "ITLFile.tlv"

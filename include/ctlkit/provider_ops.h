@@ -37,11 +37,13 @@ int ck_provider_auth(const char *cluster_dir, const char *user, const char *pass
 /* Checks a submitted CTL before it may be published:
  *  - it parses strictly, is a CTL (CTLFile.tlv), and its signature verifies;
  *  - it holds at least two SAST records, every one a Security Token
- *    certificate (issued by a CA, not self-signed, not a node's own);
+ *    certificate (issued by a CA, not self-signed, not a node's own) that
+ *    chains to a CA in CTL-eToken-issuer-trust (dates not checked);
  *  - its signer is one of them;
  *  - its other records are exactly the cluster's: CCM+TFTP with each
- *    node's current CallManager certificate, CAPF with the publisher's
- *    current CAPF certificate, nothing else, nothing twice;
+ *    node's current CallManager certificate and IP address, CAPF with the
+ *    publisher's current CAPF certificate and address, nothing else,
+ *    nothing twice;
  *  - for "update", the cluster is mixed; for any action on a mixed
  *    cluster with a published CTL, the signer must be one of that CTL's
  *    Security Tokens ("The Security Token you have inserted does not

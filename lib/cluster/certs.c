@@ -6,13 +6,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/x509v3.h>
+
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
 
 static const char *const trust_purposes[] = {CK_TRUST_CALLMANAGER, CK_TRUST_PHONE_SAST, "Phone-trust", "CAPF-trust",
-                                             "TVS-trust", NULL};
+                                             "TVS-trust", CK_TRUST_ETOKEN_ISSUER, NULL};
 
 const char *ck_cluster_trust_purpose(const char *p)
 {
@@ -149,13 +151,19 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
 {
     const char *purpose = ck_cluster_trust_purpose(purpose_arg);
     if (!purpose)
-        return ck_fail(err, CK_EINVAL,
-                       "unknown trust store '%s' (CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, "
-                       "TVS-trust)",
-                       purpose_arg);
+        return ck_fail(err, CK_EINVAL, "unknown trust store '%s' (" CK_TRUST_PURPOSE_NAMES ")", purpose_arg);
     X509 *cert = NULL;
     if (ck_load_pem_mem(pem, strlen(pem), &cert, NULL, false, err) < 0)
         return -1;
+    /* An issuer store of token certificates would make each token its own
+     * anchor; it holds the CAs that issue tokens. */
+    if (strcmp(purpose, CK_TRUST_ETOKEN_ISSUER) == 0 && X509_check_ca(cert) == 0) {
+        X509_free(cert);
+        return ck_fail(err, CK_EINVAL,
+                       "the certificate is not a CA certificate; %s holds the CAs that issue eTokens (Cisco "
+                       "Manufacturing CA), not the tokens' own certificates (those go to %s)",
+                       CK_TRUST_ETOKEN_ISSUER, CK_TRUST_PHONE_SAST);
+    }
     char *subject = ck_name_cucm(X509_get_subject_name(cert));
     char *clean = ck_cert_to_pem(cert); /* stores the certificate only, never a key that came along */
     X509_free(cert);

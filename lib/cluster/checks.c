@@ -82,6 +82,33 @@ static void check_etoken_records(ck_cluster *c, const char *node, const ck_tl_fi
     ck_cert_rows_free(certs, nc);
 }
 
+/* Every Security Token record (a SAST certificate issued by a CA; the
+ * nodes' own SAST certificates are self-signed) must chain to an eToken
+ * issuer the cluster trusts: whoever holds a token from another CA can
+ * sign CTLs the phones install. */
+static void check_token_issuers(ck_cluster *c, const char *node, const ck_tl_file *f, list *out)
+{
+    for (size_t i = 0; i < f->n_records; i++) {
+        const ck_tl_record *r = &f->records[i];
+        if (!r->has_function || r->function != CK_ROLE_SAST || !r->cert.p)
+            continue;
+        X509 *x = ck_cert_from_der(r->cert.p, r->cert.n, NULL);
+        if (!x)
+            continue;
+        char why[384];
+        ck_err err = {0};
+        int rc = X509_check_issued(x, x) == X509_V_OK ? 0 : etoken_issuer_verify(c, x, why, sizeof why, &err);
+        if (rc != 0) {
+            char *subj = ck_name_cucm(X509_get_subject_name(x)), *iss = ck_name_cucm(X509_get_issuer_name(x));
+            add(out, "%s: the CTL's Security Token record #%zu (%s, issued by %s) is not a trusted eToken: %s",
+                node, i + 1, subj ? subj : "?", iss ? iss : "?", rc < 0 ? err.msg : why);
+            free(subj);
+            free(iss);
+        }
+        X509_free(x);
+    }
+}
+
 /* Is the CTL's signer the publisher's current signing certificate? (An
  * eToken-signed CTL is checked for stale node records instead.) */
 static void check_signer(ck_cluster *c, const char *node, const ck_tl_file *f, list *out)
@@ -136,8 +163,11 @@ static void check_node(ck_cluster *c, const ck_node *n, bool mixed, list *out)
             add(out, "%s: its CTLFile.tlv does not parse: %s", n->name, err.msg);
         else if (ck_tl_verify(f, &err) < 0)
             add(out, "%s: its CTLFile.tlv does not verify: %s", n->name, err.msg);
-        else if (mixed)
-            check_signer(c, n->name, f, out);
+        else {
+            check_token_issuers(c, n->name, f, out);
+            if (mixed)
+                check_signer(c, n->name, f, out);
+        }
         ck_tl_free(f);
         free(raw);
     }

@@ -44,6 +44,11 @@ int build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_er
 /* Rebuilds and publishes node's ITL inside an open operation. */
 int rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err);
 
+/* Does a Security Token certificate chain to a CA in CTL-eToken-issuer-trust
+ * (signatures and names, not dates)? 0 yes; 1 no, with why saying why (an
+ * empty store included); -1 when the store cannot be read. */
+int etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err);
+
 int require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* The CTL Provider's decisions about a submitted CTL: check it against the
  * cluster, publish it, and say per node whether the file arrived. */
+#include <arpa/inet.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,10 +102,11 @@ static void span_str(const ck_span *s, char *out, size_t outsz)
     out[n] = '\0';
 }
 
-/* A Security Token certificate: parses, and was issued by someone else
- * (the token manufacturer's CA), so it is neither a node's self-signed
- * certificate nor anything the cluster made. */
-static int check_token_record(const node_certs *nc, const ck_tl_record *r, size_t idx, ck_err *err)
+/* A Security Token certificate: parses, was issued by someone else (so it
+ * is neither a node's self-signed certificate nor anything the cluster
+ * made), and chains to an eToken issuer the cluster trusts: a token from
+ * a home-made CA would make its holder a signer every phone accepts. */
+static int check_token_record(ck_cluster *c, const node_certs *nc, const ck_tl_record *r, size_t idx, ck_err *err)
 {
     char subj[160];
     span_str(&r->subject, subj, sizeof subj);
@@ -122,13 +124,38 @@ static int check_token_record(const node_certs *nc, const ck_tl_record *r, size_
         return -1;
     }
     bool self = X509_check_issued(x, x) == X509_V_OK;
-    X509_free(x);
-    if (self)
+    if (self) {
+        X509_free(x);
         return ck_fail(err, CK_EINVAL,
                        "CTL record #%zu (SAST %s) is self-signed; a Security Token certificate is issued by the "
                        "token manufacturer's CA",
                        idx + 1, subj);
-    return 0;
+    }
+    char why[384];
+    int rc = etoken_issuer_verify(c, x, why, sizeof why, err);
+    X509_free(x);
+    if (rc == 1) {
+        char issuer[160];
+        span_str(&r->issuer, issuer, sizeof issuer);
+        return ck_fail(err, CK_EINVAL,
+                       "The Security Token you have inserted is not a trusted eToken: CTL record #%zu (Security "
+                       "Token %s, issued by %s): %s",
+                       idx + 1, subj, issuer[0] ? issuer : "?", why);
+    }
+    return rc;
+}
+
+/* The address a CTL record gives for node n must be n's: phones reach
+ * CallManager and TFTP at the record's address. */
+static int check_record_ip(const ck_tl_record *r, size_t idx, const char *role, const ck_node *n, ck_err *err)
+{
+    char got[INET_ADDRSTRLEN] = "none";
+    if (r->has_ip)
+        inet_ntop(AF_INET, r->ip, got, sizeof got);
+    if (r->has_ip && strcmp(got, n->ip) == 0)
+        return 0;
+    return ck_fail(err, CK_EINVAL, "CTL record #%zu (%s, host '%s') gives IP address %s, but node %s is at %s", idx + 1,
+                   role, n->name, got, n->name, n->ip);
 }
 
 /* Two SAST records are two tokens only when their keys differ: the same
@@ -236,7 +263,7 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
         span_str(&r->dns_name, dns, sizeof dns);
         unsigned role = r->has_function ? r->function : 0xFFFF;
         if (role == CK_ROLE_SAST) {
-            if (check_token_record(&nc, r, i, err) < 0)
+            if (check_token_record(c, &nc, r, i, err) < 0)
                 goto out;
             sast++;
             for (size_t j = 0; j < i; j++)
@@ -270,6 +297,8 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
                         nc.nodes[k].name);
                 goto out;
             }
+            if (check_record_ip(r, i, "CCM+TFTP", &nc.nodes[k], err) < 0)
+                goto out;
             ccm_seen[k] = true;
         } else if (role == CK_ROLE_CAPF) {
             if (!r->cert.p || !ck_bytes_equal(r->cert.p, r->cert.n, nc.capf, nc.capf_len)) {
@@ -281,6 +310,9 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
                 ck_fail(err, CK_EINVAL, "CTL record #%zu: the CAPF certificate appears twice", i + 1);
                 goto out;
             }
+            for (size_t j = 0; j < nc.n; j++)
+                if (nc.nodes[j].publisher && check_record_ip(r, i, "CAPF", &nc.nodes[j], err) < 0)
+                    goto out;
         } else {
             const char *name = r->has_function ? ck_role_name(role) : NULL;
             ck_fail(err, CK_EINVAL,

@@ -149,9 +149,7 @@ int admin_cert_import(admin *a, int argc, char **argv)
 {
     const char *purpose = argv[0], *path = argv[1];
     if (!ck_cluster_trust_purpose(purpose))
-        return admin_fail("Unknown trust store '%s' (CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, "
-                          "TVS-trust)",
-                          purpose);
+        return admin_fail("Unknown trust store '%s' (" CK_TRUST_PURPOSE_NAMES ")", purpose);
     char desc[256] = "";
     for (int i = 2; i < argc; i++)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc), "%s%s", i > 2 ? " " : "", argv[i]);

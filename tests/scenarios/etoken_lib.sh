@@ -29,11 +29,16 @@ new_cluster() {
     fail "provider passwd"
 }
 
+# The tokens, and their test "Cisco Manufacturing CA" trusted as the
+# cluster's eToken issuer (as an admin imports the real one), so that the
+# CTL Provider accepts them. Call after new_cluster.
 make_tokens() {
   TOKEN_BITS=1024 bash "$SRC/tests/tokens/make-tokens" "$TOK" >/dev/null 2>"$WORK/make-tokens.log" ||
     fail "make-tokens: $(cat "$WORK/make-tokens.log")"
   # shellcheck disable=SC1091
   . "$TOK/env"
+  admin pub "set cert import trust CTL-eToken-issuer-trust $TOK/ca/ca.pem" >"$WORK/issuer.log" 2>&1 ||
+    fail "importing the test manufacturing CA: $(cat "$WORK/issuer.log")"
 }
 
 # Makes sure a CTL Provider answers on the publisher; skips the test when

@@ -340,6 +340,10 @@ static char dir[256];
 static ck_cluster *cl;
 static X509 *ca, *tok1, *tok2, *selfsigned;
 static EVP_PKEY *ca_key, *tok1_key, *tok2_key, *self_key;
+/* Counterfeit tokens: a home-made CA that calls itself Cisco Manufacturing
+ * CA, and two tokens from it shaped like the real ones. */
+static X509 *fake_ca, *fake1, *fake2;
+static EVP_PKEY *fake_ca_key, *fake1_key, *fake2_key;
 
 #define PUB "cucm-1051-a-pub"
 #define SUB "cucm-1051-a-sub1"
@@ -362,7 +366,8 @@ static int setup_cluster(void **state)
     static const uint8_t s1[] = {0x83, 0xE9, 0x08, 0, 0, 0, 0x55, 0x45, 0xAF, 0x31};
     static const uint8_t s2[] = {0x3C, 0xF9, 0x27, 0, 0, 0, 0xAF, 0xA2, 0xDA, 0x45};
     ck_cert_params t1 = {.cn = "SAST-ADN008580ef ", .ou = "IPCBU", .o = "Cisco Systems", .rsa_bits = 1024,
-                         .serial = s1, .serial_len = 10, .issuer_cert = ca, .issuer_key = ca_key};
+                         .serial = s1, .serial_len = 10, .issuer_cert = ca, .issuer_key = ca_key,
+                         .key_usage = "digitalSignature,keyEncipherment", .ext_key_usage = "clientAuth"};
     ck_cert_params t2 = t1;
     t2.cn = "SAST-ADN0054f509 ";
     t2.serial = s2;
@@ -372,6 +377,12 @@ static int setup_cluster(void **state)
         fprintf(stderr, "certs: %s\n", err.msg);
         return -1;
     }
+    if (ck_cert_generate(&cap, &fake_ca, &fake_ca_key, &err) < 0)
+        return -1;
+    t1.issuer_cert = t2.issuer_cert = fake_ca;
+    t1.issuer_key = t2.issuer_key = fake_ca_key;
+    if (ck_cert_generate(&t1, &fake1, &fake1_key, &err) < 0 || ck_cert_generate(&t2, &fake2, &fake2_key, &err) < 0)
+        return -1;
     return 0;
 }
 
@@ -380,6 +391,8 @@ static int teardown_cluster(void **state)
     ck_cluster_close(cl);
     X509_free(ca), X509_free(tok1), X509_free(tok2), X509_free(selfsigned);
     EVP_PKEY_free(ca_key), EVP_PKEY_free(tok1_key), EVP_PKEY_free(tok2_key), EVP_PKEY_free(self_key);
+    X509_free(fake_ca), X509_free(fake1), X509_free(fake2);
+    EVP_PKEY_free(fake_ca_key), EVP_PKEY_free(fake1_key), EVP_PKEY_free(fake2_key);
     char *slash = strrchr(dir, '/');
     *slash = '\0';
     tu_rmtree(dir);
@@ -399,7 +412,7 @@ static X509 *node_cert(const char *node, const char *unit)
 }
 
 enum { F_GOOD, F_ONE_TOKEN, F_SELFSIGNED, F_NODE_AS_SAST, F_NO_SUB, F_STALE_SUB, F_EXTRA_TVS, F_WRONG_DNS, F_SIGN_TOK2,
-       F_SAME_KEY };
+       F_SAME_KEY, F_COUNTERFEIT, F_ONE_COUNTERFEIT, F_WRONG_IP, F_WRONG_CAPF_IP };
 
 /* tok1's key in a second certificate from the same CA (another serial):
  * still one token. */
@@ -428,18 +441,31 @@ static uint8_t *etoken_ctl(int fault, size_t *len)
     size_t n = 0;
     X509 *again = fault == F_SAME_KEY ? tok1_again() : NULL;
     X509 *second = fault == F_SELFSIGNED ? selfsigned : fault == F_NODE_AS_SAST ? pub : again ? again : tok2;
-    e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = tok1, .dns_name = "", .no_cert_signature = true};
+    X509 *first = tok1;
+    if (fault == F_COUNTERFEIT)
+        first = fake1, second = fake2;
+    else if (fault == F_ONE_COUNTERFEIT)
+        second = fake2;
+    e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = first, .dns_name = "", .no_cert_signature = true};
     if (fault != F_ONE_TOKEN)
         e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = second, .dns_name = "", .no_cert_signature = true};
-    e[n++] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = capf, .dns_name = PUB};
-    e[n++] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = pub, .dns_name = fault == F_WRONG_DNS ? SUB : PUB};
-    if (fault != F_NO_SUB)
-        e[n++] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = fault == F_STALE_SUB ? other : sub, .dns_name = SUB};
+    /* Addresses as the CTL Client writes them: the nodes' own. */
+    static const uint8_t pub_ip[4] = {127, 0, 0, 11}, sub_ip[4] = {127, 0, 0, 12}, evil_ip[4] = {10, 6, 6, 6};
+    e[n] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = capf, .dns_name = PUB};
+    memcpy(e[n++].ip, fault == F_WRONG_CAPF_IP ? evil_ip : pub_ip, 4);
+    e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = pub, .dns_name = fault == F_WRONG_DNS ? SUB : PUB};
+    memcpy(e[n++].ip, pub_ip, 4);
+    if (fault != F_NO_SUB) {
+        e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = fault == F_STALE_SUB ? other : sub, .dns_name = SUB};
+        memcpy(e[n++].ip, fault == F_WRONG_IP ? evil_ip : sub_ip, 4);
+    }
     if (fault == F_EXTRA_TVS)
         e[n++] = (ck_tl_entry){.role = CK_ROLE_TVS, .cert = tvs, .dns_name = PUB};
     ck_tl_signer s;
     if (fault == F_SIGN_TOK2)
         ck_tl_signer_key(&s, tok2, tok2_key);
+    else if (fault == F_COUNTERFEIT)
+        ck_tl_signer_key(&s, fake1, fake1_key);
     else
         ck_tl_signer_key(&s, tok1, tok1_key);
     ck_tl_build_opts o = {.filename = CK_CTL_NAME, .digest_alg = CK_DIGEST_SHA1};
@@ -501,6 +527,41 @@ static void test_users(void **state)
     chmod(path, 0600);
 }
 
+static void import_issuer(X509 *x)
+{
+    char *pem = ck_cert_to_pem(x);
+    ck_err err = {0};
+    if (ck_cluster_import_trust(cl, PUB, CK_TRUST_ETOKEN_ISSUER, pem, "test", &err) < 0)
+        fail_msg("import: %s", err.msg);
+    free(pem);
+}
+
+/* Tokens count only when they chain to an issuer the admin imported into
+ * CTL-eToken-issuer-trust; that store holds CAs, not tokens. */
+static void test_issuer_store(void **state)
+{
+    expect_refused(F_GOOD, CK_PV_ACTION_MIXED, "no eToken issuer is trusted; import the token manufacturer's CA");
+    expect_refused(F_GOOD, CK_PV_ACTION_MIXED, "set cert import trust CTL-eToken-issuer-trust FILE.pem");
+    /* A token's own certificate is no issuer. */
+    char *pem = ck_cert_to_pem(tok1);
+    ck_err err = {0};
+    assert_int_equal(ck_cluster_import_trust(cl, PUB, "ctl-etoken-issuer-trust", pem, "", &err), -1);
+    assert_non_null(strstr(err.msg, "is not a CA certificate"));
+    free(pem);
+    import_issuer(ca);
+    /* Two tokens from a home-made "Cisco Manufacturing CA" (same name,
+     * other key), or one of the two: refused before anything else. */
+    expect_refused(F_COUNTERFEIT, CK_PV_ACTION_MIXED, "The Security Token you have inserted is not a trusted eToken");
+    expect_refused(F_COUNTERFEIT, CK_PV_ACTION_MIXED,
+                   "CTL record #1 (Security Token CN=SAST-ADN008580ef ;OU=IPCBU;O=Cisco Systems, issued by CN=Cisco "
+                   "Manufacturing CA;O=Cisco Systems)");
+    expect_refused(F_COUNTERFEIT, CK_PV_ACTION_MIXED, "does not chain to a CA in CTL-eToken-issuer-trust");
+    expect_refused(F_ONE_COUNTERFEIT, CK_PV_ACTION_MIXED, "CTL record #2 (Security Token CN=SAST-ADN0054f509 ;");
+    /* The genuine tokens pass the token checks (the published tokenless
+     * CTL then stops them: test_check_good_and_faults). */
+    expect_refused(F_GOOD, CK_PV_ACTION_UPDATE, "The Security Token you have inserted does not exist in the CTL File");
+}
+
 static void test_check_good_and_faults(void **state)
 {
     size_t len = 0;
@@ -531,6 +592,10 @@ static void test_check_good_and_faults(void **state)
     expect_refused(F_STALE_SUB, CK_PV_ACTION_MIXED, "not the current CallManager certificate of any node");
     expect_refused(F_EXTRA_TVS, CK_PV_ACTION_MIXED, "has role TVS");
     expect_refused(F_WRONG_DNS, CK_PV_ACTION_MIXED, "names host '" SUB "' but holds node " PUB);
+    expect_refused(F_WRONG_IP, CK_PV_ACTION_MIXED,
+                   "CTL record #5 (CCM+TFTP, host '" SUB "') gives IP address 10.6.6.6, but node " SUB
+                   " is at 127.0.0.12");
+    expect_refused(F_WRONG_CAPF_IP, CK_PV_ACTION_MIXED, "(CAPF, host '" PUB "') gives IP address 10.6.6.6");
 }
 
 static uint8_t *node_file(const char *node, size_t *len)
@@ -692,6 +757,7 @@ int main(void)
     };
     const struct CMUnitTest ops[] = {
         cmocka_unit_test(test_users),
+        cmocka_unit_test(test_issuer_store),
         cmocka_unit_test(test_check_good_and_faults),
         cmocka_unit_test(test_submit),
         cmocka_unit_test(test_handle),
