@@ -1,12 +1,17 @@
 /* The cluster store: nodes, certificates, trust stores, enterprise
  * parameters, published files and the audit log of one cluster.
  *
- * The interface is backend-neutral: an opaque handle and operations on
- * rows, no SQL types in it, so that a PostgreSQL backend (clusters spread
- * over several hosts) can implement the same functions. SQLite is the
- * embedded default: one database file per cluster, WAL mode, and every
- * change inside a transaction (ck_store_begin / commit / rollback, which
- * take the write lock at once so that concurrent admins serialize).
+ * One interface, two backends chosen by the address given to
+ * ck_store_open: a file path opens SQLite (one database file per cluster,
+ * WAL mode), a postgresql:// or postgres:// URL opens PostgreSQL through
+ * libpq (clusters spread over several hosts). Every change happens inside a
+ * transaction (ck_store_begin / commit / rollback) that takes the
+ * cluster-wide write lock at once so that concurrent admins serialize:
+ * SQLite's write lock, an advisory lock on PostgreSQL.
+ *
+ * Backends only store: certificate parsing and every decision live in
+ * lib/cluster, which hands the store finished rows. Both backends carry a
+ * schema version and upgrade an older database when opening it.
  *
  * Private keys never enter the store: they stay in each node's key
  * directory (lib/cluster). Strings returned in rows are owned by the row
@@ -62,7 +67,14 @@ typedef struct ck_audit_row {
     char *action;
 } ck_audit_row;
 
-int ck_store_open(const char *path, bool create, ck_store **out, ck_err *err);
+/* The schema version this code writes; older databases are upgraded on open,
+ * newer ones refused. */
+#define CK_STORE_SCHEMA_VERSION 1
+
+/* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
+ * password; libpq's PGPASSFILE, service files and sslmode also apply).
+ * No message ever shows the password. */
+int ck_store_open(const char *address, bool create, ck_store **out, ck_err *err);
 void ck_store_close(ck_store *s);
 
 /* A write transaction: takes the cluster-wide write lock at once (waits
@@ -77,13 +89,16 @@ int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err);
 int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err); /* free(*out) */
 int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err);
 
-/* Each node's own certificates, one per unit. */
-int ck_store_put_cert(ck_store *s, const char *node, const char *unit, const char *pem, ck_err *err);
+/* Each node's own certificates, one per unit. The row carries node, unit,
+ * serial, subject, issuer, not_after and pem (lib/cluster fills them from
+ * the certificate); the store stamps changed_at. */
+int ck_store_put_cert(ck_store *s, const ck_cert_row *c, ck_err *err);
 int ck_store_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err);
 int ck_store_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
 
 /* Cluster-wide trust stores (CallManager-trust, Phone-SAST-trust, ...). */
-int ck_store_add_trust(ck_store *s, const char *purpose, const char *pem, const char *description, ck_err *err);
+/* The row's unit is the purpose; description the friendly name. */
+int ck_store_add_trust(ck_store *s, const ck_cert_row *c, ck_err *err);
 /* Deletes by purpose and serial (hex); *deleted gets the row count. */
 int ck_store_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err);
 int ck_store_list_trust(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
@@ -110,12 +125,40 @@ int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n
 void ck_audit_rows_free(ck_audit_row *rows, size_t n);
 
 /* Read-only SQL for `run sql`: refuses anything that writes. For each
- * result row calls row(ctx, ncols, names, values); values may be NULL. */
+ * result row calls row(ctx, ncols, names, values); after the last row once
+ * more with values NULL. A row callback that returns non-zero stops the
+ * query (the caller's own bound).
+ *
+ * Bounds: a single value longer than CK_SQL_MAX_BYTES is refused with an
+ * error; the rows stop (without error) once their text reaches
+ * CK_SQL_MAX_BYTES in total, and `outcome` says so; a statement running
+ * longer than CK_SQL_MAX_SECONDS is cancelled. On SQLite only an explicit
+ * list of ordinary functions may be called; on PostgreSQL the statement
+ * runs in a READ ONLY transaction (as a read-only role where one exists). */
+#define CK_SQL_MAX_BYTES (1024 * 1024)
+#define CK_SQL_MAX_SECONDS 10
+typedef struct ck_sql_outcome {
+    size_t rows;    /* rows handed to the callback */
+    size_t bytes;   /* their text, in bytes */
+    bool truncated; /* rows were left out (byte bound or callback) */
+} ck_sql_outcome;
 typedef int (*ck_store_row_fn)(void *ctx, int ncols, const char *const *names, const char *const *values);
-int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_err *err);
+int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
+                            ck_err *err);
 
-/* A number that changes whenever anything in the store changes, cheap to
- * poll (daemons use it to notice certificate-store changes). */
+/* A number that changes whenever anything in the store changes, by this
+ * or any other connection (a counter row bumped by triggers in the same
+ * transaction); cheap to poll. -1 on error. */
 int64_t ck_store_change_counter(ck_store *s);
+
+/* A file descriptor that becomes readable when another connection commits
+ * a change (PostgreSQL LISTEN/NOTIFY), or -1 where the backend has none
+ * (SQLite: poll ck_store_change_counter). After it turns readable, call
+ * ck_store_drain_notifications before waiting again. */
+int ck_store_notify_fd(ck_store *s);
+void ck_store_drain_notifications(ck_store *s);
+
+/* Copies address into out with any password replaced by "***"; for messages. */
+void ck_store_mask_address(const char *address, char *out, size_t outsz);
 
 #endif

@@ -11,6 +11,7 @@
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/x509.h"
+#include "cert_facts.h"
 #include "internal.h"
 
 static const char *const trust_purposes[] = {CK_TRUST_CALLMANAGER, CK_TRUST_PHONE_SAST, "Phone-trust", "CAPF-trust",
@@ -168,9 +169,14 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
     char *clean = ck_cert_to_pem(cert); /* stores the certificate only, never a key that came along */
     X509_free(cert);
     bool ok = subject && clean && op_begin(c, err) == 0;
+    ck_cert_row row = {0};
+    if (ok && (ok = ck_cert_row_from_pem(clean, "", purpose, &row, err) == 0))
+        if (description && !(row.description = strdup(description)))
+            ok = ck_fail(err, CK_ENOMEM, "out of memory") == 0;
     if (ok)
-        ok = ck_store_add_trust(c->store, purpose, clean, description, err) == 0 &&
+        ok = ck_store_add_trust(c->store, &row, err) == 0 &&
              audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
+    ck_cert_row_clear(&row);
     int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
     if (!subject || !clean)
         rc = ck_fail(err, CK_ENOMEM, "out of memory");

@@ -14,6 +14,7 @@
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/x509.h"
+#include "cert_facts.h"
 #include "internal.h"
 
 void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
@@ -213,7 +214,12 @@ int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou,
     }
     /* Database first (inside the caller's transaction), then the key file:
      * if writing the key fails, the transaction rolls back. */
-    if (ck_store_put_cert(c->store, n->name, unit, pem, err) < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
+    ck_cert_row row;
+    if (ck_cert_row_from_pem(pem, n->name, unit, &row, err) < 0)
+        goto out;
+    int stored = ck_store_put_cert(c->store, &row, err);
+    ck_cert_row_clear(&row);
+    if (stored < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
         goto out;
     rc = 0;
 out:

@@ -1,23 +1,27 @@
-/* SQLite backend of the cluster store (include/ctlkit/store.h). */
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+/* SQLite backend of the cluster store (include/ctlkit/store.h): one
+ * database file per cluster. */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include "ctlkit/bytes.h"
-#include "ctlkit/store.h"
-#include "ctlkit/x509.h"
+#include "store/backend.h"
 
-struct ck_store {
+typedef struct sq_store {
+    ck_store base;
     sqlite3 *db;
     bool in_tx;
-};
+} sq_store;
+
+static sqlite3 *DB(ck_store *s) { return ((sq_store *)s)->db; }
 
 /* Table and column names follow CUCM where admins query them with
  * `run sql` (processconfig: paramname, paramvalue). */
-static const char schema[] =
+/* Schema version 0: the tables as the first ctlkit made them (no version
+ * recorded, PRAGMA user_version 0). Later versions are migrations below. */
+static const char schema_v0[] =
     "CREATE TABLE IF NOT EXISTS node("
     "  name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN ('publisher','subscriber')),"
     "  ipaddress TEXT NOT NULL, tftp_port INTEGER NOT NULL, tvs_port INTEGER NOT NULL,"
@@ -39,14 +43,14 @@ static const char schema[] =
 
 static int db_fail(ck_store *s, ck_err *err, const char *what)
 {
-    return ck_fail(err, sqlite3_errcode(s->db) == SQLITE_BUSY ? CK_ESTATE : CK_EIO, "cluster database: %s: %s", what,
-                   sqlite3_errmsg(s->db));
+    return ck_fail(err, sqlite3_errcode(DB(s)) == SQLITE_BUSY ? CK_ESTATE : CK_EIO, "cluster database: %s: %s", what,
+                   sqlite3_errmsg(DB(s)));
 }
 
 static int exec(ck_store *s, const char *sql, ck_err *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (sqlite3_exec(DB(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
         ck_fail(err, CK_EIO, "cluster database: %s", msg ? msg : "error");
         sqlite3_free(msg);
         return -1;
@@ -57,73 +61,143 @@ static int exec(ck_store *s, const char *sql, ck_err *err)
 static sqlite3_stmt *prep(ck_store *s, const char *sql, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(DB(s), sql, -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, err, "prepare");
         return NULL;
     }
     return st;
 }
 
-int ck_store_open(const char *path, bool create, ck_store **out, ck_err *err)
+/* Version 1: a change counter that every write bumps in its own
+ * transaction, so that any connection sees other connections' changes. */
+static const char *const counted_tables[] = {"node", "certificate", "trust", "processconfig", "publishedfile",
+                                             "auditlog"};
+
+static int migrate_to_v1(ck_store *s, ck_err *err)
 {
-    ck_store *s = calloc(1, sizeof *s);
-    if (!s)
+    if (exec(s, "CREATE TABLE changecounter(id INTEGER PRIMARY KEY CHECK(id=1), value INTEGER NOT NULL);"
+                "INSERT INTO changecounter VALUES(1, 0);",
+             err) < 0)
+        return -1;
+    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
+    for (size_t t = 0; t < sizeof counted_tables / sizeof counted_tables[0]; t++)
+        for (size_t o = 0; o < 3; o++) {
+            char sql[256];
+            snprintf(sql, sizeof sql,
+                     "CREATE TRIGGER %s_%s_counts AFTER %s ON %s BEGIN "
+                     "UPDATE changecounter SET value=value+1; END;",
+                     counted_tables[t], ops[o], ops[o], counted_tables[t]);
+            if (exec(s, sql, err) < 0)
+                return -1;
+        }
+    return 0;
+}
+
+static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1};
+
+static int user_version(ck_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(DB(s), "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Brings the schema to CK_STORE_SCHEMA_VERSION in one transaction: a
+ * database from older code is upgraded, one from newer code refused. */
+static int upgrade(ck_store *s, const char *path, bool create, ck_err *err)
+{
+    if (exec(s, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    int v = user_version(s);
+    int rc = 0;
+    if (v < 0)
+        rc = db_fail(s, err, "read the schema version");
+    else if (v > CK_STORE_SCHEMA_VERSION)
+        rc = ck_fail(err, CK_ESTATE, "%s: cluster database schema version %d is newer than this ctlkit (%d)", path, v,
+                     CK_STORE_SCHEMA_VERSION);
+    else if (v < CK_STORE_SCHEMA_VERSION) {
+        if (create && v == 0)
+            rc = exec(s, schema_v0, err);
+        for (int i = v; rc == 0 && i < CK_STORE_SCHEMA_VERSION; i++)
+            rc = migrations[i](s, err);
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", CK_STORE_SCHEMA_VERSION);
+        if (rc == 0)
+            rc = exec(s, sql, err);
+    }
+    if (rc == 0)
+        return exec(s, "COMMIT", err);
+    sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+    ck_err_prefix(err, "%s: upgrading the cluster database", path);
+    return -1;
+}
+
+static const ck_store_ops sqlite_ops;
+static void sq_close(ck_store *s);
+static void sq_rollback(ck_store *s);
+
+int ck_store_open_sqlite(const char *path, bool create, ck_store **out, ck_err *err)
+{
+    sq_store *q = calloc(1, sizeof *q);
+    if (!q)
         return ck_fail(err, CK_ENOMEM, "out of memory");
+    q->base.ops = &sqlite_ops;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
         ck_fail(err, create ? CK_EIO : CK_ENOTFOUND, "%s: cannot open the cluster database: %s", path,
-                s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        sqlite3_close(s->db);
-        free(s);
+                q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        sqlite3_close(q->db);
+        free(q);
         return -1;
     }
     /* Other admins and the daemons use the same file: wait for their
      * transactions rather than failing. */
-    sqlite3_busy_timeout(s->db, 15000);
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) < 0 ||
-        (create && exec(s, schema, err) < 0)) {
-        ck_store_close(s);
+    sqlite3_busy_timeout(q->db, 15000);
+    if (exec(&q->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) < 0 ||
+        upgrade(&q->base, path, create, err) < 0) {
+        sq_close(&q->base);
         return -1;
     }
-    *out = s;
+    *out = &q->base;
     return 0;
 }
 
-void ck_store_close(ck_store *s)
+static void sq_close(ck_store *s)
 {
-    if (!s)
-        return;
-    if (s->in_tx)
-        ck_store_rollback(s);
-    sqlite3_close(s->db);
+    if (((sq_store *)s)->in_tx)
+        sq_rollback(s);
+    sqlite3_close(DB(s));
     free(s);
 }
 
-int ck_store_begin(ck_store *s, ck_err *err)
+static int sq_begin(ck_store *s, ck_err *err)
 {
-    if (s->in_tx)
+    if (((sq_store *)s)->in_tx)
         return ck_fail(err, CK_ESTATE, "cluster database: transaction already open");
     if (exec(s, "BEGIN IMMEDIATE", err) < 0)
         return -1;
-    s->in_tx = true;
+    ((sq_store *)s)->in_tx = true;
     return 0;
 }
 
-int ck_store_commit(ck_store *s, ck_err *err)
+static int sq_commit(ck_store *s, ck_err *err)
 {
-    if (!s->in_tx)
+    if (!((sq_store *)s)->in_tx)
         return 0;
     if (exec(s, "COMMIT", err) < 0)
         return -1;
-    s->in_tx = false;
+    ((sq_store *)s)->in_tx = false;
     return 0;
 }
 
-void ck_store_rollback(ck_store *s)
+static void sq_rollback(ck_store *s)
 {
-    if (s->in_tx) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->in_tx = false;
+    if (((sq_store *)s)->in_tx) {
+        sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+        ((sq_store *)s)->in_tx = false;
     }
 }
 
@@ -141,7 +215,7 @@ static char *dup_text(sqlite3_stmt *st, int col)
 
 /* --- nodes --- */
 
-int ck_store_add_node(ck_store *s, const ck_node *n, ck_err *err)
+static int sq_add_node(ck_store *s, const ck_node *n, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT INTO node VALUES(?,?,?,?,?,?,?)", err);
     if (!st)
@@ -173,7 +247,7 @@ static void node_from_row(sqlite3_stmt *st, ck_node *n)
 
 #define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position"
 
-int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
+static int sq_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT " NODE_COLS " FROM node WHERE name=?", err);
     if (!st)
@@ -190,7 +264,7 @@ int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
     return db_fail(s, err, "get node");
 }
 
-int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err)
+static int sq_publisher(ck_store *s, ck_node *out, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT " NODE_COLS " FROM node WHERE role='publisher'", err);
     if (!st)
@@ -202,7 +276,7 @@ int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err)
     return rc == SQLITE_ROW ? 0 : ck_fail(err, CK_ENOTFOUND, "the cluster has no publisher");
 }
 
-int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
+static int sq_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT " NODE_COLS " FROM node ORDER BY position", err);
     if (!st)
@@ -232,52 +306,21 @@ int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
 
 /* --- certificates --- */
 
-typedef struct cert_facts {
-    char serial[80];
-    char *subject, *issuer;
-    int64_t not_after;
-} cert_facts;
-
-static int facts_of(const char *pem, cert_facts *f, ck_err *err)
+static int sq_put_cert(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err)
 {
-    X509 *c = NULL;
-    if (ck_load_pem_mem(pem, strlen(pem), &c, NULL, false, err) < 0)
-        return -1;
-    ck_cert_serial_hex(c, f->serial, sizeof f->serial);
-    f->subject = ck_name_cucm(X509_get_subject_name(c));
-    f->issuer = ck_name_cucm(X509_get_issuer_name(c));
-    struct tm tm;
-    f->not_after = ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) == 1 ? (int64_t)timegm(&tm) : 0;
-    X509_free(c);
-    if (!f->subject || !f->issuer) {
-        free(f->subject);
-        free(f->issuer);
-        return ck_fail(err, CK_ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
-int ck_store_put_cert(ck_store *s, const char *node, const char *unit, const char *pem, ck_err *err)
-{
-    cert_facts f;
-    if (facts_of(pem, &f, err) < 0)
-        return -1;
     sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO certificate VALUES(?,?,?,?,?,?,?,?)", err);
-    int rc = -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, unit, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, f.serial, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, f.subject, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, f.issuer, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, f.not_after);
-        sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
-        sqlite3_bind_text(st, 8, pem, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store certificate");
-        sqlite3_finalize(st);
-    }
-    free(f.subject);
-    free(f.issuer);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, c->issuer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, c->not_after);
+    sqlite3_bind_int64(st, 7, now);
+    sqlite3_bind_text(st, 8, c->pem, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store certificate");
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -299,7 +342,7 @@ static void cert_from_row(sqlite3_stmt *st, ck_cert_row *r)
 #define CERT_COLS "node, unit, serial, subject, issuer, notafter, changed, pem, '', 0"
 #define TRUST_COLS "'', purpose, serial, subject, issuer, notafter, changed, pem, description, id"
 
-int ck_store_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err)
+static int sq_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT " CERT_COLS " FROM certificate WHERE node=? AND unit=?", err);
     if (!st)
@@ -342,7 +385,7 @@ static int list_rows(ck_store *s, const char *sql, ck_cert_row **out, size_t *n,
     return 0;
 }
 
-int ck_store_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
+static int sq_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
 {
     return list_rows(s,
                      "SELECT " CERT_COLS " FROM certificate JOIN node ON node.name=certificate.node "
@@ -350,38 +393,32 @@ int ck_store_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
                      out, n, err);
 }
 
-int ck_store_list_trust(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
+static int sq_list_trust(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
 {
     return list_rows(s, "SELECT " TRUST_COLS " FROM trust ORDER BY purpose, id", out, n, err);
 }
 
-int ck_store_add_trust(ck_store *s, const char *purpose, const char *pem, const char *description, ck_err *err)
+static int sq_add_trust(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err)
 {
-    cert_facts f;
-    if (facts_of(pem, &f, err) < 0)
-        return -1;
     sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO trust(purpose, serial, subject, issuer, notafter, changed, "
                                "description, pem) VALUES(?,?,?,?,?,?,?,?)",
                             err);
-    int rc = -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, purpose, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, f.serial, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, f.subject, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, f.issuer, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, f.not_after);
-        sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
-        sqlite3_bind_text(st, 7, description ? description : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, pem, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store trust certificate");
-        sqlite3_finalize(st);
-    }
-    free(f.subject);
-    free(f.issuer);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, c->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->issuer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, c->not_after);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_text(st, 7, c->description ? c->description : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, c->pem, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store trust certificate");
+    sqlite3_finalize(st);
     return rc;
 }
 
-int ck_store_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err)
+static int sq_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "DELETE FROM trust WHERE purpose=? AND upper(serial)=upper(?)", err);
     if (!st)
@@ -390,30 +427,14 @@ int ck_store_delete_trust(ck_store *s, const char *purpose, const char *serial, 
     sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete trust certificate");
     if (rc == 0)
-        *deleted = sqlite3_changes(s->db);
+        *deleted = sqlite3_changes(DB(s));
     sqlite3_finalize(st);
     return rc;
 }
 
-void ck_cert_row_clear(ck_cert_row *r)
-{
-    free(r->subject);
-    free(r->issuer);
-    free(r->description);
-    free(r->pem);
-    memset(r, 0, sizeof *r);
-}
-
-void ck_cert_rows_free(ck_cert_row *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++)
-        ck_cert_row_clear(&rows[i]);
-    free(rows);
-}
-
 /* --- parameters --- */
 
-int ck_store_get_param(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err)
+static int sq_get_param(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT paramvalue FROM processconfig WHERE paramname=?", err);
     if (!st)
@@ -426,7 +447,7 @@ int ck_store_get_param(ck_store *s, const char *name, char *out, size_t outsz, c
     return rc == SQLITE_ROW ? 0 : ck_fail(err, CK_ENOTFOUND, "no enterprise parameter '%s'", name);
 }
 
-int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err *err)
+static int sq_set_param(ck_store *s, const char *name, const char *value, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO processconfig VALUES(?,?)", err);
     if (!st)
@@ -440,15 +461,9 @@ int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err 
 
 /* --- published files --- */
 
-int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len, ck_err *err)
+static int sq_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,
+                       const char *md5, const char *sha1, int64_t now, ck_err *err)
 {
-    uint8_t d[EVP_MAX_MD_SIZE];
-    unsigned dn;
-    char md5[33], sha1[41];
-    EVP_Digest(data, len, d, &dn, EVP_md5(), NULL);
-    ck_hex(d, dn, 0, false, md5, sizeof md5);
-    EVP_Digest(data, len, d, &dn, EVP_sha1(), NULL);
-    ck_hex(d, dn, 0, false, sha1, sizeof sha1);
     sqlite3_stmt *st = prep(s,
                             "INSERT INTO publishedfile VALUES(?1,?2,?3,?4,?5,1,?6) ON CONFLICT(node,name) DO UPDATE "
                             "SET data=?3, md5=?4, sha1=?5, version=version+1, modified=?6",
@@ -460,13 +475,13 @@ int ck_store_put_file(ck_store *s, const char *node, const char *name, const uin
     sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, md5, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, sha1, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 6, now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store published file");
     sqlite3_finalize(st);
     return rc;
 }
 
-int ck_store_get_file(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err)
+static int sq_get_file(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT node, name, data, md5, sha1, version, modified FROM publishedfile "
                                "WHERE node=? AND name=?",
@@ -495,7 +510,7 @@ int ck_store_get_file(ck_store *s, const char *node, const char *name, ck_file_r
     return ck_fail(err, CK_ENOTFOUND, "no published %s%s%s", name, *node ? " for node " : "", node);
 }
 
-int ck_store_delete_file(ck_store *s, const char *node, const char *name, ck_err *err)
+static int sq_delete_file(ck_store *s, const char *node, const char *name, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "DELETE FROM publishedfile WHERE node=? AND name=?", err);
     if (!st)
@@ -507,29 +522,23 @@ int ck_store_delete_file(ck_store *s, const char *node, const char *name, ck_err
     return rc;
 }
 
-void ck_file_row_clear(ck_file_row *r)
-{
-    free(r->data);
-    memset(r, 0, sizeof *r);
-}
-
 /* --- audit --- */
 
-int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err)
+static int sq_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT INTO auditlog(at, who, node, action) VALUES(?,?,?,?)", err);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, node ? node : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "audit");
     sqlite3_finalize(st);
     return rc;
 }
 
-int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err)
+static int sq_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT id, at, who, node, action FROM (SELECT * FROM auditlog ORDER BY id DESC LIMIT ?) "
                                "ORDER BY id",
@@ -555,41 +564,63 @@ int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n
     return 0;
 }
 
-void ck_audit_rows_free(ck_audit_row *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++)
-        free(rows[i].action);
-    free(rows);
-}
-
 /* --- run sql --- */
 
-/* `run sql` may read tables and call functions, nothing else: ATTACH
- * (which would create files), PRAGMA and the like count as read-only to
- * sqlite3_stmt_readonly, so an authorizer refuses them outright. */
+/* `run sql` may read tables and call ordinary functions, nothing else:
+ * ATTACH (which would create files), PRAGMA and the like count as
+ * read-only to sqlite3_stmt_readonly, so an authorizer refuses them
+ * outright. Functions are allowed by name: Debian's SQLite has extras such
+ * as fts3_tokenizer (which changes connection state and shows a memory
+ * address) or load_extension that a read-only query must not reach. */
+static const char *const allowed_functions[] = {
+    "abs",      "avg",        "char",     "coalesce", "count",   "date",      "datetime", "dense_rank",
+    "format",   "glob",       "group_concat", "hex",  "ifnull",  "iif",       "instr",    "julianday",
+    "lag",      "lead",       "length",   "like",     "lower",   "ltrim",     "max",      "min",
+    "nullif",   "printf",     "quote",    "rank",     "replace", "round",     "row_number", "rtrim",
+    "strftime", "substr",     "substring", "sum",     "time",    "total",     "trim",     "typeof",
+    "unicode",  "unixepoch",  "upper",
+};
+
 static int readonly_authorizer(void *ctx, int action, const char *a, const char *b, const char *c, const char *d)
 {
     switch (action) {
     case SQLITE_SELECT:
     case SQLITE_READ:
-    case SQLITE_FUNCTION:
     case SQLITE_RECURSIVE:
         return SQLITE_OK;
+    case SQLITE_FUNCTION:
+        for (size_t i = 0; b && i < sizeof allowed_functions / sizeof allowed_functions[0]; i++)
+            if (strcasecmp(b, allowed_functions[i]) == 0)
+                return SQLITE_OK;
+        snprintf(ctx, 64, "%s", b ? b : "?");
+        return SQLITE_DENY;
     }
     return SQLITE_DENY;
 }
 
-int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_err *err)
+/* Cancels a statement that runs past its deadline (an endless recursive
+ * query, a huge join). */
+static int past_deadline(void *ctx)
+{
+    return time(NULL) > *(time_t *)ctx;
+}
+
+static int sq_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
+                             ck_err *err)
 {
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
-    sqlite3_set_authorizer(s->db, readonly_authorizer, NULL);
-    int prc = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
-    sqlite3_set_authorizer(s->db, NULL, NULL);
+    char denied_function[64] = "";
+    sqlite3_set_authorizer(DB(s), readonly_authorizer, denied_function);
+    int prc = sqlite3_prepare_v2(DB(s), sql, -1, &st, &tail);
+    sqlite3_set_authorizer(DB(s), NULL, NULL);
+    /* A refused function fails the prepare as a plain error. */
+    if (prc != SQLITE_OK && *denied_function)
+        return ck_fail(err, CK_EDENIED, "run sql: the function %s is not allowed", denied_function);
     if (prc == SQLITE_AUTH)
         return ck_fail(err, CK_EDENIED, "run sql is read-only: only SELECT statements are allowed");
     if (prc != SQLITE_OK)
-        return ck_fail(err, CK_EINVAL, "%s", sqlite3_errmsg(s->db));
+        return ck_fail(err, CK_EINVAL, "%s", sqlite3_errmsg(DB(s)));
     if (!st)
         return ck_fail(err, CK_EINVAL, "no SQL statement given");
     while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
@@ -607,22 +638,39 @@ int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, v
     int ncols = sqlite3_column_count(st);
     const char **names = calloc((size_t)ncols + 1, sizeof *names);
     const char **vals = calloc((size_t)ncols + 1, sizeof *vals);
-    int rc = 0, step;
+    int rc = 0, step = SQLITE_DONE;
     if (!names || !vals) {
         rc = ck_fail(err, CK_ENOMEM, "out of memory");
         goto out;
     }
     for (int i = 0; i < ncols; i++)
         names[i] = sqlite3_column_name(st, i);
+    /* No single value may grow past the bound: SQLite refuses to build it
+     * (SQLITE_TOOBIG) instead of allocating it. */
+    int old_length = sqlite3_limit(DB(s), SQLITE_LIMIT_LENGTH, CK_SQL_MAX_BYTES);
+    time_t deadline = time(NULL) + CK_SQL_MAX_SECONDS;
+    sqlite3_progress_handler(DB(s), 10000, past_deadline, &deadline);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         for (int i = 0; i < ncols; i++)
             vals[i] = sqlite3_column_type(st, i) == SQLITE_BLOB ? "<blob>" : (const char *)sqlite3_column_text(st, i);
-        if (row(ctx, ncols, names, vals) != 0)
+        if (!ck_sql_row_fits(outcome, ncols, vals))
             break;
+        if (row(ctx, ncols, names, vals) != 0) {
+            outcome->truncated = sqlite3_step(st) == SQLITE_ROW;
+            break;
+        }
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = ck_fail(err, CK_EINVAL, "%s", sqlite3_errmsg(s->db));
-    else if (ncols >= 0)
+    sqlite3_progress_handler(DB(s), 0, NULL, NULL);
+    sqlite3_limit(DB(s), SQLITE_LIMIT_LENGTH, old_length);
+    if (step == SQLITE_TOOBIG)
+        rc = ck_fail(err, CK_ELIMIT, "run sql: a value in the result is larger than the %d bytes one query may return",
+                     CK_SQL_MAX_BYTES);
+    else if (step == SQLITE_INTERRUPT)
+        rc = ck_fail(err, CK_ELIMIT, "run sql: the query ran longer than %d seconds and was stopped",
+                     CK_SQL_MAX_SECONDS);
+    else if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = ck_fail(err, CK_EINVAL, "%s", sqlite3_errmsg(DB(s)));
+    else
         row(ctx, ncols, names, NULL); /* end of rows: lets the caller print */
 out:
     free(names);
@@ -631,12 +679,50 @@ out:
     return rc;
 }
 
-int64_t ck_store_change_counter(ck_store *s)
+static int64_t sq_change_counter(ck_store *s)
 {
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(DB(s), "SELECT value FROM changecounter", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
 }
+
+static int sq_notify_fd(ck_store *s)
+{
+    return -1;
+}
+
+static void sq_drain_notifications(ck_store *s)
+{
+}
+
+static const ck_store_ops sqlite_ops = {
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .add_node = sq_add_node,
+    .get_node = sq_get_node,
+    .publisher = sq_publisher,
+    .list_nodes = sq_list_nodes,
+    .put_cert = sq_put_cert,
+    .get_cert = sq_get_cert,
+    .list_certs = sq_list_certs,
+    .add_trust = sq_add_trust,
+    .delete_trust = sq_delete_trust,
+    .list_trust = sq_list_trust,
+    .get_param = sq_get_param,
+    .set_param = sq_set_param,
+    .put_file = sq_put_file,
+    .get_file = sq_get_file,
+    .delete_file = sq_delete_file,
+    .audit = sq_audit,
+    .list_audit = sq_list_audit,
+    .query_readonly = sq_query_readonly,
+    .change_counter = sq_change_counter,
+    .notify_fd = sq_notify_fd,
+    .drain_notifications = sq_drain_notifications,
+};

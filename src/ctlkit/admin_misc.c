@@ -8,6 +8,9 @@
 #include "admin.h"
 #include "ctlkit/params.h"
 
+/* A bound on the rows one `run sql` prints (the store bounds the bytes). */
+#define SQL_MAX_ROWS 100000
+
 /* Collects a query's rows so that columns can be sized as CUCM prints them:
  * header, a rule of '=' under each column, then the rows. */
 typedef struct table {
@@ -41,7 +44,7 @@ static int collect(void *ctx, int ncols, const char *const *names, const char *c
     for (int i = 0; r && i < ncols; i++)
         r[i] = strdup(values[i] ? values[i] : "NULL");
     t->rows[t->nrows++] = r;
-    return t->nrows >= 100000; /* a bound on what one `run sql` prints */
+    return t->nrows >= SQL_MAX_ROWS; /* stop: the store reports whether rows were left out */
 }
 
 /* The last column ends the line without trailing blanks. */
@@ -112,10 +115,17 @@ int admin_run_sql(admin *a, int argc, char **argv)
     table t = {.json = a->json};
     ck_err err = {0};
     int rc = CMD_OK;
-    if (ck_store_query_readonly(ck_cluster_store(a->c), sql, collect, &t, &err) < 0)
+    ck_sql_outcome out;
+    if (ck_store_query_readonly(ck_cluster_store(a->c), sql, collect, &t, &out, &err) < 0)
         rc = admin_fail("%s", err.msg);
     else
         print_table(&t);
+    /* Say so when rows were left out; on stderr with --json so that the
+     * output stays one JSON document. */
+    if (rc == CMD_OK && out.truncated)
+        fprintf(t.json ? stderr : stdout,
+                "output truncated after %zu rows (%zu bytes): run sql returns at most %d rows and %d bytes\n",
+                out.rows, out.bytes, SQL_MAX_ROWS, CK_SQL_MAX_BYTES);
     free_table(&t);
     return rc;
 }

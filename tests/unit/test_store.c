@@ -1,13 +1,81 @@
-/* The SQLite cluster store: nodes, certificates, trust, parameters,
- * published files, audit, read-only SQL, transactions. */
+/* The cluster store: nodes, certificates, trust, parameters, published
+ * files, audit, read-only SQL, transactions, schema upgrades.
+ *
+ * One suite, two backends: without arguments it runs on SQLite; with
+ * "pg" on the throw-away PostgreSQL that tests/tools/pg_server.sh started
+ * (CTLKIT_TEST_PG_STATE names its state file), one fresh database per test. */
+#include <libpq-fe.h>
+#include <poll.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cluster/cert_facts.h"
 #include "ctlkit/params.h"
 #include "ctlkit/store.h"
 #include "ctlkit/x509.h"
 #include "testutil.h"
+
+static bool use_pg;
+static char pg_admin_url[512];
+
+/* Where one test's store lives: a folder (SQLite) or a database (PG). */
+typedef struct where {
+    char address[600];
+    char dir[512];
+    char dbname[64];
+} where;
+
+static void pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_admin_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The admin URL with another database name in place of /postgres. */
+static void pg_url_for(const char *db, char *out, size_t outsz)
+{
+    const char *slash = strrchr(pg_admin_url, '/');
+    snprintf(out, outsz, "%.*s/%s", (int)(slash - pg_admin_url), pg_admin_url, db);
+}
+
+static int setup_where(void **state)
+{
+    static int seq;
+    where *w = calloc(1, sizeof *w);
+    if (use_pg) {
+        snprintf(w->dbname, sizeof w->dbname, "ck_store_%d_%d", (int)getpid(), ++seq);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", w->dbname);
+        pg_admin(sql);
+        pg_url_for(w->dbname, w->address, sizeof w->address);
+    } else {
+        snprintf(w->dir, sizeof w->dir, "%s", tu_tmpdir());
+        snprintf(w->address, sizeof w->address, "%s/cluster.db", w->dir);
+    }
+    *state = w;
+    return 0;
+}
+
+static int teardown_where(void **state)
+{
+    where *w = *state;
+    if (use_pg) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", w->dbname);
+        pg_admin(sql);
+    } else
+        tu_rmtree(w->dir);
+    free(w);
+    return 0;
+}
 
 static char *make_pem(const char *cn)
 {
@@ -21,20 +89,39 @@ static char *make_pem(const char *cn)
     return pem;
 }
 
-static ck_store *open_new(const char *dir)
+static ck_store *open_new(void **state)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/cluster.db", dir);
     ck_store *s = NULL;
     ck_err err = {0};
-    assert_int_equal(ck_store_open(path, true, &s, &err), 0);
+    if (ck_store_open(((where *)*state)->address, true, &s, &err) != 0)
+        fail_msg("open: %s", err.msg);
     return s;
+}
+
+static int put_cert(ck_store *s, const char *node, const char *unit, const char *pem, ck_err *err)
+{
+    ck_cert_row row;
+    if (ck_cert_row_from_pem(pem, node, unit, &row, err) < 0)
+        return -1;
+    int rc = ck_store_put_cert(s, &row, err);
+    ck_cert_row_clear(&row);
+    return rc;
+}
+
+static int add_trust(ck_store *s, const char *purpose, const char *pem, const char *description, ck_err *err)
+{
+    ck_cert_row row;
+    if (ck_cert_row_from_pem(pem, "", purpose, &row, err) < 0)
+        return -1;
+    row.description = strdup(description);
+    int rc = ck_store_add_trust(s, &row, err);
+    ck_cert_row_clear(&row);
+    return rc;
 }
 
 static void test_nodes(void **state)
 {
-    const char *dir = tu_tmpdir();
-    ck_store *s = open_new(dir);
+    ck_store *s = open_new(state);
     ck_node pub = {.name = "pub", .publisher = true, .ip = "127.0.0.11", .tftp_port = 69, .tvs_port = 2445,
                    .provider_port = 2444, .position = 0};
     ck_node sub = {.name = "sub", .ip = "127.0.0.12", .tftp_port = 69, .tvs_port = 2445, .provider_port = 2444,
@@ -60,16 +147,14 @@ static void test_nodes(void **state)
     assert_string_equal(all[0].name, "pub");
     free(all);
     ck_store_close(s);
-    tu_rmtree(dir);
 }
 
 static void test_certs_and_trust(void **state)
 {
-    const char *dir = tu_tmpdir();
-    ck_store *s = open_new(dir);
+    ck_store *s = open_new(state);
     ck_err err = {0};
     char *pem = make_pem("pub"), *tok = make_pem("SAST-ADN0054f509 ");
-    assert_int_equal(ck_store_put_cert(s, "pub", "CallManager", pem, &err), 0);
+    assert_int_equal(put_cert(s, "pub", "CallManager", pem, &err), 0);
     ck_cert_row row;
     assert_int_equal(ck_store_get_cert(s, "pub", "CallManager", &row, &err), 0);
     assert_string_equal(row.subject, "CN=pub;O=Cisco");
@@ -79,9 +164,9 @@ static void test_certs_and_trust(void **state)
     assert_int_equal(ck_store_get_cert(s, "pub", "TVS", &row, &err), -1);
     assert_int_equal(err.code, CK_ENOTFOUND);
     /* Garbage is not a certificate. */
-    assert_int_equal(ck_store_put_cert(s, "pub", "TVS", "not a pem", &err), -1);
+    assert_int_equal(put_cert(s, "pub", "TVS", "not a pem", &err), -1);
 
-    assert_int_equal(ck_store_add_trust(s, "Phone-SAST-trust", tok, "1st eToken Cert", &err), 0);
+    assert_int_equal(add_trust(s, "Phone-SAST-trust", tok, "1st eToken Cert", &err), 0);
     ck_cert_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(ck_store_list_trust(s, &rows, &n, &err), 0);
@@ -99,13 +184,11 @@ static void test_certs_and_trust(void **state)
     free(pem);
     free(tok);
     ck_store_close(s);
-    tu_rmtree(dir);
 }
 
 static void test_params_files_audit(void **state)
 {
-    const char *dir = tu_tmpdir();
-    ck_store *s = open_new(dir);
+    ck_store *s = open_new(state);
     ck_err err = {0};
     char v[64];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), -1);
@@ -137,7 +220,6 @@ static void test_params_files_audit(void **state)
     assert_string_equal(rows[0].action, "second");
     ck_audit_rows_free(rows, n);
     ck_store_close(s);
-    tu_rmtree(dir);
 }
 
 static int count_rows(void *ctx, int ncols, const char *const *names, const char *const *values)
@@ -149,37 +231,34 @@ static int count_rows(void *ctx, int ncols, const char *const *names, const char
 
 static void test_readonly_sql(void **state)
 {
-    const char *dir = tu_tmpdir();
-    ck_store *s = open_new(dir);
+    ck_store *s = open_new(state);
     ck_err err = {0};
     int rows = 0;
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "0", &err), 0);
-    assert_int_equal(ck_store_query_readonly(s, "select paramname,paramvalue from processconfig", count_rows, &rows, &err), 0);
+    assert_int_equal(ck_store_query_readonly(s, "select paramname,paramvalue from processconfig", count_rows, &rows, NULL, &err), 0);
     assert_int_equal(rows, 1);
     const char *writes[] = {"delete from processconfig", "update processconfig set paramvalue='1'",
                             "insert into processconfig values('x','y')", "drop table processconfig",
                             "attach database '/tmp/x.db' as x", "create table t(a)"};
     for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
-        assert_int_equal(ck_store_query_readonly(s, writes[i], count_rows, &rows, &err), -1);
+        assert_int_equal(ck_store_query_readonly(s, writes[i], count_rows, &rows, NULL, &err), -1);
         assert_true(err.code == CK_EDENIED || err.code == CK_EINVAL);
     }
-    assert_int_equal(ck_store_query_readonly(s, "select 1; delete from processconfig", count_rows, &rows, &err), -1);
+    assert_int_equal(ck_store_query_readonly(s, "select 1; delete from processconfig", count_rows, &rows, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "one statement"));
-    assert_int_equal(ck_store_query_readonly(s, "", count_rows, &rows, &err), -1);
-    assert_int_equal(ck_store_query_readonly(s, "select * from nowhere", count_rows, &rows, &err), -1);
+    assert_int_equal(ck_store_query_readonly(s, "", count_rows, &rows, NULL, &err), -1);
+    assert_int_equal(ck_store_query_readonly(s, "select * from nowhere", count_rows, &rows, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "nowhere"));
     /* Nothing above wrote. */
     char v[8];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
     assert_string_equal(v, "0");
     ck_store_close(s);
-    tu_rmtree(dir);
 }
 
 static void test_transactions(void **state)
 {
-    const char *dir = tu_tmpdir();
-    ck_store *s = open_new(dir);
+    ck_store *s = open_new(state);
     ck_err err = {0};
     char v[8];
     assert_int_equal(ck_store_begin(s, &err), 0);
@@ -192,17 +271,19 @@ static void test_transactions(void **state)
     assert_int_equal(ck_store_commit(s, &err), 0);
     /* A second connection sees the commit. */
     ck_store *other = NULL;
-    char path[512];
-    snprintf(path, sizeof path, "%s/cluster.db", dir);
+    const char *path = ((where *)*state)->address;
     assert_int_equal(ck_store_open(path, false, &other, &err), 0);
     assert_int_equal(ck_store_get_param(other, "EnableCaching", v, sizeof v, &err), 0);
     assert_string_equal(v, "True");
     ck_store_close(other);
     ck_store_close(s);
     /* Opening a database that does not exist without create fails clearly. */
-    snprintf(path, sizeof path, "%s/none/cluster.db", dir);
-    assert_int_equal(ck_store_open(path, false, &other, &err), -1);
-    tu_rmtree(dir);
+    char none[700];
+    if (use_pg)
+        pg_url_for("ck_no_such_database", none, sizeof none);
+    else
+        snprintf(none, sizeof none, "%s/none/cluster.db", ((where *)*state)->dir);
+    assert_int_equal(ck_store_open(none, false, &other, &err), -1);
 }
 
 static void test_param_table(void **state)
@@ -232,12 +313,289 @@ static void test_param_table(void **state)
         assert_int_equal(ck_param_check(&ck_params[i], ck_params[i].default_value, out, sizeof out, &err), 0);
 }
 
-int main(void)
+/* Counts rows and stops after `stop_after` when that is set. */
+typedef struct counter {
+    int rows, ends, stop_after;
+} counter;
+
+static int count_and_stop(void *ctx, int ncols, const char *const *names, const char *const *values)
 {
+    counter *c = ctx;
+    if (!values) {
+        c->ends++;
+        return 0;
+    }
+    return ++c->rows == c->stop_after;
+}
+
+/* Issue 16 item 7: `run sql` output is bounded in bytes, says when it was
+ * cut, and refuses a value larger than the bound instead of building it. */
+static void test_sql_bounds(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_sql_outcome out;
+    counter c = {0};
+    /* 20000 rows of ~100 bytes: more than the 1 MiB bound. */
+    const char *many = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<20000) "
+                       "SELECT i, '0123456789012345678901234567890123456789012345678901234567890123456789"
+                       "012345678901234567890123456789' AS pad FROM r";
+    assert_int_equal(ck_store_query_readonly(s, many, count_and_stop, &c, &out, &err), 0);
+    assert_true(out.truncated);
+    assert_true(out.bytes <= CK_SQL_MAX_BYTES);
+    assert_true(c.rows > 5000 && c.rows < 20000);
+    assert_int_equal((size_t)c.rows, out.rows);
+    assert_int_equal(c.ends, 1);
+
+    /* The caller's own stop (the CLI's row bound) also counts as cut... */
+    c = (counter){.stop_after = 10};
+    assert_int_equal(ck_store_query_readonly(s, many, count_and_stop, &c, &out, &err), 0);
+    assert_int_equal(c.rows, 10);
+    assert_true(out.truncated);
+    /* ...but not when the last row was exactly the bound. */
+    c = (counter){.stop_after = 3};
+    assert_int_equal(ck_store_query_readonly(s, "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3", count_and_stop, &c,
+                                             &out, &err),
+                     0);
+    assert_false(out.truncated);
+
+    /* One value of 2 MB is refused with a clear message. */
+    const char *huge = use_pg ? "SELECT repeat('x', 2000000)" : "SELECT printf('%900000d', 1) || printf('%900000d', 1)";
+    c = (counter){0};
+    assert_int_equal(ck_store_query_readonly(s, huge, count_and_stop, &c, &out, &err), -1);
+    assert_int_equal(err.code, CK_ELIMIT);
+    assert_non_null(strstr(err.msg, "larger than"));
+    assert_int_equal(c.rows, 0);
+    /* The connection is still fine afterwards. */
+    c = (counter){0};
+    assert_int_equal(ck_store_query_readonly(s, "SELECT 1", count_and_stop, &c, &out, &err), 0);
+    assert_int_equal(c.rows, 1);
+    assert_false(out.truncated);
+    ck_store_close(s);
+}
+
+/* Only an explicit list of functions: Debian's SQLite has fts3_tokenizer,
+ * which changes connection state and returns a memory address. */
+static void test_sql_function_allowlist(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    counter c = {0};
+    const char *refused[] = {"SELECT fts3_tokenizer('simple')", "SELECT hex(zeroblob(200000000))",
+                             "SELECT load_extension('x')", "SELECT randomblob(10)", "SELECT sqlite_version()"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(ck_store_query_readonly(s, refused[i], count_and_stop, &c, NULL, &err), -1);
+        assert_int_equal(err.code, CK_EDENIED);
+        assert_non_null(strstr(err.msg, "not allowed"));
+    }
+    assert_int_equal(c.rows, 0);
+    const char *allowed = "SELECT count(*), max(length(upper('a'))), coalesce(NULL, substr('abc', 2)), hex('A')";
+    assert_int_equal(ck_store_query_readonly(s, allowed, count_and_stop, &c, NULL, &err), 0);
+    assert_int_equal(c.rows, 1);
+    ck_store_close(s);
+}
+
+static void test_change_counter(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_store *other = NULL;
+    assert_int_equal(ck_store_open(((where *)*state)->address, false, &other, &err), 0);
+    int64_t before = ck_store_change_counter(other);
+    assert_true(before >= 0);
+    assert_int_equal(ck_store_set_param(s, "EnableCaching", "True", &err), 0);
+    int64_t after = ck_store_change_counter(other);
+    assert_true(after != before);
+    /* The writer sees its own change too. */
+    assert_int_equal(ck_store_change_counter(s), after);
+    /* A rolled-back change leaves the number as it was. */
+    assert_int_equal(ck_store_begin(s, &err), 0);
+    assert_int_equal(ck_store_set_param(s, "EnableCaching", "False", &err), 0);
+    ck_store_rollback(s);
+    assert_int_equal(ck_store_change_counter(other), after);
+    ck_store_close(other);
+    ck_store_close(s);
+}
+
+/* The schema of the first ctlkit, exactly as it created it (version 0). */
+static const char schema_v0[] =
+    "CREATE TABLE IF NOT EXISTS node("
+    "  name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN ('publisher','subscriber')),"
+    "  ipaddress TEXT NOT NULL, tftp_port INTEGER NOT NULL, tvs_port INTEGER NOT NULL,"
+    "  provider_port INTEGER NOT NULL, position INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS certificate("
+    "  node TEXT NOT NULL, unit TEXT NOT NULL, serial TEXT NOT NULL, subject TEXT NOT NULL,"
+    "  issuer TEXT NOT NULL, notafter INTEGER NOT NULL, changed INTEGER NOT NULL, pem TEXT NOT NULL,"
+    "  PRIMARY KEY(node, unit));"
+    "CREATE TABLE IF NOT EXISTS trust("
+    "  id INTEGER PRIMARY KEY, purpose TEXT NOT NULL, serial TEXT NOT NULL, subject TEXT NOT NULL,"
+    "  issuer TEXT NOT NULL, notafter INTEGER NOT NULL, changed INTEGER NOT NULL, description TEXT NOT NULL,"
+    "  pem TEXT NOT NULL, UNIQUE(purpose, serial, issuer));"
+    "CREATE TABLE IF NOT EXISTS processconfig(paramname TEXT PRIMARY KEY, paramvalue TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS publishedfile("
+    "  node TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, md5 TEXT NOT NULL, sha1 TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY(node, name));"
+    "CREATE TABLE IF NOT EXISTS auditlog("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL, node TEXT NOT NULL, action TEXT NOT NULL);"
+    "INSERT INTO processconfig VALUES('ClusterSecurityMode', '1');";
+
+static int sqlite_user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A database made by the code before schema versions opens and upgrades;
+ * one from a newer ctlkit is refused. */
+static void test_sqlite_upgrade_v0(void **state)
+{
+    const char *path = ((where *)*state)->address;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema_v0, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sqlite_user_version(path), 0);
+
+    ck_store *s = NULL;
+    ck_err err = {0};
+    assert_int_equal(ck_store_open(path, false, &s, &err), 0);
+    char v[8];
+    assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
+    assert_string_equal(v, "1");
+    int64_t before = ck_store_change_counter(s);
+    assert_true(before >= 0);
+    assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "0", &err), 0);
+    assert_true(ck_store_change_counter(s) != before);
+    ck_store_close(s);
+    assert_int_equal(sqlite_user_version(path), CK_STORE_SCHEMA_VERSION);
+    /* Opening again changes nothing. */
+    assert_int_equal(ck_store_open(path, false, &s, &err), 0);
+    ck_store_close(s);
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ck_store_open(path, false, &s, &err), -1);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void test_mask_address(void **state)
+{
+    char out[256];
+    ck_store_mask_address("postgresql://ctlkit:s3cret@db.example:5432/cluster?sslmode=verify-full", out, sizeof out);
+    assert_string_equal(out, "postgresql://ctlkit:***@db.example:5432/cluster?sslmode=verify-full");
+    ck_store_mask_address("postgresql://db/cluster?user=a&password=s3cret&sslmode=require", out, sizeof out);
+    assert_string_equal(out, "postgresql://db/cluster?user=a&password=***&sslmode=require");
+    ck_store_mask_address("postgresql://ctlkit@db/cluster", out, sizeof out);
+    assert_string_equal(out, "postgresql://ctlkit@db/cluster");
+    ck_store_mask_address("/var/lib/ctlkit/cluster.db", out, sizeof out);
+    assert_string_equal(out, "/var/lib/ctlkit/cluster.db");
+}
+
+/* A wrong password is refused, and no message shows the one given. */
+static void test_pg_wrong_password_masked(void **state)
+{
+    const char *url = ((where *)*state)->address;
+    char bad[700];
+    const char *at = strchr(url, '@');
+    const char *colon = strchr(url + strlen("postgresql://"), ':');
+    snprintf(bad, sizeof bad, "%.*sWrongPassw0rdXYZ%s", (int)(colon + 1 - url), url, at);
+    ck_store *s = NULL;
+    ck_err err = {0};
+    assert_int_equal(ck_store_open(bad, false, &s, &err), -1);
+    assert_null(strstr(err.msg, "WrongPassw0rdXYZ"));
+    assert_non_null(strstr(err.msg, "***"));
+    assert_non_null(strstr(err.msg, "password authentication failed"));
+    /* Nor the right one, when something else fails. */
+    char pw[128];
+    snprintf(pw, sizeof pw, "%.*s", (int)(at - colon - 1), colon + 1);
+    char nodb[700];
+    snprintf(nodb, sizeof nodb, "%.*s/ck_no_such_database", (int)(strrchr(url, '/') - url), url);
+    assert_int_equal(ck_store_open(nodb, false, &s, &err), -1);
+    assert_null(strstr(err.msg, pw));
+}
+
+static int first_value(void *ctx, int ncols, const char *const *names, const char *const *values)
+{
+    if (values)
+        snprintf(ctx, 32, "%s", values[0] ? values[0] : "NULL");
+    return 0;
+}
+
+/* Admin transactions hold the cluster's advisory lock; a commit notifies
+ * listening connections; run sql cannot write even through a function. */
+static void test_pg_lock_notify_readonly(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_store *other = NULL;
+    assert_int_equal(ck_store_open(((where *)*state)->address, false, &other, &err), 0);
+    char v[32] = "";
+    const char *locks = "SELECT count(*) FROM pg_locks WHERE locktype='advisory'";
+    assert_int_equal(ck_store_begin(s, &err), 0);
+    assert_int_equal(ck_store_query_readonly(other, locks, first_value, v, NULL, &err), 0);
+    assert_string_equal(v, "1");
+    assert_int_equal(ck_store_set_param(s, "EnableCaching", "True", &err), 0);
+    int fd = ck_store_notify_fd(other);
+    assert_true(fd >= 0);
+    ck_store_drain_notifications(other);
+    assert_int_equal(ck_store_commit(s, &err), 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 30000), 1); /* a bound against hanging, not a timing claim */
+    ck_store_drain_notifications(other);
+    assert_int_equal(ck_store_query_readonly(other, locks, first_value, v, NULL, &err), 0);
+    assert_string_equal(v, "0");
+
+    const char *writes[] = {"SELECT nextval('trust_id_seq')", "WITH d AS (DELETE FROM processconfig RETURNING 1) SELECT 1",
+                            "SET statement_timeout = 0", "SELECT pg_read_file('/etc/passwd')"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        assert_int_equal(ck_store_query_readonly(other, writes[i], first_value, v, NULL, &err), -1);
+        assert_int_equal(err.code, CK_EDENIED);
+    }
+    assert_int_equal(ck_store_get_param(s, "EnableCaching", v, sizeof v, &err), 0);
+    assert_string_equal(v, "True");
+    ck_store_close(other);
+    ck_store_close(s);
+}
+
+#define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_where, teardown_where)
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+        const char *state = getenv("CTLKIT_TEST_PG_STATE");
+        FILE *f = state ? fopen(state, "r") : NULL;
+        char line[600];
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "url=", 4) == 0)
+                snprintf(pg_admin_url, sizeof pg_admin_url, "%.*s", (int)strcspn(line + 4, "\n"), line + 4);
+        if (f)
+            fclose(f);
+        if (!*pg_admin_url) {
+            fprintf(stderr, "test_store pg: no server (CTLKIT_TEST_PG_STATE from tests/tools/pg_server.sh)\n");
+            return 1;
+        }
+        use_pg = true;
+        const struct CMUnitTest pg_tests[] = {
+            BOTH(test_nodes),           BOTH(test_certs_and_trust), BOTH(test_params_files_audit),
+            BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
+            BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
+            BOTH(test_pg_lock_notify_readonly),
+        };
+        return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nodes),          cmocka_unit_test(test_certs_and_trust),
-        cmocka_unit_test(test_params_files_audit), cmocka_unit_test(test_readonly_sql),
-        cmocka_unit_test(test_transactions),   cmocka_unit_test(test_param_table),
+        BOTH(test_nodes),          BOTH(test_certs_and_trust),        BOTH(test_params_files_audit),
+        BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
+        BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
+        cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
 }

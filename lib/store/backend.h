@@ -1,0 +1,56 @@
+/* What a store backend implements (include/ctlkit/store.h is the caller's
+ * side). store.c dispatches each public function to the open backend's
+ * table; a backend's handle starts with struct ck_store. */
+#ifndef CTLKIT_STORE_BACKEND_H
+#define CTLKIT_STORE_BACKEND_H
+
+#include "ctlkit/store.h"
+
+typedef struct ck_store_ops {
+    void (*close)(ck_store *s);
+    int (*begin)(ck_store *s, ck_err *err);
+    int (*commit)(ck_store *s, ck_err *err);
+    void (*rollback)(ck_store *s);
+    int (*add_node)(ck_store *s, const ck_node *n, ck_err *err);
+    /* where: "name=$1" style condition is the backend's business; these
+     * three cover lookup by name, the publisher and the whole list. */
+    int (*get_node)(ck_store *s, const char *name, ck_node *out, ck_err *err);
+    int (*publisher)(ck_store *s, ck_node *out, ck_err *err);
+    int (*list_nodes)(ck_store *s, ck_node **out, size_t *n, ck_err *err);
+    int (*put_cert)(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err);
+    int (*get_cert)(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err);
+    int (*list_certs)(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
+    int (*add_trust)(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err);
+    int (*delete_trust)(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err);
+    int (*list_trust)(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
+    int (*get_param)(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err);
+    int (*set_param)(ck_store *s, const char *name, const char *value, ck_err *err);
+    /* md5 and sha1 are computed by store.c. */
+    int (*put_file)(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,
+                    const char *md5, const char *sha1, int64_t now, ck_err *err);
+    int (*get_file)(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err);
+    int (*delete_file)(ck_store *s, const char *node, const char *name, ck_err *err);
+    int (*audit)(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err);
+    int (*list_audit)(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
+    int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
+                          ck_err *err);
+    int64_t (*change_counter)(ck_store *s);
+    int (*notify_fd)(ck_store *s);
+    void (*drain_notifications)(ck_store *s);
+} ck_store_ops;
+
+struct ck_store {
+    const ck_store_ops *ops;
+};
+
+int ck_store_open_sqlite(const char *path, bool create, ck_store **out, ck_err *err);
+int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err);
+
+/* Grows *v (elements of size elem) so that index count fits; 0 or -1. */
+int ck_store_grow(void **v, size_t *cap, size_t count, size_t elem);
+
+/* Adds one row's text to the outcome of a read-only query and says whether
+ * it still fits in CK_SQL_MAX_BYTES (false: stop before handing it over). */
+bool ck_sql_row_fits(ck_sql_outcome *o, int ncols, const char *const *values);
+
+#endif

@@ -1,0 +1,771 @@
+/* PostgreSQL backend of the cluster store (include/ctlkit/store.h): one
+ * database per cluster, reached through libpq with a postgresql:// URL.
+ *
+ * The tables have the same names and columns as on SQLite so that `run
+ * sql` answers alike. Admins serialize on a transaction-scoped advisory
+ * lock; every write bumps changecounter and sends NOTIFY ctlkit_store in
+ * the writing transaction (delivered at commit). */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/backend.h"
+
+/* The advisory lock every admin transaction takes ("ctlk"). */
+#define CLUSTER_LOCK_KEY "1668574315"
+#define NOTIFY_CHANNEL "ctlkit_store"
+/* A role with SELECT only, used by `run sql` where it could be created. */
+#define SQL_READER_ROLE "ctlkit_sql_reader"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+typedef struct pg_store {
+    ck_store base;
+    PGconn *conn;
+    bool in_tx;
+} pg_store;
+
+static PGconn *CONN(ck_store *s) { return ((pg_store *)s)->conn; }
+
+/* Lock waits (55P03) and serialization failures are "try again" states,
+ * the rest input/output errors. */
+static int pg_fail(ck_err *err, const PGresult *r, PGconn *c, const char *what)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = PQerrorMessage(c);
+    ck_code code = state && (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0) ? CK_ESTATE : CK_EIO;
+    ck_fail(err, code, "cluster database: %s: %s", what, msg);
+    /* libpq's messages end in a newline: one line only. */
+    if (err)
+        err->msg[strcspn(err->msg, "\n")] = 0;
+    return -1;
+}
+
+/* Runs one statement with text parameters (binary where lens says so);
+ * NULL and *err filled unless it returned `want`. */
+static PGresult *run(ck_store *s, const char *sql, int n, const char *const *vals, const int *lens,
+                     ExecStatusType want, const char *what, ck_err *err)
+{
+    int fmts[8] = {0};
+    for (int i = 0; lens && i < n && i < 8; i++)
+        fmts[i] = lens[i] >= 0;
+    PGresult *r = PQexecParams(CONN(s), sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
+    if (r && PQresultStatus(r) == want)
+        return r;
+    pg_fail(err, r, CONN(s), what);
+    PQclear(r);
+    return NULL;
+}
+
+static int run_cmd(ck_store *s, const char *sql, int n, const char *const *vals, const char *what, ck_err *err)
+{
+    PGresult *r = run(s, sql, n, vals, NULL, PGRES_COMMAND_OK, what, err);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* Several statements of our own (the schema): the simple protocol. */
+static int run_script(ck_store *s, const char *sql, const char *what, ck_err *err)
+{
+    PGresult *r = PQexec(CONN(s), sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(err, r, CONN(s), what);
+    PQclear(r);
+    return rc;
+}
+
+static int64_t num(const PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void copy_val(char *dst, size_t n, const PGresult *r, int row, int col)
+{
+    snprintf(dst, n, "%s", PQgetvalue(r, row, col));
+}
+
+/* --- schema --- */
+
+/* Version 0: the tables, as SQLite's version 0 has them. */
+static const char schema_v0[] =
+    "CREATE TABLE node("
+    "  name text PRIMARY KEY, role text NOT NULL CHECK(role IN ('publisher','subscriber')),"
+    "  ipaddress text NOT NULL, tftp_port integer NOT NULL, tvs_port integer NOT NULL,"
+    "  provider_port integer NOT NULL, position integer NOT NULL);"
+    "CREATE TABLE certificate("
+    "  node text NOT NULL, unit text NOT NULL, serial text NOT NULL, subject text NOT NULL,"
+    "  issuer text NOT NULL, notafter bigint NOT NULL, changed bigint NOT NULL, pem text NOT NULL,"
+    "  PRIMARY KEY(node, unit));"
+    "CREATE TABLE trust("
+    "  id bigserial PRIMARY KEY, purpose text NOT NULL, serial text NOT NULL, subject text NOT NULL,"
+    "  issuer text NOT NULL, notafter bigint NOT NULL, changed bigint NOT NULL, description text NOT NULL,"
+    "  pem text NOT NULL, UNIQUE(purpose, serial, issuer));"
+    "CREATE TABLE processconfig(paramname text PRIMARY KEY, paramvalue text NOT NULL);"
+    "CREATE TABLE publishedfile("
+    "  node text NOT NULL, name text NOT NULL, data bytea NOT NULL, md5 text NOT NULL, sha1 text NOT NULL,"
+    "  version bigint NOT NULL, modified bigint NOT NULL, PRIMARY KEY(node, name));"
+    "CREATE TABLE auditlog("
+    "  id bigserial PRIMARY KEY, at bigint NOT NULL, who text NOT NULL, node text NOT NULL, action text NOT NULL);"
+    "CREATE TABLE ctlkit_schema(version integer NOT NULL);"
+    "INSERT INTO ctlkit_schema VALUES(0);";
+
+/* Version 1: the change counter, bumped (and NOTIFY sent) by a statement
+ * trigger on every table, in the writing transaction. */
+static const char schema_v1[] =
+    "CREATE TABLE changecounter(id integer PRIMARY KEY CHECK(id=1), value bigint NOT NULL);"
+    "INSERT INTO changecounter VALUES(1, 0);"
+    "CREATE FUNCTION ctlkit_count_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    "  UPDATE changecounter SET value = value + 1;"
+    "  PERFORM pg_notify('" NOTIFY_CHANNEL "', '');"
+    "  RETURN NULL; END $$;"
+    "CREATE TRIGGER node_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON node"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();"
+    "CREATE TRIGGER certificate_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON certificate"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();"
+    "CREATE TRIGGER trust_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON trust"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();"
+    "CREATE TRIGGER processconfig_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON processconfig"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();"
+    "CREATE TRIGGER publishedfile_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON publishedfile"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();"
+    "CREATE TRIGGER auditlog_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON auditlog"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
+
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1};
+
+/* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
+ * savepoint and skipped where the cluster's database user may not. */
+static void try_reader_role(ck_store *s)
+{
+    PQclear(PQexec(CONN(s), "SAVEPOINT reader"));
+    PGresult *r = PQexec(CONN(s), "DO $$ BEGIN"
+                                  "  IF to_regrole('" SQL_READER_ROLE "') IS NULL THEN"
+                                  "    CREATE ROLE " SQL_READER_ROLE " NOLOGIN; END IF;"
+                                  "  EXECUTE format('GRANT " SQL_READER_ROLE " TO %I', current_user);"
+                                  "  GRANT USAGE ON SCHEMA public TO " SQL_READER_ROLE ";"
+                                  "  GRANT SELECT ON ALL TABLES IN SCHEMA public TO " SQL_READER_ROLE ";"
+                                  "END $$");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    PQclear(PQexec(CONN(s), ok ? "RELEASE SAVEPOINT reader" : "ROLLBACK TO SAVEPOINT reader"));
+}
+
+static int upgrade(ck_store *s, const char *masked, bool create, ck_err *err)
+{
+    if (run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0)
+        return -1;
+    /* Two programs opening a new cluster at once: one creates, the other
+     * waits and then finds the tables. */
+    PGresult *r = run(s, "SELECT pg_advisory_xact_lock(" CLUSTER_LOCK_KEY "), to_regclass('ctlkit_schema') IS NULL",
+                      0, NULL, NULL, PGRES_TUPLES_OK, "lock", err);
+    int rc = r ? 0 : -1;
+    bool empty = r && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    if (rc == 0 && empty && !create)
+        rc = ck_fail(err, CK_ENOTFOUND, "%s: no ctlkit cluster in this database", masked);
+    else if (rc == 0 && empty)
+        rc = run_script(s, schema_v0, "create tables", err);
+    int version = -1;
+    if (rc == 0 && (r = run(s, "SELECT version FROM ctlkit_schema", 0, NULL, NULL, PGRES_TUPLES_OK, "schema version",
+                            err)) != NULL) {
+        version = PQntuples(r) == 1 ? (int)num(r, 0, 0) : -1;
+        PQclear(r);
+    } else
+        rc = -1;
+    if (rc == 0 && version < 0)
+        rc = ck_fail(err, CK_EFORMAT, "%s: the schema version table is damaged", masked);
+    if (rc == 0 && version > CK_STORE_SCHEMA_VERSION)
+        rc = ck_fail(err, CK_ESTATE, "%s: cluster database schema version %d is newer than this ctlkit (%d)", masked,
+                     version, CK_STORE_SCHEMA_VERSION);
+    for (int v = version; rc == 0 && v < CK_STORE_SCHEMA_VERSION; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "UPDATE ctlkit_schema SET version=%d", v + 1);
+        rc = run_script(s, migrations[v], "upgrade", err) == 0 && run_cmd(s, sql, 0, NULL, "upgrade", err) == 0
+                 ? 0
+                 : -1;
+    }
+    if (rc == 0 && version < CK_STORE_SCHEMA_VERSION)
+        try_reader_role(s);
+    if (rc == 0)
+        return run_cmd(s, "COMMIT", 0, NULL, "commit", err);
+    PQclear(PQexec(CONN(s), "ROLLBACK"));
+    return -1;
+}
+
+/* --- connection --- */
+
+/* Removes every occurrence of the password from a libpq message. */
+static void scrub(char *msg, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    if (!n)
+        return;
+    for (char *p; (p = strstr(msg, password)) != NULL;) {
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+        memcpy(p, "***", 3);
+    }
+}
+
+static char *password_of(const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    char *pw = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val)
+            pw = strdup(o->val);
+    PQconninfoFree(opts);
+    return pw;
+}
+
+static const ck_store_ops pg_ops;
+
+int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
+{
+    char masked[512];
+    ck_store_mask_address(url, masked, sizeof masked);
+    pg_store *q = calloc(1, sizeof *q);
+    if (!q)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    q->base.ops = &pg_ops;
+    /* The URL comes last so that what it says wins; libpq also reads
+     * PGPASSFILE, PGSERVICE and the sslmode/sslrootcert it names. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "ctlkit", url, NULL};
+    q->conn = PQconnectdbParams(keys, vals, 1);
+    if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", q->conn ? PQerrorMessage(q->conn) : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        char *pw = password_of(url);
+        scrub(msg, pw);
+        free(pw);
+        ck_fail(err, create ? CK_EIO : CK_ENOTFOUND, "%s: cannot open the cluster database: %s", masked, msg);
+        PQfinish(q->conn);
+        free(q);
+        return -1;
+    }
+    if (upgrade(&q->base, masked, create, err) < 0 ||
+        run_cmd(&q->base, "LISTEN " NOTIFY_CHANNEL, 0, NULL, "listen", err) < 0) {
+        PQfinish(q->conn);
+        free(q);
+        return -1;
+    }
+    *out = &q->base;
+    return 0;
+}
+
+static void pg_rollback(ck_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    if (q->in_tx) {
+        PQclear(PQexec(q->conn, "ROLLBACK"));
+        q->in_tx = false;
+    }
+}
+
+static void pg_close(ck_store *s)
+{
+    pg_rollback(s);
+    PQfinish(CONN(s));
+    free(s);
+}
+
+/* Waits up to 15 s (as SQLite's busy timeout) for another admin. */
+static int pg_begin(ck_store *s, ck_err *err)
+{
+    pg_store *q = (pg_store *)s;
+    if (q->in_tx)
+        return ck_fail(err, CK_ESTATE, "cluster database: transaction already open");
+    if (run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0)
+        return -1;
+    PGresult *r = NULL;
+    if (run_cmd(s, "SET LOCAL lock_timeout = '15s'", 0, NULL, "begin", err) < 0 ||
+        !(r = run(s, "SELECT pg_advisory_xact_lock(" CLUSTER_LOCK_KEY ")", 0, NULL, NULL, PGRES_TUPLES_OK,
+                  "wait for another admin's change", err))) {
+        PQclear(PQexec(q->conn, "ROLLBACK"));
+        return -1;
+    }
+    PQclear(r);
+    q->in_tx = true;
+    return 0;
+}
+
+static int pg_commit(ck_store *s, ck_err *err)
+{
+    pg_store *q = (pg_store *)s;
+    if (!q->in_tx)
+        return 0;
+    q->in_tx = false;
+    return run_cmd(s, "COMMIT", 0, NULL, "commit", err);
+}
+
+/* --- nodes --- */
+
+static int pg_add_node(ck_store *s, const ck_node *n, ck_err *err)
+{
+    char tftp[16], tvs[16], prov[16], pos[16];
+    snprintf(tftp, sizeof tftp, "%d", n->tftp_port);
+    snprintf(tvs, sizeof tvs, "%d", n->tvs_port);
+    snprintf(prov, sizeof prov, "%d", n->provider_port);
+    snprintf(pos, sizeof pos, "%d", n->position);
+    const char *v[] = {n->name, n->publisher ? "publisher" : "subscriber", n->ip, tftp, tvs, prov, pos};
+    return run_cmd(s, "INSERT INTO node VALUES($1,$2,$3,$4,$5,$6,$7)", 7, v, "add node", err);
+}
+
+#define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position"
+
+static void node_from_row(const PGresult *r, int i, ck_node *n)
+{
+    memset(n, 0, sizeof *n);
+    copy_val(n->name, sizeof n->name, r, i, 0);
+    n->publisher = strcmp(PQgetvalue(r, i, 1), "publisher") == 0;
+    copy_val(n->ip, sizeof n->ip, r, i, 2);
+    n->tftp_port = (int)num(r, i, 3);
+    n->tvs_port = (int)num(r, i, 4);
+    n->provider_port = (int)num(r, i, 5);
+    n->position = (int)num(r, i, 6);
+}
+
+static int one_node(ck_store *s, const char *sql, const char *arg, ck_node *out, ck_err *err)
+{
+    PGresult *r = run(s, sql, arg ? 1 : 0, &arg, NULL, PGRES_TUPLES_OK, "get node", err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found)
+        node_from_row(r, 0, out);
+    PQclear(r);
+    return found ? 0 : 1;
+}
+
+static int pg_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
+{
+    int rc = one_node(s, "SELECT " NODE_COLS " FROM node WHERE name=$1", name, out, err);
+    return rc <= 0 ? rc : ck_fail(err, CK_ENOTFOUND, "no node named '%s' in this cluster", name);
+}
+
+static int pg_publisher(ck_store *s, ck_node *out, ck_err *err)
+{
+    int rc = one_node(s, "SELECT " NODE_COLS " FROM node WHERE role='publisher'", NULL, out, err);
+    return rc <= 0 ? rc : ck_fail(err, CK_ENOTFOUND, "the cluster has no publisher");
+}
+
+static int pg_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
+{
+    PGresult *r = run(s, "SELECT " NODE_COLS " FROM node ORDER BY position", 0, NULL, NULL, PGRES_TUPLES_OK,
+                      "list nodes", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_node *v = calloc((size_t)count + 1, sizeof *v);
+    for (int i = 0; v && i < count; i++)
+        node_from_row(r, i, &v[i]);
+    PQclear(r);
+    if (!v)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    *out = v;
+    *n = (size_t)count;
+    return 0;
+}
+
+/* --- certificates --- */
+
+#define CERT_COLS "node, unit, serial, subject, issuer, notafter, changed, pem, '', 0"
+#define TRUST_COLS "'', purpose, serial, subject, issuer, notafter, changed, pem, description, id"
+
+static bool cert_from_row(const PGresult *r, int i, ck_cert_row *c)
+{
+    memset(c, 0, sizeof *c);
+    copy_val(c->node, sizeof c->node, r, i, 0);
+    copy_val(c->unit, sizeof c->unit, r, i, 1);
+    copy_val(c->serial, sizeof c->serial, r, i, 2);
+    c->subject = strdup(PQgetvalue(r, i, 3));
+    c->issuer = strdup(PQgetvalue(r, i, 4));
+    c->not_after = num(r, i, 5);
+    c->changed_at = num(r, i, 6);
+    c->pem = strdup(PQgetvalue(r, i, 7));
+    c->description = strdup(PQgetvalue(r, i, 8));
+    c->id = num(r, i, 9);
+    return c->subject && c->issuer && c->pem && c->description;
+}
+
+static int pg_put_cert(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err)
+{
+    char na[24], ch[24];
+    snprintf(na, sizeof na, "%lld", (long long)c->not_after);
+    snprintf(ch, sizeof ch, "%lld", (long long)now);
+    const char *v[] = {c->node, c->unit, c->serial, c->subject, c->issuer, na, ch, c->pem};
+    return run_cmd(s,
+                   "INSERT INTO certificate VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT(node, unit) DO UPDATE SET "
+                   "serial=$3, subject=$4, issuer=$5, notafter=$6, changed=$7, pem=$8",
+                   8, v, "store certificate", err);
+}
+
+static int list_rows(ck_store *s, const char *sql, int nargs, const char *const *args, ck_cert_row **out, size_t *n,
+                     ck_err *err)
+{
+    PGresult *r = run(s, sql, nargs, args, NULL, PGRES_TUPLES_OK, "list certificates", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_cert_row *v = calloc((size_t)count + 1, sizeof *v);
+    bool ok = v != NULL;
+    for (int i = 0; ok && i < count; i++)
+        ok = cert_from_row(r, i, &v[i]);
+    PQclear(r);
+    if (!ok) {
+        ck_cert_rows_free(v, (size_t)count);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    *out = v;
+    *n = (size_t)count;
+    return 0;
+}
+
+static int pg_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err)
+{
+    const char *v[] = {node, unit};
+    ck_cert_row *rows = NULL;
+    size_t n = 0;
+    if (list_rows(s, "SELECT " CERT_COLS " FROM certificate WHERE node=$1 AND unit=$2", 2, v, &rows, &n, err) < 0)
+        return -1;
+    if (n == 0) {
+        free(rows);
+        return ck_fail(err, CK_ENOTFOUND, "node %s has no %s certificate", node, unit);
+    }
+    *out = rows[0];
+    free(rows);
+    return 0;
+}
+
+static int pg_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
+{
+    return list_rows(s,
+                     "SELECT " CERT_COLS " FROM certificate JOIN node ON node.name=certificate.node "
+                     "ORDER BY node.position, unit",
+                     0, NULL, out, n, err);
+}
+
+static int pg_list_trust(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err)
+{
+    return list_rows(s, "SELECT " TRUST_COLS " FROM trust ORDER BY purpose, id", 0, NULL, out, n, err);
+}
+
+static int pg_add_trust(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err)
+{
+    char na[24], ch[24];
+    snprintf(na, sizeof na, "%lld", (long long)c->not_after);
+    snprintf(ch, sizeof ch, "%lld", (long long)now);
+    const char *v[] = {c->unit, c->serial, c->subject, c->issuer, na, ch, c->description ? c->description : "", c->pem};
+    return run_cmd(s,
+                   "INSERT INTO trust(purpose, serial, subject, issuer, notafter, changed, description, pem) "
+                   "VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT(purpose, serial, issuer) DO UPDATE SET "
+                   "subject=$3, notafter=$5, changed=$6, description=$7, pem=$8",
+                   8, v, "store trust certificate", err);
+}
+
+static int pg_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err)
+{
+    const char *v[] = {purpose, serial};
+    PGresult *r = run(s, "DELETE FROM trust WHERE purpose=$1 AND upper(serial)=upper($2)", 2, v, NULL,
+                      PGRES_COMMAND_OK, "delete trust certificate", err);
+    if (!r)
+        return -1;
+    *deleted = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return 0;
+}
+
+/* --- parameters --- */
+
+static int pg_get_param(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err)
+{
+    PGresult *r = run(s, "SELECT paramvalue FROM processconfig WHERE paramname=$1", 1, &name, NULL, PGRES_TUPLES_OK,
+                      "get parameter", err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found)
+        copy_val(out, outsz, r, 0, 0);
+    PQclear(r);
+    return found ? 0 : ck_fail(err, CK_ENOTFOUND, "no enterprise parameter '%s'", name);
+}
+
+static int pg_set_param(ck_store *s, const char *name, const char *value, ck_err *err)
+{
+    const char *v[] = {name, value};
+    return run_cmd(s,
+                   "INSERT INTO processconfig VALUES($1,$2) ON CONFLICT(paramname) DO UPDATE SET paramvalue=$2", 2,
+                   v, "set parameter", err);
+}
+
+/* --- published files --- */
+
+static int pg_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,
+                       const char *md5, const char *sha1, int64_t now, ck_err *err)
+{
+    if (len > 64u * 1024 * 1024)
+        return ck_fail(err, CK_ELIMIT, "published file %s is too large for the cluster database", name);
+    char mod[24];
+    snprintf(mod, sizeof mod, "%lld", (long long)now);
+    const char *v[] = {node, name, (const char *)data, md5, sha1, mod};
+    const int lens[] = {-1, -1, (int)len, -1, -1, -1};
+    PGresult *r = run(s,
+                      "INSERT INTO publishedfile VALUES($1,$2,$3,$4,$5,1,$6) ON CONFLICT(node, name) DO UPDATE "
+                      "SET data=$3, md5=$4, sha1=$5, version=publishedfile.version+1, modified=$6",
+                      6, v, lens, PGRES_COMMAND_OK, "store published file", err);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+static int pg_get_file(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err)
+{
+    const char *v[] = {node, name};
+    PGresult *r = run(s,
+                      "SELECT node, name, data, md5, sha1, version, modified FROM publishedfile "
+                      "WHERE node=$1 AND name=$2",
+                      2, v, NULL, PGRES_TUPLES_OK, "get published file", err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return ck_fail(err, CK_ENOTFOUND, "no published %s%s%s", name, *node ? " for node " : "", node);
+    }
+    memset(out, 0, sizeof *out);
+    copy_val(out->node, sizeof out->node, r, 0, 0);
+    copy_val(out->name, sizeof out->name, r, 0, 1);
+    size_t len = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 2), &len);
+    if (raw) {
+        out->data = malloc(len ? len : 1);
+        if (out->data)
+            memcpy(out->data, raw, len);
+        out->len = len;
+        PQfreemem(raw);
+    }
+    copy_val(out->md5, sizeof out->md5, r, 0, 3);
+    copy_val(out->sha1, sizeof out->sha1, r, 0, 4);
+    out->version = num(r, 0, 5);
+    out->modified = num(r, 0, 6);
+    PQclear(r);
+    return out->data ? 0 : ck_fail(err, CK_ENOMEM, "out of memory");
+}
+
+static int pg_delete_file(ck_store *s, const char *node, const char *name, ck_err *err)
+{
+    const char *v[] = {node, name};
+    return run_cmd(s, "DELETE FROM publishedfile WHERE node=$1 AND name=$2", 2, v, "delete published file", err);
+}
+
+/* --- audit --- */
+
+static int pg_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
+{
+    char at[24];
+    snprintf(at, sizeof at, "%lld", (long long)now);
+    const char *v[] = {at, who, node, action};
+    return run_cmd(s, "INSERT INTO auditlog(at, who, node, action) VALUES($1,$2,$3,$4)", 4, v, "audit", err);
+}
+
+static int pg_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%zu", limit);
+    const char *v[] = {lim};
+    PGresult *r = run(s,
+                      "SELECT id, at, who, node, action FROM (SELECT * FROM auditlog ORDER BY id DESC LIMIT $1) a "
+                      "ORDER BY id",
+                      1, v, NULL, PGRES_TUPLES_OK, "list audit", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_audit_row *rows = calloc((size_t)count + 1, sizeof *rows);
+    bool ok = rows != NULL;
+    for (int i = 0; ok && i < count; i++) {
+        rows[i].id = num(r, i, 0);
+        rows[i].at = num(r, i, 1);
+        copy_val(rows[i].who, sizeof rows[i].who, r, i, 2);
+        copy_val(rows[i].node, sizeof rows[i].node, r, i, 3);
+        ok = (rows[i].action = strdup(PQgetvalue(r, i, 4))) != NULL;
+    }
+    PQclear(r);
+    if (!ok) {
+        ck_audit_rows_free(rows, (size_t)count);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    *out = rows;
+    *n = (size_t)count;
+    return 0;
+}
+
+/* --- run sql --- */
+
+/* Only statements that return rows: SET, RESET, LISTEN and their kind
+ * would change the session even inside a read-only transaction. */
+static bool starts_with_query_word(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+        sql++;
+    static const char *const words[] = {"select", "with", "values", "table"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (strncasecmp(sql, words[i], n) == 0 && (sql[n] == 0 || !((sql[n] | 32) >= 'a' && (sql[n] | 32) <= 'z')))
+            return true;
+    }
+    return false;
+}
+
+/* Reads the rows of the query sent, hands them over within the bounds and
+ * drains what is left after a stop. */
+static int read_rows(ck_store *s, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome, ck_err *err)
+{
+    const char **names = NULL, **vals = NULL;
+    int ncols = -1, rc = 0;
+    bool stopped = false, ended = false;
+    PGresult *r;
+    while ((r = PQgetResult(CONN(s))) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (rc == 0 && !stopped && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && ncols < 0) {
+            ncols = PQnfields(r);
+            names = calloc((size_t)ncols + 1, sizeof *names);
+            vals = calloc((size_t)ncols + 1, sizeof *vals);
+            for (int i = 0; names && i < ncols; i++)
+                names[i] = strdup(PQfname(r, i));
+            if (!names || !vals)
+                rc = ck_fail(err, CK_ENOMEM, "out of memory");
+        }
+        if (rc == 0 && st == PGRES_SINGLE_TUPLE && stopped)
+            outcome->truncated = true;
+        else if (rc == 0 && st == PGRES_SINGLE_TUPLE) {
+            for (int i = 0; i < ncols; i++) {
+                vals[i] = PQgetisnull(r, 0, i) ? NULL : PQftype(r, i) == 17 ? "<blob>" : PQgetvalue(r, 0, i);
+                if (PQgetlength(r, 0, i) > CK_SQL_MAX_BYTES)
+                    rc = ck_fail(err, CK_ELIMIT,
+                                 "run sql: a value in the result is larger than the %d bytes one query may return",
+                                 CK_SQL_MAX_BYTES);
+            }
+            if (rc == 0 && !ck_sql_row_fits(outcome, ncols, vals))
+                stopped = true;
+            else if (rc == 0 && row(ctx, ncols, names, vals) != 0)
+                stopped = true;
+            if (stopped || rc < 0) {
+                /* Ask the server to stop sending; the loop reads what is
+                 * already on its way. */
+                PGcancel *c = PQgetCancel(CONN(s));
+                char buf[256];
+                if (c)
+                    PQcancel(c, buf, sizeof buf);
+                PQfreeCancel(c);
+            }
+        } else if (st == PGRES_TUPLES_OK)
+            ended = true;
+        else if (rc == 0 && !stopped && st != PGRES_TUPLES_OK) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state && strcmp(state, "57014") == 0)
+                rc = ck_fail(err, CK_ELIMIT, "run sql: the query ran longer than %d seconds and was stopped",
+                             CK_SQL_MAX_SECONDS);
+            else if (state && strcmp(state, "25006") == 0)
+                rc = ck_fail(err, CK_EDENIED, "run sql is read-only: only SELECT statements are allowed");
+            else if (state && strcmp(state, "42601") == 0 && strstr(PQresultErrorMessage(r), "multiple commands"))
+                rc = ck_fail(err, CK_EINVAL, "one statement at a time");
+            else {
+                /* 42501: the reader role lacks the right (a write, a
+                 * server file). */
+                const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+                rc = ck_fail(err, state && strcmp(state, "42501") == 0 ? CK_EDENIED : CK_EINVAL, "%s",
+                             msg ? msg : PQerrorMessage(CONN(s)));
+            }
+        }
+        PQclear(r);
+    }
+    if (rc == 0 && (ended || stopped) && ncols >= 0)
+        row(ctx, ncols, names, NULL);
+    for (int i = 0; names && i < ncols; i++)
+        free((char *)names[i]);
+    free(names);
+    free(vals);
+    return rc;
+}
+
+static int pg_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
+                             ck_err *err)
+{
+    if (((pg_store *)s)->in_tx)
+        return ck_fail(err, CK_ESTATE, "run sql: a change is in progress on this connection");
+    if (strspn(sql, " \t\n;") == strlen(sql))
+        return ck_fail(err, CK_EINVAL, "no SQL statement given");
+    if (!starts_with_query_word(sql))
+        return ck_fail(err, CK_EDENIED, "run sql is read-only: only SELECT statements are allowed");
+    if (run_cmd(s, "BEGIN TRANSACTION READ ONLY", 0, NULL, "begin", err) < 0)
+        return -1;
+    int rc = run_cmd(s, "SET LOCAL statement_timeout = '" STR(CK_SQL_MAX_SECONDS) "s'", 0, NULL, "timeout", err);
+    /* Where the reader role exists and this user may take it, the query
+     * runs with SELECT rights only. */
+    PGresult *r = rc == 0 ? run(s, "SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname='" SQL_READER_ROLE "'",
+                                0, NULL, NULL, PGRES_TUPLES_OK, "reader role", err)
+                          : NULL;
+    if (r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+        rc = run_cmd(s, "SET LOCAL ROLE " SQL_READER_ROLE, 0, NULL, "reader role", err);
+    else if (!r)
+        rc = -1;
+    PQclear(r);
+    if (rc == 0 && (!PQsendQueryParams(CONN(s), sql, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(CONN(s))))
+        rc = pg_fail(err, NULL, CONN(s), "run sql");
+    if (rc == 0)
+        rc = read_rows(s, row, ctx, outcome, err);
+    PQclear(PQexec(CONN(s), "ROLLBACK"));
+    return rc;
+}
+
+/* --- changes --- */
+
+static int64_t pg_change_counter(ck_store *s)
+{
+    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", NULL);
+    int64_t v = r && PQntuples(r) == 1 ? num(r, 0, 0) : -1;
+    PQclear(r);
+    return v;
+}
+
+static int pg_notify_fd(ck_store *s)
+{
+    return PQsocket(CONN(s));
+}
+
+static void pg_drain_notifications(ck_store *s)
+{
+    PQconsumeInput(CONN(s));
+    for (PGnotify *n; (n = PQnotifies(CONN(s))) != NULL;)
+        PQfreemem(n);
+}
+
+static const ck_store_ops pg_ops = {
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .add_node = pg_add_node,
+    .get_node = pg_get_node,
+    .publisher = pg_publisher,
+    .list_nodes = pg_list_nodes,
+    .put_cert = pg_put_cert,
+    .get_cert = pg_get_cert,
+    .list_certs = pg_list_certs,
+    .add_trust = pg_add_trust,
+    .delete_trust = pg_delete_trust,
+    .list_trust = pg_list_trust,
+    .get_param = pg_get_param,
+    .set_param = pg_set_param,
+    .put_file = pg_put_file,
+    .get_file = pg_get_file,
+    .delete_file = pg_delete_file,
+    .audit = pg_audit,
+    .list_audit = pg_list_audit,
+    .query_readonly = pg_query_readonly,
+    .change_counter = pg_change_counter,
+    .notify_fd = pg_notify_fd,
+    .drain_notifications = pg_drain_notifications,
+};
