@@ -144,22 +144,12 @@ int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EV
     char file[64];
     snprintf(file, sizeof file, "%s.pem", unit);
     ck_cluster_node_path(c, node, "keys", file, path, sizeof path);
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
-    }
-    if (st.st_mode & 077) {
-        X509_free(*cert);
-        *cert = NULL;
-        return ck_fail(err, CK_EDENIED, "%s: private key file is readable by others (mode %03o); it must be 0600",
-                       path, (unsigned)(st.st_mode & 0777));
-    }
     X509 *key_cert = NULL;
-    if (ck_load_pem(path, &key_cert, key, true, err) < 0) {
+    if (ck_load_key_pem(path, CK_KEY_PRIVATE_DIR, &key_cert, key, NULL, 0, err) < 0) {
         X509_free(*cert);
         *cert = NULL;
+        if (err && err->code == CK_ENOTFOUND)
+            return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
         return -1;
     }
     /* The key file must belong to the certificate the cluster publishes. */

@@ -12,11 +12,13 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/error.h"
+#include "ctlkit/x509.h"
 #include "daemon.h"
 #include "log.h"
 #include "tftp_service.h"
 #include "tvs_service.h"
 #include "cluster_node.h"
+#include "tls_server.h"
 #include "provider_service.h" /* ---- CTL PROVIDER ---- */
 
 static void usage(FILE *to)
@@ -31,6 +33,8 @@ static void usage(FILE *to)
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
           "  --provider ADDR:PORT CTL Provider address, publisher only (default: the node's IP and\n"
           "                       provider port; the CTL Client's TLS port, docs/ctl-provider.md)\n"
+          "  --allow-loose-key-modes  start even when a key file is not 0600 or the cluster's keys/\n"
+          "                       folder not 0700 (warns instead of refusing)\n"
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
@@ -65,7 +69,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER };
+    enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_LOOSE_KEYS };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -76,6 +80,7 @@ int main(int argc, char **argv)
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"node", required_argument, NULL, OPT_NODE},
         {"provider", required_argument, NULL, OPT_PROVIDER}, /* ---- CTL PROVIDER ---- */
+        {"allow-loose-key-modes", no_argument, NULL, OPT_LOOSE_KEYS},
         /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
         {"tvs", required_argument, NULL, OPT_TVS},
         {"tvs-cert", required_argument, NULL, OPT_TVS},
@@ -99,7 +104,7 @@ int main(int argc, char **argv)
     tvs_config vcfg;
     const char *cluster_dir = NULL, *node = NULL;
     const char *provider_listen = NULL; /* ---- CTL PROVIDER ---- */
-    bool tftp_set = false, tvs_set = false;
+    bool tftp_set = false, tvs_set = false, loose_keys = false;
     cluster_node *cluster = NULL;
 
     tftp_config_defaults(&tcfg);
@@ -114,6 +119,9 @@ int main(int argc, char **argv)
             break;
         case OPT_PROVIDER: /* ---- CTL PROVIDER ---- */
             provider_listen = optarg;
+            break;
+        case OPT_LOOSE_KEYS:
+            loose_keys = true;
             break;
         case OPT_TFTP:
             tftp_set = true;
@@ -169,6 +177,8 @@ int main(int argc, char **argv)
         tvs_config_clear(&vcfg);
         return 2;
     }
+    /* A cluster's keys live in its private keys/ folders: check those too. */
+    tls_server_set_key_flags((cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (loose_keys ? CK_KEY_LOOSE_WARN : 0));
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
     char cluster_path[PATH_MAX];
