@@ -60,6 +60,12 @@ typedef struct ck_cluster_init_opts {
  * non-secure mode. Refuses a DIR that already holds a cluster. */
 int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err);
 
+/* The size of the largest ITL a node of this cluster can get (every TVS,
+ * the CAPF, the CallManager and ITLRecovery as SAST), measured by building
+ * one with a throwaway key of the cluster's size. Fails with CK_ELIMIT,
+ * naming the node count and key size, when it would pass 64 KiB. */
+int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *err);
+
 int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err);
 void ck_cluster_close(ck_cluster *c);
 ck_store *ck_cluster_store(ck_cluster *c);

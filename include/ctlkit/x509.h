@@ -21,6 +21,19 @@
 int ck_load_pem(const char *path, X509 **cert, EVP_PKEY **key, bool need_key, ck_err *err);
 /* The same from memory. */
 int ck_load_pem_mem(const void *data, size_t len, X509 **cert, EVP_PKEY **key, bool need_key, ck_err *err);
+/* Flags of ck_load_key_pem. */
+#define CK_KEY_PRIVATE_DIR 1u /* the key's folder must be private too (a cluster's keys/: 0700) */
+#define CK_KEY_LOOSE_WARN 2u  /* loose permissions become *warning instead of a refusal */
+/* Loads a file that holds a private key (and usually its certificate), the
+ * one way every program reads a key: the file must be a regular file (no
+ * symlink, no FIFO), owned by the running user or root, with no group or
+ * other permission bits; with CK_KEY_PRIVATE_DIR the same holds for its
+ * folder. A refusal names the file, its mode and the chmod that fixes it.
+ * With CK_KEY_LOOSE_WARN, loose modes load anyway and the same sentence goes
+ * to warning (empty when all is well). cert may be NULL; the key is
+ * required. */
+int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **key, char *warning, size_t warnsz,
+                    ck_err *err);
 /* Parses a DER certificate; fails unless it consumes exactly len bytes. */
 X509 *ck_cert_from_der(const uint8_t *der, size_t len, ck_err *err);
 /* DER encoding; *der is malloc'd (free with free()). */

@@ -1,5 +1,7 @@
 /* Opening, creating and locking a cluster; node key material. */
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -145,22 +147,12 @@ int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EV
     char file[64];
     snprintf(file, sizeof file, "%s.pem", unit);
     ck_cluster_node_path(c, node, "keys", file, path, sizeof path);
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
-    }
-    if (st.st_mode & 077) {
-        X509_free(*cert);
-        *cert = NULL;
-        return ck_fail(err, CK_EDENIED, "%s: private key file is readable by others (mode %03o); it must be 0600",
-                       path, (unsigned)(st.st_mode & 0777));
-    }
     X509 *key_cert = NULL;
-    if (ck_load_pem(path, &key_cert, key, true, err) < 0) {
+    if (ck_load_key_pem(path, CK_KEY_PRIVATE_DIR, &key_cert, key, NULL, 0, err) < 0) {
         X509_free(*cert);
         *cert = NULL;
+        if (err && err->code == CK_ENOTFOUND)
+            return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
         return -1;
     }
     /* The key file must belong to the certificate the cluster publishes. */
@@ -229,30 +221,46 @@ out:
     return rc;
 }
 
-int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err)
+/* Removes what a failed init built (never following symbolic links). */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-    if (o->n_nodes == 0)
-        return ck_fail(err, CK_EINVAL, "a cluster needs a publisher");
+    (void)st, (void)type, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* DIR must be new, or an empty folder: the finished cluster replaces it. */
+static int check_target(const char *dir, ck_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return errno == ENOENT ? 0 : ck_fail(err, CK_EIO, "%s: %s", dir, strerror(errno));
     char db[PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/cluster.db", dir);
     if (access(db, F_OK) == 0)
         return ck_fail(err, CK_ESTATE, "%s already holds a cluster (cluster.db exists)", dir);
-    if (ck_mkdirs(dir, 0755, err) < 0)
-        return -1;
-    ck_cluster *c = calloc(1, sizeof *c);
-    if (!c)
-        return ck_fail(err, CK_ENOMEM, "out of memory");
-    c->lock_fd = -1;
-    snprintf(c->who, sizeof c->who, "%s", o->who ? o->who : "admin");
-    if (!realpath(dir, c->dir) || open_db(c, true, err) < 0) {
-        if (!c->store)
-            ck_fail(err, CK_EIO, "%s: cannot open", dir);
-        ck_cluster_close(c);
-        return -1;
-    }
+    if (!S_ISDIR(st.st_mode))
+        return ck_fail(err, CK_ESTATE, "%s exists and is not a folder", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return ck_fail(err, CK_EIO, "%s: %s", dir, strerror(errno));
+    struct dirent *de;
+    bool empty = true;
+    while (empty && (de = readdir(d)))
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+    closedir(d);
+    if (!empty)
+        return ck_fail(err, CK_ESTATE, "%s is not empty; cluster init needs a new or empty folder", dir);
+    return 0;
+}
+
+/* Fills the new cluster c (database, folders, keys, ITLs) in one store
+ * transaction. */
+static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
+{
     int rc = -1;
     if (op_begin(c, err) < 0)
-        goto out;
+        return -1;
     for (size_t i = 0; i < ck_params_count; i++)
         if (ck_store_set_param(c->store, ck_params[i].name, ck_params[i].default_value, err) < 0)
             goto end;
@@ -298,9 +306,63 @@ int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *er
     audit(c, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes);
     rc = 0;
 end:
-    rc = op_end(c, rc == 0, err);
+    return op_end(c, rc == 0, err);
+}
+
+int ck_cluster_create(const char *dir_arg, const ck_cluster_init_opts *o, ck_err *err)
+{
+    if (o->n_nodes == 0)
+        return ck_fail(err, CK_EINVAL, "a cluster needs a publisher");
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", dir_arg) >= (int)sizeof dir - 32)
+        return ck_fail(err, CK_EINVAL, "%s: path too long", dir_arg);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';
+    size_t itl_len = 0;
+    if (check_target(dir, err) < 0 || ck_cluster_itl_size(o, &itl_len, err) < 0)
+        return -1;
+    /* Everything is built in a hidden sibling folder and renamed into place
+     * at the end, so that a failure (a full disk, a bad name) leaves
+     * nothing behind. */
+    char parent[PATH_MAX], tmp[PATH_MAX + 64];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = '\0';
+    else
+        *slash = '\0';
+    if (ck_mkdirs(parent, 0755, err) < 0)
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s/.%s.init-XXXXXX", parent, base);
+    if (!mkdtemp(tmp))
+        return ck_fail(err, CK_EIO, "%s: cannot create a folder in it: %s", parent, strerror(errno));
+    ck_cluster *c = calloc(1, sizeof *c);
+    int rc = -1;
+    if (!c) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->lock_fd = -1;
+    snprintf(c->who, sizeof c->who, "%s", o->who ? o->who : "admin");
+    if (chmod(tmp, 0755) < 0 || !realpath(tmp, c->dir)) {
+        ck_fail(err, CK_EIO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = open_db(c, true, err) == 0 && populate(c, o, err) == 0 ? 0 : -1;
+    ck_cluster_close(c);
+    c = NULL;
+    if (rc == 0 && rename(tmp, dir) < 0) {
+        rc = ck_fail(err, CK_EIO, "%s: cannot move the new cluster into place: %s", dir, strerror(errno));
+    }
+    if (rc == 0)
+        ck_fsync_dir_of(dir);
 out:
     ck_cluster_close(c);
+    if (rc < 0)
+        nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }
 

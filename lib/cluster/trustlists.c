@@ -1,10 +1,12 @@
 /* What goes into the cluster's CTL and each node's ITL
  * (docs/trustlist-format.md, "What goes into each file"). */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlkit/params.h"
+#include "ctlkit/x509.h"
 #include "internal.h"
 
 #define MAX_ENTRIES 64
@@ -122,16 +124,66 @@ int build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_er
     for (size_t i = 0; i < nn; i++)
         if (add_cert(&s, c, &nodes[i], CK_UNIT_TVS, CK_ROLE_TVS, NULL, err) < 0)
             goto out;
+    /* As CUCM's ITL: no other node's CallManager certificate. Phones reach
+     * those through TVS, and 21 nodes' worth would not fit in 64 KiB. */
     if (add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
         goto out;
-    for (size_t i = 0; i < nn; i++)
-        if (strcmp(nodes[i].name, node) != 0 &&
-            add_cert(&s, c, &nodes[i], CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
-            goto out;
     rc = recovery ? sign_and_build(c, pub.name, CK_UNIT_ITLRECOVERY, &s, CK_ITL_NAME, out, len, err)
                   : sign_and_build(c, node, CK_UNIT_CALLMANAGER, &s, CK_ITL_NAME, out, len, err);
 out:
     set_free(&s);
     free(nodes);
+    return rc;
+}
+
+int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *err)
+{
+    /* The longest names make the largest records: every certificate here
+     * gets the longest common name a unit of this cluster can have. */
+    const char *longest = "";
+    for (size_t i = 0; i < o->n_nodes; i++)
+        if (strlen(o->nodes[i].name) > strlen(longest))
+            longest = o->nodes[i].name;
+    char cn[160];
+    snprintf(cn, sizeof cn, "ITLRECOVERY_%s", longest);
+    int bits = o->rsa_bits ? o->rsa_bits : 2048;
+    ck_cert_params p = {.cn = cn, .ou = o->ou, .o = o->o, .l = o->l, .st = o->st, .c = o->c, .rsa_bits = bits,
+                        .digest = "sha256", .days = 1825};
+    X509 *cert = NULL, *rcert = NULL;
+    EVP_PKEY *key = NULL, *rkey = NULL;
+    ck_tl_entry *e = NULL;
+    int rc = -1;
+    /* Two SAST records must be two certificates: a second one stands for
+     * ITLRecovery. */
+    if (ck_cert_generate(&p, &cert, &key, err) < 0 || ck_cert_generate(&p, &rcert, &rkey, err) < 0)
+        goto out;
+    /* The largest ITL build_itl can make: ITLRecovery and CallManager as
+     * SAST, CallManager as CCM+TFTP, every node's TVS, the CAPF. */
+    size_t n = 0, max = o->n_nodes + 4;
+    e = calloc(max, sizeof *e);
+    if (!e) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto out;
+    }
+    e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = rcert, .dns_name = longest};
+    e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = cert, .dns_name = longest};
+    e[n++] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = cert, .dns_name = longest};
+    for (size_t i = 0; i < o->n_nodes; i++)
+        e[n++] = (ck_tl_entry){.role = CK_ROLE_TVS, .cert = cert, .dns_name = longest};
+    e[n++] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = cert, .dns_name = longest};
+    ck_tl_signer signer;
+    ck_tl_signer_key(&signer, cert, key);
+    ck_tl_build_opts bo = {.filename = CK_ITL_NAME, .digest_alg = CK_DIGEST_SHA1};
+    uint8_t *itl = NULL;
+    rc = ck_tl_build(e, n, &signer, &bo, &itl, itl_len, err);
+    if (rc < 0)
+        ck_err_prefix(err, "%zu nodes with %d-bit keys", o->n_nodes, bits);
+    free(itl);
+out:
+    free(e);
+    X509_free(cert);
+    X509_free(rcert);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(rkey);
     return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -88,6 +89,92 @@ int ck_load_pem(const char *path, X509 **cert, EVP_PKEY **key, bool need_key, ck
     if (rc < 0)
         ck_err_prefix(err, "%s", path);
     OPENSSL_cleanse(data, len); /* may have held a private key */
+    free(data);
+    return rc;
+}
+
+/* Permission problems of a key file or its folder, as one sentence in
+ * problem[] (empty when none). Returns false when the file cannot be used
+ * at all (not a regular file), whatever the flags. */
+static bool key_perm_problem(const char *path, const struct stat *st, bool is_dir, char *problem, size_t sz)
+{
+    problem[0] = '\0';
+    uid_t me = geteuid();
+    if (st->st_uid != me && st->st_uid != 0)
+        snprintf(problem, sz, "%s: owned by uid %u, not by the running user (uid %u) or root", path,
+                 (unsigned)st->st_uid, (unsigned)me);
+    else if (st->st_mode & 077)
+        snprintf(problem, sz, "%s: mode %04o, %s must be %s (chmod %s %s)", path, (unsigned)(st->st_mode & 07777),
+                 is_dir ? "a folder of private keys" : "private keys", is_dir ? "0700" : "0600",
+                 is_dir ? "700" : "600", path);
+    return problem[0] != '\0';
+}
+
+int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **key, char *warning, size_t warnsz,
+                    ck_err *err)
+{
+    char problem[PATH_MAX + 160] = "";
+    if (warning && warnsz)
+        warning[0] = '\0';
+    /* O_NONBLOCK: a FIFO planted as the key must not hang the program;
+     * O_NOFOLLOW: the checks below must be about the key itself. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP)
+            return ck_fail(err, CK_EDENIED, "%s: a symbolic link; a private key must be a regular file", path);
+        return ck_fail(err, e == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ck_fail(err, CK_EDENIED, "%s: not a regular file; a private key must be one", path);
+    }
+    if (st.st_size > 1024 * 1024) {
+        close(fd);
+        return ck_fail(err, CK_ELIMIT, "%s: %lld bytes, too large for a key", path, (long long)st.st_size);
+    }
+    bool loose = key_perm_problem(path, &st, false, problem, sizeof problem);
+    if (!loose && (flags & CK_KEY_PRIVATE_DIR)) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        struct stat dst;
+        if (stat(dir, &dst) == 0)
+            loose = key_perm_problem(dir, &dst, true, problem, sizeof problem);
+    }
+    if (loose && !(flags & CK_KEY_LOOSE_WARN)) {
+        close(fd);
+        return ck_fail(err, CK_EDENIED, "%s", problem);
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    uint8_t *data = malloc(n ? n : 1);
+    if (!data) {
+        close(fd);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    while (got < n) {
+        ssize_t r = read(fd, data + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    int rc = got == n ? ck_load_pem_mem(data, n, cert, key, true, err)
+                      : ck_fail(err, CK_EIO, "read failed");
+    if (rc < 0)
+        ck_err_prefix(err, "%s", path);
+    else if (loose && warning && warnsz)
+        snprintf(warning, warnsz, "%s", problem);
+    OPENSSL_cleanse(data, n);
     free(data);
     return rc;
 }

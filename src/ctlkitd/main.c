@@ -12,11 +12,13 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/error.h"
+#include "ctlkit/x509.h"
 #include "daemon.h"
 #include "log.h"
 #include "tftp_service.h"
 #include "tvs_service.h"
 #include "cluster_node.h"
+#include "tls_server.h"
 #include "provider_service.h" /* ---- CTL PROVIDER ---- */
 
 static void usage(FILE *to)
@@ -35,6 +37,8 @@ static void usage(FILE *to)
           "                       provider port; the CTL Client's TLS port, docs/ctl-provider.md)\n"
           "  --provider-backoff MS first back-off after 3 failed CTL Provider logins (default 1000;\n"
           "                       doubles per failure up to 5 min)\n"
+          "  --allow-loose-key-modes  start even when a key file is not 0600 or the cluster's keys/\n"
+          "                       folder not 0700 (warns instead of refusing)\n"
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
@@ -70,7 +74,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int main(int argc, char **argv)
 {
     enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF,
-           OPT_PER_SOURCE };
+           OPT_PER_SOURCE, OPT_LOOSE_KEYS };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -83,6 +87,7 @@ int main(int argc, char **argv)
         {"node", required_argument, NULL, OPT_NODE},
         {"provider", required_argument, NULL, OPT_PROVIDER}, /* ---- CTL PROVIDER ---- */
         {"provider-backoff", required_argument, NULL, OPT_BACKOFF}, /* ---- CTL PROVIDER ---- */
+        {"allow-loose-key-modes", no_argument, NULL, OPT_LOOSE_KEYS},
         /* ---- TVS options: all handled by tvs_config_set() by name. ---- */
         {"tvs", required_argument, NULL, OPT_TVS},
         {"tvs-cert", required_argument, NULL, OPT_TVS},
@@ -107,7 +112,7 @@ int main(int argc, char **argv)
     const char *cluster_dir = NULL, *node = NULL;
     const char *provider_listen = NULL; /* ---- CTL PROVIDER ---- */
     long long provider_backoff = 0;     /* ---- CTL PROVIDER ---- */
-    bool tftp_set = false, tvs_set = false;
+    bool tftp_set = false, tvs_set = false, loose_keys = false;
     cluster_node *cluster = NULL;
 
     tftp_config_defaults(&tcfg);
@@ -128,6 +133,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ctlkitd: --provider-backoff must be a number of ms from 1 to 300000\n");
                 return 2;
             }
+            break;
+        case OPT_LOOSE_KEYS:
+            loose_keys = true;
             break;
         case OPT_TFTP:
             tftp_set = true;
@@ -190,6 +198,8 @@ int main(int argc, char **argv)
         tvs_config_clear(&vcfg);
         return 2;
     }
+    /* A cluster's keys live in its private keys/ folders: check those too. */
+    tls_server_set_key_flags((cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (loose_keys ? CK_KEY_LOOSE_WARN : 0));
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
     char cluster_path[PATH_MAX];

@@ -1,6 +1,13 @@
 #include "tls_server.h"
 
+#include <limits.h>
+
 #include "ctlkit/x509.h"
+#include "log.h"
+
+static unsigned key_flags;
+
+void tls_server_set_key_flags(unsigned flags) { key_flags = flags; }
 
 SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, ck_err *err)
 {
@@ -11,10 +18,13 @@ SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, ck_err *err)
         ck_fail_ssl(err, CK_ECRYPTO, "cannot create the %s TLS context", what);
         return NULL;
     }
-    if (ck_load_pem(pem, &cert, &key, true, err) < 0) {
+    char warning[PATH_MAX + 200];
+    if (ck_load_key_pem(pem, key_flags, &cert, &key, warning, sizeof warning, err) < 0) {
         ck_err_prefix(err, "%s certificate and key", what);
         goto fail;
     }
+    if (warning[0])
+        dlog(DLOG_WARNING, "%s key: %s (started anyway: --allow-loose-key-modes)", what, warning);
     if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
         ck_fail_ssl(err, CK_ECRYPTO, "%s: the %s key does not fit its certificate", pem, what);

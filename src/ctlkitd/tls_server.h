@@ -9,6 +9,10 @@
 
 #include "ctlkit/error.h"
 
+/* How every service's key file is checked (CK_KEY_* of ck_load_key_pem):
+ * main sets it once, before any service starts. */
+void tls_server_set_key_flags(unsigned flags);
+
 /* what names the service in messages ("TVS", "CTL Provider"). */
 SSL_CTX *tls_server_ctx_new(const char *cert_key_pem, const char *what, ck_err *err);
 

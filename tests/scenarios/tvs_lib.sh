@@ -35,6 +35,7 @@ cert() {
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/$name.key" -out "$WORK/$name.crt" \
     -days 30 -subj "$subj" "$@" 2>/dev/null || fail "openssl req $name"
   cat "$WORK/$name.key" "$WORK/$name.crt" > "$WORK/$name.pem"
+  chmod 600 "$WORK/$name.pem" # ctlkitd refuses a key others can read
 }
 
 # The cluster of the seed: publisher and subscriber CallManager, CAPF, the
