@@ -4,10 +4,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ctlkit/error.h"
 
+/* Opens path (relative to dirfd, or AT_FDCWD) for reading, but only when
+ * it is a regular file: a FIFO or device never blocks the open, and
+ * anything else fails with "PATH: not a regular file" (CK_EINVAL). flags
+ * may add O_NOFOLLOW. Fills *st from the opened descriptor. Every file
+ * named by a user or found in a served folder is opened this way. */
+int ck_open_regular(int dirfd, const char *path, int flags, struct stat *st, ck_err *err);
 /* Reads path into a malloc'd buffer; refuses files larger than max. */
 int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_err *err);
 /* Replaces path atomically: writes PATH.tmp.PID with mode, fsyncs it,
