@@ -27,6 +27,10 @@ int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
  * disk, so that tests can prove a failed publish changes nothing. */
 int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp, size_t tmpsz,
                        ck_err *err);
+/* The same with the temporary's name chosen by the caller (a staging
+ * folder outside a served one, on the same filesystem as path); the test
+ * hook still matches path, the file the bytes are meant for. */
+int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
 void ck_fsync_dir_of(const char *path);
 /* mkdir -p with a mode for the last component. */
 int ck_mkdirs(const char *path, mode_t mode, ck_err *err);

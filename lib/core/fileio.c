@@ -86,6 +86,11 @@ int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mo
 {
     if (snprintf(tmp, tmpsz, "%s.tmp.%ld", path, (long)getpid()) >= (int)tmpsz)
         return ck_fail(err, CK_EINVAL, "%s: path too long", path);
+    return ck_write_file_staged(path, tmp, data, len, mode, err);
+}
+
+int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err)
+{
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
