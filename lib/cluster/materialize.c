@@ -111,13 +111,15 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
                 note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
             }
         }
-    } else if (lstat(path, &st) == 0) {
+    } else if (have && lstat(path, &st) == 0) {
+        /* Without a row the copy stays as the admin left it: the
+         * publisher's `file delete tftp CTLFile.tlv` removes the cluster's
+         * CTL and the publisher's copy only; each other node's copy goes
+         * with `file delete tftp` there (CUCM's procedure, kept). */
         if (unlink(path) < 0)
             rc = ck_fail(err, CK_EIO, "%s: cannot remove: %s", path, strerror(errno));
         else
-            note(r, "%s removed: %s", name,
-                 have ? "deleted on this node (file delete tftp) until the next publish"
-                      : "the cluster database has none");
+            note(r, "%s removed: deleted on this node (file delete tftp) until the next publish", name);
     }
     ck_file_row_clear(&row);
     return rc;
