@@ -79,9 +79,27 @@ int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err);
 /* `utils ctl update CTLFile` (publisher only, mixed mode): a new tokenless
  * CTL from the current certificates; eToken records are dropped. */
 int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err);
-/* Publishes CTL bytes built elsewhere (the CTL Provider's token-signed
- * CTL) to every node. status[i] gets 0 or -1 per node, in node order. */
-int ck_cluster_publish_ctl(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
+/* What materializing a node's folder changed, one line each (for the
+ * daemon's log): "CTLFile.tlv brought to version 7 from the cluster
+ * database", "CTLFile.tlv removed: ...", "2 files left by an interrupted
+ * publish removed from tftp/". busy: another process held the cluster
+ * lock, nothing was done, try again later. */
+#define CK_MATERIALIZE_LINES 8
+typedef struct ck_materialize_report {
+    bool busy;
+    size_t n;
+    char lines[CK_MATERIALIZE_LINES][160];
+} ck_materialize_report;
+/* Brings node's TFTP folder to the store's state: CTLFile.tlv and
+ * ITLFile.tlv get the stored bytes when the folder's copy differs (hand
+ * edits included; atomic: staged in run/, fsynced, renamed), are removed
+ * when the admin deleted this node's copy with `file delete tftp` since the
+ * last publish of it (without a row the copy is left as it is: deleting the
+ * CTL on the publisher leaves the other nodes' copies), and what an
+ * interrupted publish left (NAME.tmp.*, NAME.prev) is removed. Other files
+ * are never touched. Every changing operation does this for every node
+ * after its commit; the node's daemon does it for its own node. */
+int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
 /* Rebuilds and publishes one node's ITL, signed on that node. */
 int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
 

@@ -4,10 +4,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ctlkit/error.h"
 
+/* Opens path (relative to dirfd, or AT_FDCWD) for reading, but only when
+ * it is a regular file: a FIFO or device never blocks the open, and
+ * anything else fails with "PATH: not a regular file" (CK_EINVAL). flags
+ * may add O_NOFOLLOW. Fills *st from the opened descriptor. Every file
+ * named by a user or found in a served folder is opened this way. */
+int ck_open_regular(int dirfd, const char *path, int flags, struct stat *st, ck_err *err);
 /* Reads path into a malloc'd buffer; refuses files larger than max. */
 int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_err *err);
 /* Replaces path atomically: writes PATH.tmp.PID with mode, fsyncs it,
@@ -20,6 +27,10 @@ int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
  * disk, so that tests can prove a failed publish changes nothing. */
 int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp, size_t tmpsz,
                        ck_err *err);
+/* The same with the temporary's name chosen by the caller (a staging
+ * folder outside a served one, on the same filesystem as path); the test
+ * hook still matches path, the file the bytes are meant for. */
+int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
 void ck_fsync_dir_of(const char *path);
 /* mkdir -p with a mode for the last component. */
 int ck_mkdirs(const char *path, mode_t mode, ck_err *err);

@@ -68,6 +68,7 @@ void ck_cluster_close(ck_cluster *c)
         return;
     if (c->lock_fd >= 0)
         close(c->lock_fd);
+    staged_discard(c);
     ck_store_close(c->store);
     free(c);
 }
@@ -95,10 +96,22 @@ int op_begin(ck_cluster *c, ck_err *err)
 int op_end(ck_cluster *c, bool ok, ck_err *err)
 {
     int rc = 0;
+    if (ok && c->n_staged)
+        test_kill_point("after-stage");
     if (ok)
         rc = ck_store_commit(c->store, err);
-    if (!ok || rc < 0)
+    if (!ok || rc < 0) {
         ck_store_rollback(c->store);
+        staged_discard(c);
+    } else {
+        if (c->n_staged)
+            test_kill_point("after-commit");
+        staged_install(c);
+    }
+    /* Still under the lock: every folder this process can see gets the
+     * committed state, and what an interrupted publish left is removed. */
+    if (c->lock_fd >= 0)
+        materialize_all_locked(c);
     if (c->lock_fd >= 0) {
         close(c->lock_fd); /* releases the flock */
         c->lock_fd = -1;

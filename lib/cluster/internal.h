@@ -9,11 +9,19 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/trustlist.h"
 
+/* A file written for a node's TFTP folder, waiting for the commit. */
+typedef struct staged_file {
+    char dest[PATH_MAX];
+    char tmp[PATH_MAX];
+} staged_file;
+
 struct ck_cluster {
     char dir[PATH_MAX];
     char who[64];
     ck_store *store;
     int lock_fd;   /* held during a changing operation, -1 otherwise */
+    staged_file *staged; /* what the open operation publishes */
+    size_t n_staged;
 };
 
 /* A changing operation: the cluster lock (flock, so that two admins'
@@ -31,10 +39,27 @@ int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EV
 int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
               const char *st, const char *country, int bits, ck_err *err);
 
-/* Publishes data as NAME into each listed node's TFTP directory so that
- * either every node has the new bytes or every node keeps its old file. */
+/* Publishing (publish.c): stages data as NAME for each listed node inside
+ * an open operation; op_end installs what was staged after the commit, or
+ * discards it on rollback. */
 int publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
                      size_t len, ck_err *err);
+void staged_install(ck_cluster *c);
+void staged_discard(ck_cluster *c);
+/* run/NAME.tmp.PID of a node: where its files are staged. */
+void stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz);
+void test_kill_point(const char *step);
+/* Publishes the CTL (database row and every node's copy) inside an open
+ * operation: the one publish path of the admin commands and the CTL
+ * Provider. */
+int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
+/* Brings every node's folder to the store's state while the cluster lock
+ * is held (materialize.c); errors are left for the daemons to retry. */
+void materialize_all_locked(ck_cluster *c);
+/* Records that the admin deleted node's copy of NAME at the row's current
+ * version, so that materializing does not bring it back until the next
+ * publish of NAME. */
+int mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err);
 
 /* Builds the tokenless CTL (mixed) or the blank-record CTL (non-secure). */
 int build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err);

@@ -11,8 +11,7 @@
 #include "ctlkit/params.h"
 #include "internal.h"
 
-/* Builds the CTL, publishes it to every node and records it. */
-static int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err)
+int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err)
 {
     ck_node *nodes = NULL;
     size_t nn = 0;
@@ -64,15 +63,6 @@ int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err)
     bool ok = build_ctl(c, true, &ctl, &len, err) == 0 && publish_ctl_locked(c, ctl, len, err) == 0 &&
               audit(c, node, "utils ctl update CTLFile: tokenless CTL published (%zu bytes)", len) == 0;
     free(ctl);
-    return op_end(c, ok, err);
-}
-
-int ck_cluster_publish_ctl(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err)
-{
-    if (op_begin(c, err) < 0)
-        return -1;
-    bool ok = publish_ctl_locked(c, data, len, err) == 0 &&
-              audit(c, NULL, "CTL published from the CTL Provider (%zu bytes)", len) == 0;
     return op_end(c, ok, err);
 }
 
@@ -130,6 +120,11 @@ int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *nam
              * published CTL (scenario 3 relies on this). */
             if (n.publisher && strcmp(name, CK_CTL_NAME) == 0)
                 ok = ck_store_delete_file(c->store, "", CK_CTL_NAME, err) == 0;
+            /* Elsewhere the row stays: remember the deletion so that the
+             * node's folder keeps matching the database's wish (no file
+             * here until the next publish of it). */
+            else if (strcmp(name, CK_CTL_NAME) == 0 || strcmp(name, CK_ITL_NAME) == 0)
+                ok = mark_deleted(c, node, name, err) == 0;
         }
     }
     if (ok)

@@ -383,29 +383,25 @@ int ck_provider_submit(ck_cluster *c, const char *user, const uint8_t *ctl, size
     /* Check, mode, database row and every node's file in one cluster
      * operation (lock + transaction): no certificate can change between
      * the check and the publish, and everything changes together or not at
-     * all (files are published before the commit, as the admin operations
-     * do). */
+     * all (the one publish path of the admin commands: files staged
+     * before the commit, installed after it). */
     if (op_begin(c, err) < 0)
         return -1;
-    ck_node pub, *nodes = NULL;
-    size_t nn = 0;
-    if (ck_provider_check_ctl(c, ctl, len, action, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0 ||
-        ck_store_list_nodes(c->store, &nodes, &nn, err) < 0) {
+    ck_node pub;
+    if (ck_provider_check_ctl(c, ctl, len, action, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0) {
         op_end(c, false, NULL);
         return -1;
     }
     bool ok = true;
     if (action == CK_PV_ACTION_MIXED || action == CK_PV_ACTION_NONSECURE)
         ok = ck_store_set_param(c->store, CK_PARAM_SECURITY_MODE, action == CK_PV_ACTION_MIXED ? "1" : "0", err) == 0;
-    ok = ok && ck_store_put_file(c->store, "", CK_CTL_NAME, ctl, len, err) == 0 &&
-         publish_to_nodes(c, nodes, nn, CK_CTL_NAME, ctl, len, err) == 0;
+    ok = ok && publish_ctl_locked(c, ctl, len, err) == 0;
     if (ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "CTL Client via CTL Provider (%s): eToken-signed CTL published (%zu bytes)",
                  ck_pv_action_name((uint8_t)action), len);
         ok = ck_store_audit(c->store, user, pub.name, msg, err) == 0;
     }
-    free(nodes);
     int rc = op_end(c, ok, err);
     /* Report what is on disk either way: after a failure every node keeps
      * its old file, so each shows Failed. */

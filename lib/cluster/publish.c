@@ -1,14 +1,23 @@
-/* Publishing one file to several nodes' TFTP directories so that phones
- * never see a mix: every node ends with the new bytes, or every node keeps
- * its previous file.
+/* Publishing files to the nodes' TFTP folders. The database is the truth
+ * and each folder a copy of it (issue 10), so a publish is:
  *
- * Phase 1 writes and fsyncs NAME.tmp.PID beside each node's file; any
- * failure there removes the temporaries and changes nothing. Phase 2 keeps
- * a hard link to each old file (NAME.prev) and renames the temporaries
- * into place; a rename failure puts the old files back. Phase 3 drops the
- * links. */
+ * 1. stage: inside the operation, write and fsync the new bytes of every
+ *    node's file in that node's run/ folder (same filesystem as tftp/, so
+ *    the later rename is atomic, but never inside tftp/: TFTP cannot see a
+ *    temporary under any name). A failure discards what was staged and the
+ *    transaction rolls back: database and files unchanged.
+ * 2. commit the store transaction (op_end);
+ * 3. install: rename each staged file over the node's file, then bring
+ *    every node's folder to the store's state (materialize.c), which also
+ *    removes anything an interrupted publish left behind.
+ *
+ * If the process dies between 2 and 3, the folders still hold the old
+ * files (never a torn or temporary one); the node's daemon, or the next
+ * operation, materializes the committed state. No backup copy is kept:
+ * the database row is the backup. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,68 +25,74 @@
 #include "ctlkit/fileio.h"
 #include "internal.h"
 
-typedef struct slot {
-    char path[PATH_MAX];
-    char tmp[PATH_MAX + 32];
-    char prev[PATH_MAX + 8];
-    bool had_old, written, switched;
-} slot;
-
-static void undo(slot *s, size_t n)
+void stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].switched) {
-            if (s[i].had_old)
-                rename(s[i].prev, s[i].path);
-            else
-                unlink(s[i].path);
-        } else if (s[i].had_old) {
-            unlink(s[i].prev);
-        }
-        if (s[i].written && !s[i].switched)
-            unlink(s[i].tmp);
-    }
+    char file[160];
+    snprintf(file, sizeof file, "%s.tmp.%ld", name, (long)getpid());
+    ck_cluster_node_path(c, node, "run", file, out, outsz);
+}
+
+void test_kill_point(const char *step)
+{
+    /* Test hook: CTLKIT_TEST_KILL_AT=STEP kills the process at that step of
+     * a publish (after-stage, after-commit, after-first-rename), as a
+     * crash or kill -9 would, so that tests can prove the cluster heals. */
+    const char *at = getenv("CTLKIT_TEST_KILL_AT");
+    if (at && strcmp(at, step) == 0)
+        raise(SIGKILL);
 }
 
 int publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
                      size_t len, ck_err *err)
 {
-    slot *s = calloc(n ? n : 1, sizeof *s);
-    if (!s)
-        return ck_fail(err, CK_ENOMEM, "out of memory");
-    int rc = -1;
     for (size_t i = 0; i < n; i++) {
-        ck_cluster_node_path(c, nodes[i].name, "tftp", name, s[i].path, sizeof s[i].path);
-        if (ck_write_file_temp(s[i].path, data, len, 0644, s[i].tmp, sizeof s[i].tmp, err) < 0) {
+        char dest[PATH_MAX], tmp[PATH_MAX], run[PATH_MAX];
+        ck_cluster_node_path(c, nodes[i].name, "tftp", name, dest, sizeof dest);
+        stage_path(c, nodes[i].name, name, tmp, sizeof tmp);
+        ck_cluster_node_path(c, nodes[i].name, "run", NULL, run, sizeof run);
+        /* The same file staged twice in one operation keeps one entry. */
+        size_t k = 0;
+        while (k < c->n_staged && strcmp(c->staged[k].dest, dest) != 0)
+            k++;
+        if (k == c->n_staged) {
+            staged_file *g = realloc(c->staged, (c->n_staged + 1) * sizeof *g);
+            if (!g)
+                return ck_fail(err, CK_ENOMEM, "out of memory");
+            c->staged = g;
+            snprintf(g[k].dest, sizeof g[k].dest, "%s", dest);
+            snprintf(g[k].tmp, sizeof g[k].tmp, "%s", tmp);
+            c->n_staged++;
+        }
+        if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(dest, tmp, data, len, 0644, err) < 0) {
             ck_err_prefix(err, "publishing %s to %s", name, nodes[i].name);
-            goto out;
+            return -1;
         }
-        s[i].written = true;
     }
-    for (size_t i = 0; i < n; i++) {
-        snprintf(s[i].prev, sizeof s[i].prev, "%s.prev", s[i].path);
-        unlink(s[i].prev);
-        s[i].had_old = link(s[i].path, s[i].prev) == 0;
-        if (!s[i].had_old && errno != ENOENT) {
-            ck_fail(err, CK_EIO, "publishing %s to %s: cannot keep the old file: %s", name, nodes[i].name,
-                    strerror(errno));
-            goto out;
-        }
-        if (rename(s[i].tmp, s[i].path) < 0) {
-            ck_fail(err, CK_EIO, "publishing %s to %s: %s", name, nodes[i].name, strerror(errno));
-            goto out;
-        }
-        s[i].switched = true;
+    return 0;
+}
+
+void staged_discard(ck_cluster *c)
+{
+    for (size_t i = 0; i < c->n_staged; i++)
+        unlink(c->staged[i].tmp);
+    free(c->staged);
+    c->staged = NULL;
+    c->n_staged = 0;
+}
+
+void staged_install(ck_cluster *c)
+{
+    for (size_t i = 0; i < c->n_staged; i++) {
+        /* A failure here is healed by the materialization that follows
+         * (and by the node's daemon): the store already holds the bytes. */
+        if (rename(c->staged[i].tmp, c->staged[i].dest) == 0)
+            ck_fsync_dir_of(c->staged[i].dest);
+        else
+            unlink(c->staged[i].tmp);
+        if (i == 0)
+            test_kill_point("after-first-rename");
     }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].had_old)
-            unlink(s[i].prev);
-        ck_fsync_dir_of(s[i].path);
-    }
-    rc = 0;
-out:
-    if (rc < 0)
-        undo(s, n);
-    free(s);
-    return rc;
+    free(c->staged);
+    c->staged = NULL;
+    c->n_staged = 0;
 }

@@ -23,16 +23,35 @@ static bool injected_failure(const char *path)
     return n >= m && strcmp(path + n - m, suffix) == 0;
 }
 
+int ck_open_regular(int dirfd, const char *path, int flags, struct stat *st, ck_err *err)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer, and a device may block too. Only after fstat has said
+     * "regular file" does anything read from it. */
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
+    if (fd < 0) {
+        if (errno == ELOOP && (flags & O_NOFOLLOW))
+            return ck_fail(err, CK_EINVAL, "%s: not a regular file (a symbolic link)", path);
+        return ck_fail(err, errno == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return ck_fail(err, CK_EINVAL, "%s: not a regular file", path);
+    }
+    /* Regular files ignore O_NONBLOCK; clear it anyway so that the
+     * descriptor behaves as an ordinary one. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
 int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ck_fail(err, errno == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return ck_fail(err, CK_EIO, "%s: not a regular file", path);
-    }
+    int fd = ck_open_regular(AT_FDCWD, path, 0, &st, err);
+    if (fd < 0)
+        return -1;
     if ((uint64_t)st.st_size > max) {
         close(fd);
         return ck_fail(err, CK_ELIMIT, "%s: %lld bytes, more than the %zu allowed", path,
@@ -67,6 +86,11 @@ int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mo
 {
     if (snprintf(tmp, tmpsz, "%s.tmp.%ld", path, (long)getpid()) >= (int)tmpsz)
         return ck_fail(err, CK_EINVAL, "%s: path too long", path);
+    return ck_write_file_staged(path, tmp, data, len, mode, err);
+}
+
+int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err)
+{
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "%s: cannot create: %s", tmp, strerror(errno));

@@ -17,6 +17,9 @@
 /* How often to look for a changed CTL or certificate store: a stat and a
  * PRAGMA data_version, both cheap. */
 #define WATCH_MS 1000
+/* The slow safety net: the folder is compared with the store this often
+ * even when nothing seems to have changed (a hand edit of ITLFile.tlv). */
+#define MATERIALIZE_EVERY 30
 
 struct cluster_node {
     ck_cluster *c;
@@ -32,7 +35,11 @@ struct cluster_node {
     struct stat ctl_seen;
     bool ctl_present;
     int64_t store_seen;
+    bool materialize_pending; /* the last try found the cluster lock held */
+    unsigned ticks_since_materialize;
 };
+
+static void materialize(cluster_node *cn);
 
 cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
                                 tvs_config *vcfg, bool tvs_set, ck_err *err)
@@ -81,6 +88,9 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     if (ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
         ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
         vcfg->ttl = (uint32_t)v;
+    /* Before TFTP loads its cache: the folder holds the database's files
+     * and nothing an interrupted publish left behind. */
+    materialize(cn);
     /* SQLite connections must not cross fork(): the daemon may detach
      * between now and cluster_node_start, which opens the cluster again. */
     ck_cluster_close(cn->c);
@@ -117,9 +127,33 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Brings this node's TFTP folder to what the cluster database says,
+ * logging each thing it fixed; TFTP reloads what changed by itself. */
+static void materialize(cluster_node *cn)
+{
+    ck_materialize_report r;
+    ck_err err = {0};
+    cn->ticks_since_materialize = 0;
+    if (ck_cluster_materialize_node(cn->c, cn->node, &r, &err) < 0) {
+        dlog(DLOG_ERR, "cannot bring the TFTP folder to the cluster database's state (will retry): %s", err.msg);
+        cn->materialize_pending = true;
+        return;
+    }
+    cn->materialize_pending = r.busy;
+    for (size_t i = 0; i < r.n; i++)
+        dlog(DLOG_NOTICE, "%s", r.lines[i]);
+}
+
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
     cluster_node *cn = arg;
+    /* Store first: what it says decides what the folder must hold. */
+    int64_t now = ck_store_change_counter(ck_cluster_store(cn->c));
+    struct stat st0;
+    bool present0 = stat(cn->ctl_path, &st0) == 0;
+    if (cn->materialize_pending || now != cn->store_seen || present0 != cn->ctl_present ||
+        (present0 && !same_file(&st0, &cn->ctl_seen)) || ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
+        materialize(cn);
     struct stat st;
     bool present = stat(cn->ctl_path, &st) == 0;
     bool ctl_changed = present != cn->ctl_present || (present && !same_file(&st, &cn->ctl_seen));
@@ -143,6 +177,9 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
     if (ck_cluster_open(cn->dir, "ctlkitd", &cn->c, err) < 0)
         return -1;
     cn->tvs = tvs;
+    /* Before the first cache is built: what an interrupted publish left is
+     * gone and the folder holds what the database says. */
+    materialize(cn);
     cn->ctl_present = stat(cn->ctl_path, &cn->ctl_seen) == 0;
     cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
     cluster_node_reload(cn, NULL);

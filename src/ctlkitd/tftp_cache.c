@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/fileio.h"
 #include "ctlkit/tftp.h"
 #include "log.h"
 
@@ -154,20 +155,27 @@ static bool same_identity(const struct tftp_file *f, const struct stat *st)
            f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-/* Temporaries of an atomic replacement (ck_write_file_atomic writes
- * NAME.tmp.PID before renaming it) and hidden files are never served: they
- * may be half written. */
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Temporaries and backups are never served, whatever wrote them: they may
+ * be half written, or an old version a publish meant to replace. Hidden
+ * files (editors' and staging files), NAME.tmp.* (atomic replacement by
+ * older ctlkit versions and others), NAME.prev / .bak / .orig / .old,
+ * editor backups (NAME~, #NAME#, *.swp) and partial downloads. */
 static bool skipped_name(const char *n)
 {
-    if (n[0] == '.')
+    static const char *const suffixes[] = {".prev", ".bak", ".orig", ".old", "~", ".swp", ".swo", ".tmp",
+                                           ".part", ".partial"};
+    if (n[0] == '.' || n[0] == '#' || strstr(n, ".tmp.") || strstr(n, ".prev."))
         return true;
-    const char *t = strstr(n, ".tmp.");
-    if (!t)
-        return false;
-    for (t += 5; *t; t++)
-        if (*t < '0' || *t > '9')
-            return false;
-    return true;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (ends_with(n, suffixes[i]))
+            return true;
+    return false;
 }
 
 /* Reads one file; fd is closed. */
@@ -226,19 +234,15 @@ static int open_entry(int dirfd, const char *root, const char *real_root, const 
         if (strncmp(real, real_root, rl) != 0 || (real[rl] != '/' && rl > 1))
             return ck_fail(err, CK_EDENIED, "%s: symbolic link to %s, outside the TFTP root: not served",
                            name, real);
-        fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* A FIFO behind the link must not block the daemon's only thread. */
+        fd = ck_open_regular(AT_FDCWD, real, O_NOFOLLOW, st, err);
     } else if (S_ISREG(st->st_mode)) {
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = ck_open_regular(dirfd, name, O_NOFOLLOW, st, err);
     } else {
         return ck_fail(err, CK_EINVAL, "%s: not a regular file: not served", name);
     }
-    if (fd < 0)
-        return ck_fail(err, CK_EIO, "%s: %s", name, strerror(errno));
-    /* What was opened is what counts (the entry may have changed since). */
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        close(fd);
+    if (fd < 0 && err->code == CK_EINVAL)
         return ck_fail(err, CK_EINVAL, "%s: not a regular file: not served", name);
-    }
     return fd;
 }
 

@@ -1,0 +1,217 @@
+/* Bringing a node's TFTP folder to the state the cluster database holds
+ * (issue 10: the database is the truth, each node materializes its own
+ * files). The managed names are CTLFile.tlv (the cluster's row) and
+ * ITLFile.tlv (the node's row); any other file in the folder belongs to the
+ * admin and is never touched. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlkit/fileio.h"
+#include "internal.h"
+
+static const char *const managed[] = {CK_CTL_NAME, CK_ITL_NAME};
+
+static void note(ck_materialize_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(ck_materialize_report *r, const char *fmt, ...)
+{
+    if (!r || r->n >= CK_MATERIALIZE_LINES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->lines[r->n++], sizeof r->lines[0], fmt, ap);
+    va_end(ap);
+}
+
+static void marker_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz)
+{
+    char file[160];
+    snprintf(file, sizeof file, "%s.deleted", name);
+    ck_cluster_node_path(c, node, "run", file, out, outsz);
+}
+
+/* The version of NAME the admin deleted on this node, or -1. */
+static int64_t deleted_version(const ck_cluster *c, const char *node, const char *name)
+{
+    char path[PATH_MAX];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    marker_path(c, node, name, path, sizeof path);
+    if (ck_read_file(path, 64, &data, &len, NULL) < 0)
+        return -1;
+    char buf[65];
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    free(data);
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    return end != buf ? (int64_t)v : -1;
+}
+
+int mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err)
+{
+    ck_file_row row = {0};
+    ck_err e2 = {0};
+    const char *owner = strcmp(name, CK_CTL_NAME) == 0 ? "" : node;
+    if (ck_store_get_file(c->store, owner, name, &row, &e2) < 0)
+        return e2.code == CK_ENOTFOUND ? 0 : (*err = e2, -1);
+    char path[PATH_MAX], text[32];
+    marker_path(c, node, name, path, sizeof path);
+    snprintf(text, sizeof text, "%" PRId64 "\n", row.version);
+    ck_file_row_clear(&row);
+    return ck_write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+/* One managed name: write the row's bytes, or remove the file. */
+static int materialize_one(ck_cluster *c, const char *node, const char *name, ck_materialize_report *r,
+                           ck_err *err)
+{
+    ck_file_row row = {0};
+    ck_err e2 = {0};
+    const char *owner = strcmp(name, CK_CTL_NAME) == 0 ? "" : node;
+    bool have = ck_store_get_file(c->store, owner, name, &row, &e2) == 0;
+    if (!have && e2.code != CK_ENOTFOUND) {
+        *err = e2;
+        return -1;
+    }
+    char path[PATH_MAX], marker[PATH_MAX];
+    ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
+    marker_path(c, node, name, marker, sizeof marker);
+    int64_t deleted = deleted_version(c, node, name);
+    bool want = have && deleted != row.version;
+    if (deleted >= 0 && (!have || deleted != row.version))
+        unlink(marker); /* a newer publish (or none at all) supersedes it */
+    int rc = 0;
+    struct stat st;
+    if (want) {
+        uint8_t *disk = NULL;
+        size_t dl = 0;
+        bool same = ck_read_file(path, row.len, &disk, &dl, NULL) == 0 && dl == row.len &&
+                    memcmp(disk, row.data, dl) == 0;
+        free(disk);
+        if (!same) {
+            char tmp[PATH_MAX], run[PATH_MAX];
+            stage_path(c, node, name, tmp, sizeof tmp);
+            ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
+            if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, row.data, row.len, 0644, err) < 0)
+                rc = -1;
+            else if (rename(tmp, path) < 0) {
+                rc = ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(errno));
+                unlink(tmp);
+            } else {
+                ck_fsync_dir_of(path);
+                note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
+            }
+        }
+    } else if (have && lstat(path, &st) == 0) {
+        /* Without a row the copy stays as the admin left it: the
+         * publisher's `file delete tftp CTLFile.tlv` removes the cluster's
+         * CTL and the publisher's copy only; each other node's copy goes
+         * with `file delete tftp` there (CUCM's procedure, kept). */
+        if (unlink(path) < 0)
+            rc = ck_fail(err, CK_EIO, "%s: cannot remove: %s", path, strerror(errno));
+        else
+            note(r, "%s removed: deleted on this node (file delete tftp) until the next publish", name);
+    }
+    ck_file_row_clear(&row);
+    return rc;
+}
+
+/* NAME.tmp.* and NAME.prev of a managed name: what older versions of the
+ * publish (or a killed one) leave behind. */
+static bool leftover(const char *entry, bool in_run)
+{
+    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++) {
+        size_t n = strlen(managed[i]);
+        if (strncmp(entry, managed[i], n) != 0 || entry[n] != '.')
+            continue;
+        if (strncmp(entry + n, ".tmp.", 5) == 0 || (!in_run && strcmp(entry + n, ".prev") == 0))
+            return true;
+    }
+    return false;
+}
+
+static void remove_leftovers(ck_cluster *c, const char *node, const char *sub, ck_materialize_report *r)
+{
+    char dir[PATH_MAX];
+    ck_cluster_node_path(c, node, sub, NULL, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    size_t removed = 0;
+    while ((de = readdir(d)) != NULL)
+        if (leftover(de->d_name, strcmp(sub, "run") == 0) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+            removed++;
+    closedir(d);
+    if (removed)
+        note(r, "%zu file%s left by an interrupted publish removed from %s/", removed, removed == 1 ? "" : "s", sub);
+}
+
+static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++) {
+        ck_err e2 = {0};
+        if (materialize_one(c, node, managed[i], r, &e2) < 0 && rc == 0) {
+            *err = e2;
+            rc = -1;
+        }
+    }
+    /* Only the lock holder stages, so whatever is in run/ now is stale. */
+    remove_leftovers(c, node, "tftp", r);
+    remove_leftovers(c, node, "run", r);
+    return rc;
+}
+
+int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+{
+    memset(r, 0, sizeof *r);
+    ck_node n;
+    if (ck_store_get_node(c->store, node, &n, err) < 0)
+        return -1;
+    if (c->lock_fd >= 0) /* inside an operation of this process */
+        return materialize_locked(c, node, r, err);
+    /* Never wait for an admin's operation (a daemon's loop would stall):
+     * the caller tries again later. */
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cluster.lock", c->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            r->busy = true;
+            return 0;
+        }
+        return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(e));
+    }
+    c->lock_fd = fd;
+    int rc = materialize_locked(c, node, r, err);
+    c->lock_fd = -1;
+    close(fd);
+    return rc;
+}
+
+void materialize_all_locked(ck_cluster *c)
+{
+    ck_node *nodes = NULL;
+    size_t nn = 0;
+    if (ck_store_list_nodes(c->store, &nodes, &nn, NULL) < 0)
+        return;
+    for (size_t i = 0; i < nn; i++) {
+        ck_err e2 = {0};
+        materialize_locked(c, nodes[i].name, NULL, &e2);
+    }
+    free(nodes);
+}
