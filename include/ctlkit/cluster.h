@@ -145,7 +145,9 @@ int ck_cluster_security_mode(ck_cluster *c);
 /* What a node's TVS vouches for (docs/tvs-protocol.md): the "DB cache" from
  * the cluster database (every node's CallManager as SAST + CCM+TFTP, TVS,
  * CAPF, ITLRecovery as SAST; CallManager-trust as CCM; Phone-SAST-trust as
- * SAST) and the "CTL cache" from the node's own CTLFile.tlv when it parses
- * and verifies. The cache comes back sealed. */
-int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_err *err);
+ * SAST) and the "CTL cache" from the node's own CTLFile.tlv, by
+ * ck_trustcache_build's rule (a CTL that does not verify vouches for
+ * nothing; rep, which may be NULL, says why). The cache comes back sealed. */
+int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_tc_report *rep,
+                                ck_err *err);
 #endif

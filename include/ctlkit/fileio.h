@@ -2,10 +2,12 @@
 #ifndef CTLKIT_FILEIO_H
 #define CTLKIT_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "ctlkit/error.h"
 
@@ -34,5 +36,22 @@ int ck_write_file_staged(const char *path, const char *tmp, const void *data, si
 void ck_fsync_dir_of(const char *path);
 /* mkdir -p with a mode for the last component. */
 int ck_mkdirs(const char *path, mode_t mode, ck_err *err);
+
+/* What a watcher remembers of a file to notice that it changed: whether it
+ * is there and, from stat, which file it is (device, inode: a rename over
+ * it is a new inode) and its size and modification time to the nanosecond
+ * (a rewrite in place). Every watch of a file (the TVS's CTL, a cluster
+ * node's CTL) compares stamps this way. */
+typedef struct ck_file_stamp {
+    bool present;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} ck_file_stamp;
+/* Stamps path as it is now (absent when stat fails). */
+void ck_file_stamp_take(const char *path, ck_file_stamp *stamp);
+/* Whether two stamps describe the same file in the same state. */
+bool ck_file_stamp_same(const ck_file_stamp *a, const ck_file_stamp *b);
 
 #endif

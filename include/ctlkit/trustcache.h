@@ -85,6 +85,47 @@ size_t ck_trustcache_count(const ck_trustcache *tc, ck_tc_source src);
 /* The i-th entry of a source in the order added (for logging a recache). */
 const ck_tc_entry *ck_trustcache_entry(const ck_trustcache *tc, ck_tc_source src, size_t i);
 
+/* --- Building a cache: the one way both TVS modes do it ---
+ *
+ * Standalone (ctlkitd --tvs-db-cert PEM:ROLES --tvs-ctl FILE) and cluster
+ * mode (the node's store and its CTLFile.tlv) give the same two inputs to
+ * ck_trustcache_build, so they trust the same things the same way. */
+
+/* How often a TVS looks at its CTL file (a stat) for a change. */
+#define CK_TC_WATCH_MS 1000
+
+/* One certificate of the DB cache: PEM or DER, from memory (data, len) or,
+ * when data is NULL, read from path. label names it in errors (a file
+ * name; the store's unit); NULL uses path. */
+typedef struct ck_tc_db_cert {
+    const char *label;
+    const char *path;
+    const void *data;
+    size_t len;
+    unsigned roles[CK_TC_MAX_ROLES];
+    size_t n_roles;
+} ck_tc_db_cert;
+
+typedef enum ck_tc_ctl_state {
+    CK_TC_CTL_NONE = 0, /* no CTL path given, or no file there (a non-secure cluster) */
+    CK_TC_CTL_LOADED,   /* parsed and its signature verified: its records are the CTL cache */
+    CK_TC_CTL_REJECTED, /* unreadable, malformed or not verifying: the CTL cache is empty */
+} ck_tc_ctl_state;
+
+/* What a build found that is not an error but must be told. */
+typedef struct ck_tc_report {
+    ck_tc_ctl_state ctl;
+    char ctl_problem[512]; /* REJECTED: "PATH: why", one line; else empty */
+} ck_tc_report;
+
+/* Builds a sealed cache: every DB certificate with its roles (one that does
+ * not load is an error: the caller keeps its old cache), then the CTL at
+ * ctl_path (may be NULL). The one rule for a CTL that cannot be believed:
+ * it vouches for nothing (an empty CTL cache, the DB cache still built),
+ * rep says why, and the build succeeds. rep may be NULL. */
+int ck_trustcache_build(const ck_tc_db_cert *db, size_t n_db, const char *ctl_path, ck_trustcache **out,
+                        ck_tc_report *rep, ck_err *err);
+
 /* "CertificateDBCache" / "CertificateCTLCache", as CUCM's log names them. */
 const char *ck_tc_source_name(ck_tc_source src);
 

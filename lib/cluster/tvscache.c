@@ -1,25 +1,11 @@
-/* The TVS's answer source for one node, from the cluster. */
+/* The TVS's answer source for one node, from the cluster: the store's
+ * certificates with their roles and the node's CTL, given to the one
+ * builder (ck_trustcache_build) that standalone TVS uses too. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlkit/fileio.h"
-#include "ctlkit/x509.h"
+#include "ctlkit/trustcache.h"
 #include "internal.h"
-
-static int add_pem(ck_trustcache *tc, const char *pem, const unsigned *roles, size_t n, ck_err *err)
-{
-    X509 *cert = NULL;
-    uint8_t *der = NULL;
-    size_t len = 0;
-    if (ck_load_pem_mem(pem, strlen(pem), &cert, NULL, false, err) < 0)
-        return -1;
-    int rc = ck_cert_to_der(cert, &der, &len, err);
-    if (rc == 0)
-        rc = ck_trustcache_add_db(tc, der, len, roles, n, err);
-    free(der);
-    X509_free(cert);
-    return rc;
-}
 
 /* Roles of a node's own certificate, by unit. The CallManager certificate
  * is SAST and CCM+TFTP, as CUCM's log shows ("rolecount : 2"). */
@@ -54,55 +40,50 @@ static size_t trust_roles(const char *purpose, unsigned roles[2])
     return 0;
 }
 
-int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_err *err)
+/* Appends one store row to the builder's input when its unit gives roles. */
+static int add_row(ck_tc_db_cert **v, size_t *n, const ck_cert_row *row, size_t (*roles_of)(const char *, unsigned[2]),
+                   ck_err *err)
 {
-    ck_trustcache *tc = ck_trustcache_new(err);
-    ck_cert_row *rows = NULL;
-    size_t n = 0;
     unsigned roles[2];
-    if (!tc)
-        return -1;
-    if (ck_store_list_certs(c->store, &rows, &n, err) < 0)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        size_t nr = unit_roles(rows[i].unit, roles);
-        if (nr && add_pem(tc, rows[i].pem, roles, nr, err) < 0)
-            goto fail;
-    }
-    ck_cert_rows_free(rows, n);
-    rows = NULL;
-    if (ck_store_list_trust(c->store, &rows, &n, err) < 0)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        size_t nr = trust_roles(rows[i].unit, roles);
-        if (nr && add_pem(tc, rows[i].pem, roles, nr, err) < 0)
-            goto fail;
-    }
-    ck_cert_rows_free(rows, n);
-    rows = NULL;
-
-    /* The CTL cache: only a CTL that verifies speaks for the cluster. */
-    char path[PATH_MAX];
-    uint8_t *raw = NULL;
-    size_t len = 0;
-    ck_cluster_node_path(c, node, "tftp", CK_CTL_NAME, path, sizeof path);
-    if (ck_read_file(path, CK_TL_MAX_PARSE, &raw, &len, NULL) == 0) {
-        ck_tl_file *f = NULL;
-        ck_err perr = {0};
-        if (ck_tl_parse(raw, len, &f, &perr) == 0 && ck_tl_verify(f, &perr) == 0 &&
-            ck_trustcache_add_ctl(tc, f, err) < 0) {
-            ck_tl_free(f);
-            free(raw);
-            goto fail;
-        }
-        ck_tl_free(f);
-        free(raw);
-    }
-    ck_trustcache_seal(tc);
-    *out = tc;
+    size_t nr = roles_of(row->unit, roles);
+    if (!nr)
+        return 0;
+    ck_tc_db_cert *p = realloc(*v, (*n + 1) * sizeof *p);
+    if (!p)
+        return ck_fail(err, CK_ENOMEM, "out of memory building the trust cache");
+    *v = p;
+    ck_tc_db_cert *d = &p[(*n)++];
+    memset(d, 0, sizeof *d);
+    d->label = row->unit;
+    d->data = row->pem;
+    d->len = strlen(row->pem);
+    memcpy(d->roles, roles, nr * sizeof roles[0]);
+    d->n_roles = nr;
     return 0;
-fail:
-    ck_cert_rows_free(rows, n);
-    ck_trustcache_free(tc);
-    return -1;
+}
+
+int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_tc_report *rep,
+                                ck_err *err)
+{
+    ck_cert_row *certs = NULL, *trust = NULL;
+    size_t n_certs = 0, n_trust = 0, n = 0;
+    ck_tc_db_cert *db = NULL;
+    int rc = -1;
+    if (ck_store_list_certs(c->store, &certs, &n_certs, err) < 0 ||
+        ck_store_list_trust(c->store, &trust, &n_trust, err) < 0)
+        goto out;
+    for (size_t i = 0; i < n_certs; i++)
+        if (add_row(&db, &n, &certs[i], unit_roles, err) < 0)
+            goto out;
+    for (size_t i = 0; i < n_trust; i++)
+        if (add_row(&db, &n, &trust[i], trust_roles, err) < 0)
+            goto out;
+    char ctl[PATH_MAX];
+    ck_cluster_node_path(c, node, "tftp", CK_CTL_NAME, ctl, sizeof ctl);
+    rc = ck_trustcache_build(db, n, ctl, out, rep, err);
+out:
+    free(db);
+    ck_cert_rows_free(certs, n_certs);
+    ck_cert_rows_free(trust, n_trust);
+    return rc;
 }

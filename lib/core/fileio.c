@@ -170,3 +170,24 @@ int ck_mkdirs(const char *path, mode_t mode, ck_err *err)
         return ck_fail(err, CK_EIO, "%s: cannot set mode: %s", buf, strerror(errno));
     return 0;
 }
+
+void ck_file_stamp_take(const char *path, ck_file_stamp *stamp)
+{
+    struct stat st;
+    memset(stamp, 0, sizeof *stamp);
+    if (stat(path, &st) < 0)
+        return;
+    stamp->present = true;
+    stamp->dev = st.st_dev;
+    stamp->ino = st.st_ino;
+    stamp->size = st.st_size;
+    stamp->mtime = st.st_mtim;
+}
+
+bool ck_file_stamp_same(const ck_file_stamp *a, const ck_file_stamp *b)
+{
+    if (a->present != b->present)
+        return false;
+    return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec);
+}

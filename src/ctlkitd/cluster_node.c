@@ -11,12 +11,13 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/cluster.h"
+#include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "log.h"
 
 /* How often to look for a changed CTL or certificate store: a stat and a
- * PRAGMA data_version, both cheap. */
-#define WATCH_MS 1000
+ * PRAGMA data_version, both cheap; the same interval as a standalone TVS. */
+#define WATCH_MS CK_TC_WATCH_MS
 /* The slow safety net: the folder is compared with the store this often
  * even when nothing seems to have changed (a hand edit of ITLFile.tlv). */
 #define MATERIALIZE_EVERY 30
@@ -32,8 +33,7 @@ struct cluster_node {
     char pid_path[PATH_MAX];
     struct tvs_service *tvs;
     struct event *watch;
-    struct stat ctl_seen;
-    bool ctl_present;
+    ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
     unsigned ticks_since_materialize;
@@ -101,30 +101,15 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
 void cluster_node_reload(cluster_node *cn, const char *why)
 {
     ck_trustcache *tc = NULL;
+    ck_tc_report rep;
     ck_err err = {0};
     if (why)
         dlog(DLOG_NOTICE, "%s", why);
-    if (ck_cluster_build_trustcache(cn->c, cn->node, &tc, &err) < 0) {
+    if (ck_cluster_build_trustcache(cn->c, cn->node, &tc, &rep, &err) < 0) {
         dlog(DLOG_ERR, "TVS: cannot rebuild the certificate caches, keeping the old ones: %s", err.msg);
         return;
     }
-    if (dlog_enabled(DLOG_DEBUG))
-        for (int src = CK_TC_DB; src <= CK_TC_CTL; src++)
-            for (size_t i = 0; i < ck_trustcache_count(tc, (ck_tc_source)src); i++) {
-                const ck_tc_entry *e = ck_trustcache_entry(tc, (ck_tc_source)src, i);
-                dlog(DLOG_DEBUG, "%s - Unique Key used for Caching :: %s, length : %zu",
-                     src == CK_TC_CTL ? "tvs_sql_get_all_CTL_certificate" : "tvs_sql_get_all_DB_certificate",
-                     e->map_id, strlen(e->map_id));
-            }
-    dlog(DLOG_INFO, "TVS: %zu certificates in the DB cache, %zu in the CTL cache",
-         ck_trustcache_count(tc, CK_TC_DB), ck_trustcache_count(tc, CK_TC_CTL));
-    tvs_service_set_cache(cn->tvs, tc);
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+    tvs_service_install(cn->tvs, tc, &rep);
 }
 
 /* Brings this node's TFTP folder to what the cluster database says,
@@ -149,22 +134,19 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
     cluster_node *cn = arg;
     /* Store first: what it says decides what the folder must hold. */
     int64_t now = ck_store_change_counter(ck_cluster_store(cn->c));
-    struct stat st0;
-    bool present0 = stat(cn->ctl_path, &st0) == 0;
-    if (cn->materialize_pending || now != cn->store_seen || present0 != cn->ctl_present ||
-        (present0 && !same_file(&st0, &cn->ctl_seen)) || ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
+    ck_file_stamp st;
+    ck_file_stamp_take(cn->ctl_path, &st);
+    if (cn->materialize_pending || now != cn->store_seen || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
+        ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
         materialize(cn);
-    struct stat st;
-    bool present = stat(cn->ctl_path, &st) == 0;
-    bool ctl_changed = present != cn->ctl_present || (present && !same_file(&st, &cn->ctl_seen));
+    ck_file_stamp_take(cn->ctl_path, &st);
+    bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
     int64_t counter = ck_store_change_counter(ck_cluster_store(cn->c));
     bool store_changed = counter != cn->store_seen;
-    cn->ctl_present = present;
-    if (present)
-        cn->ctl_seen = st;
+    cn->ctl_seen = st;
     cn->store_seen = counter;
     if (ctl_changed)
-        cluster_node_reload(cn, present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
+        cluster_node_reload(cn, st.present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
                                           "Recaching CTL Certificate Cache"
                                         : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
                                           "Recaching CTL Certificate Cache");
@@ -180,7 +162,7 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
     /* Before the first cache is built: what an interrupted publish left is
      * gone and the folder holds what the database says. */
     materialize(cn);
-    cn->ctl_present = stat(cn->ctl_path, &cn->ctl_seen) == 0;
+    ck_file_stamp_take(cn->ctl_path, &cn->ctl_seen);
     cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
     cluster_node_reload(cn, NULL);
     FILE *f = fopen(cn->pid_path, "w");

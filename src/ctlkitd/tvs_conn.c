@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,11 +259,7 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
         return -1;
     }
     const ck_trustcache *tc = tvs_worker_cache(c->w);
-    uint8_t md[SHA_DIGEST_LENGTH];
-    SHA1(req->cert, req->cert_len, md);
-    const ck_tc_entry *db = tc ? ck_trustcache_find(tc, CK_TC_DB, md, req->cert, req->cert_len) : NULL;
-    const ck_tc_entry *ctl = (tc && !db) ? ck_trustcache_find(tc, CK_TC_CTL, md, req->cert, req->cert_len) : NULL;
-    const ck_tc_entry *e = db ? db : ctl;
+    const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
     uint32_t ttl = c->w->svc->cfg.ttl;
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
@@ -304,7 +299,8 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     issuer = printable(issuer, issuer_buf, sizeof issuer_buf);
     if (tvs_log_enabled(TVS_LOG_DEBUG)) {
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq");
-        log_lookup_debug(subject, issuer, serial_hex, db, ctl);
+        log_lookup_debug(subject, issuer, serial_hex, e && e->source == CK_TC_DB ? e : NULL,
+                         e && e->source == CK_TC_CTL ? e : NULL);
     }
     if (e) {
         char roles[256];

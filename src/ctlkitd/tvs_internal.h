@@ -7,8 +7,8 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/stat.h>
 
+#include "ctlkit/fileio.h"
 #include "tvs_service.h"
 
 typedef struct tvs_conn tvs_conn;
@@ -45,8 +45,9 @@ struct tvs_service {
     atomic_llong last_limit_log;/* rate limit for "too many connections" */
 
     struct event *watch_ev;     /* CTL file watch, on the caller's base */
-    bool ctl_seen;
-    struct stat ctl_st;
+    ck_file_stamp ctl_stamp;
+    ck_tc_report first_report;  /* of the cache built by _new, logged by _start */
+    char ctl_warned[512];       /* the CTL problem last warned about ("" none) */
 };
 
 /* tvs_tls.c */

@@ -34,7 +34,7 @@ void tvs_config_init(tvs_config *cfg)
     cfg->max_conns = 1024;
     cfg->timeout_ms = 10000;
     cfg->idle_ms = 10000;
-    cfg->watch_ms = 2000;
+    cfg->watch_ms = CK_TC_WATCH_MS;
 }
 
 void tvs_config_clear(tvs_config *cfg)
@@ -192,14 +192,38 @@ const ck_trustcache *tvs_worker_cache(tvs_worker *w)
 
 static void log_cache(const ck_trustcache *tc)
 {
+    static const char *const key_line[2] = {"tvs_sql_get_all_DB_certificate", "tvs_sql_get_all_CTL_certificate"};
     if (tvs_log_enabled(TVS_LOG_DEBUG))
-        for (size_t i = 0; i < ck_trustcache_count(tc, CK_TC_CTL); i++) {
-            const ck_tc_entry *e = ck_trustcache_entry(tc, CK_TC_CTL, i);
-            tvs_log(TVS_LOG_DEBUG, "tvs_sql_get_all_CTL_certificate - Unique Key used for Caching :: %s, length : %zu",
-                    e->map_id, strlen(e->map_id));
-        }
+        for (int src = CK_TC_DB; src <= CK_TC_CTL; src++)
+            for (size_t i = 0; i < ck_trustcache_count(tc, (ck_tc_source)src); i++) {
+                const ck_tc_entry *e = ck_trustcache_entry(tc, (ck_tc_source)src, i);
+                tvs_log(TVS_LOG_DEBUG, "%s - Unique Key used for Caching :: %s, length : %zu", key_line[src],
+                        e->map_id, strlen(e->map_id));
+            }
     tvs_log(TVS_LOG_INFO, "tvs: trust cache: %zu certificate(s) in CertificateDBCache, %zu in CertificateCTLCache",
             ck_trustcache_count(tc, CK_TC_DB), ck_trustcache_count(tc, CK_TC_CTL));
+}
+
+/* One warning per CTL problem: a cluster node rebuilds on every store
+ * change, and the same bad CTL must not fill the log. */
+static void log_report(tvs_service *svc, const ck_tc_report *rep)
+{
+    if (rep->ctl != CK_TC_CTL_REJECTED) {
+        svc->ctl_warned[0] = '\0';
+        return;
+    }
+    if (strcmp(svc->ctl_warned, rep->ctl_problem) == 0)
+        return;
+    snprintf(svc->ctl_warned, sizeof svc->ctl_warned, "%s", rep->ctl_problem);
+    tvs_log(TVS_LOG_WARNING, "tvs: the CTL is not believed, CertificateCTLCache is empty until it changes: %s",
+            rep->ctl_problem);
+}
+
+void tvs_service_install(tvs_service *svc, ck_trustcache *cache, const ck_tc_report *rep)
+{
+    log_report(svc, rep);
+    log_cache(cache);
+    tvs_service_set_cache(svc, cache);
 }
 
 int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err)
@@ -208,39 +232,31 @@ int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err)
         tvs_log(TVS_LOG_INFO, "CertificateCache::localCTLCacheMonitor - %s. Recaching CTL Certificate Cache", why);
     tvs_log(TVS_LOG_DEBUG, "updateLocalCTLCache : Refreshing the local CTL certificate cache");
     ck_trustcache *tc = NULL;
-    if (tvs_cache_build(&svc->cfg, &tc, err) < 0) {
+    ck_tc_report rep;
+    if (tvs_cache_build(&svc->cfg, &tc, &rep, err) < 0) {
         tvs_log(TVS_LOG_ERROR, "tvs: keeping the previous trust cache: %s", err ? err->msg : "error");
         return -1;
     }
-    log_cache(tc);
-    tvs_service_set_cache(svc, tc);
+    tvs_service_install(svc, tc, &rep);
     return 0;
 }
 
 /* --- CTL watch (on the caller's event loop) --- */
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
 static void watch_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     tvs_service *svc = arg;
-    struct stat st;
-    bool present = stat(svc->cfg.ctl_path, &st) == 0;
-    if (present == svc->ctl_seen && (!present || same_file(&st, &svc->ctl_st)))
+    ck_file_stamp now;
+    ck_file_stamp_take(svc->cfg.ctl_path, &now);
+    if (ck_file_stamp_same(&now, &svc->ctl_stamp))
         return;
+    svc->ctl_stamp = now;
     const char *base = strrchr(svc->cfg.ctl_path, '/');
     base = base ? base + 1 : svc->cfg.ctl_path;
     char why[256];
-    snprintf(why, sizeof why, "%s has been %s", base, present ? "modified" : "deleted");
-    svc->ctl_seen = present;
-    if (present)
-        svc->ctl_st = st;
+    snprintf(why, sizeof why, "%s has been %s", base, now.present ? "modified" : "deleted");
     ck_err err;
     tvs_service_reload(svc, why, &err);
 }
@@ -465,9 +481,9 @@ tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
     if (!(svc->ctx = tvs_tls_ctx_new(&svc->cfg, err)))
         goto fail;
     if (svc->cfg.ctl_path)
-        svc->ctl_seen = stat(svc->cfg.ctl_path, &svc->ctl_st) == 0;
+        ck_file_stamp_take(svc->cfg.ctl_path, &svc->ctl_stamp);
     ck_trustcache *tc = NULL;
-    if (tvs_cache_build(&svc->cfg, &tc, err) < 0)
+    if (tvs_cache_build(&svc->cfg, &tc, &svc->first_report, err) < 0)
         goto fail;
     tvs_service_set_cache(svc, tc);
     if (bind_workers(svc, err) < 0)
@@ -481,6 +497,7 @@ fail:
 int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 {
     tvs_log_use_syslog(svc->cfg.log_syslog);
+    log_report(svc, &svc->first_report);
     log_cache(svc->cache);
     if (base && svc->cfg.ctl_path && svc->cfg.watch_ms > 0) {
         struct timeval tv = {svc->cfg.watch_ms / 1000, (svc->cfg.watch_ms % 1000) * 1000};

@@ -42,7 +42,7 @@ typedef struct tvs_config {
     int max_conns;             /* connections at once over all workers (1024) */
     int timeout_ms;            /* from accept to the end of the first request (10000) */
     int idle_ms;               /* from a response to the end of the next request (10000) */
-    int watch_ms;              /* how often to look at the CTL file for changes; 0 off (2000) */
+    int watch_ms;              /* how often to look at the CTL file for changes; 0 off (CK_TC_WATCH_MS) */
     bool log_syslog;           /* the daemon detached: log through syslog */
 } tvs_config;
 
@@ -70,6 +70,11 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err);
 /* Installs a sealed cache (the service takes the caller's reference):
  * requests already being answered finish with the old one. Thread-safe. */
 void tvs_service_set_cache(tvs_service *svc, ck_trustcache *cache);
+/* The same after a rebuild, from the daemon's event loop: logs what the
+ * build reported (a CTL that does not verify: one warning until the CTL
+ * changes) and the cache's contents, then installs it. Both modes install
+ * their rebuilt caches this way. */
+void tvs_service_install(tvs_service *svc, ck_trustcache *cache, const ck_tc_report *rep);
 /* Rebuilds the cache from the configured CTL and DB certificates and swaps
  * it in; on failure the old cache stays and the error says why. why (may be
  * NULL) is logged, e.g. "CTLFile.tlv has been modified". */
@@ -79,8 +84,8 @@ int tvs_service_port(const tvs_service *svc);
 /* Stops the workers, closes every connection, frees everything. NULL ok. */
 void tvs_service_free(tvs_service *svc);
 
-/* Builds a sealed trust cache from a configuration: the CTL (parsed and
- * its signature verified) and the DB certificates. */
-int tvs_cache_build(const tvs_config *cfg, ck_trustcache **out, ck_err *err);
+/* Builds a sealed trust cache from a configuration (the DB certificates and
+ * the CTL) with ck_trustcache_build. */
+int tvs_cache_build(const tvs_config *cfg, ck_trustcache **out, ck_tc_report *rep, ck_err *err);
 
 #endif

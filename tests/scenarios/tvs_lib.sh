@@ -106,7 +106,7 @@ expect_out() { # expect_out REGEX WHAT
   grep -Eq -- "$1" <<< "$OUT" || fail "$2: expected /$1/ in: $OUT"
 }
 
-expect_log() { # expect_log FIXED-STRING WHAT   (waits up to 6 s: the CTL watch looks every 2 s)
+expect_log() { # expect_log FIXED-STRING WHAT   (waits up to 6 s: the CTL watch looks every second)
   for _ in $(seq 1 120); do
     grep -Fq -- "$1" "$WORK/tvsd.log" && return 0
     sleep 0.05

@@ -3,12 +3,15 @@
  * lookups, sealing, reference counting and refusals. */
 #include "testutil.h"
 
+#include <limits.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlkit/cluster.h"
 #include "ctlkit/trustcache.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
@@ -58,7 +61,7 @@ static int teardown(void **state)
 
 /* The tokenless CTL of the seed's scenario 1: publisher CallManager as SAST
  * (signer) and as CCM+TFTP, CAPF, the subscriber's CallManager. */
-static ck_tl_file *tokenless_ctl(void)
+static uint8_t *tokenless_ctl_bytes(size_t *len)
 {
     ck_tl_entry e[4] = {
         {.role = CK_ROLE_SAST, .cert = pub.x},
@@ -74,6 +77,15 @@ static ck_tl_file *tokenless_ctl(void)
     ck_err err;
     if (ck_tl_build(e, 4, &s, &o, &out, &n, &err) < 0)
         fail_msg("build: %s", err.msg);
+    *len = n;
+    return out;
+}
+
+static ck_tl_file *tokenless_ctl(void)
+{
+    size_t n = 0;
+    uint8_t *out = tokenless_ctl_bytes(&n);
+    ck_err err;
     ck_tl_file *f = NULL;
     if (ck_tl_parse(out, n, &f, &err) < 0)
         fail_msg("parse: %s", err.msg);
@@ -346,6 +358,168 @@ static void test_threads(void **state)
     ck_trustcache_free(shared);
 }
 
+/* --- ck_trustcache_build: the one builder of both TVS modes --- */
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static char *pem_of(const cert *c)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_X509(b, c->x), 1);
+    char *p = NULL;
+    long n = BIO_get_mem_data(b, &p);
+    char *out = strndup(p, (size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+/* A CTL at path; tampered: one byte of the last record's certificate
+ * flipped, so that it still parses but no longer verifies. */
+static void write_ctl(const char *path, bool tampered)
+{
+    size_t n = 0;
+    uint8_t *ctl = tokenless_ctl_bytes(&n);
+    if (tampered)
+        ctl[n - 40] ^= 0x01;
+    write_bytes(path, ctl, n);
+    free(ctl);
+}
+
+/* Standalone's input: one DB certificate from a PEM file, one from DER
+ * bytes in memory (the store gives PEM text the same way), and the CTL. */
+static void test_build_files_and_memory(void **state)
+{
+    char dir[256], pem[300], ctl[300];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(pem, sizeof pem, "%s/pub.pem", dir);
+    snprintf(ctl, sizeof ctl, "%s/CTLFile.tlv", dir);
+    char *text = pem_of(&pub);
+    write_bytes(pem, text, strlen(text));
+    free(text);
+    write_ctl(ctl, false);
+
+    ck_tc_db_cert db[2] = {
+        {.path = pem, .roles = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP}, .n_roles = 2},
+        {.label = "CAPF", .data = capf.der, .len = capf.len, .roles = {CK_ROLE_CAPF}, .n_roles = 1},
+    };
+    ck_trustcache *tc = NULL;
+    ck_tc_report rep;
+    ck_err err = {0};
+    assert_int_equal(ck_trustcache_build(db, 2, ctl, &tc, &rep, &err), 0);
+    assert_true(ck_trustcache_sealed(tc));
+    assert_int_equal(rep.ctl, CK_TC_CTL_LOADED);
+    assert_string_equal(rep.ctl_problem, "");
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_DB), 2);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 3);
+    ck_tc_source src = CK_TC_CTL;
+    const ck_tc_entry *e = lookup(tc, &pub, &src);
+    assert_non_null(e);
+    assert_int_equal(src, CK_TC_DB); /* DB first, as CUCM */
+    assert_int_equal(e->n_roles, 2);
+    assert_non_null(lookup(tc, &sub, &src));
+    assert_int_equal(src, CK_TC_CTL);
+    assert_null(lookup(tc, &stranger, NULL));
+    ck_trustcache_free(tc);
+
+    /* No file at the CTL path: a non-secure cluster, nothing to say. */
+    char none[300];
+    snprintf(none, sizeof none, "%s/absent.tlv", dir);
+    assert_int_equal(ck_trustcache_build(db, 2, none, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_NONE);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 0);
+    ck_trustcache_free(tc);
+
+    /* A DB certificate that does not load fails the build, naming it. */
+    ck_tc_db_cert bad = {.path = none, .roles = {CK_ROLE_SAST}, .n_roles = 1};
+    tc = NULL;
+    assert_int_equal(ck_trustcache_build(&bad, 1, NULL, &tc, &rep, &err), -1);
+    assert_null(tc);
+    assert_non_null(strstr(err.msg, "absent.tlv"));
+    tu_rmtree(dir);
+}
+
+/* The one rule: a CTL that does not verify vouches for nothing; the build
+ * succeeds with the DB cache and says why. Garbage the same. */
+static void test_build_ctl_not_verifying(void **state)
+{
+    char dir[256], ctl[300];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(ctl, sizeof ctl, "%s/CTLFile.tlv", dir);
+    ck_tc_db_cert db = {.data = capf.der, .len = capf.len, .roles = {CK_ROLE_CAPF}, .n_roles = 1};
+    ck_trustcache *tc = NULL;
+    ck_tc_report rep;
+    ck_err err = {0};
+
+    write_ctl(ctl, true);
+    assert_int_equal(ck_trustcache_build(&db, 1, ctl, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_REJECTED);
+    assert_non_null(strstr(rep.ctl_problem, ctl));
+    assert_non_null(strstr(rep.ctl_problem, "signature"));
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 0);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_DB), 1);
+    assert_null(lookup(tc, &pub, NULL));
+    ck_trustcache_free(tc);
+
+    write_bytes(ctl, "not a CTL", 9);
+    assert_int_equal(ck_trustcache_build(&db, 1, ctl, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_REJECTED);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 0);
+    ck_trustcache_free(tc);
+    tu_rmtree(dir);
+}
+
+/* Cluster mode's input (the store and the node's CTLFile.tlv) through the
+ * same builder: the tampered CTL that standalone rejects is rejected the
+ * same way, with the same report, and the store's certificates answer. */
+static void test_cluster_same_rule(void **state)
+{
+    char dir[256], cdir[300], ctl[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(cdir, sizeof cdir, "%s/cluster", dir);
+    ck_node_spec node = {.name = "cucm-1051-a-pub", .ip = "127.0.0.1"};
+    ck_cluster_init_opts o = {.nodes = &node, .n_nodes = 1, .o = "Cisco", .rsa_bits = 2048, .who = "test"};
+    ck_err err = {0};
+    ck_cluster *c = NULL;
+    if (ck_cluster_create(cdir, &o, &err) < 0 || ck_cluster_open(cdir, "test", &c, &err) < 0)
+        fail_msg("cluster: %s", err.msg);
+    ck_cluster_node_path(c, node.name, "tftp", CK_CTL_NAME, ctl, sizeof ctl);
+
+    ck_trustcache *tc = NULL;
+    ck_tc_report rep;
+    assert_int_equal(ck_cluster_build_trustcache(c, node.name, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_NONE); /* non-secure: no CTL yet */
+    size_t n_db = ck_trustcache_count(tc, CK_TC_DB);
+    assert_true(n_db >= 4); /* CallManager, TVS, CAPF, ITLRecovery */
+    ck_trustcache_free(tc);
+
+    write_ctl(ctl, true);
+    assert_int_equal(ck_cluster_build_trustcache(c, node.name, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_REJECTED);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 0);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_DB), n_db);
+    ck_trustcache_free(tc);
+
+    ck_tc_report alone;
+    assert_int_equal(ck_trustcache_build(NULL, 0, ctl, &tc, &alone, &err), 0);
+    assert_int_equal(alone.ctl, rep.ctl);
+    assert_string_equal(alone.ctl_problem, rep.ctl_problem);
+    ck_trustcache_free(tc);
+
+    write_ctl(ctl, false);
+    assert_int_equal(ck_cluster_build_trustcache(c, node.name, &tc, &rep, &err), 0);
+    assert_int_equal(rep.ctl, CK_TC_CTL_LOADED);
+    assert_int_equal(ck_trustcache_count(tc, CK_TC_CTL), 3);
+    ck_trustcache_free(tc);
+    ck_cluster_close(c);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +527,8 @@ int main(void)
         cmocka_unit_test(test_db_first),       cmocka_unit_test(test_serial_issuer),
         cmocka_unit_test(test_der_must_match), cmocka_unit_test(test_merge_and_refusals),
         cmocka_unit_test(test_many),           cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_build_files_and_memory), cmocka_unit_test(test_build_ctl_not_verifying),
+        cmocka_unit_test(test_cluster_same_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
