@@ -52,13 +52,18 @@ typedef struct ck_cluster_init_opts {
     size_t n_nodes;
     const char *ou, *o, *l, *st, *c; /* subject fields of every certificate */
     int rsa_bits;                    /* default 2048 */
+    const char *digest;              /* "sha1" or "sha256" (NULL: sha256) */
     const char *who;                 /* for the audit log */
 } ck_cluster_init_opts;
 
 /* Creates DIR with its database, every node's folders, keys and
- * certificates (RSA, SHA256withRSA, self-signed), every node's ITL, in
+ * certificates (RSA, SHA256withRSA or SHA1withRSA as o->digest asks,
+ * self-signed, with CUCM's extensions per unit), every node's ITL, in
  * non-secure mode. Refuses a DIR that already holds a cluster. */
 int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err);
+/* NULL when digest is one a node certificate may be signed with (NULL,
+ * "sha1", "sha256"), else the refusal (without the value). */
+const char *ck_cluster_digest_problem(const char *digest);
 
 /* The size of the largest ITL a node of this cluster can get (every TVS,
  * the CAPF, the CallManager and ITLRecovery as SAST), measured by building
@@ -103,10 +108,11 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
 /* Rebuilds and publishes one node's ITL, signed on that node. */
 int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
 
-/* `set cert regen UNIT` on node: new key and serial. warning gets what the
- * change does to phones and what to run next. */
-int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, char *warning, size_t warnsz,
-                          ck_err *err);
+/* `set cert regen UNIT` on node: new key (at least 2048 bits, as CUCM
+ * 10.5) and serial, signed with digest ("sha1" or "sha256"; NULL: sha256).
+ * warning gets what the change does to phones and what to run next. */
+int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, const char *digest, char *warning,
+                          size_t warnsz, ck_err *err);
 /* Canonical spelling of a unit ("callmanager" -> "CallManager") or a trust
  * purpose; NULL when unknown. */
 const char *ck_cluster_unit_name(const char *unit);

@@ -69,16 +69,22 @@ int ck_cert_signature_bytes(const X509 *cert, const uint8_t **sig, size_t *len);
 /* RSA modulus size in bits, or 0 when the key is not RSA. */
 int ck_rsa_bits(EVP_PKEY *pkey);
 
+/* The extended key usages of CUCM's CallManager (and ITLRecovery)
+ * certificates: server and client authentication and IPsec End System
+ * (1.3.6.1.5.5.7.3.5), the usage that makes them 10 bytes longer than a TVS
+ * or CAPF certificate (docs/admin-guide.md, "Certificate shapes"). */
+#define CK_EKU_CALLMANAGER "serverAuth,clientAuth,ipsecEndSystem"
+
 typedef struct ck_cert_params {
     const char *cn, *ou, *o, *l, *st, *c;
     int rsa_bits;           /* 1024, 2048, 4096; ignored when curve is set */
     const char *curve;      /* NULL, "P-256" or "P-384" */
     const char *digest;     /* "sha1", "sha256" (default), "sha384", "sha512" */
-    int days;               /* validity; default 1825 (five years, as CUCM) */
+    int days;               /* validity, ending 1 s before now + days (as CUCM); default 1825 */
     const uint8_t *serial;  /* NULL: 16 random bytes, top bit clear */
     size_t serial_len;
     const char *key_usage;  /* NULL: digitalSignature,keyEncipherment,dataEncipherment,keyCertSign */
-    const char *ext_key_usage; /* NULL: serverAuth,clientAuth */
+    const char *ext_key_usage; /* NULL: serverAuth,clientAuth; CK_EKU_CALLMANAGER adds IPsec End System */
     X509 *issuer_cert;      /* NULL: self-signed */
     EVP_PKEY *issuer_key;
 } ck_cert_params;

@@ -65,13 +65,15 @@ static bool regenerated_recently(ck_cluster *c, const char *node, const char *ot
     return hit;
 }
 
-int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, char *warning, size_t warnsz,
-                          ck_err *err)
+int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, const char *digest, char *warning,
+                          size_t warnsz, ck_err *err)
 {
     const char *unit = ck_cluster_unit_name(unit_arg);
     warning[0] = '\0';
     if (!unit)
         return ck_fail(err, CK_EINVAL, "unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", unit_arg);
+    if (ck_cluster_digest_problem(digest))
+        return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(digest), digest);
     ck_node n;
     X509 *old = NULL;
     if (ck_store_get_node(c->store, node, &n, err) < 0 || load_unit(c, node, unit, &old, NULL, err) < 0)
@@ -100,7 +102,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     size_t old_key_len = 0;
     bool ok = op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
-        ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
+        ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, digest, err) == 0 &&
              rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "set cert regen %s", unit) == 0;
     int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
     if (rc < 0 && old_key)

@@ -198,13 +198,33 @@ static void unit_cn(const ck_node *n, const char *unit, X509 *seed, char *out, s
     (void)seed;
 }
 
+/* The extended key usages CUCM 10.5 gives each unit: CallManager (and
+ * ITLRecovery, made by the same certificate manager for signing) adds IPsec
+ * End System; TVS and CAPF carry server and client authentication only.
+ * Every unit has the same key usage and a subject key identifier
+ * (ck_cert_generate's defaults): "Extensions: 3 present". */
+static const char *unit_eku(const char *unit)
+{
+    return strcmp(unit, CK_UNIT_CALLMANAGER) == 0 || strcmp(unit, CK_UNIT_ITLRECOVERY) == 0 ? CK_EKU_CALLMANAGER
+                                                                                           : "serverAuth,clientAuth";
+}
+
+const char *ck_cluster_digest_problem(const char *digest)
+{
+    if (!digest || strcmp(digest, "sha1") == 0 || strcmp(digest, "sha256") == 0)
+        return NULL;
+    return "the certificate digest must be sha1 (SHA1withRSA) or sha256 (SHA256withRSA)";
+}
+
 int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, ck_err *err)
+              const char *st, const char *country, int bits, const char *digest, ck_err *err)
 {
     char cn[96], path[PATH_MAX], file[64];
     unit_cn(n, unit, NULL, cn, sizeof cn);
+    if (ck_cluster_digest_problem(digest))
+        return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(digest), digest);
     ck_cert_params p = {.cn = cn, .ou = ou, .o = o, .l = l, .st = st, .c = country, .rsa_bits = bits,
-                        .digest = "sha256", .days = 1825};
+                        .digest = digest ? digest : "sha256", .days = 1825, .ext_key_usage = unit_eku(unit)};
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
     int rc = -1;
@@ -298,8 +318,8 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
         const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
         size_t nunits = n.publisher ? 4 : 2;
         for (size_t u = 0; u < nunits; u++)
-            if (make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048, err) <
-                0)
+            if (make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048,
+                          o->digest, err) < 0)
                 goto end;
     }
     /* Every node has an ITL, even in non-secure mode. */
@@ -332,6 +352,8 @@ int ck_cluster_create(const char *dir_arg, const ck_cluster_init_opts *o, ck_err
     for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
         dir[n - 1] = '\0';
     size_t itl_len = 0;
+    if (ck_cluster_digest_problem(o->digest))
+        return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(o->digest), o->digest);
     if (check_target(dir, err) < 0 || ck_cluster_itl_size(o, &itl_len, err) < 0)
         return -1;
     /* Everything is built in a hidden sibling folder and renamed into place

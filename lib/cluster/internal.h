@@ -34,10 +34,11 @@ int audit(ck_cluster *c, const char *node, const char *fmt, ...) __attribute__((
 /* Loads a node's certificate from the store and (when key is not NULL) its
  * private key from the node's key directory, checking the key file's mode. */
 int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err);
-/* Creates a new key and certificate for a unit and stores both (key file
- * 0600, certificate in the store). */
+/* Creates a new key and certificate for a unit, shaped as CUCM's (name,
+ * extensions, validity), signed with digest ("sha1" or "sha256"; NULL:
+ * sha256), and stores both (key file 0600, certificate in the store). */
 int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, ck_err *err);
+              const char *st, const char *country, int bits, const char *digest, ck_err *err);
 
 /* Publishing (publish.c): stages data as NAME for each listed node inside
  * an open operation; op_end installs what was staged after the commit, or

@@ -139,7 +139,8 @@ out:
 int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *err)
 {
     /* The longest names make the largest records: every certificate here
-     * gets the longest common name a unit of this cluster can have. */
+     * gets the longest common name and usages a unit of this cluster can
+     * have. */
     const char *longest = "";
     for (size_t i = 0; i < o->n_nodes; i++)
         if (strlen(o->nodes[i].name) > strlen(longest))
@@ -148,7 +149,7 @@ int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *
     snprintf(cn, sizeof cn, "ITLRECOVERY_%s", longest);
     int bits = o->rsa_bits ? o->rsa_bits : 2048;
     ck_cert_params p = {.cn = cn, .ou = o->ou, .o = o->o, .l = o->l, .st = o->st, .c = o->c, .rsa_bits = bits,
-                        .digest = "sha256", .days = 1825};
+                        .digest = "sha256", .days = 1825, .ext_key_usage = CK_EKU_CALLMANAGER};
     X509 *cert = NULL, *rcert = NULL;
     EVP_PKEY *key = NULL, *rkey = NULL;
     ck_tl_entry *e = NULL;

@@ -1,5 +1,7 @@
 /* Key and certificate creation, CUCM style: RSA (or EC) key, self-signed
- * or issued, v3 with the usages CUCM's self-signed certificates carry. */
+ * or issued, v3 with the usages CUCM's self-signed certificates carry, valid
+ * until one second before the last day ends (CUCM's "To:" is From + 1825
+ * days - 1 s). */
 #include "ctlkit/x509.h"
 
 #include <openssl/bn.h>
@@ -95,7 +97,7 @@ int ck_cert_generate(const ck_cert_params *p, X509 **out_cert, EVP_PKEY **out_ke
     EVP_PKEY *issuer_key = p->issuer_key ? p->issuer_key : key;
     if (!X509_set_version(cert, 2) || !X509_set_issuer_name(cert, X509_get_subject_name(issuer)) ||
         !X509_gmtime_adj(X509_getm_notBefore(cert), 0) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), 86400L * (p->days > 0 ? p->days : 1825)) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), 86400L * (p->days > 0 ? p->days : 1825) - 1) ||
         !X509_set_pubkey(cert, key))
         goto ssl;
     if (!add_ext(cert, issuer, NID_key_usage,

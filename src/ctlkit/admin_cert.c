@@ -130,6 +130,15 @@ int admin_cert_regen(admin *a, int argc, char **argv)
 {
     if (!ck_cluster_unit_name(argv[0]))
         return admin_fail("Unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", argv[0]);
+    /* ctlkit's addition: CUCM 10.5 regenerates with SHA256withRSA; --digest
+     * sha1 rehearses a cluster that kept the SHA1withRSA originals' style. */
+    const char *digest = NULL;
+    if (argc == 3 && strcmp(argv[1], "--digest") == 0)
+        digest = argv[2];
+    else if (argc != 1)
+        return admin_fail("Usage: set cert regen UNIT [--digest sha256|sha1]");
+    if (ck_cluster_digest_problem(digest))
+        return admin_fail("%s, not '%s'", ck_cluster_digest_problem(digest), digest);
     char q[256];
     snprintf(q, sizeof q,
              "WARNING: This operation will regenerate the %s certificate of %s with a new key and serial. Do you "
@@ -139,7 +148,7 @@ int admin_cert_regen(admin *a, int argc, char **argv)
         return CMD_FAILED;
     char warning[2048];
     ck_err err = {0};
-    if (ck_cluster_regen_cert(a->c, a->node, argv[0], warning, sizeof warning, &err) < 0)
+    if (ck_cluster_regen_cert(a->c, a->node, argv[0], digest, warning, sizeof warning, &err) < 0)
         return admin_fail("%s", err.msg);
     printf("Successfully Regenerated Certificate for %s.\n%s", argv[0], warning);
     return CMD_OK;

@@ -18,11 +18,13 @@ static const char usage[] =
     "usage: ctlkit cluster init DIR --publisher NAME=IP [--subscriber NAME=IP ...]\n"
     "                           [--tftp-port P] [--tvs-port P] [--provider-port P]\n"
     "                           [--ou OU] [--o ORG] [--l CITY] [--st STATE] [--c CC] [--bits 1024|2048|4096]\n"
+    "                           [--digest sha256|sha1]\n"
     "       ctlkit cluster status DIR [--json]\n"
     "\n"
     "init creates a cluster in DIR: its database, each node's key and TFTP\n"
     "directories, each node's certificates (CallManager and TVS on every node,\n"
-    "CAPF and ITLRecovery on the publisher; RSA, SHA256withRSA, self-signed),\n"
+    "CAPF and ITLRecovery on the publisher; RSA, SHA256withRSA or with\n"
+    "--digest sha1 SHA1withRSA as CUCM 10.5's originals, self-signed),\n"
     "each node's ITL, in non-secure mode. Ports default to CUCM's (TFTP 69,\n"
     "TVS 2445, CTL Provider 2444); every node listens on its own IP.\n"
     "status prints the nodes, the security mode, the certificates with their\n"
@@ -69,7 +71,8 @@ static int cluster_init(int argc, char **argv)
         {"provider-port", required_argument, 0, 'P'}, {"ou", required_argument, 0, 'u'},
         {"o", required_argument, 0, 'o'},         {"l", required_argument, 0, 'l'},
         {"st", required_argument, 0, 't'},        {"c", required_argument, 0, 'c'},
-        {"bits", required_argument, 0, 'b'},      {0, 0, 0, 0}};
+        {"bits", required_argument, 0, 'b'},      {"digest", required_argument, 0, 'd'},
+        {0, 0, 0, 0}};
     ck_node_spec nodes[32];
     char names[32][128];
     size_t n = 1;
@@ -108,6 +111,13 @@ static int cluster_init(int argc, char **argv)
         case 'l': o.l = optarg; break;
         case 't': o.st = optarg; break;
         case 'c': o.c = optarg; break;
+        case 'd':
+            if (ck_cluster_digest_problem(optarg)) {
+                cli_err("cluster init: %s, not '%s'", ck_cluster_digest_problem(optarg), optarg);
+                return EXIT_ERROR;
+            }
+            o.digest = optarg;
+            break;
         case 'b':
             if (!ck_parse_ll(optarg, 1024, 4096, &bits) || (bits != 1024 && bits != 2048 && bits != 4096)) {
                 cli_err("cluster init: --bits must be 1024, 2048 or 4096, not '%s'", optarg);

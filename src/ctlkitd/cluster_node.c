@@ -103,6 +103,8 @@ void cluster_node_reload(cluster_node *cn, const char *why)
     ck_trustcache *tc = NULL;
     ck_tc_report rep;
     ck_err err = {0};
+    if (!cn->tvs) /* the TVS stayed off (its TLS set-up failed): no cache to keep */
+        return;
     if (why)
         dlog(DLOG_NOTICE, "%s", why);
     if (ck_cluster_build_trustcache(cn->c, cn->node, &tc, &rep, &err) < 0) {
@@ -184,7 +186,7 @@ void cluster_node_free(cluster_node *cn)
         return;
     if (cn->watch)
         event_free(cn->watch);
-    if (cn->pid_path[0] && cn->tvs) {
+    if (cn->pid_path[0]) {
         /* Only the daemon that wrote the pid file removes it. */
         FILE *f = fopen(cn->pid_path, "r");
         long pid = 0;

@@ -236,7 +236,14 @@ int main(int argc, char **argv)
     /* ---- TVS: load its certificate, key and trust cache and bind, before detaching. ---- */
     struct tvs_service *tvs = NULL;
     vcfg.log_syslog = !foreground;
-    if (vcfg.listen && !(tvs = tvs_service_new(&vcfg, &err))) {
+    /* A TVS whose certificate and key cannot make a TLS context stays off;
+     * TFTP serves anyway (phones without SBD, and the files, need no TVS).
+     * A refused key mode or a port in use still stops the daemon. */
+    char tvs_off[sizeof err.msg] = "";
+    if (vcfg.listen && !(tvs = tvs_service_new(&vcfg, &err)) && (err.code == CK_ECRYPTO || err.code == CK_EFORMAT)) {
+        snprintf(tvs_off, sizeof tvs_off, "%s", err.msg);
+        fprintf(stderr, "ctlkitd: TVS not started, TFTP starts without it: %s\n", tvs_off);
+    } else if (vcfg.listen && !tvs) {
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
         tftp_service_free(tftp);
         tvs_config_clear(&vcfg);
@@ -270,6 +277,8 @@ int main(int argc, char **argv)
         }
     }
     dlog_open("ctlkitd", foreground, level);
+    if (tvs_off[0] && !foreground)
+        dlog(DLOG_ERR, "TVS not started, TFTP starts without it: %s", tvs_off);
 
     ctx.tftp = tftp;
     ctx.base = event_base_new();

@@ -50,9 +50,13 @@ fail() {
 }
 pass() { echo "ok - $*"; }
 
+# CLUSTER_INIT_ARGS: more `cluster init` options (the *_1024 scenarios run
+# the same steps on the seed's RSA-1024 SHA1withRSA cluster).
 new_cluster() {
+  # shellcheck disable=SC2086
   "$CTLKIT" cluster init "$CL" --publisher "pub=${IP[pub]}" --subscriber "sub1=${IP[sub1]}" \
-    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$((TVS_PORT + 1))" >/dev/null || fail "cluster init"
+    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$((TVS_PORT + 1))" ${CLUSTER_INIT_ARGS:-} >/dev/null ||
+    fail "cluster init"
 }
 
 # admin NODE COMMAND: one admin: command, confirmed.

@@ -420,10 +420,12 @@ static void check_generated(const ck_cert_params *p, int want_bits, size_t want_
     assert_int_equal(ck_cert_signature_bytes(c, &sig, &sig_len), 0);
     if (want_type == EVP_PKEY_RSA)
         assert_int_equal(sig_len, (size_t)want_bits / 8);
-    /* Five years by default. */
+    /* Five years by default, ending one second before the last day does
+     * (CUCM: From 18:31:39, To 18:31:38 five years on). */
     int days = 0, secs = 0;
     assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(c), X509_get0_notAfter(c)), 1);
-    assert_int_equal(days, p->days ? p->days : 1825);
+    assert_int_equal(days, (p->days ? p->days : 1825) - 1);
+    assert_int_equal(secs, 86399);
     uint32_t ku = X509_get_key_usage(c);
     assert_true(ku & KU_DIGITAL_SIGNATURE);
     assert_true(ku & KU_KEY_CERT_SIGN);
