@@ -31,6 +31,14 @@ bool ck_cur_u32(ck_cur *c, uint32_t *out);
 /* Points *out at the next n bytes (no copy) and moves past them. */
 bool ck_cur_bytes(ck_cur *c, size_t n, const uint8_t **out);
 bool ck_cur_skip(ck_cur *c, size_t n);
+/* Looks at the next byte without moving; false at the end. */
+bool ck_cur_peek_u8(const ck_cur *c, uint8_t *out);
+/* A cursor *win over the same input as c, at c's read position, that ends
+ * where c's window ends or at window offset end, whichever comes first
+ * (for reading up to a limit learnt half-way, such as a header length).
+ * Moves c to where *win got with ck_cur_sync. */
+void ck_cur_window(const ck_cur *c, size_t end, ck_cur *win);
+void ck_cur_sync(ck_cur *c, const ck_cur *win);
 /* Carves the next n bytes into their own cursor *sub (same base accounting). */
 bool ck_cur_sub(ck_cur *c, size_t n, ck_cur *sub);
 /* Reads a NUL-terminated string of at most max bytes (NUL excluded);
@@ -43,9 +51,14 @@ typedef struct ck_buf {
     size_t cap;
     size_t limit;  /* 0 = no limit */
     bool failed;
+    bool secret;   /* wipe every copy before it is freed (see ck_buf_secret) */
 } ck_buf;
 
 void ck_buf_init(ck_buf *b, size_t limit);
+/* Marks b as holding a secret (a password): from now on growing moves the
+ * bytes to a new block and wipes the old one before freeing it (realloc
+ * would leave the old copy in freed memory), and ck_buf_free wipes too. */
+void ck_buf_secret(ck_buf *b);
 void ck_buf_free(ck_buf *b);
 /* Hands the bytes to the caller (who frees them) and resets b. */
 uint8_t *ck_buf_take(ck_buf *b, size_t *len);
@@ -57,6 +70,7 @@ void ck_buf_bytes(ck_buf *b, const void *p, size_t n);
 void ck_buf_zero(ck_buf *b, size_t n);
 /* Overwrites a u16 already written at offset off (for length back-patching). */
 void ck_buf_set_u16(ck_buf *b, size_t off, uint16_t v);
+void ck_buf_set_u32(ck_buf *b, size_t off, uint32_t v);
 
 /* Hex helpers for output: "70:CA:F6" (upper, sep ':'), "e9d4..." (lower). */
 void ck_hex(const uint8_t *p, size_t n, char sep, bool upper, char *out, size_t outsz);

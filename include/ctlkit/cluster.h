@@ -78,6 +78,53 @@ const char *ck_cluster_dir(const ck_cluster *c);
 void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
                           size_t outsz);
 
+/* Where a node's things are (programs never build these paths): the
+ * private key of a unit ("CallManager" -> keys/CallManager.pem) and the
+ * daemon's pid file. */
+void ck_cluster_key_path(const ck_cluster *c, const char *node, const char *unit, char *out, size_t outsz);
+void ck_cluster_pid_path(const ck_cluster *c, const char *node, char *out, size_t outsz);
+
+/* Decisions that both the library's operations and the programs need,
+ * made here once; a program maps the reason to CUCM's words. */
+typedef enum ck_cluster_refusal {
+    CK_REFUSAL_NONE = 0,
+    CK_REFUSAL_SUBSCRIBER,  /* the command runs on the publisher only */
+    CK_REFUSAL_NONSECURE,   /* non-secure mode: there is no CTL to update */
+    CK_REFUSAL_BAD_NAME,    /* not a file name in a node's TFTP directory */
+    CK_REFUSAL_NO_NODE,     /* the node is not in the cluster (or the store failed: err says) */
+} ck_cluster_refusal;
+/* May node run a publisher-only command (security mode, CTL update, the
+ * CTL Provider)? */
+ck_cluster_refusal ck_cluster_publisher_only(ck_cluster *c, const char *node, ck_err *err);
+/* May node run `utils ctl update CTLFile` (the publisher, mixed mode)? */
+ck_cluster_refusal ck_cluster_ctl_updatable(ck_cluster *c, const char *node, ck_err *err);
+/* Is name a file name in a node's TFTP directory (`file delete tftp`):
+ * not empty, no '/', not hidden (so neither "." nor ".."), under 128 bytes. */
+ck_cluster_refusal ck_cluster_tftp_name(const char *name);
+
+/* A node's copy of a published file against the cluster database's row
+ * (the cluster's CTL, the node's own ITL). */
+typedef enum ck_copy_state {
+    CK_COPY_ABSENT,      /* neither published nor on the node */
+    CK_COPY_MISSING,     /* published, not on the node */
+    CK_COPY_UNPUBLISHED, /* on the node, no row in the database */
+    CK_COPY_OK,          /* the same bytes */
+    CK_COPY_DIFFERS,     /* other bytes */
+} ck_copy_state;
+/* md5 (may be NULL) gets the node copy's MD5, "" when there is none. */
+ck_copy_state ck_cluster_copy_state(ck_cluster *c, const char *node, const char *name, char md5[33]);
+/* The same decision for bytes already read (copy NULL: not on the node). */
+ck_copy_state ck_cluster_compare_copy(const uint8_t *copy, size_t copy_len, const ck_file_row *published);
+
+/* A node's TFTP directory as the admin sees it (`file list tftp`): sorted
+ * by name, without hidden files and what a publish stages (NAME.tmp.*,
+ * NAME.prev). size is -1 when the file cannot be stat'ed. */
+typedef struct ck_tftp_entry {
+    char name[256];
+    long long size;
+} ck_tftp_entry;
+int ck_cluster_tftp_list(ck_cluster *c, const char *node, ck_tftp_entry **out, size_t *n, ck_err *err);
+
 /* `utils ctl set-cluster mixed-mode` / `non-secure-mode` (publisher only). */
 int ck_cluster_set_mixed_mode(ck_cluster *c, const char *node, ck_err *err);
 int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err);

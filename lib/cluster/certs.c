@@ -95,9 +95,8 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
 
     /* The key file is replaced before the ITL is signed with it; keep the
      * old one so that a failure later puts it back with the old row. */
-    char key_path[PATH_MAX], key_file[64];
-    snprintf(key_file, sizeof key_file, "%s.pem", unit);
-    ck_cluster_node_path(c, node, "keys", key_file, key_path, sizeof key_path);
+    char key_path[PATH_MAX];
+    ck_cluster_key_path(c, node, unit, key_path, sizeof key_path);
     uint8_t *old_key = NULL;
     size_t old_key_len = 0;
     bool ok = op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;

@@ -154,7 +154,7 @@ static void check_node(ck_cluster *c, const ck_node *n, bool mixed, list *out)
                 n->name);
         ck_file_row pub;
         if (ck_store_get_file(c->store, "", CK_CTL_NAME, &pub, NULL) == 0) {
-            if (pub.len != len || memcmp(pub.data, raw, len) != 0)
+            if (ck_cluster_compare_copy(raw, len, &pub) == CK_COPY_DIFFERS)
                 add(out, "%s: its CTLFile.tlv differs from the cluster's published CTL (MD5 %s)", n->name, pub.md5);
             ck_file_row_clear(&pub);
         }

@@ -139,12 +139,14 @@ int ck_cluster_security_mode(ck_cluster *c)
 
 int require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err)
 {
-    ck_node n;
-    if (ck_store_get_node(c->store, node, &n, err) < 0)
-        return -1;
-    if (!n.publisher)
+    switch (ck_cluster_publisher_only(c, node, err)) {
+    case CK_REFUSAL_NONE:
+        return 0;
+    case CK_REFUSAL_SUBSCRIBER:
         return ck_fail(err, CK_ESTATE, "%s can only be run on the publisher; %s is a subscriber", command, node);
-    return 0;
+    default:
+        return -1; /* err says why */
+    }
 }
 
 int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
@@ -157,9 +159,7 @@ int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EV
     if (rc < 0 || !key)
         return rc;
     char path[PATH_MAX];
-    char file[64];
-    snprintf(file, sizeof file, "%s.pem", unit);
-    ck_cluster_node_path(c, node, "keys", file, path, sizeof path);
+    ck_cluster_key_path(c, node, unit, path, sizeof path);
     X509 *key_cert = NULL;
     if (ck_load_key_pem(path, CK_KEY_PRIVATE_DIR, &key_cert, key, NULL, 0, err) < 0) {
         X509_free(*cert);
@@ -219,7 +219,7 @@ const char *ck_cluster_digest_problem(const char *digest)
 int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
               const char *st, const char *country, int bits, const char *digest, ck_err *err)
 {
-    char cn[96], path[PATH_MAX], file[64];
+    char cn[96], path[PATH_MAX];
     unit_cn(n, unit, NULL, cn, sizeof cn);
     if (ck_cluster_digest_problem(digest))
         return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(digest), digest);
@@ -230,8 +230,7 @@ int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou,
     int rc = -1;
     if (ck_cert_generate(&p, &cert, &key, err) < 0)
         return -1;
-    snprintf(file, sizeof file, "%s.pem", unit);
-    ck_cluster_node_path(c, n->name, "keys", file, path, sizeof path);
+    ck_cluster_key_path(c, n->name, unit, path, sizeof path);
     char *pem = ck_cert_to_pem(cert);
     if (!pem) {
         ck_fail(err, CK_ENOMEM, "out of memory");
@@ -411,7 +410,7 @@ void ck_strings_free(char **v, size_t n)
 int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err)
 {
     char path[PATH_MAX];
-    ck_cluster_node_path(c, node, "run", "ctlkitd.pid", path, sizeof path);
+    ck_cluster_pid_path(c, node, path, sizeof path);
     FILE *f = fopen(path, "r");
     long pid = 0;
     if (f) {

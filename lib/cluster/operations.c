@@ -53,7 +53,7 @@ int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err)
 {
     if (require_publisher(c, node, "utils ctl update CTLFile", err) < 0)
         return -1;
-    if (!ck_cluster_security_mode(c))
+    if (ck_cluster_ctl_updatable(c, node, err) == CK_REFUSAL_NONSECURE)
         return ck_fail(err, CK_ESTATE,
                        "the cluster is in non-secure mode; set mixed mode first with utils ctl set-cluster mixed-mode");
     if (op_begin(c, err) < 0)
@@ -89,17 +89,11 @@ int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err)
     return op_end(c, ok, err);
 }
 
-static bool valid_tftp_name(const char *name)
-{
-    /* A file name in the node's TFTP directory, never a path. */
-    return name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) < 128;
-}
-
 int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
                                 ck_err *err)
 {
     *found = *deleted = 0;
-    if (!valid_tftp_name(name))
+    if (ck_cluster_tftp_name(name) != CK_REFUSAL_NONE)
         return ck_fail(err, CK_EINVAL, "'%s' is not a file name in the TFTP directory", name);
     ck_node n;
     if (ck_store_get_node(c->store, node, &n, err) < 0)

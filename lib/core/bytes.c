@@ -1,6 +1,7 @@
 #include "ctlkit/bytes.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,23 @@ bool ck_cur_skip(ck_cur *c, size_t n)
     return true;
 }
 
+bool ck_cur_peek_u8(const ck_cur *c, uint8_t *out)
+{
+    if (ck_cur_remaining(c) < 1)
+        return false;
+    *out = c->data[c->pos];
+    return true;
+}
+
+void ck_cur_window(const ck_cur *c, size_t end, ck_cur *win)
+{
+    *win = *c;
+    if (end < win->len)
+        win->len = end < win->pos ? win->pos : end;
+}
+
+void ck_cur_sync(ck_cur *c, const ck_cur *win) { c->pos = win->pos; }
+
 bool ck_cur_sub(ck_cur *c, size_t n, ck_cur *sub)
 {
     if (ck_cur_remaining(c) < n)
@@ -92,10 +110,31 @@ void ck_buf_init(ck_buf *b, size_t limit)
     b->limit = limit;
 }
 
+void ck_buf_secret(ck_buf *b) { b->secret = true; }
+
 void ck_buf_free(ck_buf *b)
 {
+    if (b->secret && b->data)
+        OPENSSL_cleanse(b->data, b->cap);
     free(b->data);
     memset(b, 0, sizeof *b);
+}
+
+/* Moves the bytes to a block of cap bytes. A secret buffer never uses
+ * realloc, which may free the old block with the secret still in it. */
+static uint8_t *buf_move(ck_buf *b, size_t cap)
+{
+    if (!b->secret)
+        return realloc(b->data, cap);
+    uint8_t *p = malloc(cap);
+    if (!p)
+        return NULL;
+    if (b->data) {
+        memcpy(p, b->data, b->len);
+        OPENSSL_cleanse(b->data, b->cap);
+        free(b->data);
+    }
+    return p;
 }
 
 uint8_t *ck_buf_take(ck_buf *b, size_t *len)
@@ -121,7 +160,7 @@ static bool buf_reserve(ck_buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n)
         cap *= 2;
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = buf_move(b, cap);
     if (!p) {
         b->failed = true;
         return false;
@@ -167,6 +206,16 @@ void ck_buf_set_u16(ck_buf *b, size_t off, uint16_t v)
         return;
     b->data[off] = (uint8_t)(v >> 8);
     b->data[off + 1] = (uint8_t)v;
+}
+
+void ck_buf_set_u32(ck_buf *b, size_t off, uint32_t v)
+{
+    if (b->failed || off > b->len || b->len - off < 4)
+        return;
+    b->data[off] = (uint8_t)(v >> 24);
+    b->data[off + 1] = (uint8_t)(v >> 16);
+    b->data[off + 2] = (uint8_t)(v >> 8);
+    b->data[off + 3] = (uint8_t)v;
 }
 
 void ck_hex(const uint8_t *p, size_t n, char sep, bool upper, char *out, size_t outsz)

@@ -371,13 +371,7 @@ static size_t open_container(ck_buf *b, uint8_t tag)
 
 static void close_container(ck_buf *b, size_t at)
 {
-    if (b->failed)
-        return;
-    uint32_t n = (uint32_t)(b->len - at - 4);
-    b->data[at] = (uint8_t)(n >> 24);
-    b->data[at + 1] = (uint8_t)(n >> 16);
-    b->data[at + 2] = (uint8_t)(n >> 8);
-    b->data[at + 3] = (uint8_t)n;
+    ck_buf_set_u32(b, at, (uint32_t)(b->len - at - 4));
 }
 
 int ck_pv_build(const ck_pv_msg *m, uint8_t **out, size_t *len, ck_err *err)
@@ -395,6 +389,7 @@ int ck_pv_build(const ck_pv_msg *m, uint8_t **out, size_t *len, ck_err *err)
     ck_buf_u32(&b, 0);
     switch (m->type) {
     case CK_PV_LOGIN:
+        ck_buf_secret(&b); /* the password must not stay behind in freed blocks */
         put_str(&b, CK_PV_T_USER, m->user);
         put_str(&b, CK_PV_T_PASSWORD, m->password);
         break;
@@ -437,18 +432,11 @@ int ck_pv_build(const ck_pv_msg *m, uint8_t **out, size_t *len, ck_err *err)
         break;
     }
     if (b.failed) {
-        /* The buffer may hold a password: wipe before freeing. */
-        if (b.data)
-            OPENSSL_cleanse(b.data, b.cap);
-        ck_buf_free(&b);
+        ck_buf_free(&b); /* wipes a LOGIN's password (ck_buf_secret) */
         return ck_fail(err, CK_ELIMIT, "CTL Provider %s: message over %u bytes (or out of memory)",
                        ck_pv_type_name(m->type), CK_PV_MAX_BODY);
     }
-    uint32_t body = (uint32_t)(b.len - CK_PV_HDR_LEN);
-    b.data[8] = (uint8_t)(body >> 24);
-    b.data[9] = (uint8_t)(body >> 16);
-    b.data[10] = (uint8_t)(body >> 8);
-    b.data[11] = (uint8_t)body;
+    ck_buf_set_u32(&b, 8, (uint32_t)(b.len - CK_PV_HDR_LEN));
     *out = ck_buf_take(&b, len);
     return 0;
 }

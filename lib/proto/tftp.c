@@ -1,25 +1,17 @@
 /* TFTP wire codec: RFC 1350 packets, RFC 2347 option extension, RFC 2348
  * blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize. No I/O. */
 #include "ctlkit/tftp.h"
+#include "ctlkit/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Copies at most 40 bytes of untrusted text for a message, with anything
- * that is not printable ASCII shown as '?', so that a packet cannot put
- * control characters into a log line. */
+/* Untrusted text for a message: the first 40 characters, in printable
+ * ASCII (the message may go back to the client in an ERROR packet). */
 static const char *shown(const char *s, size_t n, char out[48])
 {
-    size_t i, o = 0;
-    for (i = 0; i < n && o < 40; i++)
-        out[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (i < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
+    return ck_printable(s, n, out, 44, CK_PRINTABLE_ASCII);
 }
 
 /* ASCII-only case-insensitive equality: RFC 2347 option names and RFC 1350

@@ -55,7 +55,8 @@ static int der_next(ck_cur *c, uint8_t want, const char *what, ck_cur *content, 
 
 static bool peek_tag(const ck_cur *c, uint8_t tag)
 {
-    return ck_cur_remaining(c) > 0 && c->data[c->pos] == tag;
+    uint8_t next;
+    return ck_cur_peek_u8(c, &next) && next == tag;
 }
 
 static int der_done(const ck_cur *c, const char *what, ck_err *err)
@@ -75,9 +76,9 @@ static int der_algid(ck_cur *c, const char *what, ck_err *err)
     if (ck_cur_remaining(&oid) == 0)
         return ck_fail(err, CK_EFORMAT, "certificate: empty algorithm identifier at offset %zu",
                        ck_cur_offset(&oid));
-    if (ck_cur_remaining(&seq) > 0) {
+    uint8_t tag;
+    if (ck_cur_peek_u8(&seq, &tag)) {
         /* Parameters: any one TLV; NULL (05 00) for RSA, an OID for EC. */
-        uint8_t tag = seq.data[seq.pos];
         ck_cur params;
         if (der_next(&seq, tag, "algorithm parameters", &params, err) < 0)
             return -1;
@@ -105,10 +106,11 @@ static int der_name(ck_cur *c, const char *what, const uint8_t **tlv, size_t *tl
             if (der_next(&rdn, 0x30, "name attribute", &atv, err) < 0 ||
                 der_next(&atv, 0x06, "name attribute type", &type, err) < 0)
                 return -1;
-            if (ck_cur_remaining(&atv) == 0)
+            uint8_t vtag;
+            if (!ck_cur_peek_u8(&atv, &vtag))
                 return ck_fail(err, CK_EFORMAT, "certificate: name attribute without a value at offset %zu",
                                ck_cur_offset(&atv));
-            if (der_next(&atv, atv.data[atv.pos], "name attribute value", &value, err) < 0 ||
+            if (der_next(&atv, vtag, "name attribute value", &value, err) < 0 ||
                 der_done(&atv, "a name attribute", err) < 0)
                 return -1;
         }
@@ -385,9 +387,11 @@ int ck_tvs_name_text(const uint8_t *der, size_t len, char *out, size_t outsz)
         while (ck_cur_remaining(&rdn) > 0) {
             ck_cur atv, type, value;
             if (n == MAX_AVAS || der_next(&rdn, 0x30, "name attribute", &atv, NULL) < 0 ||
-                der_next(&atv, 0x06, "name attribute type", &type, NULL) < 0 || ck_cur_remaining(&atv) == 0)
+                der_next(&atv, 0x06, "name attribute type", &type, NULL) < 0)
                 return -1;
-            uint8_t tag = atv.data[atv.pos];
+            uint8_t tag;
+            if (!ck_cur_peek_u8(&atv, &tag))
+                return -1;
             if (der_next(&atv, tag, "name attribute value", &value, NULL) < 0 || ck_cur_remaining(&atv) != 0)
                 return -1;
             int found = -1;

@@ -126,7 +126,8 @@ static int parse_signatureinfo(parser *ps, ck_cur *c)
     unsigned seen = 0;
     while (ck_cur_remaining(c)) {
         size_t off = ck_cur_offset(c);
-        uint8_t tag = c->data[c->pos];
+        uint8_t tag = 0;
+        (void)ck_cur_peek_u8(c, &tag); /* the loop runs while bytes remain */
         if (tag == HDR_DIGESTALGORITHM) {
             if (parse_u8_elem(ps, c, 1, HDR_DIGESTALGORITHM, &f->digest_alg, &seen) < 0)
                 return -1;
@@ -144,7 +145,8 @@ static int parse_signatureinfo(parser *ps, ck_cur *c)
             if (add_elem(ps, t, 1, len, off) < 0)
                 return -1;
             while (ck_cur_remaining(&v)) {
-                uint8_t inner = v.data[v.pos];
+                uint8_t inner = 0;
+                (void)ck_cur_peek_u8(&v, &inner);
                 uint8_t *dst = inner == HDR_SIGNATUREALGORITHM ? &f->sig_alg
                                : inner == HDR_SIGNATUREMODULUS ? &f->sig_modulus
                                                                : NULL;
@@ -177,10 +179,11 @@ static int parse_header(parser *ps, ck_cur *file)
         size_t off;
         ck_cur v;
         uint16_t len;
-        ck_cur bounded = {file->data, limit, file->pos, 0};
+        ck_cur bounded;
+        ck_cur_window(file, limit, &bounded);
         if (read_elem(ps, &bounded, "header", &tag, &off, &v, &len) < 0)
             return -1;
-        file->pos = bounded.pos;
+        ck_cur_sync(file, &bounded);
         if (tag == HDR_PADDING) {
             if (add_elem(ps, tag, 0, 1, off) < 0)
                 return -1;
@@ -208,7 +211,7 @@ static int parse_header(parser *ps, ck_cur *file)
         case HDR_HEADERLENGTH: {
             if (expect_len(ps, off, label, len, 2) < 0)
                 return -1;
-            f->header_len = (uint16_t)(v.data[0] << 8 | v.data[1]);
+            (void)ck_cur_u16(&v, &f->header_len); /* two bytes: expect_len */
             if (f->header_len < ck_cur_offset(file))
                 return ck_fail(ps->err, CK_EFORMAT,
                                "offset %zu: HEADERLENGTH %u is shorter than the header elements before it (%zu)",
@@ -247,8 +250,7 @@ static int parse_header(parser *ps, ck_cur *file)
             if (expect_len(ps, off, label, len, 4) < 0)
                 return -1;
             f->has_timestamp = true;
-            f->timestamp = (uint32_t)v.data[0] << 24 | (uint32_t)v.data[1] << 16 | (uint32_t)v.data[2] << 8 |
-                           v.data[3];
+            (void)ck_cur_u32(&v, &f->timestamp); /* four bytes: expect_len */
             break;
         }
     }
@@ -319,7 +321,7 @@ static int parse_record(parser *ps, ck_cur *file, size_t index)
             if (expect_len(ps, off, label, len, 2) < 0)
                 return -1;
             r->has_function = true;
-            r->function = (uint16_t)(v.data[0] << 8 | v.data[1]);
+            (void)ck_cur_u16(&v, &r->function); /* two bytes: expect_len */
             break;
         case REC_IPADDRESS:
             if (expect_len(ps, off, label, len, 4) < 0)

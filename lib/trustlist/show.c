@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/text.h"
 #include "ctlkit/trustlist.h"
 #include "tags.h"
 
@@ -32,13 +33,22 @@ static void checksums(const uint8_t *raw, size_t n, char md5[33], char sha1[41])
     ck_hex(d, dn, 0, false, sha1, 41);
 }
 
+/* Names may hold anything in a foreign file: a malloc'd copy in printable
+ * ASCII (NULL when out of memory). */
+static char *printable_copy(ck_span s)
+{
+    char *tmp = malloc(s.n + 1);
+    if (tmp)
+        ck_printable(s.p, s.n, tmp, s.n + 1, CK_PRINTABLE_ASCII);
+    return tmp;
+}
+
 static void print_span(FILE *out, ck_span s)
 {
-    /* Names may hold anything in a foreign file; print only what is printable. */
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char ch = s.p[i];
-        fputc(ch >= 0x20 && ch < 0x7f ? ch : '?', out);
-    }
+    char *tmp = printable_copy(s);
+    if (tmp)
+        fputs(tmp, out);
+    free(tmp);
 }
 
 static void print_serial(FILE *out, ck_span s)
@@ -190,12 +200,9 @@ static json_t *span_str(ck_span s)
 {
     if (!s.p)
         return json_null();
-    char *tmp = malloc(s.n + 1);
+    char *tmp = printable_copy(s);
     if (!tmp)
         return json_null();
-    for (size_t i = 0; i < s.n; i++)
-        tmp[i] = s.p[i] >= 0x20 && s.p[i] < 0x7f ? (char)s.p[i] : '?';
-    tmp[s.n] = '\0';
     json_t *j = json_string(tmp);
     free(tmp);
     return j;

@@ -1,9 +1,7 @@
 /* admin: show ctl / show itl, utils ctl ..., file delete|list tftp. */
-#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "admin.h"
 #include "tlvfile.h"
@@ -65,11 +63,26 @@ static int show_trustlist(admin *a, int argc, char **argv, const char *name, con
 int admin_show_ctl(admin *a, int argc, char **argv) { return show_trustlist(a, argc, argv, CK_CTL_NAME, "CTL"); }
 int admin_show_itl(admin *a, int argc, char **argv) { return show_trustlist(a, argc, argv, CK_ITL_NAME, "ITL"); }
 
+/* CUCM's words for the library's refusals. */
+static int refused(admin *a, ck_cluster_refusal why, const ck_err *err)
+{
+    switch (why) {
+    case CK_REFUSAL_NONE:
+        return 0;
+    case CK_REFUSAL_SUBSCRIBER:
+        return admin_fail("This command can only be run on the publisher; %s is a subscriber.", a->node);
+    case CK_REFUSAL_NONSECURE:
+        return admin_fail("The cluster is in non-secure mode: there is no CTL to update. Run utils ctl set-cluster "
+                          "mixed-mode first.");
+    default:
+        return admin_fail("%s", err->msg);
+    }
+}
+
 static int publisher_only(admin *a)
 {
-    if (a->publisher)
-        return 0;
-    return admin_fail("This command can only be run on the publisher; %s is a subscriber.", a->node);
+    ck_err err = {0};
+    return refused(a, ck_cluster_publisher_only(a->c, a->node, &err), &err);
 }
 
 int admin_set_mixed(admin *a, int argc, char **argv)
@@ -112,16 +125,13 @@ int admin_set_nonsecure(admin *a, int argc, char **argv)
 
 int admin_update_ctl(admin *a, int argc, char **argv)
 {
-    if (publisher_only(a))
+    ck_err err = {0};
+    if (refused(a, ck_cluster_ctl_updatable(a->c, a->node, &err), &err))
         return CMD_FAILED;
-    if (!ck_cluster_security_mode(a->c))
-        return admin_fail("The cluster is in non-secure mode: there is no CTL to update. Run utils ctl set-cluster "
-                          "mixed-mode first.");
     if (!admin_confirm(a, "This operation will update the CTLFile. Do you want to continue?"))
         return CMD_FAILED;
     printf("Updating CTL file\n");
     fflush(stdout);
-    ck_err err = {0};
     if (ck_cluster_update_ctl(a->c, a->node, &err) < 0)
         return admin_fail("%s", err.msg);
     printf("CTL file Updated\n%s", restart_hint);
@@ -132,7 +142,7 @@ int admin_file_delete(admin *a, int argc, char **argv)
 {
     char q[256];
     snprintf(q, sizeof q, "Delete the File %s?", argv[0]);
-    if (strchr(argv[0], '/') || strcmp(argv[0], "..") == 0 || argv[0][0] == '.')
+    if (ck_cluster_tftp_name(argv[0]) != CK_REFUSAL_NONE)
         return admin_fail("'%s' is not a file name in the TFTP directory", argv[0]);
     if (!admin_confirm_enter_y(a, q))
         return CMD_FAILED;
@@ -144,40 +154,21 @@ int admin_file_delete(admin *a, int argc, char **argv)
     return CMD_OK;
 }
 
-static int by_name(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 int admin_file_list(admin *a, int argc, char **argv)
 {
     bool json = admin_take_json(a, &argc, argv);
     if (argc)
         return admin_fail("Unexpected argument '%s'", argv[0]);
-    char dir[4096];
-    ck_cluster_node_path(a->c, a->node, "tftp", NULL, dir, sizeof dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return admin_fail("Cannot read the TFTP directory of %s", a->node);
-    char *names[4096];
+    ck_tftp_entry *files = NULL;
     size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 4096)
-        if (e->d_name[0] != '.' && !strstr(e->d_name, ".tmp.") && !strstr(e->d_name, ".prev"))
-            names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, n, sizeof names[0], by_name);
+    if (ck_cluster_tftp_list(a->c, a->node, &files, &n, NULL) < 0)
+        return admin_fail("Cannot read the TFTP directory of %s", a->node);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        char path[4200];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
         if (json)
-            json_array_append_new(arr, json_pack("{s:s,s:I}", "name", names[i], "size", (json_int_t)size));
+            json_array_append_new(arr, json_pack("{s:s,s:I}", "name", files[i].name, "size", (json_int_t)files[i].size));
         else
-            printf("%-40s %lld\n", names[i], size);
-        free(names[i]);
+            printf("%-40s %lld\n", files[i].name, files[i].size);
     }
     if (json) {
         char *txt = json_dumps(arr, JSON_INDENT(2));
@@ -187,5 +178,6 @@ int admin_file_list(admin *a, int argc, char **argv)
         printf("dir count = 0, file count = %zu\n", n);
     }
     json_decref(arr);
+    free(files);
     return CMD_OK;
 }

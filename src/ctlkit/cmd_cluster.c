@@ -160,30 +160,16 @@ static int cluster_init(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* MD5 of a node's copy of NAME, or "" when absent. */
-static void node_md5(ck_cluster *c, const char *node, const char *name, char out[33])
+/* The words `cluster status` uses for a node's copy. */
+static const char *copy_word(ck_copy_state st)
 {
-    char path[4096];
-    uint8_t *raw = NULL;
-    size_t len = 0;
-    out[0] = '\0';
-    ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
-    if (ck_read_file(path, 1u << 20, &raw, &len, NULL) < 0)
-        return;
-    uint8_t d[16];
-    unsigned dn = 0;
-    EVP_Digest(raw, len, d, &dn, EVP_md5(), NULL);
-    ck_hex(d, dn, 0, false, out, 33);
-    free(raw);
-}
-
-static const char *copy_state(const char *have, const char *published)
-{
-    if (!*have)
-        return *published ? "missing" : "absent";
-    if (!*published)
-        return "unpublished copy";
-    return strcmp(have, published) == 0 ? "ok" : "DIFFERS";
+    switch (st) {
+    case CK_COPY_ABSENT: return "absent";
+    case CK_COPY_MISSING: return "missing";
+    case CK_COPY_UNPUBLISHED: return "unpublished copy";
+    case CK_COPY_OK: return "ok";
+    default: return "DIFFERS";
+    }
 }
 
 static void fmt_time(int64_t t, char *out, size_t outsz)
@@ -252,15 +238,9 @@ static int cluster_status(int argc, char **argv)
         printf("\n%-20s %-10s %-15s %-6s %-6s %-18s %-18s\n", "NODE", "ROLE", "IP", "TFTP", "TVS", "CTL", "ITL");
     }
     for (size_t i = 0; i < nn; i++) {
-        char have_ctl_md5[33], have_itl[33], pub_itl[33] = "";
-        node_md5(c, nodes[i].name, CK_CTL_NAME, have_ctl_md5);
-        node_md5(c, nodes[i].name, CK_ITL_NAME, have_itl);
-        ck_file_row itl;
-        if (ck_store_get_file(s, nodes[i].name, CK_ITL_NAME, &itl, NULL) == 0) {
-            snprintf(pub_itl, sizeof pub_itl, "%s", itl.md5);
-            ck_file_row_clear(&itl);
-        }
-        const char *cs = copy_state(have_ctl_md5, have_ctl ? ctl.md5 : ""), *is = copy_state(have_itl, pub_itl);
+        char have_ctl_md5[33], have_itl[33];
+        const char *cs = copy_word(ck_cluster_copy_state(c, nodes[i].name, CK_CTL_NAME, have_ctl_md5));
+        const char *is = copy_word(ck_cluster_copy_state(c, nodes[i].name, CK_ITL_NAME, have_itl));
         json_t *jn = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s,s:s?},s:{s:s,s:s?}}", "name", nodes[i].name, "role",
                                nodes[i].publisher ? "publisher" : "subscriber", "ip", nodes[i].ip, "tftp_port",
                                nodes[i].tftp_port, "tvs_port", nodes[i].tvs_port, "provider_port",

@@ -60,8 +60,8 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     snprintf(cn->dir, sizeof cn->dir, "%s", ck_cluster_dir(cn->c));
     ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
-    ck_cluster_node_path(cn->c, n.name, "keys", "TVS.pem", cn->tvs_key, sizeof cn->tvs_key);
-    ck_cluster_node_path(cn->c, n.name, "run", "ctlkitd.pid", cn->pid_path, sizeof cn->pid_path);
+    ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
+    ck_cluster_pid_path(cn->c, n.name, cn->pid_path, sizeof cn->pid_path);
     if (!tcfg->root)
         tcfg->root = cn->tftp_root;
     if (!tftp_set) {

@@ -662,14 +662,15 @@ int provider_for_node(const char *cluster_dir, const char *node, const char *lis
         return -1;
     int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
     char pem[PATH_MAX], addr[NETADDR_STRLEN];
-    if (rc == 0)
-        ck_cluster_node_path(c, node, "keys", "CallManager.pem", pem, sizeof pem);
-    ck_cluster_close(c);
-    if (rc < 0)
-        return -1;
     /* CUCM runs the CTL Provider on the publisher only: that is where the
      * cluster's CTL is decided. */
-    if (!n.publisher) {
+    ck_cluster_refusal why = rc == 0 ? ck_cluster_publisher_only(c, node, err) : CK_REFUSAL_NO_NODE;
+    if (rc == 0)
+        ck_cluster_key_path(c, node, CK_UNIT_CALLMANAGER, pem, sizeof pem);
+    ck_cluster_close(c);
+    if (why == CK_REFUSAL_NO_NODE)
+        return -1;
+    if (why == CK_REFUSAL_SUBSCRIBER) {
         if (listen)
             return ck_fail(err, CK_EINVAL, "--provider: %s is a subscriber; the CTL Provider runs on the publisher",
                            node);

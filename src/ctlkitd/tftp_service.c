@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlkit/text.h"
 #include "ctlkit/tftp.h"
 #include "log.h"
 #include "log_limit.h"
@@ -247,22 +248,39 @@ static void reply_error(struct tftp_service *svc, const struct sockaddr *to, soc
     ck_buf_free(&b);
 }
 
-static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, uint16_t code,
-                   const char *reply, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Why a request gets no transfer: the ERROR the client is sent and the
+ * line the log gets. */
+struct refusal {
+    uint16_t code;
+    char reply[sizeof(((ck_err *)0)->msg)]; /* "" = the code's standard text */
+    char why[400];
+};
 
-static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, uint16_t code,
-                   const char *reply, const char *fmt, ...)
+enum start_result { START_OK, START_IGNORED, START_REFUSED };
+
+static enum start_result refuse(struct refusal *no, uint16_t code, const char *reply, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum start_result refuse(struct refusal *no, uint16_t code, const char *reply, const char *fmt, ...)
+{
+    va_list ap;
+    no->code = code;
+    snprintf(no->reply, sizeof no->reply, "%s", reply ? reply : "");
+    va_start(ap, fmt);
+    vsnprintf(no->why, sizeof no->why, fmt, ap);
+    va_end(ap);
+    return START_REFUSED;
+}
+
+/* The one way a refusal leaves: an ERROR to the client, a rate-limited log line. */
+static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, const struct refusal *no)
 {
     svc->n_rejected++;
-    reply_error(svc, (const struct sockaddr *)&peer->ss, peer->len, req, code, reply);
+    reply_error(svc, (const struct sockaddr *)&peer->ss, peer->len, req, no->code, no->reply[0] ? no->reply : NULL);
     if (dlog_enabled(DLOG_INFO) && reject_log_ok(svc)) {
-        char who[NETADDR_STRLEN], what[400];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof what, fmt, ap);
-        va_end(ap);
+        char who[NETADDR_STRLEN];
         dlog(DLOG_INFO, "TFTP %s %s -> error %u", netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who),
-             what, code);
+             no->why, no->code);
     }
 }
 
@@ -444,153 +462,156 @@ static int negotiate(struct tftp_service *svc, struct tftp_xfer *x, const ck_tft
     return 0;
 }
 
-static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t n, const struct msghdr *m,
-                           uint64_t now)
+/* The packet itself: a read request that fits and parses. */
+static enum start_result accept_packet(const uint8_t *pkt, size_t n, const struct msghdr *m, ck_tftp_packet *pk,
+                                       struct refusal *no)
 {
-    netaddr peer;
-    ck_tftp_packet pk;
     ck_err err;
-    memcpy(&peer.ss, m->msg_name, m->msg_namelen);
-    peer.len = m->msg_namelen;
-    if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
-        return;
-
-    if (m->msg_flags & MSG_TRUNC) {
-        reject(svc, &peer, m, CK_TFTP_EBADOP, "Request longer than 512 bytes (RFC 2347)",
-               "request of more than %u bytes", CK_TFTP_REQUEST_MAX);
-        return;
-    }
-    if (ck_tftp_parse(pkt, n, &pk, &err) < 0) {
-        /* The client gets the parser's words: they say what to fix. */
-        reject(svc, &peer, m, pk.reply_code, err.msg, "%s", err.msg);
-        return;
-    }
-    switch (pk.opcode) {
+    if (m->msg_flags & MSG_TRUNC)
+        return refuse(no, CK_TFTP_EBADOP, "Request longer than 512 bytes (RFC 2347)", "request of more than %u bytes",
+                      CK_TFTP_REQUEST_MAX);
+    if (ck_tftp_parse(pkt, n, pk, &err) < 0) /* the client gets the parser's words: they say what to fix */
+        return refuse(no, pk->reply_code, err.msg, "%s", err.msg);
+    switch (pk->opcode) {
     case CK_TFTP_RRQ:
-        break;
+        return START_OK;
     case CK_TFTP_WRQ: {
-        /* The name is the client's: no control characters into the log. */
-        char wname[128];
-        snprintf(wname, sizeof wname, "%.100s", pk.u.req.filename);
-        for (char *p = wname; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-        reject(svc, &peer, m, CK_TFTP_EACCESS, "Access violation: this server does not accept writes",
-               "WRQ %s refused", wname);
-        return;
+        char shown[104];
+        return refuse(no, CK_TFTP_EACCESS, "Access violation: this server does not accept writes", "WRQ %s refused",
+                      ck_printable(pk->u.req.filename, pk->u.req.filename_len, shown, sizeof shown, 0));
     }
     case CK_TFTP_ERROR:
     case CK_TFTP_ACK:
         /* Never answer an ERROR (RFC 1350: no error loops), nor a stray
          * ACK: some clients (tftp-hpa) acknowledge the ERROR that ended
          * their request, and an answer would only bounce back. */
-        return;
+        return START_IGNORED;
     default:
-        reject(svc, &peer, m, CK_TFTP_EBADOP, "Illegal TFTP operation: only read requests are served here",
-               "%s sent to the server port", ck_tftp_opcode_name(pk.opcode));
-        return;
+        return refuse(no, CK_TFTP_EBADOP, "Illegal TFTP operation: only read requests are served here",
+                      "%s sent to the server port", ck_tftp_opcode_name(pk->opcode));
     }
+}
 
-    const ck_tftp_request *r = &pk.u.req;
-    char shown_peer[NETADDR_STRLEN];
-    const char *key;
-    size_t key_len;
-    char shown[128];
-    snprintf(shown, sizeof shown, "%.100s", r->filename);
-    for (char *p = shown; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    if (!tftp_name_normalise(r->filename, r->filename_len, &key, &key_len)) {
-        reject(svc, &peer, m, CK_TFTP_EACCESS, "Access violation: '..' is not allowed in file names",
-               "RRQ %s refused: '..' in the name", shown);
-        return;
-    }
-    struct tftp_file *f = tftp_cache_find(svc->cache, key, key_len);
-    if (!f) {
-        reject(svc, &peer, m, CK_TFTP_ENOTFOUND, NULL, "RRQ %s: file not found", shown);
-        return;
-    }
-
+/* Room for one more transfer of f to peer. */
+static enum start_result admit(struct tftp_service *svc, const netaddr *peer, const struct tftp_file *f,
+                               const char *shown, uint64_t now, struct refusal *no)
+{
     /* A retransmitted request (the client did not hear us yet) must not
      * start a second transfer: ours retransmits on its own. Once the
      * client has answered on the transfer, the same request from the same
      * port is a new one: a client that closed its socket after the last
      * ACK may get the same port again, and its next request can arrive
      * before that last ACK is read. */
-    uint32_t h = peer_hash(&peer);
+    uint32_t h = peer_hash(peer);
     for (struct tftp_xfer *o = svc->peers[h & svc->peer_mask]; o; o = o->hnext)
         if (o->peer_hash == h && !o->heard && o->file == f &&
-            netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer.ss)) {
-            dlog(DLOG_DEBUG, "TFTP %s: RRQ %s again, already being answered", netaddr_format((const struct sockaddr *)&peer.ss, shown_peer, sizeof shown_peer), shown);
-            return;
+            netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer->ss)) {
+            char who[NETADDR_STRLEN];
+            dlog(DLOG_DEBUG, "TFTP %s: RRQ %s again, already being answered",
+                 netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who), shown);
+            return START_IGNORED;
         }
+    unsigned from_here = tftp_sources_count(svc->sources, peer);
+    if (svc->cfg.max_per_source && from_here >= svc->cfg.max_per_source)
+        return refuse(no, CK_TFTP_EUNDEF, "Server busy: too many transfers from your address, try again later",
+                      "RRQ %s refused: %u transfers from this address in progress (--max-transfers-per-source)",
+                      shown, from_here);
+    if (svc->nactive >= svc->cfg.max_transfers && (from_here > 0 || !evict_silent(svc, now)))
+        return refuse(no, CK_TFTP_EUNDEF, "Server busy: too many transfers, try again later",
+                      "RRQ %s refused: %zu transfers in progress (--max-transfers)", shown, svc->nactive);
+    return START_OK;
+}
 
-    unsigned from_here = tftp_sources_count(svc->sources, &peer);
-    if (svc->cfg.max_per_source && from_here >= svc->cfg.max_per_source) {
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers from your address, try again later",
-               "RRQ %s refused: %u transfers from this address in progress (--max-transfers-per-source)", shown,
-               from_here);
-        return;
-    }
-    if (svc->nactive >= svc->cfg.max_transfers && (from_here > 0 || !evict_silent(svc, now))) {
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: too many transfers, try again later",
-               "RRQ %s refused: %zu transfers in progress (--max-transfers)", shown, svc->nactive);
-        return;
-    }
-
-    struct tftp_xfer *x = xfer_alloc(svc, &peer);
-    if (!x) {
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
-        return;
-    }
-    x->peer = peer;
+/* Everything a transfer needs before its first packet: data, options,
+ * packet image and its own socket. */
+static enum start_result prepare(struct tftp_service *svc, struct tftp_xfer *x, struct tftp_file *f,
+                                 const ck_tftp_request *r, const struct msghdr *m, const char *shown,
+                                 struct refusal *no)
+{
+    ck_err err;
     x->mode = r->mode;
     if (r->mode == CK_TFTP_NETASCII) {
-        if (tftp_file_netascii(f, &x->data, &x->len, &err) < 0) {
-            xfer_release(svc, x);
-            reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: %s", shown, err.msg);
-            return;
-        }
+        if (tftp_file_netascii(f, &x->data, &x->len, &err) < 0)
+            return refuse(no, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: %s", shown, err.msg);
     } else {
         x->data = f->data;
         x->len = f->len;
     }
     x->file = tftp_file_ref(f);
     x->max_tries = (uint8_t)(svc->cfg.retries > 255 ? 255 : svc->cfg.retries);
-    if (negotiate(svc, x, r) < 0) {
-        tftp_file_unref(x->file);
-        xfer_release(svc, x);
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
-        return;
-    }
+    if (negotiate(svc, x, r) < 0)
+        return refuse(no, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
     x->nblocks = (uint32_t)(x->len / x->blksize + 1);
     x->image = tftp_file_image(f, x->mode, x->data, x->len, x->blksize);
-    if (x->len / x->blksize + 1 > UINT32_MAX) {
-        tftp_file_unref(x->file);
-        xfer_release(svc, x);
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "File too large for this block size", "RRQ %s: too large", shown);
-        return;
-    }
+    if (x->len / x->blksize + 1 > UINT32_MAX)
+        return refuse(no, CK_TFTP_EUNDEF, "File too large for this block size", "RRQ %s: too large", shown);
     netaddr local;
-    local_of(m, peer.ss.ss_family, &local);
+    local_of(m, x->peer.ss.ss_family, &local);
     if (open_xfer_socket(svc, x, &local) < 0) {
         int e = errno;
-        tftp_file_unref(x->file);
-        xfer_release(svc, x);
-        reject(svc, &peer, m, CK_TFTP_EUNDEF, "Server busy: no socket for a new transfer",
-               "RRQ %s: cannot open a transfer socket: %s", shown, strerror(e));
-        return;
+        return refuse(no, CK_TFTP_EUNDEF, "Server busy: no socket for a new transfer",
+                      "RRQ %s: cannot open a transfer socket: %s", shown, strerror(e));
     }
-    x->peer_hash = h;
-    x->src = tftp_sources_add(svc->sources, &peer); /* cannot fail: at most max_transfers entries */
-    x->hnext = svc->peers[h & svc->peer_mask];
-    svc->peers[h & svc->peer_mask] = x;
+    return START_OK;
+}
+
+/* Starts answering one datagram from the well-known port; says why not. */
+static enum start_result start_transfer(struct tftp_service *svc, const uint8_t *pkt, size_t n,
+                                        const struct msghdr *m, const netaddr *peer, uint64_t now,
+                                        struct refusal *no)
+{
+    ck_tftp_packet pk;
+    enum start_result res = accept_packet(pkt, n, m, &pk, no);
+    if (res != START_OK)
+        return res;
+    const ck_tftp_request *r = &pk.u.req;
+    char shown[104];
+    const char *key;
+    size_t key_len;
+    ck_printable(r->filename, r->filename_len, shown, sizeof shown, 0);
+    if (!tftp_name_normalise(r->filename, r->filename_len, &key, &key_len))
+        return refuse(no, CK_TFTP_EACCESS, "Access violation: '..' is not allowed in file names",
+                      "RRQ %s refused: '..' in the name", shown);
+    struct tftp_file *f = tftp_cache_find(svc->cache, key, key_len);
+    if (!f)
+        return refuse(no, CK_TFTP_ENOTFOUND, NULL, "RRQ %s: file not found", shown);
+    if ((res = admit(svc, peer, f, shown, now, no)) != START_OK)
+        return res;
+
+    struct tftp_xfer *x = xfer_alloc(svc, peer);
+    if (!x)
+        return refuse(no, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
+    x->peer = *peer;
+    if (prepare(svc, x, f, r, m, shown, no) != START_OK) {
+        if (x->file)
+            tftp_file_unref(x->file);
+        xfer_release(svc, x);
+        return START_REFUSED;
+    }
+    x->peer_hash = peer_hash(peer);
+    x->src = tftp_sources_add(svc->sources, peer); /* cannot fail: at most max_transfers entries */
+    x->hnext = svc->peers[x->peer_hash & svc->peer_mask];
+    svc->peers[x->peer_hash & svc->peer_mask] = x;
     x->slot = svc->nactive;
     svc->active[svc->nactive++] = x;
     start_tick(svc);
-    enum xfer_result res = xfer_begin(x, now);
-    if (res != XFER_CONTINUE)
-        finish(svc, x, res, now);
+    enum xfer_result xr = xfer_begin(x, now);
+    if (xr != XFER_CONTINUE)
+        finish(svc, x, xr, now);
+    return START_OK;
+}
+
+static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t n, const struct msghdr *m,
+                           uint64_t now)
+{
+    netaddr peer;
+    memcpy(&peer.ss, m->msg_name, m->msg_namelen);
+    peer.len = m->msg_namelen;
+    if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
+        return;
+    struct refusal no;
+    if (start_transfer(svc, pkt, n, m, &peer, now, &no) == START_REFUSED)
+        reject(svc, &peer, m, &no);
 }
 
 /* ---- event callbacks ----------------------------------------------------- */

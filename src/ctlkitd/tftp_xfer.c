@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "ctlkit/text.h"
 #include "log.h"
 
 static enum xfer_result failed(struct tftp_xfer *x, const char *what, const char *detail)
@@ -142,11 +143,10 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
         /* RFC 2347: a client that does not like our OACK says so with an
          * ERROR (code 8); either way the transfer ends, without a reply
          * (RFC 1350: errors are not acknowledged). */
+        const char *said = pk.u.error.msg_len ? pk.u.error.msg : ck_tftp_error_text(pk.u.error.code);
+        char shown[128]; /* the client's words go to a log line */
         snprintf(x->why, sizeof x->why, "client sent error %u (%s)", pk.u.error.code,
-                 pk.u.error.msg_len ? pk.u.error.msg : ck_tftp_error_text(pk.u.error.code));
-        for (char *p = x->why; *p; p++) /* the client's words go to a log line */
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
+                 ck_printable(said, strlen(said), shown, sizeof shown, 0));
         return XFER_FAILED;
     }
     /* Anything else on a transfer port is a protocol error: tell the peer

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctlkit/text.h"
 #include "ctlkit/trustcache.h"
 #include "ctlkit/tvs.h"
 #include "ctlkit/x509.h"
@@ -176,29 +177,6 @@ static char *name_from_der(const uint8_t *p, size_t n)
     return s;
 }
 
-/* Certificate names come from the phone (or whoever connected): copy them
- * for the log with control characters replaced, so a crafted subject
- * cannot forge log lines. */
-/* Names come from the client's certificate: C0 controls, DEL and the C1
- * controls (U+0080..U+009F, which some terminals obey as escapes; UTF-8
- * C2 80..C2 9F) become '?' before they reach a log. */
-static const char *printable(const char *in, char *out, size_t outsz)
-{
-    size_t i = 0, o = 0;
-    while (in[i] && o + 1 < outsz) {
-        unsigned char ch = (unsigned char)in[i];
-        if (ch == 0xC2 && (unsigned char)in[i + 1] >= 0x80 && (unsigned char)in[i + 1] <= 0x9F) {
-            out[o++] = '?';
-            i += 2;
-        } else {
-            out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-            i++;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static void log_lookup_debug(const char *subject, const char *issuer, const char *serial_hex, const ck_tc_entry *db,
                              const ck_tc_entry *ctl)
 {
@@ -295,8 +273,8 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
         ck_hex(view.serial, sn, 0, true, serial_hex, sizeof serial_hex);
     }
     char subject_buf[512], issuer_buf[512];
-    subject = printable(subject, subject_buf, sizeof subject_buf);
-    issuer = printable(issuer, issuer_buf, sizeof issuer_buf);
+    subject = ck_printable(subject, strlen(subject), subject_buf, sizeof subject_buf, 0); /* the client's names */
+    issuer = ck_printable(issuer, strlen(issuer), issuer_buf, sizeof issuer_buf, 0);
     if (tvs_log_enabled(TVS_LOG_DEBUG)) {
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq");
         log_lookup_debug(subject, issuer, serial_hex, e && e->source == CK_TC_DB ? e : NULL,

@@ -300,6 +300,105 @@ static void test_errors(void **state)
     assert_string_equal(ck_code_name(CK_ELIMIT), "limit reached");
 }
 
+static void test_cursor_peek_window(void **state)
+{
+    ck_cur c, w;
+    uint8_t u8 = 0;
+    ck_cur_init(&c, sample, sizeof sample);
+    assert_true(ck_cur_peek_u8(&c, &u8));
+    assert_int_equal(u8, 0x01);
+    assert_int_equal(ck_cur_offset(&c), 0); /* peeking does not move */
+    assert_true(ck_cur_skip(&c, 2));
+    /* A window that ends at offset 4 lets two bytes through. */
+    ck_cur_window(&c, 4, &w);
+    assert_int_equal(ck_cur_remaining(&w), 2);
+    assert_true(ck_cur_u8(&w, &u8));
+    assert_int_equal(u8, 0x03);
+    assert_false(ck_cur_skip(&w, 2));
+    ck_cur_sync(&c, &w);
+    assert_int_equal(ck_cur_offset(&c), 3);
+    /* An end past the input never widens the window. */
+    ck_cur_window(&c, 100, &w);
+    assert_int_equal(ck_cur_remaining(&w), sizeof sample - 3);
+    ck_cur_skip(&c, ck_cur_remaining(&c));
+    assert_false(ck_cur_peek_u8(&c, &u8));
+}
+
+static void test_buf_set_u32(void **state)
+{
+    ck_buf b;
+    ck_buf_init(&b, 0);
+    ck_buf_u8(&b, 0xaa);
+    ck_buf_u32(&b, 0);
+    ck_buf_set_u32(&b, 1, 0x01020304u);
+    ck_buf_set_u32(&b, 2, 0xffffffffu); /* would run past the end: ignored */
+    assert_int_equal(b.len, 5);
+    static const uint8_t want[] = {0xaa, 0x01, 0x02, 0x03, 0x04};
+    assert_memory_equal(b.data, want, sizeof want);
+    ck_buf_free(&b);
+}
+
+/* The test program is linked with -Wl,--wrap=free (tests/CMakeLists.txt):
+ * every free() in libctlkit comes here first, and the block the test
+ * watches is checked for leftovers of the secret before it goes. */
+void __real_free(void *p);
+void __wrap_free(void *p);
+static const void *watched_block;
+static size_t watched_len;
+static int watched_freed, watched_dirty;
+
+void __wrap_free(void *p)
+{
+    if (p && p == watched_block) {
+        const uint8_t *q = p;
+        watched_freed++;
+        for (size_t i = 0; i < watched_len; i++)
+            if (q[i] != 0)
+                watched_dirty++;
+        watched_block = NULL;
+    }
+    __real_free(p);
+}
+
+static void grow_and_check(bool secret)
+{
+    static const char password[] = "hunter2-hunter2";
+    ck_buf b;
+    ck_buf_init(&b, 0);
+    if (secret)
+        ck_buf_secret(&b);
+    ck_buf_bytes(&b, password, sizeof password);
+    assert_non_null(b.data);
+    watched_block = b.data;
+    watched_len = sizeof password;
+    watched_freed = watched_dirty = 0;
+    /* Past the first block: the bytes move to a bigger one. */
+    ck_buf_zero(&b, 4096);
+    assert_false(b.failed);
+    assert_memory_equal(b.data, password, sizeof password);
+    if (secret) {
+        assert_int_equal(watched_freed, 1);
+        assert_int_equal(watched_dirty, 0);
+        /* ck_buf_free wipes the last block too. */
+        watched_block = b.data;
+        watched_len = b.len;
+        ck_buf_free(&b);
+        assert_int_equal(watched_freed, 2);
+        assert_int_equal(watched_dirty, 0);
+    } else {
+        ck_buf_free(&b);
+    }
+    watched_block = NULL;
+}
+
+/* A buffer marked secret (the CTL Provider's LOGIN frame) never leaves a
+ * copy of its bytes in a freed block when it grows or is freed. */
+static void test_buf_secret_growth_wipes(void **state)
+{
+    grow_and_check(true);
+    grow_and_check(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_buf_growth),     cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_hex),            cmocka_unit_test(test_bytes_equal),
         cmocka_unit_test(test_parse_ll),       cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cursor_peek_window), cmocka_unit_test(test_buf_set_u32),
+        cmocka_unit_test(test_buf_secret_growth_wipes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
