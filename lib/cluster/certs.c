@@ -74,7 +74,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
         return ck_fail(err, CK_EINVAL, "unknown certificate unit '%s' (CallManager, TVS, CAPF, ITLRecovery)", unit_arg);
     ck_node n;
     X509 *old = NULL;
-    if (ck_store_get_node(c->store, node, &n, err) < 0 || load_unit(c, node, unit, &old, NULL, err) < 0)
+    if (ck_store_get_node(c->store, node, &n, err) < 0 || ck__load_unit(c, node, unit, &old, NULL, err) < 0)
         return -1;
     X509_NAME *name = X509_get_subject_name(old);
     char *ou = field(name, NID_organizationalUnitName), *o = field(name, NID_organizationName),
@@ -98,11 +98,11 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     ck_cluster_node_path(c, node, "keys", key_file, key_path, sizeof key_path);
     uint8_t *old_key = NULL;
     size_t old_key_len = 0;
-    bool ok = op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
+    bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
-        ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
-             rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "set cert regen %s", unit) == 0;
-    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+        ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
+             ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, node, "set cert regen %s", unit) == 0;
+    int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
     if (rc < 0 && old_key)
         ck_write_file_atomic(key_path, old_key, old_key_len, 0600, NULL);
     if (old_key) {
@@ -168,16 +168,16 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
     char *subject = ck_name_cucm(X509_get_subject_name(cert));
     char *clean = ck_cert_to_pem(cert); /* stores the certificate only, never a key that came along */
     X509_free(cert);
-    bool ok = subject && clean && op_begin(c, err) == 0;
+    bool ok = subject && clean && ck__op_begin(c, err) == 0;
     ck_cert_row row = {0};
     if (ok && (ok = ck_cert_row_from_pem(clean, "", purpose, &row, err) == 0))
         if (description && !(row.description = strdup(description)))
             ok = ck_fail(err, CK_ENOMEM, "out of memory") == 0;
     if (ok)
         ok = ck_store_add_trust(c->store, &row, err) == 0 &&
-             audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
+             ck__audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
     ck_cert_row_clear(&row);
-    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+    int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
     if (!subject || !clean)
         rc = ck_fail(err, CK_ENOMEM, "out of memory");
     free(subject);
@@ -191,9 +191,9 @@ int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose
     const char *purpose = ck_cluster_trust_purpose(purpose_arg);
     if (!purpose)
         return ck_fail(err, CK_EINVAL, "unknown trust store '%s'", purpose_arg);
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = ck_store_delete_trust(c->store, purpose, serial, deleted, err) == 0 &&
-              audit(c, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
-    return op_end(c, ok, err);
+              ck__audit(c, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
+    return ck__op_end(c, ok, err);
 }
