@@ -39,6 +39,17 @@ typedef enum ck_code {
 #undef CK_ERROR_ENUM
 } ck_code;
 
+/* On a function whose result must not be dropped: a write, a commit, an
+ * audit row, a publish. The compiler warns (an error with -Werror) when a
+ * caller ignores it; callers that may ignore it say so with CK_IGNORE. */
+#define CK_MUST_USE __attribute__((warn_unused_result))
+/* GCC does not accept a (void) cast for warn_unused_result; this does. */
+#define CK_IGNORE(expr) \
+    do {                \
+        if (expr) {     \
+        }               \
+    } while (0)
+
 typedef struct ck_err {
     ck_code code;
     char msg[512];

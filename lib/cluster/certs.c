@@ -101,10 +101,17 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
         ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
-             ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, node, "set cert regen %s", unit) == 0;
+             ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "set cert regen %s", unit) == 0;
     int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
-    if (rc < 0 && old_key)
-        ck_write_file_atomic(key_path, old_key, old_key_len, 0600, NULL);
+    if (rc < 0 && old_key) {
+        ck_err put_back = {0};
+        if (ck_write_file_atomic(key_path, old_key, old_key_len, 0600, &put_back) < 0 && err) {
+            /* The row is the old one again, the key file is not: say so. */
+            size_t used = strlen(err->msg);
+            snprintf(err->msg + used, sizeof err->msg - used, "; the old key could not be put back: %s",
+                     put_back.msg);
+        }
+    }
     if (old_key) {
         OPENSSL_cleanse(old_key, old_key_len);
         free(old_key);
@@ -175,7 +182,7 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
             ok = ck_fail(err, CK_ENOMEM, "out of memory") == 0;
     if (ok)
         ok = ck_store_add_trust(c->store, &row, err) == 0 &&
-             ck__audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
+             ck__audit(c, err, node, "set cert import trust %s %s", purpose, subject) == 0;
     ck_cert_row_clear(&row);
     int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
     if (!subject || !clean)
@@ -194,6 +201,6 @@ int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose
     if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = ck_store_delete_trust(c->store, purpose, serial, deleted, err) == 0 &&
-              ck__audit(c, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
+              ck__audit(c, err, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
     return ck__op_end(c, ok, err);
 }

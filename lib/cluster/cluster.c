@@ -119,14 +119,18 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
     return ok ? rc : -1;
 }
 
-int ck__audit(ck_cluster *c, const char *node, const char *fmt, ...)
+int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return ck_store_audit(c->store, c->who, node, msg, NULL);
+    if (ck_store_audit(c->store, c->who, node, msg, err) < 0) {
+        ck_err_prefix(err, "cannot write the audit row");
+        return -1;
+    }
+    return 0;
 }
 
 int ck_cluster_security_mode(ck_cluster *c)
@@ -316,7 +320,8 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
         if (prc < 0)
             goto end;
     }
-    ck__audit(c, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes);
+    if (ck__audit(c, err, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes) < 0)
+        goto end;
     rc = 0;
 end:
     return ck__op_end(c, rc == 0, err);

@@ -34,7 +34,7 @@ static int set_mode(ck_cluster *c, const char *node, bool mixed, const char *com
     size_t len = 0;
     bool ok = ck_store_set_param(c->store, CK_PARAM_SECURITY_MODE, mixed ? "1" : "0", err) == 0 &&
               ck__build_ctl(c, mixed, &ctl, &len, err) == 0 && ck__publish_ctl_locked(c, ctl, len, err) == 0 &&
-              ck__audit(c, node, "%s: ClusterSecurityMode=%d, CTL published (%zu bytes)", command, mixed, len) == 0;
+              ck__audit(c, err, node, "%s: ClusterSecurityMode=%d, CTL published (%zu bytes)", command, mixed, len) == 0;
     free(ctl);
     return ck__op_end(c, ok, err);
 }
@@ -61,7 +61,7 @@ int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err)
     uint8_t *ctl = NULL;
     size_t len = 0;
     bool ok = ck__build_ctl(c, true, &ctl, &len, err) == 0 && ck__publish_ctl_locked(c, ctl, len, err) == 0 &&
-              ck__audit(c, node, "utils ctl update CTLFile: tokenless CTL published (%zu bytes)", len) == 0;
+              ck__audit(c, err, node, "utils ctl update CTLFile: tokenless CTL published (%zu bytes)", len) == 0;
     free(ctl);
     return ck__op_end(c, ok, err);
 }
@@ -85,7 +85,7 @@ int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err)
 {
     if (ck__op_begin(c, err) < 0)
         return -1;
-    bool ok = ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, node, "ITL rebuilt") == 0;
+    bool ok = ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "ITL rebuilt") == 0;
     return ck__op_end(c, ok, err);
 }
 
@@ -128,7 +128,7 @@ int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *nam
         }
     }
     if (ok)
-        ck__audit(c, node, "file delete tftp %s: found=%d deleted=%d", name, *found, *deleted);
+        ok = ck__audit(c, err, node, "file delete tftp %s: found=%d deleted=%d", name, *found, *deleted) == 0;
     return ck__op_end(c, ok, err);
 }
 
@@ -146,6 +146,6 @@ int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, cons
     if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = ck_store_set_param(c->store, def->name, canon, err) == 0 &&
-              ck__audit(c, node, "set param %s %s", def->name, canon) == 0;
+              ck__audit(c, err, node, "set param %s %s", def->name, canon) == 0;
     return ck__op_end(c, ok, err);
 }

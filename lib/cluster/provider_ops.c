@@ -389,7 +389,7 @@ int ck_provider_submit(ck_cluster *c, const char *user, const uint8_t *ctl, size
         return -1;
     ck_node pub;
     if (ck_provider_check_ctl(c, ctl, len, action, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0) {
-        ck__op_end(c, false, NULL);
+        CK_IGNORE(ck__op_end(c, false, NULL)); /* a rollback; err says why already */
         return -1;
     }
     bool ok = true;
