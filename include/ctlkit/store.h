@@ -91,7 +91,8 @@ int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err);
 
 /* Each node's own certificates, one per unit. The row carries node, unit,
  * serial, subject, issuer, not_after and pem (lib/cluster fills them from
- * the certificate); the store stamps changed_at. */
+ * the certificate); the store stamps changed_at with the time unless the
+ * row carries one (cluster init gives every certificate the same). */
 CK_MUST_USE int ck_store_put_cert(ck_store *s, const ck_cert_row *c, ck_err *err);
 int ck_store_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err);
 int ck_store_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);

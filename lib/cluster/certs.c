@@ -1,5 +1,6 @@
 /* Certificate regeneration and trust-store changes, with the warnings an
  * admin needs before phones find out the hard way. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +48,25 @@ static char *field(X509_NAME *name, int nid)
     return s;
 }
 
-/* True when the audit log shows `set cert regen OTHER` on node within ttl. */
+/* True when node's OTHER certificate was regenerated within ttl: its row
+ * changed after the cluster was created (init stamps every certificate
+ * with one time, the earliest changed_at of all) and less than ttl ago. A
+ * regeneration within the second of init is taken for init. */
 static bool regenerated_recently(ck_cluster *c, const char *node, const char *other, int64_t ttl)
 {
-    ck_audit_row *rows = NULL;
+    ck_cert_row *rows = NULL;
     size_t n = 0;
-    bool hit = false;
-    char want[64];
-    snprintf(want, sizeof want, "set cert regen %s", other);
-    if (ck_store_list_audit(c->store, 500, &rows, &n, NULL) < 0)
+    if (ck_store_list_certs(c->store, &rows, &n, NULL) < 0)
         return false;
-    int64_t now = (int64_t)time(NULL);
-    for (size_t i = 0; i < n && !hit; i++)
-        hit = strcmp(rows[i].node, node) == 0 && strncmp(rows[i].action, want, strlen(want)) == 0 &&
-              now - rows[i].at < ttl;
-    ck_audit_rows_free(rows, n);
-    return hit;
+    int64_t created = INT64_MAX, changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].changed_at < created)
+            created = rows[i].changed_at;
+        if (strcmp(rows[i].node, node) == 0 && strcmp(rows[i].unit, other) == 0)
+            changed = rows[i].changed_at;
+    }
+    ck_cert_rows_free(rows, n);
+    return changed > created && (int64_t)time(NULL) - changed < ttl;
 }
 
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, char *warning, size_t warnsz,
@@ -100,7 +104,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     size_t old_key_len = 0;
     bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
-        ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, err) == 0 &&
+        ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, 0, err) == 0 &&
              ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "set cert regen %s", unit) == 0;
     int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
     if (rc < 0 && old_key) {

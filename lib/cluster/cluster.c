@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlkit/fileio.h"
@@ -203,7 +204,7 @@ static void unit_cn(const ck_node *n, const char *unit, X509 *seed, char *out, s
 }
 
 int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, ck_err *err)
+              const char *st, const char *country, int bits, int64_t changed_at, ck_err *err)
 {
     char cn[96], path[PATH_MAX], file[64];
     unit_cn(n, unit, NULL, cn, sizeof cn);
@@ -226,6 +227,7 @@ int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char 
     ck_cert_row row;
     if (ck_cert_row_from_pem(pem, n->name, unit, &row, err) < 0)
         goto out;
+    row.changed_at = changed_at;
     int stored = ck_store_put_cert(c->store, &row, err);
     ck_cert_row_clear(&row);
     if (stored < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
@@ -276,6 +278,9 @@ static int check_target(const char *dir, ck_err *err)
 static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
 {
     int rc = -1;
+    /* One stamp for every certificate init makes: a later changed_at is a
+     * regeneration (certs.c tells the two apart by it). */
+    int64_t created = (int64_t)time(NULL);
     if (ck__op_begin(c, err) < 0)
         return -1;
     for (size_t i = 0; i < ck_params_count; i++)
@@ -302,7 +307,8 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
         const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
         size_t nunits = n.publisher ? 4 : 2;
         for (size_t u = 0; u < nunits; u++)
-            if (ck__make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048, err) <
+            if (ck__make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048,
+                              created, err) <
                 0)
                 goto end;
     }

@@ -38,9 +38,9 @@ CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const ch
  * private key from the node's key directory, checking the key file's mode. */
 CK_MUST_USE int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err);
 /* Creates a new key and certificate for a unit and stores both (key file
- * 0600, certificate in the store). */
+ * 0600, certificate in the store), stamped changed_at (0: now). */
 CK_MUST_USE int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, ck_err *err);
+              const char *st, const char *country, int bits, int64_t changed_at, ck_err *err);
 
 /* Publishing (publish.c): stages data as NAME for each listed node inside
  * an open operation; ck__op_end installs what was staged after the commit, or
