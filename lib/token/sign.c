@@ -19,10 +19,13 @@ static const uint8_t di_sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x
 static bool has_mech(ck_token *t, CK_MECHANISM_TYPE want)
 {
     /* CTLKIT_P11_RAW_RSA=1 pretends the token lacks the hash-and-sign
-     * mechanisms, so that tests exercise the DigestInfo path too. */
+     * mechanisms, so that tests exercise the DigestInfo path too (a test
+     * hook: not in a Release build). */
+#ifdef CTLKIT_TEST_HOOKS
     const char *raw = getenv("CTLKIT_P11_RAW_RSA");
     if (raw && strcmp(raw, "1") == 0 && want != CKM_RSA_PKCS)
         return false;
+#endif
     CK_MECHANISM_INFO mi;
     return t->m->fn->C_GetMechanismInfo(t->info.slot, want, &mi) == CKR_OK && (mi.flags & CKF_SIGN);
 }
