@@ -60,7 +60,7 @@ typedef struct ck_cluster_init_opts {
  * certificates (RSA, SHA256withRSA or SHA1withRSA as o->digest asks,
  * self-signed, with CUCM's extensions per unit), every node's ITL, in
  * non-secure mode. Refuses a DIR that already holds a cluster. */
-int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err);
+CK_MUST_USE int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err);
 /* NULL when digest is one a node certificate may be signed with (NULL,
  * "sha1", "sha256"), else the refusal (without the value). */
 const char *ck_cluster_digest_problem(const char *digest);
@@ -126,11 +126,11 @@ typedef struct ck_tftp_entry {
 int ck_cluster_tftp_list(ck_cluster *c, const char *node, ck_tftp_entry **out, size_t *n, ck_err *err);
 
 /* `utils ctl set-cluster mixed-mode` / `non-secure-mode` (publisher only). */
-int ck_cluster_set_mixed_mode(ck_cluster *c, const char *node, ck_err *err);
-int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err);
+CK_MUST_USE int ck_cluster_set_mixed_mode(ck_cluster *c, const char *node, ck_err *err);
+CK_MUST_USE int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err);
 /* `utils ctl update CTLFile` (publisher only, mixed mode): a new tokenless
  * CTL from the current certificates; eToken records are dropped. */
-int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err);
+CK_MUST_USE int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err);
 /* What materializing a node's folder changed, one line each (for the
  * daemon's log): "CTLFile.tlv brought to version 7 from the cluster
  * database", "CTLFile.tlv removed: ...", "2 files left by an interrupted
@@ -153,12 +153,12 @@ typedef struct ck_materialize_report {
  * after its commit; the node's daemon does it for its own node. */
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
 /* Rebuilds and publishes one node's ITL, signed on that node. */
-int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
+CK_MUST_USE int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
 
 /* `set cert regen UNIT` on node: new key (at least 2048 bits, as CUCM
  * 10.5) and serial, signed with digest ("sha1" or "sha256"; NULL: sha256).
  * warning gets what the change does to phones and what to run next. */
-int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, const char *digest, char *warning,
+CK_MUST_USE int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit, const char *digest, char *warning,
                           size_t warnsz, ck_err *err);
 /* Canonical spelling of a unit ("callmanager" -> "CallManager") or a trust
  * purpose; NULL when unknown. */
@@ -166,15 +166,15 @@ const char *ck_cluster_unit_name(const char *unit);
 const char *ck_cluster_trust_purpose(const char *purpose);
 
 /* `set cert import trust PURPOSE FILE` (cluster-wide). */
-int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose, const char *pem,
+CK_MUST_USE int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose, const char *pem,
                             const char *description, ck_err *err);
-int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose, const char *serial, int *deleted,
+CK_MUST_USE int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose, const char *serial, int *deleted,
                             ck_err *err);
 /* `file delete tftp NAME` on one node. */
-int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
+CK_MUST_USE int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
                                 ck_err *err);
 /* `set param NAME VALUE` (range-checked from the parameter table). */
-int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, const char *value, ck_err *err);
+CK_MUST_USE int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, const char *value, ck_err *err);
 
 /* Checks that protect the fleet (stale CTL in non-secure mode, a CTL not
  * signed by the publisher's current signer, node copies that differ from

@@ -9,19 +9,46 @@
 
 #include <stddef.h>
 
+/* Every error code once: X(CODE, "name ck_code_name returns"), with what
+ * it means beside it. The enum and ck_code_name are built from this list. */
+#define CK_ERROR_CODES(X)                                     \
+    X(CK_OK, "ok")                                            \
+    /* a bad argument from the caller or the user */          \
+    X(CK_EINVAL, "invalid argument")                          \
+    /* malformed input bytes: a file, a packet, a message */  \
+    X(CK_EFORMAT, "malformed input")                          \
+    /* the system refused: open, read, write, rename ... */   \
+    X(CK_EIO, "i/o error")                                    \
+    /* OpenSSL could not do what was asked */                 \
+    X(CK_ECRYPTO, "cryptographic error")                      \
+    /* well-formed, but the signature does not verify */      \
+    X(CK_ESIGNATURE, "invalid signature")                     \
+    /* a file, node, certificate ... that does not exist */   \
+    X(CK_ENOTFOUND, "not found")                              \
+    /* the operation does not fit the current state */        \
+    X(CK_ESTATE, "wrong state")                               \
+    X(CK_ENOMEM, "out of memory")                             \
+    /* a size or count limit was reached */                   \
+    X(CK_ELIMIT, "limit reached")                             \
+    /* authentication or authorisation failed */              \
+    X(CK_EDENIED, "denied")
+
 typedef enum ck_code {
-    CK_OK = 0,
-    CK_EINVAL,     /* a bad argument from the caller or the user */
-    CK_EFORMAT,    /* malformed input bytes: a file, a packet, a message */
-    CK_EIO,        /* the system refused: open, read, write, rename ... */
-    CK_ECRYPTO,    /* OpenSSL could not do what was asked */
-    CK_ESIGNATURE, /* well-formed, but the signature does not verify */
-    CK_ENOTFOUND,  /* a file, node, certificate ... that does not exist */
-    CK_ESTATE,     /* the operation does not fit the current state */
-    CK_ENOMEM,     /* out of memory */
-    CK_ELIMIT,     /* a size or count limit was reached */
-    CK_EDENIED     /* authentication or authorisation failed */
+#define CK_ERROR_ENUM(code, name) code,
+    CK_ERROR_CODES(CK_ERROR_ENUM)
+#undef CK_ERROR_ENUM
 } ck_code;
+
+/* On a function whose result must not be dropped: a write, a commit, an
+ * audit row, a publish. The compiler warns (an error with -Werror) when a
+ * caller ignores it; callers that may ignore it say so with CK_IGNORE. */
+#define CK_MUST_USE __attribute__((warn_unused_result))
+/* GCC does not accept a (void) cast for warn_unused_result; this does. */
+#define CK_IGNORE(expr) \
+    do {                \
+        if (expr) {     \
+        }               \
+    } while (0)
 
 typedef struct ck_err {
     ck_code code;

@@ -22,20 +22,20 @@ int ck_read_file(const char *path, size_t max, uint8_t **data, size_t *len, ck_e
 /* Replaces path atomically: writes PATH.tmp.PID with mode, fsyncs it,
  * renames it over path and fsyncs the directory. On failure the old file
  * is untouched and the temporary is removed. */
-int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err);
+CK_MUST_USE int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err);
 /* First half of the above: writes and fsyncs PATH.tmp.PID (name in tmp)
  * and leaves it for the caller to rename; removes it on failure. The
  * CTLKIT_FAIL_WRITE test hook (a path suffix) makes it fail like a full
  * disk, so that tests can prove a failed publish changes nothing. */
-int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp, size_t tmpsz,
+CK_MUST_USE int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp, size_t tmpsz,
                        ck_err *err);
 /* The same with the temporary's name chosen by the caller (a staging
  * folder outside a served one, on the same filesystem as path); the test
  * hook still matches path, the file the bytes are meant for. */
-int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
+CK_MUST_USE int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
 void ck_fsync_dir_of(const char *path);
 /* mkdir -p with a mode for the last component. */
-int ck_mkdirs(const char *path, mode_t mode, ck_err *err);
+CK_MUST_USE int ck_mkdirs(const char *path, mode_t mode, ck_err *err);
 
 /* What a watcher remembers of a file to notice that it changed: whether it
  * is there and, from stat, which file it is (device, inode: a rename over

@@ -79,28 +79,29 @@ void ck_store_close(ck_store *s);
 
 /* A write transaction: takes the cluster-wide write lock at once (waits
  * for another admin's transaction up to a timeout). */
-int ck_store_begin(ck_store *s, ck_err *err);
-int ck_store_commit(ck_store *s, ck_err *err);
+CK_MUST_USE int ck_store_begin(ck_store *s, ck_err *err);
+CK_MUST_USE int ck_store_commit(ck_store *s, ck_err *err);
 void ck_store_rollback(ck_store *s);
 
 /* Nodes */
-int ck_store_add_node(ck_store *s, const ck_node *n, ck_err *err);
+CK_MUST_USE int ck_store_add_node(ck_store *s, const ck_node *n, ck_err *err);
 int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err);
 int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err); /* free(*out) */
 int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err);
 
 /* Each node's own certificates, one per unit. The row carries node, unit,
  * serial, subject, issuer, not_after and pem (lib/cluster fills them from
- * the certificate); the store stamps changed_at. */
-int ck_store_put_cert(ck_store *s, const ck_cert_row *c, ck_err *err);
+ * the certificate); the store stamps changed_at with the time unless the
+ * row carries one (cluster init gives every certificate the same). */
+CK_MUST_USE int ck_store_put_cert(ck_store *s, const ck_cert_row *c, ck_err *err);
 int ck_store_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err);
 int ck_store_list_certs(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
 
 /* Cluster-wide trust stores (CallManager-trust, Phone-SAST-trust, ...). */
 /* The row's unit is the purpose; description the friendly name. */
-int ck_store_add_trust(ck_store *s, const ck_cert_row *c, ck_err *err);
+CK_MUST_USE int ck_store_add_trust(ck_store *s, const ck_cert_row *c, ck_err *err);
 /* Deletes by purpose and serial (hex); *deleted gets the row count. */
-int ck_store_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err);
+CK_MUST_USE int ck_store_delete_trust(ck_store *s, const char *purpose, const char *serial, int *deleted, ck_err *err);
 int ck_store_list_trust(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);
 
 void ck_cert_row_clear(ck_cert_row *r);
@@ -109,18 +110,18 @@ void ck_cert_rows_free(ck_cert_row *rows, size_t n);
 /* Enterprise parameters (processconfig). Values are text; the parameter
  * table in lib/cluster checks them. */
 int ck_store_get_param(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err);
-int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err *err);
+CK_MUST_USE int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err *err);
 
 /* Published files: the CTL (node "") and each node's ITL. */
-int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,
+CK_MUST_USE int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,
                       ck_err *err);
 /* CK_ENOTFOUND when absent. */
 int ck_store_get_file(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err);
-int ck_store_delete_file(ck_store *s, const char *node, const char *name, ck_err *err);
+CK_MUST_USE int ck_store_delete_file(ck_store *s, const char *node, const char *name, ck_err *err);
 void ck_file_row_clear(ck_file_row *r);
 
 /* Audit log: who did what, when. */
-int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err);
+CK_MUST_USE int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err);
 int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
 void ck_audit_rows_free(ck_audit_row *rows, size_t n);
 

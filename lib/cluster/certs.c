@@ -1,5 +1,6 @@
 /* Certificate regeneration and trust-store changes, with the warnings an
  * admin needs before phones find out the hard way. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +48,25 @@ static char *field(X509_NAME *name, int nid)
     return s;
 }
 
-/* True when the audit log shows `set cert regen OTHER` on node within ttl. */
+/* True when node's OTHER certificate was regenerated within ttl: its row
+ * changed after the cluster was created (init stamps every certificate
+ * with one time, the earliest changed_at of all) and less than ttl ago. A
+ * regeneration within the second of init is taken for init. */
 static bool regenerated_recently(ck_cluster *c, const char *node, const char *other, int64_t ttl)
 {
-    ck_audit_row *rows = NULL;
+    ck_cert_row *rows = NULL;
     size_t n = 0;
-    bool hit = false;
-    char want[64];
-    snprintf(want, sizeof want, "set cert regen %s", other);
-    if (ck_store_list_audit(c->store, 500, &rows, &n, NULL) < 0)
+    if (ck_store_list_certs(c->store, &rows, &n, NULL) < 0)
         return false;
-    int64_t now = (int64_t)time(NULL);
-    for (size_t i = 0; i < n && !hit; i++)
-        hit = strcmp(rows[i].node, node) == 0 && strncmp(rows[i].action, want, strlen(want)) == 0 &&
-              now - rows[i].at < ttl;
-    ck_audit_rows_free(rows, n);
-    return hit;
+    int64_t created = INT64_MAX, changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].changed_at < created)
+            created = rows[i].changed_at;
+        if (strcmp(rows[i].node, node) == 0 && strcmp(rows[i].unit, other) == 0)
+            changed = rows[i].changed_at;
+    }
+    ck_cert_rows_free(rows, n);
+    return changed > created && (int64_t)time(NULL) - changed < ttl;
 }
 
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, const char *digest, char *warning,
@@ -76,7 +80,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
         return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(digest), digest);
     ck_node n;
     X509 *old = NULL;
-    if (ck_store_get_node(c->store, node, &n, err) < 0 || load_unit(c, node, unit, &old, NULL, err) < 0)
+    if (ck_store_get_node(c->store, node, &n, err) < 0 || ck__load_unit(c, node, unit, &old, NULL, err) < 0)
         return -1;
     X509_NAME *name = X509_get_subject_name(old);
     char *ou = field(name, NID_organizationalUnitName), *o = field(name, NID_organizationName),
@@ -99,13 +103,20 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     ck_cluster_key_path(c, node, unit, key_path, sizeof key_path);
     uint8_t *old_key = NULL;
     size_t old_key_len = 0;
-    bool ok = op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
+    bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
     if (ok)
-        ok = make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, digest, err) == 0 &&
-             rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "set cert regen %s", unit) == 0;
-    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
-    if (rc < 0 && old_key)
-        ck_write_file_atomic(key_path, old_key, old_key_len, 0600, NULL);
+        ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, digest, 0, err) == 0 &&
+             ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "set cert regen %s", unit) == 0;
+    int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
+    if (rc < 0 && old_key) {
+        ck_err put_back = {0};
+        if (ck_write_file_atomic(key_path, old_key, old_key_len, 0600, &put_back) < 0 && err) {
+            /* The row is the old one again, the key file is not: say so. */
+            size_t used = strlen(err->msg);
+            snprintf(err->msg + used, sizeof err->msg - used, "; the old key could not be put back: %s",
+                     put_back.msg);
+        }
+    }
     if (old_key) {
         OPENSSL_cleanse(old_key, old_key_len);
         free(old_key);
@@ -169,16 +180,16 @@ int ck_cluster_import_trust(ck_cluster *c, const char *node, const char *purpose
     char *subject = ck_name_cucm(X509_get_subject_name(cert));
     char *clean = ck_cert_to_pem(cert); /* stores the certificate only, never a key that came along */
     X509_free(cert);
-    bool ok = subject && clean && op_begin(c, err) == 0;
+    bool ok = subject && clean && ck__op_begin(c, err) == 0;
     ck_cert_row row = {0};
     if (ok && (ok = ck_cert_row_from_pem(clean, "", purpose, &row, err) == 0))
         if (description && !(row.description = strdup(description)))
             ok = ck_fail(err, CK_ENOMEM, "out of memory") == 0;
     if (ok)
         ok = ck_store_add_trust(c->store, &row, err) == 0 &&
-             audit(c, node, "set cert import trust %s %s", purpose, subject) == 0;
+             ck__audit(c, err, node, "set cert import trust %s %s", purpose, subject) == 0;
     ck_cert_row_clear(&row);
-    int rc = ok ? op_end(c, true, err) : (c->lock_fd >= 0 ? op_end(c, false, err) : -1);
+    int rc = ok ? ck__op_end(c, true, err) : (c->lock_fd >= 0 ? ck__op_end(c, false, err) : -1);
     if (!subject || !clean)
         rc = ck_fail(err, CK_ENOMEM, "out of memory");
     free(subject);
@@ -192,9 +203,9 @@ int ck_cluster_delete_trust(ck_cluster *c, const char *node, const char *purpose
     const char *purpose = ck_cluster_trust_purpose(purpose_arg);
     if (!purpose)
         return ck_fail(err, CK_EINVAL, "unknown trust store '%s'", purpose_arg);
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = ck_store_delete_trust(c->store, purpose, serial, deleted, err) == 0 &&
-              audit(c, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
-    return op_end(c, ok, err);
+              ck__audit(c, err, node, "set cert delete trust %s %s (%d deleted)", purpose, serial, *deleted) == 0;
+    return ck__op_end(c, ok, err);
 }

@@ -97,7 +97,7 @@ static void check_token_issuers(ck_cluster *c, const char *node, const ck_tl_fil
             continue;
         char why[384];
         ck_err err = {0};
-        int rc = X509_check_issued(x, x) == X509_V_OK ? 0 : etoken_issuer_verify(c, x, why, sizeof why, &err);
+        int rc = X509_check_issued(x, x) == X509_V_OK ? 0 : ck__etoken_issuer_verify(c, x, why, sizeof why, &err);
         if (rc != 0) {
             char *subj = ck_name_cucm(X509_get_subject_name(x)), *iss = ck_name_cucm(X509_get_issuer_name(x));
             add(out, "%s: the CTL's Security Token record #%zu (%s, issued by %s) is not a trusted eToken: %s",

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlkit/fileio.h"
@@ -68,12 +69,12 @@ void ck_cluster_close(ck_cluster *c)
         return;
     if (c->lock_fd >= 0)
         close(c->lock_fd);
-    staged_discard(c);
+    ck__staged_discard(c);
     ck_store_close(c->store);
     free(c);
 }
 
-int op_begin(ck_cluster *c, ck_err *err)
+int ck__op_begin(ck_cluster *c, ck_err *err)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/cluster.lock", c->dir);
@@ -93,25 +94,25 @@ int op_begin(ck_cluster *c, ck_err *err)
     return 0;
 }
 
-int op_end(ck_cluster *c, bool ok, ck_err *err)
+int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
 {
     int rc = 0;
     if (ok && c->n_staged)
-        test_kill_point("after-stage");
+        ck__test_kill_point("after-stage");
     if (ok)
         rc = ck_store_commit(c->store, err);
     if (!ok || rc < 0) {
         ck_store_rollback(c->store);
-        staged_discard(c);
+        ck__staged_discard(c);
     } else {
         if (c->n_staged)
-            test_kill_point("after-commit");
-        staged_install(c);
+            ck__test_kill_point("after-commit");
+        ck__staged_install(c);
     }
     /* Still under the lock: every folder this process can see gets the
      * committed state, and what an interrupted publish left is removed. */
     if (c->lock_fd >= 0)
-        materialize_all_locked(c);
+        ck__materialize_all_locked(c);
     if (c->lock_fd >= 0) {
         close(c->lock_fd); /* releases the flock */
         c->lock_fd = -1;
@@ -119,14 +120,18 @@ int op_end(ck_cluster *c, bool ok, ck_err *err)
     return ok ? rc : -1;
 }
 
-int audit(ck_cluster *c, const char *node, const char *fmt, ...)
+int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return ck_store_audit(c->store, c->who, node, msg, NULL);
+    if (ck_store_audit(c->store, c->who, node, msg, err) < 0) {
+        ck_err_prefix(err, "cannot write the audit row");
+        return -1;
+    }
+    return 0;
 }
 
 int ck_cluster_security_mode(ck_cluster *c)
@@ -137,7 +142,7 @@ int ck_cluster_security_mode(ck_cluster *c)
     return strcmp(v, "1") == 0;
 }
 
-int require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err)
+int ck__require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err)
 {
     switch (ck_cluster_publisher_only(c, node, err)) {
     case CK_REFUSAL_NONE:
@@ -149,7 +154,7 @@ int require_publisher(ck_cluster *c, const char *node, const char *command, ck_e
     }
 }
 
-int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
+int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
 {
     ck_cert_row row;
     if (ck_store_get_cert(c->store, node, unit, &row, err) < 0)
@@ -216,8 +221,8 @@ const char *ck_cluster_digest_problem(const char *digest)
     return "the certificate digest must be sha1 (SHA1withRSA) or sha256 (SHA256withRSA)";
 }
 
-int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, const char *digest, ck_err *err)
+int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
+                  const char *st, const char *country, int bits, const char *digest, int64_t changed_at, ck_err *err)
 {
     char cn[96], path[PATH_MAX];
     unit_cn(n, unit, NULL, cn, sizeof cn);
@@ -241,6 +246,7 @@ int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou,
     ck_cert_row row;
     if (ck_cert_row_from_pem(pem, n->name, unit, &row, err) < 0)
         goto out;
+    row.changed_at = changed_at;
     int stored = ck_store_put_cert(c->store, &row, err);
     ck_cert_row_clear(&row);
     if (stored < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
@@ -291,7 +297,10 @@ static int check_target(const char *dir, ck_err *err)
 static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
 {
     int rc = -1;
-    if (op_begin(c, err) < 0)
+    /* One stamp for every certificate init makes: a later changed_at is a
+     * regeneration (certs.c tells the two apart by it). */
+    int64_t created = (int64_t)time(NULL);
+    if (ck__op_begin(c, err) < 0)
         return -1;
     for (size_t i = 0; i < ck_params_count; i++)
         if (ck_store_set_param(c->store, ck_params[i].name, ck_params[i].default_value, err) < 0)
@@ -317,8 +326,8 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
         const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
         size_t nunits = n.publisher ? 4 : 2;
         for (size_t u = 0; u < nunits; u++)
-            if (make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048,
-                          o->digest, err) < 0)
+            if (ck__make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048,
+                              o->digest, created, err) < 0)
                 goto end;
     }
     /* Every node has an ITL, even in non-secure mode. */
@@ -326,19 +335,20 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
         ck_node n;
         uint8_t *itl = NULL;
         size_t len = 0;
-        if (ck_store_get_node(c->store, o->nodes[i].name, &n, err) < 0 || build_itl(c, n.name, &itl, &len, err) < 0)
+        if (ck_store_get_node(c->store, o->nodes[i].name, &n, err) < 0 || ck__build_itl(c, n.name, &itl, &len, err) < 0)
             goto end;
         int prc = ck_store_put_file(c->store, n.name, CK_ITL_NAME, itl, len, err);
         if (prc == 0)
-            prc = publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
+            prc = ck__publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
         free(itl);
         if (prc < 0)
             goto end;
     }
-    audit(c, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes);
+    if (ck__audit(c, err, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes) < 0)
+        goto end;
     rc = 0;
 end:
-    return op_end(c, rc == 0, err);
+    return ck__op_end(c, rc == 0, err);
 }
 
 int ck_cluster_create(const char *dir_arg, const ck_cluster_init_opts *o, ck_err *err)

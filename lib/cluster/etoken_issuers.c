@@ -45,7 +45,7 @@ static X509_STORE *issuer_store(ck_cluster *c, size_t *n, ck_err *err)
     return st;
 }
 
-int etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err)
+int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err)
 {
     why[0] = '\0';
     size_t n = 0;

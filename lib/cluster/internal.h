@@ -25,56 +25,61 @@ struct ck_cluster {
 };
 
 /* A changing operation: the cluster lock (flock, so that two admins'
- * shells serialize) and a store transaction. op_end commits when ok,
+ * shells serialize) and a store transaction. ck__op_end commits when ok,
  * rolls back otherwise, and always releases the lock. */
-int op_begin(ck_cluster *c, ck_err *err);
-int op_end(ck_cluster *c, bool ok, ck_err *err);
-int audit(ck_cluster *c, const char *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+CK_MUST_USE int ck__op_begin(ck_cluster *c, ck_err *err);
+CK_MUST_USE int ck__op_end(ck_cluster *c, bool ok, ck_err *err);
+/* One audit row for a change; a row that cannot be written fails the
+ * operation, with err saying why. */
+CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Loads a node's certificate from the store and (when key is not NULL) its
  * private key from the node's key directory, checking the key file's mode. */
-int load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err);
+CK_MUST_USE int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err);
 /* Creates a new key and certificate for a unit, shaped as CUCM's (name,
  * extensions, validity), signed with digest ("sha1" or "sha256"; NULL:
- * sha256), and stores both (key file 0600, certificate in the store). */
-int make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o, const char *l,
-              const char *st, const char *country, int bits, const char *digest, ck_err *err);
+ * sha256), and stores both (key file 0600, certificate in the store),
+ * stamped changed_at (0: now). */
+CK_MUST_USE int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char *ou, const char *o,
+                              const char *l, const char *st, const char *country, int bits, const char *digest,
+                              int64_t changed_at, ck_err *err);
 
 /* Publishing (publish.c): stages data as NAME for each listed node inside
- * an open operation; op_end installs what was staged after the commit, or
+ * an open operation; ck__op_end installs what was staged after the commit, or
  * discards it on rollback. */
-int publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
+CK_MUST_USE int ck__publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
                      size_t len, ck_err *err);
-void staged_install(ck_cluster *c);
-void staged_discard(ck_cluster *c);
+void ck__staged_install(ck_cluster *c);
+void ck__staged_discard(ck_cluster *c);
 /* run/NAME.tmp.PID of a node: where its files are staged. */
-void stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz);
-void test_kill_point(const char *step);
+void ck__stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz);
+void ck__test_kill_point(const char *step);
 /* Publishes the CTL (database row and every node's copy) inside an open
  * operation: the one publish path of the admin commands and the CTL
  * Provider. */
-int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
+CK_MUST_USE int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
 /* Brings every node's folder to the store's state while the cluster lock
  * is held (materialize.c); errors are left for the daemons to retry. */
-void materialize_all_locked(ck_cluster *c);
+void ck__materialize_all_locked(ck_cluster *c);
 /* Records that the admin deleted node's copy of NAME at the row's current
  * version, so that materializing does not bring it back until the next
  * publish of NAME. */
-int mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err);
+CK_MUST_USE int ck__mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err);
 
 /* Builds the tokenless CTL (mixed) or the blank-record CTL (non-secure). */
-int build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err);
+CK_MUST_USE int ck__build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err);
 /* Builds node's ITL. */
-int build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err);
+CK_MUST_USE int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err);
 
 /* Rebuilds and publishes node's ITL inside an open operation. */
-int rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err);
+CK_MUST_USE int ck__rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err);
 
 /* Does a Security Token certificate chain to a CA in CTL-eToken-issuer-trust
  * (signatures and names, not dates)? 0 yes; 1 no, with why saying why (an
  * empty store included); -1 when the store cannot be read. */
-int etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err);
+CK_MUST_USE int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err);
 
-int require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err);
+CK_MUST_USE int ck__require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err);
 
 #endif

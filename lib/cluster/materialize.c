@@ -56,7 +56,7 @@ static int64_t deleted_version(const ck_cluster *c, const char *node, const char
     return end != buf ? (int64_t)v : -1;
 }
 
-int mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err)
+int ck__mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err)
 {
     ck_file_row row = {0};
     ck_err e2 = {0};
@@ -99,7 +99,7 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
         free(disk);
         if (!same) {
             char tmp[PATH_MAX], run[PATH_MAX];
-            stage_path(c, node, name, tmp, sizeof tmp);
+            ck__stage_path(c, node, name, tmp, sizeof tmp);
             ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
             if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, row.data, row.len, 0644, err) < 0)
                 rc = -1;
@@ -203,7 +203,7 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
     return rc;
 }
 
-void materialize_all_locked(ck_cluster *c)
+void ck__materialize_all_locked(ck_cluster *c)
 {
     ck_node *nodes = NULL;
     size_t nn = 0;

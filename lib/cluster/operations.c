@@ -11,7 +11,7 @@
 #include "ctlkit/params.h"
 #include "internal.h"
 
-int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err)
+int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err)
 {
     ck_node *nodes = NULL;
     size_t nn = 0;
@@ -19,24 +19,24 @@ int publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *e
         return -1;
     int rc = ck_store_put_file(c->store, "", CK_CTL_NAME, data, len, err);
     if (rc == 0)
-        rc = publish_to_nodes(c, nodes, nn, CK_CTL_NAME, data, len, err);
+        rc = ck__publish_to_nodes(c, nodes, nn, CK_CTL_NAME, data, len, err);
     free(nodes);
     return rc;
 }
 
 static int set_mode(ck_cluster *c, const char *node, bool mixed, const char *command, ck_err *err)
 {
-    if (require_publisher(c, node, command, err) < 0)
+    if (ck__require_publisher(c, node, command, err) < 0)
         return -1;
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     uint8_t *ctl = NULL;
     size_t len = 0;
     bool ok = ck_store_set_param(c->store, CK_PARAM_SECURITY_MODE, mixed ? "1" : "0", err) == 0 &&
-              build_ctl(c, mixed, &ctl, &len, err) == 0 && publish_ctl_locked(c, ctl, len, err) == 0 &&
-              audit(c, node, "%s: ClusterSecurityMode=%d, CTL published (%zu bytes)", command, mixed, len) == 0;
+              ck__build_ctl(c, mixed, &ctl, &len, err) == 0 && ck__publish_ctl_locked(c, ctl, len, err) == 0 &&
+              ck__audit(c, err, node, "%s: ClusterSecurityMode=%d, CTL published (%zu bytes)", command, mixed, len) == 0;
     free(ctl);
-    return op_end(c, ok, err);
+    return ck__op_end(c, ok, err);
 }
 
 int ck_cluster_set_mixed_mode(ck_cluster *c, const char *node, ck_err *err)
@@ -51,42 +51,42 @@ int ck_cluster_set_nonsecure_mode(ck_cluster *c, const char *node, ck_err *err)
 
 int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err)
 {
-    if (require_publisher(c, node, "utils ctl update CTLFile", err) < 0)
+    if (ck__require_publisher(c, node, "utils ctl update CTLFile", err) < 0)
         return -1;
     if (ck_cluster_ctl_updatable(c, node, err) == CK_REFUSAL_NONSECURE)
         return ck_fail(err, CK_ESTATE,
                        "the cluster is in non-secure mode; set mixed mode first with utils ctl set-cluster mixed-mode");
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     uint8_t *ctl = NULL;
     size_t len = 0;
-    bool ok = build_ctl(c, true, &ctl, &len, err) == 0 && publish_ctl_locked(c, ctl, len, err) == 0 &&
-              audit(c, node, "utils ctl update CTLFile: tokenless CTL published (%zu bytes)", len) == 0;
+    bool ok = ck__build_ctl(c, true, &ctl, &len, err) == 0 && ck__publish_ctl_locked(c, ctl, len, err) == 0 &&
+              ck__audit(c, err, node, "utils ctl update CTLFile: tokenless CTL published (%zu bytes)", len) == 0;
     free(ctl);
-    return op_end(c, ok, err);
+    return ck__op_end(c, ok, err);
 }
 
 /* Rebuilds node's ITL inside an open operation. */
-int rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err)
+int ck__rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err)
 {
     ck_node n;
     uint8_t *itl = NULL;
     size_t len = 0;
-    if (ck_store_get_node(c->store, node, &n, err) < 0 || build_itl(c, node, &itl, &len, err) < 0)
+    if (ck_store_get_node(c->store, node, &n, err) < 0 || ck__build_itl(c, node, &itl, &len, err) < 0)
         return -1;
     int rc = ck_store_put_file(c->store, node, CK_ITL_NAME, itl, len, err);
     if (rc == 0)
-        rc = publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
+        rc = ck__publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
     free(itl);
     return rc;
 }
 
 int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err)
 {
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
-    bool ok = rebuild_itl_locked(c, node, err) == 0 && audit(c, node, "ITL rebuilt") == 0;
-    return op_end(c, ok, err);
+    bool ok = ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "ITL rebuilt") == 0;
+    return ck__op_end(c, ok, err);
 }
 
 int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
@@ -100,7 +100,7 @@ int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *nam
         return -1;
     char path[PATH_MAX];
     ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = true;
     if (access(path, F_OK) == 0) {
@@ -118,12 +118,12 @@ int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *nam
              * node's folder keeps matching the database's wish (no file
              * here until the next publish of it). */
             else if (strcmp(name, CK_CTL_NAME) == 0 || strcmp(name, CK_ITL_NAME) == 0)
-                ok = mark_deleted(c, node, name, err) == 0;
+                ok = ck__mark_deleted(c, node, name, err) == 0;
         }
     }
     if (ok)
-        audit(c, node, "file delete tftp %s: found=%d deleted=%d", name, *found, *deleted);
-    return op_end(c, ok, err);
+        ok = ck__audit(c, err, node, "file delete tftp %s: found=%d deleted=%d", name, *found, *deleted) == 0;
+    return ck__op_end(c, ok, err);
 }
 
 int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, const char *value, ck_err *err)
@@ -137,9 +137,9 @@ int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, cons
                        def->name);
     if (ck_param_check(def, value, canon, sizeof canon, err) < 0)
         return -1;
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     bool ok = ck_store_set_param(c->store, def->name, canon, err) == 0 &&
-              audit(c, node, "set param %s %s", def->name, canon) == 0;
-    return op_end(c, ok, err);
+              ck__audit(c, err, node, "set param %s %s", def->name, canon) == 0;
+    return ck__op_end(c, ok, err);
 }

@@ -40,7 +40,7 @@ static void certs_free(node_certs *nc)
 static int unit_der(ck_cluster *c, const char *node, const char *unit, uint8_t **der, size_t *len, ck_err *err)
 {
     X509 *x = NULL;
-    if (load_unit(c, node, unit, &x, NULL, err) < 0)
+    if (ck__load_unit(c, node, unit, &x, NULL, err) < 0)
         return -1;
     int rc = ck_cert_to_der(x, der, len, err);
     X509_free(x);
@@ -132,7 +132,7 @@ static int check_token_record(ck_cluster *c, const node_certs *nc, const ck_tl_r
                        idx + 1, subj);
     }
     char why[384];
-    int rc = etoken_issuer_verify(c, x, why, sizeof why, err);
+    int rc = ck__etoken_issuer_verify(c, x, why, sizeof why, err);
     X509_free(x);
     if (rc == 1) {
         char issuer[160];
@@ -385,24 +385,24 @@ int ck_provider_submit(ck_cluster *c, const char *user, const uint8_t *ctl, size
      * the check and the publish, and everything changes together or not at
      * all (the one publish path of the admin commands: files staged
      * before the commit, installed after it). */
-    if (op_begin(c, err) < 0)
+    if (ck__op_begin(c, err) < 0)
         return -1;
     ck_node pub;
     if (ck_provider_check_ctl(c, ctl, len, action, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0) {
-        op_end(c, false, NULL);
+        CK_IGNORE(ck__op_end(c, false, NULL)); /* a rollback; err says why already */
         return -1;
     }
     bool ok = true;
     if (action == CK_PV_ACTION_MIXED || action == CK_PV_ACTION_NONSECURE)
         ok = ck_store_set_param(c->store, CK_PARAM_SECURITY_MODE, action == CK_PV_ACTION_MIXED ? "1" : "0", err) == 0;
-    ok = ok && publish_ctl_locked(c, ctl, len, err) == 0;
+    ok = ok && ck__publish_ctl_locked(c, ctl, len, err) == 0;
     if (ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "CTL Client via CTL Provider (%s): eToken-signed CTL published (%zu bytes)",
                  ck_pv_action_name((uint8_t)action), len);
         ok = ck_store_audit(c->store, user, pub.name, msg, err) == 0;
     }
-    int rc = op_end(c, ok, err);
+    int rc = ck__op_end(c, ok, err);
     /* Report what is on disk either way: after a failure every node keeps
      * its old file, so each shows Failed. */
     ck_err rep = {0};

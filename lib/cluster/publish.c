@@ -6,7 +6,7 @@
  *    the later rename is atomic, but never inside tftp/: TFTP cannot see a
  *    temporary under any name). A failure discards what was staged and the
  *    transaction rolls back: database and files unchanged.
- * 2. commit the store transaction (op_end);
+ * 2. commit the store transaction (ck__op_end);
  * 3. install: rename each staged file over the node's file, then bring
  *    every node's folder to the store's state (materialize.c), which also
  *    removes anything an interrupted publish left behind.
@@ -25,30 +25,34 @@
 #include "ctlkit/fileio.h"
 #include "internal.h"
 
-void stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz)
+void ck__stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz)
 {
     char file[160];
     snprintf(file, sizeof file, "%s.tmp.%ld", name, (long)getpid());
     ck_cluster_node_path(c, node, "run", file, out, outsz);
 }
 
-void test_kill_point(const char *step)
+void ck__test_kill_point(const char *step)
 {
     /* Test hook: CTLKIT_TEST_KILL_AT=STEP kills the process at that step of
      * a publish (after-stage, after-commit, after-first-rename), as a
      * crash or kill -9 would, so that tests can prove the cluster heals. */
+#ifdef CTLKIT_TEST_HOOKS
     const char *at = getenv("CTLKIT_TEST_KILL_AT");
     if (at && strcmp(at, step) == 0)
         raise(SIGKILL);
+#else
+    (void)step;
+#endif
 }
 
-int publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
+int ck__publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *name, const uint8_t *data,
                      size_t len, ck_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         char dest[PATH_MAX], tmp[PATH_MAX], run[PATH_MAX];
         ck_cluster_node_path(c, nodes[i].name, "tftp", name, dest, sizeof dest);
-        stage_path(c, nodes[i].name, name, tmp, sizeof tmp);
+        ck__stage_path(c, nodes[i].name, name, tmp, sizeof tmp);
         ck_cluster_node_path(c, nodes[i].name, "run", NULL, run, sizeof run);
         /* The same file staged twice in one operation keeps one entry. */
         size_t k = 0;
@@ -71,7 +75,7 @@ int publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const char *
     return 0;
 }
 
-void staged_discard(ck_cluster *c)
+void ck__staged_discard(ck_cluster *c)
 {
     for (size_t i = 0; i < c->n_staged; i++)
         unlink(c->staged[i].tmp);
@@ -80,7 +84,7 @@ void staged_discard(ck_cluster *c)
     c->n_staged = 0;
 }
 
-void staged_install(ck_cluster *c)
+void ck__staged_install(ck_cluster *c)
 {
     for (size_t i = 0; i < c->n_staged; i++) {
         /* A failure here is healed by the materialization that follows
@@ -90,7 +94,7 @@ void staged_install(ck_cluster *c)
         else
             unlink(c->staged[i].tmp);
         if (i == 0)
-            test_kill_point("after-first-rename");
+            ck__test_kill_point("after-first-rename");
     }
     free(c->staged);
     c->staged = NULL;

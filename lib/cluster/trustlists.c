@@ -29,7 +29,7 @@ static int add_cert(entry_set *s, ck_cluster *c, const ck_node *n, const char *u
     if (s->n == MAX_ENTRIES)
         return ck_fail(err, CK_ELIMIT, "too many records");
     X509 *cert = NULL;
-    if (load_unit(c, n->name, unit, &cert, NULL, err) < 0)
+    if (ck__load_unit(c, n->name, unit, &cert, NULL, err) < 0)
         return -1;
     s->owned[s->n_owned++] = cert;
     ck_tl_entry *e = &s->e[s->n++];
@@ -58,7 +58,7 @@ static int sign_and_build(ck_cluster *c, const char *signer_node, const char *si
 {
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
-    if (load_unit(c, signer_node, signer_unit, &cert, &key, err) < 0)
+    if (ck__load_unit(c, signer_node, signer_unit, &cert, &key, err) < 0)
         return -1;
     ck_tl_signer signer;
     ck_tl_signer_key(&signer, cert, key);
@@ -70,7 +70,7 @@ static int sign_and_build(ck_cluster *c, const char *signer_node, const char *si
     return rc;
 }
 
-int build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err)
+int ck__build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err)
 {
     ck_node pub, *nodes = NULL;
     size_t nn = 0;
@@ -106,7 +106,7 @@ out:
     return rc;
 }
 
-int build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err)
+int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err)
 {
     ck_node self, pub, *nodes = NULL;
     size_t nn = 0;
@@ -158,7 +158,7 @@ int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *
      * ITLRecovery. */
     if (ck_cert_generate(&p, &cert, &key, err) < 0 || ck_cert_generate(&p, &rcert, &rkey, err) < 0)
         goto out;
-    /* The largest ITL build_itl can make: ITLRecovery and CallManager as
+    /* The largest ITL ck__build_itl can make: ITLRecovery and CallManager as
      * SAST, CallManager as CCM+TFTP, every node's TVS, the CAPF. */
     size_t n = 0, max = o->n_nodes + 4;
     e = calloc(max, sizeof *e);

@@ -59,17 +59,10 @@ void ck_err_clear(ck_err *err)
 const char *ck_code_name(ck_code code)
 {
     switch (code) {
-    case CK_OK: return "ok";
-    case CK_EINVAL: return "invalid argument";
-    case CK_EFORMAT: return "malformed input";
-    case CK_EIO: return "i/o error";
-    case CK_ECRYPTO: return "cryptographic error";
-    case CK_ESIGNATURE: return "invalid signature";
-    case CK_ENOTFOUND: return "not found";
-    case CK_ESTATE: return "wrong state";
-    case CK_ENOMEM: return "out of memory";
-    case CK_ELIMIT: return "limit reached";
-    case CK_EDENIED: return "denied";
+#define CK_ERROR_NAME(c, name) \
+    case c: return name;
+        CK_ERROR_CODES(CK_ERROR_NAME)
+#undef CK_ERROR_NAME
     }
     return "error";
 }

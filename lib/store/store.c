@@ -88,7 +88,7 @@ int ck_store_put_cert(ck_store *s, const ck_cert_row *c, ck_err *err)
 {
     if (!c->pem || !c->subject || !c->issuer || !*c->node || !*c->unit)
         return ck_fail(err, CK_EINVAL, "cluster database: incomplete certificate row");
-    return s->ops->put_cert(s, c, (int64_t)time(NULL), err);
+    return s->ops->put_cert(s, c, c->changed_at ? c->changed_at : (int64_t)time(NULL), err);
 }
 int ck_store_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err)
 {

@@ -3,7 +3,7 @@
 
 #include "p11.h"
 
-const char *p11_rv_name(CK_RV rv)
+const char *ck__p11_rv_name(CK_RV rv)
 {
     static const struct {
         CK_RV rv;
@@ -46,7 +46,7 @@ const char *p11_rv_name(CK_RV rv)
     return "CKR_(other)";
 }
 
-int p11_fail(ck_err *err, CK_RV rv, const char *what, const ck_token_info *ti)
+int ck__p11_fail(ck_err *err, CK_RV rv, const char *what, const ck_token_info *ti)
 {
     const char *label = ti && ti->label[0] ? ti->label : NULL;
     char tok[64] = "";
@@ -69,6 +69,6 @@ int p11_fail(ck_err *err, CK_RV rv, const char *what, const ck_token_info *ti)
     case CKR_HOST_MEMORY:
         return ck_fail(err, CK_ENOMEM, "%s: out of memory", what);
     default:
-        return ck_fail(err, CK_ECRYPTO, "%s%s: %s (0x%lx)", what, tok, p11_rv_name(rv), (unsigned long)rv);
+        return ck_fail(err, CK_ECRYPTO, "%s%s: %s (0x%lx)", what, tok, ck__p11_rv_name(rv), (unsigned long)rv);
     }
 }

@@ -6,7 +6,7 @@
 
 #include "p11.h"
 
-void p11_field(char *out, size_t outsz, const CK_UTF8CHAR *in, size_t inlen)
+void ck__p11_field(char *out, size_t outsz, const CK_UTF8CHAR *in, size_t inlen)
 {
     /* PKCS#11 text fields are blank-padded, not NUL-terminated. */
     size_t n = inlen < outsz - 1 ? inlen : outsz - 1;
@@ -48,7 +48,7 @@ int ck_p11_load(const char *path, ck_p11 **out, ck_err *err)
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         m->finalize = false; /* someone else in this process owns it */
     } else if (rv != CKR_OK) {
-        p11_fail(err, rv, "initializing the PKCS#11 module", NULL);
+        ck__p11_fail(err, rv, "initializing the PKCS#11 module", NULL);
         ck_err_prefix(err, "%s", path);
         dlclose(m->dl);
         free(m);
@@ -70,7 +70,7 @@ void ck_p11_free(ck_p11 *m)
     free(m);
 }
 
-int p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err)
+int ck__p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err)
 {
     CK_SLOT_INFO si;
     CK_TOKEN_INFO ti;
@@ -78,7 +78,7 @@ int p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err)
     info->slot = slot;
     CK_RV rv = m->fn->C_GetSlotInfo(slot, &si);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "reading the slot", NULL);
+        return ck__p11_fail(err, rv, "reading the slot", NULL);
     info->present = si.flags & CKF_TOKEN_PRESENT;
     if (!info->present)
         return 0;
@@ -88,11 +88,11 @@ int p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err)
         return 0;
     }
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "reading the token", NULL);
-    p11_field(info->label, sizeof info->label, ti.label, sizeof ti.label);
-    p11_field(info->serial, sizeof info->serial, ti.serialNumber, sizeof ti.serialNumber);
-    p11_field(info->manufacturer, sizeof info->manufacturer, ti.manufacturerID, sizeof ti.manufacturerID);
-    p11_field(info->model, sizeof info->model, ti.model, sizeof ti.model);
+        return ck__p11_fail(err, rv, "reading the token", NULL);
+    ck__p11_field(info->label, sizeof info->label, ti.label, sizeof ti.label);
+    ck__p11_field(info->serial, sizeof info->serial, ti.serialNumber, sizeof ti.serialNumber);
+    ck__p11_field(info->manufacturer, sizeof info->manufacturer, ti.manufacturerID, sizeof ti.manufacturerID);
+    ck__p11_field(info->model, sizeof info->model, ti.model, sizeof ti.model);
     info->initialized = ti.flags & CKF_TOKEN_INITIALIZED;
     info->locked = ti.flags & CKF_USER_PIN_LOCKED;
     info->final_try = ti.flags & CKF_USER_PIN_FINAL_TRY;
@@ -106,7 +106,7 @@ int ck_p11_list(ck_p11 *m, ck_token_info **out, size_t *n, ck_err *err)
     CK_ULONG count = 0;
     CK_RV rv = m->fn->C_GetSlotList(CK_TRUE, NULL, &count);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "listing the token slots", NULL);
+        return ck__p11_fail(err, rv, "listing the token slots", NULL);
     if (count > 256)
         return ck_fail(err, CK_ELIMIT, "the PKCS#11 module reports %lu slots; at most 256 are read", count);
     CK_SLOT_ID *slots = calloc(count ? count : 1, sizeof *slots);
@@ -120,12 +120,12 @@ int ck_p11_list(ck_p11 *m, ck_token_info **out, size_t *n, ck_err *err)
     if (rv != CKR_OK) {
         free(slots);
         free(infos);
-        return p11_fail(err, rv, "listing the token slots", NULL);
+        return ck__p11_fail(err, rv, "listing the token slots", NULL);
     }
     size_t k = 0;
     for (CK_ULONG i = 0; i < count; i++) {
         /* A token pulled out between the two calls is simply skipped. */
-        if (p11_token_info(m, slots[i], &infos[k], NULL) == 0 && infos[k].present && infos[k].initialized)
+        if (ck__p11_token_info(m, slots[i], &infos[k], NULL) == 0 && infos[k].present && infos[k].initialized)
             k++;
     }
     free(slots);

@@ -25,13 +25,13 @@ struct ck_token {
 };
 
 /* PKCS#11 return code in words ("CKR_PIN_INCORRECT"). */
-const char *p11_rv_name(CK_RV rv);
+const char *ck__p11_rv_name(CK_RV rv);
 /* Fills err with "what: CKR_..." and returns -1; maps the codes an admin
  * can act on (wrong password, locked, token removed) to plain words. */
-int p11_fail(ck_err *err, CK_RV rv, const char *what, const ck_token_info *ti);
+int ck__p11_fail(ck_err *err, CK_RV rv, const char *what, const ck_token_info *ti);
 /* Copies a blank-padded PKCS#11 text field into a C string. */
-void p11_field(char *out, size_t outsz, const CK_UTF8CHAR *in, size_t inlen);
+void ck__p11_field(char *out, size_t outsz, const CK_UTF8CHAR *in, size_t inlen);
 /* Reads the token info of one slot into info. */
-int p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err);
+int ck__p11_token_info(ck_p11 *m, CK_SLOT_ID slot, ck_token_info *info, ck_err *err);
 
 #endif

@@ -19,10 +19,13 @@ static const uint8_t di_sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x
 static bool has_mech(ck_token *t, CK_MECHANISM_TYPE want)
 {
     /* CTLKIT_P11_RAW_RSA=1 pretends the token lacks the hash-and-sign
-     * mechanisms, so that tests exercise the DigestInfo path too. */
+     * mechanisms, so that tests exercise the DigestInfo path too (a test
+     * hook: not in a Release build). */
+#ifdef CTLKIT_TEST_HOOKS
     const char *raw = getenv("CTLKIT_P11_RAW_RSA");
     if (raw && strcmp(raw, "1") == 0 && want != CKM_RSA_PKCS)
         return false;
+#endif
     CK_MECHANISM_INFO mi;
     return t->m->fn->C_GetMechanismInfo(t->info.slot, want, &mi) == CKR_OK && (mi.flags & CKF_SIGN);
 }
@@ -35,11 +38,11 @@ static int find_key(ck_token *t, ck_err *err)
     CK_ULONG found = 0;
     CK_RV rv = t->m->fn->C_FindObjectsInit(t->session, tmpl, t->id_len ? 2 : 1);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "searching the token for its private key", &t->info);
+        return ck__p11_fail(err, rv, "searching the token for its private key", &t->info);
     rv = t->m->fn->C_FindObjects(t->session, objs, 2, &found);
     t->m->fn->C_FindObjectsFinal(t->session);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "searching the token for its private key", &t->info);
+        return ck__p11_fail(err, rv, "searching the token for its private key", &t->info);
     if (found == 0)
         return ck_fail(err, CK_ENOTFOUND, "the token %s holds no private key for its certificate%s", t->info.label,
                        t->logged_in ? "" : " (not logged in)");
@@ -62,11 +65,11 @@ static int p11_sign(ck_token *t, CK_MECHANISM_TYPE type, const uint8_t *in, size
     CK_MECHANISM mech = {type, NULL, 0};
     CK_RV rv = t->m->fn->C_SignInit(t->session, &mech, t->key);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "signing on the token", &t->info);
+        return ck__p11_fail(err, rv, "signing on the token", &t->info);
     CK_ULONG need = 0;
     rv = t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, NULL, &need);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "signing on the token", &t->info);
+        return ck__p11_fail(err, rv, "signing on the token", &t->info);
     if (need == 0 || need > 8192)
         return ck_fail(err, CK_ECRYPTO, "the token %s announced a %lu-byte signature", t->info.label,
                        (unsigned long)need);
@@ -82,7 +85,7 @@ static int p11_sign(ck_token *t, CK_MECHANISM_TYPE type, const uint8_t *in, size
     rv = t->m->fn->C_Sign(t->session, (CK_BYTE *)(uintptr_t)in, (CK_ULONG)inlen, buf, &n);
     int rc = 0;
     if (rv != CKR_OK)
-        rc = p11_fail(err, rv, "signing on the token", &t->info);
+        rc = ck__p11_fail(err, rv, "signing on the token", &t->info);
     else if (n > sig_max)
         rc = ck_fail(err, CK_ECRYPTO, "the token %s made a %lu-byte signature; its certificate's key takes %zu",
                      t->info.label, (unsigned long)n, sig_max);

@@ -77,7 +77,7 @@ int ck_token_open(ck_p11 *m, const char *label, long slot, ck_token **out, ck_er
     /* A read-only session is enough to read objects and to sign. */
     CK_RV rv = m->fn->C_OpenSession(t->info.slot, CKF_SERIAL_SESSION, NULL, NULL, &t->session);
     if (rv != CKR_OK) {
-        p11_fail(err, rv, "opening a session", &t->info);
+        ck__p11_fail(err, rv, "opening a session", &t->info);
         free(t);
         return -1;
     }
@@ -105,7 +105,7 @@ static int get_attr(ck_token *t, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, siz
     CK_ATTRIBUTE a = {type, NULL, 0};
     CK_RV rv = t->m->fn->C_GetAttributeValue(t->session, o, &a, 1);
     if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
-        return p11_fail(err, rv != CKR_OK ? rv : CKR_ATTRIBUTE_TYPE_INVALID, "reading an object", &t->info);
+        return ck__p11_fail(err, rv != CKR_OK ? rv : CKR_ATTRIBUTE_TYPE_INVALID, "reading an object", &t->info);
     if (a.ulValueLen > max)
         return ck_fail(err, CK_ELIMIT, "token %s: an object attribute of %lu bytes (at most %zu)", t->info.label,
                        a.ulValueLen, max);
@@ -115,7 +115,7 @@ static int get_attr(ck_token *t, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, siz
     rv = t->m->fn->C_GetAttributeValue(t->session, o, &a, 1);
     if (rv != CKR_OK) {
         free(a.pValue);
-        return p11_fail(err, rv, "reading an object", &t->info);
+        return ck__p11_fail(err, rv, "reading an object", &t->info);
     }
     *out = a.pValue;
     *len = a.ulValueLen;
@@ -131,11 +131,11 @@ static int read_cert(ck_token *t, ck_err *err)
     CK_ULONG found = 0;
     CK_RV rv = t->m->fn->C_FindObjectsInit(t->session, tmpl, 2);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "searching the token", &t->info);
+        return ck__p11_fail(err, rv, "searching the token", &t->info);
     rv = t->m->fn->C_FindObjects(t->session, objs, MAX_CERT_OBJECTS, &found);
     t->m->fn->C_FindObjectsFinal(t->session);
     if (rv != CKR_OK)
-        return p11_fail(err, rv, "searching the token", &t->info);
+        return ck__p11_fail(err, rv, "searching the token", &t->info);
     X509 *fallback = NULL;
     CK_BYTE *fb_id = NULL;
     CK_ULONG fb_id_len = 0;
@@ -198,21 +198,21 @@ int ck_token_login(ck_token *t, const char *pin, size_t pin_len, ck_err *err)
         return ck_fail(err, CK_EINVAL, "the token password is longer than %d characters", CK_TOKEN_PIN_MAX);
     /* Refresh the flags: the token may have been locked meanwhile. */
     ck_token_info now;
-    if (p11_token_info(t->m, t->info.slot, &now, err) < 0)
+    if (ck__p11_token_info(t->m, t->info.slot, &now, err) < 0)
         return -1;
     if (!now.present)
         return ck_fail(err, CK_ENOTFOUND, "the token %s is not present (was it removed?)", t->info.label);
     if (now.locked)
-        return p11_fail(err, CKR_PIN_LOCKED, "logging in", &t->info);
+        return ck__p11_fail(err, CKR_PIN_LOCKED, "logging in", &t->info);
     /* C_Login takes a non-const pointer but does not write through it. */
     CK_RV rv = t->m->fn->C_Login(t->session, CKU_USER, (CK_UTF8CHAR *)(uintptr_t)pin, (CK_ULONG)pin_len);
     if (rv == CKR_USER_ALREADY_LOGGED_IN)
         rv = CKR_OK;
     if (rv != CKR_OK) {
-        p11_fail(err, rv, "logging in", &t->info);
-        if (rv == CKR_PIN_INCORRECT && p11_token_info(t->m, t->info.slot, &now, NULL) == 0) {
+        ck__p11_fail(err, rv, "logging in", &t->info);
+        if (rv == CKR_PIN_INCORRECT && ck__p11_token_info(t->m, t->info.slot, &now, NULL) == 0) {
             if (now.locked)
-                p11_fail(err, CKR_PIN_LOCKED, "logging in", &t->info);
+                ck__p11_fail(err, CKR_PIN_LOCKED, "logging in", &t->info);
             else if (now.final_try)
                 ck_fail(err, CK_EDENIED, "wrong token password (token %s); one more wrong try locks the token",
                         t->info.label);

@@ -298,6 +298,17 @@ static void test_errors(void **state)
     assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
     assert_string_equal(ck_code_name(CK_ESIGNATURE), "invalid signature");
     assert_string_equal(ck_code_name(CK_ELIMIT), "limit reached");
+    /* Every code of the X-macro list has its own name. */
+    const char *names[] = {
+#define NAME_OF(code, name) ck_code_name(code),
+        CK_ERROR_CODES(NAME_OF)
+#undef NAME_OF
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        assert_string_not_equal(names[i], "error");
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(names[i], names[j]);
+    }
 }
 
 static void test_cursor_peek_window(void **state)

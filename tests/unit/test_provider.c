@@ -336,7 +336,8 @@ static void test_truncation_and_flips(void **state)
 
 /* ---------- decisions, on a real cluster ---------- */
 
-static char dir[256];
+static tu_cluster *tc; /* the shared fixture (testutil.h) */
+static const char *dir;
 static ck_cluster *cl;
 static X509 *ca, *tok1, *tok2, *selfsigned;
 static EVP_PKEY *ca_key, *tok1_key, *tok2_key, *self_key;
@@ -345,21 +346,16 @@ static EVP_PKEY *ca_key, *tok1_key, *tok2_key, *self_key;
 static X509 *fake_ca, *fake1, *fake2;
 static EVP_PKEY *fake_ca_key, *fake1_key, *fake2_key;
 
-#define PUB "cucm-1051-a-pub"
-#define SUB "cucm-1051-a-sub1"
+#define PUB TU_PUB
+#define SUB TU_SUB
 
 static int setup_cluster(void **state)
 {
-    snprintf(dir, sizeof dir, "%s/cl", tu_tmpdir());
-    ck_node_spec nodes[] = {{.name = PUB, .ip = "127.0.0.11"}, {.name = SUB, .ip = "127.0.0.12"}};
-    ck_cluster_init_opts o = {.nodes = nodes, .n_nodes = 2, .ou = "TAC", .o = "Cisco", .l = "Krakow",
-                              .st = "Malopolska", .c = "PL", .rsa_bits = 1024, .who = "test"};
-    ck_err err = {0};
-    if (ck_cluster_create(dir, &o, &err) < 0 || ck_cluster_open(dir, "test", &cl, &err) < 0 ||
-        ck_cluster_set_mixed_mode(cl, PUB, &err) < 0) {
-        fprintf(stderr, "cluster: %s\n", err.msg);
+    if (!(tc = tu_cluster_new(2, true)))
         return -1;
-    }
+    dir = tc->dir;
+    cl = tc->c;
+    ck_err err = {0};
     ck_cert_params cap = {.cn = "Cisco Manufacturing CA", .o = "Cisco Systems", .rsa_bits = 1024};
     if (ck_cert_generate(&cap, &ca, &ca_key, &err) < 0)
         return -1;
@@ -388,14 +384,11 @@ static int setup_cluster(void **state)
 
 static int teardown_cluster(void **state)
 {
-    ck_cluster_close(cl);
+    tu_cluster_free(tc);
     X509_free(ca), X509_free(tok1), X509_free(tok2), X509_free(selfsigned);
     EVP_PKEY_free(ca_key), EVP_PKEY_free(tok1_key), EVP_PKEY_free(tok2_key), EVP_PKEY_free(self_key);
     X509_free(fake_ca), X509_free(fake1), X509_free(fake2);
     EVP_PKEY_free(fake_ca_key), EVP_PKEY_free(fake1_key), EVP_PKEY_free(fake2_key);
-    char *slash = strrchr(dir, '/');
-    *slash = '\0';
-    tu_rmtree(dir);
     return 0;
 }
 
@@ -598,15 +591,7 @@ static void test_check_good_and_faults(void **state)
     expect_refused(F_WRONG_CAPF_IP, CK_PV_ACTION_MIXED, "(CAPF, host '" PUB "') gives IP address 10.6.6.6");
 }
 
-static uint8_t *node_file(const char *node, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/nodes/%s/tftp/CTLFile.tlv", dir, node);
-    uint8_t *p = NULL;
-    if (ck_read_file(path, 1 << 20, &p, len, NULL) < 0)
-        return NULL;
-    return p;
-}
+static uint8_t *node_file(const char *node, size_t *len) { return tu_node_file(tc, node, CK_CTL_NAME, len); }
 
 static void test_submit(void **state)
 {

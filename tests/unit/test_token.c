@@ -246,6 +246,9 @@ static void test_sign_mechanisms(void **state)
 static void test_sign_digestinfo(void **state)
 {
     /* A token with raw CKM_RSA_PKCS only: the hash is made here. */
+#ifndef CTLKIT_TEST_HOOKS
+    skip(); /* the mechanism is hidden by a test hook */
+#endif
     setenv("CTLKIT_P11_RAW_RSA", "1", 1);
     sign_and_verify(CK_DIGEST_SHA1);
     sign_and_verify(CK_DIGEST_SHA256);

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -17,5 +18,33 @@ const char *tu_data(const char *name);
 /* A fresh temporary directory (static buffer); removed by tu_rmtree. */
 const char *tu_tmpdir(void);
 void tu_rmtree(const char *path);
+
+/* ---------- a cluster in a temporary folder ---------- */
+#include <limits.h>
+
+#include "ctlkit/cluster.h"
+
+/* The names CUCM's own technote uses. */
+#define TU_PUB "cucm-1051-a-pub"
+#define TU_SUB "cucm-1051-a-sub1"
+
+typedef struct tu_cluster {
+    char root[PATH_MAX]; /* the temporary folder, removed by tu_cluster_free */
+    char dir[PATH_MAX];  /* root/cl: the cluster */
+    ck_cluster *c;       /* opened as "test" */
+} tu_cluster;
+
+/* A cluster of TU_PUB (127.0.0.11) and, with two nodes, TU_SUB
+ * (127.0.0.12), subject TAC/Cisco/Krakow/Malopolska/PL, 1024-bit keys
+ * (fast; the key size does not matter to the decisions under test), in
+ * non-secure mode, or mixed mode when mixed. NULL (with the reason on
+ * stderr) when it cannot be made. */
+tu_cluster *tu_cluster_new(size_t n_nodes, bool mixed);
+void tu_cluster_free(tu_cluster *t);
+/* cmocka group set-up/tear-down around tu_cluster_new(2, true) in *state. */
+int tu_cluster_setup_mixed(void **state);
+int tu_cluster_teardown(void **state);
+/* The file NAME in node's TFTP folder (malloc'd), NULL when missing. */
+uint8_t *tu_node_file(tu_cluster *t, const char *node, const char *name, size_t *len);
 
 #endif
