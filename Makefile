@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize
+.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize install
 
 all: build
 
@@ -39,6 +39,17 @@ fuzz: bootstrap
 
 fuzz-run: fuzz
 	bash tests/fuzz/run-all $(FUZZ_SECONDS)
+
+# Programs, libctlkit.so.0 with its headers and ctlkit.pc, man pages and the
+# systemd unit under PREFIX, staged in DESTDIR when set (docs/using-libctlkit.md).
+# Paths inside the installed files (ctlkit.pc, the unit's ExecStart) follow
+# PREFIX, so it is set when configuring, not only when copying.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 bench: build
 	bash bench/run-all
