@@ -235,7 +235,6 @@ int main(int argc, char **argv)
     }
     /* ---- TVS: load its certificate, key and trust cache and bind, before detaching. ---- */
     struct tvs_service *tvs = NULL;
-    vcfg.log_syslog = !foreground;
     if (vcfg.listen && !(tvs = tvs_service_new(&vcfg, &err))) {
         fprintf(stderr, "ctlkitd: %s\n", err.msg);
         tftp_service_free(tftp);

@@ -27,6 +27,8 @@
 #define MAX_WORKERS 64
 #define LISTEN_BACKLOG 1024
 
+struct log_limit tvs_bad_input_limit = LOG_LIMIT_INIT(TVS_BAD_INPUT_LOG_PER_SEC);
+
 void tvs_config_init(tvs_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg); /* listen NULL: the daemon runs no TVS unless asked */
@@ -480,7 +482,6 @@ fail:
 
 int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 {
-    tvs_log_use_syslog(svc->cfg.log_syslog);
     log_cache(svc->cache);
     if (base && svc->cfg.ctl_path && svc->cfg.watch_ms > 0) {
         struct timeval tv = {svc->cfg.watch_ms / 1000, (svc->cfg.watch_ms % 1000) * 1000};

@@ -43,7 +43,6 @@ typedef struct tvs_config {
     int timeout_ms;            /* from accept to the end of the first request (10000) */
     int idle_ms;               /* from a response to the end of the next request (10000) */
     int watch_ms;              /* how often to look at the CTL file for changes; 0 off (2000) */
-    bool log_syslog;           /* the daemon detached: log through syslog */
 } tvs_config;
 
 void tvs_config_init(tvs_config *cfg);
