@@ -42,9 +42,12 @@ static void usage(FILE *to)
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
-          "Signals: SIGHUP re-reads the TFTP root, SIGTERM and SIGINT stop.\n",
+          "Signals: SIGHUP reloads every service (re-reads the TFTP root, recaches the TVS\n"
+          "         certificates), SIGTERM and SIGINT stop.\n",
           to);
-    fputs("TVS (Trust Verification Service, off unless --tvs is given):\n", to);
+    fputs("TVS (Trust Verification Service: with --cluster on the node's address and port;\n"
+          "     without a cluster only with --tvs):\n",
+          to);
     fputs(tvs_usage, to);
 }
 

@@ -36,6 +36,7 @@ typedef struct tvs_config {
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
     size_t n_db_certs;
     uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
+    bool ttl_set;              /* --tvs-ttl was given: a cluster parameter must not replace it */
     bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
