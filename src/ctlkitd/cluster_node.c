@@ -62,6 +62,14 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
     ck_cluster_pid_path(cn->c, n.name, cn->pid_path, sizeof cn->pid_path);
+    /* The TVS trusts what the cluster trusts: a trust list of the command
+     * line would silently stand beside it, so it is refused. */
+    if (vcfg->ctl_path || vcfg->n_db_certs) {
+        ck_fail(err, CK_EINVAL, "%s is for a TVS without a cluster: with --cluster the TVS trusts the node's "
+                "CTL and the cluster's certificates", vcfg->ctl_path ? "--tvs-ctl" : "--tvs-db-cert");
+        cluster_node_free(cn);
+        return NULL;
+    }
     if (!tcfg->root)
         tcfg->root = cn->tftp_root;
     if (!tftp_set) {
@@ -81,11 +89,11 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     /* The cluster supplies the trust cache itself (cluster_node_reload); the
      * TVS's own CTL watch stays off so that it never rebuilds without the
      * database's certificates. */
-    vcfg->ctl_path = NULL;
     vcfg->watch_ms = 0;
     char ttl[32];
     long long v;
-    if (ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
+    if (!vcfg->ttl_set &&
+        ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
         ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
         vcfg->ttl = (uint32_t)v;
     /* Before TFTP loads its cache: the folder holds the database's files

@@ -1,15 +1,22 @@
-/* ctlkitd's log: stderr in the foreground, syslog once detached.
+/* ctlkitd's one log, for every service and every thread: stderr in the
+ * foreground, syslog once detached.
  *
- * Foreground lines go through a large stdio buffer that the services flush
- * once per event-loop wake-up (dlog_flush), not once per line: at tens of
- * thousands of TFTP transfers a second a write(2) per log line would cost
- * more than the transfer itself. Warnings and errors are flushed at once. */
+ * Each line is formatted whole on the caller's stack and leaves in one
+ * write(2) (or one syslog call), so lines from the TVS workers and the
+ * daemon's loop never interleave. On the loop's own thread, foreground
+ * lines below warning are gathered in a buffer that the loop flushes once
+ * per wake-up (dlog_attach): at tens of thousands of TFTP transfers a second
+ * a write(2) per line would cost more than the transfer itself. Warnings,
+ * errors and every line from another thread go out at once, after what the
+ * buffer holds, under one lock: the order of lines is the order of calls. */
 #ifndef CTLKITD_LOG_H
 #define CTLKITD_LOG_H
 
 #include <stdbool.h>
 
 #include <event2/event.h>
+
+#include "log_limit.h"
 
 enum dlog_level { DLOG_ERR = 0, DLOG_WARNING, DLOG_NOTICE, DLOG_INFO, DLOG_DEBUG };
 
@@ -18,9 +25,10 @@ bool dlog_parse_level(const char *s, enum dlog_level *out);
 /* Starts logging; before this call lines go to stderr unbuffered. */
 void dlog_open(const char *ident, bool foreground, enum dlog_level level);
 void dlog_close(void);
-/* Flushes buffered lines from base whenever it is otherwise idle. base
- * must have DLOG_PRIORITIES priorities (event_base_priority_init): the
- * flush runs at the lowest, every other event at the default middle one. */
+/* Flushes buffered lines from base whenever it is otherwise idle; the
+ * calling thread becomes the loop thread whose lines may wait. base must
+ * have DLOG_PRIORITIES priorities (event_base_priority_init): the flush runs
+ * at the lowest, every other event at the default middle one. */
 #define DLOG_PRIORITIES 3
 int dlog_attach(struct event_base *base);
 /* Undoes dlog_attach; call before freeing the base. */
@@ -28,5 +36,10 @@ void dlog_detach(void);
 bool dlog_enabled(enum dlog_level level);
 void dlog(enum dlog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dlog_flush(void);
+/* For lines a client can cause at will: whether one more may be logged
+ * now under limit (log_limit.h). When a new second begins after lines were
+ * held back, first logs summary_fmt (one %u: how many) at level. */
+bool dlog_limit_ok(struct log_limit *limit, enum dlog_level level, const char *summary_fmt)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -19,7 +19,7 @@
 #include "tvs_service.h"
 #include "cluster_node.h"
 #include "tls_server.h"
-#include "provider_service.h" /* ---- CTL PROVIDER ---- */
+#include "service.h"
 
 static void usage(FILE *to)
 {
@@ -42,36 +42,26 @@ static void usage(FILE *to)
           "  --foreground, -f     stay in the foreground and log to stderr (default: detach, syslog)\n"
           "  --log-level LEVEL    error, warning, notice, info (default: one line per transfer), debug\n"
           "  --help, -h           this text\n"
-          "Signals: SIGHUP re-reads the TFTP root, SIGTERM and SIGINT stop.\n",
+          "Signals: SIGHUP reloads every service (re-reads the TFTP root, recaches the TVS\n"
+          "         certificates), SIGTERM and SIGINT stop.\n",
           to);
-    fputs("TVS (Trust Verification Service, off unless --tvs is given):\n", to);
+    fputs("TVS (Trust Verification Service: with --cluster on the node's address and port;\n"
+          "     without a cluster only with --tvs):\n",
+          to);
     fputs(tvs_usage, to);
 }
 
-struct loop_ctx {
-    struct event_base *base;
-    struct tftp_service *tftp;
-    struct tvs_service *tvs;
-    cluster_node *cluster;
+/* The services of the table, once made (NULL: not running here). */
+static void *svcs[8];
+
+/* Flags of the command line that are not a service's setting. */
+struct args {
+    bool foreground, loose_keys, tftp_set, tvs_set;
+    enum dlog_level level;
 };
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct loop_ctx *ctx = arg;
-    if (sig == SIGHUP) {
-        dlog(DLOG_NOTICE, "SIGHUP: reloading");
-        tftp_service_reload(ctx->tftp);
-        if (ctx->cluster)
-            cluster_node_reload(ctx->cluster, "SIGHUP: Recaching CTL and DB Certificate Caches");
-        else if (ctx->tvs)
-            tvs_service_reload(ctx->tvs, "SIGHUP: reload requested", NULL);
-        return;
-    }
-    dlog(DLOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    event_base_loopbreak(ctx->base);
-}
-
-int main(int argc, char **argv)
+/* Returns -1 when parsed, else the exit status (0 after --help). */
+static int parse_args(int argc, char **argv, daemon_ctx *d, struct args *a)
 {
     enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF,
            OPT_PER_SOURCE, OPT_LOOSE_KEYS };
@@ -100,81 +90,67 @@ int main(int argc, char **argv)
         {"tvs-max-conns", required_argument, NULL, OPT_TVS},
         {NULL, 0, NULL, 0},
     };
-    struct tftp_config tcfg;
-    bool foreground = false;
-    enum dlog_level level = DLOG_INFO;
-    struct loop_ctx ctx = {0};
-    struct event *sigs[3] = {0};
     ck_err err;
     long long n;
-    int rc = 1, c, li = 0;
-    tvs_config vcfg;
-    const char *cluster_dir = NULL, *node = NULL;
-    const char *provider_listen = NULL; /* ---- CTL PROVIDER ---- */
-    long long provider_backoff = 0;     /* ---- CTL PROVIDER ---- */
-    bool tftp_set = false, tvs_set = false, loose_keys = false;
-    cluster_node *cluster = NULL;
-
-    tftp_config_defaults(&tcfg);
-    tvs_config_init(&vcfg);
+    int c, li = 0;
     while ((c = getopt_long(argc, argv, "fh", longopts, &li)) != -1) {
         switch (c) {
         case OPT_CLUSTER:
-            cluster_dir = optarg;
+            d->cluster_dir = optarg;
             break;
         case OPT_NODE:
-            node = optarg;
+            d->node = optarg;
             break;
         case OPT_PROVIDER: /* ---- CTL PROVIDER ---- */
-            provider_listen = optarg;
+            d->provider_listen = optarg;
             break;
         case OPT_BACKOFF: /* ---- CTL PROVIDER ---- */
-            if (!ck_parse_ll(optarg, 1, 300000, &provider_backoff)) {
+            if (!ck_parse_ll(optarg, 1, 300000, &n)) {
                 fprintf(stderr, "ctlkitd: --provider-backoff must be a number of ms from 1 to 300000\n");
                 return 2;
             }
+            d->provider_backoff_ms = (unsigned)n;
             break;
         case OPT_LOOSE_KEYS:
-            loose_keys = true;
+            a->loose_keys = true;
             break;
         case OPT_TFTP:
-            tftp_set = true;
-            if (netaddr_parse(optarg, 69, &tcfg.listen, &err) < 0) {
+            a->tftp_set = true;
+            if (netaddr_parse(optarg, 69, &d->tftp.listen, &err) < 0) {
                 fprintf(stderr, "ctlkitd: --tftp: %s\n", err.msg);
                 return 2;
             }
             break;
         case OPT_ROOT:
-            tcfg.root = optarg;
+            d->tftp.root = optarg;
             break;
         case OPT_MAX:
             if (!ck_parse_ll(optarg, 1, 1000000, &n)) {
                 fprintf(stderr, "ctlkitd: --max-transfers must be a number from 1 to 1000000\n");
                 return 2;
             }
-            tcfg.max_transfers = (unsigned)n;
+            d->tftp.max_transfers = (unsigned)n;
             break;
         case OPT_PER_SOURCE:
             if (!ck_parse_ll(optarg, 0, 1000000, &n)) {
                 fprintf(stderr, "ctlkitd: --max-transfers-per-source must be a number from 0 (no cap) to 1000000\n");
                 return 2;
             }
-            tcfg.max_per_source = (unsigned)n;
+            d->tftp.max_per_source = (unsigned)n;
             break;
         case 'f':
-            foreground = true;
+            a->foreground = true;
             break;
         case OPT_LEVEL:
-            if (!dlog_parse_level(optarg, &level)) {
+            if (!dlog_parse_level(optarg, &a->level)) {
                 fprintf(stderr, "ctlkitd: --log-level must be error, warning, notice, info or debug\n");
                 return 2;
             }
             break;
         case OPT_TVS:
-            tvs_set = tvs_set || strcmp(longopts[li].name, "tvs") == 0;
-            if (tvs_config_set(&vcfg, longopts[li].name, optarg, &err) < 0) {
+            a->tvs_set = a->tvs_set || strcmp(longopts[li].name, "tvs") == 0;
+            if (tvs_config_set(&d->tvs, longopts[li].name, optarg, &err) < 0) {
                 fprintf(stderr, "ctlkitd: %s\n", err.msg);
-                tvs_config_clear(&vcfg);
                 return 2;
             }
             break;
@@ -192,150 +168,130 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* ---- CLUSTER: the node's entry fills what the options left unset. ---- */
-    if (!cluster_dir != !node) {
-        fprintf(stderr, "ctlkitd: --cluster and --node go together\n");
-        tvs_config_clear(&vcfg);
-        return 2;
+    return -1;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_ctx *d = arg;
+    if (sig == SIGHUP) {
+        dlog(DLOG_NOTICE, "SIGHUP: reloading");
+        for (unsigned i = 0; i < daemon_n_services; i++)
+            if (svcs[i])
+                daemon_services[i]->reload(svcs[i], d);
+        return;
+    }
+    dlog(DLOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(d->base);
+}
+
+/* The cluster's node entry fills what the command line left unset.
+ * Returns -2 (-3 with the usage text) for a usage error, -1 otherwise. */
+static int open_cluster(daemon_ctx *d, const struct args *a, char *path, ck_err *err)
+{
+    if (!d->cluster_dir != !d->node) {
+        ck_fail(err, CK_EINVAL, "--cluster and --node go together");
+        return -2;
     }
     /* A cluster's keys live in its private keys/ folders: check those too. */
-    tls_server_set_key_flags((cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (loose_keys ? CK_KEY_LOOSE_WARN : 0));
+    tls_server_set_key_flags((d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0));
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
-    char cluster_path[PATH_MAX];
-    if (cluster_dir && realpath(cluster_dir, cluster_path))
-        cluster_dir = cluster_path;
-    if (cluster_dir && !(cluster = cluster_node_open(cluster_dir, node, &tcfg, tftp_set, &vcfg, tvs_set, &err))) {
-        fprintf(stderr, "ctlkitd: %s\n", err.msg);
-        tvs_config_clear(&vcfg);
-        return 1;
+    if (d->cluster_dir && realpath(d->cluster_dir, path))
+        d->cluster_dir = path;
+    if (d->cluster_dir &&
+        !(d->cluster = cluster_node_open(d->cluster_dir, d->node, &d->tftp, a->tftp_set, &d->tvs, a->tvs_set, err)))
+        return -1;
+    if (!d->tftp.root) {
+        ck_fail(err, CK_EINVAL, "--cluster DIR --node NAME, or --tftp-root DIR, is required");
+        return -3;
     }
-    if (!tcfg.root) {
-        fprintf(stderr, "ctlkitd: --cluster DIR --node NAME, or --tftp-root DIR, is required\n");
-        usage(stderr);
-        return 2;
-    }
-
     /* One socket per transfer: make room, and keep the limit coherent. */
     long fds = daemon_raise_fd_limit();
-    if (fds > 0 && (long)tcfg.max_transfers + 64 > fds) {
+    if (fds > 0 && (long)d->tftp.max_transfers + 64 > fds) {
         fprintf(stderr, "ctlkitd: --max-transfers lowered from %u to %ld (open file limit %ld)\n",
-                tcfg.max_transfers, fds - 64 > 1 ? fds - 64 : 1, fds);
-        tcfg.max_transfers = (unsigned)(fds - 64 > 1 ? fds - 64 : 1);
+                d->tftp.max_transfers, fds - 64 > 1 ? fds - 64 : 1, fds);
+        d->tftp.max_transfers = (unsigned)(fds - 64 > 1 ? fds - 64 : 1);
     }
-    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
 
-    /* Bind and load first, so that errors reach the terminal; then detach. */
-    struct tftp_service *tftp = tftp_service_new(&tcfg, &err);
-    if (!tftp) {
-        fprintf(stderr, "ctlkitd: %s\n", err.msg);
-        cluster_node_free(cluster);
-        tvs_config_clear(&vcfg);
-        return 1;
-    }
-    /* ---- TVS: load its certificate, key and trust cache and bind, before detaching. ---- */
-    struct tvs_service *tvs = NULL;
-    vcfg.log_syslog = !foreground;
-    /* A TVS whose certificate and key cannot make a TLS context stays off;
-     * TFTP serves anyway (phones without SBD, and the files, need no TVS).
-     * A refused key mode or a port in use still stops the daemon. */
-    char tvs_off[sizeof err.msg] = "";
-    if (vcfg.listen && !(tvs = tvs_service_new(&vcfg, &err)) && (err.code == CK_ECRYPTO || err.code == CK_EFORMAT)) {
-        snprintf(tvs_off, sizeof tvs_off, "%s", err.msg);
-        fprintf(stderr, "ctlkitd: TVS not started, TFTP starts without it: %s\n", tvs_off);
-    } else if (vcfg.listen && !tvs) {
-        fprintf(stderr, "ctlkitd: %s\n", err.msg);
-        tftp_service_free(tftp);
-        tvs_config_clear(&vcfg);
-        cluster_node_free(cluster);
-        return 1;
-    }
-    /* ---- CTL PROVIDER: on the publisher, load its TLS identity and bind before detaching. ---- */
-    struct provider_service *provider = NULL;
-    if (provider_for_node(cluster_dir, node, provider_listen, &provider, &err) < 0) {
-        fprintf(stderr, "ctlkitd: %s\n", err.msg);
-        tftp_service_free(tftp);
-        tvs_service_free(tvs);
-        tvs_config_clear(&vcfg);
-        cluster_node_free(cluster);
-        return 1;
-    }
-    if (provider && provider_backoff)
-        provider_service_set_backoff(provider, (unsigned)provider_backoff);
-    /* ---- end CTL PROVIDER ---- */
-    if (!foreground) {
-        int d = daemon_detach(&err);
-        if (d != 0) {
-            if (d < 0)
-                fprintf(stderr, "ctlkitd: %s\n", err.msg);
-            provider_service_free(provider); /* ---- CTL PROVIDER ---- */
-            tftp_service_free(tftp);
-            tvs_service_free(tvs);
-            tvs_config_clear(&vcfg);
-            cluster_node_free(cluster);
-            return d > 0 ? 0 : 1;
-        }
-    }
-    dlog_open("ctlkitd", foreground, level);
-    if (tvs_off[0] && !foreground)
-        dlog(DLOG_ERR, "TVS not started, TFTP starts without it: %s", tvs_off);
-
-    ctx.tftp = tftp;
-    ctx.base = event_base_new();
-    if (!ctx.base || event_base_priority_init(ctx.base, DLOG_PRIORITIES) != 0 || dlog_attach(ctx.base) != 0) {
-        dlog(DLOG_ERR, "cannot create the event loop");
-        goto out;
-    }
-    if (tftp_service_start(tftp, ctx.base, &err) < 0) {
-        dlog(DLOG_ERR, "%s", err.msg);
-        goto out;
-    }
-    /* ---- TVS: its worker threads start now (after any fork); the loop watches its CTL. ---- */
-    ctx.tvs = tvs;
-    if (tvs && tvs_service_start(tvs, ctx.base, &err) < 0) {
-        dlog(DLOG_ERR, "%s", err.msg);
-        goto out;
-    }
-    /* ---- CLUSTER: the cluster's trust cache, the pid file, the change watch. ---- */
-    ctx.cluster = cluster;
-    if (cluster && cluster_node_start(cluster, ctx.base, tvs, &err) < 0) {
-        dlog(DLOG_ERR, "%s", err.msg);
-        goto out;
-    }
-    /* ---- CTL PROVIDER: opens the cluster (after any fork) and accepts on the loop. ---- */
-    if (provider && provider_service_start(provider, ctx.base, &err) < 0) {
-        dlog(DLOG_ERR, "%s", err.msg);
-        goto out;
-    }
-
+/* After detaching: the loop, each service started in table order, the signals. */
+static int run(daemon_ctx *d, struct event *sigs[3], ck_err *err)
+{
+    d->base = event_base_new();
+    if (!d->base || event_base_priority_init(d->base, DLOG_PRIORITIES) != 0 || dlog_attach(d->base) != 0)
+        return ck_fail(err, CK_EIO, "cannot create the event loop");
+    for (unsigned i = 0; i < daemon_n_services; i++)
+        if (svcs[i] && daemon_services[i]->start(svcs[i], d, err) < 0)
+            return -1;
     const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
-        sigs[i] = evsignal_new(ctx.base, signums[i], on_signal, &ctx);
-        if (!sigs[i] || event_add(sigs[i], NULL) != 0) {
-            dlog(DLOG_ERR, "cannot catch signal %d", signums[i]);
-            goto out;
-        }
+        sigs[i] = evsignal_new(d->base, signums[i], on_signal, d);
+        if (!sigs[i] || event_add(sigs[i], NULL) != 0)
+            return ck_fail(err, CK_EIO, "cannot catch signal %d", signums[i]);
     }
     dlog(DLOG_NOTICE, "ctlkitd %s started", CTLKIT_VERSION);
     dlog_flush();
-    if (event_base_dispatch(ctx.base) < 0) {
-        dlog(DLOG_ERR, "event loop failed");
-        goto out;
+    if (event_base_dispatch(d->base) < 0)
+        return ck_fail(err, CK_EIO, "event loop failed");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    daemon_ctx d = {0};
+    struct args a = {.level = DLOG_INFO};
+    struct event *sigs[3] = {0};
+    char cluster_path[PATH_MAX];
+    ck_err err = {0};
+    int rc = 1, detached = 0;
+
+    tftp_config_defaults(&d.tftp);
+    tvs_config_init(&d.tvs);
+    int st = parse_args(argc, argv, &d, &a);
+    if (st >= 0) {
+        tvs_config_clear(&d.tvs);
+        return st;
     }
-    rc = 0;
-out:
-    provider_service_free(provider); /* ---- CTL PROVIDER ---- */
-    cluster_node_free(cluster); /* ---- CLUSTER ---- */
-    tvs_service_free(tvs); /* ---- TVS ---- */
-    tvs_config_clear(&vcfg);
-    tftp_service_free(tftp);
+    signal(SIGPIPE, SIG_IGN);
+    /* Bind and load first, so that errors reach the terminal; then detach. */
+    int opened = open_cluster(&d, &a, cluster_path, &err);
+    bool ok = opened == 0;
+    for (unsigned i = 0; ok && i < daemon_n_services; i++)
+        ok = daemon_services[i]->new_(&d, &svcs[i], &err) == 0;
+    if (ok && !a.foreground)
+        ok = (detached = daemon_detach(&err)) == 0;
+    if (ok) {
+        dlog_open("ctlkitd", a.foreground, a.level);
+        if (d.tvs_off[0] && !a.foreground)
+            dlog(DLOG_ERR, "TVS not started, TFTP starts without it: %s", d.tvs_off);
+        rc = run(&d, sigs, &err) == 0 ? 0 : 1;
+        if (rc)
+            dlog(DLOG_ERR, "%s", err.msg);
+    } else if (detached > 0) {
+        rc = 0; /* the parent of a detached daemon */
+    } else {
+        fprintf(stderr, "ctlkitd: %s\n", err.msg);
+        if (opened == -3)
+            usage(stderr);
+        rc = opened < -1 ? 2 : 1;
+    }
+    for (unsigned i = daemon_n_services; i-- > 0;)
+        if (svcs[i])
+            daemon_services[i]->free_(svcs[i]);
+    if (!svcs[2])
+        cluster_node_free(d.cluster); /* opened, but no service made of it yet */
+    tvs_config_clear(&d.tvs);
     for (int i = 0; i < 3; i++)
         if (sigs[i])
             event_free(sigs[i]);
     dlog_detach();
-    if (ctx.base)
-        event_base_free(ctx.base);
-    dlog(DLOG_NOTICE, "ctlkitd stopped");
-    dlog_close();
+    if (d.base)
+        event_base_free(d.base);
+    if (ok) {
+        dlog(DLOG_NOTICE, "ctlkitd stopped");
+        dlog_close();
+    }
     return rc;
 }

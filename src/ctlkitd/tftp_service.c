@@ -115,11 +115,7 @@ void tftp_config_defaults(struct tftp_config *cfg)
 
 static bool reject_log_ok(struct tftp_service *svc)
 {
-    unsigned held;
-    bool ok = log_limit_ok(&svc->reject_log, &held);
-    if (held)
-        dlog(DLOG_NOTICE, "TFTP: %u more rejected requests not logged", held);
-    return ok;
+    return dlog_limit_ok(&svc->reject_log, DLOG_NOTICE, "TFTP: %u more rejected requests not logged");
 }
 
 /* ---- the client tables ------------------------------------------------- */

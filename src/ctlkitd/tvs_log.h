@@ -1,16 +1,8 @@
-/* The TVS's log lines, written from its worker threads.
- *
- * Levels and the layout are the daemon's (log.h: one --log-level for all
- * services, "2025-01-31 12:00:00.123 ctlkitd info: ..."), but the daemon's
- * dlog() buffers lines for its own single-threaded loop; the TVS workers
- * instead format each line on their own stack and hand it to the kernel in
- * one write(2) (or to syslog once detached), so lines from several threads
- * never interleave. The texts imitate CUCM's TVS traces
+/* The TVS's names for the daemon's one log (log.h): its worker threads log
+ * through dlog like every service. The texts imitate CUCM's TVS traces
  * ("tvsHandleQueryCertReq : Subject Name is: ..."). */
 #ifndef CTLKITD_TVS_LOG_H
 #define CTLKITD_TVS_LOG_H
-
-#include <stdbool.h>
 
 #include "log.h"
 
@@ -18,16 +10,23 @@
 #define TVS_LOG_WARNING DLOG_WARNING
 #define TVS_LOG_INFO DLOG_INFO
 #define TVS_LOG_DEBUG DLOG_DEBUG
+#define tvs_log dlog
+#define tvs_log_enabled dlog_enabled
 
-/* Call once the daemon has detached (stderr is /dev/null from then on). */
-void tvs_log_use_syslog(bool on);
-static inline bool tvs_log_enabled(enum dlog_level level) { return dlog_enabled(level); }
-void tvs_log(enum dlog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A warning about bad input from a client (any phone or stranger can send
  * it at will): at most TVS_BAD_INPUT_LOG_PER_SEC such lines a second, as
- * TFTP caps its rejections (log_limit.h); the first line of the next
- * second is preceded by "tvs: N similar messages suppressed". */
+ * TFTP caps its rejections; the first line of the next second is preceded
+ * by "tvs: N similar messages suppressed". */
 #define TVS_BAD_INPUT_LOG_PER_SEC 20
-void tvs_log_bad_input(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define TVS_STR_(x) #x
+#define TVS_STR(x) TVS_STR_(x)
+extern struct log_limit tvs_bad_input_limit;
+#define tvs_log_bad_input(...)                                                                                  \
+    do {                                                                                                        \
+        if (dlog_limit_ok(&tvs_bad_input_limit, DLOG_WARNING,                                                   \
+                          "tvs: %u similar messages suppressed (bad input: at most "                     \
+                          TVS_STR(TVS_BAD_INPUT_LOG_PER_SEC) " lines a second)"))                         \
+            dlog(DLOG_WARNING, __VA_ARGS__);                                                                    \
+    } while (0)
 
 #endif

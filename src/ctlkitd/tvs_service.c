@@ -27,6 +27,8 @@
 #define MAX_WORKERS 64
 #define LISTEN_BACKLOG 1024
 
+struct log_limit tvs_bad_input_limit = LOG_LIMIT_INIT(TVS_BAD_INPUT_LOG_PER_SEC);
+
 void tvs_config_init(tvs_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg); /* listen NULL: the daemon runs no TVS unless asked */
@@ -84,10 +86,12 @@ int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err)
 const char tvs_usage[] =
     "  --tvs ADDR:PORT      serve the Trust Verification Service (phones use port 2445)\n"
     "  --tvs-cert PEM       the node's TVS private key and certificate, one PEM file\n"
-    "  --tvs-ctl FILE       CTLFile.tlv whose certificates the TVS vouches for (followed on change)\n"
-    "  --tvs-db-cert PEM:ROLES  a cluster certificate and its roles, e.g. CallManager.pem:SAST,CCM+TFTP\n"
-    "                       (repeatable; until the cluster store is wired in)\n"
-    "  --tvs-ttl SECONDS    how long phones may cache a \"valid\" answer (default 86400)\n"
+    "  --tvs-ctl FILE       without a cluster: CTLFile.tlv whose certificates the TVS vouches for\n"
+    "                       (followed on change)\n"
+    "  --tvs-db-cert PEM:ROLES  without a cluster: a certificate and its roles, e.g.\n"
+    "                       CallManager.pem:SAST,CCM+TFTP (repeatable)\n"
+    "  --tvs-ttl SECONDS    how long phones may cache a \"valid\" answer (default: the cluster's\n"
+    "                       TVSCertificateCacheTTL, or 86400)\n"
     "  --tvs-legacy-tls     also allow TLS 1.0/1.1 and old ciphers (79xx phones)\n"
     "  --tvs-timeout SECONDS  close a connection that has not sent a whole request by then (default 10)\n"
     "  --tvs-workers N      TVS threads (default: one per CPU)\n"
@@ -110,6 +114,7 @@ int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *e
         if (!arg || !ck_parse_ll(arg, 0, UINT32_MAX, &n))
             return ck_fail(err, CK_EINVAL, "--tvs-ttl must be a number of seconds from 0 to %u", UINT32_MAX);
         cfg->ttl = (uint32_t)n;
+        cfg->ttl_set = true;
     } else if (strcmp(name, "tvs-timeout") == 0) {
         if (!arg || !ck_parse_ll(arg, 1, 3600, &n))
             return ck_fail(err, CK_EINVAL, "--tvs-timeout must be a number of seconds from 1 to 3600");
@@ -496,7 +501,6 @@ fail:
 
 int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 {
-    tvs_log_use_syslog(svc->cfg.log_syslog);
     log_report(svc, &svc->first_report);
     log_cache(svc->cache);
     if (base && svc->cfg.ctl_path && svc->cfg.watch_ms > 0) {

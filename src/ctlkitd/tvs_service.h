@@ -36,6 +36,7 @@ typedef struct tvs_config {
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
     size_t n_db_certs;
     uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
+    bool ttl_set;              /* --tvs-ttl was given: a cluster parameter must not replace it */
     bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
@@ -43,7 +44,6 @@ typedef struct tvs_config {
     int timeout_ms;            /* from accept to the end of the first request (10000) */
     int idle_ms;               /* from a response to the end of the next request (10000) */
     int watch_ms;              /* how often to look at the CTL file for changes; 0 off (CK_TC_WATCH_MS) */
-    bool log_syslog;           /* the daemon detached: log through syslog */
 } tvs_config;
 
 void tvs_config_init(tvs_config *cfg);

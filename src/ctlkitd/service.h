@@ -1,0 +1,45 @@
+/* ctlkitd as a table of services. Each row adapts one service (TFTP, TVS,
+ * the cluster-node watcher, the CTL Provider) to one life cycle that main
+ * walks: new (load and bind, before detaching, so that errors reach the
+ * terminal), start (after any fork, on the daemon's loop), reload (SIGHUP),
+ * free (in reverse order). A new service is its file plus one row in
+ * services.c. */
+#ifndef CTLKITD_SERVICE_H
+#define CTLKITD_SERVICE_H
+
+#include <stdbool.h>
+
+#include "cluster_node.h"
+#include "ctlkit/error.h"
+#include "tftp_service.h"
+#include "tvs_service.h"
+
+struct event_base;
+
+/* What the services share: the settings main parsed (and the cluster
+ * filled in), the loop, and the services that others wire to. */
+typedef struct daemon_ctx {
+    struct event_base *base;
+    const char *cluster_dir, *node; /* both or neither */
+    struct tftp_config tftp;
+    tvs_config tvs;
+    const char *provider_listen;
+    unsigned provider_backoff_ms; /* 0: the provider's default */
+    cluster_node *cluster;        /* set with --cluster */
+    struct tvs_service *tvs_svc;  /* set once the TVS row made it */
+    char tvs_off[256];            /* why the TVS stayed off while TFTP serves ("" when it runs) */
+} daemon_ctx;
+
+typedef struct daemon_service {
+    const char *name;
+    /* *out stays NULL when the service does not run on this daemon. */
+    int (*new_)(daemon_ctx *d, void **out, ck_err *err);
+    int (*start)(void *svc, daemon_ctx *d, ck_err *err);
+    void (*reload)(void *svc, daemon_ctx *d);
+    void (*free_)(void *svc);
+} daemon_service;
+
+extern const daemon_service *const daemon_services[];
+extern const unsigned daemon_n_services;
+
+#endif

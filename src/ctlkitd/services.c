@@ -1,0 +1,117 @@
+/* The rows of ctlkitd's service table (service.h): thin adapters from each
+ * service's own interface to the common life cycle. */
+#include <stdio.h>
+
+#include "service.h"
+
+#include "provider_service.h"
+
+/* ---- TFTP ---- */
+
+static int tftp_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    *out = tftp_service_new(&d->tftp, err);
+    return *out ? 0 : -1;
+}
+
+static int tftp_start(void *svc, daemon_ctx *d, ck_err *err) { return tftp_service_start(svc, d->base, err); }
+
+static void tftp_reload(void *svc, daemon_ctx *d)
+{
+    (void)d;
+    tftp_service_reload(svc);
+}
+
+static void tftp_free(void *svc) { tftp_service_free(svc); }
+
+static const daemon_service tftp_row = {"TFTP", tftp_new, tftp_start, tftp_reload, tftp_free};
+
+/* ---- TVS ---- */
+
+static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->tvs.listen)
+        return 0; /* no cluster and no --tvs */
+    d->tvs_svc = tvs_service_new(&d->tvs, err);
+    *out = d->tvs_svc;
+    /* A TVS whose certificate and key cannot make a TLS context stays off;
+     * TFTP serves anyway (phones without SBD, and the files, need no TVS).
+     * A refused key mode or a port in use still stops the daemon. */
+    if (!*out && (err->code == CK_ECRYPTO || err->code == CK_EFORMAT)) {
+        snprintf(d->tvs_off, sizeof d->tvs_off, "%s", err->msg);
+        fprintf(stderr, "ctlkitd: TVS not started, TFTP starts without it: %s\n", d->tvs_off);
+        return 0;
+    }
+    return *out ? 0 : -1;
+}
+
+static int tvs_start(void *svc, daemon_ctx *d, ck_err *err) { return tvs_service_start(svc, d->base, err); }
+
+static void tvs_reload(void *svc, daemon_ctx *d)
+{
+    /* With a cluster, the cluster row rebuilds the TVS's cache. */
+    if (!d->cluster)
+        tvs_service_reload(svc, "SIGHUP: reload requested", NULL);
+}
+
+static void tvs_free(void *svc) { tvs_service_free(svc); }
+
+static const daemon_service tvs_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_free};
+
+/* ---- the cluster-node watcher (opened by main: it fills the settings) ---- */
+
+static int cluster_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    (void)err;
+    *out = d->cluster;
+    return 0;
+}
+
+static int cluster_start(void *svc, daemon_ctx *d, ck_err *err)
+{
+    return cluster_node_start(svc, d->base, d->tvs_svc, err);
+}
+
+static void cluster_reload(void *svc, daemon_ctx *d)
+{
+    (void)d;
+    cluster_node_reload(svc, "SIGHUP: Recaching CTL and DB Certificate Caches");
+}
+
+static void cluster_free(void *svc) { cluster_node_free(svc); }
+
+static const daemon_service cluster_row = {"cluster node", cluster_new, cluster_start, cluster_reload,
+                                           cluster_free};
+
+/* ---- CTL Provider (the publisher only) ---- */
+
+static int provider_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    provider_service *p = NULL;
+    if (provider_for_node(d->cluster_dir, d->node, d->provider_listen, &p, err) < 0)
+        return -1;
+    if (p && d->provider_backoff_ms)
+        provider_service_set_backoff(p, d->provider_backoff_ms);
+    *out = p;
+    return 0;
+}
+
+static int provider_start(void *svc, daemon_ctx *d, ck_err *err)
+{
+    return provider_service_start(svc, d->base, err);
+}
+
+static void provider_reload(void *svc, daemon_ctx *d)
+{
+    (void)svc;
+    (void)d; /* reads the cluster afresh on every request */
+}
+
+static void provider_free(void *svc) { provider_service_free(svc); }
+
+static const daemon_service provider_row = {"CTL Provider", provider_new, provider_start, provider_reload,
+                                            provider_free};
+
+/* Started in this order, freed in the reverse one. */
+const daemon_service *const daemon_services[] = {&tftp_row, &tvs_row, &cluster_row, &provider_row};
+const unsigned daemon_n_services = sizeof daemon_services / sizeof daemon_services[0];
