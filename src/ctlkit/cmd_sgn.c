@@ -81,7 +81,7 @@ static int sgn_build(int argc, char **argv)
     snprintf(base, sizeof base, "%s", in);
     if (!o.filename)
         o.filename = basename(base);
-    if (ck_load_pem(signer_path, &cert, &key, true, &err) < 0 ||
+    if (ck_load_key_pem(signer_path, 0, &cert, &key, NULL, 0, &err) < 0 ||
         ck_read_file(in, 64u * 1024 * 1024, &content, &clen, &err) < 0) {
         cli_err_ck(&err, "sgn build");
         goto out;

@@ -59,7 +59,17 @@ static int parse_spec(record_arg *r, ck_err *err)
         } else
             return ck_fail(err, CK_EINVAL, "%s: unknown record option '%s' (dns=, ip=, etoken)", path, opt);
     }
-    return ck_load_pem(path, &r->cert, &r->key, false, err);
+    if (ck_load_pem(path, &r->cert, &r->key, false, err) < 0)
+        return -1;
+    if (!r->key)
+        return 0;
+    /* A PEM that holds a private key goes through the one checked loader
+     * (regular file, 0600, owned by us), as every key ctlkit reads. */
+    EVP_PKEY_free(r->key);
+    X509_free(r->cert);
+    r->key = NULL;
+    r->cert = NULL;
+    return ck_load_key_pem(path, 0, &r->cert, &r->key, NULL, 0, err);
 }
 
 static int tlv_build(int argc, char **argv)
