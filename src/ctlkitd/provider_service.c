@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +68,7 @@ struct provider_service {
     struct event *resume;        /* re-enables accepting after EMFILE */
     ck_cluster *cluster;
     unsigned backoff_ms;         /* the first login back-off (0: the guard's default) */
-    pconn *conns;                /* doubly linked list of open connections */
+    LIST_HEAD(pconn_list, pconn) conns; /* open connections */
     int n_conns;
     ck_pv_guard *guard;          /* failed logins across connections: the worker's only */
     /* The worker thread: password hashes, the cluster lock, the store and
@@ -93,7 +94,7 @@ struct pconn {
     bool busy;                   /* a job for this connection is with the worker */
     bool dead;                   /* closed while busy: the job's return frees it */
     ck_provider_session sess;
-    pconn *prev, *next;
+    LIST_ENTRY(pconn) link;      /* in the service's conns */
 };
 
 void provider_config_init(provider_config *cfg)
@@ -167,12 +168,7 @@ static void conn_free(pconn *pc)
         pc->dead = true;
         return;
     }
-    if (pc->prev)
-        pc->prev->next = pc->next;
-    else
-        svc->conns = pc->next;
-    if (pc->next)
-        pc->next->prev = pc->prev;
+    LIST_REMOVE(pc, link);
     svc->n_conns--;
     free(pc);
 }
@@ -382,10 +378,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pc->bev = bufferevent_openssl_socket_new(svc->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     pc->delay = evtimer_new(svc->base, on_delay, pc);
     pc->deadline = evtimer_new(svc->base, on_deadline, pc);
-    pc->next = svc->conns;
-    if (svc->conns)
-        svc->conns->prev = pc;
-    svc->conns = pc;
+    LIST_INSERT_HEAD(&svc->conns, pc, link);
     svc->n_conns++;
     if (!pc->bev || !pc->delay || !pc->deadline) {
         if (!pc->bev) {
@@ -625,8 +618,9 @@ void provider_service_free(provider_service *svc)
                 conn_free(j->pc);
             job_free(j);
         }
-    while (svc->conns)
-        conn_free(svc->conns);
+    pconn *pc;
+    while ((pc = LIST_FIRST(&svc->conns)))
+        conn_free(pc);
     if (svc->wake_ev)
         event_free(svc->wake_ev);
     for (int i = 0; i < 2; i++)

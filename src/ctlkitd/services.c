@@ -32,6 +32,11 @@ static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
 {
     if (!d->tvs.listen)
         return 0; /* no cluster and no --tvs */
+    /* The cluster row supplies the trust cache (cluster_node_reload); the
+     * TVS's own CTL watch stays off so that it never rebuilds without the
+     * database's certificates. */
+    if (d->cluster)
+        d->tvs.watch_ms = 0;
     d->tvs_svc = tvs_service_new(&d->tvs, err);
     *out = d->tvs_svc;
     /* A TVS whose certificate and key cannot make a TLS context stays off;

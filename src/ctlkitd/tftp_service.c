@@ -780,9 +780,10 @@ int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err
         return ck_fail(err, CK_ENOMEM, "TFTP: cannot register with the event loop");
     if (!(svc->watch = tftp_watch_new(base, svc->root, on_dir_changed, svc, err)))
         return -1;
-    dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers)", svc->root,
-         netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
-         tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers);
+    dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers, %u per client address)",
+         svc->root, netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
+         tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers,
+         svc->cfg.max_per_source);
     return 0;
 }
 

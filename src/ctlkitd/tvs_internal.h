@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/queue.h>
 
 #include "ctlkit/fileio.h"
 #include "tvs_service.h"
@@ -26,7 +27,7 @@ typedef struct tvs_worker {
     struct event *wake_ev;
     ck_trustcache *cache;       /* this worker's reference ... */
     unsigned cache_gen;         /* ... and which generation it is */
-    tvs_conn *conns;            /* open connections, to close them on stop */
+    LIST_HEAD(tvs_conn_list, tvs_conn) conns; /* open connections, to close them on stop */
 } tvs_worker;
 
 struct tvs_service {

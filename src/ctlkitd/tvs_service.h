@@ -36,7 +36,6 @@ typedef struct tvs_config {
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
     size_t n_db_certs;
     uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
-    bool ttl_set;              /* --tvs-ttl was given: a cluster parameter must not replace it */
     bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
@@ -46,13 +45,10 @@ typedef struct tvs_config {
     int watch_ms;              /* how often to look at the CTL file for changes; 0 off (CK_TC_WATCH_MS) */
 } tvs_config;
 
+/* The most worker threads a TVS runs. */
+#define TVS_MAX_WORKERS 64
+
 void tvs_config_init(tvs_config *cfg);
-/* Applies one command-line option by its long name: "tvs", "tvs-cert",
- * "tvs-ctl", "tvs-db-cert", "tvs-ttl", "tvs-legacy-tls", "tvs-timeout",
- * "tvs-workers", "tvs-max-conns". arg must outlive cfg (argv does). */
-int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *err);
-/* The usage lines for those options. */
-extern const char tvs_usage[];
 /* Adds a DB certificate from "PATH:ROLE[,ROLE...]" (roles by name, e.g.
  * "SAST,CCM+TFTP", or by code). */
 int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err);
