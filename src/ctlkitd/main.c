@@ -27,6 +27,15 @@ static void *svcs[8];
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     daemon_ctx *d = arg;
+    if (sig == SIGUSR1) {
+        for (unsigned i = 0; i < daemon_n_services; i++)
+            if (svcs[i] && daemon_services[i]->stats) {
+                char line[256];
+                daemon_services[i]->stats(svcs[i], line, sizeof line);
+                dlog(DLOG_NOTICE, "stats: %s: %s", daemon_services[i]->name, line);
+            }
+        return;
+    }
     if (sig == SIGHUP) {
         dlog(DLOG_NOTICE, "SIGHUP: reloading");
         for (unsigned i = 0; i < daemon_n_services; i++)
@@ -71,7 +80,7 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
 }
 
 /* After detaching: the loop, each service started in table order, the signals. */
-static int run(daemon_ctx *d, struct event *sigs[3], ck_err *err)
+static int run(daemon_ctx *d, struct event *sigs[4], ck_err *err)
 {
     d->base = event_base_new();
     if (!d->base || event_base_priority_init(d->base, DLOG_PRIORITIES) != 0 || dlog_attach(d->base) != 0)
@@ -79,8 +88,8 @@ static int run(daemon_ctx *d, struct event *sigs[3], ck_err *err)
     for (unsigned i = 0; i < daemon_n_services; i++)
         if (svcs[i] && daemon_services[i]->start(svcs[i], d, err) < 0)
             return -1;
-    const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
-    for (int i = 0; i < 3; i++) {
+    const int signums[4] = {SIGHUP, SIGUSR1, SIGTERM, SIGINT};
+    for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(d->base, signums[i], on_signal, d);
         if (!sigs[i] || event_add(sigs[i], NULL) != 0)
             return ck_fail(err, CK_EIO, "cannot catch signal %d", signums[i]);
@@ -96,7 +105,7 @@ int main(int argc, char **argv)
 {
     daemon_ctx d = {0};
     daemon_args a = {.d = &d, .level = DLOG_INFO};
-    struct event *sigs[3] = {0};
+    struct event *sigs[4] = {0};
     char cluster_path[PATH_MAX];
     ck_err err = {0};
     int rc = 1, detached = 0;
@@ -137,7 +146,7 @@ int main(int argc, char **argv)
     if (!svcs[2])
         cluster_node_free(d.cluster); /* opened, but no service made of it yet */
     tvs_config_clear(&d.tvs);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (sigs[i])
             event_free(sigs[i]);
     dlog_detach();

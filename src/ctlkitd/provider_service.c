@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -70,6 +71,7 @@ struct provider_service {
     unsigned backoff_ms;         /* the first login back-off (0: the guard's default) */
     LIST_HEAD(pconn_list, pconn) conns; /* open connections */
     int n_conns;
+    unsigned long long n_accepted, n_requests; /* stats, on the loop's thread */
     ck_pv_guard *guard;          /* failed logins across connections: the worker's only */
     /* The worker thread: password hashes, the cluster lock, the store and
      * publishing run there, never on the loop that TFTP shares. */
@@ -262,6 +264,7 @@ static void handle_frame(pconn *pc, uint8_t *frame, size_t len)
      * client's (send_response sets the deadline again). */
     evtimer_del(pc->deadline);
     pc->busy = true;
+    svc->n_requests++;
     pthread_mutex_lock(&svc->mu);
     jobq_push(&svc->todo, j);
     pthread_cond_signal(&svc->cv);
@@ -379,6 +382,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pc->delay = evtimer_new(svc->base, on_delay, pc);
     pc->deadline = evtimer_new(svc->base, on_deadline, pc);
     LIST_INSERT_HEAD(&svc->conns, pc, link);
+    svc->n_accepted++;
     svc->n_conns++;
     if (!pc->bev || !pc->delay || !pc->deadline) {
         if (!pc->bev) {
@@ -593,6 +597,12 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     svc->resume = evtimer_new(base, on_resume, svc);
     dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS), cluster %s", svc->listen_text, svc->cluster_dir);
     return 0;
+}
+
+void provider_service_stats(const provider_service *svc, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu requests", svc->n_conns, svc->n_accepted,
+             svc->n_requests);
 }
 
 int provider_service_port(const provider_service *svc) { return svc->port; }

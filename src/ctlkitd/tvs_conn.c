@@ -214,6 +214,7 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     const ck_trustcache *tc = tvs_worker_cache(c->w);
     const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
     uint32_t ttl = c->w->svc->cfg.ttl;
+    atomic_fetch_add_explicit(e ? &c->w->svc->n_valid : &c->w->svc->n_invalid, 1, memory_order_relaxed);
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
                                        e->n_roles, ttl, out, &err)

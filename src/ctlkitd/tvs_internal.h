@@ -42,7 +42,8 @@ struct tvs_service {
     atomic_uint cache_gen;
 
     atomic_int conns;           /* open connections over all workers */
-    atomic_ullong next_conn_id;
+    atomic_ullong next_conn_id; /* also: connections accepted so far */
+    atomic_ullong n_valid, n_invalid; /* VERIFY answers given (stats) */
     atomic_llong last_limit_log;/* rate limit for "too many connections" */
 
     struct event *watch_ev;     /* CTL file watch, on the caller's base */

@@ -445,6 +445,14 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 
 int tvs_service_port(const tvs_service *svc) { return svc->port; }
 
+void tvs_service_stats(tvs_service *svc, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu verifications (%llu valid, %llu invalid)",
+             atomic_load(&svc->conns), (unsigned long long)atomic_load(&svc->next_conn_id),
+             (unsigned long long)(atomic_load(&svc->n_valid) + atomic_load(&svc->n_invalid)),
+             (unsigned long long)atomic_load(&svc->n_valid), (unsigned long long)atomic_load(&svc->n_invalid));
+}
+
 void tvs_service_free(tvs_service *svc)
 {
     if (!svc)

@@ -75,6 +75,9 @@ void tvs_service_install(tvs_service *svc, ck_trustcache *cache, const ck_tc_rep
  * it in; on failure the old cache stays and the error says why. why (may be
  * NULL) is logged, e.g. "CTLFile.tlv has been modified". */
 int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err);
+/* One line of counters for SIGUSR1: connections open and accepted,
+ * VERIFY answers. Thread-safe (the workers count with atomics). */
+void tvs_service_stats(tvs_service *svc, char *buf, size_t len);
 /* The bound port (useful with port 0). */
 int tvs_service_port(const tvs_service *svc);
 /* Stops the workers, closes every connection, frees everything. NULL ok. */
