@@ -48,8 +48,10 @@ static int set_node(daemon_args *a, const char *arg, ck_err *err)
 
 static int set_tftp(daemon_args *a, const char *arg, ck_err *err)
 {
-    if (netaddr_parse(arg, 69, &a->d->tftp.listen, err) < 0)
-        return ck_fail(err, err->code, "--tftp: %s", err->msg);
+    if (netaddr_parse(arg, 69, &a->d->tftp.listen, err) < 0) {
+        ck_err_prefix(err, "--tftp");
+        return -1;
+    }
     return 0;
 }
 
@@ -121,8 +123,10 @@ static int set_log_level(daemon_args *a, const char *arg, ck_err *err)
 static int set_tvs(daemon_args *a, const char *arg, ck_err *err)
 {
     netaddr check;
-    if (netaddr_parse_listen(arg, 2445, &check, err) < 0)
-        return ck_fail(err, err->code, "--tvs: %s", err->msg);
+    if (netaddr_parse_listen(arg, 2445, &check, err) < 0) {
+        ck_err_prefix(err, "--tvs");
+        return -1;
+    }
     a->d->tvs.listen = arg;
     return 0;
 }
@@ -362,8 +366,10 @@ int options_fill_from_cluster(daemon_args *a, cluster_node *cn, ck_err *err)
         if (!o->from_cluster || (a->given >> i & 1))
             continue;
         const char *v = cluster_node_value(cn, o->from_cluster);
-        if (v && o->set(a, v, err) < 0)
-            return ck_fail(err, err->code, "the cluster's %s for --%s: %s", o->from_cluster, o->name, err->msg);
+        if (v && o->set(a, v, err) < 0) {
+            ck_err_prefix(err, "the cluster's %s for --%s", o->from_cluster, o->name);
+            return -1;
+        }
     }
     return 0;
 }

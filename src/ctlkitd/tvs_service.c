@@ -346,8 +346,10 @@ static void worker_free(tvs_worker *w)
 static int bind_workers(tvs_service *svc, ck_err *err)
 {
     netaddr addr;
-    if (netaddr_parse_listen(svc->cfg.listen, 2445, &addr, err) < 0)
-        return ck_fail(err, err->code, "TVS %s", err->msg);
+    if (netaddr_parse_listen(svc->cfg.listen, 2445, &addr, err) < 0) {
+        ck_err_prefix(err, "TVS");
+        return -1;
+    }
 
     long n = svc->cfg.workers > 0 ? svc->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
     svc->n_workers = (int)(n < 1 ? 1 : n > TVS_MAX_WORKERS ? TVS_MAX_WORKERS : n);
