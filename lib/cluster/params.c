@@ -21,6 +21,10 @@ const ck_param_def ck_params[] = {
     {"EnableCaching", "Enable Caching", CK_PARAM_BOOL, 0, 0, NULL, "True", "phones may cache TVS answers", 1},
     {"TVSCertificateCacheTTL", "TVS Certificate Cache TTL (seconds)", CK_PARAM_INT, 60, 2592000, NULL, "86400",
      "seconds a phone may cache a TVS answer (the TTL element of VERIFY responses)", 1},
+    {"TFTPMaxTransfersPerSource", "TFTP Maximum Transfers per Source", CK_PARAM_INT, 0, 1000000, NULL, "16",
+     "concurrent TFTP transfers ctlkitd serves one client address (0 = no cap); past it that address is told "
+     "Server busy; ctlkitd --max-transfers-per-source overrides it",
+     1},
     {"TrustListSigningKey", "CTL/ITL Signing Key", CK_PARAM_ENUM, 0, 0, signers, "CallManager",
      "key that signs the CTL and ITLs: the publisher's CallManager (CUCM 10.x) or ITLRecovery (newer releases)",
      1},

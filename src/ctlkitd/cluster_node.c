@@ -27,10 +27,15 @@ struct cluster_node {
     char dir[PATH_MAX];
     char node[64];
     char tftp_root[PATH_MAX];
+    char tftp_listen[64];
     char tvs_listen[64];
     char tvs_key[PATH_MAX];
     char ctl_path[PATH_MAX];
     char pid_path[PATH_MAX];
+    struct {
+        char name[48], value[64];
+    } params[16]; /* the enterprise parameters the store holds, read at open */
+    size_t n_params;
     struct tvs_service *tvs;
     struct event *watch;
     ck_file_stamp ctl_seen;
@@ -41,8 +46,7 @@ struct cluster_node {
 
 static void materialize(cluster_node *cn);
 
-cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
-                                tvs_config *vcfg, bool tvs_set, ck_err *err)
+cluster_node *cluster_node_open(const char *dir, const char *node, ck_err *err)
 {
     cluster_node *cn = calloc(1, sizeof *cn);
     if (!cn) {
@@ -62,40 +66,16 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
     ck_cluster_pid_path(cn->c, n.name, cn->pid_path, sizeof cn->pid_path);
-    /* The TVS trusts what the cluster trusts: a trust list of the command
-     * line would silently stand beside it, so it is refused. */
-    if (vcfg->ctl_path || vcfg->n_db_certs) {
-        ck_fail(err, CK_EINVAL, "%s is for a TVS without a cluster: with --cluster the TVS trusts the node's "
-                "CTL and the cluster's certificates", vcfg->ctl_path ? "--tvs-ctl" : "--tvs-db-cert");
-        cluster_node_free(cn);
-        return NULL;
+    snprintf(cn->tftp_listen, sizeof cn->tftp_listen, "%s:%d", n.ip, n.tftp_port);
+    snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
+    for (size_t i = 0; i < ck_params_count && cn->n_params < sizeof cn->params / sizeof cn->params[0]; i++) {
+        char v[sizeof cn->params[0].value];
+        if (ck_store_get_param(ck_cluster_store(cn->c), ck_params[i].name, v, sizeof v, NULL) != 0)
+            continue; /* a cluster made before the parameter existed */
+        snprintf(cn->params[cn->n_params].name, sizeof cn->params[0].name, "%s", ck_params[i].name);
+        snprintf(cn->params[cn->n_params].value, sizeof cn->params[0].value, "%s", v);
+        cn->n_params++;
     }
-    if (!tcfg->root)
-        tcfg->root = cn->tftp_root;
-    if (!tftp_set) {
-        char listen[64];
-        snprintf(listen, sizeof listen, "%s:%d", n.ip, n.tftp_port);
-        if (netaddr_parse(listen, 69, &tcfg->listen, err) < 0) {
-            cluster_node_free(cn);
-            return NULL;
-        }
-    }
-    if (!tvs_set) {
-        snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
-        vcfg->listen = cn->tvs_listen;
-    }
-    if (!vcfg->cert_key_pem)
-        vcfg->cert_key_pem = cn->tvs_key;
-    /* The cluster supplies the trust cache itself (cluster_node_reload); the
-     * TVS's own CTL watch stays off so that it never rebuilds without the
-     * database's certificates. */
-    vcfg->watch_ms = 0;
-    char ttl[32];
-    long long v;
-    if (!vcfg->ttl_set &&
-        ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
-        ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
-        vcfg->ttl = (uint32_t)v;
     /* Before TFTP loads its cache: the folder holds the database's files
      * and nothing an interrupted publish left behind. */
     materialize(cn);
@@ -104,6 +84,22 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
     ck_cluster_close(cn->c);
     cn->c = NULL;
     return cn;
+}
+
+const char *cluster_node_value(const cluster_node *cn, const char *source)
+{
+    if (strcmp(source, CLUSTER_NODE_TFTP) == 0)
+        return cn->tftp_listen;
+    if (strcmp(source, CLUSTER_NODE_TFTP_ROOT) == 0)
+        return cn->tftp_root;
+    if (strcmp(source, CLUSTER_NODE_TVS) == 0)
+        return cn->tvs_listen;
+    if (strcmp(source, CLUSTER_NODE_TVS_KEY) == 0)
+        return cn->tvs_key;
+    for (size_t i = 0; i < cn->n_params; i++)
+        if (strcmp(cn->params[i].name, source) == 0)
+            return cn->params[i].value;
+    return NULL;
 }
 
 void cluster_node_reload(cluster_node *cn, const char *why)

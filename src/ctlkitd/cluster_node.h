@@ -17,10 +17,18 @@
 struct event_base;
 typedef struct cluster_node cluster_node;
 
-/* Opens the cluster and fills what the command line left unset:
- * tftp_set / tvs_set say whether --tftp / --tvs were given. */
-cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
-                                tvs_config *vcfg, bool tvs_set, ck_err *err);
+/* Opens the cluster, reads the node's entry and the enterprise parameters,
+ * and brings the node's TFTP folder to the database's state. */
+cluster_node *cluster_node_open(const char *dir, const char *node, ck_err *err);
+/* What the cluster says for a setting the command line left unset
+ * (options.c names these per option): one of the node's own below, or an
+ * enterprise parameter by name. NULL when the cluster has no value. The
+ * text lives as long as cn. */
+#define CLUSTER_NODE_TFTP "node's TFTP address"
+#define CLUSTER_NODE_TFTP_ROOT "node's TFTP folder"
+#define CLUSTER_NODE_TVS "node's TVS address"
+#define CLUSTER_NODE_TVS_KEY "node's TVS key"
+const char *cluster_node_value(const cluster_node *cn, const char *source);
 /* After the services exist (and after detaching): installs the cluster's
  * trust cache, writes the pid file that `utils service restart` signals,
  * and starts watching for changes. */

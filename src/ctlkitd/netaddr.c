@@ -7,7 +7,7 @@
 
 #include "ctlkit/bytes.h"
 
-int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+static int parse(const char *text, uint16_t default_port, int min_port, netaddr *out, ck_err *err)
 {
     char host[64];
     const char *port = NULL;
@@ -34,8 +34,8 @@ int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err 
         if (colon)
             port = colon + 1;
     }
-    if (port && !ck_parse_ll(port, 1, 65535, &p))
-        return ck_fail(err, CK_EINVAL, "address '%s': port must be a number from 1 to 65535", text);
+    if (port && !ck_parse_ll(port, min_port, 65535, &p))
+        return ck_fail(err, CK_EINVAL, "address '%s': port must be a number from %d to 65535", text, min_port);
 
     struct sockaddr_in *in4 = (struct sockaddr_in *)&out->ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->ss;
@@ -51,6 +51,25 @@ int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err 
         return ck_fail(err, CK_EINVAL, "address '%s': '%s' is not a numeric IPv4 or [IPv6] address", text,
                        host);
     }
+    return 0;
+}
+
+int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+{
+    return parse(text, default_port, 1, out, err);
+}
+
+int netaddr_parse_listen(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+{
+    return parse(text, default_port, 0, out, err);
+}
+
+uint16_t netaddr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     return 0;
 }
 

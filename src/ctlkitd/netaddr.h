@@ -17,6 +17,11 @@ typedef struct netaddr {
 /* Accepts "1.2.3.4:69", "1.2.3.4" (default_port), "[::1]:69", "[::1]".
  * Numeric addresses only: a daemon must not wait on DNS to start. */
 int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err *err);
+/* The same for an address to listen on where port 0 lets the kernel pick
+ * one (the TVS: tests and load tools ask for any free port). */
+int netaddr_parse_listen(const char *text, uint16_t default_port, netaddr *out, ck_err *err);
+/* The port of an IPv4 or IPv6 address (0 for another family). */
+uint16_t netaddr_port(const struct sockaddr *sa);
 /* Same family, address and port. */
 bool netaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* Same family and address (ports ignored). */

@@ -11,8 +11,10 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,8 +69,9 @@ struct provider_service {
     struct event *resume;        /* re-enables accepting after EMFILE */
     ck_cluster *cluster;
     unsigned backoff_ms;         /* the first login back-off (0: the guard's default) */
-    pconn *conns;                /* doubly linked list of open connections */
+    LIST_HEAD(pconn_list, pconn) conns; /* open connections */
     int n_conns;
+    unsigned long long n_accepted, n_requests; /* stats, on the loop's thread */
     ck_pv_guard *guard;          /* failed logins across connections: the worker's only */
     /* The worker thread: password hashes, the cluster lock, the store and
      * publishing run there, never on the loop that TFTP shares. */
@@ -93,7 +96,7 @@ struct pconn {
     bool busy;                   /* a job for this connection is with the worker */
     bool dead;                   /* closed while busy: the job's return frees it */
     ck_provider_session sess;
-    pconn *prev, *next;
+    LIST_ENTRY(pconn) link;      /* in the service's conns */
 };
 
 void provider_config_init(provider_config *cfg)
@@ -167,12 +170,7 @@ static void conn_free(pconn *pc)
         pc->dead = true;
         return;
     }
-    if (pc->prev)
-        pc->prev->next = pc->next;
-    else
-        svc->conns = pc->next;
-    if (pc->next)
-        pc->next->prev = pc->prev;
+    LIST_REMOVE(pc, link);
     svc->n_conns--;
     free(pc);
 }
@@ -266,6 +264,7 @@ static void handle_frame(pconn *pc, uint8_t *frame, size_t len)
      * client's (send_response sets the deadline again). */
     evtimer_del(pc->deadline);
     pc->busy = true;
+    svc->n_requests++;
     pthread_mutex_lock(&svc->mu);
     jobq_push(&svc->todo, j);
     pthread_cond_signal(&svc->cv);
@@ -382,10 +381,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     pc->bev = bufferevent_openssl_socket_new(svc->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     pc->delay = evtimer_new(svc->base, on_delay, pc);
     pc->deadline = evtimer_new(svc->base, on_deadline, pc);
-    pc->next = svc->conns;
-    if (svc->conns)
-        svc->conns->prev = pc;
-    svc->conns = pc;
+    LIST_INSERT_HEAD(&svc->conns, pc, link);
+    svc->n_accepted++;
     svc->n_conns++;
     if (!pc->bev || !pc->delay || !pc->deadline) {
         if (!pc->bev) {
@@ -602,6 +599,12 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     return 0;
 }
 
+void provider_service_stats(const provider_service *svc, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu requests", svc->n_conns, svc->n_accepted,
+             svc->n_requests);
+}
+
 int provider_service_port(const provider_service *svc) { return svc->port; }
 
 void provider_service_free(provider_service *svc)
@@ -625,8 +628,9 @@ void provider_service_free(provider_service *svc)
                 conn_free(j->pc);
             job_free(j);
         }
-    while (svc->conns)
-        conn_free(svc->conns);
+    pconn *pc;
+    while ((pc = LIST_FIRST(&svc->conns)))
+        conn_free(pc);
     if (svc->wake_ev)
         event_free(svc->wake_ev);
     for (int i = 0; i < 2; i++)

@@ -15,6 +15,8 @@
 #ifndef CTLKITD_PROVIDER_SERVICE_H
 #define CTLKITD_PROVIDER_SERVICE_H
 
+#include <stddef.h>
+
 #include "ctlkit/error.h"
 
 struct event_base;
@@ -37,6 +39,8 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err);
 /* Opens the cluster (after any fork) and starts accepting on base. */
 int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err);
 int provider_service_port(const provider_service *svc);
+/* One line of counters for SIGUSR1: connections, requests. */
+void provider_service_stats(const provider_service *svc, char *buf, size_t len);
 /* The first back-off after repeated failed logins (doubling up to 5 min;
  * default 1000 ms). Before provider_service_start. */
 void provider_service_set_backoff(provider_service *svc, unsigned first_ms);

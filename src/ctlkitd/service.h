@@ -2,12 +2,13 @@
  * the cluster-node watcher, the CTL Provider) to one life cycle that main
  * walks: new (load and bind, before detaching, so that errors reach the
  * terminal), start (after any fork, on the daemon's loop), reload (SIGHUP),
- * free (in reverse order). A new service is its file plus one row in
+ * stats (SIGUSR1: one line of counters), free (in reverse order). A new service is its file plus one row in
  * services.c. */
 #ifndef CTLKITD_SERVICE_H
 #define CTLKITD_SERVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cluster_node.h"
 #include "ctlkit/error.h"
@@ -36,6 +37,9 @@ typedef struct daemon_service {
     int (*new_)(daemon_ctx *d, void **out, ck_err *err);
     int (*start)(void *svc, daemon_ctx *d, ck_err *err);
     void (*reload)(void *svc, daemon_ctx *d);
+    /* One line of counters, e.g. "2 transfers active, 40 started"; NULL
+     * for a service that counts nothing. */
+    void (*stats)(void *svc, char *buf, size_t len);
     void (*free_)(void *svc);
 } daemon_service;
 

@@ -22,9 +22,11 @@ static void tftp_reload(void *svc, daemon_ctx *d)
     tftp_service_reload(svc);
 }
 
+static void tftp_stats(void *svc, char *buf, size_t len) { tftp_service_stats(svc, buf, len); }
+
 static void tftp_free(void *svc) { tftp_service_free(svc); }
 
-static const daemon_service tftp_row = {"TFTP", tftp_new, tftp_start, tftp_reload, tftp_free};
+static const daemon_service tftp_row = {"TFTP", tftp_new, tftp_start, tftp_reload, tftp_stats, tftp_free};
 
 /* ---- TVS ---- */
 
@@ -32,6 +34,11 @@ static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
 {
     if (!d->tvs.listen)
         return 0; /* no cluster and no --tvs */
+    /* The cluster row supplies the trust cache (cluster_node_reload); the
+     * TVS's own CTL watch stays off so that it never rebuilds without the
+     * database's certificates. */
+    if (d->cluster)
+        d->tvs.watch_ms = 0;
     d->tvs_svc = tvs_service_new(&d->tvs, err);
     *out = d->tvs_svc;
     /* A TVS whose certificate and key cannot make a TLS context stays off;
@@ -54,9 +61,11 @@ static void tvs_reload(void *svc, daemon_ctx *d)
         tvs_service_reload(svc, "SIGHUP: reload requested", NULL);
 }
 
+static void tvs_stats(void *svc, char *buf, size_t len) { tvs_service_stats(svc, buf, len); }
+
 static void tvs_free(void *svc) { tvs_service_free(svc); }
 
-static const daemon_service tvs_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_free};
+static const daemon_service tvs_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free};
 
 /* ---- the cluster-node watcher (opened by main: it fills the settings) ---- */
 
@@ -80,7 +89,7 @@ static void cluster_reload(void *svc, daemon_ctx *d)
 
 static void cluster_free(void *svc) { cluster_node_free(svc); }
 
-static const daemon_service cluster_row = {"cluster node", cluster_new, cluster_start, cluster_reload,
+static const daemon_service cluster_row = {"cluster node", cluster_new, cluster_start, cluster_reload, NULL,
                                            cluster_free};
 
 /* ---- CTL Provider (the publisher only) ---- */
@@ -107,10 +116,12 @@ static void provider_reload(void *svc, daemon_ctx *d)
     (void)d; /* reads the cluster afresh on every request */
 }
 
+static void provider_stats(void *svc, char *buf, size_t len) { provider_service_stats(svc, buf, len); }
+
 static void provider_free(void *svc) { provider_service_free(svc); }
 
 static const daemon_service provider_row = {"CTL Provider", provider_new, provider_start, provider_reload,
-                                            provider_free};
+                                            provider_stats, provider_free};
 
 /* Started in this order, freed in the reverse one. */
 const daemon_service *const daemon_services[] = {&tftp_row, &tvs_row, &cluster_row, &provider_row};

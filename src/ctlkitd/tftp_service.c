@@ -71,6 +71,7 @@ struct tftp_service {
 
     struct tftp_xfer **active;  /* dense, for the tick's scan */
     size_t nactive;
+    unsigned long long ntotal;  /* transfers started since the daemon started (stats) */
     struct tftp_xfer **peers;   /* hash on the client's address and port */
     struct tftp_sources *sources; /* transfers per client address */
     size_t peer_mask;
@@ -590,6 +591,7 @@ static enum start_result start_transfer(struct tftp_service *svc, const uint8_t 
     svc->peers[x->peer_hash & svc->peer_mask] = x;
     x->slot = svc->nactive;
     svc->active[svc->nactive++] = x;
+    svc->ntotal++;
     start_tick(svc);
     enum xfer_result xr = xfer_begin(x, now);
     if (xr != XFER_CONTINUE)
@@ -780,10 +782,17 @@ int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err
         return ck_fail(err, CK_ENOMEM, "TFTP: cannot register with the event loop");
     if (!(svc->watch = tftp_watch_new(base, svc->root, on_dir_changed, svc, err)))
         return -1;
-    dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers)", svc->root,
-         netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
-         tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers);
+    dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers, %u per client address)",
+         svc->root, netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
+         tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers,
+         svc->cfg.max_per_source);
     return 0;
+}
+
+void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len)
+{
+    snprintf(buf, len, "%zu transfers active, %llu started, %zu files cached", svc->nactive, svc->ntotal,
+             tftp_cache_count(svc->cache));
 }
 
 void tftp_service_free(struct tftp_service *svc)

@@ -48,6 +48,8 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
 int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err);
 /* Re-reads the TFTP root now (SIGHUP); logs what changed. */
 void tftp_service_reload(struct tftp_service *svc);
+/* One line of counters for SIGUSR1 (transfers active and started). */
+void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len);
 void tftp_service_free(struct tftp_service *svc);
 
 #endif

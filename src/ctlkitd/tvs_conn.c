@@ -22,6 +22,7 @@
 #include "ctlkit/trustcache.h"
 #include "ctlkit/tvs.h"
 #include "ctlkit/x509.h"
+#include "netaddr.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
 
@@ -33,7 +34,7 @@ enum conn_state { ST_HANDSHAKE, ST_READ, ST_WRITE };
 
 struct tvs_conn {
     tvs_worker *w;
-    tvs_conn *prev, *next;
+    LIST_ENTRY(tvs_conn) link; /* in the worker's conns */
     unsigned long long id;
     int fd;
     SSL *ssl;
@@ -57,12 +58,7 @@ static void drive(tvs_conn *c);
 static void conn_free(tvs_conn *c)
 {
     tvs_worker *w = c->w;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     if (c->ev)
         event_free(c->ev);
     if (c->timer)
@@ -81,27 +77,9 @@ static void conn_free(tvs_conn *c)
 
 void tvs_conn_close_all(tvs_worker *w)
 {
-    while (w->conns)
-        conn_free(w->conns);
-}
-
-static void format_peer(const struct sockaddr *sa, char *out, size_t outsz)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-        snprintf(out, outsz, "%s:%u", host, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-        snprintf(out, outsz, "[%s]:%u", host, port);
-    } else {
-        snprintf(out, outsz, "?");
-    }
+    tvs_conn *c;
+    while ((c = LIST_FIRST(&w->conns)))
+        conn_free(c);
 }
 
 static void set_deadline(tvs_conn *c, int ms)
@@ -135,11 +113,8 @@ void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t
     c->w = w;
     c->fd = fd;
     c->id = atomic_fetch_add_explicit(&w->svc->next_conn_id, 1, memory_order_relaxed) + 1;
-    format_peer(sa, c->peer, sizeof c->peer);
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
+    netaddr_format(sa, c->peer, sizeof c->peer);
+    LIST_INSERT_HEAD(&w->conns, c, link);
 
     /* Responses are whole frames written at once: never wait for an ACK. */
     int one = 1;
@@ -239,6 +214,7 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     const ck_trustcache *tc = tvs_worker_cache(c->w);
     const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
     uint32_t ttl = c->w->svc->cfg.ttl;
+    atomic_fetch_add_explicit(e ? &c->w->svc->n_valid : &c->w->svc->n_invalid, 1, memory_order_relaxed);
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
                                        e->n_roles, ttl, out, &err)

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/queue.h>
 
 #include "ctlkit/fileio.h"
 #include "tvs_service.h"
@@ -26,7 +27,7 @@ typedef struct tvs_worker {
     struct event *wake_ev;
     ck_trustcache *cache;       /* this worker's reference ... */
     unsigned cache_gen;         /* ... and which generation it is */
-    tvs_conn *conns;            /* open connections, to close them on stop */
+    LIST_HEAD(tvs_conn_list, tvs_conn) conns; /* open connections, to close them on stop */
 } tvs_worker;
 
 struct tvs_service {
@@ -41,7 +42,8 @@ struct tvs_service {
     atomic_uint cache_gen;
 
     atomic_int conns;           /* open connections over all workers */
-    atomic_ullong next_conn_id;
+    atomic_ullong next_conn_id; /* also: connections accepted so far */
+    atomic_ullong n_valid, n_invalid; /* VERIFY answers given (stats) */
     atomic_llong last_limit_log;/* rate limit for "too many connections" */
 
     struct event *watch_ev;     /* CTL file watch, on the caller's base */

@@ -7,7 +7,6 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -21,10 +20,10 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
+#include "netaddr.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
 
-#define MAX_WORKERS 64
 #define LISTEN_BACKLOG 1024
 
 struct log_limit tvs_bad_input_limit = LOG_LIMIT_INIT(TVS_BAD_INPUT_LOG_PER_SEC);
@@ -80,55 +79,6 @@ int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err)
     }
     cfg->db_certs = p;
     cfg->db_certs[cfg->n_db_certs++] = d;
-    return 0;
-}
-
-const char tvs_usage[] =
-    "  --tvs ADDR:PORT      serve the Trust Verification Service (phones use port 2445)\n"
-    "  --tvs-cert PEM       the node's TVS private key and certificate, one PEM file\n"
-    "  --tvs-ctl FILE       without a cluster: CTLFile.tlv whose certificates the TVS vouches for\n"
-    "                       (followed on change)\n"
-    "  --tvs-db-cert PEM:ROLES  without a cluster: a certificate and its roles, e.g.\n"
-    "                       CallManager.pem:SAST,CCM+TFTP (repeatable)\n"
-    "  --tvs-ttl SECONDS    how long phones may cache a \"valid\" answer (default: the cluster's\n"
-    "                       TVSCertificateCacheTTL, or 86400)\n"
-    "  --tvs-legacy-tls     also allow TLS 1.0/1.1 and old ciphers (79xx phones)\n"
-    "  --tvs-timeout SECONDS  close a connection that has not sent a whole request by then (default 10)\n"
-    "  --tvs-workers N      TVS threads (default: one per CPU)\n"
-    "  --tvs-max-conns N    TVS connections at once (default 1024)\n";
-
-int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *err)
-{
-    long long n;
-    if (strcmp(name, "tvs") == 0)
-        cfg->listen = arg;
-    else if (strcmp(name, "tvs-cert") == 0)
-        cfg->cert_key_pem = arg;
-    else if (strcmp(name, "tvs-ctl") == 0)
-        cfg->ctl_path = arg;
-    else if (strcmp(name, "tvs-db-cert") == 0)
-        return tvs_config_add_db_cert(cfg, arg, err);
-    else if (strcmp(name, "tvs-legacy-tls") == 0)
-        cfg->legacy_tls = true;
-    else if (strcmp(name, "tvs-ttl") == 0) {
-        if (!arg || !ck_parse_ll(arg, 0, UINT32_MAX, &n))
-            return ck_fail(err, CK_EINVAL, "--tvs-ttl must be a number of seconds from 0 to %u", UINT32_MAX);
-        cfg->ttl = (uint32_t)n;
-        cfg->ttl_set = true;
-    } else if (strcmp(name, "tvs-timeout") == 0) {
-        if (!arg || !ck_parse_ll(arg, 1, 3600, &n))
-            return ck_fail(err, CK_EINVAL, "--tvs-timeout must be a number of seconds from 1 to 3600");
-        cfg->timeout_ms = cfg->idle_ms = (int)n * 1000;
-    } else if (strcmp(name, "tvs-workers") == 0) {
-        if (!arg || !ck_parse_ll(arg, 1, MAX_WORKERS, &n))
-            return ck_fail(err, CK_EINVAL, "--tvs-workers must be a number from 1 to %d", MAX_WORKERS);
-        cfg->workers = (int)n;
-    } else if (strcmp(name, "tvs-max-conns") == 0) {
-        if (!arg || !ck_parse_ll(arg, 1, 1000000, &n))
-            return ck_fail(err, CK_EINVAL, "--tvs-max-conns must be a number from 1 to 1000000");
-        cfg->max_conns = (int)n;
-    } else
-        return ck_fail(err, CK_EINVAL, "unknown TVS option --%s", name);
     return 0;
 }
 
@@ -268,44 +218,20 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- listening sockets and workers --- */
 
-static int parse_listen(const char *spec, char *host, size_t hostsz, char *port, size_t portsz, ck_err *err)
+/* One listening socket on addr (port 0: the kernel picks one). */
+static int listen_socket(const netaddr *addr, ck_err *err)
 {
-    const char *colon = strrchr(spec, ':');
-    if (!colon)
-        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": expected ADDR:PORT", spec);
-    const char *h = spec;
-    size_t hl = (size_t)(colon - spec);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    long long p;
-    if (hl == 0 || hl >= hostsz || !ck_parse_ll(colon + 1, 0, 65535, &p))
-        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": expected ADDR:PORT with a port 0-65535", spec);
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    snprintf(port, portsz, "%lld", p);
-    return 0;
-}
-
-static int listen_socket(const struct addrinfo *ai, int port, ck_err *err)
-{
-    struct sockaddr_storage ss;
-    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "TVS socket: %s", strerror(errno));
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
         int e = errno;
         close(fd);
-        return ck_fail(err, CK_EIO, "TVS cannot listen on port %d: %s", port, strerror(e));
+        return ck_fail(err, CK_EIO, "TVS cannot listen on port %u: %s", netaddr_port((const struct sockaddr *)&addr->ss),
+                       strerror(e));
     }
     /* Hand over a connection only once its ClientHello is there: the worker
      * starts the handshake at once instead of waiting for one more wake-up,
@@ -419,22 +345,16 @@ static void worker_free(tvs_worker *w)
 /* One listening socket per worker, all on the same address and port. */
 static int bind_workers(tvs_service *svc, ck_err *err)
 {
-    char host[256], port[16];
-    if (parse_listen(svc->cfg.listen, host, sizeof host, port, sizeof port, err) < 0)
+    netaddr addr;
+    if (netaddr_parse_listen(svc->cfg.listen, 2445, &addr, err) < 0) {
+        ck_err_prefix(err, "TVS");
         return -1;
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    int gai = getaddrinfo(host, port, &hints, &ai);
-    if (gai != 0)
-        return ck_fail(err, CK_EINVAL, "TVS address \"%s\": %s", svc->cfg.listen, gai_strerror(gai));
+    }
 
     long n = svc->cfg.workers > 0 ? svc->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
-    svc->n_workers = (int)(n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n);
+    svc->n_workers = (int)(n < 1 ? 1 : n > TVS_MAX_WORKERS ? TVS_MAX_WORKERS : n);
     svc->workers = calloc((size_t)svc->n_workers, sizeof *svc->workers);
     if (!svc->workers) {
-        freeaddrinfo(ai);
         svc->n_workers = 0;
         return ck_fail(err, CK_ENOMEM, "out of memory");
     }
@@ -444,25 +364,18 @@ static int bind_workers(tvs_service *svc, ck_err *err)
         w->idx = i;
         w->lfd = w->wake[0] = w->wake[1] = -1;
     }
-    svc->port = atoi(port);
-    int rc = 0;
     for (int i = 0; i < svc->n_workers; i++) {
-        int lfd = listen_socket(ai, svc->port, err);
-        if (lfd < 0) {
-            rc = -1;
-            break;
-        }
+        int lfd = listen_socket(&addr, err);
+        if (lfd < 0)
+            return -1;
         svc->workers[i].lfd = lfd;
-        if (svc->port == 0) { /* the first socket picks the port, the others join it */
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof ss;
-            getsockname(lfd, (struct sockaddr *)&ss, &sl);
-            svc->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (i == 0) { /* with port 0 the first socket picks the port, the others join it */
+            addr.len = sizeof addr.ss;
+            getsockname(lfd, (struct sockaddr *)&addr.ss, &addr.len);
         }
     }
-    freeaddrinfo(ai);
-    return rc;
+    svc->port = netaddr_port((const struct sockaddr *)&addr.ss);
+    return 0;
 }
 
 tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
@@ -533,6 +446,14 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 }
 
 int tvs_service_port(const tvs_service *svc) { return svc->port; }
+
+void tvs_service_stats(tvs_service *svc, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu verifications (%llu valid, %llu invalid)",
+             atomic_load(&svc->conns), (unsigned long long)atomic_load(&svc->next_conn_id),
+             (unsigned long long)(atomic_load(&svc->n_valid) + atomic_load(&svc->n_invalid)),
+             (unsigned long long)atomic_load(&svc->n_valid), (unsigned long long)atomic_load(&svc->n_invalid));
+}
 
 void tvs_service_free(tvs_service *svc)
 {

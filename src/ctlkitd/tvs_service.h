@@ -36,7 +36,6 @@ typedef struct tvs_config {
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
     size_t n_db_certs;
     uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
-    bool ttl_set;              /* --tvs-ttl was given: a cluster parameter must not replace it */
     bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
@@ -46,13 +45,10 @@ typedef struct tvs_config {
     int watch_ms;              /* how often to look at the CTL file for changes; 0 off (CK_TC_WATCH_MS) */
 } tvs_config;
 
+/* The most worker threads a TVS runs. */
+#define TVS_MAX_WORKERS 64
+
 void tvs_config_init(tvs_config *cfg);
-/* Applies one command-line option by its long name: "tvs", "tvs-cert",
- * "tvs-ctl", "tvs-db-cert", "tvs-ttl", "tvs-legacy-tls", "tvs-timeout",
- * "tvs-workers", "tvs-max-conns". arg must outlive cfg (argv does). */
-int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *err);
-/* The usage lines for those options. */
-extern const char tvs_usage[];
 /* Adds a DB certificate from "PATH:ROLE[,ROLE...]" (roles by name, e.g.
  * "SAST,CCM+TFTP", or by code). */
 int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err);
@@ -79,6 +75,9 @@ void tvs_service_install(tvs_service *svc, ck_trustcache *cache, const ck_tc_rep
  * it in; on failure the old cache stays and the error says why. why (may be
  * NULL) is logged, e.g. "CTLFile.tlv has been modified". */
 int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err);
+/* One line of counters for SIGUSR1: connections open and accepted,
+ * VERIFY answers. Thread-safe (the workers count with atomics). */
+void tvs_service_stats(tvs_service *svc, char *buf, size_t len);
 /* The bound port (useful with port 0). */
 int tvs_service_port(const tvs_service *svc);
 /* Stops the workers, closes every connection, frees everything. NULL ok. */
