@@ -52,5 +52,8 @@ int admin_set_param(admin *a, int argc, char **argv);
 int admin_service_restart(admin *a, int argc, char **argv);
 int admin_show_status(admin *a, int argc, char **argv);
 int admin_show_audit(admin *a, int argc, char **argv);
+int admin_ctl_reset_localkey(admin *a, int argc, char **argv);
+int admin_itl_reset(admin *a, int argc, char **argv);
+int admin_file_delete_activelog(admin *a, int argc, char **argv);
 
 #endif
