@@ -121,6 +121,8 @@ bool admin_confirm(admin *a, const char *question)
     return ask(a, prompt, true);
 }
 
+bool admin_ask(admin *a, const char *prompt) { return ask(a, prompt, true); }
+
 bool admin_confirm_enter_y(admin *a, const char *question)
 {
     char prompt[512];
