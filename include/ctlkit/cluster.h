@@ -176,6 +176,21 @@ CK_MUST_USE int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, con
 /* `set param NAME VALUE` (range-checked from the parameter table). */
 CK_MUST_USE int ck_cluster_set_param(ck_cluster *c, const char *node, const char *name, const char *value, ck_err *err);
 
+/* Recovery (lib/cluster/recovery.c). `utils ctl reset localkey`
+ * (publisher, mixed mode): the tokenless CTL signed with the publisher's
+ * ITLRecovery key (the CallManager key is not needed), and
+ * TrustListSigningKey set to ITLRecovery so that later updates keep that
+ * signer. */
+CK_MUST_USE int ck_cluster_ctl_reset_localkey(ck_cluster *c, const char *node, ck_err *err);
+/* `utils itl reset localkey` (key_node NULL: node's own ITLRecovery key)
+ * or `remotekey KEY_NODE`: every node's ITL signed with that ITLRecovery
+ * key, until the node's TFTP service is restarted. n_reset gets how many. */
+CK_MUST_USE int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, size_t *n_reset,
+                                     ck_err *err);
+/* The TFTP file name in an activelog path ("cm/tftpdata/CTLFile.tlv" ->
+ * "CTLFile.tlv"); NULL when the path is not a file of cm/tftpdata/. */
+const char *ck_cluster_activelog_tftp_name(const char *path);
+
 /* Checks that protect the fleet (stale CTL in non-secure mode, a CTL not
  * signed by the publisher's current signer, node copies that differ from
  * the published file). node NULL: every node. Returns a malloc'd array of

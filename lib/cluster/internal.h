@@ -71,6 +71,10 @@ CK_MUST_USE int ck__mark_deleted(ck_cluster *c, const char *node, const char *na
 CK_MUST_USE int ck__build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err);
 /* Builds node's ITL. */
 CK_MUST_USE int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err);
+/* Builds node's ITL signed by recovery_node's ITLRecovery key ("": the
+ * publisher's), or by node's CallManager key when recovery_node is NULL. */
+CK_MUST_USE int ck__build_itl_signed(ck_cluster *c, const char *node, const char *recovery_node, uint8_t **out,
+                                     size_t *len, ck_err *err);
 
 /* Rebuilds and publishes node's ITL inside an open operation. */
 CK_MUST_USE int ck__rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *err);

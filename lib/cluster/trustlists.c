@@ -108,15 +108,24 @@ out:
 
 int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err)
 {
-    ck_node self, pub, *nodes = NULL;
+    return ck__build_itl_signed(c, node, itlrecovery_signs(c) ? "" : NULL, out, len, err);
+}
+
+int ck__build_itl_signed(ck_cluster *c, const char *node, const char *recovery_node, uint8_t **out, size_t *len,
+                         ck_err *err)
+{
+    ck_node self, pub, keyn, *nodes = NULL;
     size_t nn = 0;
     entry_set s = {0};
     int rc = -1;
-    bool recovery = itlrecovery_signs(c);
+    bool recovery = recovery_node != NULL;
     if (ck_store_get_node(c->store, node, &self, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0 ||
         ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
         return -1;
-    if (recovery && add_cert(&s, c, &pub, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
+    keyn = pub;
+    if (recovery && *recovery_node && ck_store_get_node(c->store, recovery_node, &keyn, err) < 0)
+        goto out;
+    if (recovery && add_cert(&s, c, &keyn, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
         goto out;
     if (add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_SAST, NULL, err) < 0 ||
         add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
@@ -128,7 +137,7 @@ int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, c
      * those through TVS, and 21 nodes' worth would not fit in 64 KiB. */
     if (add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
         goto out;
-    rc = recovery ? sign_and_build(c, pub.name, CK_UNIT_ITLRECOVERY, &s, CK_ITL_NAME, out, len, err)
+    rc = recovery ? sign_and_build(c, keyn.name, CK_UNIT_ITLRECOVERY, &s, CK_ITL_NAME, out, len, err)
                   : sign_and_build(c, node, CK_UNIT_CALLMANAGER, &s, CK_ITL_NAME, out, len, err);
 out:
     set_free(&s);

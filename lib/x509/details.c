@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,43 @@ static void when(const ASN1_TIME *t, char *out, size_t outsz)
     strftime(out, outsz, "%a %b %d %H:%M:%S %Z %Y", &local);
 }
 
+/* A name as CUCM's certificate page writes it (Java's order: "L=Krakow,
+ * ST=Malopolska, CN=cucm-1051-a-pub, OU=TAC, O=Cisco, C=PL"), then any
+ * other field in the certificate's own order. */
+static char *page_name(X509_NAME *name)
+{
+    static const int order[] = {NID_localityName, NID_stateOrProvinceName, NID_commonName,
+                                NID_organizationalUnitName, NID_organizationName, NID_countryName};
+    static const char *const label[] = {"L", "ST", "CN", "OU", "O", "C"};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out)
+        return NULL;
+    bool first = true;
+    int n = X509_NAME_entry_count(name);
+    for (size_t k = 0; k <= sizeof order / sizeof order[0]; k++) {
+        for (int i = 0; i < n; i++) {
+            X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+            int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+            bool known = false;
+            for (size_t j = 0; j < sizeof order / sizeof order[0]; j++)
+                known = known || order[j] == nid;
+            if (k < sizeof order / sizeof order[0] ? nid != order[k] : known)
+                continue;
+            unsigned char *u = NULL;
+            if (ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e)) < 0)
+                continue;
+            const char *sn = k < sizeof order / sizeof order[0] ? label[k] : OBJ_nid2sn(nid);
+            fprintf(out, "%s%s=%s", first ? "" : ", ", sn ? sn : "?", (char *)u);
+            first = false;
+            OPENSSL_free(u);
+        }
+    }
+    fclose(out);
+    return buf;
+}
+
 char *ck_cert_details(X509 *cert)
 {
     char *buf = NULL;
@@ -50,8 +88,8 @@ char *ck_cert_details(X509 *cert)
     ck_cert_serial_hex(cert, serial, sizeof serial);
     when(X509_get0_notBefore(cert), from, sizeof from);
     when(X509_get0_notAfter(cert), to, sizeof to);
-    char *issuer = ck_name_oneline(X509_get_issuer_name(cert));
-    char *subject = ck_name_oneline(X509_get_subject_name(cert));
+    char *issuer = page_name(X509_get_issuer_name(cert));
+    char *subject = page_name(X509_get_subject_name(cert));
     OBJ_obj2txt(oid, sizeof oid, OBJ_nid2obj(X509_get_signature_nid(cert)), 1);
 
     fprintf(out, "[\n  Version: V%ld\n", X509_get_version(cert) + 1);

@@ -34,7 +34,13 @@ static const command commands[] = {
     {"utils ctl set-cluster mixed-mode", 0, 0, admin_set_mixed, "", "tokenless mixed mode (publisher)"},
     {"utils ctl set-cluster non-secure-mode", 0, 0, admin_set_nonsecure, "", "back to non-secure mode (publisher)"},
     {"utils ctl update CTLFile", 0, 0, admin_update_ctl, "", "rebuild and publish the tokenless CTL (publisher)"},
+    {"utils ctl reset localkey", 0, 0, admin_ctl_reset_localkey, "",
+     "sign the CTL with the ITLRecovery key (publisher; CUCM 12.5+)"},
+    {"utils itl reset", 1, 2, admin_itl_reset, "localkey | remotekey NODE",
+     "every node's ITL signed with an ITLRecovery key"},
     {"file delete tftp", 1, 1, admin_file_delete, "NAME", "delete a file from this node's TFTP directory"},
+    {"file delete activelog", 1, 1, admin_file_delete_activelog, "cm/tftpdata/NAME",
+     "delete a file from this node's TFTP directory (CUCM's path)"},
     {"file list tftp", 0, 1, admin_file_list, "[--json]", "list this node's TFTP directory"},
     {"run sql", 1, 1000, admin_run_sql, "SELECT ...", "read-only SQL on the cluster database"},
     {"show cert own", 1, 3, admin_show_cert_own, "UNIT [--pem] [--json]", "a certificate of this node"},
@@ -114,6 +120,8 @@ bool admin_confirm(admin *a, const char *question)
     snprintf(prompt, sizeof prompt, "%s (y/n):", question);
     return ask(a, prompt, true);
 }
+
+bool admin_ask(admin *a, const char *prompt) { return ask(a, prompt, true); }
 
 bool admin_confirm_enter_y(admin *a, const char *question)
 {

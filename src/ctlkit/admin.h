@@ -26,6 +26,8 @@ typedef int (*admin_fn)(admin *a, int argc, char **argv);
 /* Asks CUCM's "(y/n):" question. With --yes it prints the answer "y";
  * without a terminal and without --yes it refuses rather than guessing. */
 bool admin_confirm(admin *a, const char *question);
+/* A prompt of the command's own ("Proceed with regeneration (yes|no)? "). */
+bool admin_ask(admin *a, const char *prompt);
 /* CUCM's "Enter "y" followed by return to continue:" variant. */
 bool admin_confirm_enter_y(admin *a, const char *question);
 /* Prints a failure CUCM-style: "Executed command unsuccessfully" + reason. */
@@ -52,5 +54,8 @@ int admin_set_param(admin *a, int argc, char **argv);
 int admin_service_restart(admin *a, int argc, char **argv);
 int admin_show_status(admin *a, int argc, char **argv);
 int admin_show_audit(admin *a, int argc, char **argv);
+int admin_ctl_reset_localkey(admin *a, int argc, char **argv);
+int admin_itl_reset(admin *a, int argc, char **argv);
+int admin_file_delete_activelog(admin *a, int argc, char **argv);
 
 #endif
