@@ -13,6 +13,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
+#include "ctlkit/tls_policy.h"
 #include "log.h"
 
 /* How often to look for a changed CTL or certificate store: a stat and a
@@ -96,6 +97,13 @@ cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_c
         ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TVS_TTL, ttl, sizeof ttl, NULL) == 0 &&
         ck_parse_ll(ttl, 1, 0xffffffffLL, &v))
         vcfg->ttl = (uint32_t)v;
+    /* The cluster's TLS policy, read at start: CUCM asks for a restart of
+     * the services after `set tls min-version`. */
+    if (!vcfg->tls_min_set)
+        vcfg->tls_min = ck_cluster_tls_min_version(cn->c);
+    else
+        dlog(DLOG_WARNING, "--tvs-legacy-tls is deprecated: TVS accepts TLS 1.0 whatever TLSMinVersion says "
+                           "(ctlkit admin -c 'set tls min-version 1.0' sets it for the cluster)");
     /* Before TFTP loads its cache: the folder holds the database's files
      * and nothing an interrupted publish left behind. */
     materialize(cn);

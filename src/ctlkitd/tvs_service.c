@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
 #include "tvs_internal.h"
@@ -37,6 +38,7 @@ void tvs_config_init(tvs_config *cfg)
     cfg->timeout_ms = 10000;
     cfg->idle_ms = 10000;
     cfg->watch_ms = CK_TC_WATCH_MS;
+    cfg->tls_min = TLS1_2_VERSION; /* no cluster, no TLSMinVersion: what OpenSSL deems safe */
 }
 
 void tvs_config_clear(tvs_config *cfg)
@@ -92,7 +94,8 @@ const char tvs_usage[] =
     "                       CallManager.pem:SAST,CCM+TFTP (repeatable)\n"
     "  --tvs-ttl SECONDS    how long phones may cache a \"valid\" answer (default: the cluster's\n"
     "                       TVSCertificateCacheTTL, or 86400)\n"
-    "  --tvs-legacy-tls     also allow TLS 1.0/1.1 and old ciphers (79xx phones)\n"
+    "  --tvs-legacy-tls     deprecated: TLS minimum 1.0 (79xx phones) whatever the cluster's\n"
+    "                       TLSMinVersion says (use: ctlkit admin -c 'set tls min-version 1.0')\n"
     "  --tvs-timeout SECONDS  close a connection that has not sent a whole request by then (default 10)\n"
     "  --tvs-workers N      TVS threads (default: one per CPU)\n"
     "  --tvs-max-conns N    TVS connections at once (default 1024)\n";
@@ -108,8 +111,10 @@ int tvs_config_set(tvs_config *cfg, const char *name, const char *arg, ck_err *e
         cfg->ctl_path = arg;
     else if (strcmp(name, "tvs-db-cert") == 0)
         return tvs_config_add_db_cert(cfg, arg, err);
-    else if (strcmp(name, "tvs-legacy-tls") == 0)
-        cfg->legacy_tls = true;
+    else if (strcmp(name, "tvs-legacy-tls") == 0) {
+        cfg->tls_min = TLS1_VERSION;
+        cfg->tls_min_set = true;
+    }
     else if (strcmp(name, "tvs-ttl") == 0) {
         if (!arg || !ck_parse_ll(arg, 0, UINT32_MAX, &n))
             return ck_fail(err, CK_EINVAL, "--tvs-ttl must be a number of seconds from 0 to %u", UINT32_MAX);
@@ -526,9 +531,8 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
-        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), %s, TTL %u s", svc->cfg.listen,
-                svc->port, svc->n_workers,
-                svc->cfg.legacy_tls ? "TLS 1.0 and later (legacy allowed)" : "TLS 1.2 and later", svc->cfg.ttl);
+        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), TLS %s and later, TTL %u s",
+                svc->cfg.listen, svc->port, svc->n_workers, ck_tls_version_name(svc->cfg.tls_min), svc->cfg.ttl);
     return rc;
 }
 
