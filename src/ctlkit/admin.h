@@ -52,5 +52,7 @@ int admin_set_param(admin *a, int argc, char **argv);
 int admin_service_restart(admin *a, int argc, char **argv);
 int admin_show_status(admin *a, int argc, char **argv);
 int admin_show_audit(admin *a, int argc, char **argv);
+int admin_show_tls_min(admin *a, int argc, char **argv);
+int admin_set_tls_min(admin *a, int argc, char **argv);
 
 #endif
