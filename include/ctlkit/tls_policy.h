@@ -7,6 +7,8 @@
 #define CTLKIT_TLS_POLICY_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "ctlkit/error.h"
 
@@ -20,6 +22,9 @@ struct ck_cluster;
 /* The cluster's minimum (TLSMinVersion) as a TLS1_*_VERSION; the table's
  * default (1.0) for a cluster made before the parameter existed. */
 int ck_cluster_tls_min_version(struct ck_cluster *c);
+/* `cluster status`'s warning while the minimum is below 1.2, naming the
+ * phone models that need it; false (out untouched) from 1.2 on. */
+bool ck_cluster_tls_warning(struct ck_cluster *c, char *out, size_t outsz);
 
 /* Makes ctx accept exactly what the minimum allows. Below 1.2 (79xx
  * phones: TLS 1.0, RSA key exchange, CBC-SHA suites, SHA-1 and MD5+SHA-1
