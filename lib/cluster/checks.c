@@ -11,6 +11,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
+#include "ctlkit/tls_policy.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
 
@@ -183,6 +184,22 @@ static void check_node(ck_cluster *c, const ck_node *n, bool mixed, list *out)
         }
         free(raw);
     }
+}
+
+/* The phone models known to speak nothing newer than TLS 1.1 (docs/phones.md). */
+static const char tls10_models[] = "7940, 7945, 7960, 7965, 7975 (TLS 1.0 only)";
+
+bool ck_cluster_tls_warning(ck_cluster *c, char *out, size_t outsz)
+{
+    int min = ck_cluster_tls_min_version(c);
+    if (min >= TLS1_2_VERSION)
+        return false;
+    snprintf(out, outsz,
+             "the TLS minimum version is %s: TVS and the CTL Provider accept TLS %s and its legacy suites "
+             "(RSA key exchange, CBC-SHA); the known phone models that need it: %s. "
+             "Once they are gone: set tls min-version 1.2",
+             ck_tls_version_name(min), ck_tls_version_name(min), tls10_models);
+    return true;
 }
 
 int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t *n, ck_err *err)

@@ -8,6 +8,7 @@
 
 static const char *const lbm_modes[] = {"Insecure", "Secure", NULL};
 static const char *const signers[] = {"CallManager", "ITLRecovery", NULL};
+static const char *const tls_versions[] = {"1.0", "1.1", "1.2", "1.3", NULL};
 
 const ck_param_def ck_params[] = {
     {"ClusterSecurityMode", "Cluster Security Mode", CK_PARAM_INT, 0, 1, NULL, "0",
@@ -27,6 +28,11 @@ const ck_param_def ck_params[] = {
      1},
     {"TrustListSigningKey", "CTL/ITL Signing Key", CK_PARAM_ENUM, 0, 0, signers, "CallManager",
      "key that signs the CTL and ITLs: the publisher's CallManager (CUCM 10.x) or ITLRecovery (newer releases)",
+     1},
+    /* CUCM keeps it outside the Enterprise Parameters page (`set tls
+     * min-version`); 1.0 as CUCM 10.5, where the seed's 7975s worked. */
+    {"TLSMinVersion", "TLS Minimum Version", CK_PARAM_ENUM, 0, 0, tls_versions, "1.0",
+     "lowest TLS version TVS and the CTL Provider accept; set tls min-version, applied when the services restart",
      1},
 };
 

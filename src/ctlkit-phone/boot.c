@@ -137,7 +137,7 @@ static void ask_tvs(ph_boot *b, const uint8_t *cert, size_t cert_len)
     ph_file_report *fr = report_of(b, b->pending_kind);
     fr->tvs_asked = true;
     ck_err err;
-    b->tvs = ph_tvs_verify(b->base, b->cfg->ssl, &b->cfg->tvs[b->tvs_i], b->phone->itl->parsed, device, cert,
+    b->tvs = ph_tvs_verify(b->base, b->cfg->ssl, b->phone->model, &b->cfg->tvs[b->tvs_i], b->phone->itl->parsed, device, cert,
                            cert_len, b->cfg->tvs_timeout_ms, on_tvs, b, &err);
     if (!b->tvs) {
         snprintf(b->tvs_error, sizeof(b->tvs_error), "%s", err.msg);

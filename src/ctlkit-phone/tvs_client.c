@@ -24,6 +24,8 @@ struct ph_tvs_query {
     ck_buf req;
     ph_tvs_cb cb;
     void *arg;
+    char tls_text[32]; /* what the model speaks, "TLS 1.0" */
+    bool connected;    /* the handshake completed */
 };
 
 SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
@@ -34,7 +36,7 @@ SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
         return NULL;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* checked against the ITL instead */
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* Versions and suites are each model's: set per connection. */
     return ctx;
 }
 
@@ -144,6 +146,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     ph_tvs_query *q = arg;
     if (what & BEV_EVENT_CONNECTED) {
+        q->connected = true;
         on_connected(q);
         return;
     }
@@ -156,12 +159,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         fail(q, PH_TVS_NETWORK, "TVS %s timed out", q->server.text);
     else if (what & BEV_EVENT_EOF)
         fail(q, PH_TVS_NETWORK, "TVS %s closed the connection without an answer", q->server.text);
+    else if (!q->connected && ssl_err)
+        /* As a real phone: no common version or suite ends the query. */
+        fail(q, PH_TVS_NETWORK, "TVS %s refused the phone's TLS (it speaks %s): %s", q->server.text, q->tls_text,
+             reason);
     else
         fail(q, PH_TVS_NETWORK, "TVS %s: connection failed%s%s", q->server.text, reason[0] ? ": " : "", reason);
 }
 
-ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_addr *server, const ck_tl_file *itl,
-                            const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
+ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_model *model, const ph_addr *server,
+                            const ck_tl_file *itl, const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
                             ph_tvs_cb cb, void *arg, ck_err *err)
 {
     static uint32_t next_session = 0x1000;
@@ -178,9 +185,18 @@ ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_addr
     ck_buf_init(&q->req, CK_TVS_HEADER_LEN + CK_TVS_MAX_BODY);
     if (ck_tvs_build_request(CK_TVS_VERIFY_REQ, q->session, device, cert, cert_len, &q->req, err) < 0)
         goto fail;
+    ph_model_tls_text(model, q->tls_text, sizeof q->tls_text);
     SSL *ssl = SSL_new(ctx);
     if (!ssl) {
         ck_fail_ssl(err, CK_ECRYPTO, "cannot create a TLS session");
+        goto fail;
+    }
+    if (model->tls_min < TLS1_2_VERSION)
+        SSL_set_security_level(ssl, 0);
+    if (SSL_set_min_proto_version(ssl, model->tls_min) != 1 || SSL_set_max_proto_version(ssl, model->tls_max) != 1 ||
+        (model->tls_suites && SSL_set_cipher_list(ssl, model->tls_suites) != 1)) {
+        SSL_free(ssl);
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the %s TLS of a %s", q->tls_text, model->label);
         goto fail;
     }
     q->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);

@@ -57,5 +57,7 @@ int admin_show_audit(admin *a, int argc, char **argv);
 int admin_ctl_reset_localkey(admin *a, int argc, char **argv);
 int admin_itl_reset(admin *a, int argc, char **argv);
 int admin_file_delete_activelog(admin *a, int argc, char **argv);
+int admin_show_tls_min(admin *a, int argc, char **argv);
+int admin_set_tls_min(admin *a, int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
+#include "ctlkit/tls_policy.h"
 
 static const char usage[] =
     "usage: ctlkit cluster init DIR --publisher NAME=IP [--subscriber NAME=IP ...]\n"
@@ -225,12 +226,19 @@ static int cluster_status(int argc, char **argv)
     json_object_set_new(root, "cluster", json_string(ck_cluster_dir(c)));
     json_object_set_new(root, "security_mode", json_integer(mode));
     json_object_set_new(root, "security_mode_name", json_string(mode ? "mixed" : "non-secure"));
+    char tls_warn[512];
+    bool tls_low = ck_cluster_tls_warning(c, tls_warn, sizeof tls_warn);
+    json_object_set_new(root, "tls_min_version", json_string(ck_tls_version_name(ck_cluster_tls_min_version(c))));
+    json_object_set_new(root, "tls_warning", tls_low ? json_string(tls_warn) : json_null());
     json_object_set_new(root, "ctl", have_ctl ? json_pack("{s:s,s:s,s:I,s:I}", "md5", ctl.md5, "sha1", ctl.sha1, "length",
                                                          (json_int_t)ctl.len, "version", (json_int_t)ctl.version)
                                              : json_null());
     if (!json) {
         printf("Cluster %s\n", ck_cluster_dir(c));
         printf("Security mode: %d (%s)\n", mode, mode ? "mixed" : "non-secure");
+        printf("TLS minimum version: %s\n", ck_tls_version_name(ck_cluster_tls_min_version(c)));
+        if (tls_low)
+            printf("WARNING: %s\n", tls_warn);
         if (have_ctl)
             printf("Published CTL: %zu bytes, MD5 %s, version %lld\n", ctl.len, ctl.md5, (long long)ctl.version);
         else

@@ -13,6 +13,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
+#include "ctlkit/tls_policy.h"
 #include "log.h"
 
 /* How often to look for a changed CTL or certificate store: a stat and a
@@ -34,7 +35,7 @@ struct cluster_node {
     char pid_path[PATH_MAX];
     struct {
         char name[48], value[64];
-    } params[16]; /* the enterprise parameters the store holds, read at open */
+    } params[32]; /* the enterprise parameters the store holds, read at open */
     size_t n_params;
     struct tvs_service *tvs;
     struct event *watch;

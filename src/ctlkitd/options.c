@@ -3,11 +3,13 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/params.h"
+#include "ctlkit/tls_policy.h"
 
 typedef struct daemon_option {
     const char *name;     /* the long name, without "--" */
@@ -161,11 +163,18 @@ static int set_tvs_ttl(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
-static int set_tvs_legacy_tls(daemon_args *a, const char *arg, ck_err *err)
+/* The TVS's TLS minimum: the cluster's TLSMinVersion (arg, filled by the
+ * table), or 1.0 when the deprecated --tvs-legacy-tls flag is given (arg
+ * NULL), which then wins over the cluster, as it always did. */
+static int set_tvs_tls_min(daemon_args *a, const char *arg, ck_err *err)
 {
-    (void)arg;
-    (void)err;
-    a->d->tvs.legacy_tls = true;
+    int v = arg ? ck_tls_version_parse(arg) : TLS1_VERSION;
+    if (!v)
+        return ck_fail(err, CK_EINVAL, "TLS minimum version '%s' is not 1.0, 1.1, 1.2 or 1.3", arg);
+    if (!arg)
+        fprintf(stderr, "ctlkitd: --tvs-legacy-tls is deprecated: TVS accepts TLS 1.0 whatever TLSMinVersion "
+                        "says (ctlkit admin -c 'set tls min-version 1.0' sets it for the cluster)\n");
+    a->d->tvs.tls_min = v;
     return 0;
 }
 
@@ -253,8 +262,9 @@ static const daemon_option options[] = {
     {"tvs-ttl", 0, "SECONDS",
      "how long phones may cache a \"valid\" answer (default: the cluster's\nTVSCertificateCacheTTL, or 86400)",
      CK_PARAM_TVS_TTL, NULL, set_tvs_ttl},
-    {"tvs-legacy-tls", 0, NULL, "also allow TLS 1.0/1.1 and old ciphers (79xx phones)", NULL, NULL,
-     set_tvs_legacy_tls},
+    {"tvs-legacy-tls", 0, NULL,
+     "deprecated: TLS minimum 1.0 (79xx phones) whatever the cluster's\nTLSMinVersion says (use: ctlkit admin -c 'set tls min-version 1.0')",
+     CK_PARAM_TLS_MIN, NULL, set_tvs_tls_min},
     {"tvs-timeout", 0, "SECONDS", "close a connection that has not sent a whole request by then (default 10)", NULL,
      NULL, set_tvs_timeout},
     {"tvs-workers", 0, "N", "TVS threads (default: one per CPU)", NULL, NULL, set_tvs_workers},

@@ -28,6 +28,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/provider.h"
 #include "ctlkit/provider_ops.h"
+#include "ctlkit/tls_policy.h"
 #include "ctlkit/x509.h"
 #include "log.h"
 #include "netaddr.h"
@@ -104,6 +105,7 @@ void provider_config_init(provider_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_conns = 16;
     cfg->timeout_ms = 30000;
+    cfg->tls_min = TLS1_2_VERSION;
 }
 
 static uint64_t now_ms(void)
@@ -514,7 +516,7 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &probe, err) < 0)
         goto fail;
     ck_cluster_close(probe);
-    if (!(svc->ctx = tls_server_ctx_new(cfg->cert_key_pem, "CTL Provider", err)))
+    if (!(svc->ctx = tls_server_ctx_new(cfg->cert_key_pem, "CTL Provider", cfg->tls_min, err)))
         goto fail;
     /* Only the copies this service owns stay reachable. */
     svc->cfg.cert_key_pem = NULL;
@@ -595,7 +597,8 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     svc->fd = -1; /* the listener owns it now */
     evconnlistener_set_error_cb(svc->listener, on_accept_error);
     svc->resume = evtimer_new(base, on_resume, svc);
-    dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS), cluster %s", svc->listen_text, svc->cluster_dir);
+    dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS %s and later), cluster %s", svc->listen_text,
+         ck_tls_version_name(svc->cfg.tls_min), svc->cluster_dir);
     return 0;
 }
 
@@ -671,6 +674,7 @@ int provider_for_node(const char *cluster_dir, const char *node, const char *lis
     ck_cluster_refusal why = rc == 0 ? ck_cluster_publisher_only(c, node, err) : CK_REFUSAL_NO_NODE;
     if (rc == 0)
         ck_cluster_key_path(c, node, CK_UNIT_CALLMANAGER, pem, sizeof pem);
+    int tls_min = ck_cluster_tls_min_version(c);
     ck_cluster_close(c);
     if (why == CK_REFUSAL_NO_NODE)
         return -1;
@@ -686,6 +690,7 @@ int provider_for_node(const char *cluster_dir, const char *node, const char *lis
     cfg.listen = listen ? listen : addr;
     cfg.cluster_dir = cluster_dir;
     cfg.cert_key_pem = pem;
+    cfg.tls_min = tls_min;
     *out = provider_service_new(&cfg, err);
     return *out ? 0 : -1;
 }

@@ -25,6 +25,7 @@ typedef struct provider_config {
     const char *listen;        /* "ADDR:PORT"; port 0 picks one */
     const char *cluster_dir;   /* the cluster folder (cluster.db, nodes/, provider-users) */
     const char *cert_key_pem;  /* the publisher's CallManager certificate and key, one PEM */
+    int tls_min;               /* TLS1_*_VERSION: the cluster's TLSMinVersion (1.2 by default) */
     int max_conns;             /* connections at once (16) */
     int timeout_ms;            /* from accept or a response to the end of the next request (30000) */
 } provider_config;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "ctlkit/tls_policy.h"
 #include "ctlkit/x509.h"
 #include "log.h"
 
@@ -50,7 +51,7 @@ static void fit_security_level(SSL_CTX *ctx, X509 *cert, EVP_PKEY *key, const ch
     free(subject);
 }
 
-SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, ck_err *err)
+SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, int min_version, ck_err *err)
 {
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
@@ -72,8 +73,8 @@ SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, ck_err *err)
         ck_fail_ssl(err, CK_ECRYPTO, "%s: the %s key does not fit its certificate", pem, what);
         goto fail;
     }
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the %s TLS version", what);
+    if (ck_tls_policy_apply(ctx, min_version, err) < 0) {
+        ck_err_prefix(err, "%s", what);
         goto fail;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);

@@ -1,5 +1,6 @@
 /* The part of a server TLS context that every ctlkitd service shares: the
- * node's certificate and key from one PEM, TLS 1.2 or later, no client
+ * node's certificate and key from one PEM, the cluster's TLS minimum
+ * (ctlkit/tls_policy.h), no client
  * certificate, no renegotiation (it would let one connection demand RSA
  * operations for free), no compression. Each service adds its own. */
 #ifndef CTLKITD_TLS_SERVER_H
@@ -13,7 +14,8 @@
  * main sets it once, before any service starts. */
 void tls_server_set_key_flags(unsigned flags);
 
-/* what names the service in messages ("TVS", "CTL Provider"). */
-SSL_CTX *tls_server_ctx_new(const char *cert_key_pem, const char *what, ck_err *err);
+/* what names the service in messages ("TVS", "CTL Provider"); min_version
+ * is a TLS1_*_VERSION (the cluster's TLSMinVersion). */
+SSL_CTX *tls_server_ctx_new(const char *cert_key_pem, const char *what, int min_version, ck_err *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
 #include "netaddr.h"
@@ -36,6 +37,7 @@ void tvs_config_init(tvs_config *cfg)
     cfg->timeout_ms = 10000;
     cfg->idle_ms = 10000;
     cfg->watch_ms = CK_TC_WATCH_MS;
+    cfg->tls_min = TLS1_2_VERSION; /* no cluster, no TLSMinVersion: what OpenSSL deems safe */
 }
 
 void tvs_config_clear(tvs_config *cfg)
@@ -439,9 +441,8 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
-        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), %s, TTL %u s", svc->cfg.listen,
-                svc->port, svc->n_workers,
-                svc->cfg.legacy_tls ? "TLS 1.0 and later (legacy allowed)" : "TLS 1.2 and later", svc->cfg.ttl);
+        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), TLS %s and later, TTL %u s",
+                svc->cfg.listen, svc->port, svc->n_workers, ck_tls_version_name(svc->cfg.tls_min), svc->cfg.ttl);
     return rc;
 }
 

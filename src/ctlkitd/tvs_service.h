@@ -36,7 +36,7 @@ typedef struct tvs_config {
     tvs_db_cert *db_certs;     /* the DB cache (owned: tvs_config_clear frees) */
     size_t n_db_certs;
     uint32_t ttl;              /* seconds a phone may cache a "valid" (86400) */
-    bool legacy_tls;           /* allow TLS 1.0/1.1 and old ciphers for 79xx phones */
+    int tls_min;               /* TLS1_*_VERSION: the cluster's TLSMinVersion; 1.2 without a cluster */
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
     int max_conns;             /* connections at once over all workers (1024) */

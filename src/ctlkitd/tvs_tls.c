@@ -14,19 +14,11 @@
 
 SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err)
 {
-    SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "TVS", err);
+    /* The versions and suites follow the cluster's TLS minimum
+     * (tls_server.c, ctlkit/tls_policy.h). */
+    SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "TVS", cfg->tls_min, err);
     if (!ctx)
         return NULL;
-    if (cfg->legacy_tls) {
-        /* 79xx phones: TLS 1.0, RSA key exchange, CBC-SHA1 suites, SHA-1 /
-         * MD5+SHA-1 handshake signatures, which security level 0 allows. */
-        SSL_CTX_set_security_level(ctx, 0);
-        if (SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) != 1 ||
-            SSL_CTX_set_cipher_list(ctx, "DEFAULT:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0") != 1) {
-            ck_fail_ssl(err, CK_ECRYPTO, "cannot enable legacy TLS for the TVS");
-            goto fail;
-        }
-    }
     /* X25519 first: the cheapest ECDHE here (52 us to generate and derive
      * against 79 us for P-256), and what OpenSSL clients send a key share
      * for. */
