@@ -89,6 +89,30 @@ static ck_tl_file *parse(const uint8_t *p, size_t n)
     return f;
 }
 
+/* The usual judgement's inputs: the phone holds a CTL signed by pub
+ * (version 1000) and is offered a new one (version 2000) signed by signer. */
+typedef struct ctl_pair {
+    uint8_t *old, *new;
+    size_t n_old, n_new;
+    ck_tl_file *held;
+} ctl_pair;
+
+static ctl_pair pair_of(X509 *signer, EVP_PKEY *key, bool blank)
+{
+    ctl_pair p = {0};
+    p.old = make_ctl(pub, pub_k, 1000, false, &p.n_old);
+    p.new = make_ctl(signer, key, 2000, blank, &p.n_new);
+    p.held = parse(p.old, p.n_old);
+    return p;
+}
+
+static void pair_free(ctl_pair *p)
+{
+    ck_tl_free(p->held);
+    free(p->old);
+    free(p->new);
+}
+
 static void sha1_of(X509 *c, uint8_t out[20])
 {
     unsigned n = 0;
@@ -135,69 +159,49 @@ static void test_same_bytes_unchanged(void **state)
 
 static void test_same_signer_installs(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub, pub_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = held, .data = new, .len = n2};
+    ctl_pair p = pair_of(pub, pub_k, false);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = p.held, .data = p.new, .len = p.n_new};
     ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
     assert_false(d.via_tvs);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 /* A non-secure CTL whose other records are blank is still a valid update
  * when a known SAST signed it. */
 static void test_blank_record_ctl(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub, pub_k, 2000, true, &n2);
-    ck_tl_file *held = parse(old, n1);
-    ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = new, .len = n2};
+    ctl_pair p = pair_of(pub, pub_k, true);
+    ck_ph_input in = {.kind = CK_PH_CTL, .held = p.held, .data = p.new, .len = p.n_new};
     judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 static void test_unknown_signer_no_tvs_rejected(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
+    ctl_pair p = pair_of(pub2, pub2_k, false);
     /* SBD phone, but no TVS answered */
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2,
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new,
                       .tvs_error = "no TVS server configured"};
     ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_TVS_UNAVAILABLE);
     assert_non_null(strstr(d.detail, "no TVS server configured"));
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 /* A 7960 never asks TVS, even when an answer that would pass is cached. */
 static void test_non_sbd_never_asks_tvs(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
+    ctl_pair p = pair_of(pub2, pub2_k, false);
     ck_ph_cache cache;
     ck_ph_cache_init(&cache);
     uint8_t h[20];
     sha1_of(pub2, h);
     uint8_t roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP};
     ck_ph_cache_put(&cache, h, true, roles, 2, 86400, 1000);
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = held, .data = new, .len = n2, .cache = &cache,
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = p.held, .data = p.new, .len = p.n_new, .cache = &cache,
                       .now = 1000};
     ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_UNKNOWN_SIGNER);
     assert_null(d.need_cert);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 static void test_sbd_asks_then_installs_on_sast(void **state)
@@ -239,15 +243,12 @@ static void test_sbd_asks_then_installs_on_sast(void **state)
 
 static void test_tvs_valid_without_sast_rejected(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
+    ctl_pair p = pair_of(pub2, pub2_k, false);
     uint8_t h[20];
     sha1_of(pub2, h);
     ck_ph_cache_entry fresh = {.valid = true, .roles = {CK_ROLE_CCM_TFTP}, .n_roles = 1};
     memcpy(fresh.sha1, h, 20);
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .fresh = &fresh};
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new, .fresh = &fresh};
     judge(&in, CK_PH_REJECT, CK_PH_R_TVS_NOT_SAST);
     fresh.valid = false;
     fresh.n_roles = 0;
@@ -257,24 +258,19 @@ static void test_tvs_valid_without_sast_rejected(void **state)
     fresh.roles[0] = CK_ROLE_SAST;
     fresh.n_roles = 1;
     judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 static void test_cache_ttl_expiry(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
+    ctl_pair p = pair_of(pub2, pub2_k, false);
     ck_ph_cache cache;
     ck_ph_cache_init(&cache);
     uint8_t h[20];
     sha1_of(pub2, h);
     uint8_t roles[] = {CK_ROLE_SAST};
     ck_ph_cache_put(&cache, h, true, roles, 1, 100, 5000);
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .cache = &cache};
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new, .cache = &cache};
     in.now = 5099; /* one second before expiry: the cached answer counts */
     ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
     assert_true(d.from_cache);
@@ -284,9 +280,7 @@ static void test_cache_ttl_expiry(void **state)
     assert_int_equal(ck_ph_cache_expire(&cache, 5099), 0);
     assert_int_equal(ck_ph_cache_expire(&cache, 5100), 1);
     assert_int_equal(cache.n, 0);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 static void test_cache_bounded(void **state)
