@@ -179,30 +179,26 @@ static void test_body_negatives(void **state)
     n = frame(f, CK_PV_LOGIN, b, bn);
     expect_bad(f, n, "USER appears twice");
 
-    bn = elem(b, CK_PV_T_USER, "", 0);
-    bn += elem(b + bn, CK_PV_T_PASSWORD, "pw", 2);
-    n = frame(f, CK_PV_LOGIN, b, bn);
-    expect_bad(f, n, "USER is empty");
-
-    bn = elem(b, CK_PV_T_USER, big, 65);
-    bn += elem(b + bn, CK_PV_T_PASSWORD, "pw", 2);
-    n = frame(f, CK_PV_LOGIN, b, bn);
-    expect_bad(f, n, "USER is 65 bytes, at most 64");
-
-    bn = elem(b, CK_PV_T_USER, "ad\nmin", 6);
-    bn += elem(b + bn, CK_PV_T_PASSWORD, "pw", 2);
-    n = frame(f, CK_PV_LOGIN, b, bn);
-    expect_bad(f, n, "control character");
-
-    bn = elem(b, CK_PV_T_USER, "admin", 5);
-    bn += elem(b + bn, CK_PV_T_PASSWORD, "p\0w", 3);
-    n = frame(f, CK_PV_LOGIN, b, bn);
-    expect_bad(f, n, "PASSWORD holds a control character");
-
-    bn = elem(b, CK_PV_T_USER, "admin", 5);
-    bn += elem(b + bn, CK_PV_T_PASSWORD, big, 257);
-    n = frame(f, CK_PV_LOGIN, b, bn);
-    expect_bad(f, n, "PASSWORD is 257 bytes");
+    /* LOGIN frames with one bad USER or PASSWORD each. */
+    const struct {
+        const char *user;
+        size_t user_len;
+        const char *password;
+        size_t password_len;
+        const char *want;
+    } logins[] = {
+        {"", 0, "pw", 2, "USER is empty"},
+        {big, 65, "pw", 2, "USER is 65 bytes, at most 64"},
+        {"ad\nmin", 6, "pw", 2, "control character"},
+        {"admin", 5, "p\0w", 3, "PASSWORD holds a control character"},
+        {"admin", 5, big, 257, "PASSWORD is 257 bytes"},
+    };
+    for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++) {
+        bn = elem(b, CK_PV_T_USER, logins[i].user, logins[i].user_len);
+        bn += elem(b + bn, CK_PV_T_PASSWORD, logins[i].password, logins[i].password_len);
+        n = frame(f, CK_PV_LOGIN, b, bn);
+        expect_bad(f, n, logins[i].want);
+    }
 
     /* An element whose length runs past the body. */
     bn = elem(b, CK_PV_T_USER, "admin", 5);

@@ -983,34 +983,28 @@ static void test_parse_trailing_and_record_start(void **state)
 
 static void test_parse_duplicates(void **state)
 {
-    char want[160];
-    fixture x = seed_fixture();
-    size_t off = elem_off(x.f, 0, 10);
-    x.raw[off] = 4; /* IPADDRESS -> a second FUNCTION */
-    snprintf(want, sizeof want, "offset %zu: second FUNCTION element in record #1", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, -1, 15);
-    x.raw[off] = 14; /* TIMESTAMP -> a second FILENAME */
-    snprintf(want, sizeof want, "offset %zu: second FILENAME element in the header", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, -1, 6);
-    x.raw[off] = 4; /* CANAME -> a second SIGNERNAME */
-    snprintf(want, sizeof want, "offset %zu: second SIGNERNAME element", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, 2, 5);
-    x.raw[off] = 3; /* ISSUERNAME -> a second SUBJECTNAME */
-    snprintf(want, sizeof want, "offset %zu: second SUBJECTNAME element in record #3", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
+    /* Each case turns one element's tag into a tag the same section already
+     * has; the parser must name the second one. */
+    const struct {
+        int record; /* -1: the header */
+        int element;
+        uint8_t tag;
+        const char *want; /* after "offset N: " */
+    } cases[] = {
+        {0, 10, 4, "second FUNCTION element in record #1"},      /* IPADDRESS */
+        {-1, 15, 14, "second FILENAME element in the header"}, /* TIMESTAMP */
+        {-1, 6, 4, "second SIGNERNAME element"},                /* CANAME */
+        {2, 5, 3, "second SUBJECTNAME element in record #3"},   /* ISSUERNAME */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[160];
+        fixture x = seed_fixture();
+        size_t off = elem_off(x.f, cases[i].record, cases[i].element);
+        x.raw[off] = cases[i].tag;
+        snprintf(want, sizeof want, "offset %zu: %s", off, cases[i].want);
+        expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
+        fixture_free(&x);
+    }
 }
 
 static void test_parse_bad_values(void **state)
