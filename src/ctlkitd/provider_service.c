@@ -51,12 +51,11 @@ struct pjob {
     bool close_after;
     int rc;
     char line[256];
-    pjob *next;
+    STAILQ_ENTRY(pjob) link;
 };
 
-typedef struct jobq {
-    pjob *head, *tail;
-} jobq;
+STAILQ_HEAD(jobq, pjob);
+typedef struct jobq jobq;
 
 struct provider_service {
     provider_config cfg;
@@ -115,24 +114,13 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void jobq_push(jobq *q, pjob *j)
-{
-    j->next = NULL;
-    if (q->tail)
-        q->tail->next = j;
-    else
-        q->head = j;
-    q->tail = j;
-}
+static void jobq_push(jobq *q, pjob *j) { STAILQ_INSERT_TAIL(q, j, link); }
 
 static pjob *jobq_pop(jobq *q)
 {
-    pjob *j = q->head;
-    if (j) {
-        q->head = j->next;
-        if (!q->head)
-            q->tail = NULL;
-    }
+    pjob *j = STAILQ_FIRST(q);
+    if (j)
+        STAILQ_REMOVE_HEAD(q, link);
     return j;
 }
 
@@ -412,8 +400,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     while (read(fd, buf, sizeof buf) > 0)
         ;
     pthread_mutex_lock(&svc->mu);
-    jobq done = svc->done;
-    svc->done.head = svc->done.tail = NULL;
+    jobq done = STAILQ_HEAD_INITIALIZER(done);
+    STAILQ_CONCAT(&done, &svc->done);
     pthread_mutex_unlock(&svc->mu);
     for (pjob *j; (j = jobq_pop(&done));) {
         pconn *pc = j->pc;
@@ -502,6 +490,8 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     svc->wake[0] = svc->wake[1] = -1;
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->cv, NULL);
+    STAILQ_INIT(&svc->todo);
+    STAILQ_INIT(&svc->done);
     if (svc->cfg.max_conns <= 0)
         svc->cfg.max_conns = 16;
     if (svc->cfg.timeout_ms <= 0)
