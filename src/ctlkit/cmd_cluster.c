@@ -168,6 +168,7 @@ static const char *copy_word(ck_copy_state st)
     case CK_COPY_MISSING: return "missing";
     case CK_COPY_UNPUBLISHED: return "unpublished copy";
     case CK_COPY_OK: return "ok";
+    case CK_COPY_ELSEWHERE: return "on its host";
     default: return "DIFFERS";
     }
 }
