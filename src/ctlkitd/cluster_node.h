@@ -1,4 +1,9 @@
 /* ctlkitd --cluster DIR --node NAME: the daemon as one node of a cluster.
+ * Across hosts (--cluster postgresql://... --dir DIR) it wakes on the
+ * store's notifications (a slow poll as safety net), rebuilds and signs its
+ * own ITL when the cluster's certificates change, and keeps serving its
+ * last files when the database is down (logged once, reconnects with
+ * back-off).
  * Fills the TFTP and TVS settings from the node's entry in the cluster
  * database (its address, ports, TFTP directory and TVS key), keeps the
  * TVS's trust cache equal to what the cluster trusts (the node's CTL and
@@ -19,8 +24,10 @@ typedef struct cluster_node cluster_node;
 
 /* Opens the cluster and fills what the command line left unset:
  * tftp_set / tvs_set say whether --tftp / --tvs were given. */
-cluster_node *cluster_node_open(const char *dir, const char *node, struct tftp_config *tcfg, bool tftp_set,
-                                tvs_config *vcfg, bool tvs_set, ck_err *err);
+/* address: the cluster folder or a postgresql:// URL; node_dir: this
+ * host's node folder (NULL: the folder cluster's nodes/NAME). */
+cluster_node *cluster_node_open(const char *address, const char *node_dir, const char *node, struct tftp_config *tcfg,
+                                bool tftp_set, tvs_config *vcfg, bool tvs_set, ck_err *err);
 /* After the services exist (and after detaching): installs the cluster's
  * trust cache, writes the pid file that `utils service restart` signals,
  * and starts watching for changes. */

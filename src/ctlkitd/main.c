@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/cluster.h"
 #include "ctlkit/error.h"
 #include "ctlkit/x509.h"
 #include "daemon.h"
@@ -24,10 +25,13 @@
 static void usage(FILE *to)
 {
     fputs("usage: ctlkitd --cluster DIR --node NAME [options]\n"
+          "       ctlkitd --cluster postgresql://USER@HOST:PORT/DB --dir DIR --node NAME [options]\n"
           "       ctlkitd --tftp-root DIR [options]\n"
           "  --cluster DIR        the cluster (ctlkit cluster init); with --node, serves that node:\n"
           "  --node NAME          TFTP from its directory on its IP and port, TVS with its key,\n"
           "                       answers from the cluster's CTL and certificates (followed on change)\n"
+          "  --dir DIR            this host's node folder (keys/, tftp/, run/); needed with a\n"
+          "                       postgresql:// cluster (docs/cluster-across-hosts.md)\n"
           "  --tftp ADDR:PORT     TFTP address (default 0.0.0.0:69; [::1]:69 for IPv6)\n"
           "  --tftp-root DIR      directory served over TFTP (read into memory, followed on change)\n"
           "  --max-transfers N    concurrent TFTP transfers (default 4000)\n"
@@ -64,7 +68,7 @@ struct args {
 static int parse_args(int argc, char **argv, daemon_ctx *d, struct args *a)
 {
     enum { OPT_TFTP = 256, OPT_ROOT, OPT_MAX, OPT_LEVEL, OPT_TVS, OPT_CLUSTER, OPT_NODE, OPT_PROVIDER, OPT_BACKOFF,
-           OPT_PER_SOURCE, OPT_LOOSE_KEYS };
+           OPT_PER_SOURCE, OPT_LOOSE_KEYS, OPT_DIR };
     static const struct option longopts[] = {
         {"tftp", required_argument, NULL, OPT_TFTP},
         {"tftp-root", required_argument, NULL, OPT_ROOT},
@@ -75,6 +79,7 @@ static int parse_args(int argc, char **argv, daemon_ctx *d, struct args *a)
         {"help", no_argument, NULL, 'h'},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"node", required_argument, NULL, OPT_NODE},
+        {"dir", required_argument, NULL, OPT_DIR},
         {"provider", required_argument, NULL, OPT_PROVIDER}, /* ---- CTL PROVIDER ---- */
         {"provider-backoff", required_argument, NULL, OPT_BACKOFF}, /* ---- CTL PROVIDER ---- */
         {"allow-loose-key-modes", no_argument, NULL, OPT_LOOSE_KEYS},
@@ -100,6 +105,9 @@ static int parse_args(int argc, char **argv, daemon_ctx *d, struct args *a)
             break;
         case OPT_NODE:
             d->node = optarg;
+            break;
+        case OPT_DIR:
+            d->node_dir = optarg;
             break;
         case OPT_PROVIDER: /* ---- CTL PROVIDER ---- */
             d->provider_listen = optarg;
@@ -197,10 +205,12 @@ static int open_cluster(daemon_ctx *d, const struct args *a, char *path, ck_err 
     tls_server_set_key_flags((d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0));
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
-    if (d->cluster_dir && realpath(d->cluster_dir, path))
+    if (d->cluster_dir && !ck_cluster_address_is_url(d->cluster_dir) && realpath(d->cluster_dir, path))
         d->cluster_dir = path;
-    if (d->cluster_dir &&
-        !(d->cluster = cluster_node_open(d->cluster_dir, d->node, &d->tftp, a->tftp_set, &d->tvs, a->tvs_set, err)))
+    if (d->node_dir && realpath(d->node_dir, path + PATH_MAX))
+        d->node_dir = path + PATH_MAX;
+    if (d->cluster_dir && !(d->cluster = cluster_node_open(d->cluster_dir, d->node_dir, d->node, &d->tftp, a->tftp_set,
+                                                           &d->tvs, a->tvs_set, err)))
         return -1;
     if (!d->tftp.root) {
         ck_fail(err, CK_EINVAL, "--cluster DIR --node NAME, or --tftp-root DIR, is required");
@@ -243,7 +253,7 @@ int main(int argc, char **argv)
     daemon_ctx d = {0};
     struct args a = {.level = DLOG_INFO};
     struct event *sigs[3] = {0};
-    char cluster_path[PATH_MAX];
+    char cluster_path[2 * PATH_MAX]; /* the cluster folder's and the node folder's real paths */
     ck_err err = {0};
     int rc = 1, detached = 0;
 
