@@ -67,8 +67,32 @@ static int open_db(ck_cluster *c, const char *address, bool create, ck_err *err)
     return ck_store_open(path, create, &c->store, err);
 }
 
+/* Across hosts a node folder names its node (NODE_FILE, written by init
+ * and join), so that --dir and --node cannot disagree: with another node's
+ * folder, the wrong keys would sign and the wrong TFTP folder be served. */
+#define NODE_FILE "node.name"
+
+static int check_owner(const ck_cluster *c, ck_err *err)
+{
+    char path[PATH_MAX + 16];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/" NODE_FILE, c->here_dir);
+    if (ck_read_file(path, 128, &data, &len, NULL) < 0)
+        return ck_fail(err, CK_ENOTFOUND, "%s is not a node folder (no %s; made by 'cluster init' or 'cluster join')",
+                       c->here_dir, NODE_FILE);
+    char owner[129];
+    memcpy(owner, data, len);
+    owner[len] = '\0';
+    free(data);
+    owner[strcspn(owner, "\n")] = '\0';
+    if (strcmp(owner, c->here) != 0)
+        return ck_fail(err, CK_EINVAL, "%s is the folder of node %s, not of %s", c->here_dir, owner, c->here);
+    return 0;
+}
+
 /* Fills the places of c from w (without opening the store). */
-static int place(ck_cluster *c, const ck_cluster_where *w, const char *who, ck_err *err)
+static int place(ck_cluster *c, const ck_cluster_where *w, const char *who, bool new_folder, ck_err *err)
 {
     c->lock_fd = -1;
     snprintf(c->who, sizeof c->who, "%s", who ? who : "admin");
@@ -97,6 +121,8 @@ static int place(ck_cluster *c, const ck_cluster_where *w, const char *who, ck_e
                            strerror(e));
         }
         snprintf(c->here, sizeof c->here, "%s", w->node);
+        if (c->url && !new_folder && check_owner(c, err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -106,7 +132,7 @@ int ck_cluster_open_at(const ck_cluster_where *w, const char *who, ck_cluster **
     ck_cluster *c = calloc(1, sizeof *c);
     if (!c)
         return ck_fail(err, CK_ENOMEM, "out of memory");
-    if (place(c, w, who, err) < 0 || open_db(c, w->address, false, err) < 0) {
+    if (place(c, w, who, false, err) < 0 || open_db(c, w->address, false, err) < 0) {
         free(c);
         return -1;
     }
@@ -400,6 +426,13 @@ static int make_node(ck_cluster *c, const ck_node *n, const char *ou, const char
     ck_cluster_node_path(c, n->name, "run", NULL, path, sizeof path);
     if (ck_mkdirs(path, 0755, err) < 0)
         return -1;
+    if (c->url) {
+        char owner[80];
+        snprintf(owner, sizeof owner, "%s\n", n->name);
+        ck_cluster_node_path(c, n->name, NODE_FILE, NULL, path, sizeof path);
+        if (ck_write_file_atomic(path, owner, strlen(owner), 0644, err) < 0)
+            return -1;
+    }
     const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
     size_t nunits = n->publisher ? 4 : 2;
     for (size_t u = 0; u < nunits; u++)
@@ -638,7 +671,7 @@ int ck_cluster_join(const char *address, const char *dir, const char *node, cons
     char run[PATH_MAX + 8];
     snprintf(run, sizeof run, "%s/run", f.real);
     ck_cluster_where w = {.address = address, .dir = f.real, .node = node};
-    if (place(c, &w, who, err) == 0 && ck_mkdirs(run, 0755, err) == 0 && open_db(c, address, false, err) == 0 &&
+    if (place(c, &w, who, true, err) == 0 && ck_mkdirs(run, 0755, err) == 0 && open_db(c, address, false, err) == 0 &&
         ck__op_begin(c, err) == 0)
         rc = ck__op_end(c, join_locked(c, node, err) == 0, err);
     ck_cluster_close(c);
