@@ -9,7 +9,14 @@
  *   DIR/nodes/NAME/keys/      the node's private keys, mode 0700, files 0600
  *   DIR/nodes/NAME/run/       the node daemon's pid file
  * Each operation runs "on" a node (the --node of `ctlkit admin`): only that
- * node's keys are used to sign. */
+ * node's keys are used to sign.
+ *
+ * Across hosts (docs/cluster-across-hosts.md) the store is a postgresql://
+ * URL and each host holds only its own node's folder (--dir DIR: keys/,
+ * tftp/, run/); the cluster-wide lock is the store's advisory lock. A
+ * ck_cluster then sees one node's folder: operations sign only with keys
+ * found there, and publish only to that folder; every other node's daemon
+ * materializes its own from the store. */
 #ifndef CTLKIT_CLUSTER_H
 #define CTLKIT_CLUSTER_H
 
@@ -72,8 +79,44 @@ const char *ck_cluster_digest_problem(const char *digest);
 int ck_cluster_itl_size(const ck_cluster_init_opts *o, size_t *itl_len, ck_err *err);
 
 int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err);
+
+/* Where a cluster is, seen from one host: the store's address (a cluster
+ * folder, or a postgresql:// URL) and this host's node with its folder.
+ * dir NULL: on a cluster folder, every node's folder DIR/nodes/NAME (one
+ * host holds them all, today's layout); on PostgreSQL, no node folder at
+ * all (status only). node NULL with dir: refused. */
+typedef struct ck_cluster_where {
+    const char *address;
+    const char *dir;
+    const char *node;
+} ck_cluster_where;
+int ck_cluster_open_at(const ck_cluster_where *w, const char *who, ck_cluster **out, ck_err *err);
+/* Is address a PostgreSQL URL (a cluster across hosts)? */
+bool ck_cluster_address_is_url(const char *address);
+/* `cluster init` on PostgreSQL: the schema, every node's row, the
+ * publisher's keys and certificates in dir (a new or empty folder) and the
+ * publisher's ITL. Subscribers get no certificates until they join. */
+CK_MUST_USE int ck_cluster_create_at(const char *address, const char *dir, const ck_cluster_init_opts *o, ck_err *err);
+/* `cluster join` on the subscriber's host: makes node's keys in dir (a new
+ * or empty folder) and its certificates shaped as the publisher's
+ * (subject fields, key size, digest), registers the public halves and the
+ * node's ITL. Refuses a node that is not in the cluster or has joined. */
+CK_MUST_USE int ck_cluster_join(const char *address, const char *dir, const char *node, const char *who, ck_err *err);
+/* Can this process reach node's folder (and so its keys)? */
+bool ck_cluster_node_here(const ck_cluster *c, const char *node);
+/* How messages name the cluster: its folder, or its URL with the password
+ * masked. */
+const char *ck_cluster_name(const ck_cluster *c);
+/* True when the cluster's store is a PostgreSQL database. */
+bool ck_cluster_is_url(const ck_cluster *c);
+/* Is node's published ITL built from the certificates the store holds
+ * now? (A node's ITL lists every TVS: another node's join or regeneration
+ * makes it stale, and only its own host can sign a new one.) */
+int ck_cluster_itl_stale(ck_cluster *c, const char *node, bool *stale, ck_err *err);
 void ck_cluster_close(ck_cluster *c);
 ck_store *ck_cluster_store(ck_cluster *c);
+/* The cluster folder; across hosts, this host's node folder (where the
+ * CTL Provider's users file lives). */
 const char *ck_cluster_dir(const ck_cluster *c);
 void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
                           size_t outsz);
@@ -110,6 +153,7 @@ typedef enum ck_copy_state {
     CK_COPY_UNPUBLISHED, /* on the node, no row in the database */
     CK_COPY_OK,          /* the same bytes */
     CK_COPY_DIFFERS,     /* other bytes */
+    CK_COPY_ELSEWHERE,   /* the node's folder is on another host */
 } ck_copy_state;
 /* md5 (may be NULL) gets the node copy's MD5, "" when there is none. */
 ck_copy_state ck_cluster_copy_state(ck_cluster *c, const char *node, const char *name, char md5[33]);

@@ -211,7 +211,8 @@ int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t 
         return -1;
     bool mixed = ck_cluster_security_mode(c);
     for (size_t i = 0; i < nn; i++)
-        if (!node || strcmp(nodes[i].name, node) == 0)
+        /* Another host's folder is checked there (its daemon keeps it). */
+        if ((!node || strcmp(nodes[i].name, node) == 0) && ck_cluster_node_here(c, nodes[i].name))
             check_node(c, &nodes[i], mixed, &out);
     free(nodes);
     *warnings = out.v;

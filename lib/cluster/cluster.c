@@ -20,18 +20,45 @@
 #include "cert_facts.h"
 #include "internal.h"
 
+bool ck_cluster_address_is_url(const char *address)
+{
+    return strncmp(address, "postgresql://", 13) == 0 || strncmp(address, "postgres://", 11) == 0;
+}
+
+bool ck_cluster_node_here(const ck_cluster *c, const char *node)
+{
+    return !c->url || (c->here_dir[0] && strcmp(node, c->here) == 0);
+}
+
 void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub, const char *file, char *out,
                           size_t outsz)
 {
-    snprintf(out, outsz, "%s/nodes/%s%s%s%s%s", c->dir, node, sub ? "/" : "", sub ? sub : "", file ? "/" : "",
-             file ? file : "");
+    const char *sep = sub ? "/" : "", *fsep = file ? "/" : "";
+    if (c->here_dir[0] && strcmp(node, c->here) == 0)
+        snprintf(out, outsz, "%s%s%s%s%s", c->here_dir, sep, sub ? sub : "", fsep, file ? file : "");
+    else if (!c->url)
+        snprintf(out, outsz, "%s/nodes/%s%s%s%s%s", c->dir, node, sep, sub ? sub : "", fsep, file ? file : "");
+    else
+        snprintf(out, outsz, "%s", ""); /* on its own host: callers ask ck_cluster_node_here first */
 }
 
-const char *ck_cluster_dir(const ck_cluster *c) { return c->dir; }
+int ck__require_here(const ck_cluster *c, const char *node, const char *what, ck_err *err)
+{
+    if (ck_cluster_node_here(c, node))
+        return 0;
+    return ck_fail(err, CK_ESTATE, "%s: %s happens on that node's own host (its keys never leave it); run it there with "
+                   "--dir and --node %s", node, what, node);
+}
+
+const char *ck_cluster_dir(const ck_cluster *c) { return c->url ? c->here_dir : c->dir; }
+const char *ck_cluster_name(const ck_cluster *c) { return c->name; }
+bool ck_cluster_is_url(const ck_cluster *c) { return c->url; }
 ck_store *ck_cluster_store(ck_cluster *c) { return c->store; }
 
-static int open_db(ck_cluster *c, bool create, ck_err *err)
+static int open_db(ck_cluster *c, const char *address, bool create, ck_err *err)
 {
+    if (c->url)
+        return ck_store_open(address, create, &c->store, err);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/cluster.db", c->dir);
     if (!create && access(path, F_OK) != 0)
@@ -40,27 +67,83 @@ static int open_db(ck_cluster *c, bool create, ck_err *err)
     return ck_store_open(path, create, &c->store, err);
 }
 
-int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err)
+/* Across hosts a node folder names its node (NODE_FILE, written by init
+ * and join), so that --dir and --node cannot disagree: with another node's
+ * folder, the wrong keys would sign and the wrong TFTP folder be served. */
+#define NODE_FILE "node.name"
+
+static int check_owner(const ck_cluster *c, ck_err *err)
+{
+    char path[PATH_MAX + 16];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/" NODE_FILE, c->here_dir);
+    if (ck_read_file(path, 128, &data, &len, NULL) < 0)
+        return ck_fail(err, CK_ENOTFOUND, "%s is not a node folder (no %s; made by 'cluster init' or 'cluster join')",
+                       c->here_dir, NODE_FILE);
+    char owner[129];
+    memcpy(owner, data, len);
+    owner[len] = '\0';
+    free(data);
+    owner[strcspn(owner, "\n")] = '\0';
+    if (strcmp(owner, c->here) != 0)
+        return ck_fail(err, CK_EINVAL, "%s is the folder of node %s, not of %s", c->here_dir, owner, c->here);
+    return 0;
+}
+
+/* Fills the places of c from w (without opening the store). */
+static int place(ck_cluster *c, const ck_cluster_where *w, const char *who, bool new_folder, ck_err *err)
+{
+    c->lock_fd = -1;
+    snprintf(c->who, sizeof c->who, "%s", who ? who : "admin");
+    if (!w->address || !*w->address)
+        return ck_fail(err, CK_EINVAL, "no cluster named (a cluster folder or a postgresql:// URL)");
+    if (w->dir && !w->node)
+        return ck_fail(err, CK_EINVAL, "--dir names a node's folder: give the node with --node");
+    c->url = ck_cluster_address_is_url(w->address);
+    if (c->url) {
+        ck_store_mask_address(w->address, c->name, sizeof c->name);
+    } else if (!realpath(w->address, c->dir)) {
+        int e = errno;
+        if (e == ENOENT)
+            return ck_fail(err, CK_ENOTFOUND,
+                           "%s: no cluster here (no such directory); create one with 'ctlkit cluster init'", w->address);
+        return ck_fail(err, CK_EIO, "%s: %s", w->address, strerror(e));
+    } else {
+        snprintf(c->name, sizeof c->name, "%s", c->dir);
+    }
+    if (w->dir) {
+        if (!realpath(w->dir, c->here_dir)) {
+            int e = errno;
+            c->here_dir[0] = '\0';
+            return ck_fail(err, e == ENOENT ? CK_ENOTFOUND : CK_EIO,
+                           "%s: %s (a node's folder is made by 'ctlkit cluster init' or 'ctlkit cluster join')", w->dir,
+                           strerror(e));
+        }
+        snprintf(c->here, sizeof c->here, "%s", w->node);
+        if (c->url && !new_folder && check_owner(c, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int ck_cluster_open_at(const ck_cluster_where *w, const char *who, ck_cluster **out, ck_err *err)
 {
     ck_cluster *c = calloc(1, sizeof *c);
     if (!c)
         return ck_fail(err, CK_ENOMEM, "out of memory");
-    if (!realpath(dir, c->dir)) {
-        int e = errno;
-        free(c);
-        if (e == ENOENT)
-            return ck_fail(err, CK_ENOTFOUND, "%s: no cluster here (no such directory); create one with 'ctlkit cluster init'",
-                           dir);
-        return ck_fail(err, CK_EIO, "%s: %s", dir, strerror(e));
-    }
-    snprintf(c->who, sizeof c->who, "%s", who ? who : "admin");
-    c->lock_fd = -1;
-    if (open_db(c, false, err) < 0) {
+    if (place(c, w, who, false, err) < 0 || open_db(c, w->address, false, err) < 0) {
         free(c);
         return -1;
     }
     *out = c;
     return 0;
+}
+
+int ck_cluster_open(const char *dir, const char *who, ck_cluster **out, ck_err *err)
+{
+    ck_cluster_where w = {.address = dir};
+    return ck_cluster_open_at(&w, who, out, err);
 }
 
 void ck_cluster_close(ck_cluster *c)
@@ -74,23 +157,40 @@ void ck_cluster_close(ck_cluster *c)
     free(c);
 }
 
+bool ck__lock_path(const ck_cluster *c, char *out, size_t outsz)
+{
+    if (!c->url)
+        snprintf(out, outsz, "%s/cluster.lock", c->dir);
+    else if (c->here_dir[0])
+        snprintf(out, outsz, "%s/run/node.lock", c->here_dir);
+    else
+        return false;
+    return true;
+}
+
 int ck__op_begin(ck_cluster *c, ck_err *err)
 {
+    /* Across hosts the cluster-wide lock is the store's advisory lock
+     * (ck_store_begin); the local flock only keeps this host's daemon from
+     * materializing the node's folder while an admin publishes into it. */
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/cluster.lock", c->dir);
-    c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (c->lock_fd < 0)
-        return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
-    if (flock(c->lock_fd, LOCK_EX) < 0) {
-        close(c->lock_fd);
-        c->lock_fd = -1;
-        return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(errno));
+    if (ck__lock_path(c, path, sizeof path)) {
+        c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (c->lock_fd < 0)
+            return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
+        if (flock(c->lock_fd, LOCK_EX) < 0) {
+            close(c->lock_fd);
+            c->lock_fd = -1;
+            return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(errno));
+        }
     }
     if (ck_store_begin(c->store, err) < 0) {
-        close(c->lock_fd);
+        if (c->lock_fd >= 0)
+            close(c->lock_fd);
         c->lock_fd = -1;
         return -1;
     }
+    c->in_op = true;
     return 0;
 }
 
@@ -111,8 +211,9 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
     }
     /* Still under the lock: every folder this process can see gets the
      * committed state, and what an interrupted publish left is removed. */
-    if (c->lock_fd >= 0)
+    if (c->in_op)
         ck__materialize_all_locked(c);
+    c->in_op = false;
     if (c->lock_fd >= 0) {
         close(c->lock_fd); /* releases the flock */
         c->lock_fd = -1;
@@ -163,6 +264,11 @@ int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert
     ck_cert_row_clear(&row);
     if (rc < 0 || !key)
         return rc;
+    if (ck__require_here(c, node, "signing", err) < 0) {
+        X509_free(*cert);
+        *cert = NULL;
+        return -1;
+    }
     char path[PATH_MAX];
     ck_cluster_key_path(c, node, unit, path, sizeof path);
     X509 *key_cert = NULL;
@@ -225,6 +331,8 @@ int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char 
                   const char *st, const char *country, int bits, const char *digest, int64_t changed_at, ck_err *err)
 {
     char cn[96], path[PATH_MAX];
+    if (ck__require_here(c, n->name, "making a key", err) < 0)
+        return -1;
     unit_cn(n, unit, NULL, cn, sizeof cn);
     if (ck_cluster_digest_problem(digest))
         return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(digest), digest);
@@ -292,8 +400,63 @@ static int check_target(const char *dir, ck_err *err)
     return 0;
 }
 
+/* Has node made its certificates (a subscriber across hosts has none
+ * until it joins)? */
+bool ck__joined(ck_cluster *c, const char *node)
+{
+    ck_cert_row row;
+    if (ck_store_get_cert(c->store, node, CK_UNIT_CALLMANAGER, &row, NULL) < 0)
+        return false;
+    ck_cert_row_clear(&row);
+    return true;
+}
+
+/* Makes node's folders, keys, certificates and ITL inside an open
+ * operation. */
+static int make_node(ck_cluster *c, const ck_node *n, const char *ou, const char *o, const char *l, const char *st,
+                     const char *country, int bits, const char *digest, int64_t created, ck_err *err)
+{
+    char path[PATH_MAX];
+    ck_cluster_node_path(c, n->name, "tftp", NULL, path, sizeof path);
+    if (ck_mkdirs(path, 0755, err) < 0)
+        return -1;
+    ck_cluster_node_path(c, n->name, "keys", NULL, path, sizeof path);
+    if (ck_mkdirs(path, 0700, err) < 0)
+        return -1;
+    ck_cluster_node_path(c, n->name, "run", NULL, path, sizeof path);
+    if (ck_mkdirs(path, 0755, err) < 0)
+        return -1;
+    if (c->url) {
+        char owner[80];
+        snprintf(owner, sizeof owner, "%s\n", n->name);
+        ck_cluster_node_path(c, n->name, NODE_FILE, NULL, path, sizeof path);
+        if (ck_write_file_atomic(path, owner, strlen(owner), 0644, err) < 0)
+            return -1;
+    }
+    const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+    size_t nunits = n->publisher ? 4 : 2;
+    for (size_t u = 0; u < nunits; u++)
+        if (ck__make_unit(c, n, units[u], ou, o, l, st, country, bits, digest, created, err) < 0)
+            return -1;
+    return 0;
+}
+
+static int publish_itl(ck_cluster *c, const ck_node *n, ck_err *err)
+{
+    uint8_t *itl = NULL;
+    size_t len = 0;
+    if (ck__build_itl(c, n->name, &itl, &len, err) < 0)
+        return -1;
+    int prc = ck_store_put_file(c->store, n->name, CK_ITL_NAME, itl, len, err);
+    if (prc == 0)
+        prc = ck__publish_to_nodes(c, n, 1, CK_ITL_NAME, itl, len, err);
+    free(itl);
+    return prc;
+}
+
 /* Fills the new cluster c (database, folders, keys, ITLs) in one store
- * transaction. */
+ * transaction. Across hosts only the publisher's folder is here: the
+ * subscribers make theirs when they join. */
 static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
 {
     int rc = -1;
@@ -302,6 +465,15 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
     int64_t created = (int64_t)time(NULL);
     if (ck__op_begin(c, err) < 0)
         return -1;
+    ck_node *existing = NULL;
+    size_t n_existing = 0;
+    if (ck_store_list_nodes(c->store, &existing, &n_existing, err) < 0)
+        goto end;
+    free(existing);
+    if (n_existing) {
+        ck_fail(err, CK_ESTATE, "%s already holds a cluster (%zu node(s))", c->name, n_existing);
+        goto end;
+    }
     for (size_t i = 0; i < ck_params_count; i++)
         if (ck_store_set_param(c->store, ck_params[i].name, ck_params[i].default_value, err) < 0)
             goto end;
@@ -313,35 +485,19 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
                      .provider_port = s->provider_port ? s->provider_port : 2444};
         snprintf(n.name, sizeof n.name, "%s", s->name);
         snprintf(n.ip, sizeof n.ip, "%s", s->ip);
-        char path[PATH_MAX];
-        ck_cluster_node_path(c, n.name, "tftp", NULL, path, sizeof path);
-        if (ck_store_add_node(c->store, &n, err) < 0 || ck_mkdirs(path, 0755, err) < 0)
+        if (ck_store_add_node(c->store, &n, err) < 0)
             goto end;
-        ck_cluster_node_path(c, n.name, "keys", NULL, path, sizeof path);
-        if (ck_mkdirs(path, 0700, err) < 0)
+        if (ck_cluster_node_here(c, n.name) &&
+            make_node(c, &n, o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048, o->digest, created,
+                      err) < 0)
             goto end;
-        ck_cluster_node_path(c, n.name, "run", NULL, path, sizeof path);
-        if (ck_mkdirs(path, 0755, err) < 0)
-            goto end;
-        const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
-        size_t nunits = n.publisher ? 4 : 2;
-        for (size_t u = 0; u < nunits; u++)
-            if (ck__make_unit(c, &n, units[u], o->ou, o->o, o->l, o->st, o->c, o->rsa_bits ? o->rsa_bits : 2048,
-                              o->digest, created, err) < 0)
-                goto end;
     }
     /* Every node has an ITL, even in non-secure mode. */
     for (size_t i = 0; i < o->n_nodes; i++) {
         ck_node n;
-        uint8_t *itl = NULL;
-        size_t len = 0;
-        if (ck_store_get_node(c->store, o->nodes[i].name, &n, err) < 0 || ck__build_itl(c, n.name, &itl, &len, err) < 0)
-            goto end;
-        int prc = ck_store_put_file(c->store, n.name, CK_ITL_NAME, itl, len, err);
-        if (prc == 0)
-            prc = ck__publish_to_nodes(c, &n, 1, CK_ITL_NAME, itl, len, err);
-        free(itl);
-        if (prc < 0)
+        if (!ck_cluster_node_here(c, o->nodes[i].name))
+            continue;
+        if (ck_store_get_node(c->store, o->nodes[i].name, &n, err) < 0 || publish_itl(c, &n, err) < 0)
             goto end;
     }
     if (ck__audit(c, err, o->nodes[0].name, "cluster created with %zu node(s), non-secure mode", o->n_nodes) < 0)
@@ -351,27 +507,26 @@ end:
     return ck__op_end(c, rc == 0, err);
 }
 
-int ck_cluster_create(const char *dir_arg, const ck_cluster_init_opts *o, ck_err *err)
-{
-    if (o->n_nodes == 0)
-        return ck_fail(err, CK_EINVAL, "a cluster needs a publisher");
+/* A folder made in a hidden sibling of dir and renamed into place at the
+ * end, so that a failure (a full disk, a bad name) leaves nothing behind. */
+typedef struct new_folder {
     char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", dir_arg) >= (int)sizeof dir - 32)
+    char tmp[PATH_MAX + 64];
+    char real[PATH_MAX];
+} new_folder;
+
+static int folder_begin(new_folder *f, const char *dir_arg, ck_err *err)
+{
+    if (snprintf(f->dir, sizeof f->dir, "%s", dir_arg) >= (int)sizeof f->dir - 32)
         return ck_fail(err, CK_EINVAL, "%s: path too long", dir_arg);
-    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
-        dir[n - 1] = '\0';
-    size_t itl_len = 0;
-    if (ck_cluster_digest_problem(o->digest))
-        return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(o->digest), o->digest);
-    if (check_target(dir, err) < 0 || ck_cluster_itl_size(o, &itl_len, err) < 0)
+    for (size_t n = strlen(f->dir); n > 1 && f->dir[n - 1] == '/'; n--)
+        f->dir[n - 1] = '\0';
+    if (check_target(f->dir, err) < 0)
         return -1;
-    /* Everything is built in a hidden sibling folder and renamed into place
-     * at the end, so that a failure (a full disk, a bad name) leaves
-     * nothing behind. */
-    char parent[PATH_MAX], tmp[PATH_MAX + 64];
-    snprintf(parent, sizeof parent, "%s", dir);
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", f->dir);
     char *slash = strrchr(parent, '/');
-    const char *base = slash ? slash + 1 : dir;
+    const char *base = slash ? slash + 1 : f->dir;
     if (!slash)
         snprintf(parent, sizeof parent, ".");
     else if (slash == parent)
@@ -380,34 +535,147 @@ int ck_cluster_create(const char *dir_arg, const ck_cluster_init_opts *o, ck_err
         *slash = '\0';
     if (ck_mkdirs(parent, 0755, err) < 0)
         return -1;
-    snprintf(tmp, sizeof tmp, "%s/.%s.init-XXXXXX", parent, base);
-    if (!mkdtemp(tmp))
+    snprintf(f->tmp, sizeof f->tmp, "%s/.%s.init-XXXXXX", parent, base);
+    if (!mkdtemp(f->tmp))
         return ck_fail(err, CK_EIO, "%s: cannot create a folder in it: %s", parent, strerror(errno));
+    if (chmod(f->tmp, 0755) < 0 || !realpath(f->tmp, f->real)) {
+        ck_fail(err, CK_EIO, "%s: %s", f->tmp, strerror(errno));
+        nftw(f->tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return -1;
+    }
+    return 0;
+}
+
+static int folder_end(new_folder *f, int rc, ck_err *err)
+{
+    if (rc == 0 && rename(f->tmp, f->dir) < 0)
+        rc = ck_fail(err, CK_EIO, "%s: cannot move the new folder into place: %s", f->dir, strerror(errno));
+    if (rc == 0)
+        ck_fsync_dir_of(f->dir);
+    else
+        nftw(f->tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+/* address NULL: a cluster folder at dir; else dir is the publisher's node
+ * folder. */
+static int create(const char *address, const char *dir_arg, const ck_cluster_init_opts *o, ck_err *err)
+{
+    if (o->n_nodes == 0)
+        return ck_fail(err, CK_EINVAL, "a cluster needs a publisher");
+    size_t itl_len = 0;
+    if (ck_cluster_digest_problem(o->digest))
+        return ck_fail(err, CK_EINVAL, "%s, not '%s'", ck_cluster_digest_problem(o->digest), o->digest);
+    if (ck_cluster_itl_size(o, &itl_len, err) < 0)
+        return -1;
+    new_folder f;
+    if (folder_begin(&f, dir_arg, err) < 0)
+        return -1;
     ck_cluster *c = calloc(1, sizeof *c);
     int rc = -1;
     if (!c) {
         ck_fail(err, CK_ENOMEM, "out of memory");
-        goto out;
+        return folder_end(&f, -1, err);
     }
     c->lock_fd = -1;
     snprintf(c->who, sizeof c->who, "%s", o->who ? o->who : "admin");
-    if (chmod(tmp, 0755) < 0 || !realpath(tmp, c->dir)) {
-        ck_fail(err, CK_EIO, "%s: %s", tmp, strerror(errno));
-        goto out;
+    if (address) {
+        c->url = true;
+        ck_store_mask_address(address, c->name, sizeof c->name);
+        snprintf(c->here_dir, sizeof c->here_dir, "%s", f.real);
+        snprintf(c->here, sizeof c->here, "%s", o->nodes[0].name);
+    } else {
+        snprintf(c->dir, sizeof c->dir, "%s", f.real);
+        snprintf(c->name, sizeof c->name, "%s", f.dir);
     }
-    rc = open_db(c, true, err) == 0 && populate(c, o, err) == 0 ? 0 : -1;
-    ck_cluster_close(c);
-    c = NULL;
-    if (rc == 0 && rename(tmp, dir) < 0) {
-        rc = ck_fail(err, CK_EIO, "%s: cannot move the new cluster into place: %s", dir, strerror(errno));
+    if (c->url) {
+        /* The node lock lives in run/, made before the operation starts. */
+        char run[PATH_MAX + 8];
+        snprintf(run, sizeof run, "%s/run", f.real);
+        if (ck_mkdirs(run, 0755, err) < 0)
+            goto out;
     }
-    if (rc == 0)
-        ck_fsync_dir_of(dir);
+    rc = open_db(c, address, true, err) == 0 && populate(c, o, err) == 0 ? 0 : -1;
 out:
     ck_cluster_close(c);
-    if (rc < 0)
-        nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc;
+    return folder_end(&f, rc, err);
+}
+
+int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *err)
+{
+    return create(NULL, dir, o, err);
+}
+
+int ck_cluster_create_at(const char *address, const char *dir, const ck_cluster_init_opts *o, ck_err *err)
+{
+    if (!ck_cluster_address_is_url(address))
+        return ck_fail(err, CK_EINVAL, "%s is not a postgresql:// URL; a cluster folder is made with 'cluster init DIR'",
+                       address);
+    return create(address, dir, o, err);
+}
+
+/* A subject field of the publisher's certificate ("" when absent). */
+static void subject_field(X509 *cert, int nid, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), nid, out, (int)outsz) < 0)
+        out[0] = '\0';
+}
+
+static int join_locked(ck_cluster *c, const char *node, ck_err *err)
+{
+    ck_node n;
+    ck_err e2 = {0};
+    if (ck_store_get_node(c->store, node, &n, &e2) < 0)
+        return e2.code == CK_ENOTFOUND
+                   ? ck_fail(err, CK_ENOTFOUND, "%s is not a node of the cluster %s (cluster status lists them)", node,
+                             c->name)
+                   : (*err = e2, -1);
+    if (ck__joined(c, node))
+        return ck_fail(err, CK_ESTATE, "%s has already joined the cluster (it has certificates); its keys are on its host",
+                       node);
+    ck_node pub;
+    X509 *pcert = NULL;
+    if (ck_store_publisher(c->store, &pub, err) < 0 ||
+        ck__load_unit(c, pub.name, CK_UNIT_CALLMANAGER, &pcert, NULL, err) < 0)
+        return -1;
+    /* Shaped as the publisher's: the same subject fields, size and digest. */
+    char ou[128], o[128], l[128], st[128], cc[8];
+    subject_field(pcert, NID_organizationalUnitName, ou, sizeof ou);
+    subject_field(pcert, NID_organizationName, o, sizeof o);
+    subject_field(pcert, NID_localityName, l, sizeof l);
+    subject_field(pcert, NID_stateOrProvinceName, st, sizeof st);
+    subject_field(pcert, NID_countryName, cc, sizeof cc);
+    int bits = EVP_PKEY_get_bits(X509_get0_pubkey(pcert));
+    const char *digest = X509_get_signature_nid(pcert) == NID_sha1WithRSAEncryption ? "sha1" : "sha256";
+    X509_free(pcert);
+    if (make_node(c, &n, ou, o, l, st, cc, bits, digest, (int64_t)time(NULL), err) < 0 || publish_itl(c, &n, err) < 0)
+        return -1;
+    return ck__audit(c, err, node, "node %s joined the cluster", node);
+}
+
+int ck_cluster_join(const char *address, const char *dir, const char *node, const char *who, ck_err *err)
+{
+    if (!ck_cluster_address_is_url(address))
+        return ck_fail(err, CK_EINVAL, "%s is not a postgresql:// URL: the nodes of a cluster folder are made by "
+                       "'cluster init'", address);
+    new_folder f;
+    if (folder_begin(&f, dir, err) < 0)
+        return -1;
+    ck_cluster *c = calloc(1, sizeof *c);
+    int rc = -1;
+    if (!c) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return folder_end(&f, -1, err);
+    }
+    char run[PATH_MAX + 8];
+    snprintf(run, sizeof run, "%s/run", f.real);
+    ck_cluster_where w = {.address = address, .dir = f.real, .node = node};
+    if (place(c, &w, who, true, err) == 0 && ck_mkdirs(run, 0755, err) == 0 && open_db(c, address, false, err) == 0 &&
+        ck__op_begin(c, err) == 0)
+        rc = ck__op_end(c, join_locked(c, node, err) == 0, err);
+    ck_cluster_close(c);
+    return folder_end(&f, rc, err);
 }
 
 void ck_strings_free(char **v, size_t n)
@@ -420,6 +688,10 @@ void ck_strings_free(char **v, size_t n)
 int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err)
 {
     char path[PATH_MAX];
+    /* Across hosts this becomes a request through the store (issue 10
+     * item 5); until then the daemon is reached on its own host only. */
+    if (ck__require_here(c, node, "signalling the node daemon", err) < 0)
+        return -1;
     ck_cluster_pid_path(c, node, path, sizeof path);
     FILE *f = fopen(path, "r");
     long pid = 0;
@@ -429,8 +701,9 @@ int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err)
         fclose(f);
     }
     if (pid <= 1 || kill((pid_t)pid, 0) < 0)
-        return ck_fail(err, CK_ENOTFOUND, "the node daemon is not running on %s (start it with: ctlkitd --cluster %s --node %s)",
-                       node, c->dir, node);
+        return ck_fail(err, CK_ENOTFOUND,
+                       "the node daemon is not running on %s (start it with: ctlkitd --cluster %s%s%s --node %s)", node,
+                       c->name, c->here_dir[0] ? " --dir " : "", c->here_dir[0] ? c->here_dir : "", node);
     if (kill((pid_t)pid, SIGHUP) < 0)
         return ck_fail(err, CK_EIO, "cannot signal the node daemon (pid %ld): %s", pid, strerror(errno));
     return 0;

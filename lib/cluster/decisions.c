@@ -51,6 +51,8 @@ ck_copy_state ck_cluster_copy_state(ck_cluster *c, const char *node, const char 
     size_t len = 0;
     if (md5)
         md5[0] = '\0';
+    if (!ck_cluster_node_here(c, node))
+        return CK_COPY_ELSEWHERE;
     ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
     if (ck_read_file(path, 1u << 20, &raw, &len, NULL) < 0)
         raw = NULL;

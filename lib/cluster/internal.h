@@ -16,10 +16,15 @@ typedef struct staged_file {
 } staged_file;
 
 struct ck_cluster {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX];      /* the cluster folder; "" across hosts */
+    char name[PATH_MAX];     /* for messages: dir, or the masked URL */
+    bool url;                /* the store is PostgreSQL: only here_dir is on this host */
+    char here[64];           /* this host's node when here_dir is set */
+    char here_dir[PATH_MAX]; /* its folder ("" : DIR/nodes/NAME for every node) */
     char who[64];
     ck_store *store;
-    int lock_fd;   /* held during a changing operation, -1 otherwise */
+    int lock_fd;   /* the folder cluster's flock during a changing operation, -1 otherwise */
+    bool in_op;    /* inside a changing operation (lock and transaction held) */
     staged_file *staged; /* what the open operation publishes */
     size_t n_staged;
 };
@@ -27,6 +32,9 @@ struct ck_cluster {
 /* A changing operation: the cluster lock (flock, so that two admins'
  * shells serialize) and a store transaction. ck__op_end commits when ok,
  * rolls back otherwise, and always releases the lock. */
+/* The local lock file of c (the folder cluster's cluster.lock, a node
+ * folder's run/node.lock across hosts); false when there is none. */
+bool ck__lock_path(const ck_cluster *c, char *out, size_t outsz);
 CK_MUST_USE int ck__op_begin(ck_cluster *c, ck_err *err);
 CK_MUST_USE int ck__op_end(ck_cluster *c, bool ok, ck_err *err);
 /* One audit row for a change; a row that cannot be written fails the
@@ -66,6 +74,12 @@ void ck__materialize_all_locked(ck_cluster *c);
  * version, so that materializing does not bring it back until the next
  * publish of NAME. */
 CK_MUST_USE int ck__mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *err);
+
+/* Has node made its certificates (a subscriber across hosts has none
+ * until it joins)? */
+bool ck__joined(ck_cluster *c, const char *node);
+/* Refuses to make or use node's keys when its folder is on another host. */
+CK_MUST_USE int ck__require_here(const ck_cluster *c, const char *node, const char *what, ck_err *err);
 
 /* Builds the tokenless CTL (mixed) or the blank-record CTL (non-secure). */
 CK_MUST_USE int ck__build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err *err);

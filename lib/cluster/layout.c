@@ -39,6 +39,8 @@ int ck_cluster_tftp_list(ck_cluster *c, const char *node, ck_tftp_entry **out, s
 {
     *out = NULL;
     *n = 0;
+    if (ck__require_here(c, node, "listing a node's TFTP folder", err) < 0)
+        return -1;
     char dir[PATH_MAX];
     ck_cluster_node_path(c, node, "tftp", NULL, dir, sizeof dir);
     DIR *d = opendir(dir);

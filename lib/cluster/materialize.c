@@ -178,12 +178,15 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
     ck_node n;
     if (ck_store_get_node(c->store, node, &n, err) < 0)
         return -1;
-    if (c->lock_fd >= 0) /* inside an operation of this process */
+    if (c->in_op) /* inside an operation of this process */
         return materialize_locked(c, node, r, err);
+    if (ck__require_here(c, node, "materializing a node's folder", err) < 0)
+        return -1;
     /* Never wait for an admin's operation (a daemon's loop would stall):
      * the caller tries again later. */
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/cluster.lock", c->dir);
+    if (!ck__lock_path(c, path, sizeof path))
+        return materialize_locked(c, node, r, err);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
@@ -211,6 +214,8 @@ void ck__materialize_all_locked(ck_cluster *c)
         return;
     for (size_t i = 0; i < nn; i++) {
         ck_err e2 = {0};
+        if (!ck_cluster_node_here(c, nodes[i].name))
+            continue; /* its own daemon brings it to the committed state */
         materialize_locked(c, nodes[i].name, NULL, &e2);
     }
     free(nodes);

@@ -96,7 +96,7 @@ int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *nam
     if (ck_cluster_tftp_name(name) != CK_REFUSAL_NONE)
         return ck_fail(err, CK_EINVAL, "'%s' is not a file name in the TFTP directory", name);
     ck_node n;
-    if (ck_store_get_node(c->store, node, &n, err) < 0)
+    if (ck_store_get_node(c->store, node, &n, err) < 0 || ck__require_here(c, node, "file delete tftp", err) < 0)
         return -1;
     char path[PATH_MAX];
     ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);

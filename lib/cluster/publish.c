@@ -51,6 +51,8 @@ int ck__publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const ch
 {
     for (size_t i = 0; i < n; i++) {
         char dest[PATH_MAX], tmp[PATH_MAX], run[PATH_MAX];
+        if (!ck_cluster_node_here(c, nodes[i].name))
+            continue; /* on its own host: its daemon materializes the committed row */
         ck_cluster_node_path(c, nodes[i].name, "tftp", name, dest, sizeof dest);
         ck__stage_path(c, nodes[i].name, name, tmp, sizeof tmp);
         ck_cluster_node_path(c, nodes[i].name, "run", NULL, run, sizeof run);

@@ -14,6 +14,7 @@
 typedef struct entry_set {
     ck_tl_entry e[MAX_ENTRIES];
     X509 *owned[MAX_ENTRIES];
+    char dns[MAX_ENTRIES][64]; /* the records' names, owned: nodes are looked up and freed */
     size_t n, n_owned;
 } entry_set;
 
@@ -33,7 +34,8 @@ static int add_cert(entry_set *s, ck_cluster *c, const ck_node *n, const char *u
         return -1;
     s->owned[s->n_owned++] = cert;
     ck_tl_entry *e = &s->e[s->n++];
-    *e = (ck_tl_entry){.role = role, .cert = cert, .dns_name = dns ? dns : n->name};
+    snprintf(s->dns[s->n - 1], sizeof s->dns[0], "%s", dns ? dns : n->name);
+    *e = (ck_tl_entry){.role = role, .cert = cert, .dns_name = s->dns[s->n - 1]};
     inet_pton(AF_INET, n->ip, e->ip);
     return 0;
 }
@@ -41,7 +43,8 @@ static int add_cert(entry_set *s, ck_cluster *c, const ck_node *n, const char *u
 static int add_blank(entry_set *s, const ck_node *n, unsigned role)
 {
     ck_tl_entry *e = &s->e[s->n++];
-    *e = (ck_tl_entry){.role = role, .cert = NULL, .dns_name = n->name};
+    snprintf(s->dns[s->n - 1], sizeof s->dns[0], "%s", n->name);
+    *e = (ck_tl_entry){.role = role, .cert = NULL, .dns_name = s->dns[s->n - 1]};
     inet_pton(AF_INET, n->ip, e->ip);
     return 0;
 }
@@ -90,7 +93,8 @@ int ck__build_ctl(ck_cluster *c, bool mixed, uint8_t **out, size_t *len, ck_err 
             add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
             goto out;
         for (size_t i = 0; i < nn; i++)
-            if (!nodes[i].publisher && add_cert(&s, c, &nodes[i], CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
+            if (!nodes[i].publisher && ck__joined(c, nodes[i].name) &&
+                add_cert(&s, c, &nodes[i], CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
                 goto out;
     } else {
         /* Non-secure: the signer stays (phones that hold the old CTL must be
@@ -106,6 +110,44 @@ out:
     return rc;
 }
 
+/* The records of node's ITL; *signer and *signer_unit get who signs.
+ * recovery_node: NULL, signed with node's own CallManager key; "" the
+ * publisher's ITLRecovery key; a node's name, that node's ITLRecovery key
+ * (`utils itl reset localkey|remotekey`). */
+static int itl_entries(ck_cluster *c, const char *node, const char *recovery_node, entry_set *s, ck_node *signer,
+                       const char **signer_unit, ck_err *err)
+{
+    ck_node self, pub, keyn, *nodes = NULL;
+    size_t nn = 0;
+    int rc = -1;
+    bool recovery = recovery_node != NULL;
+    *signer_unit = recovery ? CK_UNIT_ITLRECOVERY : CK_UNIT_CALLMANAGER;
+    if (ck_store_get_node(c->store, node, &self, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0 ||
+        ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
+        return -1;
+    keyn = pub;
+    if (recovery && *recovery_node && ck_store_get_node(c->store, recovery_node, &keyn, err) < 0)
+        goto out;
+    *signer = recovery ? keyn : self;
+    if (recovery && add_cert(s, c, &keyn, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
+        goto out;
+    if (add_cert(s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_SAST, NULL, err) < 0 ||
+        add_cert(s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
+        goto out;
+    /* Across hosts a subscriber has no certificates until it joins. */
+    for (size_t i = 0; i < nn; i++)
+        if (ck__joined(c, nodes[i].name) && add_cert(s, c, &nodes[i], CK_UNIT_TVS, CK_ROLE_TVS, NULL, err) < 0)
+            goto out;
+    /* As CUCM's ITL: no other node's CallManager certificate. Phones reach
+     * those through TVS, and 21 nodes' worth would not fit in 64 KiB. */
+    if (add_cert(s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(nodes);
+    return rc;
+}
+
 int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, ck_err *err)
 {
     return ck__build_itl_signed(c, node, itlrecovery_signs(c) ? "" : NULL, out, len, err);
@@ -114,34 +156,54 @@ int ck__build_itl(ck_cluster *c, const char *node, uint8_t **out, size_t *len, c
 int ck__build_itl_signed(ck_cluster *c, const char *node, const char *recovery_node, uint8_t **out, size_t *len,
                          ck_err *err)
 {
-    ck_node self, pub, keyn, *nodes = NULL;
-    size_t nn = 0;
     entry_set s = {0};
-    int rc = -1;
-    bool recovery = recovery_node != NULL;
-    if (ck_store_get_node(c->store, node, &self, err) < 0 || ck_store_publisher(c->store, &pub, err) < 0 ||
-        ck_store_list_nodes(c->store, &nodes, &nn, err) < 0)
-        return -1;
-    keyn = pub;
-    if (recovery && *recovery_node && ck_store_get_node(c->store, recovery_node, &keyn, err) < 0)
-        goto out;
-    if (recovery && add_cert(&s, c, &keyn, CK_UNIT_ITLRECOVERY, CK_ROLE_SAST, NULL, err) < 0)
-        goto out;
-    if (add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_SAST, NULL, err) < 0 ||
-        add_cert(&s, c, &self, CK_UNIT_CALLMANAGER, CK_ROLE_CCM_TFTP, NULL, err) < 0)
-        goto out;
-    for (size_t i = 0; i < nn; i++)
-        if (add_cert(&s, c, &nodes[i], CK_UNIT_TVS, CK_ROLE_TVS, NULL, err) < 0)
-            goto out;
-    /* As CUCM's ITL: no other node's CallManager certificate. Phones reach
-     * those through TVS, and 21 nodes' worth would not fit in 64 KiB. */
-    if (add_cert(&s, c, &pub, CK_UNIT_CAPF, CK_ROLE_CAPF, pub.name, err) < 0)
-        goto out;
-    rc = recovery ? sign_and_build(c, keyn.name, CK_UNIT_ITLRECOVERY, &s, CK_ITL_NAME, out, len, err)
-                  : sign_and_build(c, node, CK_UNIT_CALLMANAGER, &s, CK_ITL_NAME, out, len, err);
-out:
+    ck_node signer;
+    const char *unit;
+    int rc = itl_entries(c, node, recovery_node, &s, &signer, &unit, err);
+    if (rc == 0)
+        rc = sign_and_build(c, signer.name, unit, &s, CK_ITL_NAME, out, len, err);
     set_free(&s);
-    free(nodes);
+    return rc;
+}
+
+/* Does the record hold the entry's certificate in the entry's role? */
+static bool same_record(const ck_tl_record *r, const ck_tl_entry *e)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(e->cert, &der);
+    bool same = n > 0 && r->has_function && r->function == e->role && r->cert.p && r->cert.n == (size_t)n &&
+                memcmp(r->cert.p, der, (size_t)n) == 0;
+    OPENSSL_free(der);
+    return same;
+}
+
+int ck_cluster_itl_stale(ck_cluster *c, const char *node, bool *stale, ck_err *err)
+{
+    *stale = true;
+    entry_set s = {0};
+    ck_node signer;
+    const char *unit;
+    ck_file_row row = {0};
+    ck_err e2 = {0};
+    if (itl_entries(c, node, itlrecovery_signs(c) ? "" : NULL, &s, &signer, &unit, err) < 0)
+        return -1;
+    int rc = 0;
+    if (ck_store_get_file(c->store, node, CK_ITL_NAME, &row, &e2) < 0) {
+        if (e2.code != CK_ENOTFOUND)
+            rc = (*err = e2, -1);
+        set_free(&s);
+        return rc;
+    }
+    ck_tl_file *f = NULL;
+    if (ck_tl_parse(row.data, row.len, &f, NULL) == 0 && f->n_records == s.n) {
+        bool same = true;
+        for (size_t i = 0; same && i < s.n; i++)
+            same = same_record(&f->records[i], &s.e[i]);
+        *stale = !same;
+    }
+    ck_tl_free(f);
+    ck_file_row_clear(&row);
+    set_free(&s);
     return rc;
 }
 

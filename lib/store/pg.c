@@ -222,6 +222,14 @@ static char *password_of(const char *url)
 
 static const ck_store_ops pg_ops;
 
+/* libpq prints server notices (and "FATAL: terminating connection" when the
+ * server goes away) on stderr by default, into a daemon's log, outside its
+ * format; the failures that matter come back through the calls. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
 {
     char masked[512];
@@ -247,6 +255,7 @@ int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
         free(q);
         return -1;
     }
+    PQsetNoticeProcessor(q->conn, quiet_notice, NULL);
     if (upgrade(&q->base, masked, create, err) < 0 ||
         run_cmd(&q->base, "LISTEN " NOTIFY_CHANNEL, 0, NULL, "listen", err) < 0) {
         PQfinish(q->conn);

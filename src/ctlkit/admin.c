@@ -13,7 +13,11 @@
 
 static const char usage[] =
     "usage: ctlkit admin --cluster DIR --node NAME [-c 'COMMAND'] [--yes] [--json]\n"
+    "       ctlkit admin --cluster postgresql://USER@HOST:PORT/DB --dir DIR --node NAME [...]\n"
     "\n"
+    "Across hosts DIR is this host's node folder: commands sign only with the\n"
+    "keys found there and write only that node's TFTP folder; the other nodes'\n"
+    "daemons bring theirs to what the cluster database holds.\n"
     "The admin: shell of one node, with CUCM's commands and messages. Without -c\n"
     "it is interactive (history, tab completion, 'help'). Changes ask\n"
     "(y/n): first; --yes answers them; without a terminal and without --yes a\n"
@@ -309,7 +313,7 @@ static int shell(admin *a)
 
 int cmd_admin(int argc, char **argv)
 {
-    const char *dir = NULL, *node = NULL, *one_command = NULL;
+    const char *dir = NULL, *node = NULL, *one_command = NULL, *node_dir = NULL;
     admin a = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -317,6 +321,8 @@ int cmd_admin(int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(argv[i], "--cluster") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            node_dir = argv[++i];
         else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
             node = argv[++i];
         else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -334,11 +340,16 @@ int cmd_admin(int argc, char **argv)
         cli_err("admin: needs --cluster DIR and --node NAME (see --help)");
         return EXIT_ERROR;
     }
+    if (ck_cluster_address_is_url(dir) && !node_dir) {
+        cli_err("admin: a postgresql:// cluster needs --dir DIR, this node's folder on this host (see --help)");
+        return EXIT_ERROR;
+    }
     ck_err err = {0};
     const char *who = getenv("USER");
     char whobuf[128];
     snprintf(whobuf, sizeof whobuf, "%s@%s", who ? who : "admin", node);
-    if (ck_cluster_open(dir, whobuf, &a.c, &err) < 0) {
+    ck_cluster_where where = {.address = dir, .dir = node_dir, .node = node};
+    if (ck_cluster_open_at(&where, whobuf, &a.c, &err) < 0) {
         cli_err_ck(&err, NULL);
         return EXIT_ERROR;
     }

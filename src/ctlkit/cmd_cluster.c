@@ -20,7 +20,10 @@ static const char usage[] =
     "                           [--tftp-port P] [--tvs-port P] [--provider-port P]\n"
     "                           [--ou OU] [--o ORG] [--l CITY] [--st STATE] [--c CC] [--bits 1024|2048|4096]\n"
     "                           [--digest sha256|sha1]\n"
-    "       ctlkit cluster status DIR [--json]\n"
+    "       ctlkit cluster init postgresql://USER@HOST:PORT/DB --dir DIR --publisher NAME=IP\n"
+    "                           [--subscriber NAME=IP ...] [the options above]\n"
+    "       ctlkit cluster join postgresql://USER@HOST:PORT/DB --dir DIR --node NAME\n"
+    "       ctlkit cluster status DIR|postgresql://... [--json]\n"
     "\n"
     "init creates a cluster in DIR: its database, each node's key and TFTP\n"
     "directories, each node's certificates (CallManager and TVS on every node,\n"
@@ -28,6 +31,12 @@ static const char usage[] =
     "--digest sha1 SHA1withRSA as CUCM 10.5's originals, self-signed),\n"
     "each node's ITL, in non-secure mode. Ports default to CUCM's (TFTP 69,\n"
     "TVS 2445, CTL Provider 2444); every node listens on its own IP.\n"
+    "With a postgresql:// URL (a cluster across hosts, docs/cluster-across-hosts.md)\n"
+    "init creates the schema, every node's row and the publisher's keys,\n"
+    "certificates and ITL in the publisher's node folder DIR; each subscriber\n"
+    "then runs join on its own host, which makes its keys in its DIR and\n"
+    "registers the certificates. The password may be in the URL, PGPASSFILE or\n"
+    "a service file; it is never printed.\n"
     "status prints the nodes, the security mode, the certificates with their\n"
     "expiry, whether each node's TFTP directory holds the published CTL/ITL,\n"
     "and warnings (stale CTL, wrong signer, differing copies).\n";
@@ -73,7 +82,8 @@ static int cluster_init(int argc, char **argv)
         {"o", required_argument, 0, 'o'},         {"l", required_argument, 0, 'l'},
         {"st", required_argument, 0, 't'},        {"c", required_argument, 0, 'c'},
         {"bits", required_argument, 0, 'b'},      {"digest", required_argument, 0, 'd'},
-        {0, 0, 0, 0}};
+        {"dir", required_argument, 0, 'D'},       {0, 0, 0, 0}};
+    const char *node_dir = NULL;
     ck_node_spec nodes[32];
     char names[32][128];
     size_t n = 1;
@@ -107,6 +117,7 @@ static int cluster_init(int argc, char **argv)
         case 'T': if (port_arg("--tftp-port", optarg, &tftp) < 0) return EXIT_ERROR; break;
         case 'V': if (port_arg("--tvs-port", optarg, &tvs) < 0) return EXIT_ERROR; break;
         case 'P': if (port_arg("--provider-port", optarg, &provider) < 0) return EXIT_ERROR; break;
+        case 'D': node_dir = optarg; break;
         case 'u': o.ou = optarg; break;
         case 'o': o.o = optarg; break;
         case 'l': o.l = optarg; break;
@@ -144,20 +155,71 @@ static int cluster_init(int argc, char **argv)
                 return EXIT_ERROR;
             }
     }
+    const char *where = argv[optind];
+    bool url = ck_cluster_address_is_url(where);
+    if (url != (node_dir != NULL)) {
+        cli_err(url ? "cluster init: a postgresql:// cluster needs --dir DIR, the publisher's node folder on this host"
+                    : "cluster init: --dir is for a postgresql:// cluster; a cluster folder holds every node's folder");
+        return EXIT_ERROR;
+    }
+    char masked[1024];
+    ck_store_mask_address(where, masked, sizeof masked);
     o.nodes = nodes;
     o.n_nodes = n;
     o.rsa_bits = (int)bits;
     ck_err err = {0};
-    printf("Creating cluster in %s: publisher %s", argv[optind], nodes[0].name);
+    printf("Creating cluster in %s: publisher %s", url ? masked : where, nodes[0].name);
     for (size_t i = 1; i < n; i++)
         printf(", subscriber %s", nodes[i].name);
     printf("\n");
     fflush(stdout);
-    if (ck_cluster_create(argv[optind], &o, &err) < 0) {
+    if ((url ? ck_cluster_create_at(where, node_dir, &o, &err) : ck_cluster_create(where, &o, &err)) < 0) {
         cli_err_ck(&err, "cluster init");
         return EXIT_ERROR;
     }
-    printf("Cluster created: %zu node(s), non-secure mode (ClusterSecurityMode 0), an ITL on every node.\n", n);
+    if (url)
+        printf("Cluster created: %zu node(s), non-secure mode (ClusterSecurityMode 0); the publisher's keys are in %s.\n"
+               "Each subscriber joins on its own host: ctlkit cluster join %s --dir DIR --node NAME\n",
+               n, node_dir, masked);
+    else
+        printf("Cluster created: %zu node(s), non-secure mode (ClusterSecurityMode 0), an ITL on every node.\n", n);
+    return EXIT_OK;
+}
+
+static int cluster_join(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'D'}, {"node", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+    const char *dir = NULL, *node = NULL;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'D': dir = optarg; break;
+        case 'n': node = optarg; break;
+        default:
+            cli_err("cluster join: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1 || !dir || !node) {
+        cli_err("cluster join: needs postgresql://..., --dir DIR and --node NAME (see --help)");
+        return EXIT_ERROR;
+    }
+    char masked[1024];
+    ck_store_mask_address(argv[optind], masked, sizeof masked);
+    const char *user = getenv("USER");
+    char who[128];
+    snprintf(who, sizeof who, "%s@%s", user ? user : "admin", node);
+    ck_err err = {0};
+    if (ck_cluster_join(argv[optind], dir, node, who, &err) < 0) {
+        cli_err_ck(&err, "cluster join");
+        return EXIT_ERROR;
+    }
+    printf("%s joined %s: its keys are in %s, its certificates and ITL in the cluster database.\n"
+           "Start its daemon: ctlkitd --cluster %s --dir %s --node %s\n",
+           node, masked, dir, masked, dir, node);
     return EXIT_OK;
 }
 
@@ -169,6 +231,7 @@ static const char *copy_word(ck_copy_state st)
     case CK_COPY_MISSING: return "missing";
     case CK_COPY_UNPUBLISHED: return "unpublished copy";
     case CK_COPY_OK: return "ok";
+    case CK_COPY_ELSEWHERE: return "on its host";
     default: return "DIFFERS";
     }
 }
@@ -223,7 +286,7 @@ static int cluster_status(int argc, char **argv)
     bool have_ctl = ck_store_get_file(s, "", CK_CTL_NAME, &ctl, NULL) == 0;
 
     json_t *root = json_object(), *jnodes = json_array();
-    json_object_set_new(root, "cluster", json_string(ck_cluster_dir(c)));
+    json_object_set_new(root, "cluster", json_string(ck_cluster_name(c)));
     json_object_set_new(root, "security_mode", json_integer(mode));
     json_object_set_new(root, "security_mode_name", json_string(mode ? "mixed" : "non-secure"));
     char tls_warn[512];
@@ -234,7 +297,7 @@ static int cluster_status(int argc, char **argv)
                                                          (json_int_t)ctl.len, "version", (json_int_t)ctl.version)
                                              : json_null());
     if (!json) {
-        printf("Cluster %s\n", ck_cluster_dir(c));
+        printf("Cluster %s\n", ck_cluster_name(c));
         printf("Security mode: %d (%s)\n", mode, mode ? "mixed" : "non-secure");
         printf("TLS minimum version: %s\n", ck_tls_version_name(ck_cluster_tls_min_version(c)));
         if (tls_low)
@@ -310,6 +373,6 @@ out:
 
 int cmd_cluster(int argc, char **argv)
 {
-    static const cli_sub subs[] = {{"init", cluster_init}, {"status", cluster_status}};
+    static const cli_sub subs[] = {{"init", cluster_init}, {"join", cluster_join}, {"status", cluster_status}};
     return cli_dispatch("cluster", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

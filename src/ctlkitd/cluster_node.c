@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -23,9 +24,22 @@
  * even when nothing seems to have changed (a hand edit of ITLFile.tlv). */
 #define MATERIALIZE_EVERY 30
 
+/* Across hosts: the safety-net poll (the store's notifications wake the
+ * daemon at once) and the reconnect back-off's ceiling. */
+#define URL_POLL_TICKS 10
+#define RECONNECT_MAX_S 30
+
 struct cluster_node {
     ck_cluster *c;
-    char dir[PATH_MAX];
+    char dir[PATH_MAX];      /* the cluster folder, or the URL (password and all: reconnecting needs it) */
+    char node_dir[PATH_MAX]; /* "" : the folder cluster's nodes/NAME */
+    bool url;
+    struct event *notify;    /* the store's notification socket, when it has one */
+    struct event_base *base;
+    bool down;               /* the database is unreachable: serving the last files */
+    time_t retry_at;
+    unsigned backoff_s;
+    unsigned ticks;
     char node[64];
     char tftp_root[PATH_MAX];
     char tftp_listen[64];
@@ -47,7 +61,13 @@ struct cluster_node {
 
 static void materialize(cluster_node *cn);
 
-cluster_node *cluster_node_open(const char *dir, const char *node, ck_err *err)
+static int open_store(cluster_node *cn, ck_err *err)
+{
+    ck_cluster_where w = {.address = cn->dir, .dir = cn->node_dir[0] ? cn->node_dir : NULL, .node = cn->node};
+    return ck_cluster_open_at(&w, "ctlkitd", &cn->c, err);
+}
+
+cluster_node *cluster_node_open(const char *address, const char *node_dir, const char *node, ck_err *err)
 {
     cluster_node *cn = calloc(1, sizeof *cn);
     if (!cn) {
@@ -55,14 +75,23 @@ cluster_node *cluster_node_open(const char *dir, const char *node, ck_err *err)
         return NULL;
     }
     ck_node n;
-    if (ck_cluster_open(dir, "ctlkitd", &cn->c, err) < 0 ||
-        ck_store_get_node(ck_cluster_store(cn->c), node, &n, err) < 0) {
+    cn->url = ck_cluster_address_is_url(address);
+    if (cn->url && !node_dir) {
+        ck_fail(err, CK_EINVAL, "a postgresql:// cluster needs --dir DIR, this node's folder on this host");
+        cluster_node_free(cn);
+        return NULL;
+    }
+    snprintf(cn->dir, sizeof cn->dir, "%s", address);
+    snprintf(cn->node_dir, sizeof cn->node_dir, "%s", node_dir ? node_dir : "");
+    snprintf(cn->node, sizeof cn->node, "%s", node);
+    if (open_store(cn, err) < 0 || ck_store_get_node(ck_cluster_store(cn->c), node, &n, err) < 0) {
         cluster_node_free(cn);
         return NULL;
     }
     snprintf(cn->node, sizeof cn->node, "%s", n.name);
     /* The resolved path: a detached daemon has left the working directory. */
-    snprintf(cn->dir, sizeof cn->dir, "%s", ck_cluster_dir(cn->c));
+    if (!cn->url)
+        snprintf(cn->dir, sizeof cn->dir, "%s", ck_cluster_dir(cn->c));
     ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
@@ -108,7 +137,7 @@ void cluster_node_reload(cluster_node *cn, const char *why)
     ck_trustcache *tc = NULL;
     ck_tc_report rep;
     ck_err err = {0};
-    if (!cn->tvs) /* the TVS stayed off (its TLS set-up failed): no cache to keep */
+    if (!cn->tvs || !cn->c) /* the TVS stayed off (its TLS set-up failed), or the database is down: keep the cache */
         return;
     if (why)
         dlog(DLOG_NOTICE, "%s", why);
@@ -136,11 +165,91 @@ static void materialize(cluster_node *cn)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
 }
 
-static void on_watch(evutil_socket_t fd, short what, void *arg)
+/* The database went away: keep serving what the folder and the trust
+ * cache hold, say so once, and try again with back-off. */
+static void went_down(cluster_node *cn, const char *why)
 {
+    if (!cn->down)
+        dlog(DLOG_ERR, "the cluster database %s is unreachable; serving the last materialized files and trust cache, "
+             "reconnecting: %s", ck_cluster_name(cn->c), why);
+    cn->down = true;
+    if (cn->notify) {
+        event_free(cn->notify);
+        cn->notify = NULL;
+    }
+    ck_cluster_close(cn->c);
+    cn->c = NULL;
+    cn->backoff_s = cn->backoff_s ? (cn->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : cn->backoff_s * 2) : 1;
+    cn->retry_at = time(NULL) + cn->backoff_s;
+}
+
+static void check(cluster_node *cn, bool poll_store);
+
+static void on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
     cluster_node *cn = arg;
+    if (!cn->c)
+        return;
+    ck_store_drain_notifications(ck_cluster_store(cn->c));
+    check(cn, true);
+}
+
+/* Wakes the daemon when another host commits (PostgreSQL's NOTIFY). */
+static void watch_notify(cluster_node *cn)
+{
+    int fd = ck_store_notify_fd(ck_cluster_store(cn->c));
+    if (fd < 0 || !cn->base)
+        return;
+    cn->notify = event_new(cn->base, fd, EV_READ | EV_PERSIST, on_notify, cn);
+    if (cn->notify && event_add(cn->notify, NULL) != 0) {
+        event_free(cn->notify);
+        cn->notify = NULL;
+    }
+}
+
+static void try_reconnect(cluster_node *cn)
+{
+    if (time(NULL) < cn->retry_at)
+        return;
+    ck_err err = {0};
+    if (open_store(cn, &err) < 0) {
+        cn->backoff_s = cn->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : cn->backoff_s * 2;
+        cn->retry_at = time(NULL) + cn->backoff_s;
+        dlog(DLOG_DEBUG, "cluster database still unreachable (next try in %u s): %s", cn->backoff_s, err.msg);
+        return;
+    }
+    dlog(DLOG_NOTICE, "the cluster database %s is reachable again; catching up", ck_cluster_name(cn->c));
+    cn->down = false;
+    cn->backoff_s = 0;
+    cn->store_seen = -2; /* whatever changed meanwhile: materialize and recache */
+    watch_notify(cn);
+}
+
+/* Across hosts only this node can sign its ITL: when another node's join
+ * or regeneration changed the certificates it lists, rebuild it here. */
+static void refresh_itl(cluster_node *cn)
+{
+    bool stale = false;
+    ck_err err = {0};
+    if (ck_cluster_itl_stale(cn->c, cn->node, &stale, &err) < 0 || !stale)
+        return;
+    if (ck_cluster_rebuild_itl(cn->c, cn->node, &err) < 0)
+        dlog(DLOG_ERR, "the cluster's certificates changed, but this node's ITL cannot be rebuilt: %s", err.msg);
+    else
+        dlog(DLOG_NOTICE, "ITLFile.tlv rebuilt and signed on this node: the cluster's certificates changed");
+}
+
+static void check(cluster_node *cn, bool poll_store)
+{
     /* Store first: what it says decides what the folder must hold. */
-    int64_t now = ck_store_change_counter(ck_cluster_store(cn->c));
+    int64_t now = poll_store ? ck_store_change_counter(ck_cluster_store(cn->c)) : cn->store_seen;
+    if (now < 0 && cn->url) {
+        went_down(cn, "cannot read the change counter");
+        return;
+    }
+    if (now != cn->store_seen && cn->url)
+        refresh_itl(cn);
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
     if (cn->materialize_pending || now != cn->store_seen || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
@@ -148,7 +257,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
-    int64_t counter = ck_store_change_counter(ck_cluster_store(cn->c));
+    int64_t counter = poll_store ? ck_store_change_counter(ck_cluster_store(cn->c)) : cn->store_seen;
     bool store_changed = counter != cn->store_seen;
     cn->ctl_seen = st;
     cn->store_seen = counter;
@@ -161,13 +270,33 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         cluster_node_reload(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
 }
 
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    cluster_node *cn = arg;
+    if (cn->down) {
+        try_reconnect(cn);
+        if (cn->down)
+            return;
+    }
+    /* A cluster folder's counter is a cheap local read; across hosts the
+     * notifications wake us and the store is polled only as a safety net. */
+    bool poll = !cn->url || cn->store_seen == -2 || ++cn->ticks >= URL_POLL_TICKS || cn->materialize_pending;
+    if (poll)
+        cn->ticks = 0;
+    check(cn, poll);
+}
+
 int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err)
 {
-    if (ck_cluster_open(cn->dir, "ctlkitd", &cn->c, err) < 0)
+    if (open_store(cn, err) < 0)
         return -1;
     cn->tvs = tvs;
+    cn->base = base;
     /* Before the first cache is built: what an interrupted publish left is
      * gone and the folder holds what the database says. */
+    if (cn->url)
+        refresh_itl(cn);
     materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &cn->ctl_seen);
     cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
@@ -177,11 +306,12 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
         return ck_fail(err, CK_EIO, "%s: cannot write the pid file", cn->pid_path);
     fprintf(f, "%ld\n", (long)getpid());
     fclose(f);
+    watch_notify(cn);
     cn->watch = event_new(base, -1, EV_PERSIST, on_watch, cn);
     struct timeval tv = {WATCH_MS / 1000, (WATCH_MS % 1000) * 1000};
     if (!cn->watch || event_add(cn->watch, &tv) != 0)
         return ck_fail(err, CK_EIO, "cannot start the cluster watch");
-    dlog(DLOG_NOTICE, "node %s of cluster %s", cn->node, ck_cluster_dir(cn->c));
+    dlog(DLOG_NOTICE, "node %s of cluster %s", cn->node, ck_cluster_name(cn->c));
     return 0;
 }
 
@@ -191,6 +321,8 @@ void cluster_node_free(cluster_node *cn)
         return;
     if (cn->watch)
         event_free(cn->watch);
+    if (cn->notify)
+        event_free(cn->notify);
     if (cn->pid_path[0]) {
         /* Only the daemon that wrote the pid file removes it. */
         FILE *f = fopen(cn->pid_path, "r");

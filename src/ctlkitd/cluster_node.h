@@ -1,4 +1,9 @@
 /* ctlkitd --cluster DIR --node NAME: the daemon as one node of a cluster.
+ * Across hosts (--cluster postgresql://... --dir DIR) it wakes on the
+ * store's notifications (a slow poll as safety net), rebuilds and signs its
+ * own ITL when the cluster's certificates change, and keeps serving its
+ * last files when the database is down (logged once, reconnects with
+ * back-off).
  * Fills the TFTP and TVS settings from the node's entry in the cluster
  * database (its address, ports, TFTP directory and TVS key), keeps the
  * TVS's trust cache equal to what the cluster trusts (the node's CTL and
@@ -17,9 +22,11 @@
 struct event_base;
 typedef struct cluster_node cluster_node;
 
-/* Opens the cluster, reads the node's entry and the enterprise parameters,
- * and brings the node's TFTP folder to the database's state. */
-cluster_node *cluster_node_open(const char *dir, const char *node, ck_err *err);
+/* Opens the cluster (address: the cluster folder or a postgresql:// URL;
+ * node_dir: this host's node folder, NULL for the folder cluster's
+ * nodes/NAME), reads the node's entry and the enterprise parameters, and
+ * brings the node's TFTP folder to the database's state. */
+cluster_node *cluster_node_open(const char *address, const char *node_dir, const char *node, ck_err *err);
 /* What the cluster says for a setting the command line left unset
  * (options.c names these per option): one of the node's own below, or an
  * enterprise parameter by name. NULL when the cluster has no value. The

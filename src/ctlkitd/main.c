@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/cluster.h"
 #include "ctlkit/error.h"
 #include "ctlkit/x509.h"
 #include "daemon.h"
@@ -59,10 +60,12 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
     tls_server_set_key_flags((d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0));
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
-    if (d->cluster_dir && realpath(d->cluster_dir, path))
+    if (d->cluster_dir && !ck_cluster_address_is_url(d->cluster_dir) && realpath(d->cluster_dir, path))
         d->cluster_dir = path;
+    if (d->node_dir && realpath(d->node_dir, path + PATH_MAX))
+        d->node_dir = path + PATH_MAX;
     if (d->cluster_dir && (options_check_cluster_mode(a, err) < 0 ||
-                           !(d->cluster = cluster_node_open(d->cluster_dir, d->node, err)) ||
+                           !(d->cluster = cluster_node_open(d->cluster_dir, d->node_dir, d->node, err)) ||
                            options_fill_from_cluster(a, d->cluster, err) < 0))
         return -1;
     if (!d->tftp.root) {
@@ -106,7 +109,7 @@ int main(int argc, char **argv)
     daemon_ctx d = {0};
     daemon_args a = {.d = &d, .level = DLOG_INFO};
     struct event *sigs[4] = {0};
-    char cluster_path[PATH_MAX];
+    char cluster_path[2 * PATH_MAX]; /* the cluster folder's and the node folder's real paths */
     ck_err err = {0};
     int rc = 1, detached = 0;
 

@@ -48,6 +48,13 @@ static int set_node(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_node_dir(daemon_args *a, const char *arg, ck_err *err)
+{
+    (void)err;
+    a->d->node_dir = arg;
+    return 0;
+}
+
 static int set_tftp(daemon_args *a, const char *arg, ck_err *err)
 {
     if (netaddr_parse(arg, 69, &a->d->tftp.listen, err) < 0) {
@@ -220,6 +227,9 @@ static const daemon_option options[] = {
      "TFTP from its directory on its IP and port, TVS with its key,\n"
      "answers from the cluster's CTL and certificates (followed on change)",
      NULL, NULL, set_node},
+    {"dir", 0, "DIR",
+     "this host's node folder (keys/, tftp/, run/); needed with a\npostgresql:// cluster (docs/cluster-across-hosts.md)",
+     NULL, NULL, set_node_dir},
     {"tftp", 0, "ADDR:PORT", "TFTP address (default the node's, or 0.0.0.0:69; [::1]:69 for IPv6)",
      CLUSTER_NODE_TFTP, NULL, set_tftp},
     {"tftp-root", 0, "DIR", "directory served over TFTP (read into memory, followed on change)",
@@ -280,6 +290,7 @@ _Static_assert(N_OPTIONS <= 64, "daemon_args.given has one bit per row");
 void options_usage(FILE *to)
 {
     fputs("usage: ctlkitd --cluster DIR --node NAME [options]\n"
+          "       ctlkitd --cluster postgresql://USER@HOST:PORT/DB --dir DIR --node NAME [options]\n"
           "       ctlkitd --tftp-root DIR [options]\n",
           to);
     for (size_t i = 0; i < N_OPTIONS; i++) {

@@ -61,6 +61,7 @@ struct provider_service {
     provider_config cfg;
     char listen_text[NETADDR_STRLEN];
     char *cluster_dir;
+    char *node_dir, *node;       /* NULL for a cluster folder */
     SSL_CTX *ctx;
     int fd;                      /* bound listening socket until the listener owns it */
     int port;
@@ -478,6 +479,14 @@ void provider_service_set_backoff(provider_service *svc, unsigned first_ms)
     svc->backoff_ms = first_ms;
 }
 
+/* The cluster as this service sees it: across hosts, from the
+ * publisher's node folder. */
+static int open_cluster(const provider_service *svc, ck_cluster **out, ck_err *err)
+{
+    ck_cluster_where where = {.address = svc->cluster_dir, .dir = svc->node_dir, .node = svc->node_dir ? svc->node : NULL};
+    return ck_cluster_open_at(&where, "ctl-provider", out, err);
+}
+
 provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
 {
     provider_service *svc = calloc(1, sizeof *svc);
@@ -501,9 +510,13 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
         ck_fail(err, CK_EINVAL, "the CTL Provider needs the cluster folder");
         goto fail;
     }
+    if ((cfg->node_dir && !(svc->node_dir = strdup(cfg->node_dir))) || (cfg->node && !(svc->node = strdup(cfg->node)))) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto fail;
+    }
     /* Fail now, in the terminal, if the cluster cannot be opened. */
     ck_cluster *probe = NULL;
-    if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &probe, err) < 0)
+    if (open_cluster(svc, &probe, err) < 0)
         goto fail;
     ck_cluster_close(probe);
     if (!(svc->ctx = tls_server_ctx_new(cfg->cert_key_pem, "CTL Provider", cfg->tls_min, err)))
@@ -511,6 +524,8 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
     /* Only the copies this service owns stay reachable. */
     svc->cfg.cert_key_pem = NULL;
     svc->cfg.cluster_dir = svc->cluster_dir;
+    svc->cfg.node_dir = svc->node_dir;
+    svc->cfg.node = svc->node;
     netaddr addr;
     if (netaddr_parse(cfg->listen, CK_PV_PORT, &addr, err) < 0) {
         ck_err_prefix(err, "CTL Provider address");
@@ -559,7 +574,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err)
 {
     svc->base = base;
-    if (ck_cluster_open(svc->cluster_dir, "ctl-provider", &svc->cluster, err) < 0)
+    if (open_cluster(svc, &svc->cluster, err) < 0)
         return -1;
     ck_pv_guard_cfg gcfg;
     ck_pv_guard_cfg_init(&gcfg);
@@ -588,7 +603,7 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     evconnlistener_set_error_cb(svc->listener, on_accept_error);
     svc->resume = evtimer_new(base, on_resume, svc);
     dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS %s and later), cluster %s", svc->listen_text,
-         ck_tls_version_name(svc->cfg.tls_min), svc->cluster_dir);
+         ck_tls_version_name(svc->cfg.tls_min), ck_cluster_name(svc->cluster));
     return 0;
 }
 
@@ -641,11 +656,13 @@ void provider_service_free(provider_service *svc)
     SSL_CTX_free(svc->ctx);
     ck_cluster_close(svc->cluster);
     free(svc->cluster_dir);
+    free(svc->node_dir);
+    free(svc->node);
     free(svc);
 }
 
-int provider_for_node(const char *cluster_dir, const char *node, const char *listen, provider_service **out,
-                      ck_err *err)
+int provider_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen,
+                      provider_service **out, ck_err *err)
 {
     *out = NULL;
     if (!cluster_dir || !node) {
@@ -655,7 +672,8 @@ int provider_for_node(const char *cluster_dir, const char *node, const char *lis
     }
     ck_cluster *c = NULL;
     ck_node n;
-    if (ck_cluster_open(cluster_dir, "ctlkitd", &c, err) < 0)
+    ck_cluster_where where = {.address = cluster_dir, .dir = node_dir, .node = node_dir ? node : NULL};
+    if (ck_cluster_open_at(&where, "ctlkitd", &c, err) < 0)
         return -1;
     int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
     char pem[PATH_MAX], addr[NETADDR_STRLEN];
@@ -679,6 +697,8 @@ int provider_for_node(const char *cluster_dir, const char *node, const char *lis
     provider_config_init(&cfg);
     cfg.listen = listen ? listen : addr;
     cfg.cluster_dir = cluster_dir;
+    cfg.node_dir = node_dir;
+    cfg.node = node;
     cfg.cert_key_pem = pem;
     cfg.tls_min = tls_min;
     *out = provider_service_new(&cfg, err);

@@ -23,7 +23,8 @@ struct event_base;
 
 typedef struct provider_config {
     const char *listen;        /* "ADDR:PORT"; port 0 picks one */
-    const char *cluster_dir;   /* the cluster folder (cluster.db, nodes/, provider-users) */
+    const char *cluster_dir;   /* the cluster folder (cluster.db, nodes/, provider-users), or a postgresql:// URL */
+    const char *node_dir, *node; /* across hosts: the publisher's node folder on this host, and its name */
     const char *cert_key_pem;  /* the publisher's CallManager certificate and key, one PEM */
     int tls_min;               /* TLS1_*_VERSION: the cluster's TLSMinVersion (1.2 by default) */
     int max_conns;             /* connections at once (16) */
@@ -53,7 +54,7 @@ void provider_service_free(provider_service *svc);
  * port) with the node's CallManager certificate and key; *out stays NULL
  * on a subscriber, and without a cluster. --provider without a cluster,
  * or on a subscriber, is an error. */
-int provider_for_node(const char *cluster_dir, const char *node, const char *listen, provider_service **out,
-                      ck_err *err);
+int provider_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen,
+                      provider_service **out, ck_err *err);
 
 #endif

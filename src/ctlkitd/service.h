@@ -21,7 +21,8 @@ struct event_base;
  * filled in), the loop, and the services that others wire to. */
 typedef struct daemon_ctx {
     struct event_base *base;
-    const char *cluster_dir, *node; /* both or neither */
+    const char *cluster_dir, *node; /* both or neither (cluster_dir: a folder or a postgresql:// URL) */
+    const char *node_dir;           /* --dir: this host's node folder (required with a URL) */
     struct tftp_config tftp;
     tvs_config tvs;
     const char *provider_listen;

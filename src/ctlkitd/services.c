@@ -97,7 +97,7 @@ static const daemon_service cluster_row = {"cluster node", cluster_new, cluster_
 static int provider_new(daemon_ctx *d, void **out, ck_err *err)
 {
     provider_service *p = NULL;
-    if (provider_for_node(d->cluster_dir, d->node, d->provider_listen, &p, err) < 0)
+    if (provider_for_node(d->cluster_dir, d->node_dir, d->node, d->provider_listen, &p, err) < 0)
         return -1;
     if (p && d->provider_backoff_ms)
         provider_service_set_backoff(p, d->provider_backoff_ms);
