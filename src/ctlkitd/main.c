@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 {
     daemon_ctx d = {0};
     daemon_args a = {.d = &d, .level = DLOG_INFO};
+    d.svcs = svcs;
     struct event *sigs[4] = {0};
     char cluster_path[PATH_MAX];
     ck_err err = {0};
