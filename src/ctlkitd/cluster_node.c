@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "ctlkit/bytes.h"
@@ -56,6 +57,7 @@ struct cluster_node {
     ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
+    time_t last_reload;       /* when the TVS caches were last rebuilt (metrics) */
     unsigned ticks_since_materialize;
 };
 
@@ -146,6 +148,7 @@ void cluster_node_reload(cluster_node *cn, const char *why)
         return;
     }
     tvs_service_install(cn->tvs, tc, &rep);
+    cn->last_reload = time(NULL);
 }
 
 /* Brings this node's TFTP folder to what the cluster database says,
@@ -337,4 +340,28 @@ void cluster_node_free(cluster_node *cn)
     }
     ck_cluster_close(cn->c);
     free(cn);
+}
+
+time_t cluster_node_last_reload(const cluster_node *cn) { return cn->last_reload; }
+
+long long cluster_node_file_version(cluster_node *cn, const char *name)
+{
+    ck_file_row row;
+    const char *owner = strcmp(name, CK_CTL_NAME) == 0 ? "" : cn->node;
+    if (ck_store_get_file(ck_cluster_store(cn->c), owner, name, &row, NULL) < 0)
+        return -1;
+    long long v = row.version;
+    ck_file_row_clear(&row);
+    return v;
+}
+
+void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
+{
+    /* The same cheap query the watch polls every second. */
+    bool up = ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
+    evbuffer_add_printf(out,
+                        "# HELP ctlkit_database_up Whether the cluster's database answers (1) or not (0).\n"
+                        "# TYPE ctlkit_database_up gauge\n"
+                        "ctlkit_database_up %d\n",
+                        up ? 1 : 0);
 }

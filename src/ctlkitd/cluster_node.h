@@ -14,6 +14,7 @@
 #define CTLKITD_CLUSTER_NODE_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "ctlkit/error.h"
 #include "tftp_service.h"
@@ -43,5 +44,12 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
 /* Rebuilds the TVS trust cache now (SIGHUP, or a change seen). */
 void cluster_node_reload(cluster_node *cn, const char *why);
 void cluster_node_free(cluster_node *cn);
+/* For the metrics (the loop's thread): when the TVS caches were last
+ * rebuilt (0: never), a trust file's publish version in the store (-1:
+ * none), and the family ctlkit_database_up. */
+struct evbuffer;
+time_t cluster_node_last_reload(const cluster_node *cn);
+long long cluster_node_file_version(cluster_node *cn, const char *name);
+void cluster_node_metrics(cluster_node *cn, struct evbuffer *out);
 
 #endif

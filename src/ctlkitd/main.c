@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 {
     daemon_ctx d = {0};
     daemon_args a = {.d = &d, .level = DLOG_INFO};
+    d.svcs = svcs;
     struct event *sigs[4] = {0};
     char cluster_path[2 * PATH_MAX]; /* the cluster folder's and the node folder's real paths */
     ck_err err = {0};

@@ -106,6 +106,17 @@ static int set_provider_backoff(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_metrics(daemon_args *a, const char *arg, ck_err *err)
+{
+    netaddr check;
+    if (netaddr_parse_listen(arg, 9100, &check, err) < 0) {
+        ck_err_prefix(err, "--metrics");
+        return -1;
+    }
+    a->d->metrics_listen = arg;
+    return 0;
+}
+
 static int set_loose_keys(daemon_args *a, const char *arg, ck_err *err)
 {
     (void)arg;
@@ -247,6 +258,10 @@ static const daemon_option options[] = {
      "first back-off after 3 failed CTL Provider logins (default 1000;\n"
      "doubles per failure up to 5 min)",
      NULL, NULL, set_provider_backoff},
+    {"metrics", 0, "ADDR:PORT",
+     "serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9469;\n"
+     "off by default; docs/watching.md)",
+     NULL, NULL, set_metrics},
     {"allow-loose-key-modes", 0, NULL,
      "start even when a key file is not 0600 or the cluster's keys/\n"
      "folder not 0700 (warns instead of refusing)",

@@ -73,6 +73,7 @@ struct provider_service {
     LIST_HEAD(pconn_list, pconn) conns; /* open connections */
     int n_conns;
     unsigned long long n_accepted, n_requests; /* stats, on the loop's thread */
+    unsigned long long n_ok, n_refused, n_error; /* answered requests by outcome (metrics) */
     ck_pv_guard *guard;          /* failed logins across connections: the worker's only */
     /* The worker thread: password hashes, the cluster lock, the store and
      * publishing run there, never on the loop that TFTP shares. */
@@ -211,6 +212,13 @@ static void finish_job(pconn *pc, pjob *j)
 {
     pc->busy = false;
     pc->sess = j->sess;
+    /* A warning marks a refusal (a bad login, a CTL turned down). */
+    if (j->rc < 0)
+        pc->svc->n_error++;
+    else if (j->sess.log_warning)
+        pc->svc->n_refused++;
+    else
+        pc->svc->n_ok++;
     if (j->rc < 0) {
         dlog(DLOG_ERR, "CTL Provider: out of memory answering %s", pc->sess.peer);
         conn_free(pc);
@@ -605,6 +613,20 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS %s and later), cluster %s", svc->listen_text,
          ck_tls_version_name(svc->cfg.tls_min), ck_cluster_name(svc->cluster));
     return 0;
+}
+
+void provider_service_metrics(const provider_service *svc, struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+                        "# HELP ctlkit_provider_requests_total CTL Provider requests answered, by outcome.\n"
+                        "# TYPE ctlkit_provider_requests_total counter\n"
+                        "ctlkit_provider_requests_total{result=\"ok\"} %llu\n"
+                        "ctlkit_provider_requests_total{result=\"refused\"} %llu\n"
+                        "ctlkit_provider_requests_total{result=\"error\"} %llu\n"
+                        "# HELP ctlkit_provider_connections_active CTL Provider connections open.\n"
+                        "# TYPE ctlkit_provider_connections_active gauge\n"
+                        "ctlkit_provider_connections_active %d\n",
+                        svc->n_ok, svc->n_refused, svc->n_error, svc->n_conns);
 }
 
 void provider_service_stats(const provider_service *svc, char *buf, size_t len)

@@ -43,6 +43,9 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
 int provider_service_port(const provider_service *svc);
 /* One line of counters for SIGUSR1: connections, requests. */
 void provider_service_stats(const provider_service *svc, char *buf, size_t len);
+/* Prometheus families: requests by outcome, connections (the loop's thread). */
+struct evbuffer;
+void provider_service_metrics(const provider_service *svc, struct evbuffer *out);
 /* The first back-off after repeated failed logins (doubling up to 5 min;
  * default 1000 ms). Before provider_service_start. */
 void provider_service_set_backoff(provider_service *svc, unsigned first_ms);

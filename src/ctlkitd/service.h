@@ -2,7 +2,8 @@
  * the cluster-node watcher, the CTL Provider) to one life cycle that main
  * walks: new (load and bind, before detaching, so that errors reach the
  * terminal), start (after any fork, on the daemon's loop), reload (SIGHUP),
- * stats (SIGUSR1: one line of counters), free (in reverse order). A new service is its file plus one row in
+ * stats (SIGUSR1: one line of counters), free (in reverse order), metrics
+ * (GET /metrics: Prometheus families). A new service is its file plus one row in
  * services.c. */
 #ifndef CTLKITD_SERVICE_H
 #define CTLKITD_SERVICE_H
@@ -16,6 +17,7 @@
 #include "tvs_service.h"
 
 struct event_base;
+struct evbuffer;
 
 /* What the services share: the settings main parsed (and the cluster
  * filled in), the loop, and the services that others wire to. */
@@ -26,9 +28,12 @@ typedef struct daemon_ctx {
     struct tftp_config tftp;
     tvs_config tvs;
     const char *provider_listen;
+    const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
     unsigned provider_backoff_ms; /* 0: the provider's default */
     cluster_node *cluster;        /* set with --cluster */
     struct tvs_service *tvs_svc;  /* set once the TVS row made it */
+    struct tftp_service *tftp_svc; /* set once the TFTP row made it */
+    void *const *svcs;            /* the table's services, for the metrics (NULL: not running) */
     char tvs_off[256];            /* why the TVS stayed off while TFTP serves ("" when it runs) */
 } daemon_ctx;
 
@@ -42,6 +47,9 @@ typedef struct daemon_service {
      * for a service that counts nothing. */
     void (*stats)(void *svc, char *buf, size_t len);
     void (*free_)(void *svc);
+    /* Appends the service's metric families (Prometheus text: HELP, TYPE,
+     * samples) on the loop's thread; NULL for none. Reads counters only. */
+    void (*metrics)(void *svc, struct evbuffer *out);
 } daemon_service;
 
 extern const daemon_service *const daemon_services[];

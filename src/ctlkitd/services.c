@@ -4,13 +4,14 @@
 
 #include "service.h"
 
+#include "metrics_service.h"
 #include "provider_service.h"
 
 /* ---- TFTP ---- */
 
 static int tftp_new(daemon_ctx *d, void **out, ck_err *err)
 {
-    *out = tftp_service_new(&d->tftp, err);
+    *out = d->tftp_svc = tftp_service_new(&d->tftp, err);
     return *out ? 0 : -1;
 }
 
@@ -26,7 +27,10 @@ static void tftp_stats(void *svc, char *buf, size_t len) { tftp_service_stats(sv
 
 static void tftp_free(void *svc) { tftp_service_free(svc); }
 
-static const daemon_service tftp_row = {"TFTP", tftp_new, tftp_start, tftp_reload, tftp_stats, tftp_free};
+static void tftp_metrics(void *svc, struct evbuffer *out) { tftp_service_metrics(svc, out); }
+
+static const daemon_service tftp_row = {"TFTP",    tftp_new,  tftp_start,  tftp_reload,
+                                        tftp_stats, tftp_free, tftp_metrics};
 
 /* ---- TVS ---- */
 
@@ -65,7 +69,9 @@ static void tvs_stats(void *svc, char *buf, size_t len) { tvs_service_stats(svc,
 
 static void tvs_free(void *svc) { tvs_service_free(svc); }
 
-static const daemon_service tvs_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free};
+static void tvs_metrics(void *svc, struct evbuffer *out) { tvs_service_metrics(svc, out); }
+
+static const daemon_service tvs_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free, tvs_metrics};
 
 /* ---- the cluster-node watcher (opened by main: it fills the settings) ---- */
 
@@ -89,8 +95,10 @@ static void cluster_reload(void *svc, daemon_ctx *d)
 
 static void cluster_free(void *svc) { cluster_node_free(svc); }
 
-static const daemon_service cluster_row = {"cluster node", cluster_new, cluster_start, cluster_reload, NULL,
-                                           cluster_free};
+static void cluster_metrics(void *svc, struct evbuffer *out) { cluster_node_metrics(svc, out); }
+
+static const daemon_service cluster_row = {"cluster node", cluster_new,  cluster_start,  cluster_reload, NULL,
+                                           cluster_free,   cluster_metrics};
 
 /* ---- CTL Provider (the publisher only) ---- */
 
@@ -120,9 +128,37 @@ static void provider_stats(void *svc, char *buf, size_t len) { provider_service_
 
 static void provider_free(void *svc) { provider_service_free(svc); }
 
-static const daemon_service provider_row = {"CTL Provider", provider_new, provider_start, provider_reload,
-                                            provider_stats, provider_free};
+static void provider_metrics(void *svc, struct evbuffer *out) { provider_service_metrics(svc, out); }
+
+static const daemon_service provider_row = {"CTL Provider", provider_new,  provider_start,  provider_reload,
+                                            provider_stats, provider_free, provider_metrics};
+
+/* ---- Prometheus metrics (--metrics) ---- */
+
+static int metrics_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->metrics_listen)
+        return 0;
+    *out = metrics_service_new(d->metrics_listen, err);
+    return *out ? 0 : -1;
+}
+
+static int metrics_start(void *svc, daemon_ctx *d, ck_err *err) { return metrics_service_start(svc, d->base, d, err); }
+
+static void metrics_reload(void *svc, daemon_ctx *d)
+{
+    (void)d;
+    metrics_service_reloaded(svc);
+}
+
+static void metrics_stats(void *svc, char *buf, size_t len) { metrics_service_stats(svc, buf, len); }
+
+static void metrics_free(void *svc) { metrics_service_free(svc); }
+
+static const daemon_service metrics_row = {"metrics",     metrics_new,  metrics_start, metrics_reload,
+                                           metrics_stats, metrics_free, NULL};
 
 /* Started in this order, freed in the reverse one. */
-const daemon_service *const daemon_services[] = {&tftp_row, &tvs_row, &cluster_row, &provider_row};
+const daemon_service *const daemon_services[] = {&tftp_row, &tvs_row, &cluster_row, &provider_row,
+                                                 &metrics_row};
 const unsigned daemon_n_services = sizeof daemon_services / sizeof daemon_services[0];

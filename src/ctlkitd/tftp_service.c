@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "ctlkit/text.h"
 #include "ctlkit/tftp.h"
 #include "log.h"
@@ -85,7 +87,9 @@ struct tftp_service {
     uint8_t pkt[2048];
 
     struct log_limit reject_log;
-    unsigned long long n_ok, n_failed, n_rejected;
+    /* Counters for stats and metrics: plain, since only the loop's thread
+     * (where the metrics are also read) touches them. */
+    unsigned long long n_ok, n_failed, n_rejected, n_not_found, bytes_sent;
 };
 
 static uint64_t now_us(void)
@@ -186,10 +190,12 @@ static struct tftp_xfer *free_pop(struct tftp_service *svc)
 static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_result r, uint64_t now)
 {
     xfer_log_end(x, r, now);
-    if (r == XFER_DONE)
+    if (r == XFER_DONE) {
         svc->n_ok++;
-    else
+        svc->bytes_sent += x->len;
+    } else {
         svc->n_failed++;
+    }
     tftp_file_unref(x->file);
     x->file = NULL;
     free(x->oack);
@@ -272,7 +278,10 @@ static enum start_result refuse(struct refusal *no, uint16_t code, const char *r
 /* The one way a refusal leaves: an ERROR to the client, a rate-limited log line. */
 static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, const struct refusal *no)
 {
-    svc->n_rejected++;
+    if (no->code == CK_TFTP_ENOTFOUND)
+        svc->n_not_found++;
+    else
+        svc->n_rejected++;
     reply_error(svc, (const struct sockaddr *)&peer->ss, peer->len, req, no->code, no->reply[0] ? no->reply : NULL);
     if (dlog_enabled(DLOG_INFO) && reject_log_ok(svc)) {
         char who[NETADDR_STRLEN];
@@ -789,6 +798,35 @@ int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err
     return 0;
 }
 
+void tftp_service_metrics(const struct tftp_service *svc, struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+                        "# HELP ctlkit_tftp_requests_total TFTP read requests by outcome: ok (sent whole), failed "
+                        "(timed out or aborted), not_found, refused (limits, bad request).\n"
+                        "# TYPE ctlkit_tftp_requests_total counter\n"
+                        "ctlkit_tftp_requests_total{result=\"ok\"} %llu\n"
+                        "ctlkit_tftp_requests_total{result=\"failed\"} %llu\n"
+                        "ctlkit_tftp_requests_total{result=\"not_found\"} %llu\n"
+                        "ctlkit_tftp_requests_total{result=\"refused\"} %llu\n"
+                        "# HELP ctlkit_tftp_transfers_active TFTP transfers in progress.\n"
+                        "# TYPE ctlkit_tftp_transfers_active gauge\n"
+                        "ctlkit_tftp_transfers_active %zu\n"
+                        "# HELP ctlkit_tftp_bytes_sent_total File bytes of the TFTP transfers completed.\n"
+                        "# TYPE ctlkit_tftp_bytes_sent_total counter\n"
+                        "ctlkit_tftp_bytes_sent_total %llu\n",
+                        svc->n_ok, svc->n_failed, svc->n_not_found, svc->n_rejected, svc->nactive, svc->bytes_sent);
+}
+
+bool tftp_service_file(const struct tftp_service *svc, const char *name, const uint8_t **data, size_t *len)
+{
+    const struct tftp_file *f = tftp_cache_find(svc->cache, name, strlen(name));
+    if (!f)
+        return false;
+    *data = f->data;
+    *len = f->len;
+    return true;
+}
+
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len)
 {
     snprintf(buf, len, "%zu transfers active, %llu started, %zu files cached", svc->nactive, svc->ntotal,
@@ -807,9 +845,10 @@ void tftp_service_free(struct tftp_service *svc)
         snprintf(x->why, sizeof x->why, "server stopping");
         finish(svc, x, XFER_FAILED, now);
     }
-    if (svc->n_ok || svc->n_failed || svc->n_rejected)
+    unsigned long long rejected = svc->n_rejected + svc->n_not_found;
+    if (svc->n_ok || svc->n_failed || rejected)
         dlog(DLOG_NOTICE, "TFTP: %llu transfers completed, %llu failed, %llu requests rejected", svc->n_ok,
-             svc->n_failed, svc->n_rejected);
+             svc->n_failed, rejected);
     struct tftp_xfer *x;
     while ((x = free_pop(svc)) != NULL) {
         close_xfer_socket(x);

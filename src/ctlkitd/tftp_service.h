@@ -10,6 +10,7 @@
 #ifndef CTLKITD_TFTP_SERVICE_H
 #define CTLKITD_TFTP_SERVICE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -43,6 +44,7 @@ struct tftp_config {
 void tftp_config_defaults(struct tftp_config *cfg);
 
 struct tftp_service;
+struct evbuffer;
 
 struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err);
 int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err);
@@ -50,6 +52,10 @@ int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err
 void tftp_service_reload(struct tftp_service *svc);
 /* One line of counters for SIGUSR1 (transfers active and started). */
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len);
+/* Prometheus families: requests by outcome, active transfers, bytes sent. */
+void tftp_service_metrics(const struct tftp_service *svc, struct evbuffer *out);
+/* The cached bytes of the file called name (valid until the loop runs on). */
+bool tftp_service_file(const struct tftp_service *svc, const char *name, const uint8_t **data, size_t *len);
 void tftp_service_free(struct tftp_service *svc);
 
 #endif

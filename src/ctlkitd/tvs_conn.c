@@ -58,6 +58,8 @@ static void drive(tvs_conn *c);
 static void conn_free(tvs_conn *c)
 {
     tvs_worker *w = c->w;
+    if (c->state == ST_HANDSHAKE)
+        atomic_fetch_add_explicit(&w->svc->n_handshake_failed, 1, memory_order_relaxed);
     LIST_REMOVE(c, link);
     if (c->ev)
         event_free(c->ev);

@@ -44,6 +44,7 @@ struct tvs_service {
     atomic_int conns;           /* open connections over all workers */
     atomic_ullong next_conn_id; /* also: connections accepted so far */
     atomic_ullong n_valid, n_invalid; /* VERIFY answers given (stats) */
+    atomic_ullong n_handshake_failed; /* connections closed before their TLS handshake ended */
     atomic_llong last_limit_log;/* rate limit for "too many connections" */
 
     struct event *watch_ev;     /* CTL file watch, on the caller's base */

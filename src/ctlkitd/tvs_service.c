@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "ctlkit/bytes.h"
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
@@ -447,6 +449,30 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
 }
 
 int tvs_service_port(const tvs_service *svc) { return svc->port; }
+
+void tvs_service_metrics(tvs_service *svc, struct evbuffer *out)
+{
+    evbuffer_add_printf(
+        out,
+        "# HELP ctlkit_tvs_verifications_total TVS certificate verifications answered, by answer.\n"
+        "# TYPE ctlkit_tvs_verifications_total counter\n"
+        "ctlkit_tvs_verifications_total{result=\"valid\"} %llu\n"
+        "ctlkit_tvs_verifications_total{result=\"invalid\"} %llu\n"
+        "# HELP ctlkit_tvs_connections_active TVS connections open.\n"
+        "# TYPE ctlkit_tvs_connections_active gauge\n"
+        "ctlkit_tvs_connections_active %d\n"
+        "# HELP ctlkit_tvs_connections_total TVS connections accepted.\n"
+        "# TYPE ctlkit_tvs_connections_total counter\n"
+        "ctlkit_tvs_connections_total %llu\n"
+        "# HELP ctlkit_tvs_handshake_failures_total TVS connections closed before the TLS handshake ended.\n"
+        "# TYPE ctlkit_tvs_handshake_failures_total counter\n"
+        "ctlkit_tvs_handshake_failures_total %llu\n",
+        (unsigned long long)atomic_load_explicit(&svc->n_valid, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&svc->n_invalid, memory_order_relaxed),
+        atomic_load_explicit(&svc->conns, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&svc->next_conn_id, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&svc->n_handshake_failed, memory_order_relaxed));
+}
 
 void tvs_service_stats(tvs_service *svc, char *buf, size_t len)
 {

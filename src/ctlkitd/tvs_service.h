@@ -78,6 +78,10 @@ int tvs_service_reload(tvs_service *svc, const char *why, ck_err *err);
 /* One line of counters for SIGUSR1: connections open and accepted,
  * VERIFY answers. Thread-safe (the workers count with atomics). */
 void tvs_service_stats(tvs_service *svc, char *buf, size_t len);
+/* Prometheus families: verifications by answer, connections, handshake
+ * failures. Reads the workers' atomics: no lock. */
+struct evbuffer;
+void tvs_service_metrics(tvs_service *svc, struct evbuffer *out);
 /* The bound port (useful with port 0). */
 int tvs_service_port(const tvs_service *svc);
 /* Stops the workers, closes every connection, frees everything. NULL ok. */

@@ -1,0 +1,177 @@
+/* Prometheus metrics over HTTP (metrics_service.h). */
+#include "metrics_service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <openssl/evp.h>
+
+#include "ctlkit/cluster.h"
+#include "log.h"
+#include "netaddr.h"
+#include "service.h"
+
+/* A scrape is one small GET: anything bigger is not Prometheus. */
+#define MAX_HEADERS_BYTES 8192
+#define TIMEOUT_SECONDS 10
+
+struct metrics_service {
+    int fd; /* until start hands it to the listener */
+    char listen_text[NETADDR_STRLEN];
+    struct evhttp *http;
+    daemon_ctx *d;
+    time_t last_reload; /* start, or the last SIGHUP */
+    unsigned long long n_scrapes, n_other;
+};
+
+metrics_service *metrics_service_new(const char *listen_text, ck_err *err)
+{
+    netaddr addr;
+    if (netaddr_parse_listen(listen_text, 9100, &addr, err) < 0) {
+        ck_err_prefix(err, "--metrics");
+        return NULL;
+    }
+    metrics_service *m = calloc(1, sizeof *m);
+    if (!m) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (m->fd < 0 || setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(m->fd, (struct sockaddr *)&addr.ss, addr.len) < 0 || listen(m->fd, 16) < 0) {
+        ck_fail(err, CK_EIO, "--metrics: cannot listen on %s: %s", listen_text, strerror(errno));
+        metrics_service_free(m);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(m->fd, (struct sockaddr *)&ss, &sl);
+    netaddr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+    m->last_reload = time(NULL);
+    return m;
+}
+
+/* Label values are file names here; escape what the format reserves. */
+static void add_label_value(struct evbuffer *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            evbuffer_add_printf(out, "\\%c", *s);
+        else if (*s == '\n')
+            evbuffer_add(out, "\\n", 2);
+        else
+            evbuffer_add(out, s, 1);
+    }
+}
+
+/* One info series per trust file TFTP serves: its MD5 (what a phone's
+ * screen shows) and, in a cluster, the store's publish version. */
+static void add_trust_files(metrics_service *m, struct evbuffer *out)
+{
+    static const char *const names[] = {CK_CTL_NAME, CK_ITL_NAME};
+    evbuffer_add_printf(out, "# HELP ctlkit_trust_file_info A trust file served over TFTP, by MD5 and publish "
+                             "version.\n# TYPE ctlkit_trust_file_info gauge\n");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const uint8_t *data;
+        size_t len;
+        if (!m->d->tftp_svc || !tftp_service_file(m->d->tftp_svc, names[i], &data, &len))
+            continue;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+        if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL))
+            for (unsigned k = 0; k < mdlen; k++)
+                snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        evbuffer_add_printf(out, "ctlkit_trust_file_info{file=\"");
+        add_label_value(out, names[i]);
+        evbuffer_add_printf(out, "\",md5=\"%s\"", hex);
+        long long version = m->d->cluster ? cluster_node_file_version(m->d->cluster, names[i]) : -1;
+        if (version >= 0)
+            evbuffer_add_printf(out, ",version=\"%lld\"", version);
+        evbuffer_add_printf(out, "} 1\n");
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    metrics_service *m = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || !path || strcmp(path, "/metrics") != 0) {
+        m->n_other++;
+        evhttp_send_error(req, HTTP_NOTFOUND, "only GET /metrics is served here");
+        return;
+    }
+    m->n_scrapes++;
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    for (unsigned i = 0; i < daemon_n_services; i++)
+        if (m->d->svcs[i] && daemon_services[i]->metrics)
+            daemon_services[i]->metrics(m->d->svcs[i], out);
+    add_trust_files(m, out);
+    time_t last = m->last_reload;
+    if (m->d->cluster && cluster_node_last_reload(m->d->cluster) > last)
+        last = cluster_node_last_reload(m->d->cluster);
+    evbuffer_add_printf(out,
+                        "# HELP ctlkit_last_reload_timestamp_seconds When the daemon last reloaded its trust "
+                        "lists and caches (start, SIGHUP or a cluster change).\n"
+                        "# TYPE ctlkit_last_reload_timestamp_seconds gauge\n"
+                        "ctlkit_last_reload_timestamp_seconds %lld\n",
+                        (long long)last);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, HTTP_OK, "OK", out);
+    evbuffer_free(out);
+}
+
+int metrics_service_start(metrics_service *m, struct event_base *base, daemon_ctx *d, ck_err *err)
+{
+    m->d = d;
+    if (!(m->http = evhttp_new(base)))
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    evhttp_set_max_headers_size(m->http, MAX_HEADERS_BYTES);
+    evhttp_set_max_body_size(m->http, 0);
+    evhttp_set_timeout(m->http, TIMEOUT_SECONDS);
+    evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(m->http, on_request, m);
+    struct evconnlistener *l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, m->fd);
+    if (!l || !evhttp_bind_listener(m->http, l)) {
+        if (l)
+            evconnlistener_free(l);
+        else
+            close(m->fd);
+        m->fd = -1;
+        return ck_fail(err, CK_EIO, "--metrics: cannot accept on %s", m->listen_text);
+    }
+    m->fd = -1; /* the listener owns it now */
+    dlog(DLOG_NOTICE, "metrics: serving Prometheus metrics on http://%s/metrics", m->listen_text);
+    return 0;
+}
+
+void metrics_service_reloaded(metrics_service *m) { m->last_reload = time(NULL); }
+
+void metrics_service_stats(const metrics_service *m, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu scrapes, %llu other requests", m->n_scrapes, m->n_other);
+}
+
+void metrics_service_free(metrics_service *m)
+{
+    if (!m)
+        return;
+    if (m->http)
+        evhttp_free(m->http); /* frees the bound listener and its socket */
+    if (m->fd >= 0)
+        close(m->fd);
+    free(m);
+}
