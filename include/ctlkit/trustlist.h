@@ -138,6 +138,8 @@ typedef struct ck_tl_entry {
     const char *dns_name;  /* NULL: the certificate's CN; "" writes a lone NUL */
     uint8_t ip[4];         /* 0.0.0.0 when unknown */
     bool no_cert_signature;/* eToken records carry no SIGNATURE element */
+    bool token_names;      /* SUBJECTNAME/ISSUERNAME as the CTL Client writes a
+                            * Security Token's (ck_name_ctlclient) */
 } ck_tl_entry;
 
 typedef struct ck_tl_build_opts {
@@ -146,6 +148,7 @@ typedef struct ck_tl_build_opts {
     uint32_t timestamp;    /* 0 means now */
     unsigned signer_version; /* 0 none (CUCM 10.5), 10 = 1.0, 11 = 1.1 */
     uint8_t ver_major, ver_minor; /* 0.0 means 1.2 */
+    bool token_signer_names; /* SIGNERNAME/CANAME in the CTL Client's token style */
 } ck_tl_build_opts;
 
 /* Builds and signs a trust list: header in Cisco's element order, records

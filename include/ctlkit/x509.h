@@ -48,6 +48,13 @@ int ck_write_cert_pem(const char *path, X509 *cert, ck_err *err);
 /* CUCM-style name: CN=..;OU=..;O=..;L=..;ST=..;C=.. in that order, then any
  * other attributes by short name. Returns a malloc'd string. */
 char *ck_name_cucm(const X509_NAME *name);
+/* The name as the CTL Client writes a Security Token's names into a CTL:
+ * lower-case short names in the certificate's own order, ';' between them,
+ * and (quote_spaces, for the subject) values holding a space in double
+ * quotes: cn="SAST-ADN008580ef ";ou=IPCBU;o="Cisco Systems" and, for the
+ * issuer, cn=Cisco Manufacturing CA;o=Cisco Systems (the seed's CTL).
+ * Returns a malloc'd string. */
+char *ck_name_ctlclient(const X509_NAME *name, bool quote_spaces);
 /* Name as OpenSSL's one-line RFC 2253 form (for details views); malloc'd. */
 char *ck_name_oneline(const X509_NAME *name);
 

@@ -292,7 +292,8 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
                         nc.nodes[k].name);
                 goto out;
             }
-            if (strcmp(dns, nc.nodes[k].name) != 0) {
+            /* The CTL Client writes the server's IP address as DNSNAME. */
+            if (strcmp(dns, nc.nodes[k].name) != 0 && strcmp(dns, nc.nodes[k].ip) != 0) {
                 ck_fail(err, CK_EINVAL, "CTL record #%zu names host '%s' but holds node %s's certificate", i + 1, dns,
                         nc.nodes[k].name);
                 goto out;

@@ -107,8 +107,10 @@ static int put_record(ck_buf *b, const ck_tl_entry *e, size_t index, ck_err *err
         put_elem(b, REC_FUNCTION, role, 2);
         put_elem(b, REC_IPADDRESS, e->ip, 4);
     } else {
-        subject = ck_name_cucm(X509_get_subject_name(e->cert));
-        issuer = ck_name_cucm(X509_get_issuer_name(e->cert));
+        subject = e->token_names ? ck_name_ctlclient(X509_get_subject_name(e->cert), true)
+                                 : ck_name_cucm(X509_get_subject_name(e->cert));
+        issuer = e->token_names ? ck_name_ctlclient(X509_get_issuer_name(e->cert), false)
+                                : ck_name_cucm(X509_get_issuer_name(e->cert));
         if (!subject || !issuer)
             goto nomem;
         uint8_t serial[64];
@@ -182,8 +184,12 @@ static int put_header(ck_buf *b, const ck_tl_signer *signer, const ck_tl_build_o
     if (!ck_digest_md(digest))
         return ck_fail(err, CK_EINVAL, "unknown digest algorithm %u", digest);
 
-    char *name = ck_name_cucm(X509_get_subject_name(signer->cert));
-    char *issuer = ck_name_cucm(X509_get_issuer_name(signer->cert));
+    /* The header names the signer as its record does: a Security Token's
+     * record carries the CTL Client's style, so the header does too. */
+    char *name = o->token_signer_names ? ck_name_ctlclient(X509_get_subject_name(signer->cert), true)
+                                       : ck_name_cucm(X509_get_subject_name(signer->cert));
+    char *issuer = o->token_signer_names ? ck_name_ctlclient(X509_get_issuer_name(signer->cert), false)
+                                         : ck_name_cucm(X509_get_issuer_name(signer->cert));
     uint8_t serial[64];
     int serial_len = ck_cert_serial(signer->cert, serial, sizeof serial);
     if (!name || !issuer || serial_len < 0) {

@@ -7,6 +7,8 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +78,36 @@ char *ck_name_cucm(const X509_NAME *name)
         if (!used[i])
             append_entry(&buf, &len, &cap, X509_NAME_get_entry(name, i));
     free(used);
+    return buf;
+}
+
+char *ck_name_ctlclient(const X509_NAME *name, bool quote_spaces)
+{
+    size_t len = 0, cap = 128;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    buf[0] = '\0';
+    for (int i = 0; i < X509_NAME_entry_count(name) && buf; i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+        int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+        char key[32];
+        snprintf(key, sizeof key, "%s", nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
+        for (char *k = key; *k; k++)
+            *k = (char)tolower((unsigned char)*k);
+        unsigned char *utf8 = NULL;
+        int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+        bool quote = quote_spaces && n > 0 && memchr(utf8, ' ', (size_t)n);
+        if (len)
+            append(&buf, &len, &cap, ";", 1);
+        append(&buf, &len, &cap, key, strlen(key));
+        append(&buf, &len, &cap, quote ? "=\"" : "=", quote ? 2 : 1);
+        if (n > 0)
+            append(&buf, &len, &cap, (const char *)utf8, (size_t)n);
+        if (quote)
+            append(&buf, &len, &cap, "\"", 1);
+        OPENSSL_free(utf8);
+    }
     return buf;
 }
 

@@ -22,6 +22,12 @@ static const ck_pv_node *publisher(const ck_pv_msg *view)
     return NULL;
 }
 
+static ck_tl_entry token_entry(X509 *cert)
+{
+    return (ck_tl_entry){.role = CK_ROLE_SAST, .cert = cert, .dns_name = "", .no_cert_signature = true,
+                         .token_names = true};
+}
+
 int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, ck_tl_signer *signer,
                  uint8_t **out, size_t *len, ck_err *err)
 {
@@ -37,14 +43,21 @@ int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, 
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto out;
     }
-    /* The order the CTL Client lists them: CAPF, each CCM+TFTP, tokens. */
+    /* The CTL Client's records (the seed's 5728-byte CTL): the Security
+     * Tokens that do not sign first, then CAPF and each CCM+TFTP, the
+     * signing token (tokens[0]) last. Server records carry the server's IP
+     * address as DNSNAME and no certificate SIGNATURE element; token
+     * records an empty DNSNAME (a lone NUL), no SIGNATURE element and
+     * their names in the CTL Client's style. */
+    for (size_t i = 1; i < n_tokens; i++)
+        e[n++] = token_entry(tokens[i].cert);
     X509 *capf = der_cert(&pub->capf_cert);
     if (!capf) {
         ck_fail(err, CK_EFORMAT, "the publisher's CAPF certificate from the server does not parse");
         goto out;
     }
     owned[n_owned++] = capf;
-    e[n] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = capf, .dns_name = pub->name};
+    e[n] = (ck_tl_entry){.role = CK_ROLE_CAPF, .cert = capf, .dns_name = pub->ip, .no_cert_signature = true};
     inet_pton(AF_INET, pub->ip, e[n++].ip);
     for (size_t i = 0; i < view->n_nodes; i++) {
         X509 *x = der_cert(&view->nodes[i].ccm_cert);
@@ -54,15 +67,14 @@ int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, 
             goto out;
         }
         owned[n_owned++] = x;
-        e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = x, .dns_name = view->nodes[i].name};
+        e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = x, .dns_name = view->nodes[i].ip,
+                             .no_cert_signature = true};
         inet_pton(AF_INET, view->nodes[i].ip, e[n++].ip);
     }
-    /* eToken records: no host name (a lone NUL), no certificate signature
-     * element, as CUCM's CTL Client writes them. */
-    for (size_t i = 0; i < n_tokens; i++)
-        e[n++] = (ck_tl_entry){.role = CK_ROLE_SAST, .cert = tokens[i].cert, .dns_name = "", .no_cert_signature = true};
+    if (n_tokens)
+        e[n++] = token_entry(tokens[0].cert);
     /* SHA-1: what CUCM 10.5's CTL Client writes and every phone verifies. */
-    ck_tl_build_opts o = {.filename = "CTLFile.tlv", .digest_alg = CK_DIGEST_SHA1};
+    ck_tl_build_opts o = {.filename = "CTLFile.tlv", .digest_alg = CK_DIGEST_SHA1, .token_signer_names = true};
     rc = ck_tl_build(e, n, signer, &o, out, len, err);
 out:
     for (size_t i = 0; i < n_owned; i++)
