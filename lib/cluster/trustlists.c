@@ -177,6 +177,33 @@ static bool same_record(const ck_tl_record *r, const ck_tl_entry *e)
     return same;
 }
 
+/* Is the record a SAST record holding one of the cluster's ITLRecovery
+ * certificates (the signer of a reset ITL)? */
+static bool is_itlrecovery_record(ck_cluster *c, const ck_tl_record *r)
+{
+    if (!r->has_function || r->function != CK_ROLE_SAST || !r->cert.p)
+        return false;
+    ck_cert_row *rows = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (ck_store_list_certs(c->store, &rows, &n, NULL) < 0)
+        return false;
+    for (size_t i = 0; !found && i < n; i++) {
+        if (strcmp(rows[i].unit, CK_UNIT_ITLRECOVERY) != 0)
+            continue;
+        X509 *x = NULL;
+        if (ck_load_pem_mem(rows[i].pem, strlen(rows[i].pem), &x, NULL, false, NULL) < 0)
+            continue;
+        unsigned char *der = NULL;
+        int len = i2d_X509(x, &der);
+        found = len > 0 && r->cert.n == (size_t)len && memcmp(r->cert.p, der, (size_t)len) == 0;
+        OPENSSL_free(der);
+        X509_free(x);
+    }
+    ck_cert_rows_free(rows, n);
+    return found;
+}
+
 int ck_cluster_itl_stale(ck_cluster *c, const char *node, bool *stale, ck_err *err)
 {
     *stale = true;
@@ -185,8 +212,10 @@ int ck_cluster_itl_stale(ck_cluster *c, const char *node, bool *stale, ck_err *e
     const char *unit;
     ck_file_row row = {0};
     ck_err e2 = {0};
-    if (itl_entries(c, node, itlrecovery_signs(c) ? "" : NULL, &s, &signer, &unit, err) < 0)
+    if (itl_entries(c, node, itlrecovery_signs(c) ? "" : NULL, &s, &signer, &unit, err) < 0) {
+        set_free(&s);
         return -1;
+    }
     int rc = 0;
     if (ck_store_get_file(c->store, node, CK_ITL_NAME, &row, &e2) < 0) {
         if (e2.code != CK_ENOTFOUND)
@@ -195,11 +224,17 @@ int ck_cluster_itl_stale(ck_cluster *c, const char *node, bool *stale, ck_err *e
         return rc;
     }
     ck_tl_file *f = NULL;
-    if (ck_tl_parse(row.data, row.len, &f, NULL) == 0 && f->n_records == s.n) {
-        bool same = true;
-        for (size_t i = 0; same && i < s.n; i++)
-            same = same_record(&f->records[i], &s.e[i]);
-        *stale = !same;
+    if (ck_tl_parse(row.data, row.len, &f, NULL) == 0) {
+        /* An ITL that `utils itl reset` signed carries an ITLRecovery SAST
+         * record first and stays until the node's TFTP restart: it is
+         * current as long as the rest is. */
+        size_t skip = f->n_records == s.n + 1 && is_itlrecovery_record(c, &f->records[0]) ? 1 : 0;
+        if (f->n_records == s.n + skip) {
+            bool same = true;
+            for (size_t i = 0; same && i < s.n; i++)
+                same = same_record(&f->records[i + skip], &s.e[i]);
+            *stale = !same;
+        }
     }
     ck_tl_free(f);
     ck_file_row_clear(&row);

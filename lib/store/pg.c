@@ -197,16 +197,27 @@ static int upgrade(ck_store *s, const char *masked, bool create, ck_err *err)
 
 /* --- connection --- */
 
-/* Removes every occurrence of the password from a libpq message. */
-static void scrub(char *msg, const char *password)
+/* Replaces every occurrence of the password in a libpq message with "***",
+ * in place and bounded by size: the text is rebuilt into a copy, scanning on
+ * after each replacement (a password of "*" must not match its own mask),
+ * and cut rather than grown past the buffer. */
+static void scrub(char *msg, size_t size, const char *password)
 {
     size_t n = password ? strlen(password) : 0;
-    if (!n)
+    if (!n || !size)
         return;
-    for (char *p; (p = strstr(msg, password)) != NULL;) {
-        memmove(p + 3, p + n, strlen(p + n) + 1);
-        memcpy(p, "***", 3);
+    char out[1024];
+    size_t o = 0, cap = size < sizeof out ? size : sizeof out;
+    for (const char *p = msg; *p && o + 1 < cap;) {
+        if (strncmp(p, password, n) == 0) {
+            for (const char *m = "***"; *m && o + 1 < cap; m++)
+                out[o++] = *m;
+            p += n;
+        } else
+            out[o++] = *p++;
     }
+    out[o] = 0;
+    memcpy(msg, out, o + 1);
 }
 
 static char *password_of(const char *url)
@@ -248,7 +259,7 @@ int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
         snprintf(msg, sizeof msg, "%s", q->conn ? PQerrorMessage(q->conn) : "out of memory");
         msg[strcspn(msg, "\n")] = 0;
         char *pw = password_of(url);
-        scrub(msg, pw);
+        scrub(msg, sizeof msg, pw);
         free(pw);
         ck_fail(err, create ? CK_EIO : CK_ENOTFOUND, "%s: cannot open the cluster database: %s", masked, msg);
         PQfinish(q->conn);

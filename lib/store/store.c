@@ -3,6 +3,7 @@
  * stamps, row memory, address masking) happens here, once. */
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,6 +27,8 @@ void ck_store_mask_address(const char *address, char *out, size_t outsz)
 {
     /* scheme://user:password@host... : the password runs from the first ':'
      * after "//" up to the last '@' before the path. */
+    if (!outsz)
+        return;
     const char *auth = strstr(address, "://");
     snprintf(out, outsz, "%s", address);
     if (!auth)
@@ -39,13 +42,21 @@ void ck_store_mask_address(const char *address, char *out, size_t outsz)
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon)
         snprintf(out, outsz, "%.*s***%s", (int)(colon + 1 - address), address, at);
-    /* key=value form (?password=...) */
-    char *q = strstr(out, "password=");
-    if (q) {
-        size_t end = strcspn(q + 9, "&");
-        memmove(q + 12, q + 9 + end, strlen(q + 9 + end) + 1);
-        memcpy(q + 9, "***", 3);
+    /* key=value form (?password=...&...): every parameter named exactly
+     * "password" (not "sslpassword"), rebuilt into a copy and bounded. */
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", out);
+    size_t o = 0;
+    for (const char *p = copy; *p && o + 1 < outsz;) {
+        bool param_start = p > copy && (p[-1] == '?' || p[-1] == '&');
+        if (param_start && strncmp(p, "password=", 9) == 0) {
+            for (const char *m = "password=***"; *m && o + 1 < outsz; m++)
+                out[o++] = *m;
+            p += 9 + strcspn(p + 9, "&");
+        } else
+            out[o++] = *p++;
     }
+    out[o] = 0;
 }
 
 void ck_store_close(ck_store *s)

@@ -102,8 +102,12 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
     snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
     for (size_t i = 0; i < ck_params_count && cn->n_params < sizeof cn->params / sizeof cn->params[0]; i++) {
         char v[sizeof cn->params[0].value];
+        /* A cluster made before the parameter existed has no row: the
+         * table's default is what every other reader of it assumes. */
         if (ck_store_get_param(ck_cluster_store(cn->c), ck_params[i].name, v, sizeof v, NULL) != 0)
-            continue; /* a cluster made before the parameter existed */
+            snprintf(v, sizeof v, "%s", ck_params[i].default_value ? ck_params[i].default_value : "");
+        if (!v[0])
+            continue;
         snprintf(cn->params[cn->n_params].name, sizeof cn->params[0].name, "%s", ck_params[i].name);
         snprintf(cn->params[cn->n_params].value, sizeof cn->params[0].value, "%s", v);
         cn->n_params++;
@@ -348,7 +352,9 @@ long long cluster_node_file_version(cluster_node *cn, const char *name)
 {
     ck_file_row row;
     const char *owner = strcmp(name, CK_CTL_NAME) == 0 ? "" : cn->node;
-    if (ck_store_get_file(ck_cluster_store(cn->c), owner, name, &row, NULL) < 0)
+    /* While the database is away (cn->c closed until it answers again),
+     * the version is unknown. */
+    if (!cn->c || ck_store_get_file(ck_cluster_store(cn->c), owner, name, &row, NULL) < 0)
         return -1;
     long long v = row.version;
     ck_file_row_clear(&row);
@@ -358,7 +364,7 @@ long long cluster_node_file_version(cluster_node *cn, const char *name)
 void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
 {
     /* The same cheap query the watch polls every second. */
-    bool up = ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
+    bool up = cn->c && ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
     evbuffer_add_printf(out,
                         "# HELP ctlkit_database_up Whether the cluster's database answers (1) or not (0).\n"
                         "# TYPE ctlkit_database_up gauge\n"

@@ -1,5 +1,6 @@
 /* ctlkitd: the node daemon. Option parsing and wiring only; each service
  * lives in its own file and joins the one libevent loop. */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -62,8 +63,17 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
      * has left the working directory. */
     if (d->cluster_dir && !ck_cluster_address_is_url(d->cluster_dir) && realpath(d->cluster_dir, path))
         d->cluster_dir = path;
-    if (d->node_dir && realpath(d->node_dir, path + PATH_MAX))
+    if (d->node_dir && !d->cluster_dir) {
+        ck_fail(err, CK_EINVAL, "--dir goes with --cluster and --node");
+        return -2;
+    }
+    if (d->node_dir) {
+        if (!realpath(d->node_dir, path + PATH_MAX)) {
+            ck_fail(err, CK_ENOTFOUND, "--dir %s: %s", d->node_dir, strerror(errno));
+            return -2;
+        }
         d->node_dir = path + PATH_MAX;
+    }
     if (d->cluster_dir && (options_check_cluster_mode(a, err) < 0 ||
                            !(d->cluster = cluster_node_open(d->cluster_dir, d->node_dir, d->node, err)) ||
                            options_fill_from_cluster(a, d->cluster, err) < 0))

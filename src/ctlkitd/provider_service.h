@@ -26,7 +26,7 @@ typedef struct provider_config {
     const char *cluster_dir;   /* the cluster folder (cluster.db, nodes/, provider-users), or a postgresql:// URL */
     const char *node_dir, *node; /* across hosts: the publisher's node folder on this host, and its name */
     const char *cert_key_pem;  /* the publisher's CallManager certificate and key, one PEM */
-    int tls_min;               /* TLS1_*_VERSION: the cluster's TLSMinVersion (1.2 by default) */
+    int tls_min;               /* TLS1_*_VERSION: the cluster's TLSMinVersion (1.2 until set) */
     int max_conns;             /* connections at once (16) */
     int timeout_ms;            /* from accept or a response to the end of the next request (30000) */
 } provider_config;

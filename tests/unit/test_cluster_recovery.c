@@ -157,6 +157,13 @@ static void test_itl_reset(void **state)
     assert_int_equal(d.verdict, CK_PH_INSTALL);
     assert_int_equal(d.reason, CK_PH_R_KNOWN_SAST);
     assert_int_equal(judge(t, TU_SUB, CK_ITL_NAME, CK_PH_ITL, without, false).reason, CK_PH_R_UNKNOWN_SIGNER);
+    /* Across hosts each daemon rebuilds an ITL it finds stale: a reset ITL
+     * is not stale (it stays until the node's TFTP restart). */
+    bool stale = true;
+    assert_int_equal(ck_cluster_itl_stale(t->c, TU_SUB, &stale, &err), 0);
+    assert_false(stale);
+    assert_int_equal(ck_cluster_itl_stale(t->c, TU_PUB, &stale, &err), 0);
+    assert_false(stale);
 
     /* localkey on the publisher; the parameter is left as it was. */
     assert_int_equal(ck_cluster_itl_reset(t->c, TU_PUB, NULL, &n, &err), 0);

@@ -497,6 +497,16 @@ static void test_mask_address(void **state)
     assert_string_equal(out, "postgresql://ctlkit@db/cluster");
     ck_store_mask_address("/var/lib/ctlkit/cluster.db", out, sizeof out);
     assert_string_equal(out, "/var/lib/ctlkit/cluster.db");
+    /* sslpassword is not the password; every password= is masked. */
+    ck_store_mask_address("postgresql://db/c?sslpassword=x&password=s3cret&password=again", out, sizeof out);
+    assert_string_equal(out, "postgresql://db/c?sslpassword=x&password=***&password=***");
+    /* A short password grows into "***": the result stays within the buffer. */
+    char small[24];
+    ck_store_mask_address("postgresql://db/c?password=", small, sizeof small);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    ck_store_mask_address("postgresql://db/c?a=b&password=x", small, sizeof small);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_null(strstr(small, "=x"));
 }
 
 /* A wrong password is refused, and no message shows the one given. */
