@@ -557,6 +557,20 @@ static int folder_end(new_folder *f, int rc, ck_err *err)
     return rc;
 }
 
+/* A cluster handle over a new folder being made (folder_begin); on failure
+ * the folder is already undone and the result is folder_end's. */
+static int cluster_in_new_folder(new_folder *f, const char *dir, ck_cluster **c, ck_err *err)
+{
+    if (folder_begin(f, dir, err) < 0)
+        return -1;
+    if (!(*c = calloc(1, sizeof **c))) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return folder_end(f, -1, err);
+    }
+    (*c)->lock_fd = -1;
+    return 0;
+}
+
 /* address NULL: a cluster folder at dir; else dir is the publisher's node
  * folder. */
 static int create(const char *address, const char *dir_arg, const ck_cluster_init_opts *o, ck_err *err)
@@ -569,15 +583,10 @@ static int create(const char *address, const char *dir_arg, const ck_cluster_ini
     if (ck_cluster_itl_size(o, &itl_len, err) < 0)
         return -1;
     new_folder f;
-    if (folder_begin(&f, dir_arg, err) < 0)
+    ck_cluster *c = NULL;
+    if (cluster_in_new_folder(&f, dir_arg, &c, err) < 0)
         return -1;
-    ck_cluster *c = calloc(1, sizeof *c);
     int rc = -1;
-    if (!c) {
-        ck_fail(err, CK_ENOMEM, "out of memory");
-        return folder_end(&f, -1, err);
-    }
-    c->lock_fd = -1;
     snprintf(c->who, sizeof c->who, "%s", o->who ? o->who : "admin");
     if (address) {
         c->url = true;
@@ -660,14 +669,10 @@ int ck_cluster_join(const char *address, const char *dir, const char *node, cons
         return ck_fail(err, CK_EINVAL, "%s is not a postgresql:// URL: the nodes of a cluster folder are made by "
                        "'cluster init'", address);
     new_folder f;
-    if (folder_begin(&f, dir, err) < 0)
+    ck_cluster *c = NULL;
+    if (cluster_in_new_folder(&f, dir, &c, err) < 0)
         return -1;
-    ck_cluster *c = calloc(1, sizeof *c);
     int rc = -1;
-    if (!c) {
-        ck_fail(err, CK_ENOMEM, "out of memory");
-        return folder_end(&f, -1, err);
-    }
     char run[PATH_MAX + 8];
     snprintf(run, sizeof run, "%s/run", f.real);
     ck_cluster_where w = {.address = address, .dir = f.real, .node = node};
