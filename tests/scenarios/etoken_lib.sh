@@ -31,13 +31,16 @@ new_cluster() {
 
 # The tokens, and their test "Cisco Manufacturing CA" trusted as the
 # cluster's eToken issuer (as an admin imports the real one), so that the
-# CTL Provider accepts them. Call after new_cluster.
+# CTL Provider accepts them. Call after new_cluster. MAKE_TOKENS_ARGS=--etoken
+# makes certificates shaped like a real eToken's (tests/tokens/make-tokens);
+# PUB_NODE names the publisher when the test uses the seed's node names.
 make_tokens() {
-  TOKEN_BITS=1024 bash "$SRC/tests/tokens/make-tokens" "$TOK" >/dev/null 2>"$WORK/make-tokens.log" ||
+  # shellcheck disable=SC2086
+  TOKEN_BITS=1024 bash "$SRC/tests/tokens/make-tokens" ${MAKE_TOKENS_ARGS:-} "$TOK" >/dev/null 2>"$WORK/make-tokens.log" ||
     fail "make-tokens: $(cat "$WORK/make-tokens.log")"
   # shellcheck disable=SC1091
   . "$TOK/env"
-  admin pub "set cert import trust CTL-eToken-issuer-trust $TOK/ca/ca.pem" >"$WORK/issuer.log" 2>&1 ||
+  admin "${PUB_NODE:-pub}" "set cert import trust CTL-eToken-issuer-trust $TOK/ca/ca.pem" >"$WORK/issuer.log" 2>&1 ||
     fail "importing the test manufacturing CA: $(cat "$WORK/issuer.log")"
 }
 
@@ -48,7 +51,7 @@ start_provider() {
   if have_cluster_mode; then
     local i
     for i in $(seq 1 100); do
-      grep -q "CTL Provider listening" "$WORK/pub.log" 2>/dev/null && return 0
+      grep -q "CTL Provider listening" "$WORK/${PUB_NODE:-pub}.log" 2>/dev/null && return 0
       sleep 0.05
     done
     fail "the publisher's ctlkitd runs no CTL Provider"
@@ -69,7 +72,7 @@ start_provider() {
   fi
 }
 
-provider_log() { if have_cluster_mode; then cat "$WORK/pub.log"; else cat "$WORK/provider.log"; fi; }
+provider_log() { if have_cluster_mode; then cat "$WORK/${PUB_NODE:-pub}.log"; else cat "$WORK/provider.log"; fi; }
 
 # ctl_client ARGS...: the CTL Client, non-interactive; OUT, ERR, RC.
 ctl_client() {
