@@ -160,17 +160,28 @@ static void log_lookup_debug(const char *subject, const char *issuer, const char
     static const char *const cls[2] = {"CertificateDBCache", "CertificateCTLCache"};
     tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq : Subject Name is: %s", subject);
     tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq : Issuer Name is: %s", issuer);
+    /* The seed's log for an eToken: its names match the eToken pattern
+     * (SAST-... by Cisco Manufacturing CA) before the lookup. */
     if (strstr(issuer, "Cisco Manufacturing CA")) {
+        if (strstr(subject, "SAST-"))
+            tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq :subjectName and issuerName matches for eToken certificate");
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq : SAST Issuer Name is: %s", issuer);
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq : This is SAST eToken cert");
     }
     tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq : Serial Number is: %s", serial_hex);
     const ck_tc_entry *found[2] = {db, ctl};
     for (int s = 0; s < 2; s++) {
+        /* As in the seed, only the CTL cache's line gives the ID's length. */
         size_t idlen = strlen(serial_hex) + strlen(issuer);
-        tvs_log(TVS_LOG_DEBUG,
-                "%s::getCertificateInformation - Looking up the certificate cache using Unique MAP ID : %s%s, len : %zu",
-                cls[s], serial_hex, issuer, idlen);
+        if (s == 0)
+            tvs_log(TVS_LOG_DEBUG,
+                    "%s::getCertificateInformation - Looking up the certificate cache using Unique MAP ID : %s%s",
+                    cls[s], serial_hex, issuer);
+        else
+            tvs_log(TVS_LOG_DEBUG,
+                    "%s::getCertificateInformation - Looking up the certificate cache using Unique MAP ID : %s%s, len : "
+                    "%zu",
+                    cls[s], serial_hex, issuer, idlen);
         if (!found[s]) {
             tvs_log(TVS_LOG_DEBUG, "ERROR:%s::getCertificateInformation - Cannot find the certificate in the cache",
                     cls[s]);
