@@ -158,6 +158,32 @@ static int check_record_ip(const ck_tl_record *r, size_t idx, const char *role, 
                    role, n->name, got, n->name, n->ip);
 }
 
+/* A record the admin added on the CTL Client's CTL Entries screen (Add
+ * TFTP, Add Firewall) names a host outside the cluster, by address, and
+ * carries a certificate; a record naming one of the nodes must hold that
+ * node's own certificate, so a stale node record is never taken for one. */
+static int check_added_record(const node_certs *nc, const ck_tl_record *r, size_t idx, const char *role,
+                              const char *dns, ck_err *err)
+{
+    char ip[INET_ADDRSTRLEN] = "";
+    if (r->has_ip)
+        inet_ntop(AF_INET, r->ip, ip, sizeof ip);
+    for (size_t j = 0; j < nc->n; j++)
+        if (strcmp(dns, nc->nodes[j].name) == 0 || strcmp(dns, nc->nodes[j].ip) == 0 ||
+            strcmp(ip, nc->nodes[j].ip) == 0)
+            return -1; /* the caller's message: a node record that is not current */
+    if (!r->has_ip || strcmp(dns, ip) != 0 || !r->cert.p)
+        return ck_fail(err, CK_EINVAL,
+                       "CTL record #%zu (%s, host '%s') is neither a node of the cluster nor a server added by address "
+                       "with its certificate",
+                       idx + 1, role, dns);
+    X509 *x = ck_cert_from_der(r->cert.p, r->cert.n, NULL);
+    if (!x)
+        return ck_fail(err, CK_EINVAL, "CTL record #%zu (%s %s): its certificate does not parse", idx + 1, role, dns);
+    X509_free(x);
+    return 0;
+}
+
 /* Two SAST records are two tokens only when their keys differ: the same
  * token's certificate twice (or re-issued for the same key) is one token. */
 static bool same_key(const ck_tl_record *a, const ck_tl_record *b)
@@ -281,6 +307,14 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
                 if (r->cert.p && ck_bytes_equal(r->cert.p, r->cert.n, nc.ccm[j], nc.ccm_len[j]))
                     k = j;
             if (k == nc.n) {
+                ck_err e2 = {0};
+                int added = check_added_record(&nc, r, i, "CCM+TFTP", dns, &e2);
+                if (added == 0)
+                    continue; /* a firewall (Add Firewall) */
+                if (e2.code) {
+                    *err = e2;
+                    goto out;
+                }
                 ck_fail(err, CK_EINVAL,
                         "CTL record #%zu (CCM+TFTP %s, host '%s') is not the current CallManager certificate of "
                         "any node; get the cluster's certificates again and rebuild the CTL",
@@ -314,11 +348,24 @@ int ck_provider_check_ctl(ck_cluster *c, const uint8_t *ctl, size_t len, unsigne
             for (size_t j = 0; j < nc.n; j++)
                 if (nc.nodes[j].publisher && check_record_ip(r, i, "CAPF", &nc.nodes[j], err) < 0)
                     goto out;
+        } else if (role == CK_ROLE_TFTP) {
+            /* an alternate TFTP server (Add TFTP) */
+            ck_err e2 = {0};
+            if (check_added_record(&nc, r, i, "TFTP", dns, &e2) < 0) {
+                if (e2.code)
+                    *err = e2;
+                else
+                    ck_fail(err, CK_EINVAL,
+                            "CTL record #%zu (TFTP, host '%s') names a node of the cluster, which the CTL holds as "
+                            "CCM+TFTP",
+                            i + 1, dns);
+                goto out;
+            }
         } else {
             const char *name = r->has_function ? ck_role_name(role) : NULL;
             ck_fail(err, CK_EINVAL,
-                    "CTL record #%zu has role %s; a CTL from the CTL Client carries only Security Tokens, CAPF and "
-                    "CCM+TFTP records",
+                    "CTL record #%zu has role %s; a CTL from the CTL Client carries only Security Tokens, CAPF, "
+                    "CCM+TFTP and TFTP records",
                     i + 1, name ? name : r->has_function ? "unknown" : "none");
             goto out;
         }

@@ -1,10 +1,13 @@
 /* ctlkit ctl-client: the Cisco CTL Client's screens in a terminal (seed,
  * scenario 3 steps 11-19): server and admin credentials, the cluster
  * security mode choice, "insert the first Security Token", its details,
- * the CTL entries, Add Tokens, Finish, the token password, then each
- * server's file location and status. Flags answer every screen for
- * scripts. The CTL is built and signed here, with the first token; the
- * CTL Provider checks and publishes it. */
+ * the CTL entries with Add Tokens, Add TFTP, Add Firewall, Delete
+ * Selected and Finish, the token password, then each server's file
+ * location and status. Flags answer every screen for scripts. The CTL is
+ * built and signed here, with the first token; the CTL Provider checks
+ * and publishes it. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@ static const char usage[] =
     "usage: ctlkit ctl-client --host ADDR[:PORT] --user NAME [--module PATH]\n"
     "                         [--password-file F] [--pin-file F] [--server-cert PEM]\n"
     "                         [--action mixed|non-secure|update] [--token LABEL ...] [--yes]\n"
+    "                         [--add-tftp IP=PEM ...] [--add-firewall IP=PEM ...] [--delete ROW ...]\n"
     "                         [--out FILE | --submit FILE]\n"
     "\n"
     "Connects to the publisher's CTL Provider (TLS, port 2444 unless given),\n"
@@ -29,8 +33,14 @@ static const char usage[] =
     "(Security Tokens) found through the PKCS#11 module (--module, else\n"
     "$CTLKIT_P11_MODULE), signs it with the first token and has the provider\n"
     "publish it to every node. Interactive by default; flags answer the\n"
-    "screens: --action, --token (first, then second; the first signs),\n"
-    "--password-file (admin password), --pin-file (token password), --yes.\n"
+    "screens: --action, --token (first, then second; the first signs; a\n"
+    "token the CTL Client refuses is replaced by the next --token, as the\n"
+    "admin inserts another), --password-file (admin password), --pin-file\n"
+    "(token password), --yes. On the CTL Entries screen, after the tokens:\n"
+    "--add-tftp IP=PEM adds an alternate TFTP server (a TFTP record),\n"
+    "--add-firewall IP=PEM a firewall proxying the phones' TLS (a CCM+TFTP\n"
+    "record), --delete ROW deletes the entry on that row of the screen shown\n"
+    "just before (each flag in the order given).\n"
     "--server-cert pins the publisher's CallManager certificate; without it\n"
     "the certificate's fingerprint is shown.\n"
     "--out FILE writes the signed CTL to FILE instead of submitting it (to\n"
@@ -38,17 +48,28 @@ static const char usage[] =
     "(no token needed then; the provider checks it as any other).\n"
     "Exit: 0 every server Passed, 1 refused or a server Failed, 2 error.\n";
 
+/* The seed quotes this dialog's end only ("... Security Token. Click Ok when
+ * done."); the beginning is the refusal as CUCM's CTL Client words it. */
 #define NOT_IN_CTL                                                                                                  \
-    "The Security Token you have inserted does not exist in the CTL File. Please insert a Security Token that "     \
-    "exists in the CTL File."
+    "The Security Token you have inserted does not exist in the CTL File. Please remove it and insert another "    \
+    "Security Token. Click Ok when done."
 #define NO_CTL_WARNING                                                                                              \
     "No CTL File exists on the server but the Call Manager Cluster Security Mode is in Secure Mode. For the "      \
     "system to function, you must create the CTL File and set Call Manager Cluster the Secure Mode."
 
+/* --token may name more tokens than a CTL holds: a refused one is replaced
+ * by the next. */
+#define CC_MAX_LABELS 8
+#define CC_MAX_DELETES 16
+
 typedef struct args {
     const char *host, *user, *module, *pwfile, *pinfile, *server_cert, *out, *submit;
-    const char *labels[CC_MAX_TOKENS + 1];
+    const char *labels[CC_MAX_LABELS];
     size_t n_labels;
+    const char *tftp[CC_MAX_EXTRA], *firewall[CC_MAX_EXTRA];
+    size_t n_tftp, n_firewall;
+    long long deletes[CC_MAX_DELETES];
+    size_t n_deletes;
     int action;  /* 0: ask */
     bool yes;
 } args;
@@ -63,7 +84,14 @@ typedef struct state {
     cc_sast sast[CC_MAX_TOKENS];
     size_t n_sast;
     size_t next_label;
+    cc_extra extra[CC_MAX_EXTRA];
+    size_t n_extra;
 } state;
+
+static cc_entries entries(const state *s)
+{
+    return (cc_entries){.tokens = s->sast, .n_tokens = s->n_sast, .extras = s->extra, .n_extras = s->n_extra};
+}
 
 static bool interactive(const state *s) { return !s->a.yes && isatty(STDIN_FILENO); }
 
@@ -276,11 +304,25 @@ static int add_token(state *s, int action, bool first)
             refuse = true;
         }
         if (refuse) {
+            /* As on Cisco's dialog: the admin takes the token out, inserts
+             * another and clicks Ok; a script gives the next --token. */
+            const char *label = ck_token_get_info(t)->label;
+            char was[64];
+            snprintf(was, sizeof was, "%s", label);
             X509_free(cert);
             ck_token_close(t);
-            if (!interactive(s))
-                return -1;
-            continue;
+            if (interactive(s)) {
+                char line[16];
+                if (cc_ask("[Ok] ", line, sizeof line) < 0)
+                    return -1;
+                continue;
+            }
+            printf("Ok\n");
+            if (s->next_label < s->a.n_labels)
+                continue;
+            cli_err("ctl-client: Security Token %s cannot be used and no other --token was given to insert instead",
+                    was);
+            return -1;
         }
         if (interactive(s)) {
             char line[16];
@@ -308,9 +350,11 @@ static int add_token(state *s, int action, bool first)
 }
 
 /* For "update": the CTL's other Security Tokens stay in it unless the
- * admin inserts them again. */
+ * admin inserts them again, and so do the TFTP servers and firewalls
+ * added before (Delete Selected takes them out). */
 static void keep_ctl_tokens(state *s)
 {
+    s->n_extra = cc_ctl_extras(&s->view, s->extra, CC_MAX_EXTRA);
     X509 *kept[CC_MAX_TOKENS];
     size_t n = cc_ctl_tokens(&s->view, kept, CC_MAX_TOKENS);
     for (size_t i = 0; i < n; i++) {
@@ -325,54 +369,202 @@ static void keep_ctl_tokens(state *s)
     }
 }
 
+static bool is_node_ip(const state *s, const char *ip)
+{
+    for (size_t i = 0; i < s->view.n_nodes; i++)
+        if (strcmp(s->view.nodes[i].ip, ip) == 0)
+            return true;
+    return false;
+}
+
+/* Add TFTP / Add Firewall: an IPv4 address and the server's certificate. */
+static int add_extra(state *s, enum cc_extra_kind kind, const char *ip, const char *pem, ck_err *err)
+{
+    const char *what = kind == CC_EXTRA_TFTP ? "TFTP server" : "firewall";
+    uint8_t bin[4];
+    if (strlen(ip) >= sizeof s->extra[0].ip || inet_pton(AF_INET, ip, bin) != 1)
+        return ck_fail(err, CK_EINVAL, "the %s's address '%s' is not an IPv4 address", what, ip);
+    if (is_node_ip(s, ip))
+        return ck_fail(err, CK_EINVAL, "%s is a server of the cluster, already in the CTL as CCM+TFTP", ip);
+    for (size_t i = 0; i < s->n_extra; i++)
+        if (strcmp(s->extra[i].ip, ip) == 0)
+            return ck_fail(err, CK_EINVAL, "%s is already in the CTL Entries", ip);
+    if (s->n_extra == CC_MAX_EXTRA)
+        return ck_fail(err, CK_EINVAL, "at most %d TFTP servers and firewalls can be added", CC_MAX_EXTRA);
+    X509 *cert = NULL;
+    if (ck_load_pem(pem, &cert, NULL, false, err) < 0) {
+        ck_err_prefix(err, "the certificate of the %s", what);
+        return -1;
+    }
+    cc_extra *x = &s->extra[s->n_extra++];
+    x->kind = kind;
+    snprintf(x->ip, sizeof x->ip, "%s", ip);
+    x->cert = cert;
+    return 0;
+}
+
+/* "IP=PEM" from --add-tftp / --add-firewall. */
+static int add_extra_spec(state *s, enum cc_extra_kind kind, const char *spec, ck_err *err)
+{
+    const char *eq = strchr(spec, '=');
+    char ip[64];
+    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= sizeof ip)
+        return ck_fail(err, CK_EINVAL, "'%s' is not IP=PEM", spec);
+    snprintf(ip, sizeof ip, "%.*s", (int)(eq - spec), spec);
+    return add_extra(s, kind, ip, eq + 1, err);
+}
+
+/* Delete Selected: the entry on row num of the CTL Entries screen. The
+ * cluster's own servers stay (the CTL Provider requires them) and so does
+ * the first token (it signs). */
+static int delete_row(state *s, long long num, ck_err *err)
+{
+    cc_entries en = entries(s);
+    cc_row rows[64];
+    size_t n = cc_entry_rows(&s->view, &en, rows, sizeof rows / sizeof rows[0]);
+    if (num < 1 || (size_t)num > n || (size_t)num > sizeof rows / sizeof rows[0])
+        return ck_fail(err, CK_EINVAL, "there is no CTL entry on row %lld (rows 1 to %zu)", num, n);
+    const cc_row *r = &rows[num - 1];
+    switch (r->kind) {
+    case CC_ROW_CAPF:
+    case CC_ROW_NODE:
+        return ck_fail(err, CK_EINVAL,
+                       "row %lld is one of the cluster's servers (CAPF, CCM+TFTP): every CTL must hold them", num);
+    case CC_ROW_TOKEN:
+        if (r->index == 0)
+            return ck_fail(err, CK_EINVAL,
+                           "row %lld is the first Security Token, which signs the CTL: Cancel and start again to sign "
+                           "with another",
+                           num);
+        X509_free(s->sast[r->index].cert);
+        ck_token_close(s->sast[r->index].token);
+        memmove(&s->sast[r->index], &s->sast[r->index + 1], (s->n_sast - r->index - 1) * sizeof s->sast[0]);
+        s->n_sast--;
+        return 0;
+    case CC_ROW_EXTRA:
+        X509_free(s->extra[r->index].cert);
+        memmove(&s->extra[r->index], &s->extra[r->index + 1], (s->n_extra - r->index - 1) * sizeof s->extra[0]);
+        s->n_extra--;
+        return 0;
+    }
+    return 0;
+}
+
+/* One scripted step on the CTL Entries screen: 1 when a step was taken, 0
+ * when the flags are used up (Finish), -1 on error. */
+static int scripted_step(state *s, int action, size_t *next_tftp, size_t *next_fw, size_t *next_del)
+{
+    ck_err err = {0};
+    if (s->next_label < s->a.n_labels) {
+        if (s->n_sast == CC_MAX_TOKENS) {
+            printf("A CTL holds at most %d Security Tokens.\n", CC_MAX_TOKENS);
+            s->next_label = s->a.n_labels;
+            return 1;
+        }
+        printf("Add Tokens\n");
+        return add_token(s, action, false) < 0 ? -1 : 1;
+    }
+    if (*next_tftp < s->a.n_tftp) {
+        printf("Add TFTP: %s\n", s->a.tftp[*next_tftp]);
+        if (add_extra_spec(s, CC_EXTRA_TFTP, s->a.tftp[(*next_tftp)++], &err) < 0) {
+            cli_err_ck(&err, "ctl-client: --add-tftp");
+            return -1;
+        }
+        return 1;
+    }
+    if (*next_fw < s->a.n_firewall) {
+        printf("Add Firewall: %s\n", s->a.firewall[*next_fw]);
+        if (add_extra_spec(s, CC_EXTRA_FIREWALL, s->a.firewall[(*next_fw)++], &err) < 0) {
+            cli_err_ck(&err, "ctl-client: --add-firewall");
+            return -1;
+        }
+        return 1;
+    }
+    if (*next_del < s->a.n_deletes) {
+        printf("Delete Selected: %lld\n", s->a.deletes[*next_del]);
+        if (delete_row(s, s->a.deletes[(*next_del)++], &err) < 0) {
+            cli_err_ck(&err, "ctl-client: --delete");
+            return -1;
+        }
+        return 1;
+    }
+    if (s->n_sast < 2) {
+        cli_err("ctl-client: a CTL needs two Security Tokens; give a second --token LABEL");
+        return -1;
+    }
+    return 0;
+}
+
+/* The interactive Add TFTP / Add Firewall dialog. */
+static void ask_extra(state *s, enum cc_extra_kind kind)
+{
+    char ip[64], pem[1024];
+    ck_err err = {0};
+    if (cc_ask(kind == CC_EXTRA_TFTP ? "TFTP Server Hostname or IP Address: " : "Firewall Hostname or IP Address: ",
+               ip, sizeof ip) < 0 ||
+        cc_ask("Its certificate (PEM file): ", pem, sizeof pem) < 0)
+        return;
+    if (add_extra(s, kind, ip, pem, &err) < 0)
+        printf("%s\n", err.msg);
+}
+
+/* One interactive step: 1 go on, 0 Finish, -1 Cancel. */
+static int interactive_step(state *s, int action)
+{
+    bool full = s->n_sast >= CC_MAX_TOKENS;
+    const char *prompt = s->n_sast < 2 ? "[A]dd Tokens (a CTL needs two), Add [T]FTP, Add Fi[r]ewall, [D]elete "
+                                         "Selected or [c]ancel? "
+                         : full ? "[F]inish, Add [T]FTP, Add Fi[r]ewall, [D]elete Selected or [c]ancel? "
+                                : "[F]inish, [A]dd Tokens, Add [T]FTP, Add Fi[r]ewall, [D]elete Selected or [c]ancel? ";
+    char line[16];
+    if (cc_ask(prompt, line, sizeof line) < 0)
+        return -1;
+    int ch = tolower((unsigned char)line[0]);
+    if (!ch)
+        ch = s->n_sast < 2 ? 'a' : 'f';
+    switch (ch) {
+    case 'c': return -1;
+    case 'a':
+        if (full) {
+            printf("A CTL holds at most %d Security Tokens.\n", CC_MAX_TOKENS);
+            return 1;
+        }
+        return add_token(s, action, false) < 0 ? -1 : 1;
+    case 't': ask_extra(s, CC_EXTRA_TFTP); return 1;
+    case 'r': ask_extra(s, CC_EXTRA_FIREWALL); return 1;
+    case 'd': {
+        ck_err err = {0};
+        long long num;
+        if (cc_ask("Delete the entry on row: ", line, sizeof line) < 0)
+            return 1;
+        if (!ck_parse_ll(line, 1, 64, &num))
+            printf("'%s' is not a row number\n", line);
+        else if (delete_row(s, num, &err) < 0)
+            printf("%s\n", err.msg);
+        return 1;
+    }
+    case 'f': return s->n_sast < 2 ? 1 : 0;
+    default: return 1;
+    }
+}
+
 static int gather_tokens(state *s, int action)
 {
     if (add_token(s, action, true) < 0)
         return -1;
     if (action == CK_PV_ACTION_UPDATE)
         keep_ctl_tokens(s);
+    size_t next_tftp = 0, next_fw = 0, next_del = 0;
     for (;;) {
         printf("\n");
-        cc_show_entries(stdout, &s->view, s->sast, s->n_sast);
-        bool more_given = s->next_label < s->a.n_labels;
-        if (s->n_sast >= CC_MAX_TOKENS && !more_given) {
-            /* Full: only Finish (or Cancel) is left, as on Cisco's screen. */
-            char line[16];
-            if (interactive(s) &&
-                (cc_ask("[F]inish or [c]ancel? ", line, sizeof line) < 0 || line[0] == 'c' || line[0] == 'C'))
-                return -1;
-            break;
-        }
-        if (!interactive(s)) {
-            if (!more_given) {
-                if (s->n_sast < 2) {
-                    cli_err("ctl-client: a CTL needs two Security Tokens; give a second --token LABEL");
-                    return -1;
-                }
-                break;
-            }
-            printf("Add Tokens\n");
-        } else {
-            char line[16];
-            const char *prompt = s->n_sast < 2 ? "[A]dd Tokens (a CTL needs two), or [c]ancel? "
-                                               : "[F]inish, [A]dd Tokens or [c]ancel? ";
-            if (cc_ask(prompt, line, sizeof line) < 0 || line[0] == 'c' || line[0] == 'C')
-                return -1;
-            bool add = line[0] == 'a' || line[0] == 'A' || (s->n_sast < 2 && !line[0]);
-            if (!add) {
-                if (s->n_sast < 2)
-                    continue;
-                break;
-            }
-        }
-        if (s->n_sast == CC_MAX_TOKENS) {
-            printf("A CTL holds at most %d Security Tokens.\n", CC_MAX_TOKENS);
-            if (more_given)
-                s->next_label = s->a.n_labels;
-            continue;
-        }
-        if (add_token(s, action, false) < 0)
+        cc_entries en = entries(s);
+        cc_show_entries(stdout, &s->view, &en);
+        int rc = interactive(s) ? interactive_step(s, action)
+                                : scripted_step(s, action, &next_tftp, &next_fw, &next_del);
+        if (rc < 0)
             return -1;
+        if (rc == 0)
+            break;
     }
     printf("Finish\n");
     return 0;
@@ -392,10 +584,13 @@ static int sign_ctl(state *s, uint8_t **ctl, size_t *len)
     else if (ck_token_login(signer_tok->token, pin, (size_t)n, &err) < 0 ||
              ck_token_signer(signer_tok->token, &signer, &err) < 0)
         cli_err_ck(&err, "ctl-client");
-    else if (cc_build_ctl(&s->view, s->sast, s->n_sast, &signer, ctl, len, &err) < 0)
-        cli_err_ck(&err, "ctl-client: building the CTL");
-    else
-        rc = 0;
+    else {
+        cc_entries en = entries(s);
+        if (cc_build_ctl(&s->view, &en, &signer, ctl, len, &err) < 0)
+            cli_err_ck(&err, "ctl-client: building the CTL");
+        else
+            rc = 0;
+    }
     OPENSSL_cleanse(pin, sizeof pin);
     return rc;
 }
@@ -428,17 +623,18 @@ static int submit(state *s, int action, const uint8_t *ctl, size_t len)
         free(hold);
         return EXIT_INVALID;
     }
-    printf("\n%-16s %-18s %-56s %s\n", "Server", "Name", "File Location", "Status");
+    /* The last screen's columns and closing line are the seed's (step 19). */
+    printf("\n%-16s %-56s %s\n", "Server", "File Location", "Status");
     bool all = resp.n_results > 0;
     for (size_t i = 0; i < resp.n_results; i++) {
         const ck_pv_result *r = &resp.results[i];
-        printf("%-16s %-18s %-56s %s\n", node_ip(s, r->name), r->name, r->location, r->passed ? "Passed" : "Failed");
+        printf("%-16s %-56s %s\n", node_ip(s, r->name), r->location, r->passed ? "Passed" : "Failed");
         all = all && r->passed;
     }
     if (resp.status != CK_PV_OK)
         cli_err("ctl-client: %s", resp.message);
     if (all)
-        printf("You must restart all the Cisco Unified Communications Manager and TFTP nodes in the cluster.\n");
+        printf("You must restart all the Cisco Unified Communications Manager and TFTP nodes in the Cluster.\n");
     printf("Done\n");
     ck_pv_msg_clear(&resp);
     free(hold);
@@ -453,7 +649,9 @@ static int parse_args(int argc, char **argv, args *a)
         {"pin-file", required_argument, 0, 'P'},      {"server-cert", required_argument, 0, 'c'},
         {"action", required_argument, 0, 'a'},        {"token", required_argument, 0, 't'},
         {"yes", no_argument, 0, 'y'},                 {"out", required_argument, 0, 'o'},
-        {"submit", required_argument, 0, 's'},        {0, 0, 0, 0}};
+        {"submit", required_argument, 0, 's'},        {"add-tftp", required_argument, 0, 'T'},
+        {"add-firewall", required_argument, 0, 'F'},  {"delete", required_argument, 0, 'D'},
+        {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
@@ -468,11 +666,33 @@ static int parse_args(int argc, char **argv, args *a)
         case 'o': a->out = optarg; break;
         case 's': a->submit = optarg; break;
         case 't':
-            if (a->n_labels == CC_MAX_TOKENS) {
-                cli_err("ctl-client: at most %d --token (a CTL holds two Security Tokens)", CC_MAX_TOKENS);
+            if (a->n_labels == CC_MAX_LABELS) {
+                cli_err("ctl-client: at most %d --token", CC_MAX_LABELS);
                 return -1;
             }
             a->labels[a->n_labels++] = optarg;
+            break;
+        case 'T':
+        case 'F': {
+            const char **v = ch == 'T' ? a->tftp : a->firewall;
+            size_t *n = ch == 'T' ? &a->n_tftp : &a->n_firewall;
+            if (*n == CC_MAX_EXTRA) {
+                cli_err("ctl-client: at most %d --%s", CC_MAX_EXTRA, ch == 'T' ? "add-tftp" : "add-firewall");
+                return -1;
+            }
+            v[(*n)++] = optarg;
+            break;
+        }
+        case 'D':
+            if (a->n_deletes == CC_MAX_DELETES) {
+                cli_err("ctl-client: at most %d --delete", CC_MAX_DELETES);
+                return -1;
+            }
+            if (!ck_parse_ll(optarg, 1, 64, &a->deletes[a->n_deletes])) {
+                cli_err("ctl-client: --delete takes a row number of the CTL Entries screen, not '%s'", optarg);
+                return -1;
+            }
+            a->n_deletes++;
             break;
         case 'a':
             if (strcmp(optarg, "mixed") == 0)
@@ -574,6 +794,8 @@ out:
         X509_free(s->sast[i].cert);
         ck_token_close(s->sast[i].token);
     }
+    for (size_t i = 0; i < s->n_extra; i++)
+        X509_free(s->extra[i].cert);
     ck_p11_free(s->mod);
     ck_pv_msg_clear(&s->view);
     free(s->view_hold);

@@ -64,16 +64,55 @@ typedef struct cc_sast {
     char label[64];
 } cc_sast;
 
-/* Builds the eToken CTL: CAPF, every node's CCM+TFTP, then the Security
- * Tokens; signed by signer (logged-in token). */
-int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, ck_tl_signer *signer,
-                 uint8_t **out, size_t *len, ck_err *err);
+/* An entry the admin added on the CTL Entries screen: an alternate TFTP
+ * server (Add TFTP, a TFTP record) or a firewall that proxies the phones'
+ * TLS (Add Firewall, a CCM+TFTP record: phones must trust it as they trust
+ * CallManager). ip is its IPv4 address, written as DNSNAME and IPADDRESS. */
+enum cc_extra_kind { CC_EXTRA_TFTP, CC_EXTRA_FIREWALL };
+typedef struct cc_extra {
+    enum cc_extra_kind kind;
+    char ip[16];
+    X509 *cert;
+} cc_extra;
+
+#define CC_MAX_EXTRA 8
+
+/* The CTL Entries being built: the Security Tokens (the first signs) and
+ * the added TFTP servers and firewalls. */
+typedef struct cc_entries {
+    const cc_sast *tokens;
+    size_t n_tokens;
+    const cc_extra *extras;
+    size_t n_extras;
+} cc_entries;
+
+/* Builds the eToken CTL as the CTL Client writes it (the seed's 5728-byte
+ * CTL): the tokens that do not sign, CAPF, every node's CCM+TFTP, the
+ * added entries, the signing token last; signed by signer (logged-in
+ * token). */
+int cc_build_ctl(const ck_pv_msg *view, const cc_entries *entries, ck_tl_signer *signer, uint8_t **out, size_t *len,
+                 ck_err *err);
 /* Security Token certificates among the SAST records of a CTL (those that
  * are not any node's CallManager certificate); X509s are the caller's. */
 size_t cc_ctl_tokens(const ck_pv_msg *view, X509 **out, size_t max);
+/* The TFTP servers and firewalls an admin added to the server's current
+ * CTL (TFTP records, and CCM+TFTP records that are no node's CallManager
+ * certificate); the X509s are the caller's. */
+size_t cc_ctl_extras(const ck_pv_msg *view, cc_extra *out, size_t max);
 /* True when cert is a SAST record of the server's current CTL. */
 bool cc_in_ctl(const ck_pv_msg *view, X509 *cert);
-/* Prints the CTL Entries table (Type, Hostname/IP, Issuer, Subject). */
-void cc_show_entries(FILE *out, const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens);
+/* The CTL Entries screen's rows, in the seed's order: CAPF, the
+ * subscribers' then the publisher's CCM+TFTP, the added TFTP servers and
+ * firewalls, the Security Tokens in the order inserted. */
+enum cc_row_kind { CC_ROW_CAPF, CC_ROW_NODE, CC_ROW_EXTRA, CC_ROW_TOKEN };
+typedef struct cc_row {
+    enum cc_row_kind kind;
+    size_t index; /* into view->nodes, extras or tokens */
+} cc_row;
+/* Fills rows (at most max) and returns how many there are. */
+size_t cc_entry_rows(const ck_pv_msg *view, const cc_entries *entries, cc_row *rows, size_t max);
+/* Prints the CTL Entries table (#, Type, Hostname/IP, Issuer, Subject);
+ * the row numbers are what Delete Selected takes. */
+void cc_show_entries(FILE *out, const ck_pv_msg *view, const cc_entries *entries);
 
 #endif

@@ -28,13 +28,15 @@ static ck_tl_entry token_entry(X509 *cert)
                          .token_names = true};
 }
 
-int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, ck_tl_signer *signer,
-                 uint8_t **out, size_t *len, ck_err *err)
+int cc_build_ctl(const ck_pv_msg *view, const cc_entries *entries, ck_tl_signer *signer, uint8_t **out, size_t *len,
+                 ck_err *err)
 {
+    const cc_sast *tokens = entries->tokens;
+    size_t n_tokens = entries->n_tokens;
     const ck_pv_node *pub = publisher(view);
     if (!pub || !pub->capf_cert.p)
         return ck_fail(err, CK_EFORMAT, "the cluster view names no publisher with a CAPF certificate");
-    size_t cap = 1 + view->n_nodes + n_tokens;
+    size_t cap = 1 + view->n_nodes + entries->n_extras + n_tokens;
     ck_tl_entry *e = calloc(cap, sizeof *e);
     X509 **owned = calloc(cap, sizeof *owned);
     size_t n = 0, n_owned = 0;
@@ -70,6 +72,12 @@ int cc_build_ctl(const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens, 
         e[n] = (ck_tl_entry){.role = CK_ROLE_CCM_TFTP, .cert = x, .dns_name = view->nodes[i].ip,
                              .no_cert_signature = true};
         inet_pton(AF_INET, view->nodes[i].ip, e[n++].ip);
+    }
+    for (size_t i = 0; i < entries->n_extras; i++) {
+        const cc_extra *x = &entries->extras[i];
+        e[n] = (ck_tl_entry){.role = x->kind == CC_EXTRA_TFTP ? CK_ROLE_TFTP : CK_ROLE_CCM_TFTP, .cert = x->cert,
+                             .dns_name = x->ip, .no_cert_signature = true};
+        inet_pton(AF_INET, x->ip, e[n++].ip);
     }
     if (n_tokens)
         e[n++] = token_entry(tokens[0].cert);
@@ -112,6 +120,33 @@ size_t cc_ctl_tokens(const ck_pv_msg *view, X509 **out, size_t max)
     return n;
 }
 
+size_t cc_ctl_extras(const ck_pv_msg *view, cc_extra *out, size_t max)
+{
+    if (!view->ctl.p)
+        return 0;
+    ck_tl_file *f = NULL;
+    if (ck_tl_parse(view->ctl.p, view->ctl.n, &f, NULL) < 0)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_records && n < max; i++) {
+        const ck_tl_record *r = &f->records[i];
+        if (!r->has_function || !r->has_ip || !r->cert.p)
+            continue;
+        bool tftp = r->function == CK_ROLE_TFTP;
+        bool firewall = r->function == CK_ROLE_CCM_TFTP && !is_node_cert(view, &r->cert);
+        if (!tftp && !firewall)
+            continue;
+        X509 *x = ck_cert_from_der(r->cert.p, r->cert.n, NULL);
+        if (!x)
+            continue;
+        out[n].kind = tftp ? CC_EXTRA_TFTP : CC_EXTRA_FIREWALL;
+        inet_ntop(AF_INET, r->ip, out[n].ip, sizeof out[n].ip);
+        out[n++].cert = x;
+    }
+    ck_tl_free(f);
+    return n;
+}
+
 bool cc_in_ctl(const ck_pv_msg *view, X509 *cert)
 {
     if (!view->ctl.p)
@@ -131,29 +166,70 @@ bool cc_in_ctl(const ck_pv_msg *view, X509 *cert)
     return found;
 }
 
-static void row(FILE *out, const char *type, const char *host, X509 *x)
+static void add_row(cc_row *rows, size_t max, size_t *n, enum cc_row_kind kind, size_t index)
+{
+    if (*n < max)
+        rows[*n] = (cc_row){.kind = kind, .index = index};
+    (*n)++;
+}
+
+size_t cc_entry_rows(const ck_pv_msg *view, const cc_entries *entries, cc_row *rows, size_t max)
+{
+    size_t n = 0;
+    if (publisher(view))
+        add_row(rows, max, &n, CC_ROW_CAPF, 0);
+    /* The seed's screens list the subscriber before the publisher. */
+    for (size_t i = 0; i < view->n_nodes; i++)
+        if (!view->nodes[i].publisher)
+            add_row(rows, max, &n, CC_ROW_NODE, i);
+    for (size_t i = 0; i < view->n_nodes; i++)
+        if (view->nodes[i].publisher)
+            add_row(rows, max, &n, CC_ROW_NODE, i);
+    for (size_t i = 0; i < entries->n_extras; i++)
+        add_row(rows, max, &n, CC_ROW_EXTRA, i);
+    for (size_t i = 0; i < entries->n_tokens; i++)
+        add_row(rows, max, &n, CC_ROW_TOKEN, i);
+    return n;
+}
+
+static void row(FILE *out, size_t num, const char *type, const char *host, X509 *x)
 {
     char *iss = x ? ck_name_cucm(X509_get_issuer_name(x)) : NULL;
     char *sub = x ? ck_name_cucm(X509_get_subject_name(x)) : NULL;
-    fprintf(out, "  %-16s %-18s %-44s %s\n", type, host, iss ? iss : "?", sub ? sub : "?");
+    fprintf(out, "  %-2zu %-16s %-18s %-44s %s\n", num, type, host, iss ? iss : "?", sub ? sub : "?");
     free(iss);
     free(sub);
 }
 
-void cc_show_entries(FILE *out, const ck_pv_msg *view, const cc_sast *tokens, size_t n_tokens)
+void cc_show_entries(FILE *out, const ck_pv_msg *view, const cc_entries *entries)
 {
-    fprintf(out, "CTL Entries\n  %-16s %-18s %-44s %s\n", "Type", "Hostname/IP", "Issuer Name", "Subject Name");
-    const ck_pv_node *pub = publisher(view);
-    if (pub) {
-        X509 *x = der_cert(&pub->capf_cert);
-        row(out, "CAPF", pub->ip, x);
-        X509_free(x);
+    fprintf(out, "CTL Entries\n  %-2s %-16s %-18s %-44s %s\n", "#", "Type", "Hostname/IP", "Issuer Name",
+            "Subject Name");
+    cc_row rows[64];
+    size_t n = cc_entry_rows(view, entries, rows, sizeof rows / sizeof rows[0]);
+    for (size_t r = 0; r < n && r < sizeof rows / sizeof rows[0]; r++) {
+        size_t i = rows[r].index;
+        X509 *x = NULL;
+        switch (rows[r].kind) {
+        case CC_ROW_CAPF: {
+            const ck_pv_node *pub = publisher(view);
+            x = der_cert(&pub->capf_cert);
+            row(out, r + 1, "CAPF", pub->ip, x);
+            X509_free(x);
+            break;
+        }
+        case CC_ROW_NODE:
+            x = der_cert(&view->nodes[i].ccm_cert);
+            row(out, r + 1, "CCM+TFTP", view->nodes[i].ip, x);
+            X509_free(x);
+            break;
+        case CC_ROW_EXTRA:
+            row(out, r + 1, entries->extras[i].kind == CC_EXTRA_TFTP ? "TFTP" : "Firewall", entries->extras[i].ip,
+                entries->extras[i].cert);
+            break;
+        case CC_ROW_TOKEN:
+            row(out, r + 1, "Security Token", "-- No Hostname --", entries->tokens[i].cert);
+            break;
+        }
     }
-    for (size_t i = 0; i < view->n_nodes; i++) {
-        X509 *x = der_cert(&view->nodes[i].ccm_cert);
-        row(out, "CCM+TFTP", view->nodes[i].ip, x);
-        X509_free(x);
-    }
-    for (size_t i = 0; i < n_tokens; i++)
-        row(out, "Security Token", "-- No Hostname --", tokens[i].cert);
 }

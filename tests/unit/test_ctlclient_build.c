@@ -125,7 +125,8 @@ static void test_etoken_ctl_is_the_seeds(void **state)
     ck_tl_signer_key(&signer, tokens[0].cert, k1);
     uint8_t *ctl = NULL;
     size_t len = 0;
-    if (cc_build_ctl(&view, tokens, 2, &signer, &ctl, &len, &err) < 0)
+    cc_entries en = {.tokens = tokens, .n_tokens = 2};
+    if (cc_build_ctl(&view, &en, &signer, &ctl, &len, &err) < 0)
         fail_msg("%s", err.msg);
 
     ck_tl_file *f = NULL;
@@ -171,6 +172,46 @@ static void test_etoken_ctl_is_the_seeds(void **state)
 
     ck_tl_free(f);
     free(ctl);
+
+    /* The CTL Entries screen in the seed's order (steps 16 and 18): CAPF,
+     * the subscriber's CCM+TFTP before the publisher's, then the tokens
+     * in the order inserted. */
+    char *screen = NULL;
+    size_t screen_len = 0;
+    FILE *mem = open_memstream(&screen, &screen_len);
+    assert_non_null(mem);
+    cc_show_entries(mem, &view, &en);
+    fclose(mem);
+    const char *order[] = {"CAPF ", "10.48.47.155", "CCM+TFTP ", "10.48.47.156", "CCM+TFTP ", "10.48.47.155",
+                           "Security Token", "SAST-ADN008580ef", "Security Token", "SAST-ADN0054f509"};
+    const char *at = screen;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const char *hit = strstr(at, order[i]);
+        if (!hit)
+            fail_msg("CTL Entries: '%s' missing or out of the seed's order in:\n%s", order[i], screen);
+        at = hit + strlen(order[i]);
+    }
+    free(screen);
+
+    /* Add TFTP and Add Firewall: a TFTP record and a CCM+TFTP record
+     * with the address as DNSNAME, before the signing token. */
+    cc_extra extra[2] = {{.kind = CC_EXTRA_TFTP, .ip = "10.48.47.160", .cert = ccm_sub},
+                         {.kind = CC_EXTRA_FIREWALL, .ip = "10.48.47.1", .cert = capf}};
+    en.extras = extra;
+    en.n_extras = 2;
+    ctl = NULL;
+    if (cc_build_ctl(&view, &en, &signer, &ctl, &len, &err) < 0 || ck_tl_parse(ctl, len, &f, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(f->n_records, 7);
+    assert_int_equal(f->records[4].function, CK_ROLE_TFTP);
+    assert_memory_equal(f->records[4].dns_name.p, "10.48.47.160", 12);
+    assert_int_equal(f->records[5].function, CK_ROLE_CCM_TFTP);
+    assert_memory_equal(f->records[5].dns_name.p, "10.48.47.1", 10);
+    assert_int_equal(f->signer_index, 6);
+    assert_int_equal(ck_tl_verify(f, &err), 0);
+    ck_tl_free(f);
+    free(ctl);
+
     for (size_t i = 0; i < 2; i++) {
         free((void *)pv[i].ccm_cert.p);
         X509_free(tokens[i].cert);
