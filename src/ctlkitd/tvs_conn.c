@@ -142,11 +142,13 @@ void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t
 
 /* The fallback for names ck_tvs_name_text leaves alone: decode just the
  * Name, not the certificate. */
-static char *name_from_der(const uint8_t *p, size_t n)
+static char *name_from_der(const uint8_t *p, size_t n, int style)
 {
     const unsigned char *q = p;
     X509_NAME *name = d2i_X509_NAME(NULL, &q, (long)n);
-    char *s = name ? ck_name_cucm(name) : NULL;
+    /* style 0: CUCM's; 1 and 2: the CTL Client's (subject, issuer), in
+     * which the seed's TVS logs an eToken's names */
+    char *s = !name ? NULL : style ? ck_name_ctlclient(name, style == 1) : ck_name_cucm(name);
     X509_NAME_free(name);
     /* A refused name leaves errors in this thread's queue, which the next
      * SSL_get_error would read as a fatal TLS error. */
@@ -253,11 +255,11 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
         if (ck_tvs_name_text(view.subject, view.subject_len, subj_text, sizeof subj_text) == 0)
             subject = subj_text;
         else
-            subject = (subj = name_from_der(view.subject, view.subject_len)) ? subj : "(undecodable)";
+            subject = (subj = name_from_der(view.subject, view.subject_len, 0)) ? subj : "(undecodable)";
         if (ck_tvs_name_text(view.issuer, view.issuer_len, iss_text, sizeof iss_text) == 0)
             issuer = iss_text;
         else
-            issuer = (iss = name_from_der(view.issuer, view.issuer_len)) ? iss : "(undecodable)";
+            issuer = (iss = name_from_der(view.issuer, view.issuer_len, 0)) ? iss : "(undecodable)";
         size_t sn = view.serial_len > CK_TC_MAX_SERIAL ? CK_TC_MAX_SERIAL : view.serial_len;
         ck_hex(view.serial, sn, 0, true, serial_hex, sizeof serial_hex);
     }
@@ -265,9 +267,18 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     subject = ck_printable(subject, strlen(subject), subject_buf, sizeof subject_buf, 0); /* the client's names */
     issuer = ck_printable(issuer, strlen(issuer), issuer_buf, sizeof issuer_buf, 0);
     if (tvs_log_enabled(TVS_LOG_DEBUG)) {
+        char *tsubj = NULL, *tiss = NULL, tsubj_buf[512], tiss_buf[512];
+        const char *dsubj = subject, *diss = issuer;
+        if (strstr(issuer, "Cisco Manufacturing CA") && (tsubj = name_from_der(view.subject, view.subject_len, 1)) &&
+            (tiss = name_from_der(view.issuer, view.issuer_len, 2))) {
+            dsubj = ck_printable(tsubj, strlen(tsubj), tsubj_buf, sizeof tsubj_buf, 0);
+            diss = ck_printable(tiss, strlen(tiss), tiss_buf, sizeof tiss_buf, 0);
+        }
         tvs_log(TVS_LOG_DEBUG, "tvsHandleQueryCertReq");
-        log_lookup_debug(subject, issuer, serial_hex, e && e->source == CK_TC_DB ? e : NULL,
+        log_lookup_debug(dsubj, diss, serial_hex, e && e->source == CK_TC_DB ? e : NULL,
                          e && e->source == CK_TC_CTL ? e : NULL);
+        free(tsubj);
+        free(tiss);
     }
     if (e) {
         char roles[256];
