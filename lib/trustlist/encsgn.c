@@ -104,7 +104,7 @@ int ck_encsgn_build(const uint8_t *content, size_t content_len, const ck_tl_sign
         return ck_fail(err, CK_EINVAL,
                        "the recipient certificate's key is %s; encrypted configurations need an RSA key (the "
                        "phone's RSA LSC or MIC), as phones unwrap the AES key with RSA only",
-                       OBJ_nid2sn(EVP_PKEY_get_base_id(pub)));
+                       EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC ? "EC" : OBJ_nid2sn(EVP_PKEY_get_base_id(pub)));
     if (EVP_PKEY_get_bits(pub) > 8 * 4096)
         return ck_fail(err, CK_EINVAL, "the recipient's RSA key is larger than a header can carry");
 

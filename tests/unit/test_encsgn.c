@@ -1,6 +1,6 @@
 /* Unit tests of encrypted configuration files (.enc.sgn) and their stub
  * .sgn (lib/trustlist encsgn*.c), against the byte facts of
- * /work/shared/docs/capf-and-config-files.md §3 as docs/capf.md restates them. */
+ * the shared CAPF reference (§3), as docs/capf.md restates them. */
 #include "testutil.h"
 
 #include <openssl/rsa.h>
