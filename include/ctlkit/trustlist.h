@@ -69,6 +69,21 @@ typedef struct ck_tl_record {
     size_t elem_first, elem_count; /* this record's elements in ck_tl_file.elems */
 } ck_tl_record;
 
+/* The encryption block of an .enc.sgn (header version 2.0; docs/capf.md,
+ * "Encrypted configuration files"): tags 16-27 after TIMESTAMP. */
+typedef struct ck_sgn_enc {
+    bool present;
+    uint8_t iv_flag;      /* tag 18: 0 in every file seen, meaning unknown */
+    uint8_t iv[16];       /* tag 19: the AES-CBC IV */
+    uint16_t pad_len;     /* tag 20: 0x0D bytes appended to the plaintext, 1..16 */
+    uint8_t key_flag;     /* tag 22: 0 in every file seen, meaning unknown */
+    uint16_t key_bits;    /* tag 23: 8 x the wrapped key's length */
+    uint8_t key_alg;      /* tag 24: 1 = AES-128 (the only one known) */
+    ck_span wrapped_key;  /* tag 25: the AES key, RSA PKCS#1 v1.5 for the recipient */
+    uint8_t digest_alg;   /* tag 26: CK_DIGEST_* of tag 27 */
+    ck_span digest;       /* tag 27: digest of the plaintext (before padding) */
+} ck_sgn_enc;
+
 typedef struct ck_tl_file {
     uint8_t *raw;
     size_t raw_len;
@@ -92,7 +107,9 @@ typedef struct ck_tl_file {
     size_t n_records;
     int signer_index;     /* the SAST record that signed, -1 for .sgn files */
 
-    ck_span content;      /* .sgn only: the original bytes after the header */
+    ck_span content;      /* .sgn only: the original bytes after the header
+                           * (.enc.sgn: the ciphertext) */
+    ck_sgn_enc enc;       /* .enc.sgn only (enc.present) */
 } ck_tl_file;
 
 /* Parses a CTL or ITL strictly (see the format page): unknown tags,
@@ -101,7 +118,9 @@ typedef struct ck_tl_file {
  * trailing bytes are errors naming the offset. The signature is NOT
  * checked: call ck_tl_verify. */
 int ck_tl_parse(const uint8_t *data, size_t len, ck_tl_file **out, ck_err *err);
-/* Parses a .sgn file: the header, then everything after it is content. */
+/* Parses a .sgn file: the header, then everything after it is content.
+ * Also parses an .enc.sgn (version 2.0 with its encryption block, checked
+ * as strictly as the rest: f->enc); see ctlkit/encsgn.h to decrypt. */
 int ck_sgn_parse(const uint8_t *data, size_t len, ck_tl_file **out, ck_err *err);
 void ck_tl_free(ck_tl_file *f);
 

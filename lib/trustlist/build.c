@@ -11,6 +11,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
+#include "internal.h"
 #include "tags.h"
 
 static int key_sign(void *ctx, unsigned digest_alg, const uint8_t *data, size_t len, uint8_t *sig, size_t sig_max,
@@ -170,8 +171,8 @@ static bool same_cert_id(X509 *a, X509 *b)
 
 /* Writes the header with a zeroed signature; *sig_off gets the SIGNATURE
  * element's offset and *sig_len its value length. */
-static int put_header(ck_buf *b, const ck_tl_signer *signer, const ck_tl_build_opts *o, size_t *sig_off,
-                      size_t *sig_len, ck_err *err)
+static int put_header(ck_buf *b, const ck_tl_signer *signer, const ck_tl_build_opts *o, const uint8_t *extra,
+                      size_t extra_len, size_t *sig_off, size_t *sig_len, ck_err *err)
 {
     EVP_PKEY *key = X509_get0_pubkey(signer->cert);
     int bits = ck_rsa_bits(key);
@@ -242,6 +243,7 @@ static int put_header(ck_buf *b, const ck_tl_signer *signer, const ck_tl_build_o
     ck_buf_u8(b, HDR_TIMESTAMP);
     ck_buf_u16(b, 4);
     ck_buf_u32(b, ts);
+    ck_buf_bytes(b, extra, extra_len);
     while (b->len % 4)
         ck_buf_u8(b, HDR_PADDING);
     if (b->len > 65535)
@@ -322,7 +324,7 @@ int ck_tl_build(const ck_tl_entry *entries, size_t n, const ck_tl_signer *signer
     ck_buf b;
     ck_buf_init(&b, CK_TL_MAX_BUILD);
     size_t sig_off = 0, sig_len = 0;
-    if (put_header(&b, signer, &o, &sig_off, &sig_len, err) < 0) {
+    if (put_header(&b, signer, &o, NULL, 0, &sig_off, &sig_len, err) < 0) {
         ck_buf_free(&b);
         return -1;
     }
@@ -343,6 +345,13 @@ int ck_tl_build(const ck_tl_entry *entries, size_t n, const ck_tl_signer *signer
 int ck_sgn_build(const uint8_t *content, size_t content_len, const ck_tl_signer *signer,
                  const ck_tl_build_opts *opts, uint8_t **out, size_t *out_len, ck_err *err)
 {
+    return ck__sgn_build_ext(content, content_len, signer, opts, NULL, 0, out, out_len, err);
+}
+
+int ck__sgn_build_ext(const uint8_t *content, size_t content_len, const ck_tl_signer *signer,
+                      const ck_tl_build_opts *opts, const uint8_t *extra, size_t extra_len, uint8_t **out,
+                      size_t *out_len, ck_err *err)
+{
     ck_tl_build_opts o = opts ? *opts : (ck_tl_build_opts){0};
     if (!o.ver_major && !o.ver_minor)
         o.ver_major = 1; /* .sgn headers are version 1.0 */
@@ -351,7 +360,7 @@ int ck_sgn_build(const uint8_t *content, size_t content_len, const ck_tl_signer 
     ck_buf b;
     ck_buf_init(&b, 0);
     size_t sig_off = 0, sig_len = 0;
-    if (put_header(&b, signer, &o, &sig_off, &sig_len, err) < 0) {
+    if (put_header(&b, signer, &o, extra, extra_len, &sig_off, &sig_len, err) < 0) {
         ck_buf_free(&b);
         return -1;
     }

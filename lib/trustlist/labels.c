@@ -20,6 +20,18 @@ const char *ck_tl_header_label(unsigned tag)
     case HDR_FILENAME: return "FILENAME";
     case HDR_TIMESTAMP: return "TIMESTAMP";
     case HDR_SIGNERVERSION: return "SIGNERVERSION";
+    case ENC_INFO: return "ENCRYPTIONINFO";
+    case ENC_IV_INFO: return "ENCRYPTIONIVINFO";
+    case ENC_IV_FLAG: return "ENCRYPTIONIVFLAG";
+    case ENC_IV: return "ENCRYPTIONIV";
+    case ENC_PAD_LEN: return "ENCRYPTIONPADDING";
+    case ENC_KEY_INFO: return "ENCRYPTIONKEYINFO";
+    case ENC_KEY_FLAG: return "ENCRYPTIONKEYFLAG";
+    case ENC_KEY_BITS: return "ENCRYPTIONKEYBITS";
+    case ENC_KEY_ALG: return "ENCRYPTIONKEYALGORITHM";
+    case ENC_KEY: return "ENCRYPTIONKEY";
+    case ENC_DIGEST_ALG: return "CONTENTDIGESTALGORITHM";
+    case ENC_DIGEST: return "CONTENTDIGEST";
     }
     return "?";
 }

@@ -10,11 +10,13 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/trustlist.h"
+#include "internal.h"
 #include "tags.h"
 
 typedef struct parser {
     ck_tl_file *f;
     size_t elems_cap;
+    bool sgn; /* a signed file: the .enc.sgn tags are allowed */
     ck_err *err;
 } parser;
 
@@ -192,7 +194,8 @@ static int parse_header(parser *ps, ck_cur *file)
         const char *label = ck_tl_header_label(tag);
         bool top = tag == HDR_VERSION || tag == HDR_HEADERLENGTH || tag == HDR_SIGNERVERSION ||
                    tag == HDR_SIGNERID || tag == HDR_SIGNATUREINFO || tag == HDR_SIGNATURE ||
-                   tag == HDR_FILENAME || tag == HDR_TIMESTAMP;
+                   tag == HDR_FILENAME || tag == HDR_TIMESTAMP ||
+                   (ps->sgn && (tag == ENC_INFO || tag == ENC_DIGEST_ALG || tag == ENC_DIGEST));
         if (!top)
             return ck_fail(ps->err, CK_EFORMAT, "offset %zu: unknown header tag %u", off, tag);
         if (seen & (1u << tag))
@@ -251,6 +254,22 @@ static int parse_header(parser *ps, ck_cur *file)
                 return -1;
             f->has_timestamp = true;
             (void)ck_cur_u32(&v, &f->timestamp); /* four bytes: expect_len */
+            break;
+        case ENC_INFO:
+            if (ck__enc_parse_info(&v, &f->enc, ps->err) < 0)
+                return -1;
+            break;
+        case ENC_DIGEST_ALG:
+            if (expect_len(ps, off, label, len, 1) < 0)
+                return -1;
+            f->enc.digest_alg = v.data[0];
+            if (!ck_digest_md(f->enc.digest_alg))
+                return ck_fail(ps->err, CK_EFORMAT, "offset %zu: unknown %s %u", off, label, f->enc.digest_alg);
+            break;
+        case ENC_DIGEST:
+            if (len == 0)
+                return ck_fail(ps->err, CK_EFORMAT, "offset %zu: empty %s", off, label);
+            f->enc.digest = (ck_span){v.data, v.len};
             break;
         }
     }
@@ -389,13 +408,15 @@ static int parse_common(const uint8_t *data, size_t len, bool sgn, ck_tl_file **
     memcpy(f->raw, data, len);
     f->raw_len = len;
     f->signer_index = -1;
-    parser ps = {.f = f, .err = err};
+    parser ps = {.f = f, .sgn = sgn, .err = err};
     ck_cur file;
     ck_cur_init(&file, f->raw, len);
     if (parse_header(&ps, &file) < 0)
         goto fail;
     if (sgn) {
         f->content = (ck_span){f->raw + file.pos, ck_cur_remaining(&file)};
+        if (ck__enc_check(f, err) < 0)
+            goto fail;
         *out = f;
         return 0;
     }

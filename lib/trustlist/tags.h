@@ -23,6 +23,23 @@ enum {
     HDR_SIGNERVERSION = 28,
 };
 
+/* The .enc.sgn encryption block (docs/capf.md). 16, 17 and 21 are
+ * containers; 16, 26 and 27 stand at the header's top level. */
+enum {
+    ENC_INFO = 16,
+    ENC_IV_INFO = 17,
+    ENC_IV_FLAG = 18,
+    ENC_IV = 19,
+    ENC_PAD_LEN = 20,
+    ENC_KEY_INFO = 21,
+    ENC_KEY_FLAG = 22,
+    ENC_KEY_BITS = 23,
+    ENC_KEY_ALG = 24,
+    ENC_KEY = 25,
+    ENC_DIGEST_ALG = 26,
+    ENC_DIGEST = 27,
+};
+
 enum {
     REC_RECORDLENGTH = 1,
     REC_DNSNAME = 2,

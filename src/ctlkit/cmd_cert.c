@@ -1,4 +1,6 @@
-/* ctlkit cert new: a self-signed certificate and its key in one PEM (0600). */
+/* ctlkit cert new: a self-signed certificate and its key in one PEM (0600).
+ * ctlkit cert show: any certificate (a node's, an LSC a phone got from CAPF,
+ * a MIC) in the layout of CUCM's certificate page. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +14,12 @@ static const char usage[] =
     "usage: ctlkit cert new OUT.pem --cn NAME [--ou OU] [--o ORG] [--l CITY] [--st STATE] [--c CC]\n"
     "                      [--bits 1024|2048|4096 | --curve P-256|P-384] [--digest sha1|sha256]\n"
     "                      [--days N] [--serial HEX]\n"
+    "       ctlkit cert show FILE.pem|FILE.der\n"
     "\n"
     "Creates a self-signed certificate and its private key, both in OUT.pem\n"
-    "(mode 0600). Defaults: RSA 2048, SHA-256, 1825 days, 16 random serial bytes.\n";
+    "(mode 0600). Defaults: RSA 2048, SHA-256, 1825 days, 16 random serial bytes.\n"
+    "show prints a certificate as CUCM's certificate page does, then its MD5\n"
+    "fingerprint (the certHash of an encrypted phone configuration) and SHA-1.\n";
 
 static int cert_new(int argc, char **argv)
 {
@@ -106,8 +111,38 @@ static int cert_new(int argc, char **argv)
     return EXIT_OK;
 }
 
+static int cert_show(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        cli_err("cert show: name one certificate file (see --help)");
+        return EXIT_ERROR;
+    }
+    ck_err err = {0};
+    X509 *cert = NULL;
+    if (ck_load_pem(argv[1], &cert, NULL, false, &err) < 0) {
+        cli_err_ck(&err, "cert show");
+        return EXIT_ERROR;
+    }
+    char *details = ck_cert_details(cert);
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    char md5[3 * EVP_MAX_MD_SIZE] = "?", sha1[3 * EVP_MAX_MD_SIZE] = "?";
+    if (ck_cert_fingerprint(cert, "md5", d, &dn) == 0)
+        ck_hex(d, dn, 0, false, md5, sizeof md5);
+    if (ck_cert_fingerprint(cert, "sha1", d, &dn) == 0)
+        ck_hex(d, dn, ':', true, sha1, sizeof sha1);
+    int rc = details ? EXIT_OK : EXIT_ERROR;
+    if (details)
+        printf("%sMD5 Fingerprint: %s\nSHA1 Fingerprint: %s\n", details, md5, sha1);
+    else
+        cli_err("cert show: out of memory");
+    free(details);
+    X509_free(cert);
+    return rc;
+}
+
 int cmd_cert(int argc, char **argv)
 {
-    static const cli_sub subs[] = {{"new", cert_new}};
+    static const cli_sub subs[] = {{"new", cert_new}, {"show", cert_show}};
     return cli_dispatch("cert", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

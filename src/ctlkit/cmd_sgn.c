@@ -1,5 +1,6 @@
-/* ctlkit sgn build | show | verify | strip: signed files (.sgn), the
- * trust-list header followed by the original bytes. */
+/* ctlkit sgn build | show | verify | strip | decrypt: signed files (.sgn),
+ * the trust-list header followed by the original bytes, and encrypted
+ * ones (.enc.sgn, cmd_sgn_enc.c). */
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -12,17 +13,26 @@
 #include "ctlkit/fileio.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
+#include "sgn_enc.h"
 
 static const char usage[] =
     "usage: ctlkit sgn build IN OUT.sgn --signer PEM [--digest sha1|sha256|sha512] [--filename NAME]\n"
+    "       ctlkit sgn build IN OUT.enc.sgn --signer PEM --encrypt-for CERT.pem [--digest ...] [--filename NAME]\n"
     "       ctlkit sgn show FILE.sgn [--json]\n"
     "       ctlkit sgn verify FILE.sgn (--cert PEM | --trust CTL-or-ITL)\n"
     "       ctlkit sgn strip FILE.sgn OUT\n"
+    "       ctlkit sgn decrypt FILE.enc.sgn --key KEY.pem [-o OUT]\n"
     "\n"
     "The signer is a TFTP-role certificate (CallManager on CUCM) whose PEM holds\n"
     "the key. The default FILENAME is IN's base name (what phones request minus\n"
     ".sgn). verify takes the signer's certificate directly, or finds it in a\n"
     "CTL/ITL among its TFTP, CCM+TFTP or SAST records by serial and issuer.\n"
+    "--encrypt-for encrypts IN (a phone configuration) for the phone whose\n"
+    "certificate (RSA LSC or MIC) is given, and writes the stub .sgn beside\n"
+    "OUT.enc.sgn (OUT.sgn: certHash, encrConfig true, what reaches CAPF).\n"
+    "show and verify read both kinds. decrypt takes the phone's private key\n"
+    "and checks the content digest; it does not check the signature (verify\n"
+    "does). Without -o the configuration goes to standard output.\n"
     "Exit codes: 0 valid, 1 invalid signature, 2 malformed or unreadable.\n";
 
 static int load_sgn(const char *path, uint8_t **raw, size_t *len, ck_tl_file **f)
@@ -45,8 +55,9 @@ static int sgn_build(int argc, char **argv)
     static const struct option opts[] = {{"signer", required_argument, 0, 's'},
                                          {"digest", required_argument, 0, 'd'},
                                          {"filename", required_argument, 0, 'f'},
+                                         {"encrypt-for", required_argument, 0, 'e'},
                                          {0, 0, 0, 0}};
-    const char *signer_path = NULL;
+    const char *signer_path = NULL, *recipient_path = NULL;
     ck_tl_build_opts o = {.digest_alg = CK_DIGEST_SHA1};
     int ch;
     optind = 1;
@@ -55,6 +66,7 @@ static int sgn_build(int argc, char **argv)
         switch (ch) {
         case 's': signer_path = optarg; break;
         case 'f': o.filename = optarg; break;
+        case 'e': recipient_path = optarg; break;
         case 'd':
             if (ck_digest_parse(optarg, &o.digest_alg) < 0) {
                 cli_err("sgn build: --digest must be sha1, sha256 or sha512, not '%s'", optarg);
@@ -88,6 +100,10 @@ static int sgn_build(int argc, char **argv)
     }
     ck_tl_signer s;
     ck_tl_signer_key(&s, cert, key);
+    if (recipient_path) {
+        rc = sgn_build_encrypted(content, clen, &s, &o, recipient_path, out);
+        goto out;
+    }
     if (ck_sgn_build(content, clen, &s, &o, &bytes, &blen, &err) < 0 ||
         ck_write_file_atomic(out, bytes, blen, 0644, &err) < 0) {
         cli_err_ck(&err, out);
@@ -200,6 +216,8 @@ static int sgn_show(int argc, char **argv)
                               "filename", name, "digest", ck_digest_name(f->digest_alg), "signer_serial", serial,
                               "signature_length", (json_int_t)f->signature.n, "content_length",
                               (json_int_t)f->content.n);
+        if (j && f->enc.present)
+            json_object_set_new(j, "encryption", sgn_show_enc_json(f));
         char *txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         printf("%s\n", txt ? txt : "{}");
         free(txt);
@@ -212,7 +230,9 @@ static int sgn_show(int argc, char **argv)
         printf("SERIALNUMBER: %s\n", serial);
         printf("CANAME: %.*s\n", (int)f->signer_issuer.n, (const char *)f->signer_issuer.p);
         printf("DIGESTALGORTITHM: %s\nSIGNATURE: %zu bytes\n", ck_digest_name(f->digest_alg), f->signature.n);
-        printf("Content: %zu bytes\n", f->content.n);
+        if (f->enc.present)
+            sgn_show_enc_text(stdout, f);
+        printf("Content: %zu bytes%s\n", f->content.n, f->enc.present ? " (encrypted)" : "");
     }
     ck_tl_free(f);
     free(raw);
@@ -231,6 +251,12 @@ static int sgn_strip(int argc, char **argv)
     if (load_sgn(argv[1], &raw, &len, &f) < 0)
         return EXIT_ERROR;
     ck_err err = {0};
+    if (f->enc.present) {
+        cli_err("sgn strip: %s is encrypted; `sgn decrypt --key` gives its content", argv[1]);
+        ck_tl_free(f);
+        free(raw);
+        return EXIT_ERROR;
+    }
     int rc = ck_write_file_atomic(argv[2], f->content.p, f->content.n, 0644, &err) < 0 ? EXIT_ERROR : EXIT_OK;
     if (rc)
         cli_err_ck(&err, NULL);
@@ -244,6 +270,7 @@ static int sgn_strip(int argc, char **argv)
 int cmd_sgn(int argc, char **argv)
 {
     static const cli_sub subs[] = {
-        {"build", sgn_build}, {"show", sgn_show}, {"verify", sgn_verify}, {"strip", sgn_strip}};
+        {"build", sgn_build}, {"show", sgn_show}, {"verify", sgn_verify}, {"strip", sgn_strip},
+        {"decrypt", sgn_decrypt}};
     return cli_dispatch("sgn", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }

@@ -46,6 +46,7 @@ struct cluster_node {
     char tftp_listen[64];
     char tvs_listen[64];
     char tvs_key[PATH_MAX];
+    char callmanager_key[PATH_MAX]; /* signs X.sgn on request */
     char ctl_path[PATH_MAX];
     char pid_path[PATH_MAX];
     struct {
@@ -97,6 +98,7 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
     ck_cluster_node_path(cn->c, n.name, "tftp", NULL, cn->tftp_root, sizeof cn->tftp_root);
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
+    ck_cluster_key_path(cn->c, n.name, CK_UNIT_CALLMANAGER, cn->callmanager_key, sizeof cn->callmanager_key);
     ck_cluster_pid_path(cn->c, n.name, cn->pid_path, sizeof cn->pid_path);
     snprintf(cn->tftp_listen, sizeof cn->tftp_listen, "%s:%d", n.ip, n.tftp_port);
     snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
@@ -132,6 +134,8 @@ const char *cluster_node_value(const cluster_node *cn, const char *source)
         return cn->tvs_listen;
     if (strcmp(source, CLUSTER_NODE_TVS_KEY) == 0)
         return cn->tvs_key;
+    if (strcmp(source, CLUSTER_NODE_TFTP_SIGN) == 0)
+        return cn->callmanager_key;
     for (size_t i = 0; i < cn->n_params; i++)
         if (strcmp(cn->params[i].name, source) == 0)
             return cn->params[i].value;

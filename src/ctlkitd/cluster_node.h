@@ -36,6 +36,7 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
 #define CLUSTER_NODE_TFTP_ROOT "node's TFTP folder"
 #define CLUSTER_NODE_TVS "node's TVS address"
 #define CLUSTER_NODE_TVS_KEY "node's TVS key"
+#define CLUSTER_NODE_TFTP_SIGN "node's CallManager key"
 const char *cluster_node_value(const cluster_node *cn, const char *source);
 /* After the services exist (and after detaching): installs the cluster's
  * trust cache, writes the pid file that `utils service restart` signals,

@@ -59,6 +59,7 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
     }
     /* A cluster's keys live in its private keys/ folders: check those too. */
     tls_server_set_key_flags((d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0));
+    d->tftp.sign_key_flags = (d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0);
     /* Every service gets the cluster's absolute path: a detached daemon
      * has left the working directory. */
     if (d->cluster_dir && !ck_cluster_address_is_url(d->cluster_dir) && realpath(d->cluster_dir, path))

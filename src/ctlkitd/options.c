@@ -71,6 +71,13 @@ static int set_tftp_root(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_tftp_sign_cert(daemon_args *a, const char *arg, ck_err *err)
+{
+    (void)err;
+    a->d->tftp.sign_pem = arg;
+    return 0;
+}
+
 static int set_max_transfers(daemon_args *a, const char *arg, ck_err *err)
 {
     long long n;
@@ -245,6 +252,10 @@ static const daemon_option options[] = {
      CLUSTER_NODE_TFTP, NULL, set_tftp},
     {"tftp-root", 0, "DIR", "directory served over TFTP (read into memory, followed on change)",
      CLUSTER_NODE_TFTP_ROOT, NULL, set_tftp_root},
+    {"tftp-sign-cert", 0, "PEM",
+     "RSA key and certificate that sign any file asked for as NAME.sgn\n"
+     "(default: the node's CallManager key; none without a cluster)",
+     CLUSTER_NODE_TFTP_SIGN, NULL, set_tftp_sign_cert},
     {"max-transfers", 0, "N", "concurrent TFTP transfers (default 4000)", NULL, NULL, set_max_transfers},
     {"max-transfers-per-source", 0, "N",
      "concurrent TFTP transfers per client address\n"

@@ -12,7 +12,9 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/tftp.h"
+#include "ctlkit/trustlist.h"
 #include "log.h"
+#include "tftp_sign.h"
 
 struct tftp_cache {
     struct tftp_file **slots; /* open addressing, linear probing */
@@ -47,6 +49,7 @@ void tftp_file_unref(struct tftp_file *f)
     free(f->ascii);
     for (int i = 0; i < TFTP_FILE_IMAGES; i++)
         free(f->images[i].pkts);
+    tftp_file_unref(f->signed_form);
     free(f);
 }
 
@@ -111,6 +114,47 @@ static struct tftp_file **slot_of(const struct tftp_cache *c, const char *name, 
 struct tftp_file *tftp_cache_find(const struct tftp_cache *c, const char *name, size_t len)
 {
     return *slot_of(c, name, len, name_hash(name, len));
+}
+
+struct tftp_file *tftp_cache_find_signed(const struct tftp_cache *c, const char *name, size_t len,
+                                         const struct tftp_signer *s, ck_err *err)
+{
+    static const char suffix[] = ".sgn";
+    size_t sl = sizeof suffix - 1;
+    if (!s || !s->gen || !s->key || len <= sl || memcmp(name + len - sl, suffix, sl) != 0) {
+        ck_fail(err, CK_ENOTFOUND, "not found");
+        return NULL;
+    }
+    struct tftp_file *plain = tftp_cache_find(c, name, len - sl);
+    if (!plain) {
+        ck_fail(err, CK_ENOTFOUND, "not found");
+        return NULL;
+    }
+    if (plain->signed_form && plain->signed_gen == s->gen)
+        return plain->signed_form;
+
+    struct tftp_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->name = strndup(name, len))) {
+        free(f);
+        ck_fail(err, CK_ENOMEM, "out of memory signing %s", plain->name);
+        return NULL;
+    }
+    f->refs = 1;
+    f->name_len = len;
+    f->hash = name_hash(f->name, len);
+    ck_tl_signer signer;
+    ck_tl_signer_key(&signer, s->cert, s->key);
+    ck_tl_build_opts o = {.filename = plain->name, .digest_alg = CK_DIGEST_SHA1};
+    if (ck_sgn_build(plain->data, plain->len, &signer, &o, &f->data, &f->len, err) < 0) {
+        ck_err_prefix(err, "signing %s", plain->name);
+        tftp_file_unref(f);
+        return NULL;
+    }
+    /* The plain file holds the only reference; a transfer takes its own. */
+    tftp_file_unref(plain->signed_form);
+    plain->signed_form = f;
+    plain->signed_gen = s->gen;
+    return f;
 }
 
 size_t tftp_cache_count(const struct tftp_cache *c) { return c->count; }

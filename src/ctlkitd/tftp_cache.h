@@ -48,6 +48,11 @@ struct tftp_file {
     dev_t dev;
     ino_t ino;
     struct timespec mtime, ctime;
+    /* "<name>.sgn": this file signed by the node's key, built on the first
+     * request (tftp_cache_find_signed) and kept while file and key stay
+     * the same (signed_gen = the key's generation). */
+    struct tftp_file *signed_form;
+    unsigned signed_gen;
 };
 
 struct tftp_cache_limits {
@@ -69,6 +74,14 @@ size_t tftp_cache_bytes(const struct tftp_cache *c);
 /* The file called name (len bytes, not necessarily NUL-terminated), or
  * NULL. No reference is taken: see tftp_file_ref. */
 struct tftp_file *tftp_cache_find(const struct tftp_cache *c, const char *name, size_t len);
+
+struct tftp_signer;
+/* For a name "X.sgn" that is not in the cache itself: X signed as a .sgn
+ * by s (FILENAME X), built once per change of X or of the key and kept
+ * with X. NULL when there is no key, no such X, or signing failed (err
+ * says; CK_ENOTFOUND for the first two). No reference is taken. */
+struct tftp_file *tftp_cache_find_signed(const struct tftp_cache *c, const char *name, size_t len,
+                                         const struct tftp_signer *s, ck_err *err);
 
 enum tftp_change { TFTP_ADDED, TFTP_CHANGED, TFTP_REMOVED };
 /* Calls fn for each file that differs between old and new. */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "log_limit.h"
 #include "tftp_cache.h"
+#include "tftp_sign.h"
 #include "tftp_sources.h"
 #include "tftp_watch.h"
 #include "tftp_xfer.h"
@@ -70,6 +71,8 @@ struct tftp_service {
     struct event *ev_listen, *ev_tick;
     struct tftp_cache *cache;
     struct tftp_watch *watch;
+    struct tftp_signer signer;  /* for X.sgn on request (tftp_sign.h) */
+    char *sign_path;            /* cfg.sign_pem made absolute (cfg.sign_pem then points here) */
 
     struct tftp_xfer **active;  /* dense, for the tick's scan */
     size_t nactive;
@@ -579,6 +582,10 @@ static enum start_result start_transfer(struct tftp_service *svc, const uint8_t 
         return refuse(no, CK_TFTP_EACCESS, "Access violation: '..' is not allowed in file names",
                       "RRQ %s refused: '..' in the name", shown);
     struct tftp_file *f = tftp_cache_find(svc->cache, key, key_len);
+    ck_err serr = {0};
+    if (!f && !(f = tftp_cache_find_signed(svc->cache, key, key_len, &svc->signer, &serr)) &&
+        serr.code != CK_ENOTFOUND)
+        return refuse(no, CK_TFTP_EUNDEF, "Cannot sign the file", "RRQ %s: %s", shown, serr.msg);
     if (!f)
         return refuse(no, CK_TFTP_ENOTFOUND, NULL, "RRQ %s: file not found", shown);
     if ((res = admit(svc, peer, f, shown, now, no)) != START_OK)
@@ -685,9 +692,25 @@ static void log_change(void *arg, const struct tftp_file *f, enum tftp_change wh
     (*(unsigned *)arg)++;
 }
 
+/* A new CallManager key (set cert regen) re-signs every X.sgn on its next
+ * request; a key that cannot be read leaves the previous one in use. */
+static void refresh_signer(struct tftp_service *svc)
+{
+    ck_err err = {0};
+    bool changed = false;
+    if (!svc->cfg.sign_pem)
+        return;
+    if (tftp_signer_refresh(&svc->signer, svc->cfg.sign_pem, svc->cfg.sign_key_flags, &changed, &err) < 0)
+        dlog(DLOG_ERR, "TFTP: %s; %s", err.msg,
+             svc->signer.key ? "still signing with the previous key" : "X.sgn is not served");
+    else if (changed && svc->signer.gen > 1)
+        dlog(DLOG_NOTICE, "TFTP: signing key %s changed; signed files are rebuilt on request", svc->cfg.sign_pem);
+}
+
 static void reload(struct tftp_service *svc, bool asked)
 {
     ck_err err;
+    refresh_signer(svc);
     struct tftp_cache_limits lim = {svc->cfg.max_file_bytes, svc->cfg.max_cache_bytes};
     struct tftp_cache *c = tftp_cache_load(svc->root, svc->cache, &lim, &err);
     if (!c) {
@@ -772,6 +795,15 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     }
     struct tftp_cache_limits lim = {svc->cfg.max_file_bytes, svc->cfg.max_cache_bytes};
     if (!(svc->cache = tftp_cache_load(svc->root, NULL, &lim, err)))
+        goto fail;
+    bool changed;
+    /* Absolute, as the root: a detached daemon re-reads it from '/'. */
+    if (cfg->sign_pem && !(svc->cfg.sign_pem = svc->sign_path = realpath(cfg->sign_pem, NULL))) {
+        ck_fail(err, CK_EIO, "TFTP signing key %s: %s", cfg->sign_pem, strerror(errno));
+        goto fail;
+    }
+    if (svc->cfg.sign_pem &&
+        tftp_signer_refresh(&svc->signer, svc->cfg.sign_pem, svc->cfg.sign_key_flags, &changed, err) < 0)
         goto fail;
     if (bind_listener(svc, err) < 0)
         goto fail;
@@ -862,6 +894,8 @@ void tftp_service_free(struct tftp_service *svc)
     if (svc->lfd >= 0)
         close(svc->lfd);
     tftp_cache_free(svc->cache);
+    tftp_signer_clear(&svc->signer);
+    free(svc->sign_path);
     free(svc->active);
     free(svc->peers);
     tftp_sources_free(svc->sources);

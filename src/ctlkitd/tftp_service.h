@@ -29,6 +29,8 @@ struct tftp_config {
     unsigned max_window;      /* largest windowsize granted, at most XFER_MAX_WINDOW */
     size_t max_file_bytes;    /* files above are not served */
     size_t max_cache_bytes;   /* total size of the cache */
+    const char *sign_pem;     /* key and certificate that sign X.sgn on request; NULL: none */
+    unsigned sign_key_flags;  /* ck_load_key_pem flags for it */
 };
 
 /* Fills the defaults above (listen 0.0.0.0:69, 4000 transfers, 16 per
