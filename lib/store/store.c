@@ -176,6 +176,21 @@ void ck_file_row_clear(ck_file_row *r)
     memset(r, 0, sizeof *r);
 }
 
+int ck_store_put_served(ck_store *s, const ck_served_row *r, ck_err *err)
+{
+    if (!*r->node || !*r->name || !*r->md5 || !*r->sha1)
+        return ck_fail(err, CK_EINVAL, "cluster database: incomplete served-file row");
+    return s->ops->put_served(s, r, err);
+}
+int ck_store_delete_served(ck_store *s, const char *node, const char *name, ck_err *err)
+{
+    return s->ops->delete_served(s, node, name, err);
+}
+int ck_store_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err)
+{
+    return s->ops->list_served(s, node, out, n, err);
+}
+
 int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err)
 {
     return s->ops->audit(s, (int64_t)time(NULL), who, node ? node : "", action, err);
