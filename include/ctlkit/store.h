@@ -183,6 +183,10 @@ int64_t ck_store_change_counter(ck_store *s);
 int ck_store_notify_fd(ck_store *s);
 void ck_store_drain_notifications(ck_store *s);
 
+/* The digests the store keeps of a file (lower-case hex), as the
+ * publishedfile and servedfile rows carry them. 0, or -1 on a crypto error. */
+int ck_store_digests(const uint8_t *data, size_t len, char md5[33], char sha1[41]);
+
 /* Copies address into out with any password replaced by "***"; for messages. */
 void ck_store_mask_address(const char *address, char *out, size_t outsz);
 
