@@ -196,6 +196,12 @@ typedef struct ck_materialize_report {
  * are never touched. Every changing operation does this for every node
  * after its commit; the node's daemon does it for its own node. */
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* Records in the store what node's TFTP folder now serves (CTLFile.tlv,
+ * ITLFile.tlv: version, MD5, SHA-1, since when), writing only the rows
+ * that changed; changed (may be NULL) gets how many. The node's daemon
+ * calls it after materializing; a failure (the database away) changes
+ * nothing on disk, and the next call catches up. */
+int ck_cluster_record_served(ck_cluster *c, const char *node, size_t *changed, ck_err *err);
 /* Rebuilds and publishes one node's ITL, signed on that node. */
 CK_MUST_USE int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
 
@@ -241,6 +247,53 @@ const char *ck_cluster_activelog_tftp_name(const char *path);
  * malloc'd one-line warnings. */
 int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t *n, ck_err *err);
 void ck_strings_free(char **v, size_t n);
+
+/* The cluster as `ctlkit cluster status` and the admin's `show` commands
+ * report it (one view model, so that the JSON and the text say the same
+ * things). For each node and managed file: what the publisher published,
+ * the node folder's copy (when the folder is on this host) and what the
+ * node's daemon last reported serving. */
+typedef struct ck_status_file {
+    bool published;         /* the store has a row (the CTL: the cluster's) */
+    int64_t published_version;
+    char published_md5[33];
+    ck_copy_state copy;     /* the folder's copy; CK_COPY_ELSEWHERE: on its host */
+    char copy_md5[33];      /* "" when there is no copy here */
+    bool served;            /* the node's daemon reported serving it */
+    int64_t served_version; /* 0: bytes that are no published version */
+    char served_md5[33], served_sha1[41];
+    int64_t served_since;
+    bool served_differs;    /* served, but not the published bytes */
+} ck_status_file;
+
+typedef struct ck_status_node {
+    ck_node node;
+    bool joined;            /* has its certificates (across hosts: has run join) */
+    ck_status_file ctl, itl;
+} ck_status_node;
+
+typedef struct ck_cluster_status {
+    char name[512];         /* the folder, or the URL with the password masked */
+    bool url;
+    int security_mode;      /* 0 non-secure, 1 mixed */
+    int tls_min_version;    /* TLS1_VERSION ... */
+    char tls_warning[512];  /* "" when the minimum is TLS 1.2 or later */
+    ck_file_row ctl;        /* the published CTL without its bytes; ctl.version 0: none */
+    ck_status_node *nodes;
+    size_t n_nodes;
+    ck_cert_row *certs;     /* every node's certificates */
+    size_t n_certs;
+    /* One list, in this order: the TLS minimum (the cluster-wide view
+     * only), the checks of ck_cluster_checks, then each daemon that
+     * reports serving other bytes than the published ones (nodes whose
+     * folder is on another host; a folder here is checked directly). */
+    char **warnings;
+    size_t n_warnings;
+} ck_cluster_status;
+/* node NULL: the whole cluster; else that node's view (its checks only, no
+ * cluster-wide TLS warning, as `show status` has always printed). */
+int ck_cluster_status_read(ck_cluster *c, const char *node, ck_cluster_status *out, ck_err *err);
+void ck_cluster_status_free(ck_cluster_status *st);
 
 /* Asks the node's daemon to reload (SIGHUP via its pid file). Returns
  * CK_ENOTFOUND when it is not running. */

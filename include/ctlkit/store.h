@@ -61,6 +61,19 @@ typedef struct ck_file_row {
     int64_t modified;
 } ck_file_row;
 
+/* What a node's daemon reports it serves from its TFTP folder: per node
+ * and file name, the version of the published file those bytes are (0
+ * when they are no published version: a hand edit, a copy from elsewhere),
+ * their digests and since when the daemon serves them. */
+typedef struct ck_served_row {
+    char node[64];
+    char name[128];
+    int64_t version;
+    char md5[33];
+    char sha1[41];
+    int64_t since; /* Unix seconds */
+} ck_served_row;
+
 typedef struct ck_audit_row {
     int64_t id, at;
     char who[64], node[64];
@@ -69,7 +82,7 @@ typedef struct ck_audit_row {
 
 /* The schema version this code writes; older databases are upgraded on open,
  * newer ones refused. */
-#define CK_STORE_SCHEMA_VERSION 1
+#define CK_STORE_SCHEMA_VERSION 2
 
 /* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
  * password; libpq's PGPASSFILE, service files and sslmode also apply).
@@ -120,6 +133,17 @@ int ck_store_get_file(ck_store *s, const char *node, const char *name, ck_file_r
 CK_MUST_USE int ck_store_delete_file(ck_store *s, const char *node, const char *name, ck_err *err);
 void ck_file_row_clear(ck_file_row *r);
 
+/* What each daemon serves (ck_served_row). Written by the daemons outside
+ * any admin transaction, and not counted as a change (ck_store_change_counter
+ * and the notifications stay quiet: a report must not wake every daemon).
+ * put replaces the row of (node, name); on SQLite it waits for the
+ * database's write lock briefly only and fails rather than stall a daemon. */
+CK_MUST_USE int ck_store_put_served(ck_store *s, const ck_served_row *r, ck_err *err);
+CK_MUST_USE int ck_store_delete_served(ck_store *s, const char *node, const char *name, ck_err *err);
+/* node NULL: every node's rows; ordered by node position, then name.
+ * free(*out). */
+int ck_store_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err);
+
 /* Audit log: who did what, when. */
 CK_MUST_USE int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err);
 int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
@@ -158,6 +182,10 @@ int64_t ck_store_change_counter(ck_store *s);
  * ck_store_drain_notifications before waiting again. */
 int ck_store_notify_fd(ck_store *s);
 void ck_store_drain_notifications(ck_store *s);
+
+/* The digests the store keeps of a file (lower-case hex), as the
+ * publishedfile and servedfile rows carry them. 0, or -1 on a crypto error. */
+int ck_store_digests(const uint8_t *data, size_t len, char md5[33], char sha1[41]);
 
 /* Copies address into out with any password replaced by "***"; for messages. */
 void ck_store_mask_address(const char *address, char *out, size_t outsz);

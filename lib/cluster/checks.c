@@ -155,8 +155,13 @@ static void check_node(ck_cluster *c, const ck_node *n, bool mixed, list *out)
                 n->name);
         ck_file_row pub;
         if (ck_store_get_file(c->store, "", CK_CTL_NAME, &pub, NULL) == 0) {
-            if (ck_cluster_compare_copy(raw, len, &pub) == CK_COPY_DIFFERS)
-                add(out, "%s: its CTLFile.tlv differs from the cluster's published CTL (MD5 %s)", n->name, pub.md5);
+            char md5[33] = "?", sha1[41];
+            if (ck_cluster_compare_copy(raw, len, &pub) == CK_COPY_DIFFERS) {
+                ck_store_digests(raw, len, md5, sha1);
+                add(out, "%s: its CTLFile.tlv differs from the cluster's published CTL (version %lld, MD5 %s); "
+                         "this copy's MD5 is %s",
+                    n->name, (long long)pub.version, pub.md5, md5);
+            }
             ck_file_row_clear(&pub);
         }
         ck_tl_file *f = NULL;

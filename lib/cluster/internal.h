@@ -3,6 +3,7 @@
 #define CTLKIT_CLUSTER_INTERNAL_H
 
 #include <limits.h>
+#include <string.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -70,6 +71,15 @@ CK_MUST_USE int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_
 /* Brings every node's folder to the store's state while the cluster lock
  * is held (materialize.c); errors are left for the daemons to retry. */
 void ck__materialize_all_locked(ck_cluster *c);
+/* The names a node's folder gets from the store: CTLFile.tlv (the
+ * cluster's row, node "") and ITLFile.tlv (the node's own row). */
+#define CK__N_MANAGED 2
+extern const char *const ck__managed_files[CK__N_MANAGED];
+/* The store's owner of a managed name for node: "" for the CTL. */
+static inline const char *ck__file_owner(const char *node, const char *name)
+{
+    return strcmp(name, CK_CTL_NAME) == 0 ? "" : node;
+}
 /* Records that the admin deleted node's copy of NAME at the row's current
  * version, so that materializing does not bring it back until the next
  * publish of NAME. */

@@ -18,7 +18,7 @@
 #include "ctlkit/fileio.h"
 #include "internal.h"
 
-static const char *const managed[] = {CK_CTL_NAME, CK_ITL_NAME};
+const char *const ck__managed_files[CK__N_MANAGED] = {CK_CTL_NAME, CK_ITL_NAME};
 
 static void note(ck_materialize_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(ck_materialize_report *r, const char *fmt, ...)
@@ -129,9 +129,9 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
  * publish (or a killed one) leave behind. */
 static bool leftover(const char *entry, bool in_run)
 {
-    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++) {
-        size_t n = strlen(managed[i]);
-        if (strncmp(entry, managed[i], n) != 0 || entry[n] != '.')
+    for (size_t i = 0; i < CK__N_MANAGED; i++) {
+        size_t n = strlen(ck__managed_files[i]);
+        if (strncmp(entry, ck__managed_files[i], n) != 0 || entry[n] != '.')
             continue;
         if (strncmp(entry + n, ".tmp.", 5) == 0 || (!in_run && strcmp(entry + n, ".prev") == 0))
             return true;
@@ -159,9 +159,9 @@ static void remove_leftovers(ck_cluster *c, const char *node, const char *sub, c
 static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
 {
     int rc = 0;
-    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++) {
+    for (size_t i = 0; i < CK__N_MANAGED; i++) {
         ck_err e2 = {0};
-        if (materialize_one(c, node, managed[i], r, &e2) < 0 && rc == 0) {
+        if (materialize_one(c, node, ck__managed_files[i], r, &e2) < 0 && rc == 0) {
             *err = e2;
             rc = -1;
         }

@@ -134,7 +134,14 @@ static const char schema_v1[] =
     "CREATE TRIGGER auditlog_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON auditlog"
     "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
 
-static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1};
+/* Version 2: what each node's daemon reports it serves; no trigger: a
+ * daemon's report is no change of the cluster and wakes nobody. */
+static const char schema_v2[] =
+    "CREATE TABLE servedfile("
+    "  node text NOT NULL, name text NOT NULL, version bigint NOT NULL, md5 text NOT NULL, sha1 text NOT NULL,"
+    "  since bigint NOT NULL, PRIMARY KEY(node, name));";
+
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2};
 
 /* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
  * savepoint and skipped where the cluster's database user may not. */
@@ -580,6 +587,54 @@ static int pg_delete_file(ck_store *s, const char *node, const char *name, ck_er
     return run_cmd(s, "DELETE FROM publishedfile WHERE node=$1 AND name=$2", 2, v, "delete published file", err);
 }
 
+/* --- what the daemons serve --- */
+
+static int pg_put_served(ck_store *s, const ck_served_row *r, ck_err *err)
+{
+    char version[24], since[24];
+    snprintf(version, sizeof version, "%lld", (long long)r->version);
+    snprintf(since, sizeof since, "%lld", (long long)r->since);
+    const char *v[] = {r->node, r->name, version, r->md5, r->sha1, since};
+    return run_cmd(s,
+                   "INSERT INTO servedfile VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(node, name) DO UPDATE SET "
+                   "version=$3, md5=$4, sha1=$5, since=$6",
+                   6, v, "record a served file", err);
+}
+
+static int pg_delete_served(ck_store *s, const char *node, const char *name, ck_err *err)
+{
+    const char *v[] = {node, name};
+    return run_cmd(s, "DELETE FROM servedfile WHERE node=$1 AND name=$2", 2, v, "forget a served file", err);
+}
+
+static int pg_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err)
+{
+    const char *v[] = {node};
+    PGresult *r = run(s,
+                      "SELECT servedfile.node, servedfile.name, version, md5, sha1, since FROM servedfile "
+                      "LEFT JOIN node ON node.name=servedfile.node WHERE $1::text IS NULL OR servedfile.node=$1 "
+                      "ORDER BY node.position, servedfile.node, servedfile.name",
+                      1, v, NULL, PGRES_TUPLES_OK, "list served files", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_served_row *rows = calloc((size_t)count + 1, sizeof *rows);
+    for (int i = 0; rows && i < count; i++) {
+        copy_val(rows[i].node, sizeof rows[i].node, r, i, 0);
+        copy_val(rows[i].name, sizeof rows[i].name, r, i, 1);
+        rows[i].version = num(r, i, 2);
+        copy_val(rows[i].md5, sizeof rows[i].md5, r, i, 3);
+        copy_val(rows[i].sha1, sizeof rows[i].sha1, r, i, 4);
+        rows[i].since = num(r, i, 5);
+    }
+    PQclear(r);
+    if (!rows)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    *out = rows;
+    *n = (size_t)count;
+    return 0;
+}
+
 /* --- audit --- */
 
 static int pg_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
@@ -782,6 +837,9 @@ static const ck_store_ops pg_ops = {
     .put_file = pg_put_file,
     .get_file = pg_get_file,
     .delete_file = pg_delete_file,
+    .put_served = pg_put_served,
+    .delete_served = pg_delete_served,
+    .list_served = pg_list_served,
     .audit = pg_audit,
     .list_audit = pg_list_audit,
     .query_readonly = pg_query_readonly,

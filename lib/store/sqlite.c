@@ -93,7 +93,18 @@ static int migrate_to_v1(ck_store *s, ck_err *err)
     return 0;
 }
 
-static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1};
+/* Version 2: what each node's daemon reports it serves. Not counted by the
+ * change counter: a daemon's report is no change of the cluster. */
+static int migrate_to_v2(ck_store *s, ck_err *err)
+{
+    return exec(s,
+                "CREATE TABLE servedfile("
+                "  node TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, md5 TEXT NOT NULL,"
+                "  sha1 TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY(node, name));",
+                err);
+}
+
+static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2};
 
 static int user_version(ck_store *s)
 {
@@ -522,6 +533,84 @@ static int sq_delete_file(ck_store *s, const char *node, const char *name, ck_er
     return rc;
 }
 
+/* --- what the daemons serve --- */
+
+/* A daemon's report must not stall its loop behind an admin's
+ * transaction: a short wait, then the caller skips and retries later. */
+#define SERVED_BUSY_MS 200
+
+static int sq_put_served(ck_store *s, const ck_served_row *r, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO servedfile VALUES(?,?,?,?,?,?)", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, r->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->version);
+    sqlite3_bind_text(st, 4, r->md5, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->sha1, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, r->since);
+    sqlite3_busy_timeout(DB(s), SERVED_BUSY_MS);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "record a served file");
+    sqlite3_busy_timeout(DB(s), 15000);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_delete_served(ck_store *s, const char *node, const char *name, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "DELETE FROM servedfile WHERE node=? AND name=?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_busy_timeout(DB(s), SERVED_BUSY_MS);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "forget a served file");
+    sqlite3_busy_timeout(DB(s), 15000);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s,
+                            "SELECT servedfile.node, servedfile.name, version, md5, sha1, since FROM servedfile "
+                            "LEFT JOIN node ON node.name=servedfile.node WHERE ?1 IS NULL OR servedfile.node=?1 "
+                            "ORDER BY node.position, servedfile.node, servedfile.name",
+                            err);
+    if (!st)
+        return -1;
+    if (node)
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    ck_served_row *v = NULL;
+    size_t cap = 0, count = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
+            sqlite3_finalize(st);
+            free(v);
+            return ck_fail(err, CK_ENOMEM, "out of memory");
+        }
+        ck_served_row *r = &v[count++];
+        memset(r, 0, sizeof *r);
+        copy_text(r->node, sizeof r->node, st, 0);
+        copy_text(r->name, sizeof r->name, st, 1);
+        r->version = sqlite3_column_int64(st, 2);
+        copy_text(r->md5, sizeof r->md5, st, 3);
+        copy_text(r->sha1, sizeof r->sha1, st, 4);
+        r->since = sqlite3_column_int64(st, 5);
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "list served files");
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 /* --- audit --- */
 
 static int sq_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
@@ -719,6 +808,9 @@ static const ck_store_ops sqlite_ops = {
     .put_file = sq_put_file,
     .get_file = sq_get_file,
     .delete_file = sq_delete_file,
+    .put_served = sq_put_served,
+    .delete_served = sq_delete_served,
+    .list_served = sq_list_served,
     .audit = sq_audit,
     .list_audit = sq_list_audit,
     .query_readonly = sq_query_readonly,

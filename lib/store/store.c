@@ -149,17 +149,24 @@ int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err 
     return s->ops->set_param(s, name, value, err);
 }
 
-int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len, ck_err *err)
+int ck_store_digests(const uint8_t *data, size_t len, char md5[33], char sha1[41])
 {
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned dn;
-    char md5[33], sha1[41];
     if (!EVP_Digest(data, len, d, &dn, EVP_md5(), NULL))
-        return ck_fail_ssl(err, CK_ECRYPTO, "MD5 of %s", name);
-    ck_hex(d, dn, 0, false, md5, sizeof md5);
+        return -1;
+    ck_hex(d, dn, 0, false, md5, 33);
     if (!EVP_Digest(data, len, d, &dn, EVP_sha1(), NULL))
-        return ck_fail_ssl(err, CK_ECRYPTO, "SHA-1 of %s", name);
-    ck_hex(d, dn, 0, false, sha1, sizeof sha1);
+        return -1;
+    ck_hex(d, dn, 0, false, sha1, 41);
+    return 0;
+}
+
+int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len, ck_err *err)
+{
+    char md5[33], sha1[41];
+    if (ck_store_digests(data, len, md5, sha1) < 0)
+        return ck_fail_ssl(err, CK_ECRYPTO, "digests of %s", name);
     return s->ops->put_file(s, node, name, data, len, md5, sha1, (int64_t)time(NULL), err);
 }
 int ck_store_get_file(ck_store *s, const char *node, const char *name, ck_file_row *out, ck_err *err)
@@ -174,6 +181,21 @@ void ck_file_row_clear(ck_file_row *r)
 {
     free(r->data);
     memset(r, 0, sizeof *r);
+}
+
+int ck_store_put_served(ck_store *s, const ck_served_row *r, ck_err *err)
+{
+    if (!*r->node || !*r->name || !*r->md5 || !*r->sha1)
+        return ck_fail(err, CK_EINVAL, "cluster database: incomplete served-file row");
+    return s->ops->put_served(s, r, err);
+}
+int ck_store_delete_served(ck_store *s, const char *node, const char *name, ck_err *err)
+{
+    return s->ops->delete_served(s, node, name, err);
+}
+int ck_store_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err)
+{
+    return s->ops->list_served(s, node, out, n, err);
 }
 
 int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err)

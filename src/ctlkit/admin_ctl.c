@@ -21,10 +21,13 @@ static int show_trustlist(admin *a, int argc, char **argv, const char *name, con
         return admin_fail("Unexpected argument '%s'", argv[0]);
     char path[4096];
     node_file(a, name, path, sizeof path);
-    char **warn = NULL;
-    size_t nw = 0;
-    if (strcmp(kind, "CTL") == 0)
-        ck_cluster_checks(a->c, a->node, &warn, &nw, NULL);
+    /* After CUCM's output, what the status view says about this node (its
+     * copy against what the publisher published, among the checks). */
+    ck_cluster_status st = {0};
+    if (strcmp(kind, "CTL") == 0 && ck_cluster_status_read(a->c, a->node, &st, NULL) < 0)
+        memset(&st, 0, sizeof st);
+    char **warn = st.warnings;
+    size_t nw = st.n_warnings;
     tlv_loaded t;
     ck_err err = {0};
     bool present = tlv_load(path, &t, &err) == 0;
@@ -56,7 +59,7 @@ static int show_trustlist(admin *a, int argc, char **argv, const char *name, con
     }
     if (present)
         tlv_unload(&t);
-    ck_strings_free(warn, nw);
+    ck_cluster_status_free(&st);
     return CMD_OK;
 }
 

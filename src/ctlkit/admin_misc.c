@@ -212,12 +212,13 @@ int admin_service_restart(admin *a, int argc, char **argv)
 int admin_show_status(admin *a, int argc, char **argv)
 {
     bool json = admin_take_json(a, &argc, argv);
-    char **warn = NULL;
-    size_t n = 0;
+    ck_cluster_status st;
     ck_err err = {0};
-    if (ck_cluster_checks(a->c, a->node, &warn, &n, &err) < 0)
+    if (ck_cluster_status_read(a->c, a->node, &st, &err) < 0)
         return admin_fail("%s", err.msg);
-    int mode = ck_cluster_security_mode(a->c);
+    char **warn = st.warnings;
+    size_t n = st.n_warnings;
+    int mode = st.security_mode;
     if (json) {
         json_t *jw = json_array();
         for (size_t i = 0; i < n; i++)
@@ -236,7 +237,7 @@ int admin_show_status(admin *a, int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             printf("WARNING: %s\n", warn[i]);
     }
-    ck_strings_free(warn, n);
+    ck_cluster_status_free(&st);
     return CMD_OK;
 }
 

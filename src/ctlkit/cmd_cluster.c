@@ -39,7 +39,9 @@ static const char usage[] =
     "a service file; it is never printed.\n"
     "status prints the nodes, the security mode, the certificates with their\n"
     "expiry, whether each node's TFTP directory holds the published CTL/ITL,\n"
-    "and warnings (stale CTL, wrong signer, differing copies).\n";
+    "what each node's daemon reports it serves (version, MD5, since when),\n"
+    "and one list of warnings (TLS minimum, stale CTL, wrong signer, differing\n"
+    "copies).\n";
 
 static int parse_node(const char *arg, ck_node_spec *spec, char *buf, size_t bufsz)
 {
@@ -244,6 +246,130 @@ static void fmt_time(int64_t t, char *out, size_t outsz)
     strftime(out, outsz, "%Y-%m-%d", &tm);
 }
 
+static void fmt_when(int64_t t, char *out, size_t outsz)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* One file of a node in JSON: the folder's copy, what was published, what
+ * the daemon reports serving. */
+static json_t *file_json(const ck_status_file *f)
+{
+    json_t *served = json_null();
+    if (f->served) {
+        char since[32];
+        fmt_when(f->served_since, since, sizeof since);
+        served = json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "version", (json_int_t)f->served_version, "md5",
+                           f->served_md5, "sha1", f->served_sha1, "since", (json_int_t)f->served_since, "since_utc",
+                           since, "differs", f->served_differs);
+    }
+    return json_pack("{s:s,s:s?,s:o,s:s?,s:o}", "state", copy_word(f->copy), "md5",
+                     *f->copy_md5 ? f->copy_md5 : NULL, "published_version",
+                     f->published ? json_integer(f->published_version) : json_null(), "published_md5",
+                     f->published ? f->published_md5 : NULL, "served", served);
+}
+
+static void print_served(const char *node, const char *name, const ck_status_file *f)
+{
+    if (!f->served)
+        return;
+    char since[32], version[24];
+    fmt_when(f->served_since, since, sizeof since);
+    snprintf(version, sizeof version, "%lld", (long long)f->served_version);
+    printf("%-20s %-12s %-8s %-32s %-19s %s\n", node, name, f->served_version ? version : "-", f->served_md5, since,
+           !f->served_differs ? "published" : f->published ? "DIFFERS" : "unpublished");
+}
+
+static void print_status(const ck_cluster_status *st)
+{
+    printf("Cluster %s\n", st->name);
+    printf("Security mode: %d (%s)\n", st->security_mode, st->security_mode ? "mixed" : "non-secure");
+    printf("TLS minimum version: %s\n", ck_tls_version_name(st->tls_min_version));
+    if (st->ctl.version)
+        printf("Published CTL: %zu bytes, MD5 %s, version %lld\n", st->ctl.len, st->ctl.md5,
+               (long long)st->ctl.version);
+    else
+        printf("Published CTL: none\n");
+    printf("\n%-20s %-10s %-6s %-15s %-6s %-6s %-18s %s\n", "NODE", "ROLE", "JOINED", "IP", "TFTP", "TVS", "CTL",
+           "ITL");
+    for (size_t i = 0; i < st->n_nodes; i++) {
+        const ck_status_node *n = &st->nodes[i];
+        char ctl_col[40], itl_col[40];
+        snprintf(ctl_col, sizeof ctl_col, "%s%s%.8s", copy_word(n->ctl.copy), *n->ctl.copy_md5 ? " " : "",
+                 n->ctl.copy_md5);
+        snprintf(itl_col, sizeof itl_col, "%s%s%.8s", copy_word(n->itl.copy), *n->itl.copy_md5 ? " " : "",
+                 n->itl.copy_md5);
+        printf("%-20s %-10s %-6s %-15s %-6d %-6d %-18s %s\n", n->node.name,
+               n->node.publisher ? "publisher" : "subscriber", n->joined ? "yes" : "no", n->node.ip,
+               n->node.tftp_port, n->node.tvs_port, ctl_col, itl_col);
+    }
+    printf("\nServed, as each node's daemon reports it:\n");
+    printf("%-20s %-12s %-8s %-32s %-19s %s\n", "NODE", "FILE", "VERSION", "MD5", "SINCE (UTC)", "STATE");
+    for (size_t i = 0; i < st->n_nodes; i++) {
+        const ck_status_node *n = &st->nodes[i];
+        if (!n->ctl.served && !n->itl.served)
+            printf("%-20s %s\n", n->node.name, "no report from its daemon");
+        print_served(n->node.name, CK_CTL_NAME, &n->ctl);
+        print_served(n->node.name, CK_ITL_NAME, &n->itl);
+    }
+    printf("\n%-20s %-12s %-34s %-10s %s\n", "NODE", "UNIT", "SERIAL", "EXPIRES", "SUBJECT");
+    for (size_t k = 0; k < st->n_certs; k++) {
+        char exp[32];
+        fmt_time(st->certs[k].not_after, exp, sizeof exp);
+        printf("%-20s %-12s %-34s %-10s %s\n", st->certs[k].node, st->certs[k].unit, st->certs[k].serial, exp,
+               st->certs[k].subject);
+    }
+    printf("\n");
+    if (st->n_warnings == 0)
+        printf("No warnings.\n");
+    for (size_t k = 0; k < st->n_warnings; k++)
+        printf("WARNING: %s\n", st->warnings[k]);
+}
+
+static void print_status_json(const ck_cluster_status *st)
+{
+    json_t *root = json_object(), *jnodes = json_array(), *jw = json_array();
+    json_object_set_new(root, "cluster", json_string(st->name));
+    json_object_set_new(root, "security_mode", json_integer(st->security_mode));
+    json_object_set_new(root, "security_mode_name", json_string(st->security_mode ? "mixed" : "non-secure"));
+    json_object_set_new(root, "tls_min_version", json_string(ck_tls_version_name(st->tls_min_version)));
+    json_object_set_new(root, "tls_warning", *st->tls_warning ? json_string(st->tls_warning) : json_null());
+    json_object_set_new(root, "ctl", st->ctl.version ? json_pack("{s:s,s:s,s:I,s:I}", "md5", st->ctl.md5, "sha1",
+                                                                st->ctl.sha1, "length", (json_int_t)st->ctl.len,
+                                                                "version", (json_int_t)st->ctl.version)
+                                                     : json_null());
+    for (size_t i = 0; i < st->n_nodes; i++) {
+        const ck_status_node *n = &st->nodes[i];
+        json_t *jn = json_pack("{s:s,s:s,s:b,s:s,s:i,s:i,s:i,s:o,s:o}", "name", n->node.name, "role",
+                               n->node.publisher ? "publisher" : "subscriber", "joined", n->joined, "ip", n->node.ip,
+                               "tftp_port", n->node.tftp_port, "tvs_port", n->node.tvs_port, "provider_port",
+                               n->node.provider_port, "ctl", file_json(&n->ctl), "itl", file_json(&n->itl));
+        json_t *jc = json_array();
+        for (size_t k = 0; k < st->n_certs; k++)
+            if (strcmp(st->certs[k].node, n->node.name) == 0) {
+                char exp[32];
+                fmt_time(st->certs[k].not_after, exp, sizeof exp);
+                json_array_append_new(jc, json_pack("{s:s,s:s,s:s,s:s}", "unit", st->certs[k].unit, "serial",
+                                                    st->certs[k].serial, "subject", st->certs[k].subject, "expires",
+                                                    exp));
+            }
+        json_object_set_new(jn, "certificates", jc);
+        json_array_append_new(jnodes, jn);
+    }
+    json_object_set_new(root, "nodes", jnodes);
+    for (size_t k = 0; k < st->n_warnings; k++)
+        json_array_append_new(jw, json_string(st->warnings[k]));
+    json_object_set_new(root, "warnings", jw);
+    char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (txt)
+        printf("%s\n", txt);
+    free(txt);
+    json_decref(root);
+}
+
 static int cluster_status(int argc, char **argv)
 {
     bool json = false;
@@ -268,105 +394,18 @@ static int cluster_status(int argc, char **argv)
         cli_err_ck(&err, NULL);
         return EXIT_ERROR;
     }
-    ck_store *s = ck_cluster_store(c);
-    ck_node *nodes = NULL;
-    size_t nn = 0;
-    ck_cert_row *certs = NULL;
-    size_t nc = 0;
-    char **warn = NULL;
-    size_t nw = 0;
+    ck_cluster_status st;
     int rc = EXIT_ERROR;
-    if (ck_store_list_nodes(s, &nodes, &nn, &err) < 0 || ck_store_list_certs(s, &certs, &nc, &err) < 0 ||
-        ck_cluster_checks(c, NULL, &warn, &nw, &err) < 0) {
+    if (ck_cluster_status_read(c, NULL, &st, &err) < 0)
         cli_err_ck(&err, NULL);
-        goto out;
-    }
-    int mode = ck_cluster_security_mode(c);
-    ck_file_row ctl = {0};
-    bool have_ctl = ck_store_get_file(s, "", CK_CTL_NAME, &ctl, NULL) == 0;
-
-    json_t *root = json_object(), *jnodes = json_array();
-    json_object_set_new(root, "cluster", json_string(ck_cluster_name(c)));
-    json_object_set_new(root, "security_mode", json_integer(mode));
-    json_object_set_new(root, "security_mode_name", json_string(mode ? "mixed" : "non-secure"));
-    char tls_warn[512];
-    bool tls_low = ck_cluster_tls_warning(c, tls_warn, sizeof tls_warn);
-    json_object_set_new(root, "tls_min_version", json_string(ck_tls_version_name(ck_cluster_tls_min_version(c))));
-    json_object_set_new(root, "tls_warning", tls_low ? json_string(tls_warn) : json_null());
-    json_object_set_new(root, "ctl", have_ctl ? json_pack("{s:s,s:s,s:I,s:I}", "md5", ctl.md5, "sha1", ctl.sha1, "length",
-                                                         (json_int_t)ctl.len, "version", (json_int_t)ctl.version)
-                                             : json_null());
-    if (!json) {
-        printf("Cluster %s\n", ck_cluster_name(c));
-        printf("Security mode: %d (%s)\n", mode, mode ? "mixed" : "non-secure");
-        printf("TLS minimum version: %s\n", ck_tls_version_name(ck_cluster_tls_min_version(c)));
-        if (tls_low)
-            printf("WARNING: %s\n", tls_warn);
-        if (have_ctl)
-            printf("Published CTL: %zu bytes, MD5 %s, version %lld\n", ctl.len, ctl.md5, (long long)ctl.version);
+    else {
+        if (json)
+            print_status_json(&st);
         else
-            printf("Published CTL: none\n");
-        printf("\n%-20s %-10s %-15s %-6s %-6s %-18s %-18s\n", "NODE", "ROLE", "IP", "TFTP", "TVS", "CTL", "ITL");
+            print_status(&st);
+        ck_cluster_status_free(&st);
+        rc = EXIT_OK;
     }
-    for (size_t i = 0; i < nn; i++) {
-        char have_ctl_md5[33], have_itl[33];
-        const char *cs = copy_word(ck_cluster_copy_state(c, nodes[i].name, CK_CTL_NAME, have_ctl_md5));
-        const char *is = copy_word(ck_cluster_copy_state(c, nodes[i].name, CK_ITL_NAME, have_itl));
-        json_t *jn = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s,s:s?},s:{s:s,s:s?}}", "name", nodes[i].name, "role",
-                               nodes[i].publisher ? "publisher" : "subscriber", "ip", nodes[i].ip, "tftp_port",
-                               nodes[i].tftp_port, "tvs_port", nodes[i].tvs_port, "provider_port",
-                               nodes[i].provider_port, "ctl", "state", cs, "md5", *have_ctl_md5 ? have_ctl_md5 : NULL,
-                               "itl", "state", is, "md5", *have_itl ? have_itl : NULL);
-        json_t *jc = json_array();
-        for (size_t k = 0; k < nc; k++)
-            if (strcmp(certs[k].node, nodes[i].name) == 0) {
-                char exp[32];
-                fmt_time(certs[k].not_after, exp, sizeof exp);
-                json_array_append_new(jc, json_pack("{s:s,s:s,s:s,s:s}", "unit", certs[k].unit, "serial",
-                                                    certs[k].serial, "subject", certs[k].subject, "expires", exp));
-            }
-        json_object_set_new(jn, "certificates", jc);
-        json_array_append_new(jnodes, jn);
-        if (!json) {
-            char ctl_col[40], itl_col[40];
-            snprintf(ctl_col, sizeof ctl_col, "%s%s%.8s", cs, *have_ctl_md5 ? " " : "", have_ctl_md5);
-            snprintf(itl_col, sizeof itl_col, "%s%s%.8s", is, *have_itl ? " " : "", have_itl);
-            printf("%-20s %-10s %-15s %-6d %-6d %-18s %s\n", nodes[i].name,
-                   nodes[i].publisher ? "publisher" : "subscriber", nodes[i].ip, nodes[i].tftp_port,
-                   nodes[i].tvs_port, ctl_col, itl_col);
-        }
-    }
-    json_object_set_new(root, "nodes", jnodes);
-    if (!json) {
-        printf("\n%-20s %-12s %-34s %-10s %s\n", "NODE", "UNIT", "SERIAL", "EXPIRES", "SUBJECT");
-        for (size_t k = 0; k < nc; k++) {
-            char exp[32];
-            fmt_time(certs[k].not_after, exp, sizeof exp);
-            printf("%-20s %-12s %-34s %-10s %s\n", certs[k].node, certs[k].unit, certs[k].serial, exp,
-                   certs[k].subject);
-        }
-        printf("\n");
-        if (nw == 0)
-            printf("No warnings.\n");
-        for (size_t k = 0; k < nw; k++)
-            printf("WARNING: %s\n", warn[k]);
-    } else {
-        json_t *jw = json_array();
-        for (size_t k = 0; k < nw; k++)
-            json_array_append_new(jw, json_string(warn[k]));
-        json_object_set_new(root, "warnings", jw);
-        char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
-    }
-    json_decref(root);
-    ck_file_row_clear(&ctl);
-    rc = EXIT_OK;
-out:
-    ck_strings_free(warn, nw);
-    ck_cert_rows_free(certs, nc);
-    free(nodes);
     ck_cluster_close(c);
     return rc;
 }

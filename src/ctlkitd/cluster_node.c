@@ -174,6 +174,12 @@ static void materialize(cluster_node *cn)
     cn->materialize_pending = r.busy;
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
+    /* What the folder now serves, for `cluster status`; the database away
+     * or busy: serve on and try again at the next check. */
+    if (!r.busy && ck_cluster_record_served(cn->c, cn->node, NULL, &err) < 0) {
+        dlog(DLOG_DEBUG, "cannot record what this node serves (will retry): %s", err.msg);
+        cn->materialize_pending = true;
+    }
 }
 
 /* The database went away: keep serving what the folder and the trust

@@ -417,6 +417,114 @@ static void test_change_counter(void **state)
     ck_store_close(s);
 }
 
+static int sqlite_user_version(const char *path);
+static int first_value_of(void *ctx, int ncols, const char *const *names, const char *const *values)
+{
+    (void)ncols, (void)names;
+    if (values)
+        snprintf(ctx, 32, "%s", values[0] ? values[0] : "NULL");
+    return 0;
+}
+
+/* What the daemons report they serve: replaced per (node, name), listed
+ * per node or for all, deleted; not counted as a change of the cluster. */
+static void test_served(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_node pub = {.name = "pub", .publisher = true, .ip = "127.0.0.1", .position = 0};
+    ck_node sub = {.name = "sub", .ip = "127.0.0.2", .position = 1};
+    assert_int_equal(ck_store_add_node(s, &pub, &err), 0);
+    assert_int_equal(ck_store_add_node(s, &sub, &err), 0);
+    int64_t changes = ck_store_change_counter(s);
+    ck_served_row r = {.node = "sub", .name = "ITLFile.tlv", .version = 3, .md5 = "aa", .sha1 = "bb", .since = 100};
+    assert_int_equal(ck_store_put_served(s, &r, &err), 0);
+    ck_served_row r2 = {.node = "pub", .name = "CTLFile.tlv", .version = 1, .md5 = "cc", .sha1 = "dd", .since = 50};
+    assert_int_equal(ck_store_put_served(s, &r2, &err), 0);
+    r.version = 4;
+    snprintf(r.md5, sizeof r.md5, "ee");
+    r.since = 200;
+    assert_int_equal(ck_store_put_served(s, &r, &err), 0);
+    assert_int_equal(ck_store_change_counter(s), changes);
+
+    ck_served_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_list_served(s, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].node, "pub"); /* the publisher first */
+    assert_string_equal(rows[1].node, "sub");
+    assert_int_equal(rows[1].version, 4);
+    assert_string_equal(rows[1].md5, "ee");
+    assert_string_equal(rows[1].sha1, "bb");
+    assert_int_equal(rows[1].since, 200);
+    free(rows);
+    assert_int_equal(ck_store_list_served(s, "pub", &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].name, "CTLFile.tlv");
+    assert_int_equal(rows[0].since, 50);
+    free(rows);
+
+    assert_int_equal(ck_store_delete_served(s, "pub", "CTLFile.tlv", &err), 0);
+    assert_int_equal(ck_store_list_served(s, "pub", &rows, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(rows);
+    ck_served_row bad = {.node = "pub", .name = ""};
+    assert_int_equal(ck_store_put_served(s, &bad, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    ck_store_close(s);
+}
+
+/* Runs sql in the test's database directly (as an older ctlkit would
+ * have left it). */
+static void raw_exec(const where *w, const char *sql)
+{
+    if (use_pg) {
+        PGconn *c = PQconnectdb(w->address);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(w->address, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A database of schema version 1 (before servedfile) opens, upgrades and
+ * keeps its rows. */
+static void test_upgrade_v1(void **state)
+{
+    const where *w = *state;
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "1", &err), 0);
+    ck_store_close(s);
+    raw_exec(w, use_pg ? "DROP TABLE servedfile; UPDATE ctlkit_schema SET version=1"
+                       : "DROP TABLE servedfile; PRAGMA user_version=1");
+    assert_int_equal(ck_store_open(w->address, false, &s, &err), 0);
+    char v[8];
+    assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
+    assert_string_equal(v, "1");
+    ck_served_row r = {.node = "pub", .name = "CTLFile.tlv", .version = 1, .md5 = "aa", .sha1 = "bb", .since = 1};
+    assert_int_equal(ck_store_put_served(s, &r, &err), 0);
+    ck_served_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_list_served(s, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    free(rows);
+    /* run sql reads the new table like the others. */
+    char got[32] = "";
+    assert_int_equal(ck_store_query_readonly(s, "SELECT md5 FROM servedfile", first_value_of, got, NULL, &err), 0);
+    assert_string_equal(got, "aa");
+    ck_store_close(s);
+    if (!use_pg)
+        assert_int_equal(sqlite_user_version(w->address), CK_STORE_SCHEMA_VERSION);
+}
+
 /* The schema of the first ctlkit, exactly as it created it (version 0). */
 static const char schema_v0[] =
     "CREATE TABLE IF NOT EXISTS node("
@@ -599,7 +707,7 @@ int main(int argc, char **argv)
             BOTH(test_nodes),           BOTH(test_certs_and_trust), BOTH(test_params_files_audit),
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
-            BOTH(test_pg_lock_notify_readonly),
+            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -607,6 +715,7 @@ int main(int argc, char **argv)
         BOTH(test_nodes),          BOTH(test_certs_and_trust),        BOTH(test_params_files_audit),
         BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
         BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
+        BOTH(test_served),         BOTH(test_upgrade_v1),
         cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
     return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
