@@ -33,6 +33,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "provider_service.h"
+#include "service.h"
 #include "tls_server.h"
 
 typedef struct pconn pconn;
@@ -726,3 +727,36 @@ int provider_for_node(const char *cluster_dir, const char *node_dir, const char 
     *out = provider_service_new(&cfg, err);
     return *out ? 0 : -1;
 }
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int provider_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    provider_service *p = NULL;
+    if (provider_for_node(d->cluster_dir, d->node_dir, d->node, d->provider_listen, &p, err) < 0)
+        return -1;
+    if (p && d->provider_backoff_ms)
+        provider_service_set_backoff(p, d->provider_backoff_ms);
+    *out = p;
+    return 0;
+}
+
+static int provider_start(void *svc, daemon_ctx *d, ck_err *err)
+{
+    return provider_service_start(svc, d->base, err);
+}
+
+static void provider_reload(void *svc, daemon_ctx *d)
+{
+    (void)svc;
+    (void)d; /* reads the cluster afresh on every request */
+}
+
+static void provider_stats(void *svc, char *buf, size_t len) { provider_service_stats(svc, buf, len); }
+
+static void provider_free(void *svc) { provider_service_free(svc); }
+
+static void provider_metrics(void *svc, struct evbuffer *out) { provider_service_metrics(svc, out); }
+
+const daemon_service provider_service_row = {"CTL Provider", provider_new,  provider_start,  provider_reload,
+                                            provider_stats, provider_free, provider_metrics};

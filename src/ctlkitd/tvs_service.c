@@ -25,6 +25,7 @@
 #include "ctlkit/tvs.h"
 #include "netaddr.h"
 #include "tvs_internal.h"
+#include "service.h"
 #include "tvs_log.h"
 
 #define LISTEN_BACKLOG 1024
@@ -504,3 +505,44 @@ void tvs_service_free(tvs_service *svc)
     pthread_mutex_destroy(&svc->cache_mu);
     free(svc);
 }
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->tvs.listen)
+        return 0; /* no cluster and no --tvs */
+    /* The cluster row supplies the trust cache (cluster_node_reload); the
+     * TVS's own CTL watch stays off so that it never rebuilds without the
+     * database's certificates. */
+    if (d->cluster)
+        d->tvs.watch_ms = 0;
+    d->tvs_svc = tvs_service_new(&d->tvs, err);
+    *out = d->tvs_svc;
+    /* A TVS whose certificate and key cannot make a TLS context stays off;
+     * TFTP serves anyway (phones without SBD, and the files, need no TVS).
+     * A refused key mode or a port in use still stops the daemon. */
+    if (!*out && (err->code == CK_ECRYPTO || err->code == CK_EFORMAT)) {
+        snprintf(d->tvs_off, sizeof d->tvs_off, "%s", err->msg);
+        fprintf(stderr, "ctlkitd: TVS not started, TFTP starts without it: %s\n", d->tvs_off);
+        return 0;
+    }
+    return *out ? 0 : -1;
+}
+
+static int tvs_start(void *svc, daemon_ctx *d, ck_err *err) { return tvs_service_start(svc, d->base, err); }
+
+static void tvs_reload(void *svc, daemon_ctx *d)
+{
+    /* With a cluster, the cluster row rebuilds the TVS's cache. */
+    if (!d->cluster)
+        tvs_service_reload(svc, "SIGHUP: reload requested", NULL);
+}
+
+static void tvs_stats(void *svc, char *buf, size_t len) { tvs_service_stats(svc, buf, len); }
+
+static void tvs_free(void *svc) { tvs_service_free(svc); }
+
+static void tvs_metrics(void *svc, struct evbuffer *out) { tvs_service_metrics(svc, out); }
+
+const daemon_service tvs_service_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free, tvs_metrics};
