@@ -68,10 +68,12 @@ static int open_cluster(const provider_service *svc, ck_cluster **out, ck_err *e
 
 /* The cluster handle for the next request, reconnecting when its database
  * went away (a PostgreSQL restart): NULL while it stays unreachable, then
- * tried again with back-off. A cluster folder never goes away. */
+ * tried again with back-off. A cluster folder never goes away; a database
+ * costs one cheap query per request (the provider's requests are few). */
 static ck_cluster *cluster_for_request(provider_service *svc)
 {
-    if (svc->cluster && ck_store_change_counter(ck_cluster_store(svc->cluster)) < 0) {
+    if (svc->cluster && ck_cluster_is_url(svc->cluster) &&
+        ck_store_change_counter(ck_cluster_store(svc->cluster)) < 0) {
         dlog(DLOG_ERR, "CTL Provider: the cluster database %s is unreachable; reconnecting",
              ck_cluster_name(svc->cluster));
         ck_cluster_close(svc->cluster);
