@@ -232,8 +232,10 @@ tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
     if (svc->cfg.ctl_path)
         ck_file_stamp_take(svc->cfg.ctl_path, &svc->ctl_stamp);
     ck_trustcache *tc = NULL;
-    if (tvs_cache_build(&svc->cfg, &tc, &svc->first_report, err) < 0)
+    if (tvs_cache_build(&svc->cfg, &tc, &svc->first_report, err) < 0) {
+        SSL_CTX_free(ctx); /* not yet the model's */
         goto fail;
+    }
     tvs_service_set_cache(svc, tc);
     tls_srv_config tc_cfg = {
         .name = "tvs",
