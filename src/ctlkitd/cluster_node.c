@@ -16,6 +16,7 @@
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/tls_policy.h"
+#include "backoff.h"
 #include "log.h"
 
 /* How often to look for a changed CTL or certificate store: a stat and a
@@ -38,8 +39,7 @@ struct cluster_node {
     struct event *notify;    /* the store's notification socket, when it has one */
     struct event_base *base;
     bool down;               /* the database is unreachable: serving the last files */
-    time_t retry_at;
-    unsigned backoff_s;
+    backoff reconnect;       /* while down */
     unsigned ticks;
     char node[64];
     char tftp_root[PATH_MAX];
@@ -196,8 +196,7 @@ static void went_down(cluster_node *cn, const char *why)
     }
     ck_cluster_close(cn->c);
     cn->c = NULL;
-    cn->backoff_s = cn->backoff_s ? (cn->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : cn->backoff_s * 2) : 1;
-    cn->retry_at = time(NULL) + cn->backoff_s;
+    backoff_failed(&cn->reconnect, RECONNECT_MAX_S);
 }
 
 static void check(cluster_node *cn, bool poll_store);
@@ -227,18 +226,17 @@ static void watch_notify(cluster_node *cn)
 
 static void try_reconnect(cluster_node *cn)
 {
-    if (time(NULL) < cn->retry_at)
+    if (!backoff_due(&cn->reconnect))
         return;
     ck_err err = {0};
     if (open_store(cn, &err) < 0) {
-        cn->backoff_s = cn->backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : cn->backoff_s * 2;
-        cn->retry_at = time(NULL) + cn->backoff_s;
-        dlog(DLOG_DEBUG, "cluster database still unreachable (next try in %u s): %s", cn->backoff_s, err.msg);
+        backoff_failed(&cn->reconnect, RECONNECT_MAX_S);
+        dlog(DLOG_DEBUG, "cluster database still unreachable (next try in %u s): %s", cn->reconnect.wait_s, err.msg);
         return;
     }
     dlog(DLOG_NOTICE, "the cluster database %s is reachable again; catching up", ck_cluster_name(cn->c));
     cn->down = false;
-    cn->backoff_s = 0;
+    backoff_reset(&cn->reconnect);
     cn->store_seen = -2; /* whatever changed meanwhile: materialize and recache */
     watch_notify(cn);
 }

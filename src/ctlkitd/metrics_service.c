@@ -175,3 +175,28 @@ void metrics_service_free(metrics_service *m)
         close(m->fd);
     free(m);
 }
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int metrics_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->metrics_listen)
+        return 0;
+    *out = metrics_service_new(d->metrics_listen, err);
+    return *out ? 0 : -1;
+}
+
+static int metrics_start(void *svc, daemon_ctx *d, ck_err *err) { return metrics_service_start(svc, d->base, d, err); }
+
+static void metrics_reload(void *svc, daemon_ctx *d)
+{
+    (void)d;
+    metrics_service_reloaded(svc);
+}
+
+static void metrics_stats(void *svc, char *buf, size_t len) { metrics_service_stats(svc, buf, len); }
+
+static void metrics_free(void *svc) { metrics_service_free(svc); }
+
+const daemon_service metrics_service_row = {"metrics",     metrics_new,  metrics_start, metrics_reload,
+                                           metrics_stats, metrics_free, NULL};

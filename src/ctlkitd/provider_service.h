@@ -2,16 +2,16 @@
  * a TLS server (port 2444) where the CTL Client logs in with an admin's
  * credentials, reads the cluster's certificates and submits the CTL it
  * signed with USB eTokens. Frames go to ck_provider_handle (lib/cluster),
- * which decides everything; this file only moves bytes, with bounded
- * buffers, timeouts and a connection limit, on the daemon's event loop.
+ * which decides everything; this file only says how long a frame is and
+ * passes it on, over the common TLS model (tls_conn.h: bounded buffers,
+ * deadlines, a connection limit).
  *
- * ck_provider_handle runs on one worker thread of the provider's own: a
- * login's PBKDF2, a SUBMIT's wait for cluster.lock, its store transaction
- * and publishing would otherwise stall the loop that TFTP shares. The
- * worker also owns the cluster handle and the failed-login guard
- * (provider_guard.h) and writes the audit summaries that come due. A pipe
- * brings finished requests back to the loop; a connection closed while its
- * request is with the worker stays allocated (and counted) until it returns. */
+ * The model runs the provider on one worker thread of its own: a login's
+ * PBKDF2, a SUBMIT's wait for cluster.lock, its store transaction and
+ * publishing never stall the loop that TFTP shares. That worker owns the
+ * cluster handle (reopened with back-off when its database went away) and
+ * the failed-login guard (provider_guard.h), and writes the audit
+ * summaries that come due. */
 #ifndef CTLKITD_PROVIDER_SERVICE_H
 #define CTLKITD_PROVIDER_SERVICE_H
 

@@ -3,8 +3,9 @@
  * walks: new (load and bind, before detaching, so that errors reach the
  * terminal), start (after any fork, on the daemon's loop), reload (SIGHUP),
  * stats (SIGUSR1: one line of counters), free (in reverse order), metrics
- * (GET /metrics: Prometheus families). A new service is its file plus one row in
- * services.c. */
+ * (GET /metrics: Prometheus families). Each service's file exports its row
+ * (declared below); services.c lists them. A new service is its file plus
+ * one row in services.c (a TCP service: tls_conn.h). */
 #ifndef CTLKITD_SERVICE_H
 #define CTLKITD_SERVICE_H
 
@@ -51,6 +52,10 @@ typedef struct daemon_service {
      * samples) on the loop's thread; NULL for none. Reads counters only. */
     void (*metrics)(void *svc, struct evbuffer *out);
 } daemon_service;
+
+/* The rows, each defined in its service's file. */
+extern const daemon_service tftp_service_row, tvs_service_row, cluster_service_row, provider_service_row,
+    metrics_service_row;
 
 extern const daemon_service *const daemon_services[];
 extern const unsigned daemon_n_services;

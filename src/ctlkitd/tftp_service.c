@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* recvmmsg, struct in6_pktinfo */
 #endif
 #include "tftp_service.h"
+#include "service.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -903,3 +904,28 @@ void tftp_service_free(struct tftp_service *svc)
     free(svc);
     dlog_flush();
 }
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int tftp_row_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    *out = d->tftp_svc = tftp_service_new(&d->tftp, err);
+    return *out ? 0 : -1;
+}
+
+static int tftp_row_start(void *svc, daemon_ctx *d, ck_err *err) { return tftp_service_start(svc, d->base, err); }
+
+static void tftp_reload(void *svc, daemon_ctx *d)
+{
+    (void)d;
+    tftp_service_reload(svc);
+}
+
+static void tftp_stats(void *svc, char *buf, size_t len) { tftp_service_stats(svc, buf, len); }
+
+static void tftp_free(void *svc) { tftp_service_free(svc); }
+
+static void tftp_metrics(void *svc, struct evbuffer *out) { tftp_service_metrics(svc, out); }
+
+const daemon_service tftp_service_row = {"TFTP",    tftp_row_new,  tftp_row_start,  tftp_reload,
+                                        tftp_stats, tftp_free, tftp_metrics};

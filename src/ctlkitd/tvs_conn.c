@@ -1,144 +1,19 @@
-/* One TVS connection: TLS handshake, then requests answered in order until
- * the phone closes, sends something malformed, or misses its deadline.
- *
- * The socket is driven directly with SSL_read/SSL_write on a persistent
- * libevent event (no bufferevents): per connection there is one SSL, one
- * input buffer capped at CK_TVS_MAX_REQUEST, and a fixed response buffer.
- * A separate timer holds an absolute deadline, which only a complete
- * answered request moves, so a client trickling bytes is cut off as surely
- * as a silent one (docs/tvs-protocol.md, "Bad input"). */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+/* The TVS's frames (docs/tvs-protocol.md) for the common TLS model
+ * (tls_conn.h): how long a request is, and its answer. The model bounds
+ * the input at CK_TVS_MAX_REQUEST and enforces the deadlines, so a client
+ * trickling bytes is cut off as surely as a silent one
+ * (docs/tvs-protocol.md, "Bad input"). */
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "ctlkit/text.h"
 #include "ctlkit/trustcache.h"
 #include "ctlkit/tvs.h"
 #include "ctlkit/x509.h"
-#include "netaddr.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
-
-enum conn_state { ST_HANDSHAKE, ST_READ, ST_WRITE };
-
-/* Large enough for any response: header, status, CK_TVS_MAX_ROLES roles, TTL. */
-#define OUT_MAX (CK_TVS_HEADER_LEN + 4 + 3 + CK_TVS_MAX_ROLES + 7)
-#define IN_FIRST 4096u
-
-struct tvs_conn {
-    tvs_worker *w;
-    LIST_ENTRY(tvs_conn) link; /* in the worker's conns */
-    unsigned long long id;
-    int fd;
-    SSL *ssl;
-    struct event *ev;   /* persistent I/O event */
-    struct event *timer;
-    short armed;        /* EV_READ or EV_WRITE: what ev waits for */
-    bool readable;      /* ev reported readable since the last WANT_READ */
-    enum conn_state state;
-    unsigned requests;
-    uint8_t *in;
-    size_t in_len, in_cap;
-    uint8_t out[OUT_MAX];
-    size_t out_len, out_off;
-    char peer[64];
-};
-
-static void conn_cb(evutil_socket_t fd, short what, void *arg);
-static void timer_cb(evutil_socket_t fd, short what, void *arg);
-static void drive(tvs_conn *c);
-
-static void conn_free(tvs_conn *c)
-{
-    tvs_worker *w = c->w;
-    if (c->state == ST_HANDSHAKE)
-        atomic_fetch_add_explicit(&w->svc->n_handshake_failed, 1, memory_order_relaxed);
-    LIST_REMOVE(c, link);
-    if (c->ev)
-        event_free(c->ev);
-    if (c->timer)
-        event_free(c->timer);
-    /* No close_notify of our own: either the phone closed first (and is no
-     * longer reading) or we are dropping a client that misbehaved. The
-     * response frames carry their length, so nothing is ambiguous. */
-    SSL_free(c->ssl);
-    if (c->fd >= 0)
-        close(c->fd);
-    free(c->in);
-    free(c);
-    atomic_fetch_sub_explicit(&w->svc->conns, 1, memory_order_relaxed);
-    ERR_clear_error(); /* the queue is per thread: leave it clean for the next connection */
-}
-
-void tvs_conn_close_all(tvs_worker *w)
-{
-    tvs_conn *c;
-    while ((c = LIST_FIRST(&w->conns)))
-        conn_free(c);
-}
-
-static void set_deadline(tvs_conn *c, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
-}
-
-static int arm(tvs_conn *c, short what)
-{
-    if (c->armed == what)
-        return 0;
-    if (c->armed)
-        event_del(c->ev);
-    if (event_assign(c->ev, c->w->base, c->fd, what | EV_PERSIST, conn_cb, c) < 0 || event_add(c->ev, NULL) < 0)
-        return -1;
-    c->armed = what;
-    return 0;
-}
-
-void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
-{
-    (void)salen;
-    tvs_conn *c = calloc(1, sizeof *c);
-    if (!c) {
-        tvs_log(TVS_LOG_ERROR, "tvs: out of memory accepting a connection");
-        close(fd);
-        atomic_fetch_sub_explicit(&w->svc->conns, 1, memory_order_relaxed);
-        return;
-    }
-    c->w = w;
-    c->fd = fd;
-    c->id = atomic_fetch_add_explicit(&w->svc->next_conn_id, 1, memory_order_relaxed) + 1;
-    netaddr_format(sa, c->peer, sizeof c->peer);
-    LIST_INSERT_HEAD(&w->conns, c, link);
-
-    /* Responses are whole frames written at once: never wait for an ACK. */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
-    c->ssl = SSL_new(w->svc->ctx);
-    c->ev = event_new(w->base, -1, 0, NULL, NULL);
-    c->timer = evtimer_new(w->base, timer_cb, c);
-    if (!c->ssl || !c->ev || !c->timer || SSL_set_fd(c->ssl, fd) != 1) {
-        tvs_log(TVS_LOG_ERROR, "tvs: cannot set up connection %llu from %s: out of memory", c->id, c->peer);
-        conn_free(c);
-        return;
-    }
-    SSL_set_accept_state(c->ssl);
-    c->state = ST_HANDSHAKE;
-    set_deadline(c, w->svc->cfg.timeout_ms);
-    tvs_log(TVS_LOG_DEBUG, "tvsHandleNewPhConnection : connection %llu from %s", c->id, c->peer);
-    /* The listener defers accept until the ClientHello has arrived
-     * (TCP_DEFER_ACCEPT), so start the handshake now; if it is not there
-     * after all, the handshake asks to wait for EV_READ. */
-    drive(c);
-}
 
 /* The fallback for names ck_tvs_name_text leaves alone: decode just the
  * Name, not the certificate. */
@@ -216,27 +91,28 @@ static void roles_text(const ck_tc_entry *e, char *out, size_t outsz)
  * certificate's names come from the cache, an unknown one's are rendered
  * from its DER by ck_tvs_name_text (about a microsecond), so an unknown
  * certificate costs no more than a known one. */
-static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request *req, ck_buf *out)
+static int answer_verify(tls_conn *c, const uint8_t *frame, const ck_tvs_request *req, ck_buf *out)
 {
     ck_err err;
     ck_tvs_cert_view view;
     if (ck_tvs_cert_peek(req->cert, req->cert_len, &view, &err) < 0) {
         tvs_log_bad_input(
                 "tvs: %s: %.*s: bad input, closing the connection: certificate element value at offset %zu: %s",
-                c->peer, (int)req->device.name_len, req->device.name, (size_t)(req->cert - frame), err.msg);
+                tls_conn_peer(c), (int)req->device.name_len, req->device.name, (size_t)(req->cert - frame), err.msg);
         return -1;
     }
-    const ck_trustcache *tc = tvs_worker_cache(c->w);
+    tvs_service *svc = tls_conn_arg(c);
+    const ck_trustcache *tc = tvs_worker_cache_get(svc, tls_conn_worker(c));
     const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
-    uint32_t ttl = c->w->svc->cfg.ttl;
-    atomic_fetch_add_explicit(e ? &c->w->svc->n_valid : &c->w->svc->n_invalid, 1, memory_order_relaxed);
+    uint32_t ttl = svc->cfg.ttl;
+    atomic_fetch_add_explicit(e ? &svc->n_valid : &svc->n_invalid, 1, memory_order_relaxed);
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
                                        e->n_roles, ttl, out, &err)
                : ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_INVALID, NULL, 0, 0,
                                        out, &err);
     if (rc < 0) {
-        tvs_log(TVS_LOG_ERROR, "tvs: %s: cannot build the answer: %s", c->peer, err.msg);
+        tvs_log(TVS_LOG_ERROR, "tvs: %s: cannot build the answer: %s", tls_conn_peer(c), err.msg);
         return -1;
     }
     if (!tvs_log_enabled(TVS_LOG_INFO))
@@ -286,223 +162,56 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
         tvs_log(TVS_LOG_INFO,
                 "tvsHandleQueryCertReq : %.*s from %s: Subject Name is: %s; Issuer Name is: %s; Serial Number is: %s; "
                 "%s::getCertificateInformation - Found entry {rolecount : %zu} roles %s: status valid, TTL %u",
-                (int)req->device.name_len, req->device.name, c->peer, subject, issuer, serial_hex,
+                (int)req->device.name_len, req->device.name, tls_conn_peer(c), subject, issuer, serial_hex,
                 ck_tc_source_name(e->source), e->n_roles, roles, ttl);
     } else {
         tvs_log(TVS_LOG_INFO,
                 "tvsHandleQueryCertReq : %.*s from %s: Subject Name is: %s; Issuer Name is: %s; Serial Number is: %s; "
                 "Cannot find the certificate in CertificateDBCache nor CertificateCTLCache: status invalid",
-                (int)req->device.name_len, req->device.name, c->peer, subject, issuer, serial_hex);
+                (int)req->device.name_len, req->device.name, tls_conn_peer(c), subject, issuer, serial_hex);
     }
     free(subj);
     free(iss);
     return 0;
 }
 
-/* One whole frame: a response goes to c->out, -1 means bad input. */
-static int handle_frame(tvs_conn *c, const uint8_t *frame, size_t len)
+/* One whole frame: the answer goes to r->out, -1 means bad input. */
+static int handle_frame(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
 {
     ck_err err;
     ck_tvs_request req;
     if (ck_tvs_parse_request(frame, len, &req, &err) < 0) {
-        tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
+        tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", tls_conn_peer(c), err.msg);
         return -1;
     }
-    ck_buf out;
-    ck_buf_init(&out, sizeof c->out);
-    int rc;
-    if (req.hdr.command == CK_TVS_QUERY_REQ) {
-        /* QUERY's layout is not public: answer "invalid" cleanly rather than
-         * guess (docs/tvs-protocol.md, "Framing"). */
-        tvs_log(TVS_LOG_INFO, "tvsHandleQueryCertReq : %.*s from %s: QUERY request is not supported: status invalid",
-                req.has_device ? (int)req.device.name_len : 1, req.has_device ? req.device.name : "?", c->peer);
-        rc = ck_tvs_build_response(CK_TVS_QUERY_RESP, req.hdr.session, CK_TVS_STATUS_INVALID, NULL, 0, 0, &out,
-                                   &err);
-        if (rc < 0)
-            tvs_log(TVS_LOG_ERROR, "tvs: %s: cannot build the answer: %s", c->peer, err.msg);
-    } else {
-        rc = answer_verify(c, frame, &req, &out);
-    }
-    if (rc == 0) {
-        memcpy(c->out, out.data, out.len);
-        c->out_len = out.len;
-        c->out_off = 0;
-    }
-    ck_buf_free(&out);
-    return rc;
-}
-
-/* Makes room for the next read; the frame check has already refused any
- * frame larger than CK_TVS_MAX_REQUEST, so the buffer never grows past it. */
-static int make_room(tvs_conn *c)
-{
-    if (c->in_cap - c->in_len > 0)
-        return 0;
-    size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST;
-    if (cap > CK_TVS_MAX_REQUEST)
-        cap = CK_TVS_MAX_REQUEST;
-    if (cap <= c->in_len)
+    if (req.hdr.command != CK_TVS_QUERY_REQ)
+        return answer_verify(c, frame, &req, r->out);
+    /* QUERY's layout is not public: answer "invalid" cleanly rather than
+     * guess (docs/tvs-protocol.md, "Framing"). */
+    tvs_log(TVS_LOG_INFO, "tvsHandleQueryCertReq : %.*s from %s: QUERY request is not supported: status invalid",
+            req.has_device ? (int)req.device.name_len : 1, req.has_device ? req.device.name : "?", tls_conn_peer(c));
+    if (ck_tvs_build_response(CK_TVS_QUERY_RESP, req.hdr.session, CK_TVS_STATUS_INVALID, NULL, 0, 0, r->out, &err) <
+        0) {
+        tvs_log(TVS_LOG_ERROR, "tvs: %s: cannot build the answer: %s", tls_conn_peer(c), err.msg);
         return -1;
-    uint8_t *p = realloc(c->in, cap);
-    if (!p)
-        return -1;
-    c->in = p;
-    c->in_cap = cap;
+    }
     return 0;
 }
 
-/* After a failed SSL call: 1 = wait (event armed), 0 = connection freed. */
-static int ssl_wait(tvs_conn *c, int r, const char *doing)
+static tls_frame frame_len(tls_conn *c, const uint8_t *in, size_t len, size_t *flen)
 {
-    int e = SSL_get_error(c->ssl, r);
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        c->readable = false;
-        if (arm(c, EV_READ) == 0)
-            return 1;
-        break;
-    case SSL_ERROR_WANT_WRITE:
-        if (arm(c, EV_WRITE) == 0)
-            return 1;
-        break;
-    case SSL_ERROR_ZERO_RETURN:
-        if (c->in_len)
-            tvs_log(TVS_LOG_INFO, "tvs: %s closed the connection in the middle of a request", c->peer);
-        else
-            tvs_log(TVS_LOG_DEBUG, "tvs: %s closed the connection after %u request(s)", c->peer, c->requests);
-        break;
-    case SSL_ERROR_SYSCALL:
-        if (errno && errno != ECONNRESET && errno != EPIPE)
-            tvs_log(TVS_LOG_INFO, "tvs: %s: %s failed: %s", c->peer, doing, strerror(errno));
-        else
-            tvs_log(TVS_LOG_DEBUG, "tvs: %s went away during %s after %u request(s)", c->peer, doing, c->requests);
-        break;
-    default: {
-        unsigned long ec = ERR_peek_last_error();
-        const char *why = ec ? ERR_reason_error_string(ec) : NULL;
-        tvs_log(TVS_LOG_INFO, "tvs: %s: %s failed: %s", c->peer, doing, why ? why : "TLS error");
-        break;
+    ck_err err;
+    ck_tvs_frame f = ck_tvs_frame_check(in, len, CK_TVS_MAX_REQUEST, flen, &err);
+    if (f == CK_TVS_FRAME_BAD) {
+        tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", tls_conn_peer(c), err.msg);
+        return TLS_FRAME_BAD;
     }
-    }
-    conn_free(c);
-    return 0;
+    return f == CK_TVS_FRAME_READY ? TLS_FRAME_READY : TLS_FRAME_MORE;
 }
 
-/* Answers one connection may give in one go before the worker turns to
- * its other connections: a client that pipelines requests while reading
- * the answers would otherwise keep the worker to itself (and keep its
- * other connections' timers from running). */
-#define DRIVE_BUDGET 32
-
-static void drive(tvs_conn *c)
+static void on_open(tls_conn *c)
 {
-    unsigned answered = 0;
-    /* SSL_get_error reads the thread's error queue: it must be empty before
-     * each SSL call (SSL_get_error(3)). */
-    ERR_clear_error();
-    for (;;) {
-        int r;
-        switch (c->state) {
-        case ST_HANDSHAKE:
-            r = SSL_do_handshake(c->ssl);
-            if (r != 1) {
-                ssl_wait(c, r, "TLS handshake");
-                return;
-            }
-            tvs_log(TVS_LOG_DEBUG, "tvs: %s: %s with %s", c->peer, SSL_get_version(c->ssl),
-                    SSL_get_cipher_name(c->ssl));
-            c->state = ST_READ;
-            c->readable = false;
-            break;
-
-        case ST_READ: {
-            size_t flen = 0;
-            ck_err err;
-            ck_tvs_frame f = ck_tvs_frame_check(c->in, c->in_len, CK_TVS_MAX_REQUEST, &flen, &err);
-            if (f == CK_TVS_FRAME_BAD) {
-                tvs_log_bad_input("tvs: %s: bad input, closing the connection: %s", c->peer, err.msg);
-                conn_free(c);
-                return;
-            }
-            if (f == CK_TVS_FRAME_READY) {
-                if (handle_frame(c, c->in, flen) < 0) {
-                    conn_free(c);
-                    return;
-                }
-                c->requests++;
-                memmove(c->in, c->in + flen, c->in_len - flen);
-                c->in_len -= flen;
-                c->state = ST_WRITE;
-                break;
-            }
-            /* Nothing buffered in OpenSSL and no readiness reported: wait
-             * instead of paying for a read(2) that says EAGAIN. */
-            if (!c->readable && !SSL_has_pending(c->ssl)) {
-                if (arm(c, EV_READ) < 0) {
-                    conn_free(c);
-                    return;
-                }
-                return;
-            }
-            if (make_room(c) < 0) {
-                tvs_log(TVS_LOG_ERROR, "tvs: %s: out of memory reading a request", c->peer);
-                conn_free(c);
-                return;
-            }
-            r = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
-            if (r <= 0) {
-                ssl_wait(c, r, "reading a request");
-                return;
-            }
-            c->in_len += (size_t)r;
-            break;
-        }
-
-        case ST_WRITE:
-            r = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
-            if (r <= 0) {
-                ssl_wait(c, r, "writing an answer");
-                return;
-            }
-            c->out_off += (size_t)r;
-            if (c->out_off < c->out_len)
-                break;
-            /* Answered: the next request has the idle time from now. */
-            set_deadline(c, c->w->svc->cfg.idle_ms);
-            c->state = ST_READ;
-            if (c->armed == EV_WRITE && arm(c, EV_READ) < 0) {
-                conn_free(c);
-                return;
-            }
-            if (++answered == DRIVE_BUDGET) {
-                /* Come back after the others: the event fires again on
-                 * the next turn of the loop as if readable. */
-                event_active(c->ev, EV_READ, 0);
-                return;
-            }
-            break;
-        }
-    }
+    tvs_log(TVS_LOG_DEBUG, "tvsHandleNewPhConnection : connection %llu from %s", tls_conn_id(c), tls_conn_peer(c));
 }
 
-static void conn_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    tvs_conn *c = arg;
-    if (what & EV_READ)
-        c->readable = true;
-    drive(c);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    tvs_conn *c = arg;
-    const char *phase = c->state == ST_HANDSHAKE ? "in the TLS handshake"
-                        : c->in_len              ? "in the middle of a request"
-                        : c->requests            ? "idle after its last answer"
-                                                 : "silent after the handshake";
-    tvs_log(TVS_LOG_INFO, "tvs: %s timed out %s (%u request(s) answered): closing", c->peer, phase, c->requests);
-    conn_free(c);
-}
+const tls_srv_ops tvs_conn_ops = {.frame_len = frame_len, .handle = handle_frame, .open = on_open};

@@ -1,51 +1,35 @@
-/* What the TVS service's files share: the service, its workers and
- * connections. Not for the rest of the daemon (tvs_service.h is). */
+/* What the TVS service's files share. Not for the rest of the daemon
+ * (tvs_service.h is). Listening, workers and connections are the common
+ * TLS model's (tls_conn.h); the TVS adds its frames and its trust cache. */
 #ifndef CTLKITD_TVS_INTERNAL_H
 #define CTLKITD_TVS_INTERNAL_H
 
-#include <event2/event.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
-#include <sys/queue.h>
 
 #include "ctlkit/fileio.h"
+#include "tls_conn.h"
 #include "tvs_service.h"
 
-typedef struct tvs_conn tvs_conn;
-
-typedef struct tvs_worker {
-    struct tvs_service *svc;
-    int idx;
-    pthread_t thread;
-    bool started;
-    struct event_base *base;
-    int lfd;                    /* this worker's listening socket */
-    struct event *accept_ev;
-    struct event *resume_ev;    /* re-enables accepting after EMFILE */
-    int wake[2];                /* a byte here stops the worker */
-    struct event *wake_ev;
-    ck_trustcache *cache;       /* this worker's reference ... */
-    unsigned cache_gen;         /* ... and which generation it is */
-    LIST_HEAD(tvs_conn_list, tvs_conn) conns; /* open connections, to close them on stop */
-} tvs_worker;
+/* One worker's reference to the cache, on its own cache line: each worker
+ * writes only its own, and only after a reload. */
+typedef struct tvs_worker_cache {
+    alignas(64) ck_trustcache *cache;
+    unsigned gen;
+} tvs_worker_cache;
 
 struct tvs_service {
     tvs_config cfg;             /* deep copy */
-    SSL_CTX *ctx;               /* one for all connections and workers */
-    tvs_worker *workers;
-    int n_workers;
-    int port;
+    tls_srv *srv;               /* listening, workers, connections */
+    tvs_worker_cache slots[TLS_SRV_MAX_WORKERS];
 
     pthread_mutex_t cache_mu;   /* guards cache; readers copy it once per generation */
     ck_trustcache *cache;
     atomic_uint cache_gen;
 
-    atomic_int conns;           /* open connections over all workers */
-    atomic_ullong next_conn_id; /* also: connections accepted so far */
     atomic_ullong n_valid, n_invalid; /* VERIFY answers given (stats) */
-    atomic_ullong n_handshake_failed; /* connections closed before their TLS handshake ended */
-    atomic_llong last_limit_log;/* rate limit for "too many connections" */
 
     struct event *watch_ev;     /* CTL file watch, on the caller's base */
     ck_file_stamp ctl_stamp;
@@ -56,12 +40,11 @@ struct tvs_service {
 /* tvs_tls.c */
 SSL_CTX *tvs_tls_ctx_new(const tvs_config *cfg, ck_err *err);
 
-/* tvs_conn.c */
-void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
-void tvs_conn_close_all(tvs_worker *w);
+/* tvs_conn.c: the TVS's frames for the TLS model */
+extern const tls_srv_ops tvs_conn_ops;
 
-/* tvs_service.c: the cache a worker should answer from now (no locks unless
+/* tvs_service.c: the cache worker should answer from now (no locks unless
  * the generation changed since its last request). */
-const ck_trustcache *tvs_worker_cache(tvs_worker *w);
+const ck_trustcache *tvs_worker_cache_get(tvs_service *svc, int worker);
 
 #endif

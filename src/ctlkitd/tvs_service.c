@@ -1,21 +1,10 @@
-/* The TVS service: configuration, listening sockets, worker threads, the
- * trust cache swap and the CTL file watch. Connections are in tvs_conn.c,
- * the TLS context in tvs_tls.c, the cache building in tvs_cache.c. */
-/* accept4, pipe2, pthread_setname_np */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
+/* The TVS service: configuration, the trust cache swap and the CTL file
+ * watch. Listening, workers and connections are the common TLS model's
+ * (tls_conn.h); the TVS's frames are in tvs_conn.c, the TLS context in
+ * tvs_tls.c, the cache building in tvs_cache.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -25,9 +14,8 @@
 #include "ctlkit/tvs.h"
 #include "netaddr.h"
 #include "tvs_internal.h"
+#include "service.h"
 #include "tvs_log.h"
-
-#define LISTEN_BACKLOG 1024
 
 struct log_limit tvs_bad_input_limit = LOG_LIMIT_INIT(TVS_BAD_INPUT_LOG_PER_SEC);
 
@@ -133,16 +121,16 @@ void tvs_service_set_cache(tvs_service *svc, ck_trustcache *cache)
     ck_trustcache_free(old); /* workers still holding it keep it alive */
 }
 
-const ck_trustcache *tvs_worker_cache(tvs_worker *w)
+const ck_trustcache *tvs_worker_cache_get(tvs_service *svc, int worker)
 {
-    tvs_service *svc = w->svc;
+    tvs_worker_cache *w = &svc->slots[worker];
     /* The steady state is one atomic load: the lock is taken once per
      * worker per reload, not per request. */
-    if (atomic_load_explicit(&svc->cache_gen, memory_order_acquire) != w->cache_gen) {
+    if (atomic_load_explicit(&svc->cache_gen, memory_order_acquire) != w->gen) {
         pthread_mutex_lock(&svc->cache_mu);
         ck_trustcache *old = w->cache;
         w->cache = ck_trustcache_ref(svc->cache);
-        w->cache_gen = atomic_load_explicit(&svc->cache_gen, memory_order_relaxed);
+        w->gen = atomic_load_explicit(&svc->cache_gen, memory_order_relaxed);
         pthread_mutex_unlock(&svc->cache_mu);
         ck_trustcache_free(old);
     }
@@ -220,168 +208,6 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
     tvs_service_reload(svc, why, &err);
 }
 
-/* --- listening sockets and workers --- */
-
-/* One listening socket on addr (port 0: the kernel picks one). */
-static int listen_socket(const netaddr *addr, ck_err *err)
-{
-    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return ck_fail(err, CK_EIO, "TVS socket: %s", strerror(errno));
-    int one = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-        bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
-        int e = errno;
-        close(fd);
-        return ck_fail(err, CK_EIO, "TVS cannot listen on port %u: %s", netaddr_port((const struct sockaddr *)&addr->ss),
-                       strerror(e));
-    }
-    /* Hand over a connection only once its ClientHello is there: the worker
-     * starts the handshake at once instead of waiting for one more wake-up,
-     * and connections that never say anything stay in the kernel. Best
-     * effort: without it, accepted sockets simply wait for EV_READ. */
-    int defer = 10;
-    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
-    return fd;
-}
-
-static void resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    tvs_worker *w = arg;
-    event_add(w->accept_ev, NULL);
-}
-
-static bool limit_log_due(tvs_service *svc)
-{
-    long long now = (long long)time(NULL);
-    long long last = atomic_load_explicit(&svc->last_limit_log, memory_order_relaxed);
-    return now != last && atomic_compare_exchange_strong(&svc->last_limit_log, &last, now);
-}
-
-/* One accept per wake-up: the listener stays readable while more wait, and
- * the loop interleaves them fairly with the handshakes already running. */
-static void accept_cb(evutil_socket_t lfd, short what, void *arg)
-{
-    (void)what;
-    tvs_worker *w = arg;
-    tvs_service *svc = w->svc;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            /* Out of descriptors: stop accepting for a moment instead of
-             * spinning on a listener that stays readable. */
-            if (limit_log_due(svc))
-                tvs_log(TVS_LOG_WARNING, "tvs: cannot accept: %s; pausing for 100 ms", strerror(errno));
-            struct timeval tv = {0, 100000};
-            event_del(w->accept_ev);
-            evtimer_add(w->resume_ev, &tv);
-        }
-        return;
-    }
-    if (atomic_fetch_add_explicit(&svc->conns, 1, memory_order_relaxed) >= svc->cfg.max_conns) {
-        atomic_fetch_sub_explicit(&svc->conns, 1, memory_order_relaxed);
-        close(fd);
-        if (limit_log_due(svc))
-            tvs_log(TVS_LOG_WARNING, "tvs: %d connections open: refusing new ones", svc->cfg.max_conns);
-        return;
-    }
-    tvs_conn_accept(w, fd, (struct sockaddr *)&ss, sl);
-}
-
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    tvs_worker *w = arg;
-    event_base_loopbreak(w->base);
-}
-
-static void *worker_main(void *arg)
-{
-    tvs_worker *w = arg;
-    char name[16];
-    snprintf(name, sizeof name, "tvs-worker-%d", w->idx);
-    pthread_setname_np(pthread_self(), name); /* for top -H and ps -L */
-    event_base_dispatch(w->base);
-    tvs_conn_close_all(w);
-    return NULL;
-}
-
-/* The event loop of one worker, created after any fork (an epoll
- * instance must not be shared with a parent that goes away). */
-static int worker_init(tvs_worker *w, ck_err *err)
-{
-    if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0)
-        return ck_fail(err, CK_EIO, "TVS worker pipe: %s", strerror(errno));
-    if (!(w->base = event_base_new()) ||
-        !(w->accept_ev = event_new(w->base, w->lfd, EV_READ | EV_PERSIST, accept_cb, w)) ||
-        !(w->resume_ev = evtimer_new(w->base, resume_cb, w)) ||
-        !(w->wake_ev = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST, wake_cb, w)) ||
-        event_add(w->accept_ev, NULL) < 0 || event_add(w->wake_ev, NULL) < 0)
-        return ck_fail(err, CK_ENOMEM, "cannot set up a TVS worker's event loop");
-    return 0;
-}
-
-static void worker_free(tvs_worker *w)
-{
-    if (w->accept_ev)
-        event_free(w->accept_ev);
-    if (w->resume_ev)
-        event_free(w->resume_ev);
-    if (w->wake_ev)
-        event_free(w->wake_ev);
-    tvs_conn_close_all(w);
-    if (w->base)
-        event_base_free(w->base);
-    if (w->lfd >= 0)
-        close(w->lfd);
-    for (int i = 0; i < 2; i++)
-        if (w->wake[i] >= 0)
-            close(w->wake[i]);
-    ck_trustcache_free(w->cache);
-}
-
-/* One listening socket per worker, all on the same address and port. */
-static int bind_workers(tvs_service *svc, ck_err *err)
-{
-    netaddr addr;
-    if (netaddr_parse_listen(svc->cfg.listen, 2445, &addr, err) < 0) {
-        ck_err_prefix(err, "TVS");
-        return -1;
-    }
-
-    long n = svc->cfg.workers > 0 ? svc->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
-    svc->n_workers = (int)(n < 1 ? 1 : n > TVS_MAX_WORKERS ? TVS_MAX_WORKERS : n);
-    svc->workers = calloc((size_t)svc->n_workers, sizeof *svc->workers);
-    if (!svc->workers) {
-        svc->n_workers = 0;
-        return ck_fail(err, CK_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < svc->n_workers; i++) {
-        tvs_worker *w = &svc->workers[i];
-        w->svc = svc;
-        w->idx = i;
-        w->lfd = w->wake[0] = w->wake[1] = -1;
-    }
-    for (int i = 0; i < svc->n_workers; i++) {
-        int lfd = listen_socket(&addr, err);
-        if (lfd < 0)
-            return -1;
-        svc->workers[i].lfd = lfd;
-        if (i == 0) { /* with port 0 the first socket picks the port, the others join it */
-            addr.len = sizeof addr.ss;
-            getsockname(lfd, (struct sockaddr *)&addr.ss, &addr.len);
-        }
-    }
-    svc->port = netaddr_port((const struct sockaddr *)&addr.ss);
-    return 0;
-}
-
 tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
 {
     tvs_service *svc = calloc(1, sizeof *svc);
@@ -400,15 +226,32 @@ tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
         ck_fail(err, CK_EINVAL, "TVS limits must be positive");
         goto fail;
     }
-    if (!(svc->ctx = tvs_tls_ctx_new(&svc->cfg, err)))
+    SSL_CTX *ctx = tvs_tls_ctx_new(&svc->cfg, err);
+    if (!ctx)
         goto fail;
     if (svc->cfg.ctl_path)
         ck_file_stamp_take(svc->cfg.ctl_path, &svc->ctl_stamp);
     ck_trustcache *tc = NULL;
-    if (tvs_cache_build(&svc->cfg, &tc, &svc->first_report, err) < 0)
+    if (tvs_cache_build(&svc->cfg, &tc, &svc->first_report, err) < 0) {
+        SSL_CTX_free(ctx); /* not yet the model's */
         goto fail;
+    }
     tvs_service_set_cache(svc, tc);
-    if (bind_workers(svc, err) < 0)
+    tls_srv_config tc_cfg = {
+        .name = "tvs",
+        .thread_name = "tvs-worker",
+        .listen = svc->cfg.listen,
+        .default_port = 2445,
+        .ctx = ctx,
+        .ops = &tvs_conn_ops,
+        .arg = svc,
+        .workers = svc->cfg.workers,
+        .max_conns = svc->cfg.max_conns,
+        .timeout_ms = svc->cfg.timeout_ms,
+        .idle_ms = svc->cfg.idle_ms,
+        .max_frame = CK_TVS_MAX_REQUEST,
+    };
+    if (!(svc->srv = tls_srv_new(&tc_cfg, err)))
         goto fail;
     return svc;
 fail:
@@ -425,33 +268,20 @@ int tvs_service_start(tvs_service *svc, struct event_base *base, ck_err *err)
         if (!(svc->watch_ev = event_new(base, -1, EV_PERSIST, watch_cb, svc)) || event_add(svc->watch_ev, &tv) < 0)
             return ck_fail(err, CK_ENOMEM, "cannot watch the CTL file");
     }
-    for (int i = 0; i < svc->n_workers; i++)
-        if (worker_init(&svc->workers[i], err) < 0)
-            return -1;
-    /* Workers take no signals: the daemon's main loop handles them. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = 0;
-    for (int i = 0; i < svc->n_workers; i++) {
-        int e = pthread_create(&svc->workers[i].thread, NULL, worker_main, &svc->workers[i]);
-        if (e) {
-            rc = ck_fail(err, CK_EIO, "cannot start a TVS worker thread: %s", strerror(e));
-            break;
-        }
-        svc->workers[i].started = true;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0)
-        tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), TLS %s and later, TTL %u s",
-                svc->cfg.listen, svc->port, svc->n_workers, ck_tls_version_name(svc->cfg.tls_min), svc->cfg.ttl);
-    return rc;
+    if (tls_srv_start(svc->srv, err) < 0)
+        return -1;
+    tvs_log(TVS_LOG_INFO, "tvs: listening on %s (port %d), %d worker thread(s), TLS %s and later, TTL %u s",
+            svc->cfg.listen, tls_srv_port(svc->srv), tls_srv_workers(svc->srv), ck_tls_version_name(svc->cfg.tls_min),
+            svc->cfg.ttl);
+    return 0;
 }
 
-int tvs_service_port(const tvs_service *svc) { return svc->port; }
+int tvs_service_port(const tvs_service *svc) { return tls_srv_port(svc->srv); }
 
 void tvs_service_metrics(tvs_service *svc, struct evbuffer *out)
 {
+    tls_srv_counts n;
+    tls_srv_counts_get(svc->srv, &n);
     evbuffer_add_printf(
         out,
         "# HELP ctlkit_tvs_verifications_total TVS certificate verifications answered, by answer.\n"
@@ -469,15 +299,15 @@ void tvs_service_metrics(tvs_service *svc, struct evbuffer *out)
         "ctlkit_tvs_handshake_failures_total %llu\n",
         (unsigned long long)atomic_load_explicit(&svc->n_valid, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&svc->n_invalid, memory_order_relaxed),
-        atomic_load_explicit(&svc->conns, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&svc->next_conn_id, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&svc->n_handshake_failed, memory_order_relaxed));
+        n.active, n.accepted, n.handshake_failed);
 }
 
 void tvs_service_stats(tvs_service *svc, char *buf, size_t len)
 {
-    snprintf(buf, len, "%d connections open, %llu accepted, %llu verifications (%llu valid, %llu invalid)",
-             atomic_load(&svc->conns), (unsigned long long)atomic_load(&svc->next_conn_id),
+    tls_srv_counts n;
+    tls_srv_counts_get(svc->srv, &n);
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu verifications (%llu valid, %llu invalid)", n.active,
+             n.accepted,
              (unsigned long long)(atomic_load(&svc->n_valid) + atomic_load(&svc->n_invalid)),
              (unsigned long long)atomic_load(&svc->n_valid), (unsigned long long)atomic_load(&svc->n_invalid));
 }
@@ -488,19 +318,52 @@ void tvs_service_free(tvs_service *svc)
         return;
     if (svc->watch_ev)
         event_free(svc->watch_ev);
-    for (int i = 0; i < svc->n_workers; i++) {
-        tvs_worker *w = &svc->workers[i];
-        if (w->started) {
-            ssize_t r = write(w->wake[1], "x", 1);
-            (void)r; /* a full pipe already holds a wake-up */
-            pthread_join(w->thread, NULL);
-        }
-        worker_free(w);
-    }
-    free(svc->workers);
-    SSL_CTX_free(svc->ctx);
+    tls_srv_free(svc->srv);
+    for (int i = 0; i < TLS_SRV_MAX_WORKERS; i++)
+        ck_trustcache_free(svc->slots[i].cache);
     ck_trustcache_free(svc->cache);
     config_copy_free(&svc->cfg);
     pthread_mutex_destroy(&svc->cache_mu);
     free(svc);
 }
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->tvs.listen)
+        return 0; /* no cluster and no --tvs */
+    /* The cluster row supplies the trust cache (cluster_node_reload); the
+     * TVS's own CTL watch stays off so that it never rebuilds without the
+     * database's certificates. */
+    if (d->cluster)
+        d->tvs.watch_ms = 0;
+    d->tvs_svc = tvs_service_new(&d->tvs, err);
+    *out = d->tvs_svc;
+    /* A TVS whose certificate and key cannot make a TLS context stays off;
+     * TFTP serves anyway (phones without SBD, and the files, need no TVS).
+     * A refused key mode or a port in use still stops the daemon. */
+    if (!*out && (err->code == CK_ECRYPTO || err->code == CK_EFORMAT)) {
+        snprintf(d->tvs_off, sizeof d->tvs_off, "%s", err->msg);
+        fprintf(stderr, "ctlkitd: TVS not started, TFTP starts without it: %s\n", d->tvs_off);
+        return 0;
+    }
+    return *out ? 0 : -1;
+}
+
+static int tvs_start(void *svc, daemon_ctx *d, ck_err *err) { return tvs_service_start(svc, d->base, err); }
+
+static void tvs_reload(void *svc, daemon_ctx *d)
+{
+    /* With a cluster, the cluster row rebuilds the TVS's cache. */
+    if (!d->cluster)
+        tvs_service_reload(svc, "SIGHUP: reload requested", NULL);
+}
+
+static void tvs_stats(void *svc, char *buf, size_t len) { tvs_service_stats(svc, buf, len); }
+
+static void tvs_free(void *svc) { tvs_service_free(svc); }
+
+static void tvs_metrics(void *svc, struct evbuffer *out) { tvs_service_metrics(svc, out); }
+
+const daemon_service tvs_service_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free, tvs_metrics};

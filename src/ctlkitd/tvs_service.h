@@ -2,14 +2,15 @@
  * a TLS server on port 2445 that answers phones' VERIFY requests from the
  * trust cache (DB cache, then CTL cache).
  *
- * Threads: the service runs its own worker threads (one per online CPU by
- * default), each with its own event_base and its own listening socket on
- * the same address (SO_REUSEPORT): the kernel spreads new connections over
- * the workers, no lock or hand-off is on the accept path, and every worker
- * does its own TLS handshakes, which are what a TVS spends its CPU on. The
+ * Threads: the service runs on the daemon's TLS model (tls_conn.h) with
+ * one worker thread per online CPU by default, each with its own
+ * event_base and listening socket on the same address (SO_REUSEPORT): the
+ * kernel spreads new connections over the workers, and every worker does
+ * its own TLS handshakes, which are what a TVS spends its CPU on. The
  * daemon's event_base only carries a timer that watches the CTL file.
  * (SO_REUSEPORT lets another process of the same user bind the same port;
- * a daemon started twice therefore shares the port instead of failing.) */
+ * a daemon started twice with several workers therefore shares the port
+ * instead of failing.) */
 #ifndef CTLKITD_TVS_SERVICE_H
 #define CTLKITD_TVS_SERVICE_H
 

@@ -1,0 +1,46 @@
+/* What tls_srv.c (listeners, workers) and tls_conn.c (one connection)
+ * share. Not for the services: tls_conn.h is. */
+#ifndef CTLKITD_TLS_INTERNAL_H
+#define CTLKITD_TLS_INTERNAL_H
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "netaddr.h"
+#include "tls_conn.h"
+
+typedef struct tls_worker {
+    struct tls_srv *srv;
+    int idx;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;
+    int lfd;                 /* this worker's listening socket */
+    struct event *accept_ev;
+    struct event *resume_ev; /* re-enables accepting after EMFILE */
+    int wake[2];             /* a byte here stops the worker */
+    struct event *wake_ev;
+    struct event *tick_ev;
+    LIST_HEAD(tls_conn_list, tls_conn) conns; /* open connections, to close them on stop */
+} tls_worker;
+
+struct tls_srv {
+    tls_srv_config cfg;      /* name, thread_name and listen point into the copies below */
+    char name[32], thread_name[11];
+    char address[NETADDR_STRLEN];
+    tls_worker *workers;
+    int n_workers;
+    int port;
+    atomic_int conns;
+    atomic_ullong accepted, requests, handshake_failed;
+    atomic_llong last_limit_log; /* rate limit for "too many connections" */
+};
+
+/* tls_conn.c */
+void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned long long id);
+void tls_conn_close_all(tls_worker *w);
+
+#endif

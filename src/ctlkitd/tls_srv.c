@@ -1,0 +1,279 @@
+/* A TLS service's listening sockets and worker threads (tls_conn.h); the
+ * connections themselves are in tls_conn.c. */
+/* accept4, pipe2, pthread_setname_np */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tls_internal.h"
+
+#define LISTEN_BACKLOG 1024
+
+/* One listening socket on addr (port 0: the kernel picks one). Several
+ * workers share the address through SO_REUSEPORT; with one worker the port
+ * stays exclusive (a second daemon on it fails to start). */
+static int listen_socket(const tls_srv *s, const netaddr *addr, ck_err *err)
+{
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return ck_fail(err, CK_EIO, "%s socket: %s", s->name, strerror(errno));
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (s->n_workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
+        bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        int e = errno;
+        close(fd);
+        return ck_fail(err, CK_EIO, "%s cannot listen on %s: %s", s->name, s->cfg.listen, strerror(e));
+    }
+    /* Hand over a connection only once its ClientHello is there: the worker
+     * starts the handshake at once instead of waiting for one more wake-up,
+     * and connections that never say anything stay in the kernel. Best
+     * effort: without it, accepted sockets simply wait for EV_READ. */
+    int defer = 10;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
+    return fd;
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    tls_worker *w = arg;
+    event_add(w->accept_ev, NULL);
+}
+
+static bool limit_log_due(tls_srv *s)
+{
+    long long now = (long long)time(NULL);
+    long long last = atomic_load_explicit(&s->last_limit_log, memory_order_relaxed);
+    return now != last && atomic_compare_exchange_strong(&s->last_limit_log, &last, now);
+}
+
+/* One accept per wake-up: the listener stays readable while more wait, and
+ * the loop interleaves them fairly with the handshakes already running. */
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    tls_worker *w = arg;
+    tls_srv *s = w->srv;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* Out of descriptors: stop accepting for a moment instead of
+             * spinning on a listener that stays readable. */
+            if (limit_log_due(s))
+                dlog(DLOG_WARNING, "%s: cannot accept: %s; pausing for 100 ms", s->name, strerror(errno));
+            struct timeval tv = {0, 100000};
+            event_del(w->accept_ev);
+            evtimer_add(w->resume_ev, &tv);
+        }
+        return;
+    }
+    if (atomic_fetch_add_explicit(&s->conns, 1, memory_order_relaxed) >= s->cfg.max_conns) {
+        atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
+        close(fd);
+        if (limit_log_due(s))
+            dlog(DLOG_WARNING, "%s: %d connections open: refusing new ones", s->name, s->cfg.max_conns);
+        return;
+    }
+    unsigned long long id = atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed) + 1;
+    tls_conn_accept(w, fd, (struct sockaddr *)&ss, id);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    tls_worker *w = arg;
+    event_base_loopbreak(w->base);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    tls_worker *w = arg;
+    w->srv->cfg.ops->tick(w->srv->cfg.arg, w->idx);
+}
+
+static void *worker_main(void *arg)
+{
+    tls_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "%s-%d", w->srv->thread_name, w->idx);
+    pthread_setname_np(pthread_self(), name); /* for top -H and ps -L */
+    event_base_dispatch(w->base);
+    tls_conn_close_all(w);
+    return NULL;
+}
+
+/* The event loop of one worker, created after any fork (an epoll
+ * instance must not be shared with a parent that goes away). */
+static int worker_init(tls_worker *w, ck_err *err)
+{
+    tls_srv *s = w->srv;
+    if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+        return ck_fail(err, CK_EIO, "%s worker pipe: %s", s->name, strerror(errno));
+    if (!(w->base = event_base_new()) ||
+        !(w->accept_ev = event_new(w->base, w->lfd, EV_READ | EV_PERSIST, accept_cb, w)) ||
+        !(w->resume_ev = evtimer_new(w->base, resume_cb, w)) ||
+        !(w->wake_ev = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST, wake_cb, w)) ||
+        event_add(w->accept_ev, NULL) < 0 || event_add(w->wake_ev, NULL) < 0)
+        return ck_fail(err, CK_ENOMEM, "cannot set up a %s worker's event loop", s->name);
+    if (s->cfg.tick_ms && s->cfg.ops->tick) {
+        struct timeval tv = {s->cfg.tick_ms / 1000, (s->cfg.tick_ms % 1000) * 1000};
+        if (!(w->tick_ev = event_new(w->base, -1, EV_PERSIST, tick_cb, w)) || event_add(w->tick_ev, &tv) < 0)
+            return ck_fail(err, CK_ENOMEM, "cannot set up a %s worker's event loop", s->name);
+    }
+    return 0;
+}
+
+static void worker_free(tls_worker *w)
+{
+    if (w->accept_ev)
+        event_free(w->accept_ev);
+    if (w->resume_ev)
+        event_free(w->resume_ev);
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    if (w->tick_ev)
+        event_free(w->tick_ev);
+    tls_conn_close_all(w);
+    if (w->base)
+        event_base_free(w->base);
+    if (w->lfd >= 0)
+        close(w->lfd);
+    for (int i = 0; i < 2; i++)
+        if (w->wake[i] >= 0)
+            close(w->wake[i]);
+}
+
+/* One listening socket per worker, all on the same address and port. */
+static int bind_workers(tls_srv *s, ck_err *err)
+{
+    netaddr addr;
+    if (netaddr_parse_listen(s->cfg.listen, s->cfg.default_port, &addr, err) < 0) {
+        ck_err_prefix(err, "%s", s->name);
+        return -1;
+    }
+    long n = s->cfg.workers > 0 ? s->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
+    s->n_workers = (int)(n < 1 ? 1 : n > TLS_SRV_MAX_WORKERS ? TLS_SRV_MAX_WORKERS : n);
+    s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
+    if (!s->workers) {
+        s->n_workers = 0;
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < s->n_workers; i++) {
+        tls_worker *w = &s->workers[i];
+        w->srv = s;
+        w->idx = i;
+        w->lfd = w->wake[0] = w->wake[1] = -1;
+        LIST_INIT(&w->conns);
+    }
+    for (int i = 0; i < s->n_workers; i++) {
+        int lfd = listen_socket(s, &addr, err);
+        if (lfd < 0)
+            return -1;
+        s->workers[i].lfd = lfd;
+        if (i == 0) { /* with port 0 the first socket picks the port, the others join it */
+            addr.len = sizeof addr.ss;
+            getsockname(lfd, (struct sockaddr *)&addr.ss, &addr.len);
+        }
+    }
+    s->port = netaddr_port((const struct sockaddr *)&addr.ss);
+    netaddr_format((const struct sockaddr *)&addr.ss, s->address, sizeof s->address);
+    return 0;
+}
+
+tls_srv *tls_srv_new(const tls_srv_config *cfg, ck_err *err)
+{
+    tls_srv *s = calloc(1, sizeof *s);
+    if (!s) {
+        SSL_CTX_free(cfg->ctx);
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    snprintf(s->name, sizeof s->name, "%s", cfg->name);
+    snprintf(s->thread_name, sizeof s->thread_name, "%s", cfg->thread_name ? cfg->thread_name : "tls");
+    s->cfg.name = s->name;
+    s->cfg.thread_name = s->thread_name;
+    if (!cfg->ops || !cfg->ops->frame_len || !cfg->ops->handle || !cfg->ctx || cfg->max_conns < 1 ||
+        cfg->timeout_ms < 1 || cfg->idle_ms < 1 || cfg->max_frame < 1) {
+        ck_fail(err, CK_EINVAL, "%s limits must be positive", s->name);
+        goto fail;
+    }
+    if (bind_workers(s, err) < 0)
+        goto fail;
+    s->cfg.listen = s->address; /* the caller's text is not kept */
+    return s;
+fail:
+    tls_srv_free(s);
+    return NULL;
+}
+
+int tls_srv_start(tls_srv *s, ck_err *err)
+{
+    for (int i = 0; i < s->n_workers; i++)
+        if (worker_init(&s->workers[i], err) < 0)
+            return -1;
+    /* Workers take no signals: the daemon's main loop handles them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    for (int i = 0; i < s->n_workers; i++) {
+        int e = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+        if (e) {
+            rc = ck_fail(err, CK_EIO, "cannot start a %s worker thread: %s", s->name, strerror(e));
+            break;
+        }
+        s->workers[i].started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int tls_srv_port(const tls_srv *s) { return s->port; }
+
+int tls_srv_workers(const tls_srv *s) { return s->n_workers; }
+
+const char *tls_srv_address(const tls_srv *s) { return s->address; }
+
+void tls_srv_counts_get(const tls_srv *s, tls_srv_counts *out)
+{
+    /* The atomics are not modified here: reading through a const pointer. */
+    tls_srv *m = (tls_srv *)s;
+    out->active = atomic_load_explicit(&m->conns, memory_order_relaxed);
+    out->accepted = atomic_load_explicit(&m->accepted, memory_order_relaxed);
+    out->requests = atomic_load_explicit(&m->requests, memory_order_relaxed);
+    out->handshake_failed = atomic_load_explicit(&m->handshake_failed, memory_order_relaxed);
+}
+
+void tls_srv_free(tls_srv *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_workers; i++) {
+        tls_worker *w = &s->workers[i];
+        if (w->started) {
+            ssize_t r = write(w->wake[1], "x", 1);
+            (void)r; /* a full pipe already holds a wake-up */
+            pthread_join(w->thread, NULL);
+        }
+        worker_free(w);
+    }
+    free(s->workers);
+    SSL_CTX_free(s->cfg.ctx);
+    free(s);
+}
