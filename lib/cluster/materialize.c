@@ -101,14 +101,18 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
             char tmp[PATH_MAX], run[PATH_MAX];
             ck__stage_path(c, node, name, tmp, sizeof tmp);
             ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
-            if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, row.data, row.len, 0644, err) < 0)
+            if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, row.data, row.len, 0644, err) < 0) {
                 rc = -1;
-            else if (rename(tmp, path) < 0) {
-                rc = ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(errno));
-                unlink(tmp);
             } else {
-                ck_fsync_dir_of(path);
-                note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
+                ck__test_kill_point("materialize-staged");
+                if (rename(tmp, path) < 0) {
+                    rc = ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(errno));
+                    unlink(tmp);
+                } else {
+                    ck__test_kill_point("materialize-renamed");
+                    ck_fsync_dir_of(path);
+                    note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
+                }
             }
         }
     } else if (have && lstat(path, &st) == 0) {

@@ -35,12 +35,19 @@ void ck__stage_path(const ck_cluster *c, const char *node, const char *name, cha
 void ck__test_kill_point(const char *step)
 {
     /* Test hook: CTLKIT_TEST_KILL_AT=STEP kills the process at that step of
-     * a publish (after-stage, after-commit, after-first-rename), as a
-     * crash or kill -9 would, so that tests can prove the cluster heals. */
+     * a publish (after-stage, after-commit, after-first-rename) or of a
+     * node's materialization (materialize-staged, materialize-renamed), as
+     * a crash or kill -9 would, so that tests can prove the cluster heals.
+     * CTLKIT_TEST_STOP_AT=STEP stops it there instead (SIGSTOP), so that a
+     * test can take the database away in the middle and then let it go on
+     * (SIGCONT). */
 #ifdef CTLKIT_TEST_HOOKS
     const char *at = getenv("CTLKIT_TEST_KILL_AT");
     if (at && strcmp(at, step) == 0)
         raise(SIGKILL);
+    at = getenv("CTLKIT_TEST_STOP_AT");
+    if (at && strcmp(at, step) == 0)
+        raise(SIGSTOP);
 #else
     (void)step;
 #endif

@@ -25,20 +25,23 @@ typedef struct pg_store {
     ck_store base;
     PGconn *conn;
     bool in_tx;
+    char masked[512]; /* the address without its password: names the database in every error */
 } pg_store;
 
 static PGconn *CONN(ck_store *s) { return ((pg_store *)s)->conn; }
 
 /* Lock waits (55P03) and serialization failures are "try again" states,
  * the rest input/output errors. */
-static int pg_fail(ck_err *err, const PGresult *r, PGconn *c, const char *what)
+static int pg_fail(ck_err *err, const PGresult *r, ck_store *s, const char *what)
 {
+    PGconn *c = CONN(s);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!msg)
         msg = PQerrorMessage(c);
     ck_code code = state && (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0) ? CK_ESTATE : CK_EIO;
-    ck_fail(err, code, "cluster database: %s: %s", what, msg);
+    /* An admin on a host far from the database must see which one failed. */
+    ck_fail(err, code, "cluster database %s: %s: %s", ((pg_store *)s)->masked, what, msg);
     /* libpq's messages end in a newline: one line only. */
     if (err)
         err->msg[strcspn(err->msg, "\n")] = 0;
@@ -56,7 +59,7 @@ static PGresult *run(ck_store *s, const char *sql, int n, const char *const *val
     PGresult *r = PQexecParams(CONN(s), sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
     if (r && PQresultStatus(r) == want)
         return r;
-    pg_fail(err, r, CONN(s), what);
+    pg_fail(err, r, s, what);
     PQclear(r);
     return NULL;
 }
@@ -72,7 +75,7 @@ static int run_cmd(ck_store *s, const char *sql, int n, const char *const *vals,
 static int run_script(ck_store *s, const char *sql, const char *what, ck_err *err)
 {
     PGresult *r = PQexec(CONN(s), sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(err, r, CONN(s), what);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(err, r, s, what);
     PQclear(r);
     return rc;
 }
@@ -256,6 +259,7 @@ int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
     if (!q)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     q->base.ops = &pg_ops;
+    snprintf(q->masked, sizeof q->masked, "%s", masked);
     /* The URL comes last so that what it says wins; libpq also reads
      * PGPASSFILE, PGSERVICE and the sslmode/sslrootcert it names. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
@@ -788,7 +792,7 @@ static int pg_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, 
         rc = -1;
     PQclear(r);
     if (rc == 0 && (!PQsendQueryParams(CONN(s), sql, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(CONN(s))))
-        rc = pg_fail(err, NULL, CONN(s), "run sql");
+        rc = pg_fail(err, NULL, s, "run sql");
     if (rc == 0)
         rc = read_rows(s, row, ctx, outcome, err);
     PQclear(PQexec(CONN(s), "ROLLBACK"));

@@ -4,6 +4,10 @@
 # (scram-sha-256 passwords, a free port on 127.0.0.1) and writes the
 # admin URL to STATEFILE; `pg_server.sh stop STATEFILE` stops it and
 # removes the folder. CTest runs these as the fixture of the pg.* tests.
+# `pg_server.sh down STATEFILE` stops the server but keeps its folder and
+# `pg_server.sh up STATEFILE` starts it again on the same port: the fault
+# tests take the database away during service (they start a server of
+# their own, so that the shared fixture's tests never see it go).
 set -euo pipefail
 action=$1 state=$2
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -36,6 +40,16 @@ start)
   cat "$dir/server.log" >&2
   exit 1
   ;;
+down)
+  dir=$(sed -n 's/^dir=//p' "$state")
+  as_pg "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+up)
+  dir=$(sed -n 's/^dir=//p' "$state")
+  port=$(sed -n 's|^url=.*@127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$state")
+  as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off" start >/dev/null
+  ;;
 stop)
   [ -f "$state" ] || exit 0
   dir=$(sed -n 's/^dir=//p' "$state")
@@ -43,7 +57,7 @@ stop)
   rm -rf "$dir" "$state"
   ;;
 *)
-  echo "usage: pg_server.sh start|stop STATEFILE" >&2
+  echo "usage: pg_server.sh start|stop|down|up STATEFILE" >&2
   exit 2
   ;;
 esac

@@ -30,9 +30,19 @@ void tu_rmtree(const char *path);
 
 typedef struct tu_cluster {
     char root[PATH_MAX]; /* the temporary folder, removed by tu_cluster_free */
-    char dir[PATH_MAX];  /* root/cl: the cluster */
-    ck_cluster *c;       /* opened as "test" */
+    char dir[PATH_MAX];  /* root/cl: the cluster (SQLite) */
+    ck_cluster *c;       /* opened as "test"; on PostgreSQL, on the publisher's host */
+    ck_cluster *sub;     /* PostgreSQL only: the subscriber's host (its own folder), or NULL */
+    char db[64];         /* PostgreSQL only: the database, dropped by tu_cluster_free */
 } tu_cluster;
+
+/* tu_use_pg(STATEFILE): from now on tu_cluster_new makes its clusters on
+ * the PostgreSQL server of tests/tools/pg_server.sh (one fresh database
+ * each, the publisher's and the subscriber's folders apart, the subscriber
+ * joined as on its own host). false when the state file names no server.
+ * Programs call it for `test_X pg` (the pg.* tests). */
+bool tu_use_pg(const char *state_file);
+bool tu_pg(void);
 
 /* A cluster of TU_PUB (127.0.0.11) and, with two nodes, TU_SUB
  * (127.0.0.12), subject TAC/Cisco/Krakow/Malopolska/PL, 1024-bit keys
@@ -44,7 +54,12 @@ void tu_cluster_free(tu_cluster *t);
 /* cmocka group set-up/tear-down around tu_cluster_new(2, true) in *state. */
 int tu_cluster_setup_mixed(void **state);
 int tu_cluster_teardown(void **state);
-/* The file NAME in node's TFTP folder (malloc'd), NULL when missing. */
+/* The handle on node's own host: on PostgreSQL the subscriber's commands
+ * run where its folder and keys are; on SQLite every node is here. */
+ck_cluster *tu_host(tu_cluster *t, const char *node);
+/* The file NAME in node's TFTP folder (malloc'd), NULL when missing. On
+ * PostgreSQL the subscriber's folder is first brought to the database's
+ * state, as its daemon would. */
 uint8_t *tu_node_file(tu_cluster *t, const char *node, const char *name, size_t *len);
 
 #endif
