@@ -179,7 +179,11 @@ int ck_device_config_xml(const ck_device_config_ctx *ctx, const ck_device_row *d
     if (!base)
         return -1;
     const char *dev = find_tag(base, "device");
-    const char *body = dev ? strchr(dev, '>') + 1 : NULL;
+    if (!dev || !strchr(dev, '>')) {
+        free(base);
+        return ck_fail(err, CK_EINVAL, "%s: the configuration template has no <device> element", d->name);
+    }
+    const char *body = strchr(dev, '>') + 1;
     const char *pool = find_tag(body, "devicePool");
     const char *pool_body = pool ? strchr(pool, '>') : NULL;
     if (pool_body && pool_body[-1] == '/') {
@@ -187,10 +191,13 @@ int ck_device_config_xml(const ck_device_config_ctx *ctx, const ck_device_row *d
         return ck_fail(err, CK_EINVAL, "%s: the configuration template's <devicePool/> is empty; give it a body or "
                                        "leave it out", d->name);
     }
+    /* The security elements go first in <device>, each on its line. */
+    const char *rest = *body == '\n' ? body + 1 : body;
     ck_buf b;
     ck_buf_init(&b, 2 * CK_DEVICE_TEMPLATE_MAX);
-    ck_buf_bytes(&b, base, (size_t)(body - base));
-    put(&b, "\n<deviceSecurityMode>%d</deviceSecurityMode>\n", ck_device_security_mode(d, ctx->mixed));
+    ck_buf_bytes(&b, base, (size_t)(rest - base));
+    put(&b, "%s<deviceSecurityMode>%d</deviceSecurityMode>\n", rest == body ? "\n" : "",
+        ck_device_security_mode(d, ctx->mixed));
     put(&b, "<TVS>\n<members>\n");
     for (size_t i = 0; i < ctx->n_nodes; i++)
         put(&b, "<member priority=\"%zu\">\n<port>%d</port>\n<address>%s</address>\n</member>\n", i,
@@ -207,9 +214,9 @@ int ck_device_config_xml(const ck_device_config_ctx *ctx, const ck_device_row *d
         put(&b, "<devicePool>\n");
         put_callmanager_group(&b, ctx);
         put(&b, "</devicePool>\n");
-        ck_buf_bytes(&b, body, strlen(body));
+        ck_buf_bytes(&b, rest, strlen(rest));
     } else {
-        ck_buf_bytes(&b, body, (size_t)(pool_body + 1 - body));
+        ck_buf_bytes(&b, rest, (size_t)(pool_body + 1 - rest));
         put(&b, "\n");
         put_callmanager_group(&b, ctx);
         ck_buf_bytes(&b, pool_body + 1, strlen(pool_body + 1));
