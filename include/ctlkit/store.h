@@ -80,9 +80,32 @@ typedef struct ck_audit_row {
     char *action;
 } ck_audit_row;
 
+/* A phone (issue 12): its security profile, its CAPF settings and the
+ * LSC CAPF issued it. Values are the words lib/cluster/devices.c checks
+ * (the store keeps them as text so that `run sql` reads them). */
+typedef struct ck_device_row {
+    char name[16];            /* SEP + 12 upper-case hex */
+    char model[16];           /* "7975" */
+    char profile[16];         /* non-secure, authenticated, encrypted */
+    bool encrypted_config;    /* "TFTP Encrypted Config" of the profile */
+    char *template_xml;       /* per-device configuration template; NULL: the cluster's */
+    char operation[16];       /* CAPF: none, install, delete, troubleshoot */
+    char auth_mode[8];        /* string, null, lsc, mic */
+    char auth_string[16];     /* 4-10 digits when auth_mode is string, else "" */
+    char key_type[4];         /* rsa, ec */
+    int key_size;             /* 1024/2048/4096, or 256/384/521 */
+    int64_t completes_by;     /* Unix seconds the operation expires at; 0 with no operation */
+    char lsc_serial[80];      /* the issued LSC: upper-case hex, "" when none */
+    int64_t lsc_not_before, lsc_not_after;
+    char *lsc_pem;            /* NULL when none */
+    char last_result[128];    /* the last CAPF session's outcome, "" before any */
+    int64_t last_result_at;
+    int64_t changed_at;       /* stamped by the store */
+} ck_device_row;
+
 /* The schema version this code writes; older databases are upgraded on open,
  * newer ones refused. */
-#define CK_STORE_SCHEMA_VERSION 2
+#define CK_STORE_SCHEMA_VERSION 3
 
 /* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
  * password; libpq's PGPASSFILE, service files and sslmode also apply).
@@ -143,6 +166,15 @@ CK_MUST_USE int ck_store_delete_served(ck_store *s, const char *node, const char
 /* node NULL: every node's rows; ordered by node position, then name.
  * free(*out). */
 int ck_store_list_served(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err);
+/* Devices (phones). put inserts or replaces the row by name. */
+CK_MUST_USE int ck_store_put_device(ck_store *s, const ck_device_row *d, ck_err *err);
+/* CK_ENOTFOUND when there is no such device. */
+int ck_store_get_device(ck_store *s, const char *name, ck_device_row *out, ck_err *err);
+/* Sorted by name. */
+int ck_store_list_devices(ck_store *s, ck_device_row **out, size_t *n, ck_err *err);
+CK_MUST_USE int ck_store_delete_device(ck_store *s, const char *name, int *deleted, ck_err *err);
+void ck_device_row_clear(ck_device_row *d);
+void ck_device_rows_free(ck_device_row *rows, size_t n);
 
 /* Audit log: who did what, when. */
 CK_MUST_USE int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err);

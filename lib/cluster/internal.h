@@ -108,6 +108,22 @@ CK_MUST_USE int ck__rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *
  * empty store included); -1 when the store cannot be read. */
 CK_MUST_USE int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err);
 
+/* Brings node's TFTP folder's device files (SEP<MAC>.cnf.xml, and its
+ * .sgn signed with node's CallManager key in mixed mode) to the store's
+ * devices (device_files.c): written atomically when their bytes would
+ * change, removed for devices that are gone. Part of materializing. */
+int ck__materialize_devices(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* Writes data as node's tftp/NAME when the folder's copy differs (staged in
+ * run/, fsynced, renamed); *changed says whether it did (materialize.c). */
+CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
+                               bool *changed, ck_err *err);
+/* The length of the device file name entry starts with
+ * (SEP<12 hex>.cnf.xml, .cnf.xml.sgn or .cnf.xml.enc.sgn), 0 when it does
+ * not start with one (device_files.c). */
+size_t ck__device_file_base(const char *entry);
+/* A line for the materialize report (materialize.c). */
+void ck__materialize_note(ck_materialize_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 CK_MUST_USE int ck__require_publisher(ck_cluster *c, const char *node, const char *command, ck_err *err);
 
 #endif

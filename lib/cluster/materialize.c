@@ -20,16 +20,7 @@
 
 const char *const ck__managed_files[CK__N_MANAGED] = {CK_CTL_NAME, CK_ITL_NAME};
 
-static void note(ck_materialize_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(ck_materialize_report *r, const char *fmt, ...)
-{
-    if (!r || r->n >= CK_MATERIALIZE_LINES)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->lines[r->n++], sizeof r->lines[0], fmt, ap);
-    va_end(ap);
-}
+#define note ck__materialize_note
 
 static void marker_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz)
 {
@@ -70,6 +61,45 @@ int ck__mark_deleted(ck_cluster *c, const char *node, const char *name, ck_err *
     return ck_write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
+void ck__materialize_note(ck_materialize_report *r, const char *fmt, ...)
+{
+    if (!r || r->n >= CK_MATERIALIZE_LINES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->lines[r->n++], sizeof r->lines[0], fmt, ap);
+    va_end(ap);
+}
+
+int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len, bool *changed,
+                   ck_err *err)
+{
+    char path[PATH_MAX];
+    ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
+    uint8_t *disk = NULL;
+    size_t dl = 0;
+    *changed = false;
+    bool same = ck_read_file(path, len, &disk, &dl, NULL) == 0 && dl == len && memcmp(disk, data, dl) == 0;
+    free(disk);
+    if (same)
+        return 0;
+    char tmp[PATH_MAX], run[PATH_MAX];
+    ck__stage_path(c, node, name, tmp, sizeof tmp);
+    ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
+    if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, data, len, 0644, err) < 0)
+        return -1;
+    ck__test_kill_point("materialize-staged");
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(e));
+    }
+    ck__test_kill_point("materialize-renamed");
+    ck_fsync_dir_of(path);
+    *changed = true;
+    return 0;
+}
+
 /* One managed name: write the row's bytes, or remove the file. */
 static int materialize_one(ck_cluster *c, const char *node, const char *name, ck_materialize_report *r,
                            ck_err *err)
@@ -92,29 +122,10 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
     int rc = 0;
     struct stat st;
     if (want) {
-        uint8_t *disk = NULL;
-        size_t dl = 0;
-        bool same = ck_read_file(path, row.len, &disk, &dl, NULL) == 0 && dl == row.len &&
-                    memcmp(disk, row.data, dl) == 0;
-        free(disk);
-        if (!same) {
-            char tmp[PATH_MAX], run[PATH_MAX];
-            ck__stage_path(c, node, name, tmp, sizeof tmp);
-            ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
-            if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, row.data, row.len, 0644, err) < 0) {
-                rc = -1;
-            } else {
-                ck__test_kill_point("materialize-staged");
-                if (rename(tmp, path) < 0) {
-                    rc = ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(errno));
-                    unlink(tmp);
-                } else {
-                    ck__test_kill_point("materialize-renamed");
-                    ck_fsync_dir_of(path);
-                    note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
-                }
-            }
-        }
+        bool changed = false;
+        rc = ck__bring_file(c, node, name, row.data, row.len, &changed, err);
+        if (rc == 0 && changed)
+            note(r, "%s brought to version %" PRId64 " from the cluster database", name, row.version);
     } else if (have && lstat(path, &st) == 0) {
         /* Without a row the copy stays as the admin left it: the
          * publisher's `file delete tftp CTLFile.tlv` removes the cluster's
@@ -133,6 +144,9 @@ static int materialize_one(ck_cluster *c, const char *node, const char *name, ck
  * publish (or a killed one) leave behind. */
 static bool leftover(const char *entry, bool in_run)
 {
+    size_t dn = ck__device_file_base(entry);
+    if (dn && strncmp(entry + dn, ".tmp.", 5) == 0)
+        return true;
     for (size_t i = 0; i < CK__N_MANAGED; i++) {
         size_t n = strlen(ck__managed_files[i]);
         if (strncmp(entry, ck__managed_files[i], n) != 0 || entry[n] != '.')
@@ -169,6 +183,11 @@ static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_re
             *err = e2;
             rc = -1;
         }
+    }
+    ck_err e3 = {0};
+    if (ck__materialize_devices(c, node, r, &e3) < 0 && rc == 0) {
+        *err = e3;
+        rc = -1;
     }
     /* Only the lock holder stages, so whatever is in run/ now is stale. */
     remove_leftovers(c, node, "tftp", r);

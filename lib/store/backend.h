@@ -33,6 +33,10 @@ typedef struct ck_store_ops {
     int (*put_served)(ck_store *s, const ck_served_row *r, ck_err *err);
     int (*delete_served)(ck_store *s, const char *node, const char *name, ck_err *err);
     int (*list_served)(ck_store *s, const char *node, ck_served_row **out, size_t *n, ck_err *err);
+    int (*put_device)(ck_store *s, const ck_device_row *d, int64_t now, ck_err *err);
+    int (*get_device)(ck_store *s, const char *name, ck_device_row *out, ck_err *err);
+    int (*list_devices)(ck_store *s, ck_device_row **out, size_t *n, ck_err *err);
+    int (*delete_device)(ck_store *s, const char *name, int *deleted, ck_err *err);
     int (*audit)(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err);
     int (*list_audit)(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
     int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,

@@ -143,8 +143,20 @@ static const char schema_v2[] =
     "CREATE TABLE servedfile("
     "  node text NOT NULL, name text NOT NULL, version bigint NOT NULL, md5 text NOT NULL, sha1 text NOT NULL,"
     "  since bigint NOT NULL, PRIMARY KEY(node, name));";
+/* Version 3: devices (phones), as on SQLite. */
+static const char schema_v3[] =
+    "CREATE TABLE device("
+    "  name text PRIMARY KEY, model text NOT NULL,"
+    "  profile text NOT NULL CHECK(profile IN ('non-secure','authenticated','encrypted')),"
+    "  encrconfig integer NOT NULL, template text,"
+    "  capfoperation text NOT NULL, capfauth text NOT NULL, capfstring text NOT NULL,"
+    "  keytype text NOT NULL, keysize integer NOT NULL, completesby bigint NOT NULL,"
+    "  lscserial text NOT NULL, lscnotbefore bigint NOT NULL, lscnotafter bigint NOT NULL, lscpem text,"
+    "  capfresult text NOT NULL, capfresultat bigint NOT NULL, changed bigint NOT NULL);"
+    "CREATE TRIGGER device_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON device"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
 
-static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2};
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3};
 
 /* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
  * savepoint and skipped where the cluster's database user may not. */
@@ -639,6 +651,115 @@ static int pg_list_served(ck_store *s, const char *node, ck_served_row **out, si
     return 0;
 }
 
+/* --- devices --- */
+
+#define DEVICE_COLS                                                                                                   \
+    "name, model, profile, encrconfig, template, capfoperation, capfauth, capfstring, keytype, keysize, completesby, " \
+    "lscserial, lscnotbefore, lscnotafter, lscpem, capfresult, capfresultat, changed"
+
+static int pg_put_device(ck_store *s, const ck_device_row *d, int64_t now, ck_err *err)
+{
+    char enc[4], ks[16], cb[24], nb[24], na[24], ra[24], ch[24];
+    snprintf(enc, sizeof enc, "%d", d->encrypted_config ? 1 : 0);
+    snprintf(ks, sizeof ks, "%d", d->key_size);
+    snprintf(cb, sizeof cb, "%lld", (long long)d->completes_by);
+    snprintf(nb, sizeof nb, "%lld", (long long)d->lsc_not_before);
+    snprintf(na, sizeof na, "%lld", (long long)d->lsc_not_after);
+    snprintf(ra, sizeof ra, "%lld", (long long)d->last_result_at);
+    snprintf(ch, sizeof ch, "%lld", (long long)now);
+    /* A NULL parameter is SQL NULL (no template, no LSC). */
+    const char *v[] = {d->name,       d->model,    d->profile,    enc, d->template_xml, d->operation,
+                       d->auth_mode,  d->auth_string, d->key_type, ks, cb,              d->lsc_serial,
+                       nb,            na,          d->lsc_pem,    d->last_result, ra,   ch};
+    return run_cmd(s,
+                   "INSERT INTO device(" DEVICE_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
+                   "$17,$18) ON CONFLICT(name) DO UPDATE SET model=$2, profile=$3, encrconfig=$4, template=$5, "
+                   "capfoperation=$6, capfauth=$7, capfstring=$8, keytype=$9, keysize=$10, completesby=$11, "
+                   "lscserial=$12, lscnotbefore=$13, lscnotafter=$14, lscpem=$15, capfresult=$16, capfresultat=$17, "
+                   "changed=$18",
+                   18, v, "store device", err);
+}
+
+static bool dup_nullable(const PGresult *r, int row, int col, char **out)
+{
+    *out = NULL;
+    if (PQgetisnull(r, row, col))
+        return true;
+    return (*out = strdup(PQgetvalue(r, row, col))) != NULL;
+}
+
+static bool device_from_row(const PGresult *r, int i, ck_device_row *d)
+{
+    memset(d, 0, sizeof *d);
+    copy_val(d->name, sizeof d->name, r, i, 0);
+    copy_val(d->model, sizeof d->model, r, i, 1);
+    copy_val(d->profile, sizeof d->profile, r, i, 2);
+    d->encrypted_config = num(r, i, 3) != 0;
+    copy_val(d->operation, sizeof d->operation, r, i, 5);
+    copy_val(d->auth_mode, sizeof d->auth_mode, r, i, 6);
+    copy_val(d->auth_string, sizeof d->auth_string, r, i, 7);
+    copy_val(d->key_type, sizeof d->key_type, r, i, 8);
+    d->key_size = (int)num(r, i, 9);
+    d->completes_by = num(r, i, 10);
+    copy_val(d->lsc_serial, sizeof d->lsc_serial, r, i, 11);
+    d->lsc_not_before = num(r, i, 12);
+    d->lsc_not_after = num(r, i, 13);
+    copy_val(d->last_result, sizeof d->last_result, r, i, 15);
+    d->last_result_at = num(r, i, 16);
+    d->changed_at = num(r, i, 17);
+    return dup_nullable(r, i, 4, &d->template_xml) && dup_nullable(r, i, 14, &d->lsc_pem);
+}
+
+static int device_rows(ck_store *s, const char *sql, const char *arg, ck_device_row **out, size_t *n, ck_err *err)
+{
+    PGresult *r = run(s, sql, arg ? 1 : 0, &arg, NULL, PGRES_TUPLES_OK, "list devices", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_device_row *v = calloc((size_t)count + 1, sizeof *v);
+    bool ok = v != NULL;
+    for (int i = 0; ok && i < count; i++)
+        ok = device_from_row(r, i, &v[i]);
+    PQclear(r);
+    if (!ok) {
+        ck_device_rows_free(v, (size_t)count);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    *out = v;
+    *n = (size_t)count;
+    return 0;
+}
+
+static int pg_get_device(ck_store *s, const char *name, ck_device_row *out, ck_err *err)
+{
+    ck_device_row *rows = NULL;
+    size_t n = 0;
+    if (device_rows(s, "SELECT " DEVICE_COLS " FROM device WHERE name=$1", name, &rows, &n, err) < 0)
+        return -1;
+    if (n == 0) {
+        free(rows);
+        return ck_fail(err, CK_ENOTFOUND, "no device named '%s' in this cluster", name);
+    }
+    *out = rows[0];
+    free(rows);
+    return 0;
+}
+
+static int pg_list_devices(ck_store *s, ck_device_row **out, size_t *n, ck_err *err)
+{
+    return device_rows(s, "SELECT " DEVICE_COLS " FROM device ORDER BY name", NULL, out, n, err);
+}
+
+static int pg_delete_device(ck_store *s, const char *name, int *deleted, ck_err *err)
+{
+    PGresult *r = run(s, "DELETE FROM device WHERE name=$1", 1, &name, NULL, PGRES_COMMAND_OK, "delete device", err);
+    if (!r)
+        return -1;
+    *deleted = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return 0;
+}
+
 /* --- audit --- */
 
 static int pg_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
@@ -844,6 +965,10 @@ static const ck_store_ops pg_ops = {
     .put_served = pg_put_served,
     .delete_served = pg_delete_served,
     .list_served = pg_list_served,
+    .put_device = pg_put_device,
+    .get_device = pg_get_device,
+    .list_devices = pg_list_devices,
+    .delete_device = pg_delete_device,
     .audit = pg_audit,
     .list_audit = pg_list_audit,
     .query_readonly = pg_query_readonly,

@@ -104,7 +104,35 @@ static int migrate_to_v2(ck_store *s, ck_err *err)
                 err);
 }
 
-static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2};
+/* Version 3: devices (phones), counted like every other table. Columns
+ * as docs/phones-capf.md lists them. */
+static int migrate_to_v3(ck_store *s, ck_err *err)
+{
+    if (exec(s,
+             "CREATE TABLE device("
+             "  name TEXT PRIMARY KEY, model TEXT NOT NULL,"
+             "  profile TEXT NOT NULL CHECK(profile IN ('non-secure','authenticated','encrypted')),"
+             "  encrconfig INTEGER NOT NULL, template TEXT,"
+             "  capfoperation TEXT NOT NULL, capfauth TEXT NOT NULL, capfstring TEXT NOT NULL,"
+             "  keytype TEXT NOT NULL, keysize INTEGER NOT NULL, completesby INTEGER NOT NULL,"
+             "  lscserial TEXT NOT NULL, lscnotbefore INTEGER NOT NULL, lscnotafter INTEGER NOT NULL, lscpem TEXT,"
+             "  capfresult TEXT NOT NULL, capfresultat INTEGER NOT NULL, changed INTEGER NOT NULL);",
+             err) < 0)
+        return -1;
+    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
+    for (size_t o = 0; o < 3; o++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "CREATE TRIGGER device_%s_counts AFTER %s ON device BEGIN "
+                 "UPDATE changecounter SET value=value+1; END;",
+                 ops[o], ops[o]);
+        if (exec(s, sql, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2, migrate_to_v3};
 
 static int user_version(ck_store *s)
 {
@@ -611,6 +639,143 @@ static int sq_list_served(ck_store *s, const char *node, ck_served_row **out, si
     return 0;
 }
 
+/* --- devices --- */
+
+#define DEVICE_COLS                                                                                                   \
+    "name, model, profile, encrconfig, template, capfoperation, capfauth, capfstring, keytype, keysize, completesby, " \
+    "lscserial, lscnotbefore, lscnotafter, lscpem, capfresult, capfresultat, changed"
+
+static int sq_put_device(ck_store *s, const ck_device_row *d, int64_t now, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO device(" DEVICE_COLS ") "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            err);
+    if (!st)
+        return -1;
+    int i = 1;
+    sqlite3_bind_text(st, i++, d->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->profile, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, d->encrypted_config);
+    if (d->template_xml)
+        sqlite3_bind_text(st, i++, d->template_xml, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i++);
+    sqlite3_bind_text(st, i++, d->operation, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->auth_mode, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->auth_string, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->key_type, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, d->key_size);
+    sqlite3_bind_int64(st, i++, d->completes_by);
+    sqlite3_bind_text(st, i++, d->lsc_serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, i++, d->lsc_not_before);
+    sqlite3_bind_int64(st, i++, d->lsc_not_after);
+    if (d->lsc_pem)
+        sqlite3_bind_text(st, i++, d->lsc_pem, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i++);
+    sqlite3_bind_text(st, i++, d->last_result, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, i++, d->last_result_at);
+    sqlite3_bind_int64(st, i++, now);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store device");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* NULL stays NULL (no template, no LSC); false when out of memory. */
+static bool dup_nullable(sqlite3_stmt *st, int col, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return true;
+    return (*out = dup_text(st, col)) != NULL;
+}
+
+static bool device_from_row(sqlite3_stmt *st, ck_device_row *d)
+{
+    memset(d, 0, sizeof *d);
+    copy_text(d->name, sizeof d->name, st, 0);
+    copy_text(d->model, sizeof d->model, st, 1);
+    copy_text(d->profile, sizeof d->profile, st, 2);
+    d->encrypted_config = sqlite3_column_int(st, 3) != 0;
+    copy_text(d->operation, sizeof d->operation, st, 5);
+    copy_text(d->auth_mode, sizeof d->auth_mode, st, 6);
+    copy_text(d->auth_string, sizeof d->auth_string, st, 7);
+    copy_text(d->key_type, sizeof d->key_type, st, 8);
+    d->key_size = sqlite3_column_int(st, 9);
+    d->completes_by = sqlite3_column_int64(st, 10);
+    copy_text(d->lsc_serial, sizeof d->lsc_serial, st, 11);
+    d->lsc_not_before = sqlite3_column_int64(st, 12);
+    d->lsc_not_after = sqlite3_column_int64(st, 13);
+    copy_text(d->last_result, sizeof d->last_result, st, 15);
+    d->last_result_at = sqlite3_column_int64(st, 16);
+    d->changed_at = sqlite3_column_int64(st, 17);
+    return dup_nullable(st, 4, &d->template_xml) && dup_nullable(st, 14, &d->lsc_pem);
+}
+
+static int sq_get_device(ck_store *s, const char *name, ck_device_row *out, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " DEVICE_COLS " FROM device WHERE name=?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bool ok = rc == SQLITE_ROW && device_from_row(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW && !ok) {
+        ck_device_row_clear(out);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return ck_fail(err, CK_ENOTFOUND, "no device named '%s' in this cluster", name);
+    return db_fail(s, err, "get device");
+}
+
+static int sq_list_devices(ck_store *s, ck_device_row **out, size_t *n, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " DEVICE_COLS " FROM device ORDER BY name", err);
+    if (!st)
+        return -1;
+    ck_device_row *v = NULL;
+    size_t cap = 0, count = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
+            rc = ck_fail(err, CK_ENOMEM, "out of memory");
+            break;
+        }
+        if (!device_from_row(st, &v[count++])) {
+            rc = ck_fail(err, CK_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, err, "list devices");
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        ck_device_rows_free(v, count);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sq_delete_device(ck_store *s, const char *name, int *deleted, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "DELETE FROM device WHERE name=?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete device");
+    if (rc == 0)
+        *deleted = sqlite3_changes(DB(s));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* --- audit --- */
 
 static int sq_audit(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err)
@@ -811,6 +976,10 @@ static const ck_store_ops sqlite_ops = {
     .put_served = sq_put_served,
     .delete_served = sq_delete_served,
     .list_served = sq_list_served,
+    .put_device = sq_put_device,
+    .get_device = sq_get_device,
+    .list_devices = sq_list_devices,
+    .delete_device = sq_delete_device,
     .audit = sq_audit,
     .list_audit = sq_list_audit,
     .query_readonly = sq_query_readonly,

@@ -197,6 +197,36 @@ int ck_store_list_served(ck_store *s, const char *node, ck_served_row **out, siz
 {
     return s->ops->list_served(s, node, out, n, err);
 }
+int ck_store_put_device(ck_store *s, const ck_device_row *d, ck_err *err)
+{
+    if (!d->name[0] || !d->model[0] || !d->profile[0] || !d->operation[0] || !d->auth_mode[0] || !d->key_type[0])
+        return ck_fail(err, CK_EINVAL, "cluster database: incomplete device row");
+    return s->ops->put_device(s, d, (int64_t)time(NULL), err);
+}
+int ck_store_get_device(ck_store *s, const char *name, ck_device_row *out, ck_err *err)
+{
+    return s->ops->get_device(s, name, out, err);
+}
+int ck_store_list_devices(ck_store *s, ck_device_row **out, size_t *n, ck_err *err)
+{
+    return s->ops->list_devices(s, out, n, err);
+}
+int ck_store_delete_device(ck_store *s, const char *name, int *deleted, ck_err *err)
+{
+    return s->ops->delete_device(s, name, deleted, err);
+}
+void ck_device_row_clear(ck_device_row *d)
+{
+    free(d->template_xml);
+    free(d->lsc_pem);
+    memset(d, 0, sizeof *d);
+}
+void ck_device_rows_free(ck_device_row *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++)
+        ck_device_row_clear(&rows[i]);
+    free(rows);
+}
 
 int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err)
 {

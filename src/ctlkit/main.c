@@ -20,6 +20,9 @@ static const char usage[] =
     "  cluster status DIR [--json]\n"
     "  admin --cluster DIR --node NAME [-c 'COMMAND'] [--yes]   the admin: shell\n"
     "\n"
+    "Phones:\n"
+    "  device add|capf|show|list|remove|import|template --cluster C ...   phones, CAPF, configuration files\n"
+    "\n"
     "USB eTokens and the CTL Client:\n"
     "  token list|show|export --module PATH [--token LABEL] [--out FILE.pem]\n"
     "  provider passwd --cluster DIR USER      CTL Provider admin password\n"
@@ -92,7 +95,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"cert", cmd_cert}, {"tlv", cmd_tlv}, {"sgn", cmd_sgn}, {"cluster", cmd_cluster}, {"admin", cmd_admin},
-      {"token", cmd_token}, {"provider", cmd_provider}, {"ctl-client", cmd_ctl_client}};
+      {"token", cmd_token}, {"provider", cmd_provider}, {"ctl-client", cmd_ctl_client},
+      {"device", cmd_device}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

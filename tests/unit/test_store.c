@@ -222,6 +222,94 @@ static void test_params_files_audit(void **state)
     ck_store_close(s);
 }
 
+static ck_device_row sample_device(const char *name)
+{
+    ck_device_row d = {.encrypted_config = true, .key_size = 384, .completes_by = 1900000000,
+                       .lsc_not_before = 1800000000, .lsc_not_after = 1900000000, .last_result_at = 1800000001};
+    snprintf(d.name, sizeof d.name, "%s", name);
+    snprintf(d.model, sizeof d.model, "8865");
+    snprintf(d.profile, sizeof d.profile, "encrypted");
+    snprintf(d.operation, sizeof d.operation, "install");
+    snprintf(d.auth_mode, sizeof d.auth_mode, "string");
+    snprintf(d.auth_string, sizeof d.auth_string, "123456");
+    snprintf(d.key_type, sizeof d.key_type, "ec");
+    snprintf(d.lsc_serial, sizeof d.lsc_serial, "0A1B");
+    snprintf(d.last_result, sizeof d.last_result, "Installed certificate");
+    return d;
+}
+
+/* Device rows: every field comes back, NULL stays NULL, put replaces,
+ * the list is sorted, delete counts, and a change moves the counter. */
+static void test_devices(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_device_row d = sample_device("SEP00112233AABB"), got;
+    d.template_xml = "<device>x</device>";
+    d.lsc_pem = "-----BEGIN CERTIFICATE-----\n";
+    assert_int_equal(ck_store_get_device(s, d.name, &got, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    int64_t before = ck_store_change_counter(s);
+    assert_int_equal(ck_store_put_device(s, &d, &err), 0);
+    assert_true(ck_store_change_counter(s) != before);
+    assert_int_equal(ck_store_get_device(s, d.name, &got, &err), 0);
+    assert_string_equal(got.name, d.name);
+    assert_string_equal(got.model, "8865");
+    assert_string_equal(got.profile, "encrypted");
+    assert_true(got.encrypted_config);
+    assert_string_equal(got.template_xml, d.template_xml);
+    assert_string_equal(got.operation, "install");
+    assert_string_equal(got.auth_mode, "string");
+    assert_string_equal(got.auth_string, "123456");
+    assert_string_equal(got.key_type, "ec");
+    assert_int_equal(got.key_size, 384);
+    assert_int_equal(got.completes_by, 1900000000);
+    assert_string_equal(got.lsc_serial, "0A1B");
+    assert_int_equal(got.lsc_not_before, 1800000000);
+    assert_int_equal(got.lsc_not_after, 1900000000);
+    assert_string_equal(got.lsc_pem, d.lsc_pem);
+    assert_string_equal(got.last_result, "Installed certificate");
+    assert_int_equal(got.last_result_at, 1800000001);
+    assert_true(got.changed_at > 0);
+    ck_device_row_clear(&got);
+
+    /* Replacing: NULL template and LSC come back NULL. */
+    d.template_xml = NULL;
+    d.lsc_pem = NULL;
+    snprintf(d.operation, sizeof d.operation, "none");
+    assert_int_equal(ck_store_put_device(s, &d, &err), 0);
+    ck_device_row e = sample_device("SEP000000000001");
+    assert_int_equal(ck_store_put_device(s, &e, &err), 0);
+    ck_device_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_list_devices(s, &rows, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].name, "SEP000000000001");
+    assert_string_equal(rows[1].name, "SEP00112233AABB");
+    assert_null(rows[1].template_xml);
+    assert_null(rows[1].lsc_pem);
+    assert_string_equal(rows[1].operation, "none");
+    ck_device_rows_free(rows, n);
+
+    /* An incomplete row is refused before the backend sees it. */
+    ck_device_row bad = sample_device("SEP000000000002");
+    bad.model[0] = 0;
+    assert_int_equal(ck_store_put_device(s, &bad, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+
+    int deleted = -1;
+    assert_int_equal(ck_store_delete_device(s, "SEP000000000001", &deleted, &err), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(ck_store_delete_device(s, "SEP000000000001", &deleted, &err), 0);
+    assert_int_equal(deleted, 0);
+    /* A rolled-back add leaves nothing. */
+    assert_int_equal(ck_store_begin(s, &err), 0);
+    assert_int_equal(ck_store_put_device(s, &e, &err), 0);
+    ck_store_rollback(s);
+    assert_int_equal(ck_store_get_device(s, e.name, &got, &err), -1);
+    ck_store_close(s);
+}
+
 static int count_rows(void *ctx, int ncols, const char *const *names, const char *const *values)
 {
     if (values)
@@ -494,7 +582,7 @@ static void raw_exec(const where *w, const char *sql)
     sqlite3_close(db);
 }
 
-/* A database of schema version 1 (before servedfile) opens, upgrades and
+/* A database of schema version 1 (before servedfile and device) opens, upgrades and
  * keeps its rows. */
 static void test_upgrade_v1(void **state)
 {
@@ -503,8 +591,8 @@ static void test_upgrade_v1(void **state)
     ck_err err = {0};
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "1", &err), 0);
     ck_store_close(s);
-    raw_exec(w, use_pg ? "DROP TABLE servedfile; UPDATE ctlkit_schema SET version=1"
-                       : "DROP TABLE servedfile; PRAGMA user_version=1");
+    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; UPDATE ctlkit_schema SET version=1"
+                       : "DROP TABLE servedfile; DROP TABLE device; PRAGMA user_version=1");
     assert_int_equal(ck_store_open(w->address, false, &s, &err), 0);
     char v[8];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
@@ -581,6 +669,11 @@ static void test_sqlite_upgrade_v0(void **state)
     assert_true(before >= 0);
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "0", &err), 0);
     assert_true(ck_store_change_counter(s) != before);
+    /* The upgraded database holds devices. */
+    ck_device_row d = sample_device("SEP00112233AABB"), got;
+    assert_int_equal(ck_store_put_device(s, &d, &err), 0);
+    assert_int_equal(ck_store_get_device(s, d.name, &got, &err), 0);
+    ck_device_row_clear(&got);
     ck_store_close(s);
     assert_int_equal(sqlite_user_version(path), CK_STORE_SCHEMA_VERSION);
     /* Opening again changes nothing. */
@@ -707,7 +800,7 @@ int main(int argc, char **argv)
             BOTH(test_nodes),           BOTH(test_certs_and_trust), BOTH(test_params_files_audit),
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
-            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1),
+            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -715,7 +808,7 @@ int main(int argc, char **argv)
         BOTH(test_nodes),          BOTH(test_certs_and_trust),        BOTH(test_params_files_audit),
         BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
         BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
-        BOTH(test_served),         BOTH(test_upgrade_v1),
+        BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices),
         cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
     return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);

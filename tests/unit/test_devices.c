@@ -1,0 +1,367 @@
+/* Unit tests of devices (lib/cluster/devices.c, device_config.c,
+ * device_files.c): the rules of a device row, the operations with what
+ * they refuse (a refused import leaves nothing), the configuration XML
+ * field by field, and the files a node's TFTP folder gets (the .sgn in
+ * mixed mode verifies with the node's CallManager certificate). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlkit/device.h"
+#include "ctlkit/store.h"
+#include "ctlkit/trustlist.h"
+#include "ctlkit/x509.h"
+
+static void expect_fail(int rc, const ck_err *err, ck_code code, const char *needle)
+{
+    if (rc != -1)
+        fail_msg("succeeded, expected %s with '%s'", ck_code_name(code), needle);
+    if (err->code != code || !strstr(err->msg, needle))
+        fail_msg("got %s '%s', expected %s with '%s'", ck_code_name(err->code), err->msg, ck_code_name(code), needle);
+}
+
+static void test_checks(void **state)
+{
+    ck_err err = {0};
+    assert_int_equal(ck_device_check_name("SEP001122AABBCC", &err), 0);
+    expect_fail(ck_device_check_name("SEP001122aabbcc", &err), &err, CK_EINVAL, "upper-case");
+    expect_fail(ck_device_check_name("SEP001122AABB", &err), &err, CK_EINVAL, "not a device name");
+    expect_fail(ck_device_check_name("ATA001122AABBCC", &err), &err, CK_EINVAL, "not a device name");
+    expect_fail(ck_device_check_name("SEP001122AABBCG", &err), &err, CK_EINVAL, "not a device name");
+    const char *m = NULL;
+    assert_int_equal(ck_device_check_model("Cisco 7975", &m, &err), 0);
+    assert_string_equal(m, "7975");
+    expect_fail(ck_device_check_model("7999", &m, &err), &err, CK_EINVAL, "unknown phone model '7999'");
+    assert_int_equal(ck_device_check_template("<device>\n<x/>\n</device>\n", &err), 0);
+    expect_fail(ck_device_check_template("<devices></devices>", &err), &err, CK_EINVAL, "one <device>");
+    expect_fail(ck_device_check_template("<device></device><device></device>", &err), &err, CK_EINVAL, "one <device>");
+}
+
+static void test_row_defaults_and_capf(void **state)
+{
+    ck_err err = {0};
+    ck_device_row d;
+    ck_device_add a = {.name = "SEP001122334455", .model = "7975"};
+    assert_int_equal(ck_device_row_make(&a, &d, &err), 0);
+    assert_string_equal(d.profile, "non-secure");
+    assert_false(d.encrypted_config);
+    assert_string_equal(d.operation, "none");
+    assert_string_equal(d.auth_mode, "null");
+    assert_string_equal(d.key_type, "rsa");
+    assert_int_equal(d.key_size, 2048);
+    assert_int_equal(d.completes_by, 0);
+
+    /* A new operation completes by the end of today + the parameter's days. */
+    int64_t now = 1800000000; /* 2027-01-15 08:00:00 UTC */
+    ck_device_capf cp = {.operation = "install", .auth_string = "123456"};
+    assert_int_equal(ck_device_row_apply_capf(&d, &cp, 10, now, &err), 0);
+    assert_string_equal(d.auth_mode, "string");
+    assert_string_equal(d.auth_string, "123456");
+    assert_int_equal(d.completes_by, 1800000000 - 1800000000 % 86400 + 10 * 86400 + 86399);
+    cp = (ck_device_capf){.completes_by = "2027-02-01"};
+    assert_int_equal(ck_device_row_apply_capf(&d, &cp, 10, now, &err), 0);
+    struct tm tm = {.tm_year = 127, .tm_mon = 1, .tm_mday = 1, .tm_hour = 23, .tm_min = 59, .tm_sec = 59};
+    assert_int_equal(d.completes_by, (int64_t)timegm(&tm));
+
+    /* Refusals name the problem. */
+    cp = (ck_device_capf){.auth_string = "123"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "4 to 10 digits");
+    cp = (ck_device_capf){.auth_string = "12345678901"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "4 to 10 digits");
+    cp = (ck_device_capf){.auth_string = "12a4"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "4 to 10 digits");
+    cp = (ck_device_capf){.key = "ec:384"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "RSA keys only");
+    cp = (ck_device_capf){.key = "rsa:3072"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "unknown key 'rsa:3072'");
+    cp = (ck_device_capf){.completes_by = "2020-01-01"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "in the past");
+    cp = (ck_device_capf){.completes_by = "2027-02-30"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "YYYY-MM-DD");
+    cp = (ck_device_capf){.operation = "upgrade"};
+    expect_fail(ck_device_row_apply_capf(&d, &cp, 10, now, &err), &err, CK_EINVAL, "unknown certificate operation");
+    /* Another mode drops the string; no operation drops the date. */
+    cp = (ck_device_capf){.operation = "none", .auth = "mic"};
+    assert_int_equal(ck_device_row_apply_capf(&d, &cp, 10, now, &err), 0);
+    assert_string_equal(d.auth_string, "");
+    assert_int_equal(d.completes_by, 0);
+    /* By string without one: a random one of 6 digits. */
+    cp = (ck_device_capf){.operation = "install", .auth = "string"};
+    assert_int_equal(ck_device_row_apply_capf(&d, &cp, 10, now, &err), 0);
+    assert_int_equal(strlen(d.auth_string), 6);
+    assert_int_equal(strspn(d.auth_string, "0123456789"), 6);
+    ck_device_row_clear(&d);
+
+    ck_device_add enc = {.name = "SEP001122334455", .model = "8865", .encrypted_config = true};
+    expect_fail(ck_device_row_make(&enc, &d, &err), &err, CK_EINVAL, "needs the encrypted profile");
+    ck_device_row_clear(&d);
+    enc.profile = "encrypted";
+    assert_int_equal(ck_device_row_make(&enc, &d, &err), 0);
+    cp = (ck_device_capf){.key = "ec:521"};
+    assert_int_equal(ck_device_row_apply_capf(&d, &cp, 10, now, &err), 0);
+    assert_string_equal(d.key_type, "ec");
+    ck_device_row_clear(&d);
+}
+
+/* The text of <tag>...</tag> in xml (static buffer), "" when absent. */
+static const char *elem(const char *xml, const char *tag)
+{
+    static char out[512];
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
+    out[0] = 0;
+    if (a && b)
+        snprintf(out, sizeof out, "%.*s", (int)(b - a - strlen(open)), a + strlen(open));
+    return out;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void test_config_xml_fields(void **state)
+{
+    ck_node nodes[2] = {{.name = "pub", .ip = "10.0.0.1", .tvs_port = 2445},
+                        {.name = "sub", .ip = "10.0.0.2", .tvs_port = 2446}};
+    ck_device_config_ctx ctx = {.mixed = true, .capf_host = "10.0.0.1", .capf_port = 3804, .nodes = nodes,
+                                .n_nodes = 2,
+                                .cluster_template = "<?xml version=\"1.0\"?>\n<device xsi:type=\"axl:XIPPhone\">\n"
+                                                    "<fullConfig>true</fullConfig>\n"
+                                                    "<deviceSecurityMode>1</deviceSecurityMode>\n"
+                                                    "<capfList><capf><phonePort>1</phonePort></capf></capfList>\n"
+                                                    "<sipProfile><x/></sipProfile>\n</device>\n"};
+    ck_err err = {0};
+    ck_device_row d;
+    ck_device_add a = {.name = "SEP001122334455", .model = "7975", .profile = "encrypted"};
+    assert_int_equal(ck_device_row_make(&a, &d, &err), 0);
+    snprintf(d.operation, sizeof d.operation, "install");
+    char *xml = NULL;
+    size_t len = 0;
+    assert_int_equal(ck_device_config_xml(&ctx, &d, &xml, &len, &err), 0);
+    assert_int_equal(strlen(xml), len);
+    assert_string_equal(elem(xml, "deviceSecurityMode"), "3");
+    assert_string_equal(elem(xml, "capfAuthMode"), "2"); /* null string */
+    assert_string_equal(elem(xml, "phonePort"), "3804");
+    assert_string_equal(elem(elem(xml, "capfList"), "processNodeName"), "10.0.0.1");
+    assert_string_equal(elem(xml, "certHash"), "");
+    assert_string_equal(elem(xml, "encrConfig"), "false");
+    /* The template's own copies are replaced, the rest kept. */
+    assert_int_equal(count(xml, "<deviceSecurityMode>"), 1);
+    assert_int_equal(count(xml, "<capfList>"), 1);
+    assert_non_null(strstr(xml, "<sipProfile><x/></sipProfile>"));
+    assert_non_null(strstr(xml, "<device xsi:type=\"axl:XIPPhone\">\n<deviceSecurityMode>"));
+    /* TVS and CallManager lists: every node, in order. */
+    assert_non_null(strstr(xml, "<TVS>\n<members>\n<member priority=\"0\">\n<port>2445</port>\n<address>10.0.0.1</address>"));
+    assert_non_null(strstr(xml, "<member priority=\"1\">\n<port>2446</port>\n<address>10.0.0.2</address>"));
+    assert_int_equal(count(xml, "<callManager>"), 2);
+    assert_int_equal(count(xml, "<devicePool>"), 1);
+    free(xml);
+
+    /* A non-secure cluster: every phone mode 1; no operation: auth mode 0;
+     * a per-device template with its own devicePool gets the group inside. */
+    ctx.mixed = false;
+    snprintf(d.operation, sizeof d.operation, "none");
+    d.template_xml = strdup("<device>\n<devicePool uuid=\"x\">\n<dateTimeSetting/>\n<callManagerGroup>old"
+                            "</callManagerGroup>\n</devicePool>\n</device>");
+    assert_int_equal(ck_device_config_xml(&ctx, &d, &xml, &len, &err), 0);
+    assert_string_equal(elem(xml, "deviceSecurityMode"), "1");
+    assert_string_equal(elem(xml, "capfAuthMode"), "0");
+    assert_null(strstr(xml, "old"));
+    assert_non_null(strstr(xml, "<devicePool uuid=\"x\">\n<callManagerGroup>"));
+    assert_int_equal(count(xml, "<devicePool"), 1);
+    free(xml);
+    snprintf(d.profile, sizeof d.profile, "authenticated");
+    ctx.mixed = true;
+    assert_int_equal(ck_device_config_xml(&ctx, &d, &xml, &len, &err), 0);
+    assert_string_equal(elem(xml, "deviceSecurityMode"), "2");
+    free(xml);
+    ck_device_row_clear(&d);
+}
+
+static ck_store *store_of(tu_cluster *t) { return ck_cluster_store(t->c); }
+
+/* Operations on a real cluster: add, duplicate, capf, remove, and the
+ * files of each node's folder. */
+static void test_operations_and_files(void **state)
+{
+    tu_cluster *t = tu_cluster_new(2, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_device_add a = {.name = "SEP001122334455", .model = "7975", .profile = "encrypted"};
+    assert_int_equal(ck_cluster_device_add(t->c, &a, &err), 0);
+    expect_fail(ck_cluster_device_add(t->c, &a, &err), &err, CK_ESTATE, "already a device");
+    ck_device_capf cp = {.operation = "install", .auth_string = "246810"};
+    assert_int_equal(ck_cluster_device_capf(t->c, a.name, &cp, &err), 0);
+    expect_fail(ck_cluster_device_capf(t->c, "SEP00112233445F", &cp, &err), &err, CK_ENOTFOUND, "no device");
+
+    ck_device_row d;
+    assert_int_equal(ck_store_get_device(store_of(t), a.name, &d, &err), 0);
+    assert_string_equal(d.operation, "install");
+    /* Default completion: the parameter's 10 days. */
+    assert_true(d.completes_by > (int64_t)time(NULL) + 9 * 86400);
+    assert_true(d.completes_by <= (int64_t)time(NULL) + 11 * 86400);
+    ck_device_row_clear(&d);
+
+    const char *nodes[] = {TU_PUB, TU_SUB};
+    for (size_t i = 0; i < 2; i++) {
+        size_t xl = 0, sl = 0;
+        uint8_t *xml = tu_node_file(t, nodes[i], "SEP001122334455.cnf.xml", &xl);
+        uint8_t *sgn = tu_node_file(t, nodes[i], "SEP001122334455.cnf.xml.sgn", &sl);
+        assert_non_null(xml);
+        assert_non_null(sgn);
+        assert_non_null(strstr((char *)xml, "<deviceSecurityMode>3</deviceSecurityMode>"));
+        assert_non_null(strstr((char *)xml, "<capfAuthMode>1</capfAuthMode>"));
+        /* The .sgn carries the same bytes, signed by this node's CallManager. */
+        ck_tl_file *f = NULL;
+        assert_int_equal(ck_sgn_parse(sgn, sl, &f, &err), 0);
+        assert_int_equal(f->content.n, xl);
+        assert_memory_equal(f->content.p, xml, xl);
+        assert_memory_equal(f->filename.p, "SEP001122334455.cnf.xml.sgn", 28);
+        ck_cert_row cr;
+        assert_int_equal(ck_store_get_cert(store_of(t), nodes[i], "CallManager", &cr, &err), 0);
+        X509 *cert = NULL;
+        assert_int_equal(ck_load_pem_mem(cr.pem, strlen(cr.pem), &cert, NULL, false, &err), 0);
+        assert_int_equal(ck_tl_verify_with(f, cert, &err), 0);
+        /* The other node's certificate does not verify it. */
+        ck_cert_row other;
+        assert_int_equal(ck_store_get_cert(store_of(t), nodes[1 - i], "CallManager", &other, &err), 0);
+        X509 *ocert = NULL;
+        assert_int_equal(ck_load_pem_mem(other.pem, strlen(other.pem), &ocert, NULL, false, &err), 0);
+        assert_int_equal(ck_tl_verify_with(f, ocert, &err), -1);
+        X509_free(cert);
+        X509_free(ocert);
+        ck_cert_row_clear(&cr);
+        ck_cert_row_clear(&other);
+        ck_tl_free(f);
+        free(xml);
+        free(sgn);
+    }
+
+    /* Materializing again changes nothing (no re-signing). */
+    ck_materialize_report r;
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+    assert_int_equal(r.n, 0);
+
+    /* A hand-edited file is brought back. */
+    char path[PATH_MAX];
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", "SEP001122334455.cnf.xml", path, sizeof path);
+    FILE *fp = fopen(path, "w");
+    fputs("<device/>", fp);
+    fclose(fp);
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+    assert_int_equal(r.n, 1);
+    assert_non_null(strstr(r.lines[0], "1 device configuration file written"));
+
+    /* Non-secure mode: the .sgn goes, the plain file says mode 1. */
+    assert_int_equal(ck_cluster_set_nonsecure_mode(t->c, TU_PUB, &err), 0);
+    size_t l = 0;
+    assert_null(tu_node_file(t, TU_SUB, "SEP001122334455.cnf.xml.sgn", &l));
+    uint8_t *xml = tu_node_file(t, TU_SUB, "SEP001122334455.cnf.xml", &l);
+    assert_non_null(strstr((char *)xml, "<deviceSecurityMode>1</deviceSecurityMode>"));
+    free(xml);
+
+    /* Remove: the files go with the row; a file the admin put there by
+     * hand for a phone ctlkit does not know stays. */
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", "SEP0000000000FF.cnf.xml", path, sizeof path);
+    fp = fopen(path, "w");
+    fputs("<device>by hand</device>", fp);
+    fclose(fp);
+    assert_int_equal(ck_cluster_device_remove(t->c, a.name, &err), 0);
+    assert_null(tu_node_file(t, TU_PUB, "SEP001122334455.cnf.xml", &l));
+    assert_null(tu_node_file(t, TU_SUB, "SEP001122334455.cnf.xml", &l));
+    xml = tu_node_file(t, TU_PUB, "SEP0000000000FF.cnf.xml", &l);
+    assert_non_null(xml);
+    free(xml);
+    expect_fail(ck_cluster_device_remove(t->c, a.name, &err), &err, CK_ENOTFOUND, "no device");
+    tu_cluster_free(t);
+}
+
+static void test_template(void **state)
+{
+    tu_cluster *t = tu_cluster_new(1, false);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_device_add a = {.name = "SEP0011223344AA", .model = "8841"};
+    assert_int_equal(ck_cluster_device_add(t->c, &a, &err), 0);
+    expect_fail(ck_cluster_device_template_set(t->c, "<phone/>", &err), &err, CK_EINVAL, "one <device>");
+    assert_int_equal(ck_cluster_device_template_set(t->c, "<device>\n<userLocale>Polish</userLocale>\n</device>\n", &err), 0);
+    size_t l = 0;
+    uint8_t *xml = tu_node_file(t, TU_PUB, "SEP0011223344AA.cnf.xml", &l);
+    assert_non_null(xml);
+    assert_non_null(strstr((char *)xml, "<userLocale>Polish</userLocale>"));
+    free(xml);
+    char *tmpl = NULL;
+    assert_int_equal(ck_cluster_device_template_set(t->c, NULL, &err), 0);
+    assert_int_equal(ck_cluster_device_template_get(t->c, &tmpl, &err), 0);
+    assert_non_null(strstr(tmpl, "<fullConfig>true</fullConfig>"));
+    free(tmpl);
+    tu_cluster_free(t);
+}
+
+static void test_import(void **state)
+{
+    tu_cluster *t = tu_cluster_new(1, false);
+    assert_non_null(t);
+    ck_err err = {0};
+    size_t added = 99;
+    const char bad[] = "name,model,profile,operation,string\n"
+                       "SEP000000000001,7975,encrypted,install,1234\n"
+                       "\n"
+                       "SEP000000000002,7999,,,\n";
+    expect_fail(ck_cluster_device_import_csv(t->c, bad, strlen(bad), &added, &err), &err, CK_EINVAL,
+                "line 4: unknown phone model '7999'");
+    assert_int_equal(added, 0);
+    ck_device_row *rows = NULL;
+    size_t n = 9;
+    assert_int_equal(ck_store_list_devices(store_of(t), &rows, &n, &err), 0);
+    assert_int_equal(n, 0); /* all or nothing */
+    ck_device_rows_free(rows, n);
+    size_t l = 0;
+    assert_null(tu_node_file(t, TU_PUB, "SEP000000000001.cnf.xml", &l));
+
+    const char dup[] = "model,name\r\n7975,SEP000000000001\r\n7975,SEP000000000001\r\n";
+    expect_fail(ck_cluster_device_import_csv(t->c, dup, strlen(dup), &added, &err), &err, CK_ESTATE,
+                "line 3: SEP000000000001 is already");
+    const char cols[] = "name,model,colour\n";
+    expect_fail(ck_cluster_device_import_csv(t->c, cols, strlen(cols), &added, &err), &err, CK_EINVAL,
+                "line 1: unknown column 'colour'");
+    const char fields[] = "name,model\nSEP000000000001,7975,x\n";
+    expect_fail(ck_cluster_device_import_csv(t->c, fields, strlen(fields), &added, &err), &err, CK_EINVAL,
+                "line 2: ");
+
+    const char good[] = "# exported from BAT\nname,model,profile,encrypted-config,operation,auth,string,key\n"
+                        "SEP000000000001,7975,encrypted,true,install,string,1234,rsa:2048\n"
+                        "SEP000000000002, Cisco 8865 ,authenticated,,install,null,,ec:384\n";
+    assert_int_equal(ck_cluster_device_import_csv(t->c, good, strlen(good), &added, &err), 0);
+    assert_int_equal(added, 2);
+    ck_device_row d;
+    assert_int_equal(ck_store_get_device(store_of(t), "SEP000000000002", &d, &err), 0);
+    assert_string_equal(d.model, "8865");
+    assert_string_equal(d.key_type, "ec");
+    assert_true(d.completes_by > 0);
+    ck_device_row_clear(&d);
+    uint8_t *xml = tu_node_file(t, TU_PUB, "SEP000000000001.cnf.xml", &l);
+    assert_non_null(xml);
+    free(xml);
+    tu_cluster_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checks),         cmocka_unit_test(test_row_defaults_and_capf),
+        cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
+        cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
+    };
+    return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
+}
