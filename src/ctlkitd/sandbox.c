@@ -33,7 +33,7 @@ static const char *const allowed[] = {
     "close", "close_range", "dup", "dup2", "dup3", "fcntl", "ioctl", "fstat", "stat", "lstat", "newfstatat",
     "statx", "statfs", "fstatfs", "access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64",
     "getcwd", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat", "fsync", "fdatasync",
-    "ftruncate", "fchmod", "fchown", "umask", "flock", "fallocate", "utimensat", "link", "linkat",
+    "ftruncate", "chmod", "fchmod", "fchmodat", "fchown", "umask", "flock", "fallocate", "utimensat", "link", "linkat",
     "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "sendfile",
 };
 
