@@ -146,6 +146,7 @@ int main(int argc, char **argv)
     int rc = 1, detached = 0;
 
     privdrop_no_dumps(); /* before any key is read */
+    bool secure_heap = privdrop_secure_heap();
 
     tftp_config_defaults(&d.tftp);
     tvs_config_init(&d.tvs);
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
         ok = (detached = daemon_detach(&err)) == 0;
     if (ok) {
         dlog_open("ctlkitd", a.foreground, a.level);
+        if (!secure_heap)
+            dlog(DLOG_WARNING, "OpenSSL's secure heap is not available (RLIMIT_MEMLOCK?): keys on the ordinary heap");
         if (d.tvs_off[0] && !a.foreground)
             dlog(DLOG_ERR, "TVS not started, TFTP starts without it: %s", d.tvs_off);
         rc = run(&d, a.seccomp, sigs, &err) == 0 ? 0 : 1;

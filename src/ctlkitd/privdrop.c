@@ -9,7 +9,17 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 void privdrop_no_dumps(void) { (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+bool privdrop_secure_heap(void)
+{
+    /* OpenSSL keeps private-key numbers in this arena: mmap'd apart, locked
+     * in memory and marked MADV_DONTDUMP. 256 KiB holds a node's few keys;
+     * it is all or nothing (an mlock refused by RLIMIT_MEMLOCK: 0). */
+    return CRYPTO_secure_malloc_initialized() || CRYPTO_secure_malloc_init(256 * 1024, 32) == 1;
+}
 
 static bool allow_root(const privdrop_config *c)
 {

@@ -22,6 +22,10 @@ typedef struct privdrop_config {
 /* No core dump and no ptrace by other processes of the same user: the
  * process holds private keys. Call first thing. */
 void privdrop_no_dumps(void);
+/* OpenSSL's secure heap for the private keys ctlkitd loads (out of core
+ * dumps and swap). Call before any key is read. False when the system
+ * refused it (the keys then live on the ordinary heap). */
+bool privdrop_secure_heap(void);
 /* Before anything is loaded: refuses a --user that cannot be applied (not
  * root and another account; an unknown account), so that the mistake is
  * reported before the sockets are bound. */
