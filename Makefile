@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize install
+.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize install deb
 
 all: build
 
@@ -51,8 +51,28 @@ install: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
+# The Debian packages (debian/): ctlkit, libctlkit0, libctlkit-dev, built by
+# dpkg-buildpackage from a copy of the tracked files in $(DEB_BUILD)/src,
+# the .debs left in $(DEB_BUILD), then lintian (errors fail the target) and
+# tests/deb.test, which unpacks them into a throw-away root and runs them
+# (docs/installing.md). Installs debhelper and lintian when missing.
+DEB_BUILD ?= build-deb
+deb: bootstrap
+	@for p in debhelper lintian fakeroot dpkg-dev; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo_cmd=; [ "$$(id -u)" -eq 0 ] || sudo_cmd=sudo; \
+	  $$sudo_cmd apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/src
+	git ls-files -z | xargs -0 tar -cf - | tar -xf - -C $(DEB_BUILD)/src
+	cd $(DEB_BUILD)/src && DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_BUILD)/*.changes
+	bash tests/deb.test $(DEB_BUILD)
+
 bench: build
 	bash bench/run-all
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb

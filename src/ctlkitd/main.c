@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -21,6 +23,8 @@
 #include "cluster_node.h"
 #include "tls_server.h"
 #include "options.h"
+#include "privdrop.h"
+#include "sandbox.h"
 #include "service.h"
 
 /* The services of the table, once made (NULL: not running here). */
@@ -93,8 +97,23 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
     return 0;
 }
 
-/* After detaching: the loop, each service started in table order, the signals. */
-static int run(daemon_ctx *d, struct event *sigs[4], ck_err *err)
+/* After the switch of user: the node's keys are loaded, and should no
+ * longer be readable (docs/installing.md says how to lay out the folder). */
+static void warn_if_keys_readable(const daemon_ctx *d, const char *user)
+{
+    const char *key = d->cluster ? cluster_node_value(d->cluster, CLUSTER_NODE_TVS_KEY) : NULL;
+    int fd = key ? open(key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    if (fd < 0)
+        return;
+    close(fd);
+    fprintf(stderr, "ctlkitd: warning: as %s the node's keys are still readable (%s): give the keys/ folder to root "
+                    "(docs/installing.md)\n",
+            user, key);
+}
+
+/* After detaching: the loop, each service started in table order, the
+ * signals, then the seccomp filter over all of it. */
+static int run(daemon_ctx *d, sandbox_mode seccomp, struct event *sigs[4], ck_err *err)
 {
     d->base = event_base_new();
     if (!d->base || event_base_priority_init(d->base, DLOG_PRIORITIES) != 0 || dlog_attach(d->base) != 0)
@@ -108,6 +127,8 @@ static int run(daemon_ctx *d, struct event *sigs[4], ck_err *err)
         if (!sigs[i] || event_add(sigs[i], NULL) != 0)
             return ck_fail(err, CK_EIO, "cannot catch signal %d", signums[i]);
     }
+    if (sandbox_install(seccomp, err) < 0)
+        return -1;
     dlog(DLOG_NOTICE, "ctlkitd %s started", CTLKIT_VERSION);
     dlog_flush();
     if (event_base_dispatch(d->base) < 0)
@@ -125,6 +146,9 @@ int main(int argc, char **argv)
     ck_err err = {0};
     int rc = 1, detached = 0;
 
+    privdrop_no_dumps(); /* before any key is read */
+    bool secure_heap = privdrop_secure_heap();
+
     tftp_config_defaults(&d.tftp);
     tvs_config_init(&d.tvs);
     int st = options_parse(argc, argv, &a);
@@ -133,18 +157,24 @@ int main(int argc, char **argv)
         return st;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* Bind and load first, so that errors reach the terminal; then detach. */
-    int opened = open_cluster(&d, &a, cluster_path, &err);
+    /* Bind and load first, so that errors reach the terminal; then leave
+     * root, then detach. */
+    int opened = privdrop_check(&a.priv, &err) < 0 ? -1 : open_cluster(&d, &a, cluster_path, &err);
     bool ok = opened == 0;
     for (unsigned i = 0; ok && i < daemon_n_services; i++)
         ok = daemon_services[i]->new_(&d, &svcs[i], &err) == 0;
+    const char *dropped_to = NULL;
+    if (ok && (ok = privdrop_apply(&a.priv, &dropped_to, &err) == 0) && dropped_to)
+        warn_if_keys_readable(&d, dropped_to);
     if (ok && !a.foreground)
         ok = (detached = daemon_detach(&err)) == 0;
     if (ok) {
         dlog_open("ctlkitd", a.foreground, a.level);
+        if (!secure_heap)
+            dlog(DLOG_WARNING, "OpenSSL's secure heap is not available (RLIMIT_MEMLOCK?): keys on the ordinary heap");
         if (d.tvs_off[0] && !a.foreground)
             dlog(DLOG_ERR, "TVS not started, TFTP starts without it: %s", d.tvs_off);
-        rc = run(&d, sigs, &err) == 0 ? 0 : 1;
+        rc = run(&d, a.seccomp, sigs, &err) == 0 ? 0 : 1;
         if (rc)
             dlog(DLOG_ERR, "%s", err.msg);
     } else if (detached > 0) {

@@ -147,6 +147,29 @@ static int set_log_level(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_user(daemon_args *a, const char *arg, ck_err *err)
+{
+    if (!*arg)
+        return ck_fail(err, CK_EINVAL, "--user needs an account name");
+    a->priv.user = arg;
+    return 0;
+}
+
+static int set_allow_root(daemon_args *a, const char *arg, ck_err *err)
+{
+    (void)arg;
+    (void)err;
+    a->priv.allow_root = true;
+    return 0;
+}
+
+static int set_seccomp(daemon_args *a, const char *arg, ck_err *err)
+{
+    if (!sandbox_parse_mode(arg, &a->seccomp))
+        return ck_fail(err, CK_EINVAL, "--seccomp must be off, log, trap or kill");
+    return 0;
+}
+
 static int set_tvs(daemon_args *a, const char *arg, ck_err *err)
 {
     netaddr check;
@@ -281,6 +304,15 @@ static const daemon_option options[] = {
      set_foreground},
     {"log-level", 0, "LEVEL", "error, warning, notice, info (default: one line per transfer), debug", NULL, NULL,
      set_log_level},
+    {"user", 0, "NAME",
+     "started as root: become NAME once the sockets are bound and the keys\n"
+     "loaded (default " PRIVDROP_DEFAULT_USER "; docs/installing.md)",
+     NULL, NULL, set_user},
+    {"allow-root", 0, NULL, "started as root without --user: keep running as root", NULL, NULL, set_allow_root},
+    {"seccomp", 0, "MODE",
+     "system calls outside the services' list once started: off (default),\n"
+     "log (kernel audit log), trap (fail, named on stderr), kill",
+     NULL, NULL, set_seccomp},
     {"help", 'h', NULL, "this text", NULL, NULL, NULL},
     {NULL, 0, NULL,
      "TVS (Trust Verification Service: with --cluster on the node's address and port;\n"

@@ -14,6 +14,8 @@
 #include "cluster_node.h"
 #include "ctlkit/error.h"
 #include "log.h"
+#include "privdrop.h"
+#include "sandbox.h"
 #include "service.h"
 
 /* What the command line set: the services' settings in d, the daemon's own
@@ -22,6 +24,8 @@ typedef struct daemon_args {
     daemon_ctx *d;
     bool foreground, loose_keys;
     enum dlog_level level;
+    privdrop_config priv; /* --user, --allow-root */
+    sandbox_mode seccomp; /* --seccomp */
     uint64_t given;
 } daemon_args;
 

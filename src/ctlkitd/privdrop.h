@@ -1,0 +1,39 @@
+/* ctlkitd's least privilege: no core dumps from the start, and, when
+ * started as root, a switch to an unprivileged account once every socket
+ * is bound and every key loaded (docs/installing.md). */
+#ifndef CTLKITD_PRIVDROP_H
+#define CTLKITD_PRIVDROP_H
+
+#include <stdbool.h>
+
+#include "ctlkit/error.h"
+
+/* The account ctlkitd becomes when started as root without --user. */
+#define PRIVDROP_DEFAULT_USER "ctlkit"
+/* Set to 1 in the environment, the same as --allow-root (the test suites
+ * and the demo, which run the daemon as whoever runs them). */
+#define PRIVDROP_ALLOW_ROOT_ENV "CTLKITD_ALLOW_ROOT"
+
+typedef struct privdrop_config {
+    const char *user; /* --user, or NULL */
+    bool allow_root;  /* --allow-root */
+} privdrop_config;
+
+/* No core dump and no ptrace by other processes of the same user: the
+ * process holds private keys. Call first thing. */
+void privdrop_no_dumps(void);
+/* OpenSSL's secure heap for the private keys ctlkitd loads (out of core
+ * dumps and swap). Call before any key is read. False when the system
+ * refused it (the keys then live on the ordinary heap). */
+bool privdrop_secure_heap(void);
+/* Before anything is loaded: refuses a --user that cannot be applied (not
+ * root and another account; an unknown account), so that the mistake is
+ * reported before the sockets are bound. */
+int privdrop_check(const privdrop_config *c, ck_err *err);
+/* After binding and loading: as root, becomes c->user (or ctlkit) with its
+ * groups, and checks that root cannot be regained; stays root only with
+ * allow_root and no --user. Not root: nothing to do. Sets *dropped_to to
+ * the account's name when it switched (NULL otherwise). */
+int privdrop_apply(const privdrop_config *c, const char **dropped_to, ck_err *err);
+
+#endif
