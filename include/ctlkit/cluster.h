@@ -198,6 +198,9 @@ typedef struct ck_materialize_report {
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
 /* Rebuilds and publishes one node's ITL, signed on that node. */
 CK_MUST_USE int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
+/* The same for a daemon's loop: never waits for the cluster lock; *busy
+ * (and 0, nothing done) when another process holds it: try again later. */
+CK_MUST_USE int ck_cluster_try_rebuild_itl(ck_cluster *c, const char *node, bool *busy, ck_err *err);
 
 /* `set cert regen UNIT` on node: new key (at least 2048 bits, as CUCM
  * 10.5) and serial, signed with digest ("sha1" or "sha256"; NULL: sha256).
@@ -242,9 +245,23 @@ const char *ck_cluster_activelog_tftp_name(const char *path);
 int ck_cluster_checks(ck_cluster *c, const char *node, char ***warnings, size_t *n, ck_err *err);
 void ck_strings_free(char **v, size_t n);
 
-/* Asks the node's daemon to reload (SIGHUP via its pid file). Returns
- * CK_ENOTFOUND when it is not running. */
-int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err);
+/* `utils service restart SERVICE` on node (restart.c), through the store:
+ * a request row that node's daemon answers, on whatever host it runs. */
+#define CK_SERVICE_TFTP "Cisco Tftp"
+#define CK_SERVICE_TVS "Cisco Trust Verification Service"
+#define CK_RESTART_WAIT_MS 30000
+/* The canonical spelling of a service that can be restarted, or NULL. */
+const char *ck_cluster_service_name(const char *service);
+/* Whether node's daemon runs, from its pid file: 1 yes, 0 no, -1 unknown
+ * (the node's folder is on another host). */
+int ck_cluster_daemon_running(ck_cluster *c, const char *node);
+/* Asks node's daemon to restart service and waits up to wait_ms for its
+ * answer (result gets it, "STARTED"). CK_ENOTFOUND when no daemon runs:
+ * at once where node's pid file is on this host (a TFTP restart then still
+ * rebuilds the node's ITL, as a starting TFTP service would), otherwise
+ * once wait_ms passed without an answer (the request is withdrawn). */
+int ck_cluster_restart_service(ck_cluster *c, const char *node, const char *service, unsigned wait_ms,
+                               char *result, size_t resultsz, ck_err *err);
 
 /* The security mode: 0 non-secure, 1 mixed. */
 int ck_cluster_security_mode(ck_cluster *c);
