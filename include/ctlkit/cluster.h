@@ -231,9 +231,12 @@ CK_MUST_USE int ck_cluster_set_param(ck_cluster *c, const char *node, const char
 CK_MUST_USE int ck_cluster_ctl_reset_localkey(ck_cluster *c, const char *node, ck_err *err);
 /* `utils itl reset localkey` (key_node NULL: node's own ITLRecovery key)
  * or `remotekey KEY_NODE`: every node's ITL signed with that ITLRecovery
- * key, until the node's TFTP service is restarted. n_reset gets how many. */
+ * key, until the node's TFTP service is restarted. n_reset gets how many;
+ * skipped (may be NULL) the names, comma-separated, of the nodes that have
+ * not joined the cluster yet (no certificates, no ITL), which are left
+ * out. */
 CK_MUST_USE int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, size_t *n_reset,
-                                     ck_err *err);
+                                     char *skipped, size_t skippedsz, ck_err *err);
 /* The TFTP file name in an activelog path ("cm/tftpdata/CTLFile.tlv" ->
  * "CTLFile.tlv"); NULL when the path is not a file of cm/tftpdata/. */
 const char *ck_cluster_activelog_tftp_name(const char *path);
