@@ -49,27 +49,24 @@ static char *field(X509_NAME *name, int nid)
 }
 
 /* True when node's OTHER certificate was regenerated within ttl: its row
- * changed after the node got its certificates (init or join stamps all of
- * a node's certificates with one time, so the node's earliest changed_at)
- * and less than ttl ago. A node that joined later counts from its join,
- * not from the cluster's creation: its join is no regeneration. */
+ * changed after the cluster was created (init stamps every certificate
+ * with one time, the earliest changed_at of all) and less than ttl ago. A
+ * regeneration within the second of init is taken for init. */
 static bool regenerated_recently(ck_cluster *c, const char *node, const char *other, int64_t ttl)
 {
     ck_cert_row *rows = NULL;
     size_t n = 0;
     if (ck_store_list_certs(c->store, &rows, &n, NULL) < 0)
         return false;
-    int64_t born = INT64_MAX, changed = 0;
+    int64_t created = INT64_MAX, changed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(rows[i].node, node) != 0)
-            continue;
-        if (rows[i].changed_at < born)
-            born = rows[i].changed_at;
-        if (strcmp(rows[i].unit, other) == 0)
+        if (rows[i].changed_at < created)
+            created = rows[i].changed_at;
+        if (strcmp(rows[i].node, node) == 0 && strcmp(rows[i].unit, other) == 0)
             changed = rows[i].changed_at;
     }
     ck_cert_rows_free(rows, n);
-    return changed > born && (int64_t)time(NULL) - changed < ttl;
+    return changed > created && (int64_t)time(NULL) - changed < ttl;
 }
 
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, const char *digest, char *warning,

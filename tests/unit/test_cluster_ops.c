@@ -301,50 +301,12 @@ static void test_regen(void **state)
                 "unknown certificate unit");
 }
 
-/* Moves the changed time of node's certificates (all, or one unit) by
- * delta seconds, behind the library's back. */
-static void shift_changed(tu_cluster *t, const char *node, const char *unit, long delta)
-{
-    char db[PATH_MAX + 16], sql[256];
-    snprintf(db, sizeof db, "%s/cluster.db", t->dir);
-    snprintf(sql, sizeof sql, "UPDATE certificate SET changed=changed+(%ld) WHERE node='%s'%s%s%s", delta, node,
-             unit ? " AND unit='" : "", unit ? unit : "", unit ? "'" : "");
-    sqlite3 *h = NULL;
-    char *msg = NULL;
-    if (sqlite3_open(db, &h) != SQLITE_OK || sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(h);
-}
-
-/* A node that joined long after the cluster was made (its certificates
- * stamped with its join time): regenerating its TVS within a TTL of the
- * join is not the CallManager+TVS trap; regenerating its CallManager after
- * that is. */
-static void test_regen_after_late_join(void **state)
-{
-    (void)state;
-    tu_cluster *t = tu_cluster_new(2, false);
-    assert_non_null(t);
-    ck_err err = {0};
-    char warning[2048];
-    /* The cluster was made two days ago, the subscriber joined a minute ago. */
-    shift_changed(t, TU_PUB, NULL, -2 * 86400);
-    shift_changed(t, TU_SUB, NULL, -60);
-    assert_int_equal(ck_cluster_regen_cert(t->c, TU_SUB, "tvs", NULL, warning, sizeof warning, &err), 0);
-    if (strstr(warning, "have both changed"))
-        fail_msg("a join taken for a regeneration: %s", warning);
-    assert_int_equal(ck_cluster_regen_cert(t->c, TU_SUB, "callmanager", NULL, warning, sizeof warning, &err), 0);
-    assert_non_null(strstr(warning, "have both changed"));
-    tu_cluster_free(t);
-}
-
 int main(void)
 {
     const struct CMUnitTest alone[] = {
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_update_ctl),
         cmocka_unit_test(test_audit_failure_is_reported),
-        cmocka_unit_test(test_regen_after_late_join),
     };
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_rebuild_itl),        cmocka_unit_test(test_set_param),
