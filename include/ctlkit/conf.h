@@ -15,7 +15,6 @@
 #ifndef CTLKIT_CONF_H
 #define CTLKIT_CONF_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,15 +22,18 @@
 
 #define CK_CONF_DEFAULT "/etc/ctlkit/ctlkit.conf"
 #define CK_CONF_ENV "CTLKIT_CONF"
+/* Paths in the file: PATH_MAX on Linux, spelled out so that the header
+ * needs no POSIX feature macro. */
+#define CK_CONF_PATH_MAX 4096
 
 typedef struct ck_conf {
-    char path[PATH_MAX]; /* the file read; "" when there was none */
+    char path[CK_CONF_PATH_MAX]; /* the file read; "" when there was none */
     char cluster[1024];  /* "" when the file does not say */
-    char dir[PATH_MAX];
+    char dir[CK_CONF_PATH_MAX];
     char node[64];
     /* Set when the file is readable by every user and its cluster address
      * carries a password: what to tell the admin (the password not shown). */
-    char warning[PATH_MAX + 160];
+    char warning[CK_CONF_PATH_MAX + 160];
 } ck_conf;
 
 /* Parses the text of a configuration file (path names it in messages). */
