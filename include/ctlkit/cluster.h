@@ -204,6 +204,9 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
 int ck_cluster_record_served(ck_cluster *c, const char *node, size_t *changed, ck_err *err);
 /* Rebuilds and publishes one node's ITL, signed on that node. */
 CK_MUST_USE int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err);
+/* The same for a daemon's loop: never waits for the cluster lock; *busy
+ * (and 0, nothing done) when another process holds it: try again later. */
+CK_MUST_USE int ck_cluster_try_rebuild_itl(ck_cluster *c, const char *node, bool *busy, ck_err *err);
 
 /* `set cert regen UNIT` on node: new key (at least 2048 bits, as CUCM
  * 10.5) and serial, signed with digest ("sha1" or "sha256"; NULL: sha256).
@@ -234,9 +237,12 @@ CK_MUST_USE int ck_cluster_set_param(ck_cluster *c, const char *node, const char
 CK_MUST_USE int ck_cluster_ctl_reset_localkey(ck_cluster *c, const char *node, ck_err *err);
 /* `utils itl reset localkey` (key_node NULL: node's own ITLRecovery key)
  * or `remotekey KEY_NODE`: every node's ITL signed with that ITLRecovery
- * key, until the node's TFTP service is restarted. n_reset gets how many. */
+ * key, until the node's TFTP service is restarted. n_reset gets how many;
+ * skipped (may be NULL) the names, comma-separated, of the nodes that have
+ * not joined the cluster yet (no certificates, no ITL), which are left
+ * out. */
 CK_MUST_USE int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, size_t *n_reset,
-                                     ck_err *err);
+                                     char *skipped, size_t skippedsz, ck_err *err);
 /* The TFTP file name in an activelog path ("cm/tftpdata/CTLFile.tlv" ->
  * "CTLFile.tlv"); NULL when the path is not a file of cm/tftpdata/. */
 const char *ck_cluster_activelog_tftp_name(const char *path);
@@ -295,9 +301,24 @@ typedef struct ck_cluster_status {
 int ck_cluster_status_read(ck_cluster *c, const char *node, ck_cluster_status *out, ck_err *err);
 void ck_cluster_status_free(ck_cluster_status *st);
 
-/* Asks the node's daemon to reload (SIGHUP via its pid file). Returns
- * CK_ENOTFOUND when it is not running. */
-int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err);
+
+/* `utils service restart SERVICE` on node (restart.c), through the store:
+ * a request row that node's daemon answers, on whatever host it runs. */
+#define CK_SERVICE_TFTP "Cisco Tftp"
+#define CK_SERVICE_TVS "Cisco Trust Verification Service"
+#define CK_RESTART_WAIT_MS 30000
+/* The canonical spelling of a service that can be restarted, or NULL. */
+const char *ck_cluster_service_name(const char *service);
+/* Whether node's daemon runs, from its pid file: 1 yes, 0 no, -1 unknown
+ * (the node's folder is on another host). */
+int ck_cluster_daemon_running(ck_cluster *c, const char *node);
+/* Asks node's daemon to restart service and waits up to wait_ms for its
+ * answer (result gets it, "STARTED"). CK_ENOTFOUND when no daemon runs:
+ * at once where node's pid file is on this host (a TFTP restart then still
+ * rebuilds the node's ITL, as a starting TFTP service would), otherwise
+ * once wait_ms passed without an answer (the request is withdrawn). */
+int ck_cluster_restart_service(ck_cluster *c, const char *node, const char *service, unsigned wait_ms,
+                               char *result, size_t resultsz, ck_err *err);
 
 /* The security mode: 0 non-secure, 1 mixed. */
 int ck_cluster_security_mode(ck_cluster *c);

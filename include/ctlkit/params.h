@@ -36,5 +36,6 @@ int ck_param_check(const ck_param_def *def, const char *value, char *out, size_t
 #define CK_PARAM_TFTP_PER_SOURCE "TFTPMaxTransfersPerSource"
 #define CK_PARAM_SIGNER "TrustListSigningKey"
 #define CK_PARAM_TLS_MIN "TLSMinVersion"
+#define CK_PARAM_TFTP_RELOAD "TFTPReloadOnChange"
 
 #endif

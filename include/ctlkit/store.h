@@ -105,7 +105,7 @@ typedef struct ck_device_row {
 
 /* The schema version this code writes; older databases are upgraded on open,
  * newer ones refused. */
-#define CK_STORE_SCHEMA_VERSION 3
+#define CK_STORE_SCHEMA_VERSION 4
 
 /* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
  * password; libpq's PGPASSFILE, service files and sslmode also apply).
@@ -116,6 +116,9 @@ void ck_store_close(ck_store *s);
 /* A write transaction: takes the cluster-wide write lock at once (waits
  * for another admin's transaction up to a timeout). */
 CK_MUST_USE int ck_store_begin(ck_store *s, ck_err *err);
+/* The same without waiting: 1 (and no transaction) when another
+ * transaction holds the lock, for a daemon's loop that tries again later. */
+CK_MUST_USE int ck_store_try_begin(ck_store *s, ck_err *err);
 CK_MUST_USE int ck_store_commit(ck_store *s, ck_err *err);
 void ck_store_rollback(ck_store *s);
 
@@ -180,6 +183,31 @@ void ck_device_rows_free(ck_device_row *rows, size_t n);
 CK_MUST_USE int ck_store_audit(ck_store *s, const char *who, const char *node, const char *action, ck_err *err);
 int ck_store_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
 void ck_audit_rows_free(ck_audit_row *rows, size_t n);
+
+/* Service restart requests (`utils service restart` on any host): the
+ * admin adds a row naming the node, the node's daemon sees it through the
+ * change counter (and NOTIFY), does what a restart does and marks the row
+ * done; the admin waits for that. */
+typedef struct ck_restart_row {
+    int64_t id;
+    char node[64];
+    char service[64];     /* "Cisco Tftp", "Cisco Trust Verification Service" */
+    char who[64];
+    int64_t requested;
+    int64_t done;         /* 0: pending; else when it was answered (or given up) */
+    char result[160];     /* the daemon's answer ("STARTED") or why it was given up */
+} ck_restart_row;
+/* Adds a pending request; *id gets its row id. Answered requests older
+ * than a day are pruned on the way. */
+CK_MUST_USE int ck_store_request_restart(ck_store *s, const char *node, const char *service, const char *who,
+                                         int64_t *id, ck_err *err);
+/* node's pending requests, oldest first; free(*out). */
+int ck_store_pending_restarts(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err);
+/* Marks a pending request answered with result; a request already
+ * answered (or given up) keeps its first answer. */
+CK_MUST_USE int ck_store_finish_restart(ck_store *s, int64_t id, const char *result, ck_err *err);
+/* CK_ENOTFOUND when there is no such request. */
+int ck_store_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err);
 
 /* Read-only SQL for `run sql`: refuses anything that writes. For each
  * result row calls row(ctx, ncols, names, values); after the last row once

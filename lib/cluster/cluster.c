@@ -168,7 +168,9 @@ bool ck__lock_path(const ck_cluster *c, char *out, size_t outsz)
     return true;
 }
 
-int ck__op_begin(ck_cluster *c, ck_err *err)
+/* wait: block on the locks (an admin), or give up at once with 1 when
+ * another process holds one (a daemon's loop, which tries again later). */
+static int op_begin(ck_cluster *c, bool wait, ck_err *err)
 {
     /* Across hosts the cluster-wide lock is the store's advisory lock
      * (ck_store_begin); the local flock only keeps this host's daemon from
@@ -178,20 +180,34 @@ int ck__op_begin(ck_cluster *c, ck_err *err)
         c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (c->lock_fd < 0)
             return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
-        if (flock(c->lock_fd, LOCK_EX) < 0) {
+        if (flock(c->lock_fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+            int e = errno;
             close(c->lock_fd);
             c->lock_fd = -1;
-            return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(errno));
+            if (!wait && e == EWOULDBLOCK)
+                return 1;
+            return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(e));
         }
     }
-    if (ck_store_begin(c->store, err) < 0) {
+    int rc = wait ? ck_store_begin(c->store, err) : ck_store_try_begin(c->store, err);
+    if (rc != 0) {
         if (c->lock_fd >= 0)
             close(c->lock_fd);
         c->lock_fd = -1;
-        return -1;
+        return rc;
     }
     c->in_op = true;
     return 0;
+}
+
+int ck__op_begin(ck_cluster *c, ck_err *err)
+{
+    return op_begin(c, true, err);
+}
+
+int ck__op_try_begin(ck_cluster *c, ck_err *err)
+{
+    return op_begin(c, false, err);
 }
 
 int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
@@ -688,28 +704,4 @@ void ck_strings_free(char **v, size_t n)
     for (size_t i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
-}
-
-int ck_cluster_signal_daemon(ck_cluster *c, const char *node, ck_err *err)
-{
-    char path[PATH_MAX];
-    /* Across hosts this becomes a request through the store (issue 10
-     * item 5); until then the daemon is reached on its own host only. */
-    if (ck__require_here(c, node, "signalling the node daemon", err) < 0)
-        return -1;
-    ck_cluster_pid_path(c, node, path, sizeof path);
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    if (pid <= 1 || kill((pid_t)pid, 0) < 0)
-        return ck_fail(err, CK_ENOTFOUND,
-                       "the node daemon is not running on %s (start it with: ctlkitd --cluster %s%s%s --node %s)", node,
-                       c->name, c->here_dir[0] ? " --dir " : "", c->here_dir[0] ? c->here_dir : "", node);
-    if (kill((pid_t)pid, SIGHUP) < 0)
-        return ck_fail(err, CK_EIO, "cannot signal the node daemon (pid %ld): %s", pid, strerror(errno));
-    return 0;
 }

@@ -37,6 +37,9 @@ struct ck_cluster {
  * folder's run/node.lock across hosts); false when there is none. */
 bool ck__lock_path(const ck_cluster *c, char *out, size_t outsz);
 CK_MUST_USE int ck__op_begin(ck_cluster *c, ck_err *err);
+/* The same without waiting: 1 (nothing held) when another process holds
+ * the local lock or the store's. */
+CK_MUST_USE int ck__op_try_begin(ck_cluster *c, ck_err *err);
 CK_MUST_USE int ck__op_end(ck_cluster *c, bool ok, ck_err *err);
 /* One audit row for a change; a row that cannot be written fails the
  * operation, with err saying why. */

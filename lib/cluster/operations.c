@@ -89,6 +89,18 @@ int ck_cluster_rebuild_itl(ck_cluster *c, const char *node, ck_err *err)
     return ck__op_end(c, ok, err);
 }
 
+int ck_cluster_try_rebuild_itl(ck_cluster *c, const char *node, bool *busy, ck_err *err)
+{
+    *busy = false;
+    int rc = ck__op_try_begin(c, err);
+    if (rc != 0) {
+        *busy = rc == 1;
+        return rc == 1 ? 0 : -1;
+    }
+    bool ok = ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "ITL rebuilt") == 0;
+    return ck__op_end(c, ok, err);
+}
+
 int ck_cluster_delete_tftp_file(ck_cluster *c, const char *node, const char *name, int *found, int *deleted,
                                 ck_err *err)
 {

@@ -29,6 +29,12 @@ const ck_param_def ck_params[] = {
     {"TrustListSigningKey", "CTL/ITL Signing Key", CK_PARAM_ENUM, 0, 0, signers, "CallManager",
      "key that signs the CTL and ITLs: the publisher's CallManager (CUCM 10.x) or ITLRecovery (newer releases)",
      1},
+    /* Not CUCM's: CUCM's TFTP and TVS take changed files and certificates
+     * only when restarted; True keeps ctlkit's habit of following them. */
+    {"TFTPReloadOnChange", "TFTP Reload on Change", CK_PARAM_BOOL, 0, 0, NULL, "True",
+     "ctlkitd follows changed files and certificates by itself (True) or, as CUCM, keeps serving what it has until "
+     "utils service restart (False)",
+     1},
     /* CUCM keeps it outside the Enterprise Parameters page (`set tls
      * min-version`); 1.0 as CUCM 10.5, where the seed's 7975s worked. */
     {"TLSMinVersion", "TLS Minimum Version", CK_PARAM_ENUM, 0, 0, tls_versions, "1.0",

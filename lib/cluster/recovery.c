@@ -46,9 +46,12 @@ int ck_cluster_ctl_reset_localkey(ck_cluster *c, const char *node, ck_err *err)
     return ck__op_end(c, ok, err);
 }
 
-int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, size_t *n_reset, ck_err *err)
+int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, size_t *n_reset, char *skipped,
+                         size_t skippedsz, ck_err *err)
 {
     *n_reset = 0;
+    if (skipped && skippedsz)
+        skipped[0] = 0;
     const char *signer = key_node ? key_node : node;
     ck_node kn;
     if (ck_store_get_node(c->store, signer, &kn, err) < 0)
@@ -77,6 +80,14 @@ int ck_cluster_itl_reset(ck_cluster *c, const char *node, const char *key_node, 
      * CallManager certificate the reset ITL listed). */
     bool ok = true;
     for (size_t i = 0; i < nn && ok; i++) {
+        /* A subscriber that has not joined has no ITL to reset yet. */
+        if (!ck__joined(c, nodes[i].name)) {
+            if (skipped && skippedsz) {
+                size_t used = strlen(skipped);
+                snprintf(skipped + used, skippedsz - used, "%s%s", used ? ", " : "", nodes[i].name);
+            }
+            continue;
+        }
         uint8_t *itl = NULL;
         size_t len = 0;
         ok = ck__build_itl_signed(c, nodes[i].name, kn.name, &itl, &len, err) == 0 &&

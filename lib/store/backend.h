@@ -9,6 +9,7 @@
 typedef struct ck_store_ops {
     void (*close)(ck_store *s);
     int (*begin)(ck_store *s, ck_err *err);
+    int (*try_begin)(ck_store *s, ck_err *err); /* 1: the lock is held elsewhere */
     int (*commit)(ck_store *s, ck_err *err);
     void (*rollback)(ck_store *s);
     int (*add_node)(ck_store *s, const ck_node *n, ck_err *err);
@@ -39,6 +40,11 @@ typedef struct ck_store_ops {
     int (*delete_device)(ck_store *s, const char *name, int *deleted, ck_err *err);
     int (*audit)(ck_store *s, int64_t now, const char *who, const char *node, const char *action, ck_err *err);
     int (*list_audit)(ck_store *s, size_t limit, ck_audit_row **out, size_t *n, ck_err *err);
+    int (*request_restart)(ck_store *s, const char *node, const char *service, const char *who, int64_t now,
+                           int64_t *id, ck_err *err);
+    int (*pending_restarts)(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err);
+    int (*finish_restart)(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err);
+    int (*get_restart)(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err);
     int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                           ck_err *err);
     int64_t (*change_counter)(ck_store *s);

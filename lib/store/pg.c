@@ -156,7 +156,16 @@ static const char schema_v3[] =
     "CREATE TRIGGER device_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON device"
     "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
 
-static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3};
+/* Version 4: service restart requests (the counter's trigger wakes the
+ * node's daemon when a request is added). */
+static const char schema_v4[] =
+    "CREATE TABLE servicerestart("
+    "  id bigserial PRIMARY KEY, node text NOT NULL, service text NOT NULL, who text NOT NULL,"
+    "  requested bigint NOT NULL, done bigint NOT NULL DEFAULT 0, result text NOT NULL DEFAULT '');"
+    "CREATE TRIGGER servicerestart_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON servicerestart"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
+
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4};
 
 /* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
  * savepoint and skipped where the cluster's database user may not. */
@@ -332,6 +341,25 @@ static int pg_begin(ck_store *s, ck_err *err)
         return -1;
     }
     PQclear(r);
+    q->in_tx = true;
+    return 0;
+}
+
+static int pg_try_begin(ck_store *s, ck_err *err)
+{
+    pg_store *q = (pg_store *)s;
+    if (q->in_tx)
+        return ck_fail(err, CK_ESTATE, "cluster database: transaction already open");
+    if (run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0)
+        return -1;
+    PGresult *r = run(s, "SELECT pg_try_advisory_xact_lock(" CLUSTER_LOCK_KEY ")", 0, NULL, NULL, PGRES_TUPLES_OK,
+                      "try the cluster lock", err);
+    bool got = r && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!got) {
+        PQclear(PQexec(q->conn, "ROLLBACK"));
+        return r ? 1 : -1;
+    }
     q->in_tx = true;
     return 0;
 }
@@ -920,6 +948,86 @@ static int pg_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, 
     return rc;
 }
 
+/* --- service restart requests --- */
+
+#define RESTART_COLUMNS "id, node, service, who, requested, done, result"
+
+static void restart_row(const PGresult *r, int i, ck_restart_row *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = num(r, i, 0);
+    copy_val(out->node, sizeof out->node, r, i, 1);
+    copy_val(out->service, sizeof out->service, r, i, 2);
+    copy_val(out->who, sizeof out->who, r, i, 3);
+    out->requested = num(r, i, 4);
+    out->done = num(r, i, 5);
+    copy_val(out->result, sizeof out->result, r, i, 6);
+}
+
+static int pg_request_restart(ck_store *s, const char *node, const char *service, const char *who, int64_t now,
+                              int64_t *id, ck_err *err)
+{
+    char at[24], old[24];
+    snprintf(at, sizeof at, "%lld", (long long)now);
+    snprintf(old, sizeof old, "%lld", (long long)now - 86400);
+    const char *pv[] = {old};
+    if (run_cmd(s, "DELETE FROM servicerestart WHERE done<>0 AND requested<$1", 1, pv, "prune restart requests",
+                err) < 0)
+        return -1;
+    const char *v[] = {node, service, who, at};
+    PGresult *r = run(s, "INSERT INTO servicerestart(node, service, who, requested) VALUES($1,$2,$3,$4) RETURNING id",
+                      4, v, NULL, PGRES_TUPLES_OK, "request a restart", err);
+    if (!r)
+        return -1;
+    *id = num(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_pending_restarts(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err)
+{
+    PGresult *r = run(s, "SELECT " RESTART_COLUMNS " FROM servicerestart WHERE node=$1 AND done=0 ORDER BY id", 1,
+                      &node, NULL, PGRES_TUPLES_OK, "list restart requests", err);
+    if (!r)
+        return -1;
+    int count = PQntuples(r);
+    ck_restart_row *rows = calloc((size_t)count + 1, sizeof *rows);
+    for (int i = 0; rows && i < count; i++)
+        restart_row(r, i, &rows[i]);
+    PQclear(r);
+    if (!rows)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    *out = rows;
+    *n = (size_t)count;
+    return 0;
+}
+
+static int pg_finish_restart(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err)
+{
+    char at[24], ids[24];
+    snprintf(at, sizeof at, "%lld", (long long)(now ? now : 1));
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *v[] = {at, result, ids};
+    return run_cmd(s, "UPDATE servicerestart SET done=$1, result=$2 WHERE id=$3 AND done=0", 3, v,
+                   "answer a restart request", err);
+}
+
+static int pg_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *v[] = {ids};
+    PGresult *r = run(s, "SELECT " RESTART_COLUMNS " FROM servicerestart WHERE id=$1", 1, v, NULL, PGRES_TUPLES_OK,
+                      "read a restart request", err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found)
+        restart_row(r, 0, out);
+    PQclear(r);
+    return found ? 0 : ck_fail(err, CK_ENOTFOUND, "no restart request %lld", (long long)id);
+}
+
 /* --- changes --- */
 
 static int64_t pg_change_counter(ck_store *s)
@@ -945,6 +1053,7 @@ static void pg_drain_notifications(ck_store *s)
 static const ck_store_ops pg_ops = {
     .close = pg_close,
     .begin = pg_begin,
+    .try_begin = pg_try_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .add_node = pg_add_node,
@@ -971,6 +1080,10 @@ static const ck_store_ops pg_ops = {
     .delete_device = pg_delete_device,
     .audit = pg_audit,
     .list_audit = pg_list_audit,
+    .request_restart = pg_request_restart,
+    .pending_restarts = pg_pending_restarts,
+    .finish_restart = pg_finish_restart,
+    .get_restart = pg_get_restart,
     .query_readonly = pg_query_readonly,
     .change_counter = pg_change_counter,
     .notify_fd = pg_notify_fd,

@@ -73,23 +73,31 @@ static sqlite3_stmt *prep(ck_store *s, const char *sql, ck_err *err)
 static const char *const counted_tables[] = {"node", "certificate", "trust", "processconfig", "publishedfile",
                                              "auditlog"};
 
+/* Every write to table bumps the change counter. */
+static int count_changes_of(ck_store *s, const char *table, ck_err *err)
+{
+    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
+    for (size_t o = 0; o < 3; o++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "CREATE TRIGGER %s_%s_counts AFTER %s ON %s BEGIN "
+                 "UPDATE changecounter SET value=value+1; END;",
+                 table, ops[o], ops[o], table);
+        if (exec(s, sql, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int migrate_to_v1(ck_store *s, ck_err *err)
 {
     if (exec(s, "CREATE TABLE changecounter(id INTEGER PRIMARY KEY CHECK(id=1), value INTEGER NOT NULL);"
                 "INSERT INTO changecounter VALUES(1, 0);",
              err) < 0)
         return -1;
-    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
     for (size_t t = 0; t < sizeof counted_tables / sizeof counted_tables[0]; t++)
-        for (size_t o = 0; o < 3; o++) {
-            char sql[256];
-            snprintf(sql, sizeof sql,
-                     "CREATE TRIGGER %s_%s_counts AFTER %s ON %s BEGIN "
-                     "UPDATE changecounter SET value=value+1; END;",
-                     counted_tables[t], ops[o], ops[o], counted_tables[t]);
-            if (exec(s, sql, err) < 0)
-                return -1;
-        }
+        if (count_changes_of(s, counted_tables[t], err) < 0)
+            return -1;
     return 0;
 }
 
@@ -132,7 +140,20 @@ static int migrate_to_v3(ck_store *s, ck_err *err)
     return 0;
 }
 
-static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2, migrate_to_v3};
+/* Version 4: service restart requests, counted so that the node's daemon
+ * sees a new one on its next poll of the counter. */
+static int migrate_to_v4(ck_store *s, ck_err *err)
+{
+    if (exec(s, "CREATE TABLE servicerestart("
+                "  id INTEGER PRIMARY KEY, node TEXT NOT NULL, service TEXT NOT NULL, who TEXT NOT NULL,"
+                "  requested INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');",
+             err) < 0)
+        return -1;
+    return count_changes_of(s, "servicerestart", err);
+}
+
+static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2, migrate_to_v3,
+                                                                                  migrate_to_v4};
 
 static int user_version(ck_store *s)
 {
@@ -218,6 +239,21 @@ static int sq_begin(ck_store *s, ck_err *err)
         return ck_fail(err, CK_ESTATE, "cluster database: transaction already open");
     if (exec(s, "BEGIN IMMEDIATE", err) < 0)
         return -1;
+    ((sq_store *)s)->in_tx = true;
+    return 0;
+}
+
+static int sq_try_begin(ck_store *s, ck_err *err)
+{
+    if (((sq_store *)s)->in_tx)
+        return ck_fail(err, CK_ESTATE, "cluster database: transaction already open");
+    sqlite3_busy_timeout(DB(s), 0);
+    int rc = sqlite3_exec(DB(s), "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(DB(s), 15000);
+    if (rc == SQLITE_BUSY)
+        return 1;
+    if (rc != SQLITE_OK)
+        return db_fail(s, err, "begin");
     ((sq_store *)s)->in_tx = true;
     return 0;
 }
@@ -818,6 +854,101 @@ static int sq_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *
     return 0;
 }
 
+/* --- service restart requests --- */
+
+static void restart_row(sqlite3_stmt *st, ck_restart_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    copy_text(r->node, sizeof r->node, st, 1);
+    copy_text(r->service, sizeof r->service, st, 2);
+    copy_text(r->who, sizeof r->who, st, 3);
+    r->requested = sqlite3_column_int64(st, 4);
+    r->done = sqlite3_column_int64(st, 5);
+    copy_text(r->result, sizeof r->result, st, 6);
+}
+
+#define RESTART_COLUMNS "id, node, service, who, requested, done, result"
+
+static int sq_request_restart(ck_store *s, const char *node, const char *service, const char *who, int64_t now,
+                              int64_t *id, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "DELETE FROM servicerestart WHERE done<>0 AND requested<?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now - 86400);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "prune restart requests");
+    sqlite3_finalize(st);
+    if (rc < 0 || !(st = prep(s, "INSERT INTO servicerestart(node, service, who, requested) VALUES(?,?,?,?)", err)))
+        return -1;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "request a restart");
+    sqlite3_finalize(st);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(DB(s));
+    return rc;
+}
+
+static int sq_pending_restarts(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err)
+{
+    sqlite3_stmt *st =
+        prep(s, "SELECT " RESTART_COLUMNS " FROM servicerestart WHERE node=? AND done=0 ORDER BY id", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    ck_restart_row *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        restart_row(st, &v[count++]);
+    }
+    int ret = rc == SQLITE_DONE ? 0 : db_fail(s, err, "list restart requests");
+    sqlite3_finalize(st);
+    if (ret < 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sq_finish_restart(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE servicerestart SET done=?, result=? WHERE id=? AND done=0", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now ? now : 1);
+    sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "answer a restart request");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " RESTART_COLUMNS " FROM servicerestart WHERE id=?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        restart_row(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ck_fail(err, CK_ENOTFOUND, "no restart request %lld", (long long)id)
+                             : db_fail(s, err, "read a restart request");
+}
+
 /* --- run sql --- */
 
 /* `run sql` may read tables and call ordinary functions, nothing else:
@@ -956,6 +1087,7 @@ static void sq_drain_notifications(ck_store *s)
 static const ck_store_ops sqlite_ops = {
     .close = sq_close,
     .begin = sq_begin,
+    .try_begin = sq_try_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .add_node = sq_add_node,
@@ -982,6 +1114,10 @@ static const ck_store_ops sqlite_ops = {
     .delete_device = sq_delete_device,
     .audit = sq_audit,
     .list_audit = sq_list_audit,
+    .request_restart = sq_request_restart,
+    .pending_restarts = sq_pending_restarts,
+    .finish_restart = sq_finish_restart,
+    .get_restart = sq_get_restart,
     .query_readonly = sq_query_readonly,
     .change_counter = sq_change_counter,
     .notify_fd = sq_notify_fd,

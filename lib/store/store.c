@@ -69,6 +69,10 @@ int ck_store_begin(ck_store *s, ck_err *err)
 {
     return s->ops->begin(s, err);
 }
+int ck_store_try_begin(ck_store *s, ck_err *err)
+{
+    return s->ops->try_begin(s, err);
+}
 int ck_store_commit(ck_store *s, ck_err *err)
 {
     return s->ops->commit(s, err);
@@ -241,6 +245,26 @@ void ck_audit_rows_free(ck_audit_row *rows, size_t n)
     for (size_t i = 0; rows && i < n; i++)
         free(rows[i].action);
     free(rows);
+}
+
+int ck_store_request_restart(ck_store *s, const char *node, const char *service, const char *who, int64_t *id,
+                             ck_err *err)
+{
+    return s->ops->request_restart(s, node, service, who ? who : "", (int64_t)time(NULL), id, err);
+}
+int ck_store_pending_restarts(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->pending_restarts(s, node, out, n, err);
+}
+int ck_store_finish_restart(ck_store *s, int64_t id, const char *result, ck_err *err)
+{
+    return s->ops->finish_restart(s, id, result, (int64_t)time(NULL), err);
+}
+int ck_store_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err)
+{
+    return s->ops->get_restart(s, id, out, err);
 }
 
 int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,

@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "cli.h"
+#include "ctlkit/conf.h"
 
 static const char usage[] =
     "usage: ctlkit admin --cluster DIR --node NAME [-c 'COMMAND'] [--yes] [--json]\n"
@@ -22,7 +23,9 @@ static const char usage[] =
     "it is interactive (history, tab completion, 'help'). Changes ask\n"
     "(y/n): first; --yes answers them; without a terminal and without --yes a\n"
     "change is refused. Exit codes with -c: 0 done, 1 refused or failed,\n"
-    "2 not a valid command.\n";
+    "2 not a valid command.\n"
+    "Flags left out are taken from the host's configuration file ($CTLKIT_CONF,\n"
+    "or /etc/ctlkit/ctlkit.conf): cluster = ..., dir = ..., node = ...\n";
 
 typedef struct command {
     const char *words; /* the command's fixed words */
@@ -336,8 +339,18 @@ int cmd_admin(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
+    /* The host's file fills what the flags left out. */
+    ck_conf conf;
+    ck_err cerr = {0};
+    if (ck_conf_load(&conf, &cerr) < 0) {
+        cli_err_ck(&cerr, "admin");
+        return EXIT_ERROR;
+    }
+    if (conf.warning[0])
+        fprintf(stderr, "ctlkit: warning: %s\n", conf.warning);
+    ck_conf_apply(&conf, &dir, &node_dir, &node);
     if (!dir || !node) {
-        cli_err("admin: needs --cluster DIR and --node NAME (see --help)");
+        cli_err("admin: needs --cluster DIR and --node NAME, or a configuration file that gives them (see --help)");
         return EXIT_ERROR;
     }
     if (ck_cluster_address_is_url(dir) && !node_dir) {

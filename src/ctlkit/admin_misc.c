@@ -189,21 +189,24 @@ int admin_set_param(admin *a, int argc, char **argv)
 
 int admin_service_restart(admin *a, int argc, char **argv)
 {
-    bool tftp = strcasecmp(argv[0], "Cisco Tftp") == 0;
-    bool tvs = strcasecmp(argv[0], "Cisco Trust Verification Service") == 0;
-    if (!tftp && !tvs)
-        return admin_fail("Unknown service '%s' (\"Cisco Tftp\" or \"Cisco Trust Verification Service\")", argv[0]);
-    const char *name = tftp ? "Cisco Tftp" : "Cisco Trust Verification Service";
+    const char *name = ck_cluster_service_name(argv[0]);
+    if (!name)
+        return admin_fail("Unknown service '%s' (\"%s\" or \"%s\")", argv[0], CK_SERVICE_TFTP, CK_SERVICE_TVS);
     printf("Do not press Ctrl+C while the service is restarting. If the service has not restarted properly, execute "
            "the same command again.\nService Manager is running\n%s[STOPPING]\n%s[STARTING]\n",
            name, name);
+    fflush(stdout); /* the node's daemon may take a moment to answer */
     ck_err err = {0};
-    /* The TFTP service builds its node's ITL when it starts, as CUCM's does. */
-    if (tftp && ck_cluster_rebuild_itl(a->c, a->node, &err) < 0)
-        return admin_fail("%s", err.msg);
-    if (ck_cluster_signal_daemon(a->c, a->node, &err) < 0) {
+    char result[160] = "";
+    /* The node's daemon, on whatever host, restarts it: its TFTP rebuilds
+     * and signs the node's ITL, both reload their caches. */
+    if (ck_cluster_restart_service(a->c, a->node, name, CK_RESTART_WAIT_MS, result, sizeof result, &err) < 0) {
         printf("%s[NOT RUNNING]\n", name);
         return admin_fail("%s", err.msg);
+    }
+    if (strcmp(result, "STARTED") != 0) {
+        printf("%s[NOT STARTED]\n", name);
+        return admin_fail("the node daemon of %s: %s", a->node, result);
     }
     printf("%s[STARTED]\n", name);
     return CMD_OK;

@@ -35,9 +35,12 @@ static int itl_reset(admin *a, const char *key_node)
     printf("Locating the ITLRecovery certificate.....\nResetting the ITL file using the ITLRecovery certificate.....\n");
     fflush(stdout);
     size_t n = 0;
+    char skipped[512];
     ck_err err = {0};
-    if (ck_cluster_itl_reset(a->c, a->node, key_node, &n, &err) < 0)
+    if (ck_cluster_itl_reset(a->c, a->node, key_node, &n, skipped, sizeof skipped, &err) < 0)
         return admin_fail("%s", err.msg);
+    if (skipped[0])
+        printf("Skipped %s: not joined to the cluster yet (no certificates, no ITL file).\n", skipped);
     printf("The ITL file was reset on %zu node(s).\n"
            "Reset the phones; once they have the reset ITL, restart Cisco Tftp on every node "
            "(utils service restart \"Cisco Tftp\") so that each serves its usual ITL again.\n",

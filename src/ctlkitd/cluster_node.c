@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,13 @@ struct cluster_node {
     } params[32]; /* the enterprise parameters the store holds, read at open */
     size_t n_params;
     struct tvs_service *tvs;
+    struct tftp_service *tftp;
+    /* TFTPReloadOnChange is False: TFTP and TVS keep what they have until
+     * a restart request (the folder is still brought to the database's
+     * state, TFTP just does not look). */
+    bool hold;
+    bool restart_pending; /* a restart request waits for the cluster lock */
+    bool itl_pending;     /* a stale ITL waits for the cluster lock */
     struct event *watch;
     ck_file_stamp ctl_seen;
     int64_t store_seen;
@@ -241,18 +249,93 @@ static void try_reconnect(cluster_node *cn)
     watch_notify(cn);
 }
 
+/* Rebuilds and signs this node's ITL without waiting for the cluster
+ * lock (TFTP shares this loop): false when another process holds it and
+ * the caller should try again on a later tick. */
+static bool rebuild_itl(cluster_node *cn, const char *why)
+{
+    bool busy = false;
+    ck_err err = {0};
+    if (ck_cluster_try_rebuild_itl(cn->c, cn->node, &busy, &err) < 0)
+        dlog(DLOG_ERR, "this node's ITL cannot be rebuilt (%s): %s", why, err.msg);
+    else if (!busy)
+        dlog(DLOG_NOTICE, "ITLFile.tlv rebuilt and signed on this node: %s", why);
+    return !busy;
+}
+
 /* Across hosts only this node can sign its ITL: when another node's join
  * or regeneration changed the certificates it lists, rebuild it here. */
 static void refresh_itl(cluster_node *cn)
 {
     bool stale = false;
     ck_err err = {0};
+    cn->itl_pending = false;
     if (ck_cluster_itl_stale(cn->c, cn->node, &stale, &err) < 0 || !stale)
         return;
-    if (ck_cluster_rebuild_itl(cn->c, cn->node, &err) < 0)
-        dlog(DLOG_ERR, "the cluster's certificates changed, but this node's ITL cannot be rebuilt: %s", err.msg);
-    else
-        dlog(DLOG_NOTICE, "ITLFile.tlv rebuilt and signed on this node: the cluster's certificates changed");
+    cn->itl_pending = !rebuild_itl(cn, "the cluster's certificates changed"); /* busy: the next tick */
+}
+
+/* TFTPReloadOnChange, as the store says now (a cluster made before the
+ * parameter has no row: the table's default, True). */
+static void read_hold(cluster_node *cn)
+{
+    char v[16] = "True";
+    ck_store_get_param(ck_cluster_store(cn->c), CK_PARAM_TFTP_RELOAD, v, sizeof v, NULL);
+    bool hold = strcasecmp(v, "False") == 0;
+    if (hold == cn->hold)
+        return;
+    cn->hold = hold;
+    if (cn->tftp)
+        tftp_service_follow_root(cn->tftp, !hold);
+    dlog(DLOG_NOTICE, hold ? "TFTPReloadOnChange is False: TFTP and TVS keep serving what they have until "
+                             "utils service restart"
+                           : "TFTPReloadOnChange is True: TFTP and TVS follow the cluster's changes again");
+    if (!hold) {
+        if (cn->url)
+            refresh_itl(cn);
+        cluster_node_reload(cn, "CertificateCache - following the cluster again. Recaching CTL and DB Certificate "
+                                "Caches");
+    }
+}
+
+/* `utils service restart` from any host: what a restart of the node's
+ * service does (TFTP builds and signs the node's ITL and rereads its
+ * folder; TVS recaches), then the requests are answered. */
+static void serve_restarts(cluster_node *cn)
+{
+    ck_restart_row *rows = NULL;
+    size_t n = 0;
+    ck_err err = {0};
+    cn->restart_pending = false;
+    if (ck_store_pending_restarts(ck_cluster_store(cn->c), cn->node, &rows, &n, &err) < 0) {
+        dlog(DLOG_ERR, "cannot read the restart requests: %s", err.msg);
+        return;
+    }
+    bool tftp = false, tvs = false;
+    for (size_t i = 0; i < n; i++) {
+        tftp |= strcmp(rows[i].service, CK_SERVICE_TFTP) == 0;
+        tvs |= strcmp(rows[i].service, CK_SERVICE_TVS) == 0;
+    }
+    if (tftp && !rebuild_itl(cn, "Cisco Tftp restarted")) {
+        cn->restart_pending = true; /* the cluster lock is held: next tick */
+        free(rows);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dlog(DLOG_NOTICE, "utils service restart \"%s\" (requested by %s): restarting", rows[i].service,
+             rows[i].who);
+    if (tftp) {
+        materialize(cn);
+        if (cn->tftp)
+            tftp_service_reload(cn->tftp);
+    }
+    if (tvs)
+        cluster_node_reload(cn, "CertificateCache - Cisco Trust Verification Service restarted. Recaching CTL and DB "
+                                "Certificate Caches");
+    for (size_t i = 0; i < n; i++)
+        if (ck_store_finish_restart(ck_cluster_store(cn->c), rows[i].id, "STARTED", &err) < 0)
+            dlog(DLOG_ERR, "cannot answer the restart request: %s", err.msg);
+    free(rows);
 }
 
 static void check(cluster_node *cn, bool poll_store)
@@ -263,11 +346,14 @@ static void check(cluster_node *cn, bool poll_store)
         went_down(cn, "cannot read the change counter");
         return;
     }
-    if (now != cn->store_seen && cn->url)
+    bool store_moved = now != cn->store_seen;
+    if (store_moved)
+        read_hold(cn);
+    if ((store_moved || cn->itl_pending) && cn->url && !cn->hold)
         refresh_itl(cn);
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    if (cn->materialize_pending || now != cn->store_seen || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
+    if (cn->materialize_pending || store_moved || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
         ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
         materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &st);
@@ -276,13 +362,21 @@ static void check(cluster_node *cn, bool poll_store)
     bool store_changed = counter != cn->store_seen;
     cn->ctl_seen = st;
     cn->store_seen = counter;
-    if (ctl_changed)
+    if (cn->hold)
+        ; /* CUCM's order: the caches change when the services restart */
+    else if (ctl_changed)
         cluster_node_reload(cn, st.present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
                                           "Recaching CTL Certificate Cache"
                                         : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
                                           "Recaching CTL Certificate Cache");
     else if (store_changed)
         cluster_node_reload(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
+    if (store_moved || cn->restart_pending) {
+        serve_restarts(cn);
+        /* Its own answers need no second recache. */
+        if (poll_store)
+            cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
+    }
 }
 
 static void on_watch(evutil_socket_t fd, short what, void *arg)
@@ -296,18 +390,22 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
     }
     /* A cluster folder's counter is a cheap local read; across hosts the
      * notifications wake us and the store is polled only as a safety net. */
-    bool poll = !cn->url || cn->store_seen == -2 || ++cn->ticks >= URL_POLL_TICKS || cn->materialize_pending;
+    bool poll = !cn->url || cn->store_seen == -2 || ++cn->ticks >= URL_POLL_TICKS || cn->materialize_pending ||
+                cn->restart_pending || cn->itl_pending;
     if (poll)
         cn->ticks = 0;
     check(cn, poll);
 }
 
-int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err)
+int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs,
+                       struct tftp_service *tftp, ck_err *err)
 {
     if (open_store(cn, err) < 0)
         return -1;
     cn->tvs = tvs;
+    cn->tftp = tftp;
     cn->base = base;
+    read_hold(cn);
     /* Before the first cache is built: what an interrupted publish left is
      * gone and the folder holds what the database says. */
     if (cn->url)
@@ -327,6 +425,8 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
     if (!cn->watch || event_add(cn->watch, &tv) != 0)
         return ck_fail(err, CK_EIO, "cannot start the cluster watch");
     dlog(DLOG_NOTICE, "node %s of cluster %s", cn->node, ck_cluster_name(cn->c));
+    /* Starting is a restart: answer what an admin asked meanwhile. */
+    serve_restarts(cn);
     return 0;
 }
 

@@ -39,9 +39,14 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
 #define CLUSTER_NODE_TFTP_SIGN "node's CallManager key"
 const char *cluster_node_value(const cluster_node *cn, const char *source);
 /* After the services exist (and after detaching): installs the cluster's
- * trust cache, writes the pid file that `utils service restart` signals,
- * and starts watching for changes. */
-int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs, ck_err *err);
+ * trust cache, writes the pid file (on this host, whether a daemon runs),
+ * and starts watching for changes: the store's, and the restart requests
+ * of `utils service restart` (from any host) for this node, which it
+ * answers after rebuilding its ITL and reloading tftp (may be NULL) and the
+ * TVS. With the parameter TFTPReloadOnChange False, tftp and the TVS keep
+ * what they have until such a request (CUCM's order of steps). */
+int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs,
+                       struct tftp_service *tftp, ck_err *err);
 /* Rebuilds the TVS trust cache now (SIGHUP, or a change seen). */
 void cluster_node_reload(cluster_node *cn, const char *why);
 void cluster_node_free(cluster_node *cn);

@@ -13,7 +13,7 @@ static int cluster_new(daemon_ctx *d, void **out, ck_err *err)
 
 static int cluster_start(void *svc, daemon_ctx *d, ck_err *err)
 {
-    return cluster_node_start(svc, d->base, d->tvs_svc, err);
+    return cluster_node_start(svc, d->base, d->tvs_svc, d->tftp_svc, err);
 }
 
 static void cluster_reload(void *svc, daemon_ctx *d)

@@ -14,6 +14,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/cluster.h"
+#include "ctlkit/conf.h"
 #include "ctlkit/error.h"
 #include "ctlkit/x509.h"
 #include "daemon.h"
@@ -55,8 +56,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* The cluster's node entry fills what the command line left unset.
  * Returns -2 (-3 with the usage text) for a usage error, -1 otherwise. */
-static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_err *err)
+static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_conf *conf, ck_err *err)
 {
+    /* The host's configuration file names the cluster, folder and node the
+     * command line left out; a standalone daemon (--tftp-root without
+     * --cluster) does not read it. */
+    if (d->cluster_dir || d->node || d->node_dir || !d->tftp.root) {
+        if (ck_conf_load(conf, err) < 0)
+            return -2;
+        if (conf->warning[0])
+            fprintf(stderr, "ctlkitd: warning: %s\n", conf->warning);
+        ck_conf_apply(conf, &d->cluster_dir, &d->node_dir, &d->node);
+    }
     if (!d->cluster_dir != !d->node) {
         ck_fail(err, CK_EINVAL, "--cluster and --node go together");
         return -2;
@@ -159,7 +170,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* Bind and load first, so that errors reach the terminal; then leave
      * root, then detach. */
-    int opened = privdrop_check(&a.priv, &err) < 0 ? -1 : open_cluster(&d, &a, cluster_path, &err);
+    static ck_conf conf; /* the settings point into it for the daemon's life */
+    int opened = privdrop_check(&a.priv, &err) < 0 ? -1 : open_cluster(&d, &a, cluster_path, &conf, &err);
     bool ok = opened == 0;
     for (unsigned i = 0; ok && i < daemon_n_services; i++)
         ok = daemon_services[i]->new_(&d, &svcs[i], &err) == 0;

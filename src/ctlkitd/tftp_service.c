@@ -732,6 +732,21 @@ void tftp_service_reload(struct tftp_service *svc) { reload(svc, true); }
 
 static void on_dir_changed(void *arg) { reload(arg, false); }
 
+void tftp_service_follow_root(struct tftp_service *svc, bool follow)
+{
+    if (!svc->base || follow == (svc->watch != NULL))
+        return;
+    if (!follow) {
+        tftp_watch_free(svc->watch);
+        svc->watch = NULL;
+        return;
+    }
+    ck_err err = {0};
+    if (!(svc->watch = tftp_watch_new(svc->base, svc->root, on_dir_changed, svc, &err)))
+        dlog(DLOG_ERR, "TFTP: cannot follow %s again (SIGHUP reloads it): %s", svc->root, err.msg);
+    reload(svc, false); /* what changed while it was not followed */
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 static int bind_listener(struct tftp_service *svc, ck_err *err)

@@ -52,6 +52,10 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
 int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err);
 /* Re-reads the TFTP root now (SIGHUP); logs what changed. */
 void tftp_service_reload(struct tftp_service *svc);
+/* Whether the cache follows the root by itself (the default) or changes
+ * only on tftp_service_reload (the cluster's TFTPReloadOnChange False, as
+ * CUCM's TFTP until restarted). Following again reloads at once. */
+void tftp_service_follow_root(struct tftp_service *svc, bool follow);
 /* One line of counters for SIGUSR1 (transfers active and started). */
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len);
 /* Prometheus families: requests by outcome, active transfers, bytes sent. */

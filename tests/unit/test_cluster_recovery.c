@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "ctlkit/params.h"
 #include "ctlkit/phone.h"
@@ -133,9 +134,9 @@ static void test_itl_reset(void **state)
     assert_non_null(t);
     ck_err err = {0};
     size_t n = 99;
-    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, NULL, &n, &err), -1);
+    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, NULL, &n, NULL, 0, &err), -1);
     assert_non_null(strstr(err.msg, "remotekey " TU_PUB));
-    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, "no-such-node", &n, &err), -1);
+    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, "no-such-node", &n, NULL, 0, &err), -1);
 
     /* A phone whose ITL lists ITLRecovery (newer releases' ITL). */
     assert_int_equal(ck_cluster_set_param(t->c, TU_PUB, CK_PARAM_SIGNER, CK_UNIT_ITLRECOVERY, &err), 0);
@@ -149,7 +150,7 @@ static void test_itl_reset(void **state)
     ck_tl_file *without = held(t, TU_SUB, CK_ITL_NAME);
     assert_false(signed_by_itlrecovery(t, TU_SUB, CK_ITL_NAME));
 
-    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, TU_PUB, &n, &err), 0);
+    assert_int_equal(ck_cluster_itl_reset(t->c, TU_SUB, TU_PUB, &n, NULL, 0, &err), 0);
     assert_int_equal(n, 2);
     assert_true(signed_by_itlrecovery(t, TU_PUB, CK_ITL_NAME));
     assert_true(signed_by_itlrecovery(t, TU_SUB, CK_ITL_NAME));
@@ -166,7 +167,7 @@ static void test_itl_reset(void **state)
     assert_false(stale);
 
     /* localkey on the publisher; the parameter is left as it was. */
-    assert_int_equal(ck_cluster_itl_reset(t->c, TU_PUB, NULL, &n, &err), 0);
+    assert_int_equal(ck_cluster_itl_reset(t->c, TU_PUB, NULL, &n, NULL, 0, &err), 0);
     char v[32];
     signer_param(t, v, sizeof v);
     assert_string_equal(v, CK_UNIT_CALLMANAGER);
@@ -189,12 +190,39 @@ static void test_activelog_names(void **state)
     assert_null(ck_cluster_activelog_tftp_name("cm/tftpdataX"));
 }
 
+/* A subscriber that has not joined yet (across hosts: no certificates
+ * until `cluster join`) is skipped and named; the others are reset. */
+static void test_itl_reset_skips_unjoined(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(2, false);
+    assert_non_null(t);
+    char db[PATH_MAX + 16];
+    snprintf(db, sizeof db, "%s/cluster.db", t->dir);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "DELETE FROM certificate WHERE node='" TU_SUB "'; "
+                                     "DELETE FROM publishedfile WHERE node='" TU_SUB "'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    ck_err err = {0};
+    size_t n = 0;
+    char skipped[128];
+    if (ck_cluster_itl_reset(t->c, TU_PUB, NULL, &n, skipped, sizeof skipped, &err) != 0)
+        fail_msg("itl reset with an unjoined subscriber: %s", err.msg);
+    assert_int_equal(n, 1);
+    assert_string_equal(skipped, TU_SUB);
+    assert_true(signed_by_itlrecovery(t, TU_PUB, CK_ITL_NAME));
+    tu_cluster_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctl_reset_after_lost_callmanager_key),
         cmocka_unit_test(test_ctl_reset_unknown_to_callmanager_signed_phones),
         cmocka_unit_test(test_itl_reset),
+        cmocka_unit_test(test_itl_reset_skips_unjoined),
         cmocka_unit_test(test_activelog_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

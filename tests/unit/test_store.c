@@ -591,8 +591,8 @@ static void test_upgrade_v1(void **state)
     ck_err err = {0};
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "1", &err), 0);
     ck_store_close(s);
-    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; UPDATE ctlkit_schema SET version=1"
-                       : "DROP TABLE servedfile; DROP TABLE device; PRAGMA user_version=1");
+    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; UPDATE ctlkit_schema SET version=1"
+                       : "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; PRAGMA user_version=1");
     assert_int_equal(ck_store_open(w->address, false, &s, &err), 0);
     char v[8];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
@@ -611,6 +611,49 @@ static void test_upgrade_v1(void **state)
     ck_store_close(s);
     if (!use_pg)
         assert_int_equal(sqlite_user_version(w->address), CK_STORE_SCHEMA_VERSION);
+}
+
+/* A restart request: added by one connection, seen (counter moved) and
+ * answered by another; an answer is final; try_begin does not wait. */
+static void test_restart_requests(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_store *daemon = NULL;
+    assert_int_equal(ck_store_open(((where *)*state)->address, false, &daemon, &err), 0);
+    int64_t before = ck_store_change_counter(daemon);
+    int64_t id = 0, other_id = 0;
+    assert_int_equal(ck_store_request_restart(s, "sub", "Cisco Tftp", "admin", &id, &err), 0);
+    assert_int_equal(ck_store_request_restart(s, "pub", "Cisco Tftp", "admin", &other_id, &err), 0);
+    assert_true(ck_store_change_counter(daemon) != before);
+    ck_restart_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_pending_restarts(daemon, "sub", &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, id);
+    assert_string_equal(rows[0].service, "Cisco Tftp");
+    assert_string_equal(rows[0].who, "admin");
+    assert_int_equal(rows[0].done, 0);
+    free(rows);
+    assert_int_equal(ck_store_finish_restart(daemon, id, "STARTED", &err), 0);
+    assert_int_equal(ck_store_finish_restart(s, id, "given up", &err), 0); /* too late: the first answer stays */
+    ck_restart_row r;
+    assert_int_equal(ck_store_get_restart(s, id, &r, &err), 0);
+    assert_true(r.done != 0);
+    assert_string_equal(r.result, "STARTED");
+    assert_int_equal(ck_store_pending_restarts(daemon, "sub", &rows, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(rows);
+    assert_int_equal(ck_store_get_restart(s, id + 1000, &r, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    /* try_begin: 1 while another connection holds the write lock. */
+    assert_int_equal(ck_store_begin(s, &err), 0);
+    assert_int_equal(ck_store_try_begin(daemon, &err), 1);
+    ck_store_rollback(s);
+    assert_int_equal(ck_store_try_begin(daemon, &err), 0);
+    ck_store_rollback(daemon);
+    ck_store_close(daemon);
+    ck_store_close(s);
 }
 
 /* The schema of the first ctlkit, exactly as it created it (version 0). */
@@ -800,7 +843,7 @@ int main(int argc, char **argv)
             BOTH(test_nodes),           BOTH(test_certs_and_trust), BOTH(test_params_files_audit),
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
-            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices),
+            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -808,7 +851,7 @@ int main(int argc, char **argv)
         BOTH(test_nodes),          BOTH(test_certs_and_trust),        BOTH(test_params_files_audit),
         BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
         BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
-        BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices),
+        BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests),
         cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
     return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
