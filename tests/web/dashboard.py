@@ -238,6 +238,12 @@ try:
         check("read-only" in driver.find_element(By.ID, "who").text, "read-only user named as such")
     finally:
         driver.quit()
+
+    # ---- back-off: after three wrong passwords, logins wait (even right ones)
+    codes = [login_session("mallory", "not-the-password")[1].status_code for _ in range(5)]
+    check(codes[:3] == [403, 403, 403] and 429 in codes[3:], "wrong passwords then back-off: %s" % codes)
+    s, r = login_session("alice", "Admin-pass1")
+    check(r.status_code == 429 and "Too many failed logins" in r.text, "a login from a backed-off source waits")
 finally:
     web.terminate()
     web.wait(timeout=10)
