@@ -105,8 +105,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctlkit-web: %s\n", err.msg);
         return 2;
     }
-    snprintf(w.users_dir, sizeof w.users_dir, "%s", ck_cluster_dir(w.c));
     int rc = 2;
+    const char *udir = ck_cluster_dir(w.c);
+    if (!udir || !*udir) {
+        fprintf(stderr, "ctlkit-web: %s: give --dir and --node (this host's node folder holds the users file)\n",
+                ck_cluster_name(w.c));
+        goto out;
+    }
+    snprintf(w.users_dir, sizeof w.users_dir, "%s", udir);
     w.tls = web_tls_new(w.c, cert, key, &err);
     if (!w.tls) {
         fprintf(stderr, "ctlkit-web: TLS: %s\n", err.msg);

@@ -72,7 +72,14 @@ static int users_dir(const args *a, char *out, size_t outsz, const char *what)
         cli_err_ck(&err, what);
         return -1;
     }
-    snprintf(out, outsz, "%s", ck_cluster_dir(c));
+    const char *dir = ck_cluster_dir(c);
+    if (!dir || !*dir) {
+        cli_err("%s: %s: give --dir and --node (this host's node folder holds the users file)", what,
+                ck_cluster_name(c));
+        ck_cluster_close(c);
+        return -1;
+    }
+    snprintf(out, outsz, "%s", dir);
     ck_cluster_close(c);
     return 0;
 }
