@@ -19,6 +19,8 @@ import urllib3
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 urllib3.disable_warnings()
 # The node certificate is self-signed and names the node, not the address:
@@ -158,11 +160,19 @@ try:
     def shot(name):
         driver.save_screenshot(os.path.join(ART, name + ".png"))
 
+    def submit(button):
+        """Clicks a form's button and waits until the next page replaced this
+        one (a click returns before the navigation ends)."""
+        html = driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(driver, 60).until(EC.staleness_of(html))
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
     def log_in(user, pw):
         driver.get(BASE + "/login")
         driver.find_element(By.ID, "user").send_keys(user)
         driver.find_element(By.ID, "password").send_keys(pw)
-        driver.find_element(By.ID, "submit").click()
+        submit(driver.find_element(By.ID, "submit"))
 
     def cells(row, field):
         return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % field).text
@@ -226,7 +236,7 @@ try:
             check(cells(row, "at") == e["at"] and cells(row, "who") == e["who"] and cells(row, "action") == e["action"],
                   "audit row as show audit: %s" % e["action"])
 
-        driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+        submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
         check(driver.current_url.endswith("/login"), "logged out")
         driver.get(BASE + "/cluster")
         check(driver.current_url.endswith("/login"), "after logout /cluster asks to log in")
