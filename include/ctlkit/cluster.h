@@ -157,6 +157,8 @@ typedef enum ck_copy_state {
 } ck_copy_state;
 /* md5 (may be NULL) gets the node copy's MD5, "" when there is none. */
 ck_copy_state ck_cluster_copy_state(ck_cluster *c, const char *node, const char *name, char md5[33]);
+/* The word `cluster status` and the dashboard show for a state ("ok", "DIFFERS", ...). */
+const char *ck_copy_state_word(ck_copy_state st);
 /* The same decision for bytes already read (copy NULL: not on the node). */
 ck_copy_state ck_cluster_compare_copy(const uint8_t *copy, size_t copy_len, const ck_file_row *published);
 

@@ -34,6 +34,7 @@ int cmd_cluster(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_provider(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 int cmd_ctl_client(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 

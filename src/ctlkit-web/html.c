@@ -1,0 +1,84 @@
+/* HTML helpers (html.h). */
+#include "html.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void html_text(struct evbuffer *b, const char *s)
+{
+    if (!s)
+        return;
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '<': evbuffer_add(b, "&lt;", 4); break;
+        case '>': evbuffer_add(b, "&gt;", 4); break;
+        case '&': evbuffer_add(b, "&amp;", 5); break;
+        case '"': evbuffer_add(b, "&quot;", 6); break;
+        case '\'': evbuffer_add(b, "&#39;", 5); break;
+        default: evbuffer_add(b, p, 1);
+        }
+    }
+}
+
+void html_json(struct evbuffer *b, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        evbuffer_add(b, "-", 1);
+    else if (json_is_string(v))
+        html_text(b, json_string_value(v));
+    else if (json_is_integer(v))
+        evbuffer_add_printf(b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_true(v))
+        evbuffer_add(b, "yes", 3);
+    else if (json_is_false(v))
+        evbuffer_add(b, "no", 2);
+    else {
+        char *t = json_dumps(v, JSON_COMPACT);
+        html_text(b, t);
+        free(t);
+    }
+}
+
+/* The navigation: pages of later work are listed, not linked, so the
+ * layout does not move when they arrive. */
+static const struct {
+    const char *path, *label;
+    bool ready;
+} nav[] = {{"/cluster", "Cluster", true},   {"/certs", "Certificates", true}, {"/phones", "Phones", false},
+           {"/rehearsal", "Rehearsal", false}, {"/audit", "Audit log", true}};
+
+void html_begin(struct evbuffer *b, const char *title, const char *active, const web_session *ss)
+{
+    evbuffer_add_printf(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                           "<meta name=\"viewport\" content=\"width=device-width\">"
+                           "<link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\">"
+                           "<link rel=\"stylesheet\" href=\"/static/style.css\"><title>");
+    html_text(b, title);
+    evbuffer_add_printf(b, " - ctlkit</title></head>\n<body>\n<header><span class=\"brand\">ctlkit</span>");
+    if (ss) {
+        evbuffer_add_printf(b, "<nav>");
+        for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
+            if (!nav[i].ready)
+                evbuffer_add_printf(b, "<span class=\"later\" title=\"not yet\">%s</span>", nav[i].label);
+            else
+                evbuffer_add_printf(b, "<a href=\"%s\"%s>%s</a>", nav[i].path,
+                                    strcmp(nav[i].path, active) == 0 ? " class=\"active\"" : "", nav[i].label);
+        }
+        evbuffer_add_printf(b, "</nav><form class=\"logout\" method=\"post\" action=\"/logout\">"
+                               "<span id=\"who\">");
+        html_text(b, ss->user);
+        evbuffer_add_printf(b, " (%s)</span> ", ck_user_role_name(ss->role));
+        html_csrf(b, ss);
+        evbuffer_add_printf(b, "<button type=\"submit\">Log out</button></form>");
+    }
+    evbuffer_add_printf(b, "</header>\n<main>\n<h1>");
+    html_text(b, title);
+    evbuffer_add_printf(b, "</h1>\n");
+}
+
+void html_end(struct evbuffer *b) { evbuffer_add_printf(b, "</main>\n</body></html>\n"); }
+
+void html_csrf(struct evbuffer *b, const web_session *ss)
+{
+    evbuffer_add_printf(b, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", ss->csrf);
+}

@@ -1,0 +1,161 @@
+/* ctlkit-web: the cluster's dashboard over HTTPS (docs/web.md). Parses
+ * the command line, opens the cluster, serves until SIGINT/SIGTERM. */
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/users.h"
+#include "tls.h"
+#include "web.h"
+
+static const char usage[] =
+    "usage: ctlkit-web --cluster C [--dir DIR --node NAME] --listen ADDR:PORT\n"
+    "                  [--tls-cert FILE --tls-key FILE]\n"
+    "\n"
+    "The cluster's dashboard, HTTPS only: cluster (mode, CTL records, nodes\n"
+    "and their copies), certificates (expiry), audit log, and a JSON API\n"
+    "behind each page (/api/cluster, /api/certs, /api/audit). Log in with a\n"
+    "cluster user (ctlkit user add). C is the cluster folder or its\n"
+    "postgresql:// URL (then --dir and --node name this host's node folder).\n"
+    "Without --tls-key the publisher's CallManager certificate and key serve\n"
+    "TLS. See docs/web.md.\n";
+
+uint64_t web_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    web *w = arg;
+    SSL *ssl = SSL_new(w->tls);
+    if (!ssl)
+        return NULL;
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    event_base_loopbreak(arg);
+}
+
+/* "ADDR:PORT" into its parts. */
+static int split_listen(const char *text, char *addr, size_t addrsz, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    long long p;
+    if (!colon || colon == text || (size_t)(colon - text) >= addrsz || !ck_parse_ll(colon + 1, 1, 65535, &p))
+        return -1;
+    memcpy(addr, text, (size_t)(colon - text));
+    addr[colon - text] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"cluster", required_argument, 0, 'c'}, {"dir", required_argument, 0, 'd'},
+                                         {"node", required_argument, 0, 'n'},    {"listen", required_argument, 0, 'l'},
+                                         {"tls-cert", required_argument, 0, 'C'}, {"tls-key", required_argument, 0, 'K'},
+                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    const char *cluster = NULL, *dir = NULL, *node = NULL, *listen = NULL, *cert = NULL, *key = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': cluster = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'n': node = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'C': cert = optarg; break;
+        case 'K': key = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind != argc || !cluster || !listen) {
+        fprintf(stderr, "ctlkit-web: %s\n", optind != argc ? "unexpected argument" : "--cluster and --listen are needed");
+        return 2;
+    }
+    if (cert && !key) {
+        fprintf(stderr, "ctlkit-web: --tls-cert needs --tls-key\n");
+        return 2;
+    }
+    char addr[64];
+    uint16_t port = 0;
+    if (split_listen(listen, addr, sizeof addr, &port) < 0) {
+        fprintf(stderr, "ctlkit-web: --listen '%s': give ADDR:PORT\n", listen);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    web w = {0};
+    w.node = node;
+    ck_err err = {0};
+    ck_cluster_where where = {cluster, dir, node};
+    if (ck_cluster_open_at(&where, "web", &w.c, &err) < 0) {
+        fprintf(stderr, "ctlkit-web: %s\n", err.msg);
+        return 2;
+    }
+    int rc = 2;
+    const char *udir = ck_cluster_dir(w.c);
+    if (!udir || !*udir) {
+        fprintf(stderr, "ctlkit-web: %s: give --dir and --node (this host's node folder holds the users file)\n",
+                ck_cluster_name(w.c));
+        goto out;
+    }
+    snprintf(w.users_dir, sizeof w.users_dir, "%s", udir);
+    w.tls = web_tls_new(w.c, cert, key, &err);
+    if (!w.tls) {
+        fprintf(stderr, "ctlkit-web: TLS: %s\n", err.msg);
+        goto out;
+    }
+    ck_pv_guard_cfg gcfg;
+    ck_pv_guard_cfg_init(&gcfg);
+    w.guard = ck_pv_guard_new(&gcfg);
+    w.sessions = web_sessions_new();
+    w.base = event_base_new();
+    w.http = w.base ? evhttp_new(w.base) : NULL;
+    if (!w.guard || !w.sessions || !w.http) {
+        fprintf(stderr, "ctlkit-web: out of memory\n");
+        goto out;
+    }
+    evhttp_set_bevcb(w.http, tls_bev, &w);
+    evhttp_set_max_body_size(w.http, 16 * 1024);
+    evhttp_set_max_headers_size(w.http, 16 * 1024);
+    evhttp_set_timeout(w.http, 30);
+    evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+    web_routes(&w);
+    if (!evhttp_bind_socket_with_handle(w.http, addr, port)) {
+        fprintf(stderr, "ctlkit-web: cannot listen on %s\n", listen);
+        goto out;
+    }
+    struct event *sigint = evsignal_new(w.base, SIGINT, on_signal, w.base);
+    struct event *sigterm = evsignal_new(w.base, SIGTERM, on_signal, w.base);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    printf("ctlkit-web: serving %s on https://%s/\n", ck_cluster_name(w.c), listen);
+    fflush(stdout);
+    event_base_dispatch(w.base);
+    event_free(sigint);
+    event_free(sigterm);
+    rc = 0;
+out:
+    if (w.http)
+        evhttp_free(w.http);
+    if (w.base)
+        event_base_free(w.base);
+    web_sessions_free(w.sessions);
+    ck_pv_guard_free(w.guard);
+    SSL_CTX_free(w.tls);
+    ck_cluster_close(w.c);
+    return rc;
+}

@@ -1,0 +1,22 @@
+/* The HTML pages, each rendered from its view's JSON (views.h). */
+#ifndef CTLKIT_WEB_PAGES_H
+#define CTLKIT_WEB_PAGES_H
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "sessions.h"
+
+void page_cluster(struct evbuffer *b, const json_t *v, const web_session *ss, const char *notice);
+void page_certs(struct evbuffer *b, const json_t *v, const web_session *ss);
+void page_audit(struct evbuffer *b, const json_t *v, const web_session *ss);
+/* The login form; token: the login form's CSRF token; error: NULL or why
+ * the last attempt failed. */
+void page_login(struct evbuffer *b, const char *token, const char *error);
+/* A short page for refusals and failures. */
+void page_message(struct evbuffer *b, const char *title, const char *text, const web_session *ss);
+
+extern const char web_style_css[];
+extern const char web_icon_svg[];
+
+#endif

@@ -1,0 +1,416 @@
+/* Requests to answers: who is asking (session cookie), whether a change
+ * carries its CSRF token, which view and page. Every answer gets the same
+ * security headers. */
+#include <sys/queue.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/users.h"
+#include "pages.h"
+#include "views.h"
+#include "web.h"
+
+#define FORM_MAX 4096
+#define LOGIN_COOKIE "ctlkit_login="
+
+static void security_headers(struct evkeyvalq *h)
+{
+    /* Nothing inline, nothing from elsewhere: a page can only show what it
+     * is given, and an injected script would not run. */
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                      "frame-ancestors 'none'; base-uri 'none'");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *type, struct evbuffer *b)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    security_headers(h);
+    if (type)
+        evhttp_add_header(h, "Content-Type", type);
+    evhttp_send_reply(req, code, reason, b);
+}
+
+static void reply_html(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b)
+{
+    reply(req, code, reason, "text/html; charset=utf-8", b);
+}
+
+static void redirect(struct evhttp_request *req, const char *to)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", to);
+    reply(req, 303, "See Other", NULL, NULL);
+}
+
+static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *j)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (t)
+        evbuffer_add_printf(b, "%s\n", t);
+    free(t);
+    reply(req, code, reason, "application/json", b);
+    evbuffer_free(b);
+}
+
+static void json_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "error", msg);
+    reply_json(req, code, reason, j);
+    json_decref(j);
+}
+
+static void message(struct evhttp_request *req, int code, const char *reason, const char *text,
+                    const web_session *ss)
+{
+    struct evbuffer *b = evbuffer_new();
+    page_message(b, reason, text, ss);
+    reply_html(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static const char *peer_addr(struct evhttp_request *req, char *out, size_t outsz)
+{
+    const char *addr = "?";
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn)
+        evhttp_connection_get_peer(conn, (char **)&addr, &port);
+    snprintf(out, outsz, "%s", addr);
+    return out;
+}
+
+/* The urlencoded body of a POST, at most FORM_MAX bytes. */
+static int read_form(struct evhttp_request *req, struct evkeyvalq *form)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n > FORM_MAX)
+        return -1;
+    char body[FORM_MAX + 1];
+    evbuffer_copyout(in, body, n);
+    body[n] = '\0';
+    int rc = evhttp_parse_query_str(body, form);
+    OPENSSL_cleanse(body, sizeof body);
+    return rc;
+}
+
+static web_session *session_of(web *w, struct evhttp_request *req)
+{
+    const char *cookie = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+    return web_session_from_cookie(w->sessions, cookie, web_now_ms());
+}
+
+/* ---- login ---- */
+
+/* The login form's CSRF token: there is no session yet, so the token is a
+ * random value both in a cookie and in the form (double submit); a page
+ * of another site can set neither. */
+static void show_login(struct evhttp_request *req, int code, const char *reason, const char *error)
+{
+    uint8_t r[32];
+    char token[65];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        message(req, 500, "Internal Server Error", "no random bytes", NULL);
+        return;
+    }
+    ck_hex(r, sizeof r, 0, false, token, sizeof token);
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, LOGIN_COOKIE "%s; Path=/login; Secure; HttpOnly; SameSite=Strict", token);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
+    struct evbuffer *b = evbuffer_new();
+    page_login(b, token, error);
+    reply_html(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static bool login_token_ok(struct evhttp_request *req, const char *token)
+{
+    const char *cookie = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+    if (!cookie || !token || strlen(token) != 64)
+        return false;
+    const char *p = strstr(cookie, LOGIN_COOKIE);
+    if (!p)
+        return false;
+    p += strlen(LOGIN_COOKIE);
+    return strcspn(p, "; ") == 64 && CRYPTO_memcmp(p, token, 64) == 0;
+}
+
+static void do_login(web *w, struct evhttp_request *req)
+{
+    struct evkeyvalq form = {0};
+    TAILQ_INIT(&form);
+    if (read_form(req, &form) < 0) {
+        evhttp_clear_headers(&form);
+        show_login(req, 400, "Bad Request", "The form could not be read.");
+        return;
+    }
+    const char *user = evhttp_find_header(&form, "user");
+    const char *pw = evhttp_find_header(&form, "password");
+    if (!login_token_ok(req, evhttp_find_header(&form, "csrf"))) {
+        evhttp_clear_headers(&form);
+        show_login(req, 403, "Forbidden", "The form expired; log in again.");
+        return;
+    }
+    if (!user || !pw) {
+        evhttp_clear_headers(&form);
+        show_login(req, 400, "Bad Request", "Give a user name and a password.");
+        return;
+    }
+    char addr[64], note[256];
+    peer_addr(req, addr, sizeof addr);
+    uint64_t now = web_now_ms();
+    uint64_t wait = ck_pv_guard_wait(w->guard, addr, user, now);
+    if (wait) {
+        ck_pv_guard_failed(w->guard, addr, user, false, now, note, sizeof note);
+        char msg[128];
+        snprintf(msg, sizeof msg, "Too many failed logins: try again in %llu s.",
+                 (unsigned long long)((wait + 999) / 1000));
+        evhttp_clear_headers(&form);
+        show_login(req, 429, "Too Many Requests", msg);
+        return;
+    }
+    ck_user_role role = CK_ROLE_READONLY;
+    ck_err err = {0};
+    int rc = ck_users_auth(w->users_dir, user, pw, strlen(pw), &role, &err);
+    /* The form's copy of the password goes now (libevent's own buffers
+     * are freed with the request). */
+    OPENSSL_cleanse((char *)pw, strlen(pw));
+    if (rc < 0) {
+        if (err.code == CK_EDENIED)
+            ck_pv_guard_failed(w->guard, addr, user, true, web_now_ms(), note, sizeof note);
+        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", user, addr, err.msg);
+        evhttp_clear_headers(&form);
+        show_login(req, 403, "Forbidden",
+                   err.code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
+        return;
+    }
+    ck_pv_guard_succeeded(w->guard, addr, user, web_now_ms());
+    web_session *ss = web_session_start(w->sessions, user, role, web_now_ms());
+    evhttp_clear_headers(&form);
+    if (!ss) {
+        message(req, 500, "Internal Server Error", "no random bytes for a session", NULL);
+        return;
+    }
+    char cookie[200];
+    snprintf(cookie, sizeof cookie, "ctlkit_session=%s; Path=/; Secure; HttpOnly; SameSite=Strict", ss->id);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Set-Cookie", cookie);
+    evhttp_add_header(h, "Set-Cookie", LOGIN_COOKIE "; Path=/login; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+    fprintf(stderr, "ctlkit-web: %s (%s) logged in from %s\n", ss->user, ck_user_role_name(role), addr);
+    redirect(req, "/cluster");
+}
+
+/* ---- changes: POST with a session and its CSRF token ---- */
+
+/* The session of a change request, or NULL after answering the refusal. */
+static web_session *change_allowed(web *w, struct evhttp_request *req, struct evkeyvalq *form, bool need_admin)
+{
+    web_session *ss = session_of(w, req);
+    if (!ss) {
+        message(req, 401, "Unauthorized", "Log in first.", NULL);
+        return NULL;
+    }
+    if (read_form(req, form) < 0 || !web_session_csrf_ok(ss, evhttp_find_header(form, "csrf"))) {
+        message(req, 403, "Forbidden", "The form's token is missing or wrong; reload the page.", ss);
+        return NULL;
+    }
+    if (need_admin && ss->role != CK_ROLE_ADMIN) {
+        message(req, 403, "Forbidden", "Read-only users cannot change the cluster.", ss);
+        return NULL;
+    }
+    return ss;
+}
+
+static void do_logout(web *w, struct evhttp_request *req)
+{
+    struct evkeyvalq form;
+    TAILQ_INIT(&form);
+    web_session *ss = change_allowed(w, req, &form, false);
+    evhttp_clear_headers(&form);
+    if (!ss)
+        return;
+    web_session_end(ss);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+                      "ctlkit_session=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+    redirect(req, "/login");
+}
+
+static void show_cluster(web *w, struct evhttp_request *req, web_session *ss, const char *notice);
+
+static void do_materialize(web *w, struct evhttp_request *req)
+{
+    struct evkeyvalq form;
+    TAILQ_INIT(&form);
+    web_session *ss = change_allowed(w, req, &form, true);
+    evhttp_clear_headers(&form);
+    if (!ss)
+        return;
+    ck_node *nodes = NULL;
+    size_t nn = 0, done = 0, fixed = 0;
+    ck_err err = {0};
+    char notice[512];
+    if (ck_store_list_nodes(ck_cluster_store(w->c), &nodes, &nn, &err) < 0) {
+        message(req, 500, "Internal Server Error", err.msg, ss);
+        return;
+    }
+    for (size_t i = 0; i < nn; i++) {
+        if (!ck_cluster_node_here(w->c, nodes[i].name))
+            continue;
+        ck_materialize_report r = {0};
+        if (ck_cluster_materialize_node(w->c, nodes[i].name, &r, &err) < 0) {
+            snprintf(notice, sizeof notice, "%s: %s", nodes[i].name, err.msg);
+            free(nodes);
+            message(req, 500, "Internal Server Error", notice, ss);
+            return;
+        }
+        done++;
+        fixed += r.n;
+    }
+    free(nodes);
+    fprintf(stderr, "ctlkit-web: %s repaired node copies (%zu nodes, %zu files fixed)\n", ss->user, done, fixed);
+    snprintf(notice, sizeof notice, "Checked %zu node folder(s); %zu file(s) fixed.", done, fixed);
+    show_cluster(w, req, ss, notice);
+}
+
+/* ---- pages and API ---- */
+
+static size_t page_param(struct evhttp_request *req)
+{
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    long long page = 1;
+    if (query && evhttp_parse_query_str(query, &q) == 0) {
+        const char *p = evhttp_find_header(&q, "page");
+        if (p && !ck_parse_ll(p, 1, 1000000, &page))
+            page = 1;
+    }
+    evhttp_clear_headers(&q);
+    return (size_t)page;
+}
+
+static json_t *view_for(web *w, const char *name, struct evhttp_request *req, ck_err *err)
+{
+    if (strcmp(name, "cluster") == 0)
+        return view_cluster(w->c, err);
+    if (strcmp(name, "certs") == 0)
+        return view_certs(w->c, (int64_t)time(NULL), err);
+    if (strcmp(name, "audit") == 0)
+        return view_audit(w->c, page_param(req), err);
+    return NULL;
+}
+
+static void show_cluster(web *w, struct evhttp_request *req, web_session *ss, const char *notice)
+{
+    ck_err err = {0};
+    json_t *v = view_cluster(w->c, &err);
+    if (!v) {
+        message(req, 500, "Internal Server Error", err.msg, ss);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    page_cluster(b, v, ss, notice);
+    reply_html(req, 200, "OK", b);
+    evbuffer_free(b);
+    json_decref(v);
+}
+
+static void show_page(web *w, struct evhttp_request *req, const char *name)
+{
+    web_session *ss = session_of(w, req);
+    if (!ss) {
+        redirect(req, "/login");
+        return;
+    }
+    if (strcmp(name, "cluster") == 0) {
+        show_cluster(w, req, ss, NULL);
+        return;
+    }
+    ck_err err = {0};
+    json_t *v = view_for(w, name, req, &err);
+    if (!v) {
+        message(req, 500, "Internal Server Error", err.msg, ss);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (strcmp(name, "certs") == 0)
+        page_certs(b, v, ss);
+    else
+        page_audit(b, v, ss);
+    reply_html(req, 200, "OK", b);
+    evbuffer_free(b);
+    json_decref(v);
+}
+
+static void show_api(web *w, struct evhttp_request *req, const char *name)
+{
+    if (!session_of(w, req)) {
+        json_error(req, 401, "Unauthorized", "log in first");
+        return;
+    }
+    ck_err err = {0};
+    json_t *v = view_for(w, name, req, &err);
+    if (!v) {
+        json_error(req, err.code ? 500 : 404, err.code ? "Internal Server Error" : "Not Found",
+                   err.code ? err.msg : "no such view");
+        return;
+    }
+    reply_json(req, 200, "OK", v);
+    json_decref(v);
+}
+
+static void static_file(struct evhttp_request *req, const char *type, const char *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, strlen(body));
+    reply(req, 200, "OK", type, b);
+    evbuffer_free(b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    web *w = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD, post = cmd == EVHTTP_REQ_POST;
+    if (!path)
+        path = "/";
+    if (get && strcmp(path, "/static/style.css") == 0)
+        static_file(req, "text/css", web_style_css);
+    else if (get && (strcmp(path, "/static/icon.svg") == 0 || strcmp(path, "/favicon.ico") == 0))
+        static_file(req, "image/svg+xml", web_icon_svg);
+    else if (get && strcmp(path, "/") == 0)
+        redirect(req, session_of(w, req) ? "/cluster" : "/login");
+    else if (get && strcmp(path, "/login") == 0)
+        show_login(req, 200, "OK", NULL);
+    else if (post && strcmp(path, "/login") == 0)
+        do_login(w, req);
+    else if (post && strcmp(path, "/logout") == 0)
+        do_logout(w, req);
+    else if (post && strcmp(path, "/cluster/materialize") == 0)
+        do_materialize(w, req);
+    else if (get && (strcmp(path, "/cluster") == 0 || strcmp(path, "/certs") == 0 || strcmp(path, "/audit") == 0))
+        show_page(w, req, path + 1);
+    else if (get && strncmp(path, "/api/", 5) == 0)
+        show_api(w, req, path + 5);
+    else if (!get && !post)
+        message(req, 405, "Method Not Allowed", "Only GET and POST.", NULL);
+    else
+        message(req, 404, "Not Found", "No such page.", session_of(w, req));
+}
+
+void web_routes(web *w) { evhttp_set_gencb(w->http, on_request, w); }

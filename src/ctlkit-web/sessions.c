@@ -1,0 +1,101 @@
+/* Sessions of ctlkit-web (sessions.h). */
+#include "sessions.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlkit/bytes.h"
+
+#define COOKIE_NAME "ctlkit_session="
+
+struct web_sessions {
+    web_session slot[WEB_SESSIONS_MAX];
+};
+
+web_sessions *web_sessions_new(void) { return calloc(1, sizeof(web_sessions)); }
+
+void web_sessions_free(web_sessions *s)
+{
+    if (!s)
+        return;
+    OPENSSL_cleanse(s, sizeof *s);
+    free(s);
+}
+
+static bool random_hex(char out[WEB_SESSION_ID_HEX + 1])
+{
+    uint8_t b[WEB_SESSION_ID_HEX / 2];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return false;
+    ck_hex(b, sizeof b, 0, false, out, WEB_SESSION_ID_HEX + 1);
+    OPENSSL_cleanse(b, sizeof b);
+    return true;
+}
+
+static bool live(const web_session *ss, uint64_t now_ms)
+{
+    return ss->used && now_ms - ss->last_ms < WEB_SESSION_IDLE_MS;
+}
+
+web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role, uint64_t now_ms)
+{
+    web_session *pick = &s->slot[0];
+    for (size_t i = 0; i < WEB_SESSIONS_MAX; i++) {
+        web_session *ss = &s->slot[i];
+        if (!live(ss, now_ms)) {
+            pick = ss;
+            break;
+        }
+        if (ss->last_ms < pick->last_ms)
+            pick = ss;
+    }
+    web_session_end(pick);
+    if (!random_hex(pick->id) || !random_hex(pick->csrf)) {
+        web_session_end(pick);
+        return NULL;
+    }
+    snprintf(pick->user, sizeof pick->user, "%s", user);
+    pick->role = role;
+    pick->last_ms = now_ms;
+    pick->used = true;
+    return pick;
+}
+
+web_session *web_session_from_cookie(web_sessions *s, const char *cookie_header, uint64_t now_ms)
+{
+    if (!cookie_header)
+        return NULL;
+    const char *p = cookie_header;
+    /* Cookie: a=b; ctlkit_session=HEX; c=d */
+    while ((p = strstr(p, COOKIE_NAME)) != NULL) {
+        if (p == cookie_header || p[-1] == ' ' || p[-1] == ';')
+            break;
+        p++;
+    }
+    if (!p)
+        return NULL;
+    p += strlen(COOKIE_NAME);
+    size_t n = strcspn(p, "; ");
+    if (n != WEB_SESSION_ID_HEX)
+        return NULL;
+    web_session *hit = NULL;
+    for (size_t i = 0; i < WEB_SESSIONS_MAX; i++) {
+        web_session *ss = &s->slot[i];
+        /* Compare with every slot, in constant time per slot. */
+        if (ss->used && CRYPTO_memcmp(ss->id, p, WEB_SESSION_ID_HEX) == 0 && live(ss, now_ms))
+            hit = ss;
+    }
+    if (hit)
+        hit->last_ms = now_ms;
+    return hit;
+}
+
+bool web_session_csrf_ok(const web_session *ss, const char *token)
+{
+    return token && strlen(token) == WEB_SESSION_ID_HEX && CRYPTO_memcmp(ss->csrf, token, WEB_SESSION_ID_HEX) == 0;
+}
+
+void web_session_end(web_session *ss) { OPENSSL_cleanse(ss, sizeof *ss); }

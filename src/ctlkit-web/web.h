@@ -1,0 +1,31 @@
+/* ctlkit-web: the dashboard's shared state. One event loop, one thread. */
+#ifndef CTLKIT_WEB_H
+#define CTLKIT_WEB_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "ctlkit/cluster.h"
+#include "ctlkit/provider_guard.h"
+#include "sessions.h"
+
+typedef struct web {
+    ck_cluster *c;
+    const char *node;            /* --node, or NULL */
+    char users_dir[4096];        /* where the users file lives */
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *tls;
+    web_sessions *sessions;
+    ck_pv_guard *guard;          /* failed logins per source and user */
+} web;
+
+/* Milliseconds of a monotonic clock. */
+uint64_t web_now_ms(void);
+
+/* Registers every route on w->http (routes.c). */
+void web_routes(web *w);
+
+#endif

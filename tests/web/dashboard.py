@@ -1,0 +1,267 @@
+"""ctlkit-web driven through WebDriver in headless Chromium, and by plain
+HTTPS requests for what a browser would not send: log in, a wrong password
+refused, every page loads without a console error and shows what the CLI's
+--json says, a read-only user sees no change form and cannot POST one, a
+request without a session or CSRF token is refused. One screenshot per
+page is kept in $CTLKIT_WEB_ARTIFACTS (the test's build folder)."""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import requests
+import urllib3
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+urllib3.disable_warnings()
+# The node certificate is self-signed and names the node, not the address:
+# these requests do not verify it (a CA bundle in the environment would
+# override Session.verify).
+for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(var, None)
+warnings.simplefilter("ignore")
+
+BIN = os.environ["CTLKIT_BIN"]
+CTLKIT = os.path.join(BIN, "ctlkit")
+WEB = os.path.join(BIN, "ctlkit-web")
+ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
+os.makedirs(ART, exist_ok=True)
+WORK = tempfile.mkdtemp(prefix="ctlkit-web-test.")
+CL = os.path.join(WORK, "cl")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(*args, input_text=None):
+    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True, input=input_text)
+    if r.returncode != 0:
+        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def admin(cmd):
+    return run("admin", "--cluster", CL, "--node", "pub", "-c", cmd, "--yes")
+
+
+# ---- a test cluster: mixed mode, two trust certificates near expiry, two users
+ip = "127.0.0.%d" % random.randint(2, 250)
+run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
+admin("utils ctl set-cluster mixed-mode")
+for name, days in (("soon7", 5), ("soon30", 20)):
+    pem = os.path.join(WORK, name + ".pem")
+    run("cert", "new", pem, "--cn", name, "--days", str(days))
+    admin("set cert import trust CallManager-trust %s %s" % (pem, name))
+for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
+    f = os.path.join(WORK, user + ".pw")
+    with open(f, "w") as fh:
+        fh.write(pw + "\n")
+    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+
+status = json.loads(run("cluster", "status", CL, "--json"))
+show_ctl = json.loads(admin("show ctl --json"))
+audit = json.loads(admin("show audit --json"))
+trust = json.loads(admin("show cert list trust --json"))
+
+# ---- ctlkit-web on a random port (another is tried if it is taken)
+web = None
+for attempt in range(5):
+    port = random.randint(20000, 60000)
+    log = open(os.path.join(WORK, "web.log"), "w")
+    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
+                           stderr=log, text=True)
+    line = web.stdout.readline()
+    if "serving" in line:
+        break
+    web.wait()
+    web = None
+if web is None:
+    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
+BASE = "https://%s:%d" % (ip, port)
+
+
+def login_session(user, pw):
+    s = requests.Session()
+    s.verify = False
+    r = s.get(BASE + "/login")
+    token = r.text.split('name="csrf" value="')[1].split('"')[0]
+    r = s.post(BASE + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
+    return s, r
+
+
+def csrf_of(s, path="/cluster"):
+    return s.get(BASE + path).text.split('name="csrf" value="')[1].split('"')[0]
+
+
+try:
+    # ---- without a session
+    anon = requests.Session()
+    anon.verify = False
+    r = anon.get(BASE + "/api/cluster")
+    check(r.status_code == 401, "/api/cluster without a session: %d" % r.status_code)
+    r = anon.get(BASE + "/cluster", allow_redirects=False)
+    check(r.status_code == 303 and r.headers.get("Location") == "/login", "/cluster without a session redirects")
+    r = anon.post(BASE + "/cluster/materialize", data={"csrf": "0" * 64})
+    check(r.status_code == 401, "a change without a session: %d" % r.status_code)
+    csp = r.headers.get("Content-Security-Policy", "")
+    check("default-src 'none'" in csp and "unsafe" not in csp, "strict CSP: " + csp)
+    # A login without the login form's token.
+    r = anon.post(BASE + "/login", data={"user": "alice", "password": "Admin-pass1"}, allow_redirects=False)
+    check(r.status_code == 403, "a login without its CSRF token: %d" % r.status_code)
+
+    # ---- sessions: cookie flags, CSRF, roles
+    a, r = login_session("alice", "Admin-pass1")
+    check(r.status_code == 303, "alice logs in: %d" % r.status_code)
+    cookie = r.headers.get("Set-Cookie", "")
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict"):
+        check(flag in cookie, "session cookie has " + flag + ": " + cookie)
+    check(a.get(BASE + "/api/cluster").status_code == 200, "alice reads /api/cluster")
+    r = a.post(BASE + "/cluster/materialize", data={})
+    check(r.status_code == 403, "alice's change without a CSRF token: %d" % r.status_code)
+    r = a.post(BASE + "/cluster/materialize", data={"csrf": "f" * 64})
+    check(r.status_code == 403, "alice's change with a wrong CSRF token: %d" % r.status_code)
+    r = a.post(BASE + "/cluster/materialize", data={"csrf": csrf_of(a)})
+    check(r.status_code == 200 and 'id="notice"' in r.text, "alice's change with its token: %d" % r.status_code)
+    b, r = login_session("bob", "Reader-pass1")
+    check(r.status_code == 303, "bob logs in")
+    r = b.post(BASE + "/cluster/materialize", data={"csrf": csrf_of(b)})
+    check(r.status_code == 403, "bob (read-only) changes with a valid token: %d" % r.status_code)
+    # Another user's token does not fit.
+    r = a.post(BASE + "/cluster/materialize", data={"csrf": csrf_of(b)})
+    check(r.status_code == 403, "alice's change with bob's token: %d" % r.status_code)
+
+    # ---- the browser
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--user-data-dir=" + os.path.join(WORK, "chrome")):
+        opts.add_argument(arg)
+    opts.accept_insecure_certs = True  # the cluster's self-signed certificate
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(30)
+
+    def console_clean(page):
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check(not errors, "console errors on %s: %s" % (page, errors))
+
+    def shot(name):
+        driver.save_screenshot(os.path.join(ART, name + ".png"))
+
+    def submit(button):
+        """Clicks a form's button and waits until the next page replaced this
+        one (a click returns before the navigation ends)."""
+        html = driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(driver, 60).until(EC.staleness_of(html))
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def log_in(user, pw):
+        driver.get(BASE + "/login")
+        driver.find_element(By.ID, "user").send_keys(user)
+        driver.find_element(By.ID, "password").send_keys(pw)
+        submit(driver.find_element(By.ID, "submit"))
+
+    def cells(row, field):
+        return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % field).text
+
+    try:
+        log_in("alice", "wrong-password")
+        check(driver.find_element(By.ID, "error").text == "Wrong user name or password.", "wrong password refused")
+        check(driver.current_url.endswith("/login"), "still on the login page")
+        shot("login-refused")
+        # The refused login is answered 403: that status, and only it, is in the log.
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check(all("/login" in e["message"] and "403" in e["message"] for e in errors),
+              "console on the refused login: %s" % errors)
+        driver.get(BASE + "/login")
+        console_clean("login")
+        shot("login")
+
+        log_in("alice", "Admin-pass1")
+        check(driver.current_url.endswith("/cluster"), "logged in, on /cluster: " + driver.current_url)
+        console_clean("cluster")
+        shot("cluster")
+        text = lambda i: driver.find_element(By.ID, i).text
+        check(text("security_mode_name") == status["security_mode_name"], "mode as cluster status")
+        check(text("ctl_md5") == status["ctl"]["md5"], "CTL MD5 as cluster status")
+        check(text("ctl_version") == str(status["ctl"]["version"]), "CTL version as cluster status")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.node")
+        check(len(rows) == len(status["nodes"]), "one row per node")
+        for row, n in zip(rows, status["nodes"]):
+            check(cells(row, "name") == n["name"] and cells(row, "ip") == n["ip"] and cells(row, "role") == n["role"],
+                  "node %s as cluster status" % n["name"])
+            check(cells(row, "ctl") == n["ctl"]["state"] and cells(row, "itl") == n["itl"]["state"],
+                  "node %s copies as cluster status" % n["name"])
+        recs = driver.find_elements(By.CSS_SELECTOR, "tr.record")
+        want = show_ctl["file"]["records"]
+        check(len(recs) == len(want), "CTL records: %d, show ctl %d" % (len(recs), len(want)))
+        for row, rec in zip(recs, want):
+            check(cells(row, "serial") == rec["serial"] and cells(row, "role") == (rec["role"] or "-"),
+                  "CTL record %s as show ctl" % rec["index"])
+        check(len(driver.find_elements(By.CSS_SELECTOR, "form.change")) == 1, "admin sees the change form")
+
+        driver.get(BASE + "/certs")
+        console_clean("certs")
+        shot("certs")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.cert")
+        units = [(c["unit"], c["serial"], c["expires"]) for n in status["nodes"] for c in n["certificates"]]
+        shown = [(cells(r, "unit"), cells(r, "serial"), cells(r, "expires")) for r in rows]
+        for u in units:
+            check(u in shown, "certificate %s as cluster status" % (u,))
+        trust_rows = trust if isinstance(trust, list) else trust.get("certificates", trust.get("trust", []))
+        check(len(rows) == len(units) + len(trust_rows), "every unit and trust entry: %d rows" % len(rows))
+        warn = {cells(r, "serial"): cells(r, "warning") for r in rows}
+        check(sorted(w for w in warn.values() if w != "-") == ["30 days", "7 days"],
+              "warnings at 30 and 7 days: %s" % sorted(warn.values()))
+
+        driver.get(BASE + "/audit")
+        console_clean("audit")
+        shot("audit")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.entry")
+        check(len(rows) >= len(audit) > 0, "audit rows: %d, show audit %d" % (len(rows), len(audit)))
+        for row, e in zip(rows, audit):
+            check(cells(row, "at") == e["at"] and cells(row, "who") == e["who"] and cells(row, "action") == e["action"],
+                  "audit row as show audit: %s" % e["action"])
+
+        submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+        check(driver.current_url.endswith("/login"), "logged out")
+        driver.get(BASE + "/cluster")
+        check(driver.current_url.endswith("/login"), "after logout /cluster asks to log in")
+
+        log_in("bob", "Reader-pass1")
+        console_clean("cluster (read-only)")
+        shot("cluster-readonly")
+        check(driver.find_elements(By.CSS_SELECTOR, "form.change") == [], "read-only user sees no change form")
+        check("read-only" in driver.find_element(By.ID, "who").text, "read-only user named as such")
+    finally:
+        driver.quit()
+
+    # ---- back-off: after three wrong passwords, logins wait (even right ones)
+    codes = [login_session("mallory", "not-the-password")[1].status_code for _ in range(5)]
+    check(codes[:3] == [403, 403, 403] and 429 in codes[3:], "wrong passwords then back-off: %s" % codes)
+    s, r = login_session("alice", "Admin-pass1")
+    check(r.status_code == 429 and "Too many failed logins" in r.text, "a login from a backed-off source waits")
+finally:
+    web.terminate()
+    # A clean stop (under ASan, also no leak).
+    check(web.wait(timeout=30) == 0, "ctlkit-web stops cleanly on SIGTERM: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
+    if not failures:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+if failures:
+    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
+    sys.exit(1)
+print("web.dashboard: all checks passed; screenshots in", ART)
