@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "drift_view.h"
 #include "ctlkit/bytes.h"
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
@@ -244,6 +245,29 @@ static void fmt_time(int64_t t, char *out, size_t outsz)
     strftime(out, outsz, "%Y-%m-%d", &tm);
 }
 
+/* The phones summary of cluster status (the drift of `show phones trust`):
+ * a JSON field always, a text line once any node has seen a phone. */
+static void status_phones(ck_cluster *c, json_t *root, bool json)
+{
+    ck_drift d;
+    ck_err err = {0};
+    if (ck_cluster_drift(c, (int64_t)time(NULL), &d, &err) < 0) {
+        json_object_set_new(root, "phones", json_null());
+        return;
+    }
+    json_object_set_new(root, "phones", json_pack("{s:I,s:I,s:I,s:I,s:I}", "current", (json_int_t)d.total.current,
+                                                  "older", (json_int_t)d.total.older, "none",
+                                                  (json_int_t)d.total.none, "stranded", (json_int_t)d.total.stranded,
+                                                  "aged_out", (json_int_t)d.total.stale));
+    size_t seen = d.total.current + d.total.older + d.total.none + d.total.stale;
+    if (!json && seen) {
+        char line[256];
+        drift_summary_line(&d, line, sizeof line);
+        printf("Phones: %s (show phones trust)\n", line);
+    }
+    ck_drift_free(&d);
+}
+
 static int cluster_status(int argc, char **argv)
 {
     bool json = false;
@@ -306,6 +330,9 @@ static int cluster_status(int argc, char **argv)
             printf("Published CTL: %zu bytes, MD5 %s, version %lld\n", ctl.len, ctl.md5, (long long)ctl.version);
         else
             printf("Published CTL: none\n");
+    }
+    status_phones(c, root, json);
+    if (!json) {
         printf("\n%-20s %-10s %-15s %-6s %-6s %-18s %-18s\n", "NODE", "ROLE", "IP", "TFTP", "TVS", "CTL", "ITL");
     }
     for (size_t i = 0; i < nn; i++) {

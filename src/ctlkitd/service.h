@@ -29,6 +29,8 @@ typedef struct daemon_ctx {
     tvs_config tvs;
     const char *provider_listen;
     const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
+    bool track_phones_off;        /* --track-phones off */
+    struct phone_track *track;    /* set once the phone-tracking row made it */
     unsigned provider_backoff_ms; /* 0: the provider's default */
     cluster_node *cluster;        /* set with --cluster */
     struct tvs_service *tvs_svc;  /* set once the TVS row made it */

@@ -5,13 +5,45 @@
 #include "service.h"
 
 #include "metrics_service.h"
+#include "phone_track.h"
 #include "provider_service.h"
+
+/* ---- phone tracking (a cluster node, unless --track-phones off) ---- */
+
+static int track_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    if (!d->cluster || d->track_phones_off)
+        return 0;
+    /* First in the table: TFTP and TVS wire themselves to it, and it is
+     * freed after them (their threads write into it until then). */
+    *out = d->track = phone_track_new(d->cluster_dir, d->node_dir, d->node, err);
+    return *out ? 0 : -1;
+}
+
+static int track_start(void *svc, daemon_ctx *d, ck_err *err) { return phone_track_start(svc, d->base, err); }
+
+static void track_reload(void *svc, daemon_ctx *d)
+{
+    (void)svc;
+    (void)d;
+}
+
+static void track_stats(void *svc, char *buf, size_t len) { phone_track_stats(svc, buf, len); }
+
+static void track_free(void *svc) { phone_track_free(svc); }
+
+static void track_metrics(void *svc, struct evbuffer *out) { phone_track_metrics(svc, out); }
+
+static const daemon_service track_row = {"phone tracking", track_new,  track_start,  track_reload,
+                                         track_stats,      track_free, track_metrics};
 
 /* ---- TFTP ---- */
 
 static int tftp_new(daemon_ctx *d, void **out, ck_err *err)
 {
     *out = d->tftp_svc = tftp_service_new(&d->tftp, err);
+    if (*out && d->track)
+        tftp_service_set_tracker(*out, d->track);
     return *out ? 0 : -1;
 }
 
@@ -45,6 +77,12 @@ static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
         d->tvs.watch_ms = 0;
     d->tvs_svc = tvs_service_new(&d->tvs, err);
     *out = d->tvs_svc;
+    /* Before any worker starts: they read the pointer without a lock. */
+    if (*out && d->track) {
+        if (phone_track_set_workers(d->track, tvs_service_workers(d->tvs_svc), err) < 0)
+            return -1;
+        tvs_service_set_tracker(d->tvs_svc, d->track);
+    }
     /* A TVS whose certificate and key cannot make a TLS context stays off;
      * TFTP serves anyway (phones without SBD, and the files, need no TVS).
      * A refused key mode or a port in use still stops the daemon. */
@@ -159,6 +197,6 @@ static const daemon_service metrics_row = {"metrics",     metrics_new,  metrics_
                                            metrics_stats, metrics_free, NULL};
 
 /* Started in this order, freed in the reverse one. */
-const daemon_service *const daemon_services[] = {&tftp_row, &tvs_row, &cluster_row, &provider_row,
-                                                 &metrics_row};
+const daemon_service *const daemon_services[] = {&track_row, &tftp_row, &tvs_row, &cluster_row,
+                                                 &provider_row, &metrics_row};
 const unsigned daemon_n_services = sizeof daemon_services / sizeof daemon_services[0];

@@ -23,6 +23,7 @@
 #include "ctlkit/tvs.h"
 #include "ctlkit/x509.h"
 #include "netaddr.h"
+#include "phone_track.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
 
@@ -49,6 +50,7 @@ struct tvs_conn {
     uint8_t out[OUT_MAX];
     size_t out_len, out_off;
     char peer[64];
+    struct sockaddr_storage peer_sa; /* for phone tracking */
 };
 
 static void conn_cb(evutil_socket_t fd, short what, void *arg);
@@ -104,7 +106,6 @@ static int arm(tvs_conn *c, short what)
 
 void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
-    (void)salen;
     tvs_conn *c = calloc(1, sizeof *c);
     if (!c) {
         tvs_log(TVS_LOG_ERROR, "tvs: out of memory accepting a connection");
@@ -116,6 +117,8 @@ void tvs_conn_accept(tvs_worker *w, int fd, const struct sockaddr *sa, socklen_t
     c->fd = fd;
     c->id = atomic_fetch_add_explicit(&w->svc->next_conn_id, 1, memory_order_relaxed) + 1;
     netaddr_format(sa, c->peer, sizeof c->peer);
+    if (salen <= sizeof c->peer_sa)
+        memcpy(&c->peer_sa, sa, salen);
     LIST_INSERT_HEAD(&w->conns, c, link);
 
     /* Responses are whole frames written at once: never wait for an ACK. */
@@ -230,6 +233,9 @@ static int answer_verify(tvs_conn *c, const uint8_t *frame, const ck_tvs_request
     const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
     uint32_t ttl = c->w->svc->cfg.ttl;
     atomic_fetch_add_explicit(e ? &c->w->svc->n_valid : &c->w->svc->n_invalid, 1, memory_order_relaxed);
+    if (c->w->svc->track)
+        phone_track_tvs(c->w->svc->track, (unsigned)c->w->idx, (const struct sockaddr *)&c->peer_sa,
+                        req->device.model, req->device.model_len, req->device.mac, e != NULL);
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
                                        e->n_roles, ttl, out, &err)

@@ -504,3 +504,7 @@ void tvs_service_free(tvs_service *svc)
     pthread_mutex_destroy(&svc->cache_mu);
     free(svc);
 }
+
+void tvs_service_set_tracker(tvs_service *svc, struct phone_track *t) { svc->track = t; }
+
+unsigned tvs_service_workers(const tvs_service *svc) { return (unsigned)svc->n_workers; }
