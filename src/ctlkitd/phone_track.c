@@ -192,7 +192,7 @@ void phone_track_tftp_done(phone_track *t, const struct sockaddr *peer, const ch
         return;
     int64_t now = (int64_t)time(NULL);
     seen(t, r, ip, now);
-    snprintf(ctl ? r->ctl_md5 : r->itl_md5, sizeof r->ctl_md5, "%s", md5);
+    memcpy(ctl ? r->ctl_md5 : r->itl_md5, md5, sizeof r->ctl_md5); /* tftp_file_md5: always 33 bytes */
     *(ctl ? &r->ctl_at : &r->itl_at) = now;
 }
 

@@ -42,7 +42,8 @@ int phone_track_start(phone_track *t, struct event_base *base, ck_err *err);
 void phone_track_free(phone_track *t);
 
 /* The loop's thread: a read request (found or not), and a completed
- * download of a file (md5: its hex MD5). */
+ * download of a file (md5: its hex MD5, a 33-byte buffer as
+ * tftp_file_md5 returns). */
 void phone_track_tftp_request(phone_track *t, const struct sockaddr *peer, const char *name, size_t len);
 void phone_track_tftp_done(phone_track *t, const struct sockaddr *peer, const char *name, const char *md5);
 /* TVS worker `worker`: one VERIFY answered for device (CP-<model>-SEP<MAC>). */
