@@ -105,7 +105,7 @@ typedef struct ck_device_row {
 
 /* The schema version this code writes; older databases are upgraded on open,
  * newer ones refused. */
-#define CK_STORE_SCHEMA_VERSION 4
+#define CK_STORE_SCHEMA_VERSION 5
 
 /* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
  * password; libpq's PGPASSFILE, service files and sslmode also apply).
@@ -208,6 +208,32 @@ int ck_store_pending_restarts(ck_store *s, const char *node, ck_restart_row **ou
 CK_MUST_USE int ck_store_finish_restart(ck_store *s, int64_t id, const char *result, ck_err *err);
 /* CK_ENOTFOUND when there is no such request. */
 int ck_store_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err);
+/* Phones the nodes have seen (ctlkitd's phone tracking): one row per MAC,
+ * merged from every node. A row given to ck_store_merge_phones is what one
+ * node learned since its last flush: empty text and zero times leave the
+ * stored value alone, the TVS counts are added, and the newer of two
+ * downloads (or TVS answers) wins. Phone rows do not bump the change
+ * counter: daemons must not recache for them. */
+typedef struct ck_phone_row {
+    char mac[13];       /* 12 upper-case hex digits */
+    char model[16];     /* from TVS's device name CP-<model>-SEP<MAC>; "" unknown */
+    char ip[16];        /* dotted IPv4 it last came from */
+    char node[64];      /* the node that heard it last */
+    char ctl_md5[33];   /* the CTL it last downloaded completely, and when */
+    int64_t ctl_at;
+    char itl_md5[33];   /* the same for the ITL */
+    int64_t itl_at;
+    int64_t tvs_valid, tvs_invalid; /* TVS answers given to it */
+    char tvs_last[8];   /* "valid", "invalid" or "" */
+    int64_t tvs_at;
+    int64_t last_seen;  /* Unix seconds */
+} ck_phone_row;
+
+/* Merges n rows in one transaction of their own (not the admins' cluster
+ * lock: phone rows never conflict with a change to the cluster). */
+CK_MUST_USE int ck_store_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err);
+/* Every phone, by MAC; free(*out). */
+int ck_store_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err);
 
 /* Read-only SQL for `run sql`: refuses anything that writes. For each
  * result row calls row(ctx, ncols, names, values); after the last row once

@@ -35,6 +35,10 @@ const ck_param_def ck_params[] = {
      "ctlkitd follows changed files and certificates by itself (True) or, as CUCM, keeps serving what it has until "
      "utils service restart (False)",
      1},
+    {"PhoneSeenAgeHours", "Phone Seen Age (hours)", CK_PARAM_INT, 1, 8760, NULL, "24",
+     "hours after which a phone the nodes have not heard from no longer counts in show phones trust (ctlkitd's "
+     "phone tracking)",
+     1},
     /* CUCM keeps it outside the Enterprise Parameters page (`set tls
      * min-version`); 1.0 as CUCM 10.5, where the seed's 7975s worked. */
     {"TLSMinVersion", "TLS Minimum Version", CK_PARAM_ENUM, 0, 0, tls_versions, "1.0",

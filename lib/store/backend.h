@@ -45,6 +45,8 @@ typedef struct ck_store_ops {
     int (*pending_restarts)(ck_store *s, const char *node, ck_restart_row **out, size_t *n, ck_err *err);
     int (*finish_restart)(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err);
     int (*get_restart)(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err);
+    int (*merge_phones)(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err);
+    int (*list_phones)(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err);
     int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                           ck_err *err);
     int64_t (*change_counter)(ck_store *s);
@@ -65,5 +67,31 @@ int ck_store_grow(void **v, size_t *cap, size_t count, size_t elem);
 /* Adds one row's text to the outcome of a read-only query and says whether
  * it still fits in CK_SQL_MAX_BYTES (false: stop before handing it over). */
 bool ck_sql_row_fits(ck_sql_outcome *o, int ncols, const char *const *values);
+
+/* The phone table (schema version 2), alike on both backends, and the
+ * merge ck_store_merge_phones runs per row: $1..$13 are mac, model,
+ * ipaddress, node, ctlmd5, ctlat, itlmd5, itlat, tvsvalid, tvsinvalid,
+ * tvslast, tvsat, lastseen. */
+#define CK_PHONE_TABLE_SQL(INT)                                                                                        \
+    "CREATE TABLE phone(mac TEXT PRIMARY KEY, model TEXT NOT NULL, ipaddress TEXT NOT NULL, node TEXT NOT NULL,"     \
+    "  ctlmd5 TEXT NOT NULL, ctlat " INT " NOT NULL, itlmd5 TEXT NOT NULL, itlat " INT " NOT NULL,"                   \
+    "  tvsvalid " INT " NOT NULL, tvsinvalid " INT " NOT NULL, tvslast TEXT NOT NULL, tvsat " INT " NOT NULL,"        \
+    "  lastseen " INT " NOT NULL);"
+#define CK_PHONE_MERGE_SQL                                                                                             \
+    "INSERT INTO phone(mac, model, ipaddress, node, ctlmd5, ctlat, itlmd5, itlat, tvsvalid, tvsinvalid, tvslast,"      \
+    " tvsat, lastseen) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT(mac) DO UPDATE SET"              \
+    " model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE phone.model END,"                               \
+    " ipaddress = CASE WHEN excluded.ipaddress <> '' THEN excluded.ipaddress ELSE phone.ipaddress END,"               \
+    " node = excluded.node,"                                                                                           \
+    " ctlmd5 = CASE WHEN excluded.ctlat > phone.ctlat THEN excluded.ctlmd5 ELSE phone.ctlmd5 END,"                     \
+    " ctlat = CASE WHEN excluded.ctlat > phone.ctlat THEN excluded.ctlat ELSE phone.ctlat END,"                        \
+    " itlmd5 = CASE WHEN excluded.itlat > phone.itlat THEN excluded.itlmd5 ELSE phone.itlmd5 END,"                     \
+    " itlat = CASE WHEN excluded.itlat > phone.itlat THEN excluded.itlat ELSE phone.itlat END,"                        \
+    " tvsvalid = phone.tvsvalid + excluded.tvsvalid, tvsinvalid = phone.tvsinvalid + excluded.tvsinvalid,"           \
+    " tvslast = CASE WHEN excluded.tvsat > phone.tvsat THEN excluded.tvslast ELSE phone.tvslast END,"                  \
+    " tvsat = CASE WHEN excluded.tvsat > phone.tvsat THEN excluded.tvsat ELSE phone.tvsat END,"                        \
+    " lastseen = CASE WHEN excluded.lastseen > phone.lastseen THEN excluded.lastseen ELSE phone.lastseen END"
+#define CK_PHONE_COLS                                                                                                  \
+    "mac, model, ipaddress, node, ctlmd5, ctlat, itlmd5, itlat, tvsvalid, tvsinvalid, tvslast, tvsat, lastseen"
 
 #endif

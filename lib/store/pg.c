@@ -165,7 +165,11 @@ static const char schema_v4[] =
     "CREATE TRIGGER servicerestart_counts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON servicerestart"
     "  FOR EACH STATEMENT EXECUTE FUNCTION ctlkit_count_change();";
 
-static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4};
+/* Version 5: the phones the nodes have seen, without a change-counter
+ * trigger (a flush of sightings is no change of the cluster). */
+static const char schema_v5[] = CK_PHONE_TABLE_SQL("bigint");
+
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 
 /* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
  * savepoint and skipped where the cluster's database user may not. */
@@ -829,6 +833,66 @@ static int pg_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *
     return 0;
 }
 
+/* --- phones --- */
+
+static int pg_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err)
+{
+    bool own_tx = !((pg_store *)s)->in_tx;
+    if (own_tx && run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const ck_phone_row *p = &rows[i];
+        char nums[7][24];
+        const int64_t v[7] = {p->ctl_at, p->itl_at, p->tvs_valid, p->tvs_invalid, p->tvs_at, p->last_seen, 0};
+        for (int k = 0; k < 6; k++)
+            snprintf(nums[k], sizeof nums[k], "%lld", (long long)v[k]);
+        const char *const vals[13] = {p->mac,   p->model,  p->ip,    p->node,     p->ctl_md5, nums[0],  p->itl_md5,
+                                      nums[1], nums[2], nums[3], p->tvs_last, nums[4],    nums[5]};
+        rc = run_cmd(s, CK_PHONE_MERGE_SQL, 13, vals, "store phone sightings", err);
+    }
+    if (own_tx && rc == 0)
+        rc = run_cmd(s, "COMMIT", 0, NULL, "commit", err);
+    if (own_tx && rc < 0)
+        PQclear(PQexec(CONN(s), "ROLLBACK"));
+    return rc;
+}
+
+static int pg_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+{
+    PGresult *r = run(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", 0, NULL, NULL, PGRES_TUPLES_OK,
+                      "list phones", err);
+    if (!r)
+        return -1;
+    size_t count = (size_t)PQntuples(r);
+    ck_phone_row *v = calloc(count ? count : 1, sizeof *v);
+    if (!v) {
+        PQclear(r);
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        ck_phone_row *p = &v[i];
+        int row = (int)i;
+        copy_val(p->mac, sizeof p->mac, r, row, 0);
+        copy_val(p->model, sizeof p->model, r, row, 1);
+        copy_val(p->ip, sizeof p->ip, r, row, 2);
+        copy_val(p->node, sizeof p->node, r, row, 3);
+        copy_val(p->ctl_md5, sizeof p->ctl_md5, r, row, 4);
+        p->ctl_at = num(r, row, 5);
+        copy_val(p->itl_md5, sizeof p->itl_md5, r, row, 6);
+        p->itl_at = num(r, row, 7);
+        p->tvs_valid = num(r, row, 8);
+        p->tvs_invalid = num(r, row, 9);
+        copy_val(p->tvs_last, sizeof p->tvs_last, r, row, 10);
+        p->tvs_at = num(r, row, 11);
+        p->last_seen = num(r, row, 12);
+    }
+    PQclear(r);
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 /* --- run sql --- */
 
 /* Only statements that return rows: SET, RESET, LISTEN and their kind
@@ -1084,6 +1148,8 @@ static const ck_store_ops pg_ops = {
     .pending_restarts = pg_pending_restarts,
     .finish_restart = pg_finish_restart,
     .get_restart = pg_get_restart,
+    .merge_phones = pg_merge_phones,
+    .list_phones = pg_list_phones,
     .query_readonly = pg_query_readonly,
     .change_counter = pg_change_counter,
     .notify_fd = pg_notify_fd,

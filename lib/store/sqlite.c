@@ -152,8 +152,15 @@ static int migrate_to_v4(ck_store *s, ck_err *err)
     return count_changes_of(s, "servicerestart", err);
 }
 
+/* Version 5: the phones the nodes have seen. Not counted: a daemon's
+ * flush of phone sightings is no change of the cluster to recache for. */
+static int migrate_to_v5(ck_store *s, ck_err *err)
+{
+    return exec(s, CK_PHONE_TABLE_SQL("INTEGER"), err);
+}
+
 static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2, migrate_to_v3,
-                                                                                  migrate_to_v4};
+                                                                                  migrate_to_v4, migrate_to_v5};
 
 static int user_version(ck_store *s)
 {
@@ -920,6 +927,78 @@ static int sq_pending_restarts(ck_store *s, const char *node, ck_restart_row **o
     return 0;
 }
 
+/* --- phones --- */
+
+static int sq_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err)
+{
+    bool own_tx = !((sq_store *)s)->in_tx;
+    if (own_tx && exec(s, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    sqlite3_stmt *st = prep(s, CK_PHONE_MERGE_SQL, err);
+    int rc = st ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const ck_phone_row *p = &rows[i];
+        const char *texts[] = {p->mac, p->model, p->ip, p->node, p->ctl_md5};
+        for (int t = 0; t < 5; t++)
+            sqlite3_bind_text(st, t + 1, texts[t], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, p->ctl_at);
+        sqlite3_bind_text(st, 7, p->itl_md5, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, p->itl_at);
+        sqlite3_bind_int64(st, 9, p->tvs_valid);
+        sqlite3_bind_int64(st, 10, p->tvs_invalid);
+        sqlite3_bind_text(st, 11, p->tvs_last, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 12, p->tvs_at);
+        sqlite3_bind_int64(st, 13, p->last_seen);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store phone sightings");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (own_tx && rc == 0)
+        rc = exec(s, "COMMIT", err);
+    if (own_tx && rc < 0)
+        sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int sq_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", err);
+    if (!st)
+        return -1;
+    ck_phone_row *v = NULL;
+    size_t cap = 0, count = 0;
+    int rc = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
+            rc = ck_fail(err, CK_ENOMEM, "out of memory");
+            break;
+        }
+        ck_phone_row *p = &v[count++];
+        memset(p, 0, sizeof *p);
+        copy_text(p->mac, sizeof p->mac, st, 0);
+        copy_text(p->model, sizeof p->model, st, 1);
+        copy_text(p->ip, sizeof p->ip, st, 2);
+        copy_text(p->node, sizeof p->node, st, 3);
+        copy_text(p->ctl_md5, sizeof p->ctl_md5, st, 4);
+        p->ctl_at = sqlite3_column_int64(st, 5);
+        copy_text(p->itl_md5, sizeof p->itl_md5, st, 6);
+        p->itl_at = sqlite3_column_int64(st, 7);
+        p->tvs_valid = sqlite3_column_int64(st, 8);
+        p->tvs_invalid = sqlite3_column_int64(st, 9);
+        copy_text(p->tvs_last, sizeof p->tvs_last, st, 10);
+        p->tvs_at = sqlite3_column_int64(st, 11);
+        p->last_seen = sqlite3_column_int64(st, 12);
+    }
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 static int sq_finish_restart(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err)
 {
     sqlite3_stmt *st = prep(s, "UPDATE servicerestart SET done=?, result=? WHERE id=? AND done=0", err);
@@ -1118,6 +1197,8 @@ static const ck_store_ops sqlite_ops = {
     .pending_restarts = sq_pending_restarts,
     .finish_restart = sq_finish_restart,
     .get_restart = sq_get_restart,
+    .merge_phones = sq_merge_phones,
+    .list_phones = sq_list_phones,
     .query_readonly = sq_query_readonly,
     .change_counter = sq_change_counter,
     .notify_fd = sq_notify_fd,

@@ -266,6 +266,14 @@ int ck_store_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *e
 {
     return s->ops->get_restart(s, id, out, err);
 }
+int ck_store_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err)
+{
+    return n ? s->ops->merge_phones(s, rows, n, err) : 0;
+}
+int ck_store_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+{
+    return s->ops->list_phones(s, out, n, err);
+}
 
 int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                             ck_err *err)

@@ -67,6 +67,8 @@ static const command commands[] = {
      "restart a service of this node"},
     {"show status", 0, 1, admin_show_status, "[--json]", "checks that protect the fleet, for this node"},
     {"show audit", 0, 1, admin_show_audit, "[--json]", "the latest changes to the cluster"},
+    {"show phones trust", 0, 1, admin_show_phones_trust, "[--json]",
+     "which phones hold which CTL, per model (the nodes' phone tracking)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -54,6 +54,7 @@ int admin_set_param(admin *a, int argc, char **argv);
 int admin_service_restart(admin *a, int argc, char **argv);
 int admin_show_status(admin *a, int argc, char **argv);
 int admin_show_audit(admin *a, int argc, char **argv);
+int admin_show_phones_trust(admin *a, int argc, char **argv);
 int admin_ctl_reset_localkey(admin *a, int argc, char **argv);
 int admin_itl_reset(admin *a, int argc, char **argv);
 int admin_file_delete_activelog(admin *a, int argc, char **argv);

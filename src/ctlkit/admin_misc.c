@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "drift_view.h"
 #include "ctlkit/params.h"
 
 /* A bound on the rows one `run sql` prints (the store bounds the bytes). */
@@ -272,5 +273,28 @@ int admin_show_audit(admin *a, int argc, char **argv)
     }
     json_decref(arr);
     ck_audit_rows_free(rows, n);
+    return CMD_OK;
+}
+
+/* show phones trust: which phones hold which CTL, from the nodes' phone
+ * tracking (docs/watching.md). */
+int admin_show_phones_trust(admin *a, int argc, char **argv)
+{
+    bool json = admin_take_json(a, &argc, argv);
+    if (argc)
+        return admin_fail("Usage: show phones trust [--json]");
+    ck_drift d;
+    ck_err err = {0};
+    if (ck_cluster_drift(a->c, (int64_t)time(NULL), &d, &err) < 0)
+        return admin_fail("%s", err.msg);
+    if (json) {
+        json_t *o = drift_json(&d);
+        char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", txt ? txt : "{}");
+        free(txt);
+        json_decref(o);
+    } else
+        drift_print(stdout, &d);
+    ck_drift_free(&d);
     return CMD_OK;
 }

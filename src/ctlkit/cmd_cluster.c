@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "drift_view.h"
 #include "ctlkit/bytes.h"
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
@@ -283,7 +284,32 @@ static void print_served(const char *node, const char *name, const ck_status_fil
            !f->served_differs ? "published" : f->published ? "DIFFERS" : "unpublished");
 }
 
-static void print_status(const ck_cluster_status *st)
+/* The phones summary of cluster status (the drift of `show phones trust`):
+ * a JSON field always, a text line once any node has seen a phone. */
+static void status_phones(ck_cluster *c, json_t *root, bool json)
+{
+    ck_drift d;
+    ck_err err = {0};
+    if (ck_cluster_drift(c, (int64_t)time(NULL), &d, &err) < 0) {
+        if (root)
+            json_object_set_new(root, "phones", json_null());
+        return;
+    }
+    if (root)
+        json_object_set_new(root, "phones", json_pack("{s:I,s:I,s:I,s:I,s:I}", "current", (json_int_t)d.total.current,
+                                                  "older", (json_int_t)d.total.older, "none",
+                                                  (json_int_t)d.total.none, "stranded", (json_int_t)d.total.stranded,
+                                                  "aged_out", (json_int_t)d.total.stale));
+    size_t seen = d.total.current + d.total.older + d.total.none + d.total.stale;
+    if (!json && seen) {
+        char line[256];
+        drift_summary_line(&d, line, sizeof line);
+        printf("Phones: %s (show phones trust)\n", line);
+    }
+    ck_drift_free(&d);
+}
+
+static void print_status(const ck_cluster_status *st, ck_cluster *c)
 {
     printf("Cluster %s\n", st->name);
     printf("Security mode: %d (%s)\n", st->security_mode, st->security_mode ? "mixed" : "non-secure");
@@ -293,6 +319,7 @@ static void print_status(const ck_cluster_status *st)
                (long long)st->ctl.version);
     else
         printf("Published CTL: none\n");
+    status_phones(c, NULL, false);
     printf("\n%-20s %-10s %-6s %-15s %-6s %-6s %-18s %s\n", "NODE", "ROLE", "JOINED", "IP", "TFTP", "TVS", "CTL",
            "ITL");
     for (size_t i = 0; i < st->n_nodes; i++) {
@@ -329,7 +356,7 @@ static void print_status(const ck_cluster_status *st)
         printf("WARNING: %s\n", st->warnings[k]);
 }
 
-static void print_status_json(const ck_cluster_status *st)
+static void print_status_json(const ck_cluster_status *st, ck_cluster *c)
 {
     json_t *root = json_object(), *jnodes = json_array(), *jw = json_array();
     json_object_set_new(root, "cluster", json_string(st->name));
@@ -360,6 +387,7 @@ static void print_status_json(const ck_cluster_status *st)
         json_array_append_new(jnodes, jn);
     }
     json_object_set_new(root, "nodes", jnodes);
+    status_phones(c, root, true);
     for (size_t k = 0; k < st->n_warnings; k++)
         json_array_append_new(jw, json_string(st->warnings[k]));
     json_object_set_new(root, "warnings", jw);
@@ -400,9 +428,9 @@ static int cluster_status(int argc, char **argv)
         cli_err_ck(&err, NULL);
     else {
         if (json)
-            print_status_json(&st);
+            print_status_json(&st, c);
         else
-            print_status(&st);
+            print_status(&st, c);
         ck_cluster_status_free(&st);
         rc = EXIT_OK;
     }

@@ -124,6 +124,14 @@ static int set_metrics(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_track_phones(daemon_args *a, const char *arg, ck_err *err)
+{
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+        return ck_fail(err, CK_EINVAL, "--track-phones must be on or off, not '%s'", arg);
+    a->d->track_phones_off = strcmp(arg, "off") == 0;
+    return 0;
+}
+
 static int set_loose_keys(daemon_args *a, const char *arg, ck_err *err)
 {
     (void)arg;
@@ -296,6 +304,10 @@ static const daemon_option options[] = {
      "serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9469;\n"
      "off by default; docs/watching.md)",
      NULL, NULL, set_metrics},
+    {"track-phones", 0, "on|off",
+     "with --cluster: note what each phone fetched and asked TVS, for\n"
+     "show phones trust (default on; docs/watching.md)",
+     NULL, NULL, set_track_phones},
     {"allow-loose-key-modes", 0, NULL,
      "start even when a key file is not 0600 or the cluster's keys/\n"
      "folder not 0700 (warns instead of refusing)",

@@ -30,6 +30,8 @@ typedef struct daemon_ctx {
     tvs_config tvs;
     const char *provider_listen;
     const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
+    bool track_phones_off;        /* --track-phones off */
+    struct phone_track *track;    /* set once the phone-tracking row made it */
     unsigned provider_backoff_ms; /* 0: the provider's default */
     cluster_node *cluster;        /* set with --cluster */
     struct tvs_service *tvs_svc;  /* set once the TVS row made it */
@@ -54,7 +56,7 @@ typedef struct daemon_service {
 } daemon_service;
 
 /* The rows, each defined in its service's file. */
-extern const daemon_service tftp_service_row, tvs_service_row, cluster_service_row, provider_service_row,
+extern const daemon_service phone_track_service_row, tftp_service_row, tvs_service_row, cluster_service_row, provider_service_row,
     metrics_service_row;
 
 extern const daemon_service *const daemon_services[];

@@ -1,6 +1,7 @@
 #include "tftp_cache.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -393,4 +394,15 @@ bool tftp_name_normalise(const char *name, size_t len, const char **key, size_t 
     *key = name;
     *key_len = len;
     return true;
+}
+
+const char *tftp_file_md5(struct tftp_file *f)
+{
+    if (!f->md5[0]) {
+        uint8_t d[EVP_MAX_MD_SIZE];
+        unsigned dn = 0;
+        if (EVP_Digest(f->data, f->len, d, &dn, EVP_md5(), NULL))
+            ck_hex(d, dn, 0, false, f->md5, sizeof f->md5);
+    }
+    return f->md5;
 }

@@ -44,6 +44,7 @@ struct tftp_file {
     uint8_t *ascii;   /* netascii form, built on first netascii request */
     size_t ascii_len;
     struct tftp_image images[TFTP_FILE_IMAGES];
+    char md5[33];     /* hex MD5 of data, computed on first use ("" until then) */
     /* identity, to share the file with the next cache when unchanged */
     dev_t dev;
     ino_t ino;
@@ -88,6 +89,9 @@ enum tftp_change { TFTP_ADDED, TFTP_CHANGED, TFTP_REMOVED };
 void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_,
                      void (*fn)(void *arg, const struct tftp_file *f, enum tftp_change what), void *arg);
 
+/* The hex MD5 of f's bytes (what a phone's screen shows for a CTL),
+ * computed once and kept with the file. */
+const char *tftp_file_md5(struct tftp_file *f);
 struct tftp_file *tftp_file_ref(struct tftp_file *f);
 void tftp_file_unref(struct tftp_file *f);
 /* The netascii form of f (built once, then kept with the file). */

@@ -21,6 +21,7 @@
 #include "ctlkit/tftp.h"
 #include "log.h"
 #include "log_limit.h"
+#include "phone_track.h"
 #include "tftp_cache.h"
 #include "tftp_sign.h"
 #include "tftp_sources.h"
@@ -94,6 +95,7 @@ struct tftp_service {
     /* Counters for stats and metrics: plain, since only the loop's thread
      * (where the metrics are also read) touches them. */
     unsigned long long n_ok, n_failed, n_rejected, n_not_found, bytes_sent;
+    struct phone_track *track; /* or NULL */
 };
 
 static uint64_t now_us(void)
@@ -197,6 +199,9 @@ static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_resu
     if (r == XFER_DONE) {
         svc->n_ok++;
         svc->bytes_sent += x->len;
+        if (svc->track)
+            phone_track_tftp_done(svc->track, (const struct sockaddr *)&x->peer.ss, x->file->name,
+                                  tftp_file_md5(x->file));
     } else {
         svc->n_failed++;
     }
@@ -582,6 +587,8 @@ static enum start_result start_transfer(struct tftp_service *svc, const uint8_t 
     if (!tftp_name_normalise(r->filename, r->filename_len, &key, &key_len))
         return refuse(no, CK_TFTP_EACCESS, "Access violation: '..' is not allowed in file names",
                       "RRQ %s refused: '..' in the name", shown);
+    if (svc->track)
+        phone_track_tftp_request(svc->track, (const struct sockaddr *)&peer->ss, key, key_len);
     struct tftp_file *f = tftp_cache_find(svc->cache, key, key_len);
     ck_err serr = {0};
     if (!f && !(f = tftp_cache_find_signed(svc->cache, key, key_len, &svc->signer, &serr)) &&
@@ -920,11 +927,15 @@ void tftp_service_free(struct tftp_service *svc)
     dlog_flush();
 }
 
+void tftp_service_set_tracker(struct tftp_service *svc, struct phone_track *t) { svc->track = t; }
+
 /* The row of ctlkitd's service table (service.h). */
 
 static int tftp_row_new(daemon_ctx *d, void **out, ck_err *err)
 {
     *out = d->tftp_svc = tftp_service_new(&d->tftp, err);
+    if (*out && d->track)
+        tftp_service_set_tracker(*out, d->track);
     return *out ? 0 : -1;
 }
 

@@ -60,6 +60,9 @@ void tftp_service_follow_root(struct tftp_service *svc, bool follow);
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len);
 /* Prometheus families: requests by outcome, active transfers, bytes sent. */
 void tftp_service_metrics(const struct tftp_service *svc, struct evbuffer *out);
+/* Phone tracking (phone_track.h), or NULL for none. */
+struct phone_track;
+void tftp_service_set_tracker(struct tftp_service *svc, struct phone_track *t);
 /* The cached bytes of the file called name (valid until the loop runs on). */
 bool tftp_service_file(const struct tftp_service *svc, const char *name, const uint8_t **data, size_t *len);
 void tftp_service_free(struct tftp_service *svc);

@@ -43,6 +43,7 @@ struct tls_conn {
     ck_buf out;
     size_t out_off;
     char peer[NETADDR_STRLEN];
+    struct sockaddr_storage peer_sa; /* for handlers that key on the address (phone tracking) */
     /* the service's per-connection data follows (conn_data_size) */
     max_align_t data[];
 };
@@ -54,6 +55,7 @@ static void drive(tls_conn *c);
 void *tls_conn_arg(const tls_conn *c) { return c->w->srv->cfg.arg; }
 void *tls_conn_data(tls_conn *c) { return c->data; }
 const char *tls_conn_peer(const tls_conn *c) { return c->peer; }
+const struct sockaddr *tls_conn_peer_addr(const tls_conn *c) { return (const struct sockaddr *)&c->peer_sa; }
 unsigned long long tls_conn_id(const tls_conn *c) { return c->id; }
 int tls_conn_worker(const tls_conn *c) { return c->w->idx; }
 unsigned tls_conn_requests(const tls_conn *c) { return c->requests; }
@@ -128,6 +130,7 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     c->id = id;
     ck_buf_init(&c->out, 0);
     netaddr_format(sa, c->peer, sizeof c->peer);
+    memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     LIST_INSERT_HEAD(&w->conns, c, link);
 
     /* Answers are whole frames written at once: never wait for an ACK. */

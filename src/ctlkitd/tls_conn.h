@@ -107,6 +107,7 @@ void tls_srv_free(tls_srv *s);
 void *tls_conn_arg(const tls_conn *c);
 void *tls_conn_data(tls_conn *c);
 const char *tls_conn_peer(const tls_conn *c);
+const struct sockaddr *tls_conn_peer_addr(const tls_conn *c);
 unsigned long long tls_conn_id(const tls_conn *c);
 int tls_conn_worker(const tls_conn *c);
 unsigned tls_conn_requests(const tls_conn *c);

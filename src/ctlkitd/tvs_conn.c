@@ -12,6 +12,7 @@
 #include "ctlkit/trustcache.h"
 #include "ctlkit/tvs.h"
 #include "ctlkit/x509.h"
+#include "phone_track.h"
 #include "tvs_internal.h"
 #include "tvs_log.h"
 
@@ -106,6 +107,9 @@ static int answer_verify(tls_conn *c, const uint8_t *frame, const ck_tvs_request
     const ck_tc_entry *e = tc ? ck_trustcache_lookup(tc, req->cert, req->cert_len, NULL) : NULL;
     uint32_t ttl = svc->cfg.ttl;
     atomic_fetch_add_explicit(e ? &svc->n_valid : &svc->n_invalid, 1, memory_order_relaxed);
+    if (svc->track)
+        phone_track_tvs(svc->track, (unsigned)tls_conn_worker(c), tls_conn_peer_addr(c), req->device.model,
+                        req->device.model_len, req->device.mac, e != NULL);
 
     int rc = e ? ck_tvs_build_response(CK_TVS_VERIFY_RESP, req->hdr.session, CK_TVS_STATUS_VALID, e->roles,
                                        e->n_roles, ttl, out, &err)

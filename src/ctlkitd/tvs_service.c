@@ -13,6 +13,7 @@
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
 #include "netaddr.h"
+#include "phone_track.h"
 #include "tvs_internal.h"
 #include "service.h"
 #include "tvs_log.h"
@@ -340,6 +341,11 @@ static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
         d->tvs.watch_ms = 0;
     d->tvs_svc = tvs_service_new(&d->tvs, err);
     *out = d->tvs_svc;
+    if (*out && d->track) {
+        if (phone_track_set_workers(d->track, tvs_service_workers(d->tvs_svc), err) < 0)
+            return -1;
+        tvs_service_set_tracker(d->tvs_svc, d->track);
+    }
     /* A TVS whose certificate and key cannot make a TLS context stays off;
      * TFTP serves anyway (phones without SBD, and the files, need no TVS).
      * A refused key mode or a port in use still stops the daemon. */
@@ -367,3 +373,7 @@ static void tvs_free(void *svc) { tvs_service_free(svc); }
 static void tvs_metrics(void *svc, struct evbuffer *out) { tvs_service_metrics(svc, out); }
 
 const daemon_service tvs_service_row = {"TVS", tvs_new, tvs_start, tvs_reload, tvs_stats, tvs_free, tvs_metrics};
+
+void tvs_service_set_tracker(tvs_service *svc, struct phone_track *t) { svc->track = t; }
+
+unsigned tvs_service_workers(const tvs_service *svc) { return (unsigned)tls_srv_workers(svc->srv); }

@@ -83,6 +83,10 @@ void tvs_service_stats(tvs_service *svc, char *buf, size_t len);
  * failures. Reads the workers' atomics: no lock. */
 struct evbuffer;
 void tvs_service_metrics(tvs_service *svc, struct evbuffer *out);
+/* Phone tracking (phone_track.h): call before tvs_service_start. */
+struct phone_track;
+void tvs_service_set_tracker(tvs_service *svc, struct phone_track *t);
+unsigned tvs_service_workers(const tvs_service *svc);
 /* The bound port (useful with port 0). */
 int tvs_service_port(const tvs_service *svc);
 /* Stops the workers, closes every connection, frees everything. NULL ok. */

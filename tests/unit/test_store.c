@@ -591,8 +591,8 @@ static void test_upgrade_v1(void **state)
     ck_err err = {0};
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "1", &err), 0);
     ck_store_close(s);
-    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; UPDATE ctlkit_schema SET version=1"
-                       : "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; PRAGMA user_version=1");
+    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone; UPDATE ctlkit_schema SET version=1"
+                       : "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone; PRAGMA user_version=1");
     assert_int_equal(ck_store_open(w->address, false, &s, &err), 0);
     char v[8];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
@@ -730,6 +730,51 @@ static void test_sqlite_upgrade_v0(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* Phone sightings from two nodes merge into one row per MAC: counts add,
+ * the newer download wins, empty fields keep what is stored, and no flush
+ * bumps the change counter the daemons recache on. */
+static void test_phones(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    int64_t before = ck_store_change_counter(s);
+    ck_phone_row a[2] = {
+        {.mac = "0CC0AA000001", .ip = "10.0.0.5", .node = "pub", .ctl_md5 = "11", .ctl_at = 100, .last_seen = 100},
+        {.mac = "0CC0AA000002", .model = "7975", .node = "pub", .tvs_invalid = 1, .tvs_last = "invalid",
+         .tvs_at = 90, .last_seen = 90},
+    };
+    if (ck_store_merge_phones(s, a, 2, &err) != 0)
+        fail_msg("merge: %s", err.msg);
+    ck_phone_row b[2] = {
+        {.mac = "0CC0AA000001", .model = "8865", .node = "sub1", .ctl_md5 = "00", .ctl_at = 50, .itl_md5 = "22",
+         .itl_at = 101, .tvs_valid = 2, .tvs_last = "valid", .tvs_at = 101, .last_seen = 101},
+        {.mac = "0CC0AA000002", .node = "sub1", .tvs_valid = 1, .tvs_last = "valid", .tvs_at = 95, .last_seen = 95},
+    };
+    if (ck_store_merge_phones(s, b, 2, &err) != 0)
+        fail_msg("merge: %s", err.msg);
+    assert_int_equal(ck_store_change_counter(s), before);
+    ck_phone_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_list_phones(s, &rows, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].mac, "0CC0AA000001");
+    assert_string_equal(rows[0].model, "8865");
+    assert_string_equal(rows[0].ip, "10.0.0.5");
+    assert_string_equal(rows[0].node, "sub1");
+    assert_string_equal(rows[0].ctl_md5, "11"); /* the older download does not win */
+    assert_int_equal(rows[0].ctl_at, 100);
+    assert_string_equal(rows[0].itl_md5, "22");
+    assert_int_equal(rows[0].tvs_valid, 2);
+    assert_int_equal(rows[0].last_seen, 101);
+    assert_string_equal(rows[1].model, "7975");
+    assert_int_equal(rows[1].tvs_valid, 1);
+    assert_int_equal(rows[1].tvs_invalid, 1);
+    assert_string_equal(rows[1].tvs_last, "valid");
+    assert_int_equal(rows[1].tvs_at, 95);
+    free(rows);
+    ck_store_close(s);
+}
+
 static void test_mask_address(void **state)
 {
     char out[256];
@@ -843,7 +888,7 @@ int main(int argc, char **argv)
             BOTH(test_nodes),           BOTH(test_certs_and_trust), BOTH(test_params_files_audit),
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
-            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests),
+            BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -851,7 +896,7 @@ int main(int argc, char **argv)
         BOTH(test_nodes),          BOTH(test_certs_and_trust),        BOTH(test_params_files_audit),
         BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
         BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
-        BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests),
+        BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
         cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
     return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
