@@ -17,7 +17,9 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/provider_ops.h"
+#include "ctlkit/store.h"
 #include "ctlkit/x509.h"
+#include "internal.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -108,6 +110,32 @@ static bool find_user(char *text, const char *user, entry *out)
 }
 
 static int passwd_locked(const char *path, const char *user, const char *password, size_t pwlen, ck_err *err);
+
+int ck_cluster_provider_home(ck_cluster *c, const char **dir, ck_err *err)
+{
+    *dir = NULL;
+    if (!c->url) {
+        *dir = c->dir;
+        return 0;
+    }
+    /* Across hosts the CTL Provider runs on the publisher and reads the
+     * users file in its own node folder: set them there, nowhere else
+     * (the URL is never a folder name: it may carry a password). */
+    ck_node pub;
+    if (ck_store_publisher(c->store, &pub, err) < 0)
+        return -1;
+    if (!c->here_dir[0])
+        return ck_fail(err, CK_EINVAL,
+                       "%s: the CTL Provider's users live in the publisher's node folder: give --dir DIR --node %s "
+                       "on its host",
+                       c->name, pub.name);
+    if (strcmp(c->here, pub.name) != 0)
+        return ck_fail(err, CK_ESTATE,
+                       "the CTL Provider runs on the publisher %s, not on %s: set its users on the publisher's host",
+                       pub.name, c->here);
+    *dir = c->here_dir;
+    return 0;
+}
 
 int ck_provider_passwd(const char *cluster_dir, const char *user, const char *password, size_t pwlen, ck_err *err)
 {
