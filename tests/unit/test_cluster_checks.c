@@ -282,12 +282,8 @@ static void test_regen_after_join(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
-        if (!tu_use_pg(getenv("CTLKIT_TEST_PG_STATE"))) {
-            fprintf(stderr, "test_cluster_checks pg: no server (CTLKIT_TEST_PG_STATE from tests/tools/pg_server.sh)\n");
-            return 1;
-        }
-    }
+    if (!tu_backend_from_args(argc, argv))
+        return 1;
     const struct CMUnitTest alone[] = {
         cmocka_unit_test(test_regen_after_join),
         cmocka_unit_test(test_checks_nonsecure_ctl),

@@ -84,6 +84,21 @@ ck_tl_file *tu_tl_parse(const uint8_t *p, size_t n)
 
 static char pg_admin_url[600];
 
+bool tu_backend_from_args(int argc, char **argv)
+{
+    if (argc < 2)
+        return true;
+    if (argc > 2 || strcmp(argv[1], "pg") != 0) {
+        fprintf(stderr, "usage: %s [pg]\n", argv[0]);
+        return false;
+    }
+    if (!tu_use_pg(getenv("CTLKIT_TEST_PG_STATE"))) {
+        fprintf(stderr, "%s pg: no server (CTLKIT_TEST_PG_STATE from tests/tools/pg_server.sh)\n", argv[0]);
+        return false;
+    }
+    return true;
+}
+
 bool tu_use_pg(const char *state_file)
 {
     FILE *f = state_file ? fopen(state_file, "r") : NULL;

@@ -62,6 +62,10 @@ typedef struct tu_cluster {
  * Programs call it for `test_X pg` (the pg.* tests). */
 bool tu_use_pg(const char *state_file);
 bool tu_pg(void);
+/* For a program's main: with the argument "pg", tu_use_pg on the state
+ * file CTLKIT_TEST_PG_STATE names. false (said on stderr) when "pg" was
+ * asked for and there is no server, or the argument is unknown. */
+bool tu_backend_from_args(int argc, char **argv);
 
 /* A cluster of TU_PUB (127.0.0.11) and, with two nodes, TU_SUB
  * (127.0.0.12), subject TAC/Cisco/Krakow/Malopolska/PL, 1024-bit keys
