@@ -29,6 +29,11 @@
 /* Sets (or replaces) user's password. User names: letters, digits, '.',
  * '_', '-', at most CK_PV_USER_MAX. */
 int ck_provider_passwd(const char *cluster_dir, const char *user, const char *password, size_t pwlen, ck_err *err);
+/* Where c's CTL Provider keeps its users (the folder for ck_provider_passwd
+ * and ck_provider_auth): the cluster folder; across hosts the publisher's
+ * node folder on this host. Refused (CK_EINVAL, CK_ESTATE) when c was
+ * opened across hosts without a node folder, or with another node's. */
+CK_MUST_USE int ck_cluster_provider_home(ck_cluster *c, const char **dir, ck_err *err);
 /* Checks user's password (constant-time compare; an unknown user costs
  * the same time). CK_EDENIED on a wrong user or password; other codes
  * when the users file cannot be used (missing, readable by others). */

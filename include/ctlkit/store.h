@@ -35,6 +35,7 @@ typedef struct ck_node {
     int tvs_port;         /* 2445 */
     int provider_port;    /* CTL Provider, 2444, publisher only */
     int position;         /* order of creation: the publisher is 0 */
+    int64_t joined;       /* Unix seconds the node joined (cluster join); 0: made with the cluster */
 } ck_node;
 
 typedef struct ck_cert_row {
@@ -105,7 +106,7 @@ typedef struct ck_device_row {
 
 /* The schema version this code writes; older databases are upgraded on open,
  * newer ones refused. */
-#define CK_STORE_SCHEMA_VERSION 5
+#define CK_STORE_SCHEMA_VERSION 6
 
 /* `address` is a SQLite file path or a PostgreSQL URL (which may carry a
  * password; libpq's PGPASSFILE, service files and sslmode also apply).
@@ -127,6 +128,9 @@ CK_MUST_USE int ck_store_add_node(ck_store *s, const ck_node *n, ck_err *err);
 int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err);
 int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err); /* free(*out) */
 int ck_store_publisher(ck_store *s, ck_node *out, ck_err *err);
+/* Records when node joined (its certificates' changed_at from the join
+ * is then no regeneration). CK_ENOTFOUND when there is no such node. */
+CK_MUST_USE int ck_store_set_node_joined(ck_store *s, const char *node, int64_t at, ck_err *err);
 
 /* Each node's own certificates, one per unit. The row carries node, unit,
  * serial, subject, issuer, not_after and pem (lib/cluster fills them from

@@ -49,11 +49,14 @@ static char *field(X509_NAME *name, int nid)
 }
 
 /* True when node's OTHER certificate was regenerated within ttl: its row
- * changed after the cluster was created (init stamps every certificate
- * with one time, the earliest changed_at of all) and less than ttl ago. A
- * regeneration within the second of init is taken for init. */
-static bool regenerated_recently(ck_cluster *c, const char *node, const char *other, int64_t ttl)
+ * changed after the node came to be and less than ttl ago. A node came to
+ * be when the cluster was created (init stamps every certificate with one
+ * time, the earliest changed_at of all) or, when it joined later, at its
+ * join (the node row's `joined`, the stamp of its first certificates). A
+ * regeneration within the second of init or join is taken for it. */
+static bool regenerated_recently(ck_cluster *c, const ck_node *node_row, const char *other, int64_t ttl)
 {
+    const char *node = node_row->name;
     ck_cert_row *rows = NULL;
     size_t n = 0;
     if (ck_store_list_certs(c->store, &rows, &n, NULL) < 0)
@@ -66,7 +69,8 @@ static bool regenerated_recently(ck_cluster *c, const char *node, const char *ot
             changed = rows[i].changed_at;
     }
     ck_cert_rows_free(rows, n);
-    return changed > created && (int64_t)time(NULL) - changed < ttl;
+    int64_t born = node_row->joined > created ? node_row->joined : created;
+    return changed > born && (int64_t)time(NULL) - changed < ttl;
 }
 
 int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg, const char *digest, char *warning,
@@ -95,7 +99,7 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     const char *pair = strcmp(unit, CK_UNIT_CALLMANAGER) == 0 ? CK_UNIT_TVS
                        : strcmp(unit, CK_UNIT_TVS) == 0        ? CK_UNIT_CALLMANAGER
                                                                : NULL;
-    bool trap = pair && regenerated_recently(c, node, pair, ttl);
+    bool trap = pair && regenerated_recently(c, &n, pair, ttl);
 
     /* The key file is replaced before the ITL is signed with it; keep the
      * old one so that a failure later puts it back with the old row. */

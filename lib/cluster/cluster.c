@@ -634,8 +634,12 @@ int ck_cluster_create(const char *dir, const ck_cluster_init_opts *o, ck_err *er
 int ck_cluster_create_at(const char *address, const char *dir, const ck_cluster_init_opts *o, ck_err *err)
 {
     if (!ck_cluster_address_is_url(address))
+    {
+        char shown[512]; /* not a URL we know, but it may still hold a password */
+        ck_store_mask_address(address, shown, sizeof shown);
         return ck_fail(err, CK_EINVAL, "%s is not a postgresql:// URL; a cluster folder is made with 'cluster init DIR'",
-                       address);
+                       shown);
+    }
     return create(address, dir, o, err);
 }
 
@@ -674,7 +678,11 @@ static int join_locked(ck_cluster *c, const char *node, ck_err *err)
     int bits = EVP_PKEY_get_bits(X509_get0_pubkey(pcert));
     const char *digest = X509_get_signature_nid(pcert) == NID_sha1WithRSAEncryption ? "sha1" : "sha256";
     X509_free(pcert);
-    if (make_node(c, &n, ou, o, l, st, cc, bits, digest, (int64_t)time(NULL), err) < 0 || publish_itl(c, &n, err) < 0)
+    /* The join's stamp on the node row too: certificates with this
+     * changed_at are the join, not a regeneration (certs.c). */
+    int64_t joined = (int64_t)time(NULL);
+    if (make_node(c, &n, ou, o, l, st, cc, bits, digest, joined, err) < 0 ||
+        ck_store_set_node_joined(c->store, node, joined, err) < 0 || publish_itl(c, &n, err) < 0)
         return -1;
     return ck__audit(c, err, node, "node %s joined the cluster", node);
 }
@@ -682,8 +690,12 @@ static int join_locked(ck_cluster *c, const char *node, ck_err *err)
 int ck_cluster_join(const char *address, const char *dir, const char *node, const char *who, ck_err *err)
 {
     if (!ck_cluster_address_is_url(address))
+    {
+        char shown[512]; /* not a URL we know, but it may still hold a password */
+        ck_store_mask_address(address, shown, sizeof shown);
         return ck_fail(err, CK_EINVAL, "%s is not a postgresql:// URL: the nodes of a cluster folder are made by "
-                       "'cluster init'", address);
+                       "'cluster init'", shown);
+    }
     new_folder f;
     ck_cluster *c = NULL;
     if (cluster_in_new_folder(&f, dir, &c, err) < 0)

@@ -18,6 +18,7 @@ typedef struct ck_store_ops {
     int (*get_node)(ck_store *s, const char *name, ck_node *out, ck_err *err);
     int (*publisher)(ck_store *s, ck_node *out, ck_err *err);
     int (*list_nodes)(ck_store *s, ck_node **out, size_t *n, ck_err *err);
+    int (*set_node_joined)(ck_store *s, const char *node, int64_t at, ck_err *err);
     int (*put_cert)(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *err);
     int (*get_cert)(ck_store *s, const char *node, const char *unit, ck_cert_row *out, ck_err *err);
     int (*list_certs)(ck_store *s, ck_cert_row **out, size_t *n, ck_err *err);

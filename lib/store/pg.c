@@ -169,7 +169,15 @@ static const char schema_v4[] =
  * trigger (a flush of sightings is no change of the cluster). */
 static const char schema_v5[] = CK_PHONE_TABLE_SQL("bigint");
 
-static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+/* Version 6: when each node joined (0: made with the cluster). A node
+ * that joined before this version gets the time of its audit row. */
+static const char schema_v6[] =
+    "ALTER TABLE node ADD COLUMN joined bigint NOT NULL DEFAULT 0;"
+    "UPDATE node SET joined = COALESCE((SELECT max(at) FROM auditlog WHERE auditlog.node = node.name"
+    "  AND auditlog.action = 'node ' || node.name || ' joined the cluster'), 0);";
+
+static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                                schema_v5, schema_v6};
 
 /* The read-only role for `run sql`: needs CREATEROLE, so it is tried in a
  * savepoint and skipped where the cluster's database user may not. */
@@ -379,18 +387,19 @@ static int pg_commit(ck_store *s, ck_err *err)
 
 /* --- nodes --- */
 
+#define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position, joined"
+
 static int pg_add_node(ck_store *s, const ck_node *n, ck_err *err)
 {
-    char tftp[16], tvs[16], prov[16], pos[16];
+    char tftp[16], tvs[16], prov[16], pos[16], joined[24];
     snprintf(tftp, sizeof tftp, "%d", n->tftp_port);
     snprintf(tvs, sizeof tvs, "%d", n->tvs_port);
     snprintf(prov, sizeof prov, "%d", n->provider_port);
     snprintf(pos, sizeof pos, "%d", n->position);
-    const char *v[] = {n->name, n->publisher ? "publisher" : "subscriber", n->ip, tftp, tvs, prov, pos};
-    return run_cmd(s, "INSERT INTO node VALUES($1,$2,$3,$4,$5,$6,$7)", 7, v, "add node", err);
+    snprintf(joined, sizeof joined, "%lld", (long long)n->joined);
+    const char *v[] = {n->name, n->publisher ? "publisher" : "subscriber", n->ip, tftp, tvs, prov, pos, joined};
+    return run_cmd(s, "INSERT INTO node(" NODE_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)", 8, v, "add node", err);
 }
-
-#define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position"
 
 static void node_from_row(const PGresult *r, int i, ck_node *n)
 {
@@ -402,6 +411,7 @@ static void node_from_row(const PGresult *r, int i, ck_node *n)
     n->tvs_port = (int)num(r, i, 4);
     n->provider_port = (int)num(r, i, 5);
     n->position = (int)num(r, i, 6);
+    n->joined = num(r, i, 7);
 }
 
 static int one_node(ck_store *s, const char *sql, const char *arg, ck_node *out, ck_err *err)
@@ -414,6 +424,20 @@ static int one_node(ck_store *s, const char *sql, const char *arg, ck_node *out,
         node_from_row(r, 0, out);
     PQclear(r);
     return found ? 0 : 1;
+}
+
+static int pg_set_node_joined(ck_store *s, const char *node, int64_t at, ck_err *err)
+{
+    char when[24];
+    snprintf(when, sizeof when, "%lld", (long long)at);
+    const char *v[] = {when, node};
+    PGresult *r = run(s, "UPDATE node SET joined=$1 WHERE name=$2", 2, v, NULL, PGRES_COMMAND_OK, "record the join",
+                      err);
+    if (!r)
+        return -1;
+    bool found = atoi(PQcmdTuples(r)) > 0;
+    PQclear(r);
+    return found ? 0 : ck_fail(err, CK_ENOTFOUND, "no node named '%s' in this cluster", node);
 }
 
 static int pg_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
@@ -1124,6 +1148,7 @@ static const ck_store_ops pg_ops = {
     .get_node = pg_get_node,
     .publisher = pg_publisher,
     .list_nodes = pg_list_nodes,
+    .set_node_joined = pg_set_node_joined,
     .put_cert = pg_put_cert,
     .get_cert = pg_get_cert,
     .list_certs = pg_list_certs,

@@ -159,8 +159,19 @@ static int migrate_to_v5(ck_store *s, ck_err *err)
     return exec(s, CK_PHONE_TABLE_SQL("INTEGER"), err);
 }
 
-static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {migrate_to_v1, migrate_to_v2, migrate_to_v3,
-                                                                                  migrate_to_v4, migrate_to_v5};
+/* Version 6: when each node joined (0: made with the cluster). A node
+ * that joined before this version gets the time of its audit row. */
+static int migrate_to_v6(ck_store *s, ck_err *err)
+{
+    return exec(s,
+                "ALTER TABLE node ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;"
+                "UPDATE node SET joined = COALESCE((SELECT max(at) FROM auditlog WHERE auditlog.node = node.name"
+                "  AND auditlog.action = 'node ' || node.name || ' joined the cluster'), 0);",
+                err);
+}
+
+static int (*const migrations[CK_STORE_SCHEMA_VERSION])(ck_store *, ck_err *) = {
+    migrate_to_v1, migrate_to_v2, migrate_to_v3, migrate_to_v4, migrate_to_v5, migrate_to_v6};
 
 static int user_version(ck_store *s)
 {
@@ -297,9 +308,11 @@ static char *dup_text(sqlite3_stmt *st, int col)
 
 /* --- nodes --- */
 
+#define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position, joined"
+
 static int sq_add_node(ck_store *s, const ck_node *n, ck_err *err)
 {
-    sqlite3_stmt *st = prep(s, "INSERT INTO node VALUES(?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *st = prep(s, "INSERT INTO node(" NODE_COLS ") VALUES(?,?,?,?,?,?,?,?)", err);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
@@ -309,6 +322,7 @@ static int sq_add_node(ck_store *s, const ck_node *n, ck_err *err)
     sqlite3_bind_int(st, 5, n->tvs_port);
     sqlite3_bind_int(st, 6, n->provider_port);
     sqlite3_bind_int(st, 7, n->position);
+    sqlite3_bind_int64(st, 8, n->joined);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "add node");
     sqlite3_finalize(st);
     return rc;
@@ -325,9 +339,22 @@ static void node_from_row(sqlite3_stmt *st, ck_node *n)
     n->tvs_port = sqlite3_column_int(st, 4);
     n->provider_port = sqlite3_column_int(st, 5);
     n->position = sqlite3_column_int(st, 6);
+    n->joined = sqlite3_column_int64(st, 7);
 }
 
-#define NODE_COLS "name, role, ipaddress, tftp_port, tvs_port, provider_port, position"
+static int sq_set_node_joined(ck_store *s, const char *node, int64_t at, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE node SET joined=? WHERE name=?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, at);
+    sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "record the join");
+    if (rc == 0 && sqlite3_changes(DB(s)) == 0)
+        rc = ck_fail(err, CK_ENOTFOUND, "no node named '%s' in this cluster", node);
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static int sq_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
 {
@@ -1173,6 +1200,7 @@ static const ck_store_ops sqlite_ops = {
     .get_node = sq_get_node,
     .publisher = sq_publisher,
     .list_nodes = sq_list_nodes,
+    .set_node_joined = sq_set_node_joined,
     .put_cert = sq_put_cert,
     .get_cert = sq_get_cert,
     .list_certs = sq_list_certs,

@@ -90,6 +90,10 @@ int ck_store_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
 {
     return s->ops->get_node(s, name, out, err);
 }
+int ck_store_set_node_joined(ck_store *s, const char *node, int64_t at, ck_err *err)
+{
+    return s->ops->set_node_joined(s, node, at, err);
+}
 int ck_store_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
 {
     return s->ops->list_nodes(s, out, n, err);

@@ -244,22 +244,73 @@ out:
 
 /* A one-phone state directory (not a fleet), loaded into pool and p; on
  * failure the error goes to stderr under cmd's name. */
-static int load_one(const char *cmd, const char *state, ph_pool *pool, ph_phone *p)
+/* The phones `show` and `erase` act on, loaded the same way for both: a
+ * fleet's, of which --mac and --model select some, or the one phone of a
+ * single-phone state folder (always selected). */
+typedef struct phones {
+    const char *state; /* the --state folder */
+    bool fleet;
+    ph_fleet f;   /* when fleet */
+    ph_pool pool; /* otherwise: the one phone */
+    ph_phone one;
+    char mac[13]; /* --mac, upper-case hex; "" for any */
+} phones;
+
+static void phones_free(phones *ps)
+{
+    if (ps->fleet) {
+        ph_fleet_free(&ps->f);
+    } else {
+        ph_phone_clear(&ps->pool, &ps->one);
+        ph_pool_free(&ps->pool);
+    }
+}
+
+/* -1 (said on stderr, nothing to free) when --mac is no MAC address or the
+ * state cannot be loaded. */
+static int phones_load(const char *cmd, const opts *o, phones *ps)
 {
     ck_err err;
-    memset(pool, 0, sizeof(*pool));
-    memset(p, 0, sizeof(*p));
-    if (ph_state_load(state, pool, p, &err) < 0) {
+    memset(ps, 0, sizeof *ps);
+    ps->state = o->state;
+    if (o->mac && ph_mac_parse(o->mac, ps->mac, &err) < 0) {
         fprintf(stderr, "ctlkit-phone %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    ps->fleet = ph_fleet_exists(o->state);
+    int rc = ps->fleet ? ph_fleet_load(&ps->f, o->state, &err) : ph_state_load(o->state, &ps->pool, &ps->one, &err);
+    if (rc < 0) {
+        fprintf(stderr, "ctlkit-phone %s: %s\n", cmd, err.msg);
+        if (!ps->fleet) /* a fleet that fails to load frees its part itself */
+            phones_free(ps);
         return -1;
     }
     return 0;
 }
 
-/* Whether a fleet phone is among those --mac / --model select. */
-static bool selected(const opts *o, const char *mac, const ph_phone *p)
+static ph_pool *phones_pool(phones *ps) { return ps->fleet ? &ps->f.pool : &ps->pool; }
+
+/* The selected phones one after the other (*i starts at 0); NULL after the
+ * last. */
+static ph_phone *phones_next(const opts *o, phones *ps, size_t *i)
 {
-    return (!mac[0] || strcmp(mac, p->mac) == 0) && (!o->model || p->model == ph_model_find(o->model));
+    if (!ps->fleet)
+        return (*i)++ == 0 ? &ps->one : NULL;
+    while (*i < ps->f.n) {
+        ph_phone *p = &ps->f.phones[(*i)++];
+        if ((!ps->mac[0] || strcmp(ps->mac, p->mac) == 0) && (!o->model || p->model == ph_model_find(o->model)))
+            return p;
+    }
+    return NULL;
+}
+
+static int phones_save(const char *cmd, phones *ps)
+{
+    ck_err err;
+    int rc = ps->fleet ? ph_fleet_save(&ps->f, &err) : ph_state_save(ps->state, &ps->one, &err);
+    if (rc < 0)
+        fprintf(stderr, "ctlkit-phone %s: %s\n", cmd, err.msg);
+    return rc;
 }
 
 /* The handset's manual deletion (Settings > Security > Trust List). */
@@ -273,55 +324,34 @@ static void erase_lists(ph_pool *pool, ph_phone *p, bool ctl, bool itl)
 
 static int cmd_show(opts *o)
 {
-    ck_err err;
-    char mac[13] = "";
-    if (o->mac && ph_mac_parse(o->mac, mac, &err) < 0) {
-        fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
+    phones ps;
+    if (phones_load("show", o, &ps) < 0)
         return EX_USAGE;
-    }
-    if (ph_fleet_exists(o->state)) {
-        ph_fleet f;
-        if (ph_fleet_load(&f, o->state, &err) < 0) {
-            fprintf(stderr, "ctlkit-phone show: %s\n", err.msg);
-            return EX_USAGE;
-        }
-        json_t *arr = o->json ? json_array() : NULL;
-        size_t shown = 0;
-        for (size_t i = 0; i < f.n; i++) {
-            ph_phone *p = &f.phones[i];
-            if (!selected(o, mac, p))
-                continue;
-            shown++;
-            if (arr)
-                json_array_append_new(arr, ph_show_json(p));
-            else if (mac[0])
-                ph_show_text(stdout, p);
-            else /* the whole fleet: one line a phone */
-                printf("SEP%s %-6s CTL %s ITL %s\n", p->mac, p->model->name,
-                       p->ctl ? ph_list_sum(p->ctl, p->model->checksum) : "-",
-                       p->itl ? ph_list_sum(p->itl, p->model->checksum) : "-");
-        }
+    json_t *arr = o->json && ps.fleet ? json_array() : NULL;
+    size_t shown = 0;
+    for (size_t i = 0; true; shown++) {
+        ph_phone *p = phones_next(o, &ps, &i);
+        if (!p)
+            break;
         if (arr)
-            print_json(arr);
-        ph_fleet_free(&f);
-        if (!shown && mac[0]) {
-            fprintf(stderr, "ctlkit-phone show: no phone SEP%s in this fleet\n", mac);
-            return EX_USAGE;
-        }
-        return EX_OK;
+            json_array_append_new(arr, ph_show_json(p));
+        else if (o->json)
+            print_json(ph_show_json(p));
+        else if (ps.mac[0] || !ps.fleet)
+            ph_show_text(stdout, p);
+        else /* the whole fleet: one line a phone */
+            printf("SEP%s %-6s CTL %s ITL %s\n", p->mac, p->model->name,
+                   p->ctl ? ph_list_sum(p->ctl, p->model->checksum) : "-",
+                   p->itl ? ph_list_sum(p->itl, p->model->checksum) : "-");
     }
-    ph_pool pool;
-    ph_phone p;
+    if (arr)
+        print_json(arr);
     int rc = EX_OK;
-    if (load_one("show", o->state, &pool, &p) < 0) {
+    if (!shown && ps.mac[0]) {
+        fprintf(stderr, "ctlkit-phone show: no phone SEP%s in this fleet\n", ps.mac);
         rc = EX_USAGE;
-    } else if (o->json) {
-        print_json(ph_show_json(&p));
-    } else {
-        ph_show_text(stdout, &p);
     }
-    ph_phone_clear(&pool, &p);
-    ph_pool_free(&pool);
+    phones_free(&ps);
     return rc;
 }
 
@@ -343,58 +373,30 @@ static int erase_what(opts *o, int argc, char **argv, bool *ctl, bool *itl)
 
 static int cmd_erase(opts *o, int argc, char **argv)
 {
-    ck_err err;
     bool ctl, itl;
-    char mac[13] = "";
     if (erase_what(o, argc, argv, &ctl, &itl) < 0)
         return EX_USAGE;
-    if (o->mac && ph_mac_parse(o->mac, mac, &err) < 0) {
-        fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
-        return EX_USAGE;
-    }
     if (o->model && !ph_model_find(o->model)) {
         fprintf(stderr, "ctlkit-phone erase: unknown model %s\n", o->model);
         return EX_USAGE;
     }
-    if (ph_fleet_exists(o->state)) {
-        ph_fleet f;
-        if (ph_fleet_load(&f, o->state, &err) < 0) {
-            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
-            return EX_USAGE;
-        }
-        size_t n = 0;
-        for (size_t i = 0; i < f.n; i++) {
-            ph_phone *p = &f.phones[i];
-            if (!selected(o, mac, p))
-                continue;
-            erase_lists(&f.pool, p, ctl, itl);
-            n++;
-        }
-        int rc = ph_fleet_save(&f, &err);
-        ph_fleet_free(&f);
-        if (rc < 0) {
-            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
-            return EX_USAGE;
-        }
-        printf("Erased %s%s%s on %zu phone(s)\n", ctl ? "CTL" : "", ctl && itl ? " and " : "", itl ? "ITL" : "", n);
-        return EX_OK;
+    phones ps;
+    if (phones_load("erase", o, &ps) < 0)
+        return EX_USAGE;
+    size_t n = 0;
+    for (size_t i = 0; true; n++) {
+        ph_phone *p = phones_next(o, &ps, &i);
+        if (!p)
+            break;
+        erase_lists(phones_pool(&ps), p, ctl, itl);
     }
-    ph_pool pool;
-    ph_phone p;
-    int rc = EX_OK;
-    if (load_one("erase", o->state, &pool, &p) < 0) {
-        rc = EX_USAGE;
-    } else {
-        erase_lists(&pool, &p, ctl, itl);
-        if (ph_state_save(o->state, &p, &err) < 0) {
-            fprintf(stderr, "ctlkit-phone erase: %s\n", err.msg);
-            rc = EX_USAGE;
-        } else {
-            printf("Erased %s%s%s\n", ctl ? "CTL" : "", ctl && itl ? " and " : "", itl ? "ITL" : "");
-        }
-    }
-    ph_phone_clear(&pool, &p);
-    ph_pool_free(&pool);
+    int rc = phones_save("erase", &ps) < 0 ? EX_USAGE : EX_OK;
+    const char *what_ctl = ctl ? "CTL" : "", *and = ctl && itl ? " and " : "", *what_itl = itl ? "ITL" : "";
+    if (rc == EX_OK && ps.fleet)
+        printf("Erased %s%s%s on %zu phone(s)\n", what_ctl, and, what_itl, n);
+    else if (rc == EX_OK)
+        printf("Erased %s%s%s\n", what_ctl, and, what_itl);
+    phones_free(&ps);
     return rc;
 }
 

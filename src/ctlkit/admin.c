@@ -337,7 +337,9 @@ int cmd_admin(int argc, char **argv)
         else if (strcmp(argv[i], "--json") == 0)
             a.json = true;
         else {
-            cli_err("admin: unexpected argument '%s' (see --help)", argv[i]);
+            char shown[512]; /* it may be a cluster URL with its password */
+            ck_store_mask_address(argv[i], shown, sizeof shown);
+            cli_err("admin: unexpected argument '%s' (see --help)", shown);
             return EXIT_ERROR;
         }
     }

@@ -408,7 +408,9 @@ static int cluster_status(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            cli_err("cluster status: unexpected argument '%s' (see --help)", argv[i]);
+            char shown[512]; /* a second cluster URL may carry a password */
+            ck_store_mask_address(argv[i], shown, sizeof shown);
+            cli_err("cluster status: unexpected argument '%s' (see --help)", shown);
             return EXIT_ERROR;
         }
     }

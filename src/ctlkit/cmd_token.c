@@ -12,6 +12,7 @@
 #include "ctlclient.h"
 #include "ctlkit/bytes.h"
 #include "ctlkit/cluster.h"
+#include "ctlkit/conf.h"
 #include "ctlkit/provider_ops.h"
 #include "ctlkit/token.h"
 #include "ctlkit/x509.h"
@@ -32,11 +33,16 @@ static const char token_usage[] =
 
 static const char provider_usage[] =
     "usage: ctlkit provider passwd --cluster DIR USER [--password-file FILE]\n"
+    "       ctlkit provider passwd --cluster postgresql://USER@HOST:PORT/DB --dir DIR\n"
+    "                              --node NAME USER [--password-file FILE]\n"
     "\n"
     "Sets the password of a CTL Provider admin user (the user name and\n"
     "password the CTL Client asks for). Stored in DIR/provider-users (mode\n"
-    "0600) as a salted PBKDF2-SHA256 hash. Without --password-file it asks\n"
-    "twice on the terminal, without echo.\n";
+    "0600) as a salted PBKDF2-SHA256 hash. Across hosts the CTL Provider\n"
+    "runs on the publisher: run this on its host with --dir and --node\n"
+    "naming the publisher's node folder and name (a configuration file\n"
+    "may give cluster, dir and node). Without\n"
+    "--password-file it asks twice on the terminal, without echo.\n";
 
 typedef struct token_args {
     const char *module, *label, *out;
@@ -194,32 +200,52 @@ int cmd_provider(int argc, char **argv)
         fputs(provider_usage, stderr);
         return EXIT_ERROR;
     }
-    static const struct option opts[] = {
-        {"cluster", required_argument, 0, 'c'}, {"password-file", required_argument, 0, 'p'}, {0, 0, 0, 0}};
-    const char *dir = NULL, *pwfile = NULL;
+    static const struct option opts[] = {{"cluster", required_argument, 0, 'c'},
+                                         {"dir", required_argument, 0, 'd'},
+                                         {"node", required_argument, 0, 'n'},
+                                         {"password-file", required_argument, 0, 'p'},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL, *node_dir = NULL, *node = NULL, *pwfile = NULL;
     int ch;
     optind = 2;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': dir = optarg; break;
+        case 'd': node_dir = optarg; break;
+        case 'n': node = optarg; break;
         case 'p': pwfile = optarg; break;
         default: fputs(provider_usage, stderr); return EXIT_ERROR;
         }
     }
-    if (!dir || optind != argc - 1) {
+    if (optind != argc - 1) {
+        fputs(provider_usage, stderr);
+        return EXIT_ERROR;
+    }
+    ck_conf conf;
+    ck_err err = {0};
+    if (ck_conf_load(&conf, &err) < 0) {
+        cli_err_ck(&err, "provider passwd");
+        return EXIT_ERROR;
+    }
+    ck_conf_apply(&conf, &dir, &node_dir, &node);
+    if (!dir) {
         fputs(provider_usage, stderr);
         return EXIT_ERROR;
     }
     const char *user = argv[optind];
     char pw[CK_PV_PASSWORD_MAX + 2], again[CK_PV_PASSWORD_MAX + 2];
-    ck_err err = {0};
     int rc = EXIT_ERROR;
     ck_cluster *c = NULL;
-    if (ck_cluster_open(dir, user, &c, &err) < 0) {
+    ck_cluster_where where = {.address = dir, .dir = node_dir, .node = node};
+    if (ck_cluster_open_at(&where, user, &c, &err) < 0) {
         cli_err_ck(&err, "provider passwd");
         return EXIT_ERROR;
     }
-    ck_cluster_close(c);
+    const char *home = NULL;
+    if (ck_cluster_provider_home(c, &home, &err) < 0) {
+        cli_err_ck(&err, "provider passwd");
+        goto out;
+    }
     int n = cc_read_secret("New password", pwfile, pw, sizeof pw, &err);
     if (n < 0) {
         cli_err_ck(&err, "provider passwd");
@@ -232,13 +258,14 @@ int cmd_provider(int argc, char **argv)
             goto out;
         }
     }
-    if (ck_provider_passwd(dir, user, pw, (size_t)n, &err) < 0) {
+    if (ck_provider_passwd(home, user, pw, (size_t)n, &err) < 0) {
         cli_err_ck(&err, "provider passwd");
         goto out;
     }
     printf("CTL Provider password set for %s\n", user);
     rc = EXIT_OK;
 out:
+    ck_cluster_close(c);
     OPENSSL_cleanse(pw, sizeof pw);
     OPENSSL_cleanse(again, sizeof again);
     return rc;

@@ -9,6 +9,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/params.h"
+#include "ctlkit/store.h"
 #include "ctlkit/tls_policy.h"
 
 typedef struct daemon_option {
@@ -435,7 +436,9 @@ int options_parse(int argc, char **argv, daemon_args *a)
         a->given |= UINT64_C(1) << i;
     }
     if (optind < argc) {
-        fprintf(stderr, "ctlkitd: unexpected argument '%s'\n", argv[optind]);
+        char shown[512]; /* a cluster URL without --cluster may carry a password */
+        ck_store_mask_address(argv[optind], shown, sizeof shown);
+        fprintf(stderr, "ctlkitd: unexpected argument '%s'\n", shown);
         options_usage(stderr);
         return 2;
     }

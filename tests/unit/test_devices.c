@@ -356,8 +356,10 @@ static void test_import(void **state)
     tu_cluster_free(t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (!tu_backend_from_args(argc, argv))
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checks),         cmocka_unit_test(test_row_defaults_and_capf),
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),

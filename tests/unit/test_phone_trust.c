@@ -14,80 +14,66 @@
 
 /* pub: the publisher's CallManager; pub2: the same name after "set cert
  * regen CallManager"; sub: a subscriber; tvs: the publisher's TVS. */
-static X509 *pub, *pub2, *sub, *tvs;
-static EVP_PKEY *pub_k, *pub2_k, *sub_k, *tvs_k;
+static tu_keypair pub, pub2, sub, tvs;
 
 static int setup(void **state)
 {
-    ck_err err = {0};
     ck_cert_params p = {.cn = "cucm-1051-a-pub", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
     ck_cert_params s = {.cn = "cucm-1051-a-sub1", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
     ck_cert_params t = {.cn = "cucm-1051-a-pub-tvs", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
-    if (ck_cert_generate(&p, &pub, &pub_k, &err) < 0 || ck_cert_generate(&p, &pub2, &pub2_k, &err) < 0 ||
-        ck_cert_generate(&s, &sub, &sub_k, &err) < 0 || ck_cert_generate(&t, &tvs, &tvs_k, &err) < 0)
-        return -1;
+    tu_keypair_gen(&pub, &p);
+    tu_keypair_gen(&pub2, &p);
+    tu_keypair_gen(&sub, &s);
+    tu_keypair_gen(&tvs, &t);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    X509_free(pub);
-    X509_free(pub2);
-    X509_free(sub);
-    X509_free(tvs);
-    EVP_PKEY_free(pub_k);
-    EVP_PKEY_free(pub2_k);
-    EVP_PKEY_free(sub_k);
-    EVP_PKEY_free(tvs_k);
+    tu_keypair *const all[] = {&pub, &pub2, &sub, &tvs};
+    tu_keypairs_free(all, 4);
     return 0;
+}
+
+/* The trust list `filename` of entries e, signed by signer at ts. */
+static uint8_t *build_signed(const ck_tl_entry *e, size_t n, const tu_keypair *signer, const char *filename,
+                             uint32_t ts, size_t *len)
+{
+    ck_tl_signer s;
+    ck_tl_signer_key(&s, signer->cert, signer->key);
+    ck_tl_build_opts o = {.filename = filename, .timestamp = ts};
+    uint8_t *out = NULL;
+    ck_err err = {0};
+    if (ck_tl_build(e, n, &s, &o, &out, len, &err) < 0)
+        fail_msg("build %s: %s", filename, err.msg);
+    return out;
 }
 
 /* A tokenless CTL signed by signer: signer as SAST and CCM+TFTP, then the
  * subscriber. blank: the subscriber as a blank record (non-secure CTL). */
-static uint8_t *make_ctl(X509 *signer, EVP_PKEY *key, uint32_t ts, bool blank, size_t *len)
+static uint8_t *make_ctl(const tu_keypair *signer, uint32_t ts, bool blank, size_t *len)
 {
     ck_tl_entry e[3] = {
-        {.role = CK_ROLE_SAST, .cert = signer},
-        {.role = CK_ROLE_CCM_TFTP, .cert = signer},
-        {.role = CK_ROLE_CCM_TFTP, .cert = blank ? NULL : sub, .dns_name = blank ? "cucm-1051-a-sub1" : NULL},
+        {.role = CK_ROLE_SAST, .cert = signer->cert},
+        {.role = CK_ROLE_CCM_TFTP, .cert = signer->cert},
+        {.role = CK_ROLE_CCM_TFTP, .cert = blank ? NULL : sub.cert, .dns_name = blank ? "cucm-1051-a-sub1" : NULL},
     };
-    ck_tl_signer s;
-    ck_tl_signer_key(&s, signer, key);
-    ck_tl_build_opts o = {.filename = "CTLFile.tlv", .timestamp = ts};
-    uint8_t *out = NULL;
-    ck_err err = {0};
-    if (ck_tl_build(e, 3, &s, &o, &out, len, &err) < 0)
-        fail_msg("build CTL: %s", err.msg);
-    return out;
+    return build_signed(e, 3, signer, "CTLFile.tlv", ts, len);
 }
 
 /* An ITL: signer as SAST and CCM+TFTP, the TVS, the subscriber. */
-static uint8_t *make_itl(X509 *signer, EVP_PKEY *key, uint32_t ts, size_t *len)
+static uint8_t *make_itl(const tu_keypair *signer, uint32_t ts, size_t *len)
 {
     ck_tl_entry e[4] = {
-        {.role = CK_ROLE_SAST, .cert = signer},
-        {.role = CK_ROLE_CCM_TFTP, .cert = signer},
-        {.role = CK_ROLE_TVS, .cert = tvs},
-        {.role = CK_ROLE_CCM_TFTP, .cert = sub},
+        {.role = CK_ROLE_SAST, .cert = signer->cert},
+        {.role = CK_ROLE_CCM_TFTP, .cert = signer->cert},
+        {.role = CK_ROLE_TVS, .cert = tvs.cert},
+        {.role = CK_ROLE_CCM_TFTP, .cert = sub.cert},
     };
-    ck_tl_signer s;
-    ck_tl_signer_key(&s, signer, key);
-    ck_tl_build_opts o = {.filename = "ITLFile.tlv", .timestamp = ts};
-    uint8_t *out = NULL;
-    ck_err err = {0};
-    if (ck_tl_build(e, 4, &s, &o, &out, len, &err) < 0)
-        fail_msg("build ITL: %s", err.msg);
-    return out;
+    return build_signed(e, 4, signer, "ITLFile.tlv", ts, len);
 }
 
-static ck_tl_file *parse(const uint8_t *p, size_t n)
-{
-    ck_tl_file *f = NULL;
-    ck_err err = {0};
-    if (ck_tl_parse(p, n, &f, &err) < 0)
-        fail_msg("parse: %s", err.msg);
-    return f;
-}
+static ck_tl_file *parse(const uint8_t *p, size_t n) { return tu_tl_parse(p, n); }
 
 /* The usual judgement's inputs: the phone holds a CTL signed by pub
  * (version 1000) and is offered a new one (version 2000) signed by signer. */
@@ -97,11 +83,11 @@ typedef struct ctl_pair {
     ck_tl_file *held;
 } ctl_pair;
 
-static ctl_pair pair_of(X509 *signer, EVP_PKEY *key, bool blank)
+static ctl_pair pair_of(const tu_keypair *signer, bool blank)
 {
     ctl_pair p = {0};
-    p.old = make_ctl(pub, pub_k, 1000, false, &p.n_old);
-    p.new = make_ctl(signer, key, 2000, blank, &p.n_new);
+    p.old = make_ctl(&pub, 1000, false, &p.n_old);
+    p.new = make_ctl(signer, 2000, blank, &p.n_new);
     p.held = parse(p.old, p.n_old);
     return p;
 }
@@ -118,6 +104,16 @@ static void sha1_of(X509 *c, uint8_t out[20])
     unsigned n = 0;
     assert_int_equal(ck_cert_fingerprint(c, "sha1", out, &n), 0);
     assert_int_equal(n, 20);
+}
+
+/* A fresh cache holding one TVS answer about cert (valid, with roles),
+ * given at `at` for ttl seconds; h gets cert's SHA-1. */
+static void cache_answer(ck_ph_cache *cache, X509 *cert, const uint8_t *roles, size_t n_roles, uint32_t ttl,
+                         int64_t at, uint8_t h[20])
+{
+    ck_ph_cache_init(cache);
+    sha1_of(cert, h);
+    ck_ph_cache_put(cache, h, true, roles, n_roles, ttl, at);
 }
 
 /* Judges and checks verdict + reason; returns the decision (parsed freed). */
@@ -137,7 +133,7 @@ static ck_ph_decision judge(const ck_ph_input *in, ck_ph_verdict v, ck_ph_reason
 static void test_leap_of_faith(void **state)
 {
     size_t n;
-    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    uint8_t *ctl = make_ctl(&pub, 1000, false, &n);
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .data = ctl, .len = n};
     judge(&in, CK_PH_INSTALL, CK_PH_R_LEAP_OF_FAITH);
     in.sbd = true; /* the same for SBD phones: nothing to ask about */
@@ -149,7 +145,7 @@ static void test_leap_of_faith(void **state)
 static void test_same_bytes_unchanged(void **state)
 {
     size_t n;
-    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    uint8_t *ctl = make_ctl(&pub, 1000, false, &n);
     ck_tl_file *held = parse(ctl, n);
     ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = ctl, .len = n};
     judge(&in, CK_PH_UNCHANGED, CK_PH_R_SAME_BYTES);
@@ -159,7 +155,7 @@ static void test_same_bytes_unchanged(void **state)
 
 static void test_same_signer_installs(void **state)
 {
-    ctl_pair p = pair_of(pub, pub_k, false);
+    ctl_pair p = pair_of(&pub, false);
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = p.held, .data = p.new, .len = p.n_new};
     ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
     assert_false(d.via_tvs);
@@ -170,7 +166,7 @@ static void test_same_signer_installs(void **state)
  * when a known SAST signed it. */
 static void test_blank_record_ctl(void **state)
 {
-    ctl_pair p = pair_of(pub, pub_k, true);
+    ctl_pair p = pair_of(&pub, true);
     ck_ph_input in = {.kind = CK_PH_CTL, .held = p.held, .data = p.new, .len = p.n_new};
     judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
     pair_free(&p);
@@ -178,7 +174,7 @@ static void test_blank_record_ctl(void **state)
 
 static void test_unknown_signer_no_tvs_rejected(void **state)
 {
-    ctl_pair p = pair_of(pub2, pub2_k, false);
+    ctl_pair p = pair_of(&pub2, false);
     /* SBD phone, but no TVS answered */
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new,
                       .tvs_error = "no TVS server configured"};
@@ -190,13 +186,10 @@ static void test_unknown_signer_no_tvs_rejected(void **state)
 /* A 7960 never asks TVS, even when an answer that would pass is cached. */
 static void test_non_sbd_never_asks_tvs(void **state)
 {
-    ctl_pair p = pair_of(pub2, pub2_k, false);
+    ctl_pair p = pair_of(&pub2, false);
     ck_ph_cache cache;
-    ck_ph_cache_init(&cache);
-    uint8_t h[20];
-    sha1_of(pub2, h);
-    uint8_t roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP};
-    ck_ph_cache_put(&cache, h, true, roles, 2, 86400, 1000);
+    uint8_t h[20], roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP};
+    cache_answer(&cache, pub2.cert, roles, 2, 86400, 1000, h);
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = false, .held = p.held, .data = p.new, .len = p.n_new, .cache = &cache,
                       .now = 1000};
     ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_UNKNOWN_SIGNER);
@@ -206,13 +199,10 @@ static void test_non_sbd_never_asks_tvs(void **state)
 
 static void test_sbd_asks_then_installs_on_sast(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub2, pub2_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
+    ctl_pair p = pair_of(&pub2, false);
     ck_ph_cache cache;
     ck_ph_cache_init(&cache);
-    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = new, .len = n2, .cache = &cache,
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new, .cache = &cache,
                       .now = 1000};
     /* first judgement: ask TVS about the new signer's certificate */
     ck_ph_decision d;
@@ -221,10 +211,10 @@ static void test_sbd_asks_then_installs_on_sast(void **state)
     assert_int_equal(d.verdict, CK_PH_NEED_TVS);
     uint8_t *der = NULL;
     size_t der_len = 0;
-    assert_int_equal(ck_cert_to_der(pub2, &der, &der_len, &err), 0);
+    assert_int_equal(ck_cert_to_der(pub2.cert, &der, &der_len, &err), 0);
     assert_true(d.need_cert && d.need_cert_len == der_len && memcmp(d.need_cert, der, der_len) == 0);
     uint8_t h[20];
-    sha1_of(pub2, h);
+    sha1_of(pub2.cert, h);
     assert_memory_equal(d.need_sha1, h, 20);
     ck_tl_free(d.parsed);
     free(der);
@@ -236,16 +226,14 @@ static void test_sbd_asks_then_installs_on_sast(void **state)
     assert_true(d.from_cache);
     ck_ph_cache_flush(&cache);
     assert_int_equal(cache.n, 0);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
 }
 
 static void test_tvs_valid_without_sast_rejected(void **state)
 {
-    ctl_pair p = pair_of(pub2, pub2_k, false);
+    ctl_pair p = pair_of(&pub2, false);
     uint8_t h[20];
-    sha1_of(pub2, h);
+    sha1_of(pub2.cert, h);
     ck_ph_cache_entry fresh = {.valid = true, .roles = {CK_ROLE_CCM_TFTP}, .n_roles = 1};
     memcpy(fresh.sha1, h, 20);
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new, .fresh = &fresh};
@@ -263,13 +251,10 @@ static void test_tvs_valid_without_sast_rejected(void **state)
 
 static void test_cache_ttl_expiry(void **state)
 {
-    ctl_pair p = pair_of(pub2, pub2_k, false);
+    ctl_pair p = pair_of(&pub2, false);
     ck_ph_cache cache;
-    ck_ph_cache_init(&cache);
-    uint8_t h[20];
-    sha1_of(pub2, h);
-    uint8_t roles[] = {CK_ROLE_SAST};
-    ck_ph_cache_put(&cache, h, true, roles, 1, 100, 5000);
+    uint8_t h[20], roles[] = {CK_ROLE_SAST};
+    cache_answer(&cache, pub2.cert, roles, 1, 100, 5000, h);
     ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = p.held, .data = p.new, .len = p.n_new, .cache = &cache};
     in.now = 5099; /* one second before expiry: the cached answer counts */
     ck_ph_decision d = judge(&in, CK_PH_INSTALL, CK_PH_R_TVS_SAST);
@@ -305,23 +290,18 @@ static void test_cache_bounded(void **state)
 
 static void test_tampered_rejected(void **state)
 {
-    size_t n1, n2;
-    uint8_t *old = make_ctl(pub, pub_k, 1000, false, &n1);
-    uint8_t *new = make_ctl(pub, pub_k, 2000, false, &n2);
-    ck_tl_file *held = parse(old, n1);
-    ck_tl_file *f = parse(new, n2);
+    ctl_pair p = pair_of(&pub, false);
     /* a byte of the last record's IP address: still parses, no longer verifies */
-    size_t at = n2 - 1;
-    ck_tl_free(f);
-    new[at] ^= 0x01;
-    ck_ph_input in = {.kind = CK_PH_CTL, .held = held, .data = new, .len = n2};
+    p.new[p.n_new - 1] ^= 0x01;
+    ck_ph_input in = {.kind = CK_PH_CTL, .held = p.held, .data = p.new, .len = p.n_new};
     judge(&in, CK_PH_REJECT, CK_PH_R_BAD_SIGNATURE);
     in.held = NULL; /* no leap of faith for a broken file either */
     judge(&in, CK_PH_REJECT, CK_PH_R_BAD_SIGNATURE);
     /* SBD: a tampered file never reaches TVS */
-    in.held = held;
+    in.held = p.held;
     in.sbd = true;
-    uint8_t *new2 = make_ctl(pub2, pub2_k, 2000, false, &n2);
+    size_t n2;
+    uint8_t *new2 = make_ctl(&pub2, 2000, false, &n2);
     new2[n2 - 1] ^= 0x01;
     in.data = new2;
     in.len = n2;
@@ -329,18 +309,16 @@ static void test_tampered_rejected(void **state)
     /* truncated: malformed */
     in.len = n2 - 7;
     judge(&in, CK_PH_REJECT, CK_PH_R_MALFORMED);
-    ck_tl_free(held);
-    free(old);
-    free(new);
+    pair_free(&p);
     free(new2);
 }
 
 static void test_itl_rules_and_kind(void **state)
 {
     size_t n1, n2, n3;
-    uint8_t *old = make_itl(pub, pub_k, 1000, &n1);
-    uint8_t *new = make_itl(pub2, pub2_k, 2000, &n2);
-    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n3);
+    uint8_t *old = make_itl(&pub, 1000, &n1);
+    uint8_t *new = make_itl(&pub2, 2000, &n2);
+    uint8_t *ctl = make_ctl(&pub, 1000, false, &n3);
     ck_tl_file *held = parse(old, n1);
     ck_ph_input in = {.kind = CK_PH_ITL, .sbd = true, .held = held, .data = new, .len = n2};
     judge(&in, CK_PH_NEED_TVS, CK_PH_R_NONE);
@@ -352,10 +330,10 @@ static void test_itl_rules_and_kind(void **state)
     uint8_t *der = NULL;
     size_t dl = 0;
     ck_err err = {0};
-    assert_int_equal(ck_cert_to_der(tvs, &der, &dl, &err), 0);
+    assert_int_equal(ck_cert_to_der(tvs.cert, &der, &dl, &err), 0);
     assert_true(ck_ph_itl_trusts_tvs(held, der, dl));
     free(der);
-    assert_int_equal(ck_cert_to_der(pub, &der, &dl, &err), 0);
+    assert_int_equal(ck_cert_to_der(pub.cert, &der, &dl, &err), 0);
     assert_false(ck_ph_itl_trusts_tvs(held, der, dl)); /* in the ITL, but not as TVS */
     assert_false(ck_ph_itl_trusts_tvs(NULL, der, dl));
     free(der);
@@ -369,10 +347,10 @@ static void test_signed_config(void **state)
 {
     static const char cfg[] = "<device><fullConfig>true</fullConfig></device>\n";
     size_t n;
-    uint8_t *ctl = make_ctl(pub, pub_k, 1000, false, &n);
+    uint8_t *ctl = make_ctl(&pub, 1000, false, &n);
     ck_tl_file *held = parse(ctl, n);
     ck_tl_signer s;
-    ck_tl_signer_key(&s, sub, sub_k); /* the subscriber's TFTP signs its configs */
+    ck_tl_signer_key(&s, sub.cert, sub.key); /* the subscriber's TFTP signs its configs */
     ck_tl_build_opts o = {.filename = "SEP001122334455.cnf.xml"};
     uint8_t *sgn = NULL;
     size_t sl = 0;
@@ -388,7 +366,7 @@ static void test_signed_config(void **state)
     assert_int_equal(err.code, CK_ESIGNATURE);
     free(sgn);
     /* signed by a certificate the lists do not carry as TFTP */
-    ck_tl_signer_key(&s, tvs, tvs_k);
+    ck_tl_signer_key(&s, tvs.cert, tvs.key);
     assert_int_equal(ck_sgn_build((const uint8_t *)cfg, sizeof cfg - 1, &s, &o, &sgn, &sl, &err), 0);
     assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), -1);
     assert_int_equal(err.code, CK_ENOTFOUND);

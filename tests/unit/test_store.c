@@ -145,7 +145,14 @@ static void test_nodes(void **state)
     assert_int_equal(ck_store_list_nodes(s, &all, &n, &err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(all[0].name, "pub");
+    assert_int_equal(all[1].joined, 0);
     free(all);
+    /* A node that joins later: its join time on its row. */
+    assert_int_equal(ck_store_set_node_joined(s, "sub", 1700000000, &err), 0);
+    assert_int_equal(ck_store_get_node(s, "sub", &got, &err), 0);
+    assert_int_equal(got.joined, 1700000000);
+    assert_int_equal(ck_store_set_node_joined(s, "nobody", 1, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
     ck_store_close(s);
 }
 
@@ -582,21 +589,39 @@ static void raw_exec(const where *w, const char *sql)
     sqlite3_close(db);
 }
 
-/* A database of schema version 1 (before servedfile and device) opens, upgrades and
- * keeps its rows. */
+/* A database of schema version 1 (before servedfile, device and the
+ * node's join time) opens, upgrades and keeps its rows; a node that had
+ * joined gets the time of its join's audit row. */
 static void test_upgrade_v1(void **state)
 {
     const where *w = *state;
     ck_store *s = open_new(state);
     ck_err err = {0};
     assert_int_equal(ck_store_set_param(s, "ClusterSecurityMode", "1", &err), 0);
+    ck_node pub = {.name = "pub", .publisher = true, .ip = "127.0.0.11"}, sub = {.name = "sub", .ip = "127.0.0.12"};
+    assert_int_equal(ck_store_add_node(s, &pub, &err), 0);
+    assert_int_equal(ck_store_add_node(s, &sub, &err), 0);
+    assert_int_equal(ck_store_audit(s, "test", "sub", "node sub joined the cluster", &err), 0);
+    ck_audit_row *audit = NULL;
+    size_t n_audit = 0;
+    assert_int_equal(ck_store_list_audit(s, 1, &audit, &n_audit, &err), 0);
+    assert_int_equal(n_audit, 1);
+    int64_t joined_at = audit[0].at;
+    ck_audit_rows_free(audit, n_audit);
     ck_store_close(s);
-    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone; UPDATE ctlkit_schema SET version=1"
-                       : "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone; PRAGMA user_version=1");
+    raw_exec(w, use_pg ? "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone;"
+                         " ALTER TABLE node DROP COLUMN joined; UPDATE ctlkit_schema SET version=1"
+                       : "DROP TABLE servedfile; DROP TABLE device; DROP TABLE servicerestart; DROP TABLE phone;"
+                         " ALTER TABLE node DROP COLUMN joined; PRAGMA user_version=1");
     assert_int_equal(ck_store_open(w->address, false, &s, &err), 0);
     char v[8];
     assert_int_equal(ck_store_get_param(s, "ClusterSecurityMode", v, sizeof v, &err), 0);
     assert_string_equal(v, "1");
+    ck_node node;
+    assert_int_equal(ck_store_get_node(s, "pub", &node, &err), 0);
+    assert_int_equal(node.joined, 0);
+    assert_int_equal(ck_store_get_node(s, "sub", &node, &err), 0);
+    assert_int_equal(node.joined, joined_at);
     ck_served_row r = {.node = "pub", .name = "CTLFile.tlv", .version = 1, .md5 = "aa", .sha1 = "bb", .since = 1};
     assert_int_equal(ck_store_put_served(s, &r, &err), 0);
     ck_served_row *rows = NULL;

@@ -18,22 +18,14 @@
 
 #define TS 1425667513u /* Fri Mar 06 19:45:13 CET 2015, the seed's CTL */
 
-typedef struct keypair {
-    X509 *cert;
-    EVP_PKEY *key;
-} keypair;
+typedef tu_keypair keypair;
 
 /* Generated once for the whole program (RSA-4096 takes a while). */
 static keypair seed_pub, seed_capf, seed_sub1; /* the seed's cluster, RSA-1024 SHA1withRSA */
 static keypair tok_a, tok_b;                   /* two "eTokens", RSA-1024 */
 static keypair rsa2048, rsa4096, ec256;
 
-static void gen(keypair *kp, const ck_cert_params *p)
-{
-    ck_err err = {0};
-    if (ck_cert_generate(p, &kp->cert, &kp->key, &err) < 0)
-        fail_msg("generate %s: %s", p->cn, err.msg);
-}
+static void gen(keypair *kp, const ck_cert_params *p) { tu_keypair_gen(kp, p); }
 
 static void gen_seed(keypair *kp, const char *cn, const char *serial_hex)
 {
@@ -61,11 +53,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    keypair *all[] = {&seed_pub, &seed_capf, &seed_sub1, &tok_a, &tok_b, &rsa2048, &rsa4096, &ec256};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        X509_free(all[i]->cert);
-        EVP_PKEY_free(all[i]->key);
-    }
+    keypair *const all[] = {&seed_pub, &seed_capf, &seed_sub1, &tok_a, &tok_b, &rsa2048, &rsa4096, &ec256};
+    tu_keypairs_free(all, sizeof all / sizeof all[0]);
     return 0;
 }
 
@@ -98,14 +87,7 @@ static uint8_t *build_ok(const ck_tl_entry *e, size_t n, const keypair *signer, 
     return out;
 }
 
-static ck_tl_file *parse_ok(const uint8_t *p, size_t n)
-{
-    ck_tl_file *f = NULL;
-    ck_err err = {0};
-    if (ck_tl_parse(p, n, &f, &err) < 0)
-        fail_msg("parse: %s", err.msg);
-    return f;
-}
+static ck_tl_file *parse_ok(const uint8_t *p, size_t n) { return tu_tl_parse(p, n); }
 
 static ck_tl_file *parse_verify_ok(const uint8_t *p, size_t n)
 {
@@ -255,19 +237,50 @@ static void test_vector_fingerprints(void **state)
     }
 }
 
-static void test_vector_ctl(void **state)
+/* What a seed vector holds: its size, signer version 1.sv_minor, digest
+ * and records (role, length, the certificate's PEM in tests/data/vectors). */
+typedef struct vector_shape {
+    const char *file;
+    size_t size;
+    unsigned sv_minor, digest;
+    size_t n_records;
+    const unsigned *roles, *lens;
+    const char *const *pems;
+} vector_shape;
+
+/* Reads, parses and verifies the vector, checks its shape; *raw is the
+ * file (free it), the result ck_tl_free'd. */
+static ck_tl_file *load_vector(const vector_shape *v, uint8_t **raw)
 {
     size_t n = 0;
-    uint8_t *raw = tu_read_file(tu_vector("CTLFile-sha1.tlv"), &n);
-    assert_int_equal(n, 5574);
-    ck_tl_file *f = parse_verify_ok(raw, n);
+    *raw = tu_read_file(tu_vector(v->file), &n);
+    assert_int_equal(n, v->size);
+    ck_tl_file *f = parse_verify_ok(*raw, n);
     assert_int_equal(f->header_len, 388);
-    assert_int_equal(f->ver_major, 1);
-    assert_int_equal(f->ver_minor, 2);
     assert_true(f->has_signer_version);
     assert_int_equal(f->sv_major, 1);
-    assert_int_equal(f->sv_minor, 0);
-    assert_int_equal(f->digest_alg, CK_DIGEST_SHA1);
+    assert_int_equal(f->sv_minor, v->sv_minor);
+    assert_int_equal(f->digest_alg, v->digest);
+    assert_int_equal(f->n_records, v->n_records);
+    for (size_t i = 0; i < v->n_records; i++) {
+        assert_int_equal(f->records[i].function, v->roles[i]);
+        assert_int_equal(f->records[i].length, v->lens[i]);
+        assert_record_cert(&f->records[i], v->pems[i]);
+    }
+    assert_int_equal(f->signer_index, 0);
+    return f;
+}
+
+static void test_vector_ctl(void **state)
+{
+    static const unsigned roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP, CK_ROLE_TVS, CK_ROLE_CAPF};
+    static const unsigned lens[] = {1485, 1506, 723, 1472};
+    static const char *const pems[] = {"sast.crt.pem", "ccm.crt.pem", "tvs-ec.crt.pem", "tvs.crt.pem"};
+    static const vector_shape shape = {"CTLFile-sha1.tlv", 5574, 0, CK_DIGEST_SHA1, 4, roles, lens, pems};
+    uint8_t *raw = NULL;
+    ck_tl_file *f = load_vector(&shape, &raw);
+    assert_int_equal(f->ver_major, 1);
+    assert_int_equal(f->ver_minor, 2);
     assert_int_equal(f->signature.n, 256);
     char serial[64];
     ck_hex(f->signer_serial.p, f->signer_serial.n, 0, true, serial, sizeof serial);
@@ -275,25 +288,16 @@ static void test_vector_ctl(void **state)
     assert_int_equal(f->signer_name.n, strlen("CN=SAST,O=SAST,OU=SAST"));
     assert_memory_equal(f->signer_name.p, "CN=SAST,O=SAST,OU=SAST", f->signer_name.n);
     assert_false(ck_tl_is_itl(f));
-
-    static const unsigned roles[] = {CK_ROLE_SAST, CK_ROLE_CCM_TFTP, CK_ROLE_TVS, CK_ROLE_CAPF};
-    static const unsigned lens[] = {1485, 1506, 723, 1472};
-    static const char *pems[] = {"sast.crt.pem", "ccm.crt.pem", "tvs-ec.crt.pem", "tvs.crt.pem"};
-    assert_int_equal(f->n_records, 4);
     size_t total = f->header_len;
     for (size_t i = 0; i < 4; i++) {
         const ck_tl_record *r = &f->records[i];
-        assert_int_equal(r->function, roles[i]);
-        assert_int_equal(r->length, lens[i]);
         assert_int_equal(r->offset, total);
         /* This writer leaves out DNS names and IP addresses. */
         assert_null(r->dns_name.p);
         assert_false(r->has_ip);
-        assert_record_cert(r, pems[i]);
         total += r->length;
     }
-    assert_int_equal(total, n);
-    assert_int_equal(f->signer_index, 0);
+    assert_int_equal(total, shape.size);
     /* The EC record's key is an X9.62 uncompressed P-256 point. */
     assert_int_equal(f->records[2].pubkey.n, 65);
     assert_int_equal(f->records[2].pubkey.p[0], 0x04);
@@ -309,26 +313,13 @@ static void test_vector_ctl(void **state)
 
 static void test_vector_itl(void **state)
 {
-    size_t n = 0;
-    uint8_t *raw = tu_read_file(tu_vector("ITLFile-sha512-v1.1.tlv"), &n);
-    assert_int_equal(n, 4851);
-    ck_tl_file *f = parse_verify_ok(raw, n);
-    assert_int_equal(f->header_len, 388);
-    assert_true(f->has_signer_version);
-    assert_int_equal(f->sv_major, 1);
-    assert_int_equal(f->sv_minor, 1);
-    assert_int_equal(f->digest_alg, CK_DIGEST_SHA512);
-    assert_true(ck_tl_is_itl(f));
-    assert_int_equal(f->n_records, 3);
     static const unsigned roles[] = {CK_ROLE_SAST, CK_ROLE_CCM, CK_ROLE_TVS};
     static const unsigned lens[] = {1485, 1506, 1472};
-    static const char *pems[] = {"sast.crt.pem", "ccm.crt.pem", "tvs.crt.pem"};
-    for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(f->records[i].function, roles[i]);
-        assert_int_equal(f->records[i].length, lens[i]);
-        assert_record_cert(&f->records[i], pems[i]);
-    }
-    assert_int_equal(f->signer_index, 0);
+    static const char *const pems[] = {"sast.crt.pem", "ccm.crt.pem", "tvs.crt.pem"};
+    static const vector_shape shape = {"ITLFile-sha512-v1.1.tlv", 4851, 1, CK_DIGEST_SHA512, 3, roles, lens, pems};
+    uint8_t *raw = NULL;
+    ck_tl_file *f = load_vector(&shape, &raw);
+    assert_true(ck_tl_is_itl(f));
     ck_tl_free(f);
     free(raw);
 }
@@ -834,36 +825,37 @@ static void put16(uint8_t *p, unsigned v)
     p[1] = (uint8_t)v;
 }
 
+/* One element's tag byte replaced in the seed CTL, and what the parser
+ * then says after "offset N: " (N the element's offset). */
+typedef struct tag_case {
+    int rec;      /* -1: the header */
+    unsigned elem; /* the element, by its tag in the seed */
+    uint8_t tag;  /* the tag it gets */
+    const char *says;
+} tag_case;
+
+static void expect_tag_cases(const tag_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char want[160];
+        fixture x = seed_fixture();
+        size_t off = elem_off(x.f, cases[i].rec, cases[i].elem);
+        x.raw[off] = cases[i].tag;
+        snprintf(want, sizeof want, "offset %zu: %s", off, cases[i].says);
+        expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
+        fixture_free(&x);
+    }
+}
+
 static void test_parse_unknown_tags(void **state)
 {
-    char want[128];
-    fixture x = seed_fixture();
-    size_t off = elem_off(x.f, -1, 14);
-    x.raw[off] = 99;
-    snprintf(want, sizeof want, "offset %zu: unknown header tag 99", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, 0, 10);
-    x.raw[off] = 48;
-    snprintf(want, sizeof want, "offset %zu: unknown tag 48 in record #1", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, -1, 5); /* SERIALNUMBER inside SIGNERID */
-    x.raw[off] = 7;
-    snprintf(want, sizeof want, "offset %zu: unknown tag 7 inside SIGNERID", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
-
-    x = seed_fixture();
-    off = elem_off(x.f, -1, 11); /* SIGNATUREMODULUS inside SIGNATUREALGOINFO */
-    x.raw[off] = 12;
-    snprintf(want, sizeof want, "offset %zu: unknown tag 12 inside SIGNATUREALGOINFO", off);
-    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-    fixture_free(&x);
+    static const tag_case cases[] = {
+        {-1, 14, 99, "unknown header tag 99"},
+        {0, 10, 48, "unknown tag 48 in record #1"},
+        {-1, 5, 7, "unknown tag 7 inside SIGNERID"},             /* SERIALNUMBER inside SIGNERID */
+        {-1, 11, 12, "unknown tag 12 inside SIGNATUREALGOINFO"}, /* SIGNATUREMODULUS inside it */
+    };
+    expect_tag_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_parse_length_past_container(void **state)
@@ -985,26 +977,13 @@ static void test_parse_duplicates(void **state)
 {
     /* Each case turns one element's tag into a tag the same section already
      * has; the parser must name the second one. */
-    const struct {
-        int record; /* -1: the header */
-        int element;
-        uint8_t tag;
-        const char *want; /* after "offset N: " */
-    } cases[] = {
+    static const tag_case cases[] = {
         {0, 10, 4, "second FUNCTION element in record #1"},      /* IPADDRESS */
         {-1, 15, 14, "second FILENAME element in the header"}, /* TIMESTAMP */
         {-1, 6, 4, "second SIGNERNAME element"},                /* CANAME */
         {2, 5, 3, "second SUBJECTNAME element in record #3"},   /* ISSUERNAME */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char want[160];
-        fixture x = seed_fixture();
-        size_t off = elem_off(x.f, cases[i].record, cases[i].element);
-        x.raw[off] = cases[i].tag;
-        snprintf(want, sizeof want, "offset %zu: %s", off, cases[i].want);
-        expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
-        fixture_free(&x);
-    }
+    expect_tag_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_parse_bad_values(void **state)

@@ -56,7 +56,48 @@ void tu_rmtree(const char *path)
         fprintf(stderr, "could not remove %s\n", path);
 }
 
+void tu_keypair_gen(tu_keypair *kp, const ck_cert_params *p)
+{
+    ck_err err = {0};
+    if (ck_cert_generate(p, &kp->cert, &kp->key, &err) < 0)
+        fail_msg("generate %s: %s", p->cn, err.msg);
+}
+
+void tu_keypairs_free(tu_keypair *const *kps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        X509_free(kps[i]->cert);
+        EVP_PKEY_free(kps[i]->key);
+        kps[i]->cert = NULL;
+        kps[i]->key = NULL;
+    }
+}
+
+ck_tl_file *tu_tl_parse(const uint8_t *p, size_t n)
+{
+    ck_tl_file *f = NULL;
+    ck_err err = {0};
+    if (ck_tl_parse(p, n, &f, &err) < 0)
+        fail_msg("parse: %s", err.msg);
+    return f;
+}
+
 static char pg_admin_url[600];
+
+bool tu_backend_from_args(int argc, char **argv)
+{
+    if (argc < 2)
+        return true;
+    if (argc > 2 || strcmp(argv[1], "pg") != 0) {
+        fprintf(stderr, "usage: %s [pg]\n", argv[0]);
+        return false;
+    }
+    if (!tu_use_pg(getenv("CTLKIT_TEST_PG_STATE"))) {
+        fprintf(stderr, "%s pg: no server (CTLKIT_TEST_PG_STATE from tests/tools/pg_server.sh)\n", argv[0]);
+        return false;
+    }
+    return true;
+}
 
 bool tu_use_pg(const char *state_file)
 {

@@ -19,6 +19,25 @@ const char *tu_data(const char *name);
 const char *tu_tmpdir(void);
 void tu_rmtree(const char *path);
 
+/* ---------- certificates and trust lists ---------- */
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ctlkit/trustlist.h"
+#include "ctlkit/x509.h"
+
+/* A certificate with its private key. */
+typedef struct tu_keypair {
+    X509 *cert;
+    EVP_PKEY *key;
+} tu_keypair;
+/* Generates kp from p (fails the test when it cannot). */
+void tu_keypair_gen(tu_keypair *kp, const ck_cert_params *p);
+/* Frees the n keypairs that kps points to. */
+void tu_keypairs_free(tu_keypair *const *kps, size_t n);
+/* Parses a trust list (fails the test when it does not parse); ck_tl_free. */
+ck_tl_file *tu_tl_parse(const uint8_t *p, size_t n);
+
 /* ---------- a cluster in a temporary folder ---------- */
 #include <limits.h>
 
@@ -43,6 +62,10 @@ typedef struct tu_cluster {
  * Programs call it for `test_X pg` (the pg.* tests). */
 bool tu_use_pg(const char *state_file);
 bool tu_pg(void);
+/* For a program's main: with the argument "pg", tu_use_pg on the state
+ * file CTLKIT_TEST_PG_STATE names. false (said on stderr) when "pg" was
+ * asked for and there is no server, or the argument is unknown. */
+bool tu_backend_from_args(int argc, char **argv);
 
 /* A cluster of TU_PUB (127.0.0.11) and, with two nodes, TU_SUB
  * (127.0.0.12), subject TAC/Cisco/Krakow/Malopolska/PL, 1024-bit keys
