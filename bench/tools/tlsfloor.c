@@ -3,19 +3,24 @@
  * and a server SSL in one thread joined by a BIO pair, and only the
  * server's calls timed (thread CPU time).
  *
- *   tlsfloor KEY_AND_CERT.pem [N]
+ *   tlsfloor KEY_AND_CERT.pem [N [PROFILE ...]]
  *
- * Prints the server's CPU per handshake for TLS 1.3 (X25519, RSA-PSS,
- * AES-128-GCM-SHA256),
- * TLS 1.2 with ECDHE-RSA, and TLS 1.2 with RSA key exchange, each with the
- * TVS's settings (no tickets, no session cache, no client certificate).
- * The TVS cannot do better than its protocol's line: this is the floor the
- * benchmark's server-side figure is to be read against. */
+ * A PROFILE is VERSION[:CIPHERS], what a client offers as tvsstorm's
+ * TVSSTORM_TLS and TVSSTORM_CIPHERS say: 1.0:AES128-SHA (79xx phones),
+ * 1.2:AES128-SHA, 1.2:ECDHE-RSA-AES256-GCM-SHA384 (88xx), 1.3 (the
+ * default four). For each it prints the server's CPU per connection: one
+ * full handshake, one TVS-sized request read (1,100 bytes) and its answer
+ * written (40 bytes), and SSL_free, with the TVS's settings (TLS 1.0 and
+ * later with the legacy suites as ctlkit/tls_policy.h allows them, no
+ * tickets, no session cache, no client certificate). The TVS cannot do
+ * better than its protocol's line: this is the floor the benchmark's
+ * server-side figure is to be read against. */
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double cpu(void)
@@ -33,7 +38,13 @@ static SSL_CTX *server_ctx(const char *pem)
         fprintf(stderr, "tlsfloor: cannot load %s\n", pem);
         exit(2);
     }
-    SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION);
+    /* The TVS with the cluster's TLS minimum at 1.0 (lib/x509/tls_policy.c). */
+    SSL_CTX_set_security_level(s, 0);
+    SSL_CTX_set_cipher_list(s, "DEFAULT:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0");
+    SSL_CTX_set_min_proto_version(s, TLS1_VERSION);
+    SSL_CTX_set_options(s, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(s, SSL_MODE_NO_AUTO_CHAIN | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_read_ahead(s, 1);
     SSL_CTX_set1_groups_list(s, "X25519:P-256:P-384:P-521");
     /* The TVS's TLS 1.3 suite order (src/ctlkitd/tvs_tls.c); set
      * TLSFLOOR_SUITES to compare another, e.g. OpenSSL's default. */
@@ -52,6 +63,8 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
 {
     SSL_CTX *c = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_max_proto_version(c, maxv);
+    if (maxv < TLS1_2_VERSION)
+        SSL_CTX_set_security_level(c, 0);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     if (ciphers)
         SSL_CTX_set_cipher_list(c, ciphers);
@@ -72,7 +85,22 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
             spent += cpu() - t0;
             done = r == 1;
         }
-        if (!done || SSL_do_handshake(C) != 1) {
+        /* One request and its answer, as a phone's VERIFY. */
+        static unsigned char req[1100], ans[40], buf[2048];
+        int got = 0;
+        if (done && SSL_do_handshake(C) == 1 && SSL_write(C, req, sizeof req) == (int)sizeof req) {
+            for (int k = 0; k < 10 && got < (int)sizeof req; k++) {
+                double t1 = cpu();
+                int r = SSL_read(S, buf + got, (int)sizeof buf - got);
+                spent += cpu() - t1;
+                if (r > 0)
+                    got += r;
+            }
+        }
+        double t2 = cpu();
+        int w = got == (int)sizeof req ? SSL_write(S, ans, sizeof ans) : -1;
+        spent += cpu() - t2;
+        if (w != (int)sizeof ans || SSL_read(C, buf, sizeof buf) != (int)sizeof ans) {
             SSL_free(S);
             SSL_free(C);
             SSL_CTX_free(c);
@@ -97,25 +125,32 @@ int main(int argc, char **argv)
     }
     int n = argc > 2 ? atoi(argv[2]) : 2000;
     SSL_CTX *s = server_ctx(argv[1]);
-    static const struct {
-        const char *label;
-        int maxv;
-        const char *ciphers;
-    } cases[] = {
-        {"tls13", TLS1_3_VERSION, NULL},
-        {"tls12-ecdhe", TLS1_2_VERSION, "ECDHE-RSA-AES128-GCM-SHA256"},
-        {"tls12-rsa-kx", TLS1_2_VERSION, "AES128-GCM-SHA256"},
-    };
+    static const char *const defaults[] = {"1.0:AES128-SHA", "1.2:AES128-SHA", "1.2:ECDHE-RSA-AES256-GCM-SHA384",
+                                           "1.3"};
+    const char *const *profiles = argc > 3 ? (const char *const *)argv + 3 : defaults;
+    int n_profiles = argc > 3 ? argc - 3 : (int)(sizeof defaults / sizeof defaults[0]);
     int rc = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char what[128] = "?";
-        double us = run(s, cases[i].maxv, cases[i].ciphers, n, what, sizeof what);
+    for (int i = 0; i < n_profiles; i++) {
+        char version[8] = "", what[128] = "?";
+        const char *colon = strchr(profiles[i], ':');
+        size_t vl = colon ? (size_t)(colon - profiles[i]) : strlen(profiles[i]);
+        snprintf(version, sizeof version, "%.*s", (int)(vl < 7 ? vl : 7), profiles[i]);
+        int maxv = !strcmp(version, "1.0")   ? TLS1_VERSION
+                   : !strcmp(version, "1.1") ? TLS1_1_VERSION
+                   : !strcmp(version, "1.2") ? TLS1_2_VERSION
+                   : !strcmp(version, "1.3") ? TLS1_3_VERSION
+                                             : 0;
+        if (!maxv) {
+            fprintf(stderr, "tlsfloor: %s: the version is not 1.0, 1.1, 1.2 or 1.3\n", profiles[i]);
+            return 2;
+        }
+        double us = run(s, maxv, colon ? colon + 1 : NULL, n, what, sizeof what);
         if (us < 0) {
-            printf("%s: handshake failed\n", cases[i].label);
+            printf("%s: handshake failed\n", profiles[i]);
             rc = 1;
             continue;
         }
-        printf("%s: %.0f us (%s)\n", cases[i].label, us, what);
+        printf("%s: %.0f us (%s)\n", profiles[i], us, what);
     }
     SSL_CTX_free(s);
     return rc;

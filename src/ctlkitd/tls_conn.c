@@ -133,10 +133,7 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     LIST_INSERT_HEAD(&w->conns, c, link);
 
-    /* Answers are whole frames written at once: never wait for an ACK. */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
+    /* TCP_NODELAY comes from the listener (tls_srv.c). */
     c->ssl = SSL_new(s->cfg.ctx);
     c->ev = event_new(w->base, -1, 0, NULL, NULL);
     c->timer = evtimer_new(w->base, timer_cb, c);
