@@ -29,6 +29,8 @@ typedef struct daemon_ctx {
     struct tftp_config tftp;
     tvs_config tvs;
     const char *provider_listen;
+    const char *capf_listen;      /* --capf ADDR:PORT, or NULL: the node's IP and CAPFPhonePort */
+    int capf_timeout_ms;          /* --capf-timeout; 0: CAPF's default */
     const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
     unsigned provider_backoff_ms; /* 0: the provider's default */
     cluster_node *cluster;        /* set with --cluster */
@@ -55,7 +57,7 @@ typedef struct daemon_service {
 
 /* The rows, each defined in its service's file. */
 extern const daemon_service tftp_service_row, tvs_service_row, cluster_service_row, provider_service_row,
-    metrics_service_row;
+    capf_service_row, metrics_service_row;
 
 extern const daemon_service *const daemon_services[];
 extern const unsigned daemon_n_services;
