@@ -142,8 +142,10 @@ int ck_capf_prove(EVP_PKEY *key, const char *device, const uint8_t *cert_der, si
 #include "ctlkit/cluster.h"
 
 /* The publisher node's CAPF certificate and key, and the CAPF-trust
- * store; ck_capf_issuer_clear frees (and the key is freed with it). */
-int ck_cluster_capf_issuer(ck_cluster *c, const char *node, ck_capf_issuer *out, ck_err *err);
+ * store; ck_capf_issuer_clear frees (and the key is freed with it).
+ * key_flags: how the key file is checked (CK_KEY_* of ck_load_key_pem; a
+ * daemon's --allow-loose-key-modes adds CK_KEY_LOOSE_WARN). */
+int ck_cluster_capf_issuer(ck_cluster *c, const char *node, unsigned key_flags, ck_capf_issuer *out, ck_err *err);
 void ck_capf_issuer_clear(ck_capf_issuer *iss);
 /* The device table over the cluster store: get reads the row; update is
  * one cluster operation (lock, transaction, audit row, the node folders'

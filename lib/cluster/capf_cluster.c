@@ -1,20 +1,34 @@
 /* The cluster as the CAPF session sees it (capf_server.h): the issuer
  * (the publisher's CAPF unit and the CAPF-trust store) and the device
  * table over the store. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "ctlkit/capf_server.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
 
-int ck_cluster_capf_issuer(ck_cluster *c, const char *node, ck_capf_issuer *out, ck_err *err)
+int ck_cluster_capf_issuer(ck_cluster *c, const char *node, unsigned key_flags, ck_capf_issuer *out, ck_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (ck__load_unit(c, node, CK_UNIT_CAPF, &out->cert, &out->key, err) < 0)
+    char path[PATH_MAX], warning[256];
+    X509 *key_cert = NULL;
+    if (ck__load_unit(c, node, CK_UNIT_CAPF, &out->cert, NULL, err) < 0)
         return -1;
+    ck_cluster_key_path(c, node, CK_UNIT_CAPF, path, sizeof path);
+    if (ck_load_key_pem(path, key_flags, &key_cert, &out->key, warning, sizeof warning, err) < 0)
+        goto fail_nolist;
+    X509_free(key_cert);
+    /* The key file must belong to the certificate the cluster publishes. */
+    if (X509_check_private_key(out->cert, out->key) != 1) {
+        ck_fail(err, CK_ESTATE, "%s: the CAPF key file %s does not match the CAPF certificate of the cluster", node,
+                path);
+        goto fail_nolist;
+    }
     ck_cert_row *rows = NULL;
     size_t n = 0;
     if (ck_store_list_trust(c->store, &rows, &n, err) < 0)
@@ -35,7 +49,9 @@ int ck_cluster_capf_issuer(ck_cluster *c, const char *node, ck_capf_issuer *out,
     return 0;
 fail:
     ck_cert_rows_free(rows, n);
+fail_nolist:
     ck_capf_issuer_clear(out);
+    ERR_clear_error();
     return -1;
 }
 

@@ -103,7 +103,7 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
     /* Read per session: a regenerated CAPF certificate (set cert regen
      * CAPF) or a new CAPF-trust root counts from the next phone on. */
     if (!cc->have_issuer) {
-        if (ck_cluster_capf_issuer(svc->cluster[w], svc->node, &cc->iss, &err) < 0) {
+        if (ck_cluster_capf_issuer(svc->cluster[w], svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
             dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
             return -1;
         }
@@ -193,7 +193,7 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
     ck_capf_issuer iss;
     if (open_cluster(svc, &probe, err) < 0)
         goto fail;
-    int rc = ck_cluster_capf_issuer(probe, svc->node, &iss, err);
+    int rc = ck_cluster_capf_issuer(probe, svc->node, svc->cfg.key_flags, &iss, err);
     ck_cluster_close(probe);
     if (rc < 0)
         goto fail;
@@ -282,7 +282,7 @@ void capf_service_free(capf_service *svc)
 }
 
 int capf_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen, int timeout_ms,
-                  capf_service **out, ck_err *err)
+                  unsigned key_flags, capf_service **out, ck_err *err)
 {
     *out = NULL;
     if (!cluster_dir || !node) {
@@ -322,6 +322,7 @@ int capf_for_node(const char *cluster_dir, const char *node_dir, const char *nod
     cfg.node = node;
     cfg.cert_key_pem = pem;
     cfg.tls_min = tls_min;
+    cfg.key_flags = key_flags;
     if (timeout_ms > 0)
         cfg.timeout_ms = timeout_ms;
     *out = capf_service_new(&cfg, err);
@@ -333,7 +334,8 @@ int capf_for_node(const char *cluster_dir, const char *node_dir, const char *nod
 static int capf_new(daemon_ctx *d, void **out, ck_err *err)
 {
     capf_service *s = NULL;
-    if (capf_for_node(d->cluster_dir, d->node_dir, d->node, d->capf_listen, d->capf_timeout_ms, &s, err) < 0)
+    if (capf_for_node(d->cluster_dir, d->node_dir, d->node, d->capf_listen, d->capf_timeout_ms,
+                      d->tftp.sign_key_flags, &s, err) < 0)
         return -1;
     *out = s;
     return 0;

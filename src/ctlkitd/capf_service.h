@@ -23,6 +23,7 @@ typedef struct capf_config {
     int workers;                 /* threads (2) */
     int max_conns;               /* connections at once (100) */
     int timeout_ms;              /* for each next frame from the phone (120000: phones make keys slowly) */
+    unsigned key_flags;          /* how the CAPF key file is checked (CK_KEY_*, as every service's) */
 } capf_config;
 
 void capf_config_init(capf_config *cfg);
@@ -42,6 +43,6 @@ void capf_service_free(capf_service *svc);
  * a subscriber and without a cluster (--capf there is an error).
  * timeout_ms 0: the default. */
 int capf_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen, int timeout_ms,
-                  capf_service **out, ck_err *err);
+                  unsigned key_flags, capf_service **out, ck_err *err);
 
 #endif
