@@ -61,6 +61,7 @@ typedef struct ck_cluster_init_opts {
     int rsa_bits;                    /* default 2048 */
     const char *digest;              /* "sha1" or "sha256" (NULL: sha256) */
     const char *who;                 /* for the audit log */
+    int capf_port;                   /* the CAPFPhonePort parameter; 0: its default (3804) */
 } ck_cluster_init_opts;
 
 /* Creates DIR with its database, every node's folders, keys and

@@ -493,6 +493,12 @@ static int populate(ck_cluster *c, const ck_cluster_init_opts *o, ck_err *err)
     for (size_t i = 0; i < ck_params_count; i++)
         if (ck_store_set_param(c->store, ck_params[i].name, ck_params[i].default_value, err) < 0)
             goto end;
+    if (o->capf_port) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", o->capf_port);
+        if (ck_store_set_param(c->store, "CAPFPhonePort", port, err) < 0)
+            goto end;
+    }
     for (size_t i = 0; i < o->n_nodes; i++) {
         const ck_node_spec *s = &o->nodes[i];
         ck_node n = {.publisher = i == 0, .position = (int)i,

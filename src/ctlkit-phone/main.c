@@ -7,6 +7,7 @@
  *   2  usage error, state error, or a network failure (a TFTP server or
  *      every server did not answer) */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@
 
 #include "ctlkit/bytes.h"
 #include "boot.h"
+#include "capf_client.h"
+#include "ctlkit/capf.h"
+#include "ctlkit/fileio.h"
+#include "ctlkit/x509.h"
 #include "fleet.h"
 #include "models.h"
 #include "report.h"
@@ -36,6 +41,9 @@ static void usage(FILE *to)
           "  fleet --state DIR --count N --models 7975:70,8865:25,7960:5 --tftp ADDR:PORT [--tftp ...]\n"
           "        [--tvs ADDR:PORT ...] [--concurrency C] [--json]   boot a new fleet\n"
           "  fleet reset --state DIR [--model M] [--concurrency C] [--json]   reboot the same fleet\n"
+          "  capf  --state DIR --mac MAC --model MODEL --capf HOST:PORT --trust CAPF.pem [--auth-string DIGITS] [--json]\n"
+          "        one CAPF session: install, delete or hand over the LSC as the server asks (DIR/LSC.pem;\n"
+          "        DIR/MIC.pem, when present, is the phone's manufacturing certificate)\n"
           "  models                                      the model table\n"
           "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
           "  --retries N (default 4), --tvs-timeout MS (default 5000), --no-config, --verbose (fleet: every phone)\n"
@@ -51,11 +59,14 @@ typedef struct opts {
     bool json, no_config, verbose;
     ph_tftp_params tp;
     unsigned tvs_timeout_ms;
+    ph_addr capf;
+    bool have_capf;
+    const char *trust, *auth_string;
     int argi; /* first positional argument */
 } opts;
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
-       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_HELP };
+       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -77,6 +88,8 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"retries", required_argument, NULL, O_RETRIES},
         {"tvs-timeout", required_argument, NULL, O_TVS_TIMEOUT},
         {"no-config", no_argument, NULL, O_NOCONFIG},    {"verbose", no_argument, NULL, O_VERBOSE},
+        {"capf", required_argument, NULL, O_CAPF},       {"trust", required_argument, NULL, O_TRUST},
+        {"auth-string", required_argument, NULL, O_AUTH_STRING},
         {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .max_size = CK_TL_MAX_PARSE};
@@ -137,6 +150,15 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->tvs_timeout_ms = (unsigned)v;
             break;
         case O_NOCONFIG: o->no_config = true; break;
+        case O_CAPF:
+            if (ph_addr_parse(optarg, &o->capf, &err) < 0) {
+                fprintf(stderr, "ctlkit-phone: --capf: %s\n", err.msg);
+                return -1;
+            }
+            o->have_capf = true;
+            break;
+        case O_TRUST: o->trust = optarg; break;
+        case O_AUTH_STRING: o->auth_string = optarg; break;
         case O_VERBOSE: o->verbose = true; break;
         case O_HELP:
         case 'h': usage(stdout); return 1;
@@ -335,10 +357,16 @@ static int cmd_show(opts *o)
             break;
         if (arr)
             json_array_append_new(arr, ph_show_json(p));
-        else if (o->json)
-            print_json(ph_show_json(p));
-        else if (ps.mac[0] || !ps.fleet)
+        else if (o->json) {
+            json_t *j = ph_show_json(p);
+            if (!ps.fleet) /* a single phone's state folder may hold its LSC */
+                json_object_set_new(j, "lsc", ph_lsc_json(o->state));
+            print_json(j);
+        } else if (ps.mac[0] || !ps.fleet) {
             ph_show_text(stdout, p);
+            if (!ps.fleet)
+                ph_lsc_text(stdout, o->state);
+        }
         else /* the whole fleet: one line a phone */
             printf("SEP%s %-6s CTL %s ITL %s\n", p->mac, p->model->name,
                    p->ctl ? ph_list_sum(p->ctl, p->model->checksum) : "-",
@@ -503,6 +531,106 @@ out:
     return rc;
 }
 
+/* ---- capf ---- */
+
+/* What the session did, in a line; the exit code (0 done or nothing to
+ * do, 1 refused by the server). */
+static int capf_report(const char *device, const ph_capf_result *r, bool stored, json_t **j)
+{
+    const char *what, *reason_name = ck_capf_reason_name((uint8_t)r->end_reason);
+    int rc = EX_OK;
+    if (stored)
+        what = "LSC installed";
+    else if (r->deleted && r->end_reason == CK_CAPF_REASON_UPDATE)
+        what = "LSC deleted";
+    else if (strcmp(r->operation, "troubleshoot") == 0)
+        what = "certificate handed over for troubleshooting";
+    else if (strcmp(r->operation, "none") == 0 && r->end_reason == CK_CAPF_REASON_NO_ACTION)
+        what = "no operation pending";
+    else if (r->end_reason == CK_CAPF_REASON_UNKNOWN_DEVICE)
+        what = "the server does not know this phone", rc = EX_REJECTED;
+    else
+        what = "refused by the server", rc = EX_REJECTED;
+    if (j)
+        *j = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s}", "device", device, "operation", r->operation, "session",
+                       (int)r->session, "result", what, "end_reason", r->end_reason, "end_reason_name", reason_name);
+    else
+        printf("%s: CAPF session %u: %s (%s; END_SESSION %d %s)\n", device, r->session, what, r->operation,
+               r->end_reason, reason_name);
+    return rc;
+}
+
+static int cmd_capf(opts *o)
+{
+    ck_err err = {0};
+    if (!o->mac || !o->model || !o->have_capf || !o->trust) {
+        fprintf(stderr, "ctlkit-phone capf: --mac, --model, --capf and --trust are required\n");
+        return EX_USAGE;
+    }
+    char mac[13], device[16];
+    const ph_model *m = ph_model_find(o->model);
+    if (ph_mac_parse(o->mac, mac, &err) < 0 || !m) {
+        fprintf(stderr, "ctlkit-phone capf: %s\n", m ? err.msg : "unknown model (see ctlkit-phone models)");
+        return EX_USAGE;
+    }
+    snprintf(device, sizeof device, "SEP%s", mac);
+    signal(SIGPIPE, SIG_IGN); /* a server that hung up is an error to report, not a silent death */
+    if (o->auth_string && (strlen(o->auth_string) < 4 || strlen(o->auth_string) > 16 ||
+                           strspn(o->auth_string, "0123456789") != strlen(o->auth_string))) {
+        fprintf(stderr, "ctlkit-phone capf: --auth-string must be 4 to 16 digits\n");
+        return EX_USAGE;
+    }
+    ph_pool pool = {0};
+    ph_phone p;
+    memset(&p, 0, sizeof p);
+    ph_capf_cfg cfg = {.model = m, .device = device, .server = &o->capf, .trust_pem = o->trust,
+                       .auth_string = o->auth_string, .timeout_ms = 180000};
+    ph_capf_result r = {0};
+    int rc = EX_USAGE;
+    if (ck_mkdirs(o->state, 0700, &err) < 0 || ph_state_load(o->state, &pool, &p, &err) < 0 ||
+        ph_cert_load(o->state, PH_LSC_FILE, &cfg.lsc, &cfg.lsc_key, &err) < 0 ||
+        ph_cert_load(o->state, PH_MIC_FILE, &cfg.mic, &cfg.mic_key, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone capf: %s\n", err.msg);
+        goto out;
+    }
+    if ((p.mac[0] && strcmp(p.mac, mac) != 0) || (p.model && p.model != m)) {
+        fprintf(stderr, "ctlkit-phone capf: %s holds the state of SEP%s (%s); use another --state\n", o->state, p.mac,
+                p.model ? p.model->name : "?");
+        goto out;
+    }
+    memcpy(p.mac, mac, sizeof mac);
+    p.model = m;
+    if (ph_capf_run(&cfg, &r, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone capf: %s: %s\n", device, err.msg);
+        goto out;
+    }
+    bool stored = r.new_lsc && r.end_reason == CK_CAPF_REASON_UPDATE;
+    if ((stored && ph_lsc_save(o->state, r.new_key, r.new_lsc, &err) < 0) ||
+        (r.deleted && r.end_reason == CK_CAPF_REASON_UPDATE && ph_lsc_remove(o->state, &err) < 0) ||
+        ph_state_save(o->state, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone capf: cannot save the phone state: %s\n", err.msg);
+        goto out;
+    }
+    json_t *j = NULL;
+    rc = capf_report(device, &r, stored, o->json ? &j : NULL);
+    if (j) {
+        json_object_set_new(j, "lsc", ph_lsc_json(o->state));
+        print_json(j);
+    } else if (stored) {
+        ph_lsc_text(stdout, o->state);
+    }
+out:
+    X509_free(cfg.lsc);
+    X509_free(cfg.mic);
+    EVP_PKEY_free(cfg.lsc_key);
+    EVP_PKEY_free(cfg.mic_key);
+    X509_free(r.new_lsc);
+    EVP_PKEY_free(r.new_key);
+    ph_phone_clear(&pool, &p);
+    ph_pool_free(&pool);
+    return rc;
+}
+
 static int cmd_models(void)
 {
     printf("%-7s %-27s %-5s %s\n", "model", "name", "SBD", "CTL checksum shown");
@@ -535,6 +663,8 @@ int main(int argc, char **argv)
         return cmd_boot(&o);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(&o);
+    if (strcmp(cmd, "capf") == 0)
+        return cmd_capf(&o);
     if (strcmp(cmd, "erase") == 0)
         return cmd_erase(&o, argc - skip, argv + skip);
     if (strcmp(cmd, "fleet") == 0)

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: ctlkit cluster init DIR --publisher NAME=IP [--subscriber NAME=IP ...]\n"
-    "                           [--tftp-port P] [--tvs-port P] [--provider-port P]\n"
+    "                           [--tftp-port P] [--tvs-port P] [--provider-port P] [--capf-port P]\n"
     "                           [--ou OU] [--o ORG] [--l CITY] [--st STATE] [--c CC] [--bits 1024|2048|4096]\n"
     "                           [--digest sha256|sha1]\n"
     "       ctlkit cluster init postgresql://USER@HOST:PORT/DB --dir DIR --publisher NAME=IP\n"
@@ -31,7 +31,8 @@ static const char usage[] =
     "CAPF and ITLRecovery on the publisher; RSA, SHA256withRSA or with\n"
     "--digest sha1 SHA1withRSA as CUCM 10.5's originals, self-signed),\n"
     "each node's ITL, in non-secure mode. Ports default to CUCM's (TFTP 69,\n"
-    "TVS 2445, CTL Provider 2444); every node listens on its own IP.\n"
+    "TVS 2445, CTL Provider 2444, CAPF 3804: the publisher's CAPFPhonePort);\n"
+    "every node listens on its own IP.\n"
     "With a postgresql:// URL (a cluster across hosts, docs/cluster-across-hosts.md)\n"
     "init creates the schema, every node's row and the publisher's keys,\n"
     "certificates and ITL in the publisher's node folder DIR; each subscriber\n"
@@ -85,7 +86,8 @@ static int cluster_init(int argc, char **argv)
         {"o", required_argument, 0, 'o'},         {"l", required_argument, 0, 'l'},
         {"st", required_argument, 0, 't'},        {"c", required_argument, 0, 'c'},
         {"bits", required_argument, 0, 'b'},      {"digest", required_argument, 0, 'd'},
-        {"dir", required_argument, 0, 'D'},       {0, 0, 0, 0}};
+        {"dir", required_argument, 0, 'D'},       {"capf-port", required_argument, 0, 'C'},
+        {0, 0, 0, 0}};
     const char *node_dir = NULL;
     ck_node_spec nodes[32];
     char names[32][128];
@@ -120,6 +122,7 @@ static int cluster_init(int argc, char **argv)
         case 'T': if (port_arg("--tftp-port", optarg, &tftp) < 0) return EXIT_ERROR; break;
         case 'V': if (port_arg("--tvs-port", optarg, &tvs) < 0) return EXIT_ERROR; break;
         case 'P': if (port_arg("--provider-port", optarg, &provider) < 0) return EXIT_ERROR; break;
+        case 'C': if (port_arg("--capf-port", optarg, &o.capf_port) < 0) return EXIT_ERROR; break;
         case 'D': node_dir = optarg; break;
         case 'u': o.ou = optarg; break;
         case 'o': o.o = optarg; break;

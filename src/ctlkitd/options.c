@@ -105,6 +105,22 @@ static int set_provider(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_capf(daemon_args *a, const char *arg, ck_err *err)
+{
+    (void)err;
+    a->d->capf_listen = arg;
+    return 0;
+}
+
+static int set_capf_timeout(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, 1, 3600, &n, "--capf-timeout must be a number of seconds from 1 to 3600", err) < 0)
+        return -1;
+    a->d->capf_timeout_ms = (int)n * 1000;
+    return 0;
+}
+
 static int set_provider_backoff(daemon_args *a, const char *arg, ck_err *err)
 {
     long long n;
@@ -301,6 +317,14 @@ static const daemon_option options[] = {
      "first back-off after 3 failed CTL Provider logins (default 1000;\n"
      "doubles per failure up to 5 min)",
      NULL, NULL, set_provider_backoff},
+    {"capf", 0, "ADDR:PORT",
+     "CAPF address, publisher only (default: the node's IP and the\n"
+     "CAPFPhonePort parameter, 3804; phones enrol LSCs, docs/capf.md)",
+     NULL, NULL, set_capf},
+    {"capf-timeout", 0, "SECONDS",
+     "close a CAPF connection whose phone sends nothing for this long\n"
+     "(default 120: phones take seconds to make a key)",
+     NULL, NULL, set_capf_timeout},
     {"metrics", 0, "ADDR:PORT",
      "serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9469;\n"
      "off by default; docs/watching.md)",

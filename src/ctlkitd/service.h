@@ -29,6 +29,8 @@ typedef struct daemon_ctx {
     struct tftp_config tftp;
     tvs_config tvs;
     const char *provider_listen;
+    const char *capf_listen;      /* --capf ADDR:PORT, or NULL: the node's IP and CAPFPhonePort */
+    int capf_timeout_ms;          /* --capf-timeout; 0: CAPF's default */
     const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
     bool track_phones_off;        /* --track-phones off */
     struct phone_track *track;    /* set once the phone-tracking row made it */
@@ -56,8 +58,8 @@ typedef struct daemon_service {
 } daemon_service;
 
 /* The rows, each defined in its service's file. */
-extern const daemon_service phone_track_service_row, tftp_service_row, tvs_service_row, cluster_service_row, provider_service_row,
-    metrics_service_row;
+extern const daemon_service phone_track_service_row, tftp_service_row, tvs_service_row, cluster_service_row,
+    provider_service_row, capf_service_row, metrics_service_row;
 
 extern const daemon_service *const daemon_services[];
 extern const unsigned daemon_n_services;

@@ -258,6 +258,26 @@ static int handle(tls_conn *c, size_t flen)
     return 0;
 }
 
+/* The server's first frame (ops->greet), written as an answer is:
+ * 0 = on its way (or none), -1 = connection freed. */
+static int greet(tls_conn *c)
+{
+    c->out.len = 0;
+    c->out.failed = false;
+    c->out_off = 0;
+    tls_reply r = {.out = &c->out};
+    c->w->srv->cfg.ops->greet(c, &r);
+    if (c->out.failed) {
+        dlog(DLOG_ERR, "%s: %s: out of memory greeting", c->w->srv->name, c->peer);
+        conn_free(c);
+        return -1;
+    }
+    c->close_after = r.close_after;
+    if (c->out.len)
+        c->state = ST_WRITE;
+    return 0;
+}
+
 /* Answers one connection may give in one go before the worker turns to
  * its other connections: a client that pipelines requests while reading
  * the answers would otherwise keep the worker to itself (and keep its
@@ -284,6 +304,8 @@ static void drive(tls_conn *c)
                  SSL_get_cipher_name(c->ssl));
             c->state = ST_READ;
             c->readable = false;
+            if (s->cfg.ops->greet && greet(c) < 0)
+                return;
             break;
 
         case ST_READ: {

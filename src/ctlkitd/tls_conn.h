@@ -59,6 +59,11 @@ typedef struct tls_srv_ops {
      * to be freed (wipe what its data holds). */
     void (*open)(tls_conn *c);
     void (*close)(tls_conn *c);
+    /* Optional: for a protocol where the server speaks first (CAPF): the
+     * first frame to send, right after the TLS handshake (nothing
+     * appended: wait for the client as usual). The client then has
+     * idle_ms for its first request. */
+    void (*greet)(tls_conn *c, tls_reply *r);
     /* Optional: every tick_ms on each worker (e.g. summaries that came due). */
     void (*tick)(void *arg, int worker);
 } tls_srv_ops;

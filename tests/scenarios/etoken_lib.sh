@@ -21,7 +21,7 @@ NODES_ALL=(pub sub1)
 # The cluster, with the CTL Provider on the publisher's IP and a high port.
 new_cluster() {
   "$CTLKIT" cluster init "$CL" --publisher "pub=${IP[pub]}" --subscriber "sub1=${IP[sub1]}" \
-    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$PROVIDER_PORT" \
+    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$PROVIDER_PORT" --capf-port "$((TVS_PORT + 3))" \
     --ou TAC --o Cisco --l Krakow --st Malopolska --c PL >/dev/null || fail "cluster init"
   printf 'Admin-pass1\n' >"$WORK/admin.pw"
   printf 'Cisco123\n' >"$WORK/token.pin"

@@ -88,7 +88,7 @@ sql() { psql -Atq "$URL" -c "$1"; }
 make_cluster() {
   psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null || fail "cannot create the test database"
   on_host pub "$CTLKIT" cluster init "$URL" --dir "$PUBD" --publisher "pub=${IP[pub]}" --subscriber "sub=${IP[sub]}" \
-    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) "$@" >"$WORK/init.out" 2>&1 ||
+    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) --capf-port $((TVS_PORT + 3)) "$@" >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"
   on_host sub "$CTLKIT" cluster join "$URL" --dir "$SUBD" --node sub >"$WORK/join.out" 2>&1 ||
     fail "join: $(cat "$WORK/join.out")"

@@ -55,7 +55,7 @@ pass() { echo "ok - $*"; }
 new_cluster() {
   # shellcheck disable=SC2086
   "$CTLKIT" cluster init "$CL" --publisher "pub=${IP[pub]}" --subscriber "sub1=${IP[sub1]}" \
-    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$((TVS_PORT + 1))" ${CLUSTER_INIT_ARGS:-} >/dev/null ||
+    --tftp-port "$TFTP_PORT" --tvs-port "$TVS_PORT" --provider-port "$((TVS_PORT + 1))" --capf-port "$((TVS_PORT + 3))" ${CLUSTER_INIT_ARGS:-} >/dev/null ||
     fail "cluster init"
 }
 

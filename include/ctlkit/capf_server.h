@@ -1,0 +1,155 @@
+/* The CAPF server's decisions, without I/O (docs/capf.md, "The server"):
+ * one session per phone connection, fed the frames the phone sends and
+ * answering with the frames to send back. The session asks a device table
+ * (ck_capf_devices: the cluster store in ctlkitd, an array in the tests)
+ * for the phone's row and tells it what changed; it never touches a socket
+ * or a file.
+ *
+ * A session runs: AUTH_REQUEST (at begin) -> AUTH_RESPONSE -> the row's
+ * pending operation (install: KEY_GENERATE_REQUEST, any number of
+ * REQUEST_IN_PROGRESS, KEY_GENERATE_RESPONSE, STORE_CERTIFICATE_REQUEST,
+ * STORE_CERTIFICATE_RESPONSE; delete; troubleshoot = fetch) -> END_SESSION.
+ * Every refusal (no operation pending, unknown device, an expired
+ * operation, a wrong string or certificate, a malformed or unexpected
+ * frame) is an END_SESSION with the protocol's reason, after which the
+ * session is done. */
+#ifndef CTLKIT_CAPF_SERVER_H
+#define CTLKIT_CAPF_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ctlkit/bytes.h"
+#include "ctlkit/capf.h"
+#include "ctlkit/error.h"
+#include "ctlkit/store.h"
+
+/* How long an issued LSC is valid (the reference server's default). */
+#define CK_CAPF_LSC_DAYS 365
+
+/* What signs LSCs and what vouches for the certificates phones
+ * authenticate with. */
+typedef struct ck_capf_issuer {
+    X509 *cert;              /* the CAPF certificate: LSC issuer, and root for LSC authentication */
+    EVP_PKEY *key;
+    X509 **mic_roots;        /* the CAPF-trust store (manufacturing CAs) */
+    size_t n_mic_roots;
+    int lsc_days;            /* 0: CK_CAPF_LSC_DAYS */
+} ck_capf_issuer;
+
+/* What a session changes in a device row; ck_capf_update_apply applies it. */
+typedef struct ck_capf_update {
+    bool clear_operation;    /* the operation is done: none, no deadline */
+    bool set_lsc, clear_lsc; /* a new LSC (the fields below) / the phone deleted its LSC */
+    const char *lsc_pem;
+    char lsc_serial[80];
+    int64_t lsc_not_before, lsc_not_after;
+    char result[128];        /* the row's last CAPF result */
+    int64_t at;
+} ck_capf_update;
+
+void ck_capf_update_apply(ck_device_row *d, const ck_capf_update *u);
+
+/* The device table a session reads and writes. get: CK_ENOTFOUND for an
+ * unknown device. update: applies u to the row named (in one transaction
+ * for a store, so an admin's concurrent change of other fields stays). */
+typedef struct ck_capf_devices {
+    void *arg;
+    int (*get)(void *arg, const char *name, ck_device_row *out, ck_err *err);
+    int (*update)(void *arg, const char *name, const ck_capf_update *u, ck_err *err);
+} ck_capf_devices;
+
+typedef enum ck_capf_state {
+    CK_CAPF_ST_AUTH,     /* AUTH_REQUEST sent, waiting for AUTH_RESPONSE */
+    CK_CAPF_ST_KEYGEN,   /* waiting for KEY_GENERATE_RESPONSE (or REQUEST_IN_PROGRESS) */
+    CK_CAPF_ST_STORE,    /* waiting for STORE_CERTIFICATE_RESPONSE */
+    CK_CAPF_ST_FETCH,    /* waiting for FETCH_CERTIFICATE_RESPONSE */
+    CK_CAPF_ST_DELETE,   /* waiting for DELETE_CERTIFICATE_RESPONSE */
+    CK_CAPF_ST_DONE,     /* END_SESSION sent */
+} ck_capf_state;
+
+/* How a finished session ended, for counters. */
+typedef enum ck_capf_outcome {
+    CK_CAPF_OUT_NONE = 0,    /* not finished */
+    CK_CAPF_OUT_ISSUED,      /* an LSC issued */
+    CK_CAPF_OUT_DELETED,
+    CK_CAPF_OUT_FETCHED,
+    CK_CAPF_OUT_NO_OPERATION,
+    CK_CAPF_OUT_REFUSED,     /* unknown device, expired operation, authentication failed, phone failure */
+    CK_CAPF_OUT_BAD_INPUT,   /* a frame that does not parse or does not belong */
+    CK_CAPF_OUT_ERROR,       /* ours: the store, signing */
+    CK_CAPF_OUT_N
+} ck_capf_outcome;
+
+const char *ck_capf_outcome_name(ck_capf_outcome o);
+
+typedef struct ck_capf_session {
+    uint32_t id;
+    ck_capf_state state;
+    ck_capf_outcome outcome;
+    char device[CK_CAPF_DEVICE_LEN + 1]; /* "" until AUTH_RESPONSE named it */
+    uint8_t key_type;        /* what was asked for (install) */
+    uint16_t key_size;
+    uint8_t curve;
+    unsigned in_progress;    /* REQUEST_IN_PROGRESS seen */
+    int64_t now;             /* Unix seconds; the caller sets it before each feed (0: time()) */
+    /* What the last feed did, in CUCM's manner, for the log (one line; ""
+     * when nothing worth a line happened); warning for a refusal. */
+    char log[320];
+    bool log_warning;
+} ck_capf_session;
+
+/* Starts a session with the server's session id: *out gets AUTH_REQUEST. */
+int ck_capf_session_begin(ck_capf_session *s, uint32_t id, ck_buf *out, ck_err *err);
+
+/* Feeds one whole frame from the phone; appends the answer to out (nothing
+ * for REQUEST_IN_PROGRESS). 0 when the frame was handled, refusals
+ * included (s->state is DONE once END_SESSION is out); -1 only when out of
+ * memory. A frame after DONE is refused without an answer. */
+int ck_capf_session_feed(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_devices *db,
+                         const uint8_t *frame, size_t len, ck_buf *out, ck_err *err);
+
+/* --- the pieces, for the session and the tests --- */
+
+/* The LSC for device over the phone's SubjectPublicKeyInfo (DER), which
+ * must be the key asked for (RSA of bits, or EC on curve): subject
+ * CN=<device> plus the O, OU, L, ST, C of the CAPF subject in its order,
+ * issuer = the CAPF subject, 128-bit random serial, SHA-256, now .. now +
+ * days, basicConstraints CA:FALSE and keyUsage digitalSignature,
+ * keyEncipherment (both critical), EKU serverAuth, clientAuth, IPsec end
+ * system, SAN URI:<device>. */
+int ck_capf_issue_lsc(const ck_capf_issuer *iss, const char *device, const uint8_t *spki, size_t spki_len,
+                      uint8_t key_type, uint16_t bits, uint8_t curve, int64_t now, X509 **out, ck_err *err);
+
+/* Certificate authentication of an AUTH_RESPONSE m: the certificate is
+ * signed by the CAPF certificate or a CAPF-trust root whose subject is its
+ * issuer, its CN holds the device name, and both proofs of possession
+ * (SHA-1 in SIGNED_DATA, SHA-512 in SHA2_SIGNED_DATA) are good over
+ * device || 00 || DER. */
+int ck_capf_check_cert_auth(const ck_capf_issuer *iss, const ck_capf_msg *m, ck_err *err);
+
+/* The phone's side of the proof: sig (at most *sig_len bytes in, the
+ * length out) over device || 00 || cert_der with hash_id SHA-1 or SHA-512;
+ * RSA keys make the raw PKCS#1 type-1 form, EC keys ECDSA. */
+int ck_capf_prove(EVP_PKEY *key, const char *device, const uint8_t *cert_der, size_t cert_len, int hash_id,
+                  uint8_t *sig, size_t *sig_len, ck_err *err);
+
+/* --- the cluster as CAPF sees it (lib/cluster/capf_cluster.c) --- */
+#include "ctlkit/cluster.h"
+
+/* The publisher node's CAPF certificate and key, and the CAPF-trust
+ * store; ck_capf_issuer_clear frees (and the key is freed with it).
+ * key_flags: how the key file is checked (CK_KEY_* of ck_load_key_pem; a
+ * daemon's --allow-loose-key-modes adds CK_KEY_LOOSE_WARN). */
+int ck_cluster_capf_issuer(ck_cluster *c, const char *node, unsigned key_flags, ck_capf_issuer *out, ck_err *err);
+void ck_capf_issuer_clear(ck_capf_issuer *iss);
+/* The device table over the cluster store: get reads the row; update is
+ * one cluster operation (lock, transaction, audit row, the node folders'
+ * configuration files rebuilt). */
+void ck_cluster_capf_devices(ck_cluster *c, ck_capf_devices *out);
+
+#endif

@@ -1,0 +1,360 @@
+/* CAPF: phones' certificate enrolment over the common TLS model
+ * (tls_conn.h); see capf_service.h. */
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "capf_service.h"
+#include "ctlkit/capf.h"
+#include "ctlkit/capf_server.h"
+#include "ctlkit/cluster.h"
+#include "ctlkit/tls_policy.h"
+#include "log.h"
+#include "netaddr.h"
+#include "service.h"
+#include "tls_conn.h"
+#include "tls_server.h"
+
+#define CAPF_DEFAULT_PORT 3804
+
+struct capf_service {
+    capf_config cfg;
+    char *cluster_dir, *node_dir, *node;
+    tls_srv *srv;
+    /* Each worker's cluster handle, opened on its first session (a handle
+     * is one thread's). */
+    ck_cluster *cluster[TLS_SRV_MAX_WORKERS];
+    atomic_uint next_session;                 /* session ids: 1, 2, ... */
+    atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
+    atomic_ullong abandoned;                  /* connections closed before END_SESSION */
+};
+
+/* One connection's state. */
+typedef struct capf_conn {
+    ck_capf_session sess;
+    ck_capf_issuer iss;
+    bool have_issuer;
+    char peer[64];
+} capf_conn;
+
+void capf_config_init(capf_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->workers = 2;
+    cfg->max_conns = 100;
+    cfg->timeout_ms = 120000;
+    cfg->tls_min = TLS1_2_VERSION;
+}
+
+static int open_cluster(const capf_service *svc, ck_cluster **out, ck_err *err)
+{
+    ck_cluster_where where = {.address = svc->cluster_dir, .dir = svc->node_dir, .node = svc->node_dir ? svc->node : NULL};
+    return ck_cluster_open_at(&where, "capf", out, err);
+}
+
+/* The frame at in: a bad header is a frame of its own (what is buffered),
+ * which the session refuses with END_SESSION. */
+static tls_frame frame_len(tls_conn *c, const uint8_t *in, size_t len, size_t *flen)
+{
+    (void)c;
+    ck_err err = {0};
+    switch (ck_capf_frame_check(in, len, CK_CAPF_MAX_FRAME, flen, &err)) {
+    case CK_CAPF_FRAME_READY:
+        return TLS_FRAME_READY;
+    case CK_CAPF_FRAME_NEED_MORE:
+        return TLS_FRAME_MORE;
+    default:
+        *flen = len;
+        return TLS_FRAME_READY;
+    }
+}
+
+static void greet(tls_conn *c, tls_reply *r)
+{
+    capf_service *svc = tls_conn_arg(c);
+    capf_conn *cc = tls_conn_data(c);
+    uint32_t id = atomic_fetch_add_explicit(&svc->next_session, 1, memory_order_relaxed) + 1;
+    ck_err err = {0};
+    if (ck_capf_session_begin(&cc->sess, id, r->out, &err) < 0) {
+        dlog(DLOG_ERR, "CAPF: %s: %s", cc->peer, err.msg);
+        r->close_after = true;
+        return;
+    }
+    dlog(DLOG_INFO, "CAPF: %s: session %u: AUTH_REQUEST sent", cc->peer, id);
+}
+
+/* The issuer and the device table for this connection's session, on its
+ * worker; -1 (logged) when the cluster cannot be read. */
+static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_devices *db)
+{
+    int w = tls_conn_worker(c);
+    ck_err err = {0};
+    if (!svc->cluster[w] && open_cluster(svc, &svc->cluster[w], &err) < 0) {
+        svc->cluster[w] = NULL;
+        dlog(DLOG_ERR, "CAPF: %s: the cluster database cannot be opened: %s", cc->peer, err.msg);
+        return -1;
+    }
+    /* Read per session: a regenerated CAPF certificate (set cert regen
+     * CAPF) or a new CAPF-trust root counts from the next phone on. */
+    if (!cc->have_issuer) {
+        if (ck_cluster_capf_issuer(svc->cluster[w], svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
+            dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
+            return -1;
+        }
+        cc->have_issuer = true;
+    }
+    ck_cluster_capf_devices(svc->cluster[w], db);
+    return 0;
+}
+
+static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
+{
+    capf_service *svc = tls_conn_arg(c);
+    capf_conn *cc = tls_conn_data(c);
+    ck_capf_devices db;
+    ck_err err = {0};
+    if (cc->sess.state != CK_CAPF_ST_DONE && session_env(svc, c, cc, &db) < 0) {
+        cc->sess.state = CK_CAPF_ST_DONE;
+        cc->sess.outcome = CK_CAPF_OUT_ERROR;
+        atomic_fetch_add_explicit(&svc->outcomes[CK_CAPF_OUT_ERROR], 1, memory_order_relaxed);
+        r->close_after = true;
+        return ck_capf_build_end_session(cc->sess.id, CK_CAPF_REASON_INVALID, r->out, &err) < 0 ? -1 : 0;
+    }
+    cc->sess.now = 0; /* the session reads the clock */
+    if (ck_capf_session_feed(&cc->sess, &cc->iss, &db, frame, len, r->out, &err) < 0) {
+        dlog(DLOG_ERR, "CAPF: %s: %s", cc->peer, err.msg);
+        return -1;
+    }
+    if (cc->sess.log[0])
+        dlog(cc->sess.log_warning ? DLOG_WARNING : DLOG_NOTICE, "%s (from %s, session %u)", cc->sess.log, cc->peer,
+             cc->sess.id);
+    if (cc->sess.state == CK_CAPF_ST_DONE) {
+        atomic_fetch_add_explicit(&svc->outcomes[cc->sess.outcome], 1, memory_order_relaxed);
+        r->close_after = true;
+    }
+    return 0;
+}
+
+static void on_open(tls_conn *c)
+{
+    capf_conn *cc = tls_conn_data(c);
+    snprintf(cc->peer, sizeof cc->peer, "%s", tls_conn_peer(c));
+    cc->sess.state = CK_CAPF_ST_AUTH;
+}
+
+static void on_close(tls_conn *c)
+{
+    capf_service *svc = tls_conn_arg(c);
+    capf_conn *cc = tls_conn_data(c);
+    if (cc->sess.id && cc->sess.state != CK_CAPF_ST_DONE) {
+        atomic_fetch_add_explicit(&svc->abandoned, 1, memory_order_relaxed);
+        dlog(DLOG_INFO, "CAPF %s: session %u from %s closed before its end", cc->sess.device[0] ? cc->sess.device : "-",
+             cc->sess.id, cc->peer);
+    }
+    if (cc->have_issuer)
+        ck_capf_issuer_clear(&cc->iss); /* frees the CAPF key */
+    OPENSSL_cleanse(cc, sizeof *cc);
+}
+
+static const tls_srv_ops capf_ops = {
+    .frame_len = frame_len, .handle = handle, .open = on_open, .close = on_close, .greet = greet};
+
+capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
+{
+    capf_service *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    svc->cfg = *cfg;
+    if (svc->cfg.workers <= 0 || svc->cfg.workers > TLS_SRV_MAX_WORKERS)
+        svc->cfg.workers = 2;
+    if (svc->cfg.max_conns <= 0)
+        svc->cfg.max_conns = 100;
+    if (svc->cfg.timeout_ms <= 0)
+        svc->cfg.timeout_ms = 120000;
+    if (!cfg->cluster_dir || !cfg->node) {
+        ck_fail(err, CK_EINVAL, "CAPF needs the cluster and the publisher's node");
+        goto fail;
+    }
+    if (!(svc->cluster_dir = strdup(cfg->cluster_dir)) || !(svc->node = strdup(cfg->node)) ||
+        (cfg->node_dir && !(svc->node_dir = strdup(cfg->node_dir)))) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* Fail now, in the terminal, if the CAPF key cannot be used. */
+    ck_cluster *probe = NULL;
+    ck_capf_issuer iss;
+    if (open_cluster(svc, &probe, err) < 0)
+        goto fail;
+    int rc = ck_cluster_capf_issuer(probe, svc->node, svc->cfg.key_flags, &iss, err);
+    ck_cluster_close(probe);
+    if (rc < 0)
+        goto fail;
+    ck_capf_issuer_clear(&iss);
+    SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "CAPF", cfg->tls_min, err);
+    if (!ctx)
+        goto fail;
+    tls_srv_config tc = {
+        .name = "CAPF",
+        .thread_name = "capf",
+        .listen = cfg->listen,
+        .default_port = CAPF_DEFAULT_PORT,
+        .ctx = ctx,
+        .ops = &capf_ops,
+        .arg = svc,
+        .workers = svc->cfg.workers,
+        .max_conns = svc->cfg.max_conns,
+        .timeout_ms = svc->cfg.timeout_ms,
+        .idle_ms = svc->cfg.timeout_ms,
+        .max_frame = CK_CAPF_MAX_FRAME,
+        .conn_data_size = sizeof(capf_conn),
+        .secret_input = true, /* AUTH_RESPONSE carries the authentication string */
+    };
+    if (!(svc->srv = tls_srv_new(&tc, err)))
+        goto fail;
+    svc->cfg.cert_key_pem = NULL;
+    svc->cfg.cluster_dir = svc->cluster_dir;
+    svc->cfg.node_dir = svc->node_dir;
+    svc->cfg.node = svc->node;
+    svc->cfg.listen = tls_srv_address(svc->srv);
+    return svc;
+fail:
+    capf_service_free(svc);
+    return NULL;
+}
+
+int capf_service_start(capf_service *svc, ck_err *err)
+{
+    if (tls_srv_start(svc->srv, err) < 0)
+        return -1;
+    dlog(DLOG_NOTICE, "CAPF listening on %s (TLS %s and later, %d workers, at most %d phones at once)",
+         tls_srv_address(svc->srv), ck_tls_version_name(svc->cfg.tls_min), tls_srv_workers(svc->srv),
+         svc->cfg.max_conns);
+    return 0;
+}
+
+int capf_service_port(const capf_service *svc) { return tls_srv_port(svc->srv); }
+
+void capf_service_stats(const capf_service *svc, char *buf, size_t len)
+{
+    tls_srv_counts n;
+    tls_srv_counts_get(svc->srv, &n);
+    snprintf(buf, len, "%d connections open, %llu accepted, %llu LSCs issued, %llu refused", n.active, n.accepted,
+             (unsigned long long)atomic_load(&svc->outcomes[CK_CAPF_OUT_ISSUED]),
+             (unsigned long long)atomic_load(&svc->outcomes[CK_CAPF_OUT_REFUSED]));
+}
+
+void capf_service_metrics(const capf_service *svc, struct evbuffer *out)
+{
+    tls_srv_counts n;
+    tls_srv_counts_get(svc->srv, &n);
+    evbuffer_add_printf(out, "# HELP ctlkit_capf_sessions_total CAPF sessions ended, by result.\n"
+                             "# TYPE ctlkit_capf_sessions_total counter\n");
+    for (int o = CK_CAPF_OUT_ISSUED; o < CK_CAPF_OUT_N; o++)
+        evbuffer_add_printf(out, "ctlkit_capf_sessions_total{result=\"%s\"} %llu\n", ck_capf_outcome_name(o),
+                            (unsigned long long)atomic_load(&svc->outcomes[o]));
+    evbuffer_add_printf(out,
+                        "ctlkit_capf_sessions_total{result=\"abandoned\"} %llu\n"
+                        "# HELP ctlkit_capf_connections_active CAPF connections open.\n"
+                        "# TYPE ctlkit_capf_connections_active gauge\n"
+                        "ctlkit_capf_connections_active %d\n",
+                        (unsigned long long)atomic_load(&svc->abandoned), n.active);
+}
+
+void capf_service_free(capf_service *svc)
+{
+    if (!svc)
+        return;
+    tls_srv_free(svc->srv); /* the workers stop first: then their handles are free to close */
+    for (int i = 0; i < TLS_SRV_MAX_WORKERS; i++)
+        ck_cluster_close(svc->cluster[i]);
+    free(svc->cluster_dir);
+    free(svc->node_dir);
+    free(svc->node);
+    free(svc);
+}
+
+int capf_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen, int timeout_ms,
+                  unsigned key_flags, capf_service **out, ck_err *err)
+{
+    *out = NULL;
+    if (!cluster_dir || !node) {
+        if (listen)
+            return ck_fail(err, CK_EINVAL, "--capf needs --cluster DIR --node NAME");
+        return 0;
+    }
+    ck_cluster *c = NULL;
+    ck_node n;
+    ck_cluster_where where = {.address = cluster_dir, .dir = node_dir, .node = node_dir ? node : NULL};
+    if (ck_cluster_open_at(&where, "ctlkitd", &c, err) < 0)
+        return -1;
+    int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
+    char pem[PATH_MAX], addr[NETADDR_STRLEN], port[16] = "";
+    /* CUCM runs CAPF on the publisher: there the LSCs are issued. */
+    ck_cluster_refusal why = rc == 0 ? ck_cluster_publisher_only(c, node, err) : CK_REFUSAL_NO_NODE;
+    if (rc == 0)
+        ck_cluster_key_path(c, node, CK_UNIT_CAPF, pem, sizeof pem);
+    ck_err e2 = {0};
+    if (ck_store_get_param(ck_cluster_store(c), "CAPFPhonePort", port, sizeof port, &e2) < 0 || !port[0])
+        snprintf(port, sizeof port, "%d", CAPF_DEFAULT_PORT);
+    int tls_min = ck_cluster_tls_min_version(c);
+    ck_cluster_close(c);
+    if (why == CK_REFUSAL_NO_NODE)
+        return -1;
+    if (why == CK_REFUSAL_SUBSCRIBER) {
+        if (listen)
+            return ck_fail(err, CK_EINVAL, "--capf: %s is a subscriber; CAPF runs on the publisher", node);
+        return 0;
+    }
+    snprintf(addr, sizeof addr, "%s:%s", n.ip, port);
+    capf_config cfg;
+    capf_config_init(&cfg);
+    cfg.listen = listen ? listen : addr;
+    cfg.cluster_dir = cluster_dir;
+    cfg.node_dir = node_dir;
+    cfg.node = node;
+    cfg.cert_key_pem = pem;
+    cfg.tls_min = tls_min;
+    cfg.key_flags = key_flags;
+    if (timeout_ms > 0)
+        cfg.timeout_ms = timeout_ms;
+    *out = capf_service_new(&cfg, err);
+    return *out ? 0 : -1;
+}
+
+/* The row of ctlkitd's service table (service.h). */
+
+static int capf_new(daemon_ctx *d, void **out, ck_err *err)
+{
+    capf_service *s = NULL;
+    if (capf_for_node(d->cluster_dir, d->node_dir, d->node, d->capf_listen, d->capf_timeout_ms,
+                      d->tftp.sign_key_flags, &s, err) < 0)
+        return -1;
+    *out = s;
+    return 0;
+}
+
+static int capf_start(void *svc, daemon_ctx *d, ck_err *err)
+{
+    (void)d;
+    return capf_service_start(svc, err);
+}
+
+static void capf_reload(void *svc, daemon_ctx *d)
+{
+    (void)svc;
+    (void)d; /* the CAPF certificate and the devices are read per session */
+}
+
+static void capf_stats(void *svc, char *buf, size_t len) { capf_service_stats(svc, buf, len); }
+static void capf_free(void *svc) { capf_service_free(svc); }
+static void capf_metrics(void *svc, struct evbuffer *out) { capf_service_metrics(svc, out); }
+
+const daemon_service capf_service_row = {"CAPF", capf_new, capf_start, capf_reload, capf_stats, capf_free, capf_metrics};
