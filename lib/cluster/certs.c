@@ -107,7 +107,8 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
     ck_cluster_key_path(c, node, unit, key_path, sizeof key_path);
     uint8_t *old_key = NULL;
     size_t old_key_len = 0;
-    bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0;
+    bool ok = ck__op_begin(c, err) == 0 && ck_read_file(key_path, 1u << 20, &old_key, &old_key_len, err) == 0 &&
+              ck__key_backup_save(c, node, unit, old_key, old_key_len, err) == 0;
     if (ok)
         ok = ck__make_unit(c, &n, unit, ou, o, l, st, country, bits >= 2048 ? bits : 2048, digest, 0, err) == 0 &&
              ck__rebuild_itl_locked(c, node, err) == 0 && ck__audit(c, err, node, "set cert regen %s", unit) == 0;
@@ -121,6 +122,9 @@ int ck_cluster_regen_cert(ck_cluster *c, const char *node, const char *unit_arg,
                      put_back.msg);
         }
     }
+    /* Committed, or put back above: the kept copy has served its turn. */
+    if (old_key)
+        ck__key_backup_drop(c, node, unit);
     if (old_key) {
         OPENSSL_cleanse(old_key, old_key_len);
         free(old_key);

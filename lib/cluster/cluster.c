@@ -213,22 +213,23 @@ int ck__op_try_begin(ck_cluster *c, ck_err *err)
 int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
 {
     int rc = 0;
-    if (ok && c->n_staged)
-        ck__test_kill_point("after-stage");
+    if (ok)
+        ck__test_kill_point(c->n_staged ? "after-stage" : "before-commit");
     if (ok)
         rc = ck_store_commit(c->store, err);
     if (!ok || rc < 0) {
         ck_store_rollback(c->store);
         ck__staged_discard(c);
     } else {
-        if (c->n_staged)
-            ck__test_kill_point("after-commit");
+        ck__test_kill_point(c->n_staged ? "after-commit" : "after-commit-nofiles");
         ck__staged_install(c);
     }
     /* Still under the lock: every folder this process can see gets the
      * committed state, and what an interrupted publish left is removed. */
     if (c->in_op)
         ck__materialize_all_locked(c);
+    if (c->in_op)
+        ck__test_kill_point("after-materialize");
     c->in_op = false;
     if (c->lock_fd >= 0) {
         close(c->lock_fd); /* releases the flock */
@@ -375,6 +376,7 @@ int ck__make_unit(ck_cluster *c, const ck_node *n, const char *unit, const char 
     ck_cert_row_clear(&row);
     if (stored < 0 || ck_write_key_cert_pem(path, key, cert, err) < 0)
         goto out;
+    ck__test_kill_point("key-written");
     rc = 0;
 out:
     free(pem);

@@ -124,6 +124,13 @@ CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name
  * (SEP<12 hex>.cnf.xml, .cnf.xml.sgn or .cnf.xml.enc.sgn), 0 when it does
  * not start with one (device_files.c). */
 size_t ck__device_file_base(const char *entry);
+/* The old key file of a unit kept in run/ while `set cert regen` replaces
+ * it; put back or removed by ck__key_backups_recover, which materializing
+ * a node runs under the cluster lock (key_backup.c). */
+CK_MUST_USE int ck__key_backup_save(ck_cluster *c, const char *node, const char *unit, const uint8_t *data,
+                                    size_t len, ck_err *err);
+void ck__key_backup_drop(ck_cluster *c, const char *node, const char *unit);
+void ck__key_backups_recover(ck_cluster *c, const char *node, ck_materialize_report *r);
 /* A line for the materialize report (materialize.c). */
 void ck__materialize_note(ck_materialize_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

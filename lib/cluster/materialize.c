@@ -177,6 +177,7 @@ static void remove_leftovers(ck_cluster *c, const char *node, const char *sub, c
 static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
 {
     int rc = 0;
+    ck__key_backups_recover(c, node, r);
     for (size_t i = 0; i < CK__N_MANAGED; i++) {
         ck_err e2 = {0};
         if (materialize_one(c, node, ck__managed_files[i], r, &e2) < 0 && rc == 0) {

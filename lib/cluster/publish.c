@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,8 +41,24 @@ void ck__test_kill_point(const char *step)
      * a crash or kill -9 would, so that tests can prove the cluster heals.
      * CTLKIT_TEST_STOP_AT=STEP stops it there instead (SIGSTOP), so that a
      * test can take the database away in the middle and then let it go on
-     * (SIGCONT). */
+     * (SIGCONT). CTLKIT_TEST_KILL_AT_N=N kills it at the Nth point it
+     * reaches, whatever its name, and CTLKIT_TEST_POINTS=FILE appends the
+     * name of every point reached to FILE: together they let a crash test
+     * enumerate every step of an operation without knowing them. */
 #ifdef CTLKIT_TEST_HOOKS
+    static long reached;
+    reached++;
+    const char *log = getenv("CTLKIT_TEST_POINTS");
+    if (log && *log) {
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "%ld %s\n", reached, step);
+            fclose(f);
+        }
+    }
+    const char *nth = getenv("CTLKIT_TEST_KILL_AT_N");
+    if (nth && atol(nth) == reached)
+        raise(SIGKILL);
     const char *at = getenv("CTLKIT_TEST_KILL_AT");
     if (at && strcmp(at, step) == 0)
         raise(SIGKILL);
@@ -80,6 +97,7 @@ int ck__publish_to_nodes(ck_cluster *c, const ck_node *nodes, size_t n, const ch
             ck_err_prefix(err, "publishing %s to %s", name, nodes[i].name);
             return -1;
         }
+        ck__test_kill_point("staged-file");
     }
     return 0;
 }
@@ -102,8 +120,7 @@ void ck__staged_install(ck_cluster *c)
             ck_fsync_dir_of(c->staged[i].dest);
         else
             unlink(c->staged[i].tmp);
-        if (i == 0)
-            ck__test_kill_point("after-first-rename");
+        ck__test_kill_point(i == 0 ? "after-first-rename" : "after-rename");
     }
     free(c->staged);
     c->staged = NULL;
