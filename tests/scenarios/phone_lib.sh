@@ -68,7 +68,14 @@ admin() {
 # same service from explicit flags: the node's TFTP directory, its TVS key,
 # the cluster's CTL, and the database certificates (every node's
 # CallManager as SAST + CCM+TFTP, every TVS) that `ctlkit cluster init` made.
-have_cluster_mode() { "$CTLKITD" --help 2>&1 | grep -q -- '--cluster'; }
+# The help is read whole first: piped into `grep -q`, which stops at the
+# first match, ctlkitd (still writing its 4 KB+ of help) could die of
+# SIGPIPE, which pipefail takes for "no cluster mode".
+have_cluster_mode() {
+  local help
+  help=$("$CTLKITD" --help 2>&1)
+  [[ $help == *--cluster* ]]
+}
 
 start_node() {
   local n=$1 log=$WORK/$1.log
