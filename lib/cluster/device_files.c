@@ -182,7 +182,7 @@ static size_t remove_orphans(ck_cluster *c, const char *node, const ck_device_ro
             old = (uint8_t *)text;
             text[len] = 0;
             for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                if (ck_device_check_name(line, NULL) < 0 || bsearch(line, devs, n, sizeof *devs, by_name))
+                if (ck_device_check_name(line, NULL) < 0 || (n && bsearch(line, devs, n, sizeof *devs, by_name)))
                     continue;
                 for (size_t k = 0; k < sizeof device_suffixes / sizeof device_suffixes[0]; k++) {
                     char name[64];
