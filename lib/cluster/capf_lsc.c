@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctlkit/capf_server.h"
+#include "../x509/internal.h"
 
 /* The key the phone sent must be the one asked for: a phone that answers
  * an EC request with RSA (or the wrong size) is refused, not certified. */
@@ -31,19 +32,6 @@ static int check_key(EVP_PKEY *pk, uint8_t key_type, uint16_t bits, uint8_t curv
         return ck_fail(err, CK_EINVAL, "the phone sent a key that is not on the curve asked for (%s)",
                        curve <= 2 ? groups[curve] : "?");
     return 0;
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (!ext)
-        return 0;
-    int ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok;
 }
 
 /* CN=<device>, then the CAPF subject's O, OU, L, ST and C in its order. */
@@ -98,10 +86,10 @@ int ck_capf_issue_lsc(const ck_capf_issuer *iss, const char *device, const uint8
         !X509_set_issuer_name(cert, X509_get_subject_name(iss->cert)) ||
         !ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)now) ||
         !ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)(now + (int64_t)days * 86400)) || !X509_set_pubkey(cert, pk) ||
-        !add_ext(cert, iss->cert, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_ext(cert, iss->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
-        !add_ext(cert, iss->cert, NID_ext_key_usage, "serverAuth,clientAuth,ipsecEndSystem") ||
-        !add_ext(cert, iss->cert, NID_subject_alt_name, san) || !X509_sign(cert, iss->key, EVP_sha256()))
+        !ck__x509_add_ext(cert, iss->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+        !ck__x509_add_ext(cert, iss->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
+        !ck__x509_add_ext(cert, iss->cert, NID_ext_key_usage, "serverAuth,clientAuth,ipsecEndSystem") ||
+        !ck__x509_add_ext(cert, iss->cert, NID_subject_alt_name, san) || !X509_sign(cert, iss->key, EVP_sha256()))
         goto ssl;
     BN_free(bn);
     X509_NAME_free(subject);

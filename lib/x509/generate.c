@@ -2,6 +2,7 @@
  * or issued, v3 with the usages CUCM's self-signed certificates carry, valid
  * until one second before the last day ends (CUCM's "To:" is From + 1825
  * days - 1 s). */
+#include "internal.h"
 #include "ctlkit/x509.h"
 
 #include <openssl/bn.h>
@@ -41,7 +42,7 @@ static int add_name(X509_NAME *name, const char *field, const char *value)
     return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0);
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+int ck__x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -100,11 +101,11 @@ int ck_cert_generate(const ck_cert_params *p, X509 **out_cert, EVP_PKEY **out_ke
         !X509_gmtime_adj(X509_getm_notAfter(cert), 86400L * (p->days > 0 ? p->days : 1825) - 1) ||
         !X509_set_pubkey(cert, key))
         goto ssl;
-    if (!add_ext(cert, issuer, NID_key_usage,
+    if (!ck__x509_add_ext(cert, issuer, NID_key_usage,
                  p->key_usage ? p->key_usage
                               : "digitalSignature,keyEncipherment,dataEncipherment,keyCertSign") ||
-        !add_ext(cert, issuer, NID_ext_key_usage, p->ext_key_usage ? p->ext_key_usage : "serverAuth,clientAuth") ||
-        !add_ext(cert, issuer, NID_subject_key_identifier, "hash"))
+        !ck__x509_add_ext(cert, issuer, NID_ext_key_usage, p->ext_key_usage ? p->ext_key_usage : "serverAuth,clientAuth") ||
+        !ck__x509_add_ext(cert, issuer, NID_subject_key_identifier, "hash"))
         goto ssl;
     if (!X509_sign(cert, issuer_key, md))
         goto ssl;
