@@ -230,18 +230,6 @@ static int cluster_join(int argc, char **argv)
 }
 
 /* The words `cluster status` uses for a node's copy. */
-static const char *copy_word(ck_copy_state st)
-{
-    switch (st) {
-    case CK_COPY_ABSENT: return "absent";
-    case CK_COPY_MISSING: return "missing";
-    case CK_COPY_UNPUBLISHED: return "unpublished copy";
-    case CK_COPY_OK: return "ok";
-    case CK_COPY_ELSEWHERE: return "on its host";
-    default: return "DIFFERS";
-    }
-}
-
 static void fmt_time(int64_t t, char *out, size_t outsz)
 {
     time_t tt = (time_t)t;
@@ -270,7 +258,7 @@ static json_t *file_json(const ck_status_file *f)
                            f->served_md5, "sha1", f->served_sha1, "since", (json_int_t)f->served_since, "since_utc",
                            since, "differs", f->served_differs);
     }
-    return json_pack("{s:s,s:s?,s:o,s:s?,s:o}", "state", copy_word(f->copy), "md5",
+    return json_pack("{s:s,s:s?,s:o,s:s?,s:o}", "state", ck_copy_state_word(f->copy), "md5",
                      *f->copy_md5 ? f->copy_md5 : NULL, "published_version",
                      f->published ? json_integer(f->published_version) : json_null(), "published_md5",
                      f->published ? f->published_md5 : NULL, "served", served);
@@ -328,9 +316,9 @@ static void print_status(const ck_cluster_status *st, ck_cluster *c)
     for (size_t i = 0; i < st->n_nodes; i++) {
         const ck_status_node *n = &st->nodes[i];
         char ctl_col[40], itl_col[40];
-        snprintf(ctl_col, sizeof ctl_col, "%s%s%.8s", copy_word(n->ctl.copy), *n->ctl.copy_md5 ? " " : "",
+        snprintf(ctl_col, sizeof ctl_col, "%s%s%.8s", ck_copy_state_word(n->ctl.copy), *n->ctl.copy_md5 ? " " : "",
                  n->ctl.copy_md5);
-        snprintf(itl_col, sizeof itl_col, "%s%s%.8s", copy_word(n->itl.copy), *n->itl.copy_md5 ? " " : "",
+        snprintf(itl_col, sizeof itl_col, "%s%s%.8s", ck_copy_state_word(n->itl.copy), *n->itl.copy_md5 ? " " : "",
                  n->itl.copy_md5);
         printf("%-20s %-10s %-6s %-15s %-6d %-6d %-18s %s\n", n->node.name,
                n->node.publisher ? "publisher" : "subscriber", n->joined ? "yes" : "no", n->node.ip,
