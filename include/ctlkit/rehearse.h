@@ -45,7 +45,7 @@ typedef struct ck_rh_phone {
     char node[64];       /* the node it last talked to ("" never seen) */
     ck_rh_outcome outcome;
     char reason[24];     /* ck_ph_reason_name of the deciding judgement ("" none) */
-    char detail[320];    /* one line: which list, and why */
+    char detail[660];    /* one line: which list, and why */
 } ck_rh_phone;
 
 typedef struct ck_rh_model {

@@ -244,7 +244,7 @@ static int judge_phone(const rh_ctx *x, const ck_phone_row *p, ck_rh_phone *out,
             return 0;
         }
     }
-    char details[2][160] = {"", ""};
+    char details[2][328] = {"", ""};
     ck_ph_decision d;
     /* The CTL: a phone that finds none keeps what it holds. */
     if (x->ctl_after.present) {
