@@ -114,6 +114,11 @@ int ck_ph_judge(const ck_ph_input *in, ck_ph_decision *out, ck_err *err);
 const char *ck_ph_verdict_name(ck_ph_verdict v);  /* "installed", "unchanged", "rejected", "need-tvs" */
 const char *ck_ph_reason_name(ck_ph_reason r);    /* "leap-of-faith", "unknown-signer", ... */
 
+/* Does a model have Security by Default (an ITL, TVS)? 1 yes, 0 no (7940,
+ * 7960, Jabber), -1 not known ("" or a name this table lacks). The same
+ * split as ctlkit-phone's model table. */
+int ck_ph_model_sbd(const char *model);
+
 /* --- signed configuration files ----------------------------------------- */
 
 /* Checks a .sgn with the TFTP or CCM+TFTP record, of the held CTL then ITL,

@@ -239,6 +239,15 @@ CK_MUST_USE int ck_store_merge_phones(ck_store *s, const ck_phone_row *rows, siz
 /* Every phone, by MAC; free(*out). */
 int ck_store_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err);
 
+/* Copies src's cluster into dst, a new empty store, through this interface
+ * only (either backend to either): nodes with their join times, the nodes'
+ * certificates, the trust stores, the parameters, the published CTL and
+ * ITLs, the devices and the phones. Not copied: the audit log, restart
+ * requests and what the daemons report serving (a copy is nobody's
+ * served state). One transaction on dst for everything but the phones,
+ * which merge in their own afterwards (as always). */
+CK_MUST_USE int ck_store_copy(ck_store *src, ck_store *dst, ck_err *err);
+
 /* Read-only SQL for `run sql`: refuses anything that writes. For each
  * result row calls row(ctx, ncols, names, values); after the last row once
  * more with values NULL. A row callback that returns non-zero stops the

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/phone.h"
@@ -296,4 +297,26 @@ bool ck_ph_itl_trusts_tvs(const ck_tl_file *itl, const uint8_t *der, size_t der_
             return true;
     }
     return false;
+}
+
+/* ---- models ---- */
+
+int ck_ph_model_sbd(const char *model)
+{
+    static const char *const without[] = {"7940", "7960", "jabber"};
+    static const char *const with[] = {"6921", "6941", "6945", "6961", "7811", "7821", "7841", "7861", "7906",
+                                       "7911", "7931", "7941", "7942", "7945", "7961", "7962", "7965", "7970",
+                                       "7971", "7975", "8811", "8821", "8841", "8845", "8851", "8861", "8865",
+                                       "8941", "8945", "8961", "9951", "9971"};
+    if (!model || !*model)
+        return -1;
+    if (strncasecmp(model, "CP-", 3) == 0)
+        model += 3;
+    for (size_t i = 0; i < sizeof without / sizeof without[0]; i++)
+        if (strcasecmp(model, without[i]) == 0)
+            return 0;
+    for (size_t i = 0; i < sizeof with / sizeof with[0]; i++)
+        if (strcasecmp(model, with[i]) == 0)
+            return 1;
+    return -1;
 }

@@ -32,6 +32,9 @@ bool admin_ask(admin *a, const char *prompt);
 bool admin_confirm_enter_y(admin *a, const char *question);
 /* Prints a failure CUCM-style: "Executed command unsuccessfully" + reason. */
 int admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Before a change: "N known phones will reject the new CTL/ITL (...)" when
+ * the rehearsal of command predicts rejects; nothing when no phone is known. */
+void admin_warn_strands(admin *a, const char *command);
 /* Removes a "--json" word from argv (returns true when it was there). */
 bool admin_take_json(admin *a, int *argc, char **argv);
 

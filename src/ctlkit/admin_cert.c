@@ -143,6 +143,9 @@ int admin_cert_regen(admin *a, int argc, char **argv)
     if (ck_cluster_digest_problem(digest))
         return admin_fail("%s, not '%s'", ck_cluster_digest_problem(digest), digest);
     const char *unit = ck_cluster_unit_name(argv[0]);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "set cert regen %s%s%s", unit, digest ? " --digest " : "", digest ? digest : "");
+    admin_warn_strands(a, cmd);
     char q[256];
     snprintf(q, sizeof q,
              "WARNING: This operation will overwrite any CA signed certificate previously imported for %s\n"

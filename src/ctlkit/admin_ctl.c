@@ -96,6 +96,7 @@ int admin_set_mixed(admin *a, int argc, char **argv)
         printf("The cluster is already in Mixed Mode\n");
         return CMD_OK;
     }
+    admin_warn_strands(a, "utils ctl set-cluster mixed-mode");
     if (!admin_confirm(a, "This operation will set the cluster to Mixed mode. Do you want to continue?"))
         return CMD_FAILED;
     printf("Moving Cluster to Mixed Mode\n");
@@ -115,6 +116,7 @@ int admin_set_nonsecure(admin *a, int argc, char **argv)
         printf("The cluster is already in Non Secure Mode\n");
         return CMD_OK;
     }
+    admin_warn_strands(a, "utils ctl set-cluster non-secure-mode");
     if (!admin_confirm(a, "This operation will set the cluster to non secure mode. Do you want to continue?"))
         return CMD_FAILED;
     printf("Moving Cluster to Non Secure Mode\n");
@@ -131,6 +133,7 @@ int admin_update_ctl(admin *a, int argc, char **argv)
     ck_err err = {0};
     if (refused(a, ck_cluster_ctl_updatable(a->c, a->node, &err), &err))
         return CMD_FAILED;
+    admin_warn_strands(a, "utils ctl update CTLFile");
     if (!admin_confirm(a, "This operation will update the CTLFile. Do you want to continue?"))
         return CMD_FAILED;
     printf("Updating CTL file\n");

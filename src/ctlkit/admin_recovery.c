@@ -17,6 +17,7 @@ int admin_ctl_reset_localkey(admin *a, int argc, char **argv)
     if (!ck_cluster_security_mode(a->c))
         return admin_fail("The cluster is in non-secure mode: there is no CTL to reset. Run utils ctl set-cluster "
                           "mixed-mode first.");
+    admin_warn_strands(a, "utils ctl reset localkey");
     if (!admin_confirm(a, "This operation will reset the CTLFile using the ITLRecovery key. Do you want to continue?"))
         return CMD_FAILED;
     printf("Resetting the CTL file using the ITLRecovery key\n");
@@ -29,6 +30,9 @@ int admin_ctl_reset_localkey(admin *a, int argc, char **argv)
 
 static int itl_reset(admin *a, const char *key_node)
 {
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "utils itl reset %s%s", key_node ? "remotekey " : "localkey", key_node ? key_node : "");
+    admin_warn_strands(a, cmd);
     if (!admin_confirm(a, "This operation will reset the ITL file of every node using the ITLRecovery key. Do you "
                           "want to continue?"))
         return CMD_FAILED;

@@ -37,5 +37,6 @@ int cmd_provider(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_ctl_client(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_rehearse(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char usage[] =
     "  cluster status DIR [--json]\n"
     "  admin --cluster DIR --node NAME [-c 'COMMAND'] [--yes]   the admin: shell\n"
     "  user add|passwd|remove|list --cluster DIR [USER] [--role admin|read-only]   cluster users\n"
+    "  rehearse --cluster DIR --node NAME [--json] -- 'COMMAND' ...   what a change does to the known phones\n"
     "\n"
     "Phones:\n"
     "  device add|capf|show|list|remove|import|template --cluster C ...   phones, CAPF, configuration files\n"
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"cert", cmd_cert}, {"tlv", cmd_tlv}, {"sgn", cmd_sgn}, {"cluster", cmd_cluster}, {"admin", cmd_admin},
       {"token", cmd_token}, {"provider", cmd_provider}, {"user", cmd_user}, {"ctl-client", cmd_ctl_client},
-      {"device", cmd_device}};
+      {"device", cmd_device}, {"rehearse", cmd_rehearse}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);
