@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build bootstrap check demo fuzz fuzz-run bench clean sanitize install deb
+.PHONY: all build bootstrap check demo fuzz fuzz-run bench soak clean sanitize install deb
 
 all: build
 
@@ -74,6 +74,12 @@ deb: bootstrap
 
 bench: build
 	bash bench/run-all
+
+# SOAK_MINUTES (60) of mixed traffic against a two-node cluster, every
+# daemon's RSS and descriptors sampled each minute (SOAK_BACKEND=sqlite|pg;
+# docs/benchmarks.md, "Soak"). A bench, not a test: fails when not flat.
+soak: build
+	CTLKIT_BUILD=$(BUILD) bash bench/soak
 
 clean:
 	rm -rf build build-asan build-fuzz build-deb
