@@ -28,7 +28,18 @@ struct ph_tvs_query {
     bool connected;    /* the handshake completed */
 };
 
-SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
+/* libssl would build and check the server's chain itself (a signature
+ * check of its self-signed certificate on every handshake) and, under
+ * SSL_VERIFY_NONE, throw the verdict away: the ITL decides instead
+ * (on_connected), so that work is skipped. */
+static int itl_decides(X509_STORE_CTX *store, void *arg)
+{
+    (void)store;
+    (void)arg;
+    return 1;
+}
+
+static SSL_CTX *client_ctx(ck_err *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
@@ -36,7 +47,78 @@ SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
         return NULL;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* checked against the ITL instead */
-    /* Versions and suites are each model's: set per connection. */
+    SSL_CTX_set_cert_verify_callback(ctx, itl_decides, NULL);
+    return ctx;
+}
+
+/* Each model speaks its own versions and suites (models.c). Setting them on
+ * every connection parsed the suite list once per query; a fleet's few
+ * models get a context each, made on first use and kept with the shared
+ * one (freed with it). */
+#define MODEL_CTXS 16
+typedef struct model_ctxs {
+    size_t n;
+    const ph_model *model[MODEL_CTXS];
+    SSL_CTX *ctx[MODEL_CTXS];
+} model_ctxs;
+static int model_ctxs_index = -1;
+
+static void model_ctxs_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    model_ctxs *m = ptr;
+    for (size_t i = 0; m && i < m->n; i++)
+        SSL_CTX_free(m->ctx[i]);
+    free(m);
+}
+
+SSL_CTX *ph_tvs_ssl_ctx(ck_err *err)
+{
+    if (model_ctxs_index < 0 &&
+        (model_ctxs_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, model_ctxs_free)) < 0) {
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot create the TLS context");
+        return NULL;
+    }
+    SSL_CTX *ctx = client_ctx(err);
+    model_ctxs *m = ctx ? calloc(1, sizeof(*m)) : NULL;
+    if (ctx && (!m || !SSL_CTX_set_ex_data(ctx, model_ctxs_index, m))) {
+        free(m);
+        SSL_CTX_free(ctx);
+        ck_fail(err, CK_ENOMEM, "out of memory for the TLS contexts");
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The context that speaks model's TLS; NULL (err set) if it cannot be made. */
+static SSL_CTX *model_ctx(SSL_CTX *shared, const ph_model *model, const char *tls_text, ck_err *err)
+{
+    model_ctxs *m = SSL_CTX_get_ex_data(shared, model_ctxs_index);
+    if (!m) {
+        ck_fail(err, CK_EINVAL, "the TLS context was not made by ph_tvs_ssl_ctx");
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        if (m->model[i] == model)
+            return m->ctx[i];
+    if (m->n == MODEL_CTXS) {
+        ck_fail(err, CK_ELIMIT, "more than %d phone models in one process", MODEL_CTXS);
+        return NULL;
+    }
+    SSL_CTX *ctx = client_ctx(err);
+    if (!ctx)
+        return NULL;
+    if (model->tls_min < TLS1_2_VERSION)
+        SSL_CTX_set_security_level(ctx, 0);
+    if (SSL_CTX_set_min_proto_version(ctx, model->tls_min) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, model->tls_max) != 1 ||
+        (model->tls_suites && SSL_CTX_set_cipher_list(ctx, model->tls_suites) != 1)) {
+        SSL_CTX_free(ctx);
+        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the %s TLS of a %s", tls_text, model->label);
+        return NULL;
+    }
+    m->model[m->n] = model;
+    m->ctx[m->n++] = ctx;
     return ctx;
 }
 
@@ -186,17 +268,12 @@ ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_mode
     if (ck_tvs_build_request(CK_TVS_VERIFY_REQ, q->session, device, cert, cert_len, &q->req, err) < 0)
         goto fail;
     ph_model_tls_text(model, q->tls_text, sizeof q->tls_text);
-    SSL *ssl = SSL_new(ctx);
+    SSL_CTX *mctx = model_ctx(ctx, model, q->tls_text, err);
+    if (!mctx)
+        goto fail;
+    SSL *ssl = SSL_new(mctx);
     if (!ssl) {
         ck_fail_ssl(err, CK_ECRYPTO, "cannot create a TLS session");
-        goto fail;
-    }
-    if (model->tls_min < TLS1_2_VERSION)
-        SSL_set_security_level(ssl, 0);
-    if (SSL_set_min_proto_version(ssl, model->tls_min) != 1 || SSL_set_max_proto_version(ssl, model->tls_max) != 1 ||
-        (model->tls_suites && SSL_set_cipher_list(ssl, model->tls_suites) != 1)) {
-        SSL_free(ssl);
-        ck_fail_ssl(err, CK_ECRYPTO, "cannot set the %s TLS of a %s", q->tls_text, model->label);
         goto fail;
     }
     q->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);

@@ -33,7 +33,8 @@ typedef struct ph_tvs_result {
 typedef void (*ph_tvs_cb)(void *arg, const ph_tvs_result *r);
 typedef struct ph_tvs_query ph_tvs_query;
 
-/* One TLS client context for every phone of the process. */
+/* One TLS client context for every phone of the process (with one derived
+ * context per model, made on first use and freed with it). */
 SSL_CTX *ph_tvs_ssl_ctx(ck_err *err);
 
 /* Asks server whether cert (DER) is trusted. itl is the phone's installed
