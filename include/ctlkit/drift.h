@@ -103,7 +103,8 @@ typedef struct ck_ctl_history {
 /* From rows (phones without a CTL do not count). */
 CK_MUST_USE int ck_ctl_history_build(const ck_phone_row *rows, size_t n, const char *ctl_md5, int64_t now,
                                      ck_ctl_history *out, ck_err *err);
-/* The cluster's history now: the store's phones and its published CTL. */
-CK_MUST_USE int ck_cluster_ctl_history(ck_cluster *c, int64_t now, ck_ctl_history *out, ck_err *err);
+/* ck_cluster_drift and the history of the same phones, read once. */
+CK_MUST_USE int ck_cluster_drift_history(ck_cluster *c, int64_t now, ck_drift *out, ck_ctl_history *history,
+                                         ck_err *err);
 
 #endif

@@ -164,6 +164,11 @@ static void file_md5(ck_store *s, const char *node, const char *name, char *md5,
 
 int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err)
 {
+    return ck_cluster_drift_history(c, now, out, NULL, err);
+}
+
+int ck_cluster_drift_history(ck_cluster *c, int64_t now, ck_drift *out, ck_ctl_history *history, ck_err *err)
+{
     ck_store *s = ck_cluster_store(c);
     char ctl_md5[33], v[32];
     int64_t ctl_version;
@@ -181,6 +186,8 @@ int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err)
     if (ck_store_list_phones(s, &rows, &n, err) < 0)
         return -1;
     int rc = ck_drift_build(rows, n, ctl_md5, now, (int64_t)hours * 3600, out, err);
+    if (rc == 0 && history && ck_ctl_history_build(rows, n, ctl_md5, now, history, err) < 0)
+        rc = -1;
     if (rc == 0 && ck_store_list_nodes(s, &nodes, &n_nodes, err) < 0)
         rc = -1;
     if (rc == 0 && !(out->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *out->nodes)))
@@ -200,21 +207,6 @@ int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err)
     free(rows);
     if (rc < 0)
         ck_drift_free(out);
-    return rc;
-}
-
-int ck_cluster_ctl_history(ck_cluster *c, int64_t now, ck_ctl_history *out, ck_err *err)
-{
-    ck_store *s = ck_cluster_store(c);
-    char ctl_md5[33];
-    int64_t ctl_version;
-    file_md5(s, "", CK_CTL_NAME, ctl_md5, sizeof ctl_md5, &ctl_version);
-    ck_phone_row *rows = NULL;
-    size_t n = 0;
-    if (ck_store_list_phones(s, &rows, &n, err) < 0)
-        return -1;
-    int rc = ck_ctl_history_build(rows, n, ctl_md5, now, out, err);
-    free(rows);
     return rc;
 }
 

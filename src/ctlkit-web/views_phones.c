@@ -78,13 +78,9 @@ json_t *view_phones(ck_cluster *c, const char *model, const char *state, size_t 
     if (page < 1)
         page = 1;
     ck_drift d;
-    if (ck_cluster_drift(c, now, &d, err) < 0)
-        return NULL;
     ck_ctl_history h;
-    if (ck_cluster_ctl_history(c, now, &h, err) < 0) {
-        ck_drift_free(&d);
+    if (ck_cluster_drift_history(c, now, &d, &h, err) < 0)
         return NULL;
-    }
     ck_phone_query q = {.model = !model ? NULL : strcmp(model, CK_DRIFT_UNKNOWN_MODEL) == 0 ? "" : model,
                         .state = st,
                         .ctl_md5 = d.ctl_md5,

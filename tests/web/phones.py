@@ -106,6 +106,13 @@ if web is None:
 BASE = "https://%s:%d" % (ip, port)
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def login_session(user, pw):
     s = requests.Session()
     s.verify = False
@@ -129,14 +136,30 @@ try:
           and first["trust"]["nodes"] == trust["nodes"], "the page's drift equals show phones trust --json")
     check(first["total"] == len(macs) and first["pages"] == (len(macs) + 99) // 100, "total and pages")
     listed = []
+    took = []  # seconds to answer each HTML page: reported, never asserted
+    cpu0 = cpu_seconds(web.pid)
     for page in range(1, first["pages"] + 1):
         j = b.get(BASE + "/api/phones?page=%d" % page).json()
         listed += [p["name"][3:] for p in j["phones"]]
         check(len(j["phones"]) == min(100, len(macs) - (page - 1) * 100), "API page %d holds its phones" % page)
+        t0 = time.monotonic()
         r = b.get(BASE + "/phones?page=%d" % page)
+        took.append(time.monotonic() - t0)
         check(r.status_code == 200 and r.text.count('<tr class="phone">') == len(j["phones"])
               and ('id="next"' in r.text) == (page < first["pages"]), "HTML page %d renders" % page)
     check(listed == macs, "the pages list every phone once, in MAC order")
+    # CPU time of ctlkit-web itself per page (an API page and an HTML page
+    # each): unlike the wall clock it does not grow with the machine's load.
+    cpu = cpu_seconds(web.pid) - cpu0
+    took.sort()
+    print("web.phones: %d phones, %d list pages answered in median %.1f ms, slowest %.1f ms (HTTPS, one client, "
+          "load average %.1f); ctlkit-web's CPU time per page (JSON + HTML): %.1f ms"
+          % (len(macs), len(took), 1000 * took[len(took) // 2], 1000 * took[-1], os.getloadavg()[0],
+             1000 * cpu / (2 * len(took))), flush=True)
+    for what, url in (("one phone", "/phones/SEP" + macs[0]), ("filtered", "/phones?model=7960&state=older")):
+        t0 = time.monotonic()
+        b.get(BASE + url)
+        print("web.phones: %s page answered in %.1f ms" % (what, 1000 * (time.monotonic() - t0)), flush=True)
     for m in trust["models"]:
         for state in ("current", "older", "none", "stranded", "aged_out"):
             j = b.get(BASE + "/api/phones", params={"model": m["model"], "state": state}).json()
