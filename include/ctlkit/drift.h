@@ -13,6 +13,7 @@
 #ifndef CTLKIT_DRIFT_H
 #define CTLKIT_DRIFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,5 +68,43 @@ CK_MUST_USE int ck_drift_build(const ck_phone_row *rows, size_t n, const char *c
  * node's files and the PhoneSeenAgeHours parameter. */
 CK_MUST_USE int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err);
 void ck_drift_free(ck_drift *d);
+
+/* One phone's state: CK_PHONE_STRANDED, CK_PHONE_CURRENT, CK_PHONE_OLDER,
+ * CK_PHONE_NONE or CK_PHONE_AGED_OUT, by the rules ck_drift_build counts
+ * with (a stranded phone is also counted current there). */
+ck_phone_state ck_drift_phone_state(const ck_phone_row *p, const char *ctl_md5, int64_t now, int64_t max_age_s);
+/* "any", "current", "older", "none", "stranded", "aged_out" (the names of
+ * `show phones trust --json`'s counts). */
+const char *ck_phone_state_name(ck_phone_state st);
+/* The state a name says; false when the name is none of them. */
+bool ck_phone_state_parse(const char *name, ck_phone_state *out);
+
+/* Phones per CTL over time, derived from what each phone row records:
+ * the CTL it holds and when it downloaded it. A phone that moved from an
+ * older CTL to the current one shows in the current one's curve from its
+ * download on; its earlier CTL is not recorded, so older CTLs' curves
+ * count only the phones still on them (they never fall). Aged-out phones
+ * count too: the chart is about downloads, not about who is still here. */
+#define CK_HISTORY_MAX_SERIES 6 /* the last one sums the rest */
+#define CK_HISTORY_POINTS 25
+
+typedef struct ck_ctl_series {
+    char md5[33];      /* "" for the sum of the CTLs that did not get their own series */
+    bool current;      /* the cluster's current CTL */
+    size_t phones[CK_HISTORY_POINTS]; /* phones holding it, downloaded by times[i] */
+} ck_ctl_series;
+
+typedef struct ck_ctl_history {
+    int64_t times[CK_HISTORY_POINTS]; /* evenly spaced, the first download to now */
+    ck_ctl_series series[CK_HISTORY_MAX_SERIES]; /* the current CTL first, then by phones */
+    size_t n_series;
+} ck_ctl_history;
+
+/* From rows (phones without a CTL do not count). */
+CK_MUST_USE int ck_ctl_history_build(const ck_phone_row *rows, size_t n, const char *ctl_md5, int64_t now,
+                                     ck_ctl_history *out, ck_err *err);
+/* ck_cluster_drift and the history of the same phones, read once. */
+CK_MUST_USE int ck_cluster_drift_history(ck_cluster *c, int64_t now, ck_drift *out, ck_ctl_history *history,
+                                         ck_err *err);
 
 #endif

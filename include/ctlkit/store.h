@@ -248,6 +248,36 @@ int ck_store_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err
  * which merge in their own afterwards (as always). */
 CK_MUST_USE int ck_store_copy(ck_store *src, ck_store *dst, ck_err *err);
 
+/* Where a phone stands against the cluster's current CTL (the drift of
+ * include/ctlkit/drift.h): CURRENT includes STRANDED, AGED_OUT phones are
+ * in none of the others. */
+typedef enum ck_phone_state {
+    CK_PHONE_ANY = 0,
+    CK_PHONE_CURRENT,
+    CK_PHONE_OLDER,
+    CK_PHONE_NONE,
+    CK_PHONE_STRANDED,
+    CK_PHONE_AGED_OUT,
+} ck_phone_state;
+
+/* Which phones a page lists. */
+typedef struct ck_phone_query {
+    const char *model;    /* NULL: any; "": the phones TVS never named */
+    const char *mac;      /* NULL: any; else only this one */
+    ck_phone_state state; /* judged with the two below */
+    const char *ctl_md5;  /* the cluster's current CTL ("" or NULL: none published) */
+    int64_t since;        /* heard from at or after this: not aged out */
+} ck_phone_query;
+
+/* One page of the phones q selects, by MAC (a stable order: the primary
+ * key's index walks it, so a page costs its offset, not the whole table),
+ * at most limit rows from offset; *total: how many q selects in all.
+ * free(*out). */
+int ck_store_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, size_t limit, ck_phone_row **out,
+                         size_t *n, size_t *total, ck_err *err);
+/* One phone by MAC (12 hex digits); CK_ENOTFOUND when none. */
+int ck_store_get_phone(ck_store *s, const char *mac, ck_phone_row *out, ck_err *err);
+
 /* Read-only SQL for `run sql`: refuses anything that writes. For each
  * result row calls row(ctx, ncols, names, values); after the last row once
  * more with values NULL. A row callback that returns non-zero stops the

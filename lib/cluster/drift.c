@@ -70,28 +70,50 @@ static int by_phones(const void *a, const void *b)
     return strcmp(x->md5, y->md5);
 }
 
-static void count(ck_drift_counts *c, const ck_phone_row *p, const ck_drift *d, bool *stranded)
+ck_phone_state ck_drift_phone_state(const ck_phone_row *p, const char *ctl_md5, int64_t now, int64_t max_age_s)
 {
-    *stranded = false;
-    if (p->last_seen < d->now - d->max_age_s) {
-        c->stale++;
-        return;
-    }
-    if (!p->ctl_md5[0]) {
-        c->none++;
-        return;
-    }
-    if (d->ctl_md5[0] && strcmp(p->ctl_md5, d->ctl_md5) == 0) {
-        c->current++;
-        /* The download came first, then TVS said no: the phone cannot
-         * verify what the new CTL asks it to trust. */
-        if (strcmp(p->tvs_last, "invalid") == 0 && p->tvs_at >= p->ctl_at) {
-            c->stranded++;
-            *stranded = true;
+    if (p->last_seen < now - max_age_s)
+        return CK_PHONE_AGED_OUT;
+    if (!p->ctl_md5[0])
+        return CK_PHONE_NONE;
+    if (!ctl_md5 || !ctl_md5[0] || strcmp(p->ctl_md5, ctl_md5) != 0)
+        return CK_PHONE_OLDER;
+    /* The download came first, then TVS said no: the phone cannot verify
+     * what the new CTL asks it to trust. */
+    if (strcmp(p->tvs_last, "invalid") == 0 && p->tvs_at >= p->ctl_at)
+        return CK_PHONE_STRANDED;
+    return CK_PHONE_CURRENT;
+}
+
+static const char *const state_names[] = {
+    [CK_PHONE_ANY] = "any",       [CK_PHONE_CURRENT] = "current",   [CK_PHONE_OLDER] = "older",
+    [CK_PHONE_NONE] = "none",     [CK_PHONE_STRANDED] = "stranded", [CK_PHONE_AGED_OUT] = "aged_out",
+};
+
+const char *ck_phone_state_name(ck_phone_state st)
+{
+    return (size_t)st < sizeof state_names / sizeof state_names[0] ? state_names[st] : "?";
+}
+
+bool ck_phone_state_parse(const char *name, ck_phone_state *out)
+{
+    for (size_t i = 0; name && i < sizeof state_names / sizeof state_names[0]; i++)
+        if (strcmp(name, state_names[i]) == 0) {
+            *out = (ck_phone_state)i;
+            return true;
         }
-        return;
+    return false;
+}
+
+static void count(ck_drift_counts *c, ck_phone_state st)
+{
+    switch (st) {
+    case CK_PHONE_AGED_OUT: c->stale++; break;
+    case CK_PHONE_NONE: c->none++; break;
+    case CK_PHONE_OLDER: c->older++; break;
+    case CK_PHONE_STRANDED: c->stranded++; c->current++; break;
+    default: c->current++; break;
     }
-    c->older++;
 }
 
 int ck_drift_build(const ck_phone_row *rows, size_t n, const char *ctl_md5, int64_t now, int64_t max_age_s,
@@ -110,14 +132,12 @@ int ck_drift_build(const ck_phone_row *rows, size_t n, const char *ctl_md5, int6
         ck_drift_counts *m = model_counts(out, p->model, &mcap);
         if (!m)
             goto oom;
-        bool stranded;
-        count(m, p, out, &stranded);
-        count(&out->total, p, out, &stranded);
-        if (stranded)
+        ck_phone_state st = ck_drift_phone_state(p, out->ctl_md5, now, max_age_s);
+        count(m, st);
+        count(&out->total, st);
+        if (st == CK_PHONE_STRANDED)
             snprintf(out->stranded[out->n_stranded++], sizeof out->stranded[0], "%s", p->mac);
-        bool older = p->last_seen >= now - max_age_s && p->ctl_md5[0] &&
-                     !(out->ctl_md5[0] && strcmp(p->ctl_md5, out->ctl_md5) == 0);
-        if (older && add_older(out, p->ctl_md5, &ocap) < 0)
+        if (st == CK_PHONE_OLDER && add_older(out, p->ctl_md5, &ocap) < 0)
             goto oom;
     }
     if (out->n_models)
@@ -144,6 +164,11 @@ static void file_md5(ck_store *s, const char *node, const char *name, char *md5,
 
 int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err)
 {
+    return ck_cluster_drift_history(c, now, out, NULL, err);
+}
+
+int ck_cluster_drift_history(ck_cluster *c, int64_t now, ck_drift *out, ck_ctl_history *history, ck_err *err)
+{
     ck_store *s = ck_cluster_store(c);
     char ctl_md5[33], v[32];
     int64_t ctl_version;
@@ -161,6 +186,8 @@ int ck_cluster_drift(ck_cluster *c, int64_t now, ck_drift *out, ck_err *err)
     if (ck_store_list_phones(s, &rows, &n, err) < 0)
         return -1;
     int rc = ck_drift_build(rows, n, ctl_md5, now, (int64_t)hours * 3600, out, err);
+    if (rc == 0 && history && ck_ctl_history_build(rows, n, ctl_md5, now, history, err) < 0)
+        rc = -1;
     if (rc == 0 && ck_store_list_nodes(s, &nodes, &n_nodes, err) < 0)
         rc = -1;
     if (rc == 0 && !(out->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *out->nodes)))

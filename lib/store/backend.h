@@ -48,6 +48,8 @@ typedef struct ck_store_ops {
     int (*get_restart)(ck_store *s, int64_t id, ck_restart_row *out, ck_err *err);
     int (*merge_phones)(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err);
     int (*list_phones)(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err);
+    int (*page_phones)(ck_store *s, const ck_phone_query *q, size_t offset, size_t limit, ck_phone_row **out,
+                       size_t *n, size_t *total, ck_err *err);
     int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                           ck_err *err);
     int64_t (*change_counter)(ck_store *s);
@@ -94,5 +96,16 @@ bool ck_sql_row_fits(ck_sql_outcome *o, int ncols, const char *const *values);
     " lastseen = CASE WHEN excluded.lastseen > phone.lastseen THEN excluded.lastseen ELSE phone.lastseen END"
 #define CK_PHONE_COLS                                                                                                  \
     "mac, model, ipaddress, node, ctlmd5, ctlat, itlmd5, itlat, tvsvalid, tvsinvalid, tvslast, tvsat, lastseen"
+/* The phones a ck_phone_query selects, alike on both backends: $1 model
+ * ('*' any), $2 MAC ('' any), $3 the ck_phone_state, $4 the current CTL's
+ * MD5 ('' none), $5 the oldest last sighting that still counts. The same
+ * rules as ck_drift_build's (test_store checks the two agree). */
+#define CK_PHONE_WHERE_SQL                                                                                             \
+    " WHERE ($1 = '*' OR model = $1) AND ($2 = '' OR mac = $2) AND ($3 = 0"                                          \
+    " OR ($3 = 1 AND $4 <> '' AND ctlmd5 = $4 AND lastseen >= $5)"                                                  \
+    " OR ($3 = 2 AND ctlmd5 <> '' AND ctlmd5 <> $4 AND lastseen >= $5)"                                             \
+    " OR ($3 = 3 AND ctlmd5 = '' AND lastseen >= $5)"                                                                \
+    " OR ($3 = 4 AND $4 <> '' AND ctlmd5 = $4 AND lastseen >= $5 AND tvslast = 'invalid' AND tvsat >= ctlat)"        \
+    " OR ($3 = 5 AND lastseen < $5))"
 
 #endif

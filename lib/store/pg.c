@@ -882,18 +882,13 @@ static int pg_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_e
     return rc;
 }
 
-static int pg_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+/* Every row of r, as phones. */
+static int read_phones(PGresult *r, ck_phone_row **out, size_t *n, ck_err *err)
 {
-    PGresult *r = run(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", 0, NULL, NULL, PGRES_TUPLES_OK,
-                      "list phones", err);
-    if (!r)
-        return -1;
     size_t count = (size_t)PQntuples(r);
     ck_phone_row *v = calloc(count ? count : 1, sizeof *v);
-    if (!v) {
-        PQclear(r);
+    if (!v)
         return ck_fail(err, CK_ENOMEM, "out of memory");
-    }
     for (size_t i = 0; i < count; i++) {
         ck_phone_row *p = &v[i];
         int row = (int)i;
@@ -911,10 +906,45 @@ static int pg_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *er
         p->tvs_at = num(r, row, 11);
         p->last_seen = num(r, row, 12);
     }
-    PQclear(r);
     *out = v;
     *n = count;
     return 0;
+}
+
+static int pg_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+{
+    PGresult *r = run(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", 0, NULL, NULL, PGRES_TUPLES_OK,
+                      "list phones", err);
+    if (!r)
+        return -1;
+    int rc = read_phones(r, out, n, err);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, size_t limit, ck_phone_row **out,
+                          size_t *n, size_t *total, ck_err *err)
+{
+    char state[16], since[32], lim[32], off[32];
+    snprintf(state, sizeof state, "%d", (int)q->state);
+    snprintf(since, sizeof since, "%lld", (long long)q->since);
+    snprintf(lim, sizeof lim, "%zu", limit);
+    snprintf(off, sizeof off, "%zu", offset);
+    const char *vals[] = {q->model ? q->model : "*", q->mac ? q->mac : "", state, q->ctl_md5 ? q->ctl_md5 : "",
+                          since, lim, off};
+    PGresult *r = run(s, "SELECT count(*) FROM phone" CK_PHONE_WHERE_SQL, 5, vals, NULL, PGRES_TUPLES_OK,
+                      "count phones", err);
+    if (!r)
+        return -1;
+    *total = (size_t)num(r, 0, 0);
+    PQclear(r);
+    r = run(s, "SELECT " CK_PHONE_COLS " FROM phone" CK_PHONE_WHERE_SQL " ORDER BY mac LIMIT $6 OFFSET $7", 7, vals,
+            NULL, PGRES_TUPLES_OK, "list phones", err);
+    if (!r)
+        return -1;
+    int rc = read_phones(r, out, n, err);
+    PQclear(r);
+    return rc;
 }
 
 /* --- run sql --- */
@@ -1175,6 +1205,7 @@ static const ck_store_ops pg_ops = {
     .get_restart = pg_get_restart,
     .merge_phones = pg_merge_phones,
     .list_phones = pg_list_phones,
+    .page_phones = pg_page_phones,
     .query_readonly = pg_query_readonly,
     .change_counter = pg_change_counter,
     .notify_fd = pg_notify_fd,

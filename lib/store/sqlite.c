@@ -294,10 +294,17 @@ static void sq_rollback(ck_store *s)
     }
 }
 
+/* Truncates to n - 1 bytes like snprintf, without its cost: phone lists
+ * copy a hundred thousand fields a page. */
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
+    size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(dst, t, len);
+    dst[len] = '\0';
 }
 
 static char *dup_text(sqlite3_stmt *st, int col)
@@ -987,36 +994,39 @@ static int sq_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_e
     return rc;
 }
 
-static int sq_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+static void read_phone(sqlite3_stmt *st, ck_phone_row *p)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", err);
-    if (!st)
-        return -1;
+    memset(p, 0, sizeof *p);
+    copy_text(p->mac, sizeof p->mac, st, 0);
+    copy_text(p->model, sizeof p->model, st, 1);
+    copy_text(p->ip, sizeof p->ip, st, 2);
+    copy_text(p->node, sizeof p->node, st, 3);
+    copy_text(p->ctl_md5, sizeof p->ctl_md5, st, 4);
+    p->ctl_at = sqlite3_column_int64(st, 5);
+    copy_text(p->itl_md5, sizeof p->itl_md5, st, 6);
+    p->itl_at = sqlite3_column_int64(st, 7);
+    p->tvs_valid = sqlite3_column_int64(st, 8);
+    p->tvs_invalid = sqlite3_column_int64(st, 9);
+    copy_text(p->tvs_last, sizeof p->tvs_last, st, 10);
+    p->tvs_at = sqlite3_column_int64(st, 11);
+    p->last_seen = sqlite3_column_int64(st, 12);
+}
+
+/* Every row st yields, as phones. */
+static int read_phones(ck_store *s, sqlite3_stmt *st, ck_phone_row **out, size_t *n, ck_err *err)
+{
     ck_phone_row *v = NULL;
     size_t cap = 0, count = 0;
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
             rc = ck_fail(err, CK_ENOMEM, "out of memory");
             break;
         }
-        ck_phone_row *p = &v[count++];
-        memset(p, 0, sizeof *p);
-        copy_text(p->mac, sizeof p->mac, st, 0);
-        copy_text(p->model, sizeof p->model, st, 1);
-        copy_text(p->ip, sizeof p->ip, st, 2);
-        copy_text(p->node, sizeof p->node, st, 3);
-        copy_text(p->ctl_md5, sizeof p->ctl_md5, st, 4);
-        p->ctl_at = sqlite3_column_int64(st, 5);
-        copy_text(p->itl_md5, sizeof p->itl_md5, st, 6);
-        p->itl_at = sqlite3_column_int64(st, 7);
-        p->tvs_valid = sqlite3_column_int64(st, 8);
-        p->tvs_invalid = sqlite3_column_int64(st, 9);
-        copy_text(p->tvs_last, sizeof p->tvs_last, st, 10);
-        p->tvs_at = sqlite3_column_int64(st, 11);
-        p->last_seen = sqlite3_column_int64(st, 12);
+        read_phone(st, &v[count++]);
     }
-    sqlite3_finalize(st);
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, err, "list phones");
     if (rc < 0) {
         free(v);
         return -1;
@@ -1024,6 +1034,49 @@ static int sq_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *er
     *out = v;
     *n = count;
     return 0;
+}
+
+static int sq_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " CK_PHONE_COLS " FROM phone ORDER BY mac", err);
+    if (!st)
+        return -1;
+    int rc = read_phones(s, st, out, n, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_phone_query(sqlite3_stmt *st, const ck_phone_query *q)
+{
+    sqlite3_bind_text(st, 1, q->model ? q->model : "*", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, q->mac ? q->mac : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)q->state);
+    sqlite3_bind_text(st, 4, q->ctl_md5 ? q->ctl_md5 : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, q->since);
+}
+
+static int sq_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, size_t limit, ck_phone_row **out,
+                          size_t *n, size_t *total, ck_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT count(*) FROM phone" CK_PHONE_WHERE_SQL, err);
+    if (!st)
+        return -1;
+    bind_phone_query(st, q);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(s, err, "count phones");
+    if (rc == 0)
+        *total = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
+    st = prep(s, "SELECT " CK_PHONE_COLS " FROM phone" CK_PHONE_WHERE_SQL " ORDER BY mac LIMIT $6 OFFSET $7", err);
+    if (!st)
+        return -1;
+    bind_phone_query(st, q);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)offset);
+    rc = read_phones(s, st, out, n, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int sq_finish_restart(ck_store *s, int64_t id, const char *result, int64_t now, ck_err *err)
@@ -1227,6 +1280,7 @@ static const ck_store_ops sqlite_ops = {
     .get_restart = sq_get_restart,
     .merge_phones = sq_merge_phones,
     .list_phones = sq_list_phones,
+    .page_phones = sq_page_phones,
     .query_readonly = sq_query_readonly,
     .change_counter = sq_change_counter,
     .notify_fd = sq_notify_fd,

@@ -278,6 +278,24 @@ int ck_store_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *err
 {
     return s->ops->list_phones(s, out, n, err);
 }
+int ck_store_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, size_t limit, ck_phone_row **out,
+                         size_t *n, size_t *total, ck_err *err)
+{
+    return s->ops->page_phones(s, q, offset, limit, out, n, total, err);
+}
+int ck_store_get_phone(ck_store *s, const char *mac, ck_phone_row *out, ck_err *err)
+{
+    ck_phone_query q = {.mac = mac};
+    ck_phone_row *rows = NULL;
+    size_t n = 0, total = 0;
+    if (s->ops->page_phones(s, &q, 0, 1, &rows, &n, &total, err) < 0)
+        return -1;
+    int rc = n ? 0 : ck_fail(err, CK_ENOTFOUND, "no phone SEP%s has been seen", mac);
+    if (n)
+        *out = rows[0];
+    free(rows);
+    return rc;
+}
 
 int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                             ck_err *err)

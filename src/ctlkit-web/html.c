@@ -44,7 +44,7 @@ void html_json(struct evbuffer *b, const json_t *v)
 static const struct {
     const char *path, *label;
     bool ready;
-} nav[] = {{"/cluster", "Cluster", true},   {"/certs", "Certificates", true}, {"/phones", "Phones", false},
+} nav[] = {{"/cluster", "Cluster", true},   {"/certs", "Certificates", true}, {"/phones", "Phones", true},
            {"/rehearsal", "Rehearsal", false}, {"/audit", "Audit log", true}};
 
 void html_begin(struct evbuffer *b, const char *title, const char *active, const web_session *ss)

@@ -211,4 +211,13 @@ const char web_style_css[] =
     "th,td{border:1px solid #ccd;padding:.25em .5em;text-align:left}th{background:#eef}\n"
     "tr.warn30 td{background:#fff6d5}tr.warn7 td{background:#fdd}\n"
     ".warning,.error{color:#a00}.notice{color:#060}form.change{background:#fff;padding:.5em 1em;border:1px solid #ccd}\n"
-    "form#login label{display:block;margin:.5em 0}\n";
+    "form#login label{display:block;margin:.5em 0}\n"
+    "td.progress{white-space:nowrap}progress{width:8em;vertical-align:middle}\n"
+    "figure.chart{background:#fff;border:1px solid #ccd;margin:.5em 0;padding:.5em;display:inline-block}\n"
+    "svg .axis{stroke:#555;fill:none}svg .grid{stroke:#ddd;fill:none}svg .label{font-size:11px;fill:#444}\n"
+    "svg polyline{fill:none;stroke-width:2}svg polyline.current{stroke-width:3.5}\n"
+    ".s0{stroke:#1f77b4;fill:#1f77b4}.s1{stroke:#ff7f0e;fill:#ff7f0e}.s2{stroke:#2ca02c;fill:#2ca02c}\n"
+    ".s3{stroke:#d62728;fill:#d62728}.s4{stroke:#9467bd;fill:#9467bd}.s5{stroke:#8c564b;fill:#8c564b}\n"
+    "svg polyline.s0,svg polyline.s1,svg polyline.s2,svg polyline.s3,svg polyline.s4,svg polyline.s5{fill:none}\n"
+    "ul.legend{list-style:none;padding:0;margin:.25em 0}ul.legend li{display:inline-block;margin-right:1.5em}\n"
+    "form#filter{margin:.5em 0}\n";

@@ -10,6 +10,9 @@
 void page_cluster(struct evbuffer *b, const json_t *v, const web_session *ss, const char *notice);
 void page_certs(struct evbuffer *b, const json_t *v, const web_session *ss);
 void page_audit(struct evbuffer *b, const json_t *v, const web_session *ss);
+/* The phones page and one phone's page (pages_phones.c). */
+void page_phones(struct evbuffer *b, const json_t *v, const web_session *ss);
+void page_phone(struct evbuffer *b, const json_t *v, const web_session *ss);
 /* The login form; token: the login form's CSRF token; error: NULL or why
  * the last attempt failed. */
 void page_login(struct evbuffer *b, const char *token, const char *error);

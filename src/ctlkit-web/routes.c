@@ -16,6 +16,7 @@
 #include "ctlkit/users.h"
 #include "pages.h"
 #include "views.h"
+#include "views_phones.h"
 #include "web.h"
 
 #define FORM_MAX 4096
@@ -303,8 +304,28 @@ static size_t page_param(struct evhttp_request *req)
     return (size_t)page;
 }
 
+/* The phones list's filters: model=, state=, page=. */
+static json_t *phones_view(web *w, struct evhttp_request *req, ck_err *err)
+{
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (query && evhttp_parse_query_str(query, &q) != 0) {
+        evhttp_clear_headers(&q);
+        return ck_fail(err, CK_EINVAL, "the query string could not be read"), NULL;
+    }
+    json_t *v = view_phones(w->c, evhttp_find_header(&q, "model"), evhttp_find_header(&q, "state"),
+                            page_param(req), (int64_t)time(NULL), err);
+    evhttp_clear_headers(&q);
+    return v;
+}
+
 static json_t *view_for(web *w, const char *name, struct evhttp_request *req, ck_err *err)
 {
+    if (strcmp(name, "phones") == 0)
+        return phones_view(w, req, err);
+    if (strncmp(name, "phones/", 7) == 0)
+        return view_phone(w->c, name + 7, (int64_t)time(NULL), err);
     if (strcmp(name, "cluster") == 0)
         return view_cluster(w->c, err);
     if (strcmp(name, "certs") == 0)
@@ -312,6 +333,17 @@ static json_t *view_for(web *w, const char *name, struct evhttp_request *req, ck
     if (strcmp(name, "audit") == 0)
         return view_audit(w->c, page_param(req), err);
     return NULL;
+}
+
+/* A view's failure as an HTTP status: bad input 400, nothing there 404. */
+static int status_of(const ck_err *err)
+{
+    return err->code == CK_EINVAL ? 400 : err->code == CK_ENOTFOUND ? 404 : 500;
+}
+
+static const char *reason_of(int code)
+{
+    return code == 400 ? "Bad Request" : code == 404 ? "Not Found" : "Internal Server Error";
 }
 
 static void show_cluster(web *w, struct evhttp_request *req, web_session *ss, const char *notice)
@@ -343,12 +375,17 @@ static void show_page(web *w, struct evhttp_request *req, const char *name)
     ck_err err = {0};
     json_t *v = view_for(w, name, req, &err);
     if (!v) {
-        message(req, 500, "Internal Server Error", err.msg, ss);
+        int code = status_of(&err);
+        message(req, code, reason_of(code), err.msg, ss);
         return;
     }
     struct evbuffer *b = evbuffer_new();
     if (strcmp(name, "certs") == 0)
         page_certs(b, v, ss);
+    else if (strcmp(name, "phones") == 0)
+        page_phones(b, v, ss);
+    else if (strncmp(name, "phones/", 7) == 0)
+        page_phone(b, v, ss);
     else
         page_audit(b, v, ss);
     reply_html(req, 200, "OK", b);
@@ -365,8 +402,8 @@ static void show_api(web *w, struct evhttp_request *req, const char *name)
     ck_err err = {0};
     json_t *v = view_for(w, name, req, &err);
     if (!v) {
-        json_error(req, err.code ? 500 : 404, err.code ? "Internal Server Error" : "Not Found",
-                   err.code ? err.msg : "no such view");
+        int code = err.code ? status_of(&err) : 404;
+        json_error(req, code, reason_of(code), err.code ? err.msg : "no such view");
         return;
     }
     reply_json(req, 200, "OK", v);
@@ -403,7 +440,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         do_logout(w, req);
     else if (post && strcmp(path, "/cluster/materialize") == 0)
         do_materialize(w, req);
-    else if (get && (strcmp(path, "/cluster") == 0 || strcmp(path, "/certs") == 0 || strcmp(path, "/audit") == 0))
+    else if (get && (strcmp(path, "/cluster") == 0 || strcmp(path, "/certs") == 0 || strcmp(path, "/audit") == 0 ||
+                     strcmp(path, "/phones") == 0 || strncmp(path, "/phones/", 8) == 0))
         show_page(w, req, path + 1);
     else if (get && strncmp(path, "/api/", 5) == 0)
         show_api(w, req, path + 5);

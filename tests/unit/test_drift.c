@@ -97,11 +97,57 @@ static void test_no_ctl(void **state)
     ck_drift_free(&d);
 }
 
+/* Phones per CTL over time: a curve per CTL that rises at each download,
+ * the current CTL first, the smallest CTLs summed in the last series. */
+static void test_history(void **state)
+{
+    (void)state;
+    ck_phone_row rows[13];
+    size_t n = 0;
+    rows[n++] = phone("000000000001", "7975", "NEW", NOW - 100, NOW);
+    rows[n++] = phone("000000000002", "7975", "NEW", NOW - 50, NOW);
+    rows[n++] = phone("000000000003", "7975", "NEW", NOW, NOW);
+    rows[n++] = phone("000000000004", "7975", "OLD", NOW - 1000, NOW);
+    rows[n++] = phone("000000000005", "7975", "OLD", NOW - 900, NOW);
+    rows[n++] = phone("000000000006", "7975", "OLD", NOW - 800, NOW);
+    rows[n++] = phone("000000000007", "7975", "OLD", NOW - 700, NOW);
+    rows[n++] = phone("000000000008", "7975", "", 0, NOW); /* no CTL: not drawn */
+    const char *small[] = {"A", "B", "C", "D", "E"};
+    for (size_t i = 0; i < 5; i++) {
+        char mac[13];
+        snprintf(mac, sizeof mac, "00000000001%zu", i);
+        rows[n++] = phone(mac, "8865", small[i], NOW - 500, NOW);
+    }
+    ck_ctl_history h;
+    assert_int_equal(ck_ctl_history_build(rows, n, "NEW", NOW, &h, NULL), 0);
+    assert_int_equal(h.times[0], NOW - 1000);
+    assert_int_equal(h.times[CK_HISTORY_POINTS - 1], NOW);
+    assert_int_equal(h.n_series, CK_HISTORY_MAX_SERIES);
+    assert_string_equal(h.series[0].md5, "NEW");
+    assert_true(h.series[0].current);
+    assert_int_equal(h.series[0].phones[0], 0);
+    assert_int_equal(h.series[0].phones[CK_HISTORY_POINTS - 1], 3);
+    assert_string_equal(h.series[1].md5, "OLD");
+    assert_int_equal(h.series[1].phones[0], 1);
+    assert_int_equal(h.series[1].phones[CK_HISTORY_POINTS - 1], 4);
+    /* NEW, OLD, A, B, C get their own series; D and E are "the rest". */
+    assert_string_equal(h.series[CK_HISTORY_MAX_SERIES - 1].md5, "");
+    assert_int_equal(h.series[CK_HISTORY_MAX_SERIES - 1].phones[CK_HISTORY_POINTS - 1], 2);
+    for (size_t s = 0; s < h.n_series; s++)
+        for (size_t i = 1; i < CK_HISTORY_POINTS; i++)
+            assert_true(h.series[s].phones[i] >= h.series[s].phones[i - 1]);
+    /* No phone at all: no series, still a time axis. */
+    assert_int_equal(ck_ctl_history_build(NULL, 0, "NEW", NOW, &h, NULL), 0);
+    assert_int_equal(h.n_series, 0);
+    assert_true(h.times[0] < h.times[CK_HISTORY_POINTS - 1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_no_ctl),
+        cmocka_unit_test(test_history),
     };
     return cmocka_run_group_tests_name("drift", tests, NULL, NULL);
 }

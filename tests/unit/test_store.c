@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cluster/cert_facts.h"
+#include "ctlkit/drift.h"
 #include "ctlkit/params.h"
 #include "ctlkit/store.h"
 #include "ctlkit/x509.h"
@@ -800,6 +801,100 @@ static void test_phones(void **state)
     ck_store_close(s);
 }
 
+/* The phones page's query: pages of 100 walk every phone once in MAC
+ * order, and each state and model filter selects exactly the phones
+ * ck_drift_phone_state puts there (the SQL and the C rules agree). */
+static void test_phone_pages(void **state)
+{
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    enum { N = 1000 };
+    static const char *const models[] = {"", "7960", "8865"};
+    static const char *const md5s[] = {"", "c0", "c1"};
+    const int64_t now = 100000, age = 1000;
+    ck_phone_row *rows = calloc(N, sizeof *rows);
+    assert_non_null(rows);
+    for (int i = 0; i < N; i++) {
+        ck_phone_row *p = &rows[i];
+        /* Written in a scrambled order: the pages must not depend on it. */
+        snprintf(p->mac, sizeof p->mac, "0CC0%08X", (unsigned)((i * 7919) % N));
+        snprintf(p->model, sizeof p->model, "%s", models[i % 3]);
+        snprintf(p->node, sizeof p->node, "pub");
+        snprintf(p->ctl_md5, sizeof p->ctl_md5, "%s", md5s[(i / 3) % 3]);
+        p->ctl_at = p->ctl_md5[0] ? now - 500 + i % 7 : 0;
+        if (i % 5 == 0) {
+            snprintf(p->tvs_last, sizeof p->tvs_last, "invalid");
+            p->tvs_invalid = 1;
+            p->tvs_at = now - 500 + i % 3 * 3; /* before, at or after the download */
+        }
+        p->last_seen = i % 11 == 0 ? now - age - 1 : now - i % 17;
+    }
+    if (ck_store_merge_phones(s, rows, N, &err) != 0)
+        fail_msg("merge: %s", err.msg);
+
+    /* Every phone once, in MAC order, 100 a page. */
+    ck_phone_query all = {.ctl_md5 = "c1", .since = now - age};
+    char prev[13] = "";
+    size_t seen = 0;
+    for (size_t page = 0;; page++) {
+        ck_phone_row *got = NULL;
+        size_t n = 0, total = 0;
+        assert_int_equal(ck_store_page_phones(s, &all, page * 100, 100, &got, &n, &total, &err), 0);
+        assert_int_equal(total, N);
+        for (size_t k = 0; k < n; k++) {
+            assert_true(strcmp(prev, got[k].mac) < 0);
+            snprintf(prev, sizeof prev, "%s", got[k].mac);
+        }
+        seen += n;
+        free(got);
+        if (n < 100)
+            break;
+    }
+    assert_int_equal(seen, N);
+
+    for (int st = CK_PHONE_ANY; st <= CK_PHONE_AGED_OUT; st++)
+        for (int m = -1; m < 3; m++) {
+            ck_phone_query q = {.model = m < 0 ? NULL : models[m], .state = (ck_phone_state)st, .ctl_md5 = "c1",
+                                .since = now - age};
+            size_t want = 0;
+            for (int i = 0; i < N; i++) {
+                ck_phone_state is = ck_drift_phone_state(&rows[i], "c1", now, age);
+                bool in = st == CK_PHONE_ANY || (ck_phone_state)st == is ||
+                          (st == CK_PHONE_CURRENT && is == CK_PHONE_STRANDED);
+                want += in && (m < 0 || strcmp(rows[i].model, models[m]) == 0);
+            }
+            ck_phone_row *got = NULL;
+            size_t n = 0, total = 0;
+            assert_int_equal(ck_store_page_phones(s, &q, 0, N, &got, &n, &total, &err), 0);
+            if (total != want || n != want)
+                fail_msg("state %s model '%s': %zu/%zu phones, want %zu", ck_phone_state_name((ck_phone_state)st),
+                         m < 0 ? "*" : models[m], total, n, want);
+            for (size_t k = 0; k < n; k++) {
+                ck_phone_state is = ck_drift_phone_state(&got[k], "c1", now, age);
+                assert_true(st == CK_PHONE_ANY || (ck_phone_state)st == is ||
+                            (st == CK_PHONE_CURRENT && is == CK_PHONE_STRANDED));
+            }
+            free(got);
+            assert_true(want > 0);
+        }
+
+    /* A page past the end is empty; one phone by MAC. */
+    ck_phone_row *got = NULL;
+    size_t n = 1, total = 0;
+    assert_int_equal(ck_store_page_phones(s, &all, N, 100, &got, &n, &total, &err), 0);
+    assert_int_equal(n, 0);
+    free(got);
+    ck_phone_row one;
+    assert_int_equal(ck_store_get_phone(s, rows[42].mac, &one, &err), 0);
+    assert_string_equal(one.mac, rows[42].mac);
+    assert_string_equal(one.ctl_md5, rows[42].ctl_md5);
+    assert_int_equal(one.last_seen, rows[42].last_seen);
+    assert_int_equal(ck_store_get_phone(s, "0CC0FFFFFFFF", &one, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    free(rows);
+    ck_store_close(s);
+}
+
 static void test_mask_address(void **state)
 {
     char out[256];
@@ -914,6 +1009,7 @@ int main(int argc, char **argv)
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
             BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
+            BOTH(test_phone_pages),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -922,6 +1018,7 @@ int main(int argc, char **argv)
         BOTH(test_readonly_sql),   BOTH(test_transactions),           BOTH(test_sql_bounds),
         BOTH(test_change_counter), BOTH(test_sql_function_allowlist), BOTH(test_sqlite_upgrade_v0),
         BOTH(test_served),         BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
+            BOTH(test_phone_pages),
         cmocka_unit_test(test_mask_address), cmocka_unit_test(test_param_table),
     };
     return cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);

@@ -1,0 +1,265 @@
+"""ctlkit-web's phones pages on a cluster that has seen 10,000 phones: the
+drift equals `show phones trust --json`, every page of the list renders
+(100 phones each, every phone once, in MAC order), the filters select
+what the counts say, one phone's page shows its row, the chart is drawn,
+a read-only user can look, no console error in headless Chromium.
+Screenshots are kept in $CTLKIT_WEB_ARTIFACTS. The phone rows are written
+into the cluster database directly, as the nodes' tracking would."""
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import requests
+import urllib3
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+urllib3.disable_warnings()
+for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(var, None)
+warnings.simplefilter("ignore")
+
+BIN = os.environ["CTLKIT_BIN"]
+CTLKIT = os.path.join(BIN, "ctlkit")
+WEB = os.path.join(BIN, "ctlkit-web")
+ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
+os.makedirs(ART, exist_ok=True)
+WORK = tempfile.mkdtemp(prefix="ctlkit-web-phones.")
+CL = os.path.join(WORK, "cl")
+PHONES = 10000
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(*args):
+    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def admin(cmd):
+    return run("admin", "--cluster", CL, "--node", "pub", "-c", cmd, "--yes")
+
+
+# ---- a mixed-mode cluster, two users, 10,000 phones in every state
+ip = "127.0.0.%d" % random.randint(2, 250)
+run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
+admin("utils ctl set-cluster mixed-mode")
+for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
+    f = os.path.join(WORK, user + ".pw")
+    with open(f, "w") as fh:
+        fh.write(pw + "\n")
+    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+current = json.loads(run("cluster", "status", CL, "--json"))["ctl"]["md5"]
+older = ["a" * 32, "b" * 32]
+now = int(time.time())
+rows = []
+rnd = random.Random(7)
+for i in range(PHONES):
+    mac = "0CC0%08X" % rnd.getrandbits(32)
+    model = ("7960", "8865", "7975", "")[i % 4]
+    kind = rnd.choice(("current", "current", "current", "older", "none", "stranded", "aged"))
+    ctl = {"current": current, "stranded": current, "older": older[i % 2], "none": "", "aged": older[0]}[kind]
+    ctl_at = now - rnd.randint(3600, 7 * 86400) if ctl else 0
+    tvs = ("invalid", ctl_at + 60) if kind == "stranded" else ("valid", ctl_at + 30) if ctl else ("", 0)
+    seen = now - 30 * 86400 if kind == "aged" else now - rnd.randint(0, 3000)
+    rows.append((mac, model, "10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255), ("pub", "sub")[i % 2], ctl, ctl_at,
+                 "", 0, 1 if tvs[0] == "valid" else 0, 1 if tvs[0] == "invalid" else 0, tvs[0], tvs[1], seen))
+db = sqlite3.connect(os.path.join(CL, "cluster.db"))
+db.executemany("INSERT OR REPLACE INTO phone(mac, model, ipaddress, node, ctlmd5, ctlat, itlmd5, itlat, tvsvalid,"
+               " tvsinvalid, tvslast, tvsat, lastseen) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+db.commit()
+macs = sorted(r[0] for r in db.execute("SELECT mac FROM phone"))
+db.close()
+trust = json.loads(admin("show phones trust --json"))
+check(sum(m["current"] + m["older"] + m["none"] + m["aged_out"] for m in trust["models"]) == len(macs),
+      "the CLI counts every phone")
+
+web = None
+for attempt in range(5):
+    port = random.randint(20000, 60000)
+    log = open(os.path.join(WORK, "web.log"), "w")
+    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
+                           stderr=log, text=True)
+    if "serving" in web.stdout.readline():
+        break
+    web.wait()
+    web = None
+if web is None:
+    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
+BASE = "https://%s:%d" % (ip, port)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def login_session(user, pw):
+    s = requests.Session()
+    s.verify = False
+    token = s.get(BASE + "/login").text.split('name="csrf" value="')[1].split('"')[0]
+    r = s.post(BASE + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
+    check(r.status_code == 303, "%s logs in: %d" % (user, r.status_code))
+    return s
+
+
+try:
+    anon = requests.Session()
+    anon.verify = False
+    check(anon.get(BASE + "/api/phones").status_code == 401, "/api/phones without a session is refused")
+    check(anon.get(BASE + "/phones", allow_redirects=False).status_code == 303, "/phones without a session")
+
+    # ---- the read-only user: every page of the list, as HTML and JSON
+    b = login_session("bob", "Reader-pass1")
+    first = b.get(BASE + "/api/phones").json()
+    check(first["trust"]["models"] == trust["models"] and first["trust"]["total"] == trust["total"]
+          and first["trust"]["older_ctls"] == trust["older_ctls"] and first["trust"]["stranded"] == trust["stranded"]
+          and first["trust"]["nodes"] == trust["nodes"], "the page's drift equals show phones trust --json")
+    check(first["total"] == len(macs) and first["pages"] == (len(macs) + 99) // 100, "total and pages")
+    listed = []
+    took = []  # seconds to answer each HTML page: reported, never asserted
+    cpu0 = cpu_seconds(web.pid)
+    for page in range(1, first["pages"] + 1):
+        j = b.get(BASE + "/api/phones?page=%d" % page).json()
+        listed += [p["name"][3:] for p in j["phones"]]
+        check(len(j["phones"]) == min(100, len(macs) - (page - 1) * 100), "API page %d holds its phones" % page)
+        t0 = time.monotonic()
+        r = b.get(BASE + "/phones?page=%d" % page)
+        took.append(time.monotonic() - t0)
+        check(r.status_code == 200 and r.text.count('<tr class="phone">') == len(j["phones"])
+              and ('id="next"' in r.text) == (page < first["pages"]), "HTML page %d renders" % page)
+    check(listed == macs, "the pages list every phone once, in MAC order")
+    # CPU time of ctlkit-web itself per page (an API page and an HTML page
+    # each): unlike the wall clock it does not grow with the machine's load.
+    cpu = cpu_seconds(web.pid) - cpu0
+    took.sort()
+    print("web.phones: %d phones, %d list pages answered in median %.1f ms, slowest %.1f ms (HTTPS, one client, "
+          "load average %.1f); ctlkit-web's CPU time per page (JSON + HTML): %.1f ms"
+          % (len(macs), len(took), 1000 * took[len(took) // 2], 1000 * took[-1], os.getloadavg()[0],
+             1000 * cpu / (2 * len(took))), flush=True)
+    for what, url in (("one phone", "/phones/SEP" + macs[0]), ("filtered", "/phones?model=7960&state=older")):
+        t0 = time.monotonic()
+        b.get(BASE + url)
+        print("web.phones: %s page answered in %.1f ms" % (what, 1000 * (time.monotonic() - t0)), flush=True)
+    for m in trust["models"]:
+        for state in ("current", "older", "none", "stranded", "aged_out"):
+            j = b.get(BASE + "/api/phones", params={"model": m["model"], "state": state}).json()
+            check(j["total"] == m[state], "filter %s/%s: %d, CLI %d" % (m["model"], state, j["total"], m[state]))
+            check(all(p["model"] == m["model"] and (p["state"] == state or (state, p["state"]) == ("current", "stranded"))
+                      for p in j["phones"]), "filter %s/%s lists only those" % (m["model"], state))
+    stranded = b.get(BASE + "/api/phones?state=stranded&page=1").json()
+    check([p["name"] for p in stranded["phones"]] == trust["stranded"][:100], "stranded phones as the CLI's list")
+    check(b.get(BASE + "/api/phones?state=lost").status_code == 400, "an unknown state is refused")
+    check(b.get(BASE + "/api/phones/SEPNOTAPHONE").status_code == 400, "a bad phone name is refused")
+    check(b.get(BASE + "/api/phones/SEP0CC1FFFFFFFF").status_code == 404, "a phone never seen is not found")
+    one = b.get(BASE + "/api/phones/SEP" + macs[0]).json()
+    row = next(r for r in rows if r[0] == macs[0])
+    check(one["mac"] == row[0] and one["ip"] == row[2] and one["node"] == row[3] and (one["ctl_md5"] or "") == row[4]
+          and one["tvs_valid"] == row[8] and one["tvs_invalid"] == row[9], "one phone as its row: %s" % one)
+
+    # ---- the browser
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,1800", "--user-data-dir=" + os.path.join(WORK, "chrome")):
+        opts.add_argument(arg)
+    opts.accept_insecure_certs = True
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(60)
+
+    def console_clean(page):
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check(not errors, "console errors on %s: %s" % (page, errors))
+
+    def submit(button):
+        html = driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(driver, 60).until(EC.staleness_of(html))
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def log_in(user, pw):
+        driver.get(BASE + "/login")
+        driver.find_element(By.ID, "user").send_keys(user)
+        driver.find_element(By.ID, "password").send_keys(pw)
+        submit(driver.find_element(By.ID, "submit"))
+
+    def field(row, name):
+        return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % name).text
+
+    try:
+        for user, pw in (("alice", "Admin-pass1"), ("bob", "Reader-pass1")):
+            log_in(user, pw)
+            driver.get(BASE + "/phones")
+            console_clean("phones (%s)" % user)
+            driver.save_screenshot(os.path.join(ART, "phones%s.png" % ("" if user == "alice" else "-readonly")))
+            check(driver.find_element(By.ID, "ctl_md5").text == trust["ctl_md5"], "current CTL as the CLI")
+            shown = {field(r, "model"): r for r in driver.find_elements(By.CSS_SELECTOR, "#phone-models tr.model")}
+            for m in trust["models"]:
+                r = shown.get(m["model"])
+                check(r is not None, "a row for model %s" % m["model"])
+                if r is None:
+                    continue
+                for state in ("current", "older", "none", "stranded", "aged_out"):
+                    check(field(r, state) == str(m[state]), "model %s %s as the CLI" % (m["model"], state))
+                known = m["current"] + m["older"] + m["none"]
+                check(field(r, "progress") == "%d/%d" % (m["current"], known), "model %s progress" % m["model"])
+            check(len(driver.find_elements(By.CSS_SELECTOR, "#ctl-history polyline")) == 3, "the chart: three CTLs")
+            check(len(driver.find_elements(By.CSS_SELECTOR, "tr.phone")) == 100, "100 phones on the first page")
+            check(driver.find_elements(By.CSS_SELECTOR, "form.change") == [], "no change form on the phones page")
+            submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+
+        log_in("alice", "Admin-pass1")
+        driver.get(BASE + "/phones")
+        want = next(m for m in trust["models"] if m["model"] == "7960")
+        Select(driver.find_element(By.ID, "filter-model")).select_by_value("7960")
+        Select(driver.find_element(By.ID, "filter-state")).select_by_value("older")
+        submit(driver.find_element(By.ID, "filter-go"))
+        console_clean("phones filtered")
+        driver.save_screenshot(os.path.join(ART, "phones-filtered.png"))
+        check(driver.find_element(By.ID, "total").text == str(want["older"]), "the filter form: 7960 older")
+        rows_shown = driver.find_elements(By.CSS_SELECTOR, "tr.phone")
+        check(rows_shown and all(field(r, "model") == "7960" and field(r, "state") == "older" for r in rows_shown),
+              "the filtered list holds 7960s on an older CTL")
+        if want["older"] > 100:
+            submit(driver.find_element(By.ID, "next"))
+            check(driver.find_element(By.ID, "page").text == "2" and "model=7960" in driver.current_url,
+                  "the next page keeps the filter")
+        name = "SEP" + macs[0]
+        driver.get(BASE + "/phones/" + name)
+        console_clean("one phone")
+        driver.save_screenshot(os.path.join(ART, "phone.png"))
+        text = lambda i: driver.find_element(By.ID, i).text
+        check(text("mac") == one["mac"] and text("ip") == one["ip"] and text("state") == one["state"]
+              and text("ctl_md5") == (one["ctl_md5"] or "-") and text("tvs_invalid") == str(one["tvs_invalid"])
+              and text("last_seen") == one["last_seen"], "one phone's page as its API")
+    finally:
+        driver.quit()
+finally:
+    web.terminate()
+    check(web.wait(timeout=30) == 0, "ctlkit-web stops cleanly: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
+    if not failures:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+if failures:
+    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
+    sys.exit(1)
+print("web.phones: all checks passed; screenshots in", ART)
