@@ -14,10 +14,20 @@
  * later with the legacy suites as ctlkit/tls_policy.h allows them, no
  * tickets, no session cache, no client certificate). The TVS cannot do
  * better than its protocol's line: this is the floor the benchmark's
- * server-side figure is to be read against. */
+ * server-side figure is to be read against.
+ *
+ *   tlsfloor --capf KEY_AND_CERT.pem [N [PROFILE ...]]
+ *
+ * The same for one CAPF enrolment (bench/capf): the handshake, the
+ * session's messages at their sizes (AUTH_REQUEST 20 bytes out,
+ * AUTH_RESPONSE 40 in, KEY_GENERATE_REQUEST 20 out, an RSA-2048
+ * KEY_GENERATE_RESPONSE 306 in, STORE_CERTIFICATE_REQUEST 1,000 out,
+ * STORE_CERTIFICATE_RESPONSE 12 in, END_SESSION 12 out) and one RSA-2048
+ * signature (SHA-256, PKCS#1 v1.5) with the server's key: the LSC. */
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +68,48 @@ static SSL_CTX *server_ctx(const char *pem)
     return s;
 }
 
+/* The exchange after the handshake: positive sizes the client sends
+ * (the server reads), negative the server writes. */
+static const int tvs_exchange[] = {1100, -40, 0};
+static const int capf_exchange[] = {-20, 40, -20, 306, -1000, 12, -12, 0};
+static const int *exchange = tvs_exchange;
+static EVP_PKEY *sign_key; /* --capf: one signature per connection with it */
+
+/* One message of n bytes from from to to; the server's part timed. */
+static int pass_msg(SSL *from, SSL *to, int n, bool server_writes, double *spent)
+{
+    static unsigned char msg[2048], buf[4096];
+    double t0 = cpu();
+    int w = SSL_write(from, msg, n);
+    if (server_writes)
+        *spent += cpu() - t0;
+    if (w != n)
+        return -1;
+    int got = 0;
+    for (int k = 0; k < 10 && got < n; k++) {
+        double t1 = cpu();
+        int r = SSL_read(to, buf + got, (int)sizeof buf - got);
+        if (!server_writes)
+            *spent += cpu() - t1;
+        if (r > 0)
+            got += r;
+    }
+    return got == n ? 0 : -1;
+}
+
+static int sign_once(double *spent)
+{
+    unsigned char tbs[1000] = {1}, sig[512];
+    size_t siglen = sizeof sig;
+    double t0 = cpu();
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, sign_key) == 1 &&
+             EVP_DigestSign(md, sig, &siglen, tbs, sizeof tbs) == 1;
+    EVP_MD_CTX_free(md);
+    *spent += cpu() - t0;
+    return ok ? 0 : -1;
+}
+
 /* Server CPU per handshake in microseconds; -1 if a handshake failed. */
 static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, size_t whatsz)
 {
@@ -85,22 +137,14 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
             spent += cpu() - t0;
             done = r == 1;
         }
-        /* One request and its answer, as a phone's VERIFY. */
-        static unsigned char req[1100], ans[40], buf[2048];
-        int got = 0;
-        if (done && SSL_do_handshake(C) == 1 && SSL_write(C, req, sizeof req) == (int)sizeof req) {
-            for (int k = 0; k < 10 && got < (int)sizeof req; k++) {
-                double t1 = cpu();
-                int r = SSL_read(S, buf + got, (int)sizeof buf - got);
-                spent += cpu() - t1;
-                if (r > 0)
-                    got += r;
-            }
-        }
-        double t2 = cpu();
-        int w = got == (int)sizeof req ? SSL_write(S, ans, sizeof ans) : -1;
-        spent += cpu() - t2;
-        if (w != (int)sizeof ans || SSL_read(C, buf, sizeof buf) != (int)sizeof ans) {
+        /* The protocol's messages: a phone's VERIFY and its answer, or a
+         * CAPF enrolment. */
+        bool ok = done && SSL_do_handshake(C) == 1;
+        for (const int *m = exchange; ok && *m; m++)
+            ok = pass_msg(*m > 0 ? C : S, *m > 0 ? S : C, abs(*m), *m < 0, &spent) == 0;
+        if (ok && sign_key)
+            ok = sign_once(&spent) == 0;
+        if (!ok) {
             SSL_free(S);
             SSL_free(C);
             SSL_CTX_free(c);
@@ -119,9 +163,24 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--capf") == 0) {
+        exchange = capf_exchange;
+        argv++;
+        argc--;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: tlsfloor KEY_AND_CERT.pem [N]\n");
+        fprintf(stderr, "usage: tlsfloor [--capf] KEY_AND_CERT.pem [N [PROFILE ...]]\n");
         return 2;
+    }
+    if (exchange == capf_exchange) {
+        FILE *f = fopen(argv[1], "r");
+        sign_key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        if (!sign_key) {
+            fprintf(stderr, "tlsfloor: no private key in %s\n", argv[1]);
+            return 2;
+        }
     }
     int n = argc > 2 ? atoi(argv[2]) : 2000;
     SSL_CTX *s = server_ctx(argv[1]);

@@ -26,6 +26,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/capf.h"
 #include "ctlkit/error.h"
+#include "ctlkit/provider_guard.h"
 #include "ctlkit/store.h"
 
 /* How long an issued LSC is valid (the reference server's default). */
@@ -97,6 +98,15 @@ typedef struct ck_capf_session {
     uint8_t curve;
     unsigned in_progress;    /* REQUEST_IN_PROGRESS seen */
     int64_t now;             /* Unix seconds; the caller sets it before each feed (0: time()) */
+    /* Back-off against guessed authentication strings and certificates
+     * (docs/capf.md, "Wrong authentication strings"): the guard shared by
+     * every connection (NULL: none), the phone's address without its port,
+     * and a monotonic clock in ms, set by the caller after begin / before
+     * each feed. A backed-off device or source is refused unchecked, and
+     * only the audit rows the guard asks for reach the store. */
+    ck_pv_guard *guard;
+    char source[64];
+    uint64_t now_ms;
     /* What the last feed did, in CUCM's manner, for the log (one line; ""
      * when nothing worth a line happened); warning for a refusal. */
     char log[320];
@@ -112,6 +122,10 @@ int ck_capf_session_begin(ck_capf_session *s, uint32_t id, ck_buf *out, ck_err *
  * memory. A frame after DONE is refused without an answer. */
 int ck_capf_session_feed(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_devices *db,
                          const uint8_t *frame, size_t len, ck_buf *out, ck_err *err);
+
+/* The guard's settings for CAPF: the CTL Provider's numbers, CAPF's words
+ * ("CAPF: wrong authentication string for 'SEP...' from ADDR"). */
+void ck_capf_guard_cfg_init(ck_pv_guard_cfg *cfg);
 
 /* --- the pieces, for the session and the tests --- */
 

@@ -1,13 +1,15 @@
-/* CTL Provider login back-off (docs/ctl-provider.md, "Failed logins"):
- * remembers failed logins per source address and per user name, across
- * connections, and says how long a new attempt must wait. It also decides
+/* Back-off against guessing, per source address and per account, across
+ * connections: the CTL Provider's logins (docs/ctl-provider.md, "Failed
+ * logins") and CAPF's authentication strings, where the account is the
+ * device (docs/capf.md, "Wrong authentication strings"). It remembers
+ * failures and says how long a new attempt must wait. It also decides
  * which failures reach the audit log: the first from a source gets a row,
  * later ones are summed up at most once per summary interval.
  *
- * Pure logic: no I/O, no threads, no clock of its own (every call takes
- * now_ms, a monotonic time in milliseconds), so tests drive it without
- * sleeping. Memory is bounded: a fixed table, the least recently seen
- * entry gives way to a new one. Not thread-safe: one caller at a time. */
+ * Pure logic: no I/O, no clock of its own (every call takes now_ms, a
+ * monotonic time in milliseconds), so tests drive it without sleeping.
+ * Memory is bounded: a fixed table, the least recently seen entry gives
+ * way to a new one. Thread-safe: a service's workers share one guard. */
 #ifndef CTLKIT_PROVIDER_GUARD_H
 #define CTLKIT_PROVIDER_GUARD_H
 
@@ -21,6 +23,11 @@ typedef struct ck_pv_guard_cfg {
     uint64_t backoff_max_ms;   /* the longest back-off (300000); this long without a failure forgets them */
     uint64_t summary_ms;       /* at most one audit summary per source in this time (60000) */
     size_t slots;              /* table size: sources and users together (1024) */
+    /* The audit rows' words: "LABEL: FAILURE for 'USER' from ADDR" and
+     * "LABEL: N FAILURES for 'USER' from ADDR in the last S s" (or "for
+     * several ACCOUNTS (last 'USER')"). Defaults: "CTL Provider", "failed
+     * login", "failed logins", "users". */
+    const char *label, *failure, *failures, *accounts;
 } ck_pv_guard_cfg;
 
 void ck_pv_guard_cfg_init(ck_pv_guard_cfg *cfg);
@@ -31,7 +38,7 @@ typedef struct ck_pv_guard ck_pv_guard;
 ck_pv_guard *ck_pv_guard_new(const ck_pv_guard_cfg *cfg);
 void ck_pv_guard_free(ck_pv_guard *g);
 
-/* 0 when a login from addr as user may be checked now; else how many ms
+/* 0 when a login from addr as user (for CAPF: the device) may be checked now; else how many ms
  * of back-off are left (the longer of the source's and the user's). */
 uint64_t ck_pv_guard_wait(ck_pv_guard *g, const char *addr, const char *user, uint64_t now_ms);
 

@@ -78,6 +78,37 @@ static void record_refusal(ck_capf_session *s, const ck_capf_devices *db, const 
         say(s, true, "CAPF %s: %s; recording it failed: %s", s->device, u.result, e.msg);
 }
 
+void ck_capf_guard_cfg_init(ck_pv_guard_cfg *cfg)
+{
+    ck_pv_guard_cfg_init(cfg);
+    cfg->label = "CAPF";
+    cfg->failure = "wrong authentication";
+    cfg->failures = "wrong authentications";
+    cfg->accounts = "devices";
+}
+
+/* A refused authentication (checked: it was checked and wrong; false:
+ * refused unchecked while backed off). Without a guard every refusal is
+ * recorded in the row and audited; with one, only the first from a source
+ * and then summaries, so that a flood of guesses does not become a flood
+ * of store transactions. */
+static void auth_refused(ck_capf_session *s, const ck_capf_devices *db, const ck_device_row *d, bool checked,
+                         const char *why)
+{
+    char audit[256];
+    if (!s->guard) {
+        record_refusal(s, db, "%s refused: authentication failed: %s", d->operation, why);
+        return;
+    }
+    const char *src = s->source[0] ? s->source : "?";
+    if (!ck_pv_guard_failed(s->guard, src, s->device, checked, s->now_ms, audit, sizeof audit))
+        return;
+    if (strstr(audit, " in the last "))
+        record_refusal(s, db, "%s refused: %.80s", d->operation, audit + strlen("CAPF: "));
+    else
+        record_refusal(s, db, "%s refused: authentication failed: %s", d->operation, why);
+}
+
 static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const ck_capf_msg *m, ck_err *err)
 {
     if (strcmp(d->auth_mode, "null") == 0)
@@ -129,6 +160,10 @@ static int on_auth(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_
         return end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_ERROR, out, err);
     }
     int rc;
+    /* The null string proves nothing and so has nothing to guess. */
+    bool guarded = s->guard && strcmp(d.auth_mode, "null") != 0;
+    const char *src = s->source[0] ? s->source : "?";
+    uint64_t wait = 0;
     if (strcmp(d.operation, "none") == 0) {
         say(s, false, "CAPF %s: no operation pending, session ended (NO_ACTION)", s->device);
         rc = end(s, CK_CAPF_REASON_NO_ACTION, CK_CAPF_OUT_NO_OPERATION, out, err);
@@ -136,12 +171,22 @@ static int on_auth(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_
         say(s, true, "CAPF %s: the %s operation expired, session ended (INVALID_ELEMENT)", s->device, d.operation);
         record_refusal(s, db, "%s refused: the operation expired", d.operation);
         rc = end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
+    } else if (guarded && (wait = ck_pv_guard_wait(s->guard, src, s->device, s->now_ms)) > 0) {
+        /* Backed off: refused without looking, in the words of a wrong
+         * string (END_SESSION 7), so that a guesser learns nothing. */
+        say(s, true, "CAPF %s: authentication refused unchecked (%s): backed off for %llu ms more after wrong "
+            "authentications; the %s operation stays pending", s->device, d.auth_mode, (unsigned long long)wait,
+            d.operation);
+        auth_refused(s, db, &d, false, "backed off");
+        rc = end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
     } else if (authenticate(iss, &d, m, &e) < 0) {
         say(s, true, "CAPF %s: authentication failed (%s): %s; the %s operation stays pending", s->device, d.auth_mode,
             e.msg, d.operation);
-        record_refusal(s, db, "%s refused: authentication failed: %s", d.operation, e.msg);
+        auth_refused(s, db, &d, true, e.msg);
         rc = end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
     } else {
+        if (guarded)
+            ck_pv_guard_succeeded(s->guard, src, s->device, s->now_ms);
         rc = start_operation(s, &d, out, err);
     }
     ck_device_row_clear(&d);

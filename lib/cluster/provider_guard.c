@@ -1,4 +1,5 @@
 /* Failed CTL Provider logins per source and per user (provider_guard.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ typedef struct slot {
 struct ck_pv_guard {
     ck_pv_guard_cfg cfg;
     slot *slots;
+    pthread_mutex_t mu; /* every public call holds it */
 };
 
 void ck_pv_guard_cfg_init(ck_pv_guard_cfg *cfg)
@@ -34,6 +36,10 @@ void ck_pv_guard_cfg_init(ck_pv_guard_cfg *cfg)
     cfg->backoff_max_ms = 300000;
     cfg->summary_ms = 60000;
     cfg->slots = 1024;
+    cfg->label = "CTL Provider";
+    cfg->failure = "failed login";
+    cfg->failures = "failed logins";
+    cfg->accounts = "users";
 }
 
 ck_pv_guard *ck_pv_guard_new(const ck_pv_guard_cfg *cfg)
@@ -56,6 +62,13 @@ ck_pv_guard *ck_pv_guard_new(const ck_pv_guard_cfg *cfg)
         g->cfg.summary_ms = d.summary_ms;
     if (!g->cfg.slots)
         g->cfg.slots = d.slots;
+    if (!g->cfg.label || !g->cfg.failure || !g->cfg.failures || !g->cfg.accounts) {
+        g->cfg.label = d.label;
+        g->cfg.failure = d.failure;
+        g->cfg.failures = d.failures;
+        g->cfg.accounts = d.accounts;
+    }
+    pthread_mutex_init(&g->mu, NULL);
     g->slots = calloc(g->cfg.slots, sizeof *g->slots);
     if (!g->slots) {
         free(g);
@@ -68,6 +81,7 @@ void ck_pv_guard_free(ck_pv_guard *g)
 {
     if (!g)
         return;
+    pthread_mutex_destroy(&g->mu);
     free(g->slots);
     free(g);
 }
@@ -118,27 +132,30 @@ static uint64_t left(const ck_pv_guard *g, const slot *s, uint64_t now_ms)
 
 uint64_t ck_pv_guard_wait(ck_pv_guard *g, const char *addr, const char *user, uint64_t now_ms)
 {
+    pthread_mutex_lock(&g->mu);
     uint64_t a = left(g, find(g, KIND_SOURCE, addr), now_ms);
     uint64_t u = left(g, find(g, KIND_USER, user), now_ms);
+    pthread_mutex_unlock(&g->mu);
     return a > u ? a : u;
 }
 
-static void summary(slot *s, uint64_t now_ms, char *audit, size_t n)
+static void summary(const ck_pv_guard *g, slot *s, uint64_t now_ms, char *audit, size_t n)
 {
     uint64_t secs = (now_ms - s->window_ms + 999) / 1000;
     if (s->several_users)
-        snprintf(audit, n, "CTL Provider: %u failed logins for several users (last '%s') from %s in the last %llu s",
-                 s->pending, s->last_user, s->key, (unsigned long long)secs);
+        snprintf(audit, n, "%s: %u %s for several %s (last '%s') from %s in the last %llu s", g->cfg.label, s->pending,
+                 g->cfg.failures, g->cfg.accounts, s->last_user, s->key,
+                 (unsigned long long)secs);
     else
-        snprintf(audit, n, "CTL Provider: %u failed login%s for '%s' from %s in the last %llu s", s->pending,
-                 s->pending == 1 ? "" : "s", s->last_user, s->key, (unsigned long long)secs);
+        snprintf(audit, n, "%s: %u %s for '%s' from %s in the last %llu s", g->cfg.label, s->pending,
+                 s->pending == 1 ? g->cfg.failure : g->cfg.failures, s->last_user, s->key, (unsigned long long)secs);
     s->pending = 0;
     s->several_users = false;
     s->window_ms = now_ms;
 }
 
-bool ck_pv_guard_failed(ck_pv_guard *g, const char *addr, const char *user, bool checked, uint64_t now_ms,
-                        char *audit, size_t audit_size)
+static bool failed_locked(ck_pv_guard *g, const char *addr, const char *user, bool checked, uint64_t now_ms,
+                          char *audit, size_t audit_size)
 {
     slot *u = get(g, KIND_USER, user, now_ms);
     if (checked) {
@@ -156,7 +173,7 @@ bool ck_pv_guard_failed(ck_pv_guard *g, const char *addr, const char *user, bool
         s->several_users = false;
         s->window_ms = now_ms;
         snprintf(s->last_user, sizeof s->last_user, "%s", user);
-        snprintf(audit, audit_size, "CTL Provider: failed login for '%s' from %s", user, addr);
+        snprintf(audit, audit_size, "%s: %s for '%s' from %s", g->cfg.label, g->cfg.failure, user, addr);
         return true;
     }
     if (s->pending && strcmp(s->last_user, user) != 0)
@@ -165,12 +182,22 @@ bool ck_pv_guard_failed(ck_pv_guard *g, const char *addr, const char *user, bool
     s->pending++;
     if (now_ms - s->window_ms < g->cfg.summary_ms)
         return false;
-    summary(s, now_ms, audit, audit_size);
+    summary(g, s, now_ms, audit, audit_size);
     return true;
+}
+
+bool ck_pv_guard_failed(ck_pv_guard *g, const char *addr, const char *user, bool checked, uint64_t now_ms,
+                        char *audit, size_t audit_size)
+{
+    pthread_mutex_lock(&g->mu);
+    bool row = failed_locked(g, addr, user, checked, now_ms, audit, audit_size);
+    pthread_mutex_unlock(&g->mu);
+    return row;
 }
 
 void ck_pv_guard_succeeded(ck_pv_guard *g, const char *addr, const char *user, uint64_t now_ms)
 {
+    pthread_mutex_lock(&g->mu);
     slot *u = find(g, KIND_USER, user);
     if (u)
         memset(u, 0, sizeof *u);
@@ -179,16 +206,20 @@ void ck_pv_guard_succeeded(ck_pv_guard *g, const char *addr, const char *user, u
         s->failures = 0;
         s->last_seen_ms = now_ms;
     }
+    pthread_mutex_unlock(&g->mu);
 }
 
 bool ck_pv_guard_flush(ck_pv_guard *g, uint64_t now_ms, char *audit, size_t audit_size)
 {
-    for (size_t i = 0; i < g->cfg.slots; i++) {
+    bool row = false;
+    pthread_mutex_lock(&g->mu);
+    for (size_t i = 0; i < g->cfg.slots && !row; i++) {
         slot *s = &g->slots[i];
         if (s->kind == KIND_SOURCE && s->pending && now_ms - s->window_ms >= g->cfg.summary_ms) {
-            summary(s, now_ms, audit, audit_size);
-            return true;
+            summary(g, s, now_ms, audit, audit_size);
+            row = true;
         }
     }
-    return false;
+    pthread_mutex_unlock(&g->mu);
+    return row;
 }

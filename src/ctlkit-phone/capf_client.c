@@ -14,6 +14,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/capf.h"
 #include "ctlkit/capf_server.h"
+#include "keypool.h"
 
 /* The certificates of trust_pem as the only anchors; the server's name is
  * not checked (phones check the certificate against their trust list). */
@@ -112,22 +113,41 @@ static int send_auth(SSL *ssl, const ph_capf_cfg *cfg, uint32_t id, ck_err *err)
     return rc;
 }
 
+/* The key KEY_GENERATE_REQUEST asks for: the given (pool) key when there
+ * is one, which must be of that kind, else a new one. */
+static EVP_PKEY *key_for(const ph_capf_cfg *cfg, const ck_capf_msg *req, ck_err *err)
+{
+    static const unsigned curve_bits[] = {256, 384, 521};
+    ph_keyspec k = {.ec = req->key_type == CK_CAPF_KEY_EC,
+                    .bits = req->key_type == CK_CAPF_KEY_EC ? curve_bits[req->curve % 3] : req->key_size};
+    if (!cfg->given_key)
+        return ph_keyspec_generate(&k, err);
+    char name[16];
+    if (!ph_keyspec_matches(&k, cfg->given_key)) {
+        ck_fail(err, CK_EINVAL, "the server asked for a %s key; the one given with --key is not one",
+                ph_keyspec_name(&k, name, sizeof name));
+        return NULL;
+    }
+    EVP_PKEY_up_ref(cfg->given_key);
+    return cfg->given_key;
+}
+
 /* KEY_GENERATE_REQUEST: makes the key (saying REQUEST_IN_PROGRESS first,
  * as phones do), answers with its SubjectPublicKeyInfo. */
-static int on_keygen(SSL *ssl, const ck_capf_msg *req, ph_capf_result *r, ck_err *err)
+static int on_keygen(SSL *ssl, const ph_capf_cfg *cfg, const ck_capf_msg *req, ph_capf_result *r, ck_err *err)
 {
-    static const char *const curves[] = {"P-256", "P-384", "P-521"};
     ck_capf_msg m;
     ck_capf_msg_init(&m, CK_CAPF_REQUEST_IN_PROGRESS, req->hdr.session);
     if (send_msg(ssl, &m, err) < 0)
         return -1;
-    EVP_PKEY *key = req->key_type == CK_CAPF_KEY_EC ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[req->curve])
-                                                    : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)req->key_size);
+    EVP_PKEY *key = key_for(cfg, req, err);
+    if (!key)
+        return -1;
     uint8_t *spki = NULL;
-    int n = key ? i2d_PUBKEY(key, &spki) : -1;
+    int n = i2d_PUBKEY(key, &spki);
     if (n <= 0) {
         EVP_PKEY_free(key);
-        return ck_fail_ssl(err, CK_ECRYPTO, "making the key the server asked for failed");
+        return ck_fail_ssl(err, CK_ECRYPTO, "encoding the public key failed");
     }
     ck_capf_msg_init(&m, CK_CAPF_KEYGEN_RESP, req->hdr.session);
     m.present = CK_CAPF_BIT(CK_CAPF_TAG_PUBLIC_KEY);
@@ -213,7 +233,7 @@ static int converse(SSL *ssl, const ph_capf_cfg *cfg, ph_capf_result *r, ck_err 
         switch (m.hdr.command) {
         case CK_CAPF_KEYGEN_REQ:
             r->operation = "install";
-            rc = on_keygen(ssl, &m, r, err);
+            rc = on_keygen(ssl, cfg, &m, r, err);
             break;
         case CK_CAPF_STORE_CERT_REQ:
             rc = on_store(ssl, &m, r, err);

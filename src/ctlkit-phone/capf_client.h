@@ -21,6 +21,8 @@ typedef struct ph_capf_cfg {
     const char *auth_string;   /* what the user typed; NULL: the null string */
     X509 *lsc, *mic;           /* the certificates the phone holds (either may be NULL) */
     EVP_PKEY *lsc_key, *mic_key;
+    EVP_PKEY *given_key;       /* answer KEY_GENERATE_REQUEST with this key (a pool's) instead of
+                                  making one; it must be the kind the server asks for */
     unsigned timeout_ms;       /* per read */
 } ph_capf_cfg;
 

@@ -17,6 +17,7 @@
 #include "ctlkit/bytes.h"
 #include "boot.h"
 #include "capf_client.h"
+#include "keypool.h"
 #include "ctlkit/capf.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/x509.h"
@@ -41,9 +42,11 @@ static void usage(FILE *to)
           "  fleet --state DIR --count N --models 7975:70,8865:25,7960:5 --tftp ADDR:PORT [--tftp ...]\n"
           "        [--tvs ADDR:PORT ...] [--concurrency C] [--json]   boot a new fleet\n"
           "  fleet reset --state DIR [--model M] [--concurrency C] [--json]   reboot the same fleet\n"
-          "  capf  --state DIR --mac MAC --model MODEL --capf HOST:PORT --trust CAPF.pem [--auth-string DIGITS] [--json]\n"
-          "        one CAPF session: install, delete or hand over the LSC as the server asks (DIR/LSC.pem;\n"
-          "        DIR/MIC.pem, when present, is the phone's manufacturing certificate)\n"
+          "  capf  --state DIR --mac MAC --model MODEL --capf HOST:PORT --trust CAPF.pem [--auth-string DIGITS]\n"
+          "        [--key FILE] [--json]   one CAPF session: install, delete or hand over the LSC as the server\n"
+          "        asks (DIR/LSC.pem; DIR/MIC.pem, when present, is the phone's manufacturing certificate;\n"
+          "        --key: answer the key request with this key, e.g. from a pool, instead of making one)\n"
+          "  keypool --dir D --count N [--key rsa:2048|ec:256|...]   pre-made key pairs D/key-NNNNNN.pem (0600)\n"
           "  models                                      the model table\n"
           "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
           "  --retries N (default 4), --tvs-timeout MS (default 5000), --no-config, --verbose (fleet: every phone)\n"
@@ -62,11 +65,12 @@ typedef struct opts {
     ph_addr capf;
     bool have_capf;
     const char *trust, *auth_string;
+    const char *key, *dir; /* capf: a key file; keypool: the kind of key, and the pool's folder */
     int argi; /* first positional argument */
 } opts;
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
-       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_HELP };
+       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -77,7 +81,7 @@ static int num(const char *name, const char *s, long long min, long long max, lo
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, opts *o)
+static int parse_opts(int argc, char **argv, bool need_state, opts *o)
 {
     static const struct option lo[] = {
         {"state", required_argument, NULL, O_STATE},     {"mac", required_argument, NULL, O_MAC},
@@ -90,6 +94,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"no-config", no_argument, NULL, O_NOCONFIG},    {"verbose", no_argument, NULL, O_VERBOSE},
         {"capf", required_argument, NULL, O_CAPF},       {"trust", required_argument, NULL, O_TRUST},
         {"auth-string", required_argument, NULL, O_AUTH_STRING},
+        {"key", required_argument, NULL, O_KEY},         {"dir", required_argument, NULL, O_DIR},
         {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .max_size = CK_TL_MAX_PARSE};
@@ -159,6 +164,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             break;
         case O_TRUST: o->trust = optarg; break;
         case O_AUTH_STRING: o->auth_string = optarg; break;
+        case O_KEY: o->key = optarg; break;
+        case O_DIR: o->dir = optarg; break;
         case O_VERBOSE: o->verbose = true; break;
         case O_HELP:
         case 'h': usage(stdout); return 1;
@@ -166,7 +173,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
     }
     o->argi = optind;
-    if (!o->state) {
+    if (need_state && !o->state) {
         fprintf(stderr, "ctlkit-phone: --state DIR is required\n");
         return -1;
     }
@@ -593,6 +600,10 @@ static int cmd_capf(opts *o)
         fprintf(stderr, "ctlkit-phone capf: %s\n", err.msg);
         goto out;
     }
+    if (o->key && !(cfg.given_key = ph_keypool_load(o->key, &err))) {
+        fprintf(stderr, "ctlkit-phone capf: --key: %s\n", err.msg);
+        goto out;
+    }
     if ((p.mac[0] && strcmp(p.mac, mac) != 0) || (p.model && p.model != m)) {
         fprintf(stderr, "ctlkit-phone capf: %s holds the state of SEP%s (%s); use another --state\n", o->state, p.mac,
                 p.model ? p.model->name : "?");
@@ -624,11 +635,36 @@ out:
     X509_free(cfg.mic);
     EVP_PKEY_free(cfg.lsc_key);
     EVP_PKEY_free(cfg.mic_key);
+    EVP_PKEY_free(cfg.given_key);
     X509_free(r.new_lsc);
     EVP_PKEY_free(r.new_key);
     ph_phone_clear(&pool, &p);
     ph_pool_free(&pool);
     return rc;
+}
+
+/* ---- keypool ---- */
+
+static int cmd_keypool(opts *o)
+{
+    ck_err err = {0};
+    if (!o->dir || !o->count) {
+        fprintf(stderr, "ctlkit-phone keypool: --dir and --count are required\n");
+        return EX_USAGE;
+    }
+    ph_keyspec k;
+    if (ph_keyspec_parse(o->key ? o->key : "rsa:2048", &k, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone keypool: --key: %s\n", err.msg);
+        return EX_USAGE;
+    }
+    unsigned long made = 0;
+    char name[16];
+    if (ph_keypool_fill(o->dir, (unsigned long)o->count, &k, &made, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone keypool: %s (%lu new keys written)\n", err.msg, made);
+        return EX_USAGE;
+    }
+    printf("%s: %lld %s keys (%lu new)\n", o->dir, o->count, ph_keyspec_name(&k, name, sizeof name), made);
+    return EX_OK;
 }
 
 static int cmd_models(void)
@@ -653,7 +689,8 @@ int main(int argc, char **argv)
     bool reset = strcmp(cmd, "fleet") == 0 && argc > 2 && strcmp(argv[2], "reset") == 0;
     int skip = reset ? 2 : 1;
     opts o;
-    int pr = parse_opts(argc - skip, argv + skip, &o);
+    bool keypool = strcmp(cmd, "keypool") == 0;
+    int pr = parse_opts(argc - skip, argv + skip, !keypool, &o);
     if (pr != 0) {
         if (pr < 0)
             usage(stderr);
@@ -665,6 +702,8 @@ int main(int argc, char **argv)
         return cmd_show(&o);
     if (strcmp(cmd, "capf") == 0)
         return cmd_capf(&o);
+    if (keypool)
+        return cmd_keypool(&o);
     if (strcmp(cmd, "erase") == 0)
         return cmd_erase(&o, argc - skip, argv + skip);
     if (strcmp(cmd, "fleet") == 0)

@@ -1,12 +1,14 @@
 /* CAPF: phones' certificate enrolment over the common TLS model
  * (tls_conn.h); see capf_service.h. */
 #include <limits.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -33,6 +35,7 @@ struct capf_service {
     atomic_uint next_session;                 /* session ids: 1, 2, ... */
     atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
     atomic_ullong abandoned;                  /* connections closed before END_SESSION */
+    ck_pv_guard *guard;                       /* wrong authentications, across connections */
 };
 
 /* One connection's state. */
@@ -50,6 +53,22 @@ void capf_config_init(capf_config *cfg)
     cfg->max_conns = 100;
     cfg->timeout_ms = 120000;
     cfg->tls_min = TLS1_2_VERSION;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The peer's address without its port: back-off is per source. */
+static void source_of(tls_conn *c, char *out, size_t n)
+{
+    const struct sockaddr *sa = tls_conn_peer_addr(c);
+    socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (!sa || getnameinfo(sa, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, n, "%s", tls_conn_peer(c));
 }
 
 static int open_cluster(const capf_service *svc, ck_cluster **out, ck_err *err)
@@ -86,6 +105,8 @@ static void greet(tls_conn *c, tls_reply *r)
         r->close_after = true;
         return;
     }
+    cc->sess.guard = svc->guard;
+    source_of(c, cc->sess.source, sizeof cc->sess.source);
     dlog(DLOG_INFO, "CAPF: %s: session %u: AUTH_REQUEST sent", cc->peer, id);
 }
 
@@ -127,6 +148,7 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
         return ck_capf_build_end_session(cc->sess.id, CK_CAPF_REASON_INVALID, r->out, &err) < 0 ? -1 : 0;
     }
     cc->sess.now = 0; /* the session reads the clock */
+    cc->sess.now_ms = now_ms();
     if (ck_capf_session_feed(&cc->sess, &cc->iss, &db, frame, len, r->out, &err) < 0) {
         dlog(DLOG_ERR, "CAPF: %s: %s", cc->peer, err.msg);
         return -1;
@@ -162,8 +184,23 @@ static void on_close(tls_conn *c)
     OPENSSL_cleanse(cc, sizeof *cc);
 }
 
-static const tls_srv_ops capf_ops = {
-    .frame_len = frame_len, .handle = handle, .open = on_open, .close = on_close, .greet = greet};
+/* Summaries of wrong authentications whose flood stopped: audited and
+ * logged once a second, by the first worker. */
+static void on_tick(void *arg, int worker)
+{
+    capf_service *svc = arg;
+    char line[256];
+    if (worker != 0 || !svc->cluster[0])
+        return;
+    while (ck_pv_guard_flush(svc->guard, now_ms(), line, sizeof line)) {
+        dlog(DLOG_WARNING, "%s", line);
+        /* A row the store refuses is not worth more than the log line. */
+        CK_IGNORE(ck_store_audit(ck_cluster_store(svc->cluster[0]), "", "", line, NULL));
+    }
+}
+
+static const tls_srv_ops capf_ops = {.frame_len = frame_len, .handle = handle, .open = on_open, .close = on_close,
+                                     .greet = greet, .tick = on_tick};
 
 capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
 {
@@ -185,6 +222,12 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
     }
     if (!(svc->cluster_dir = strdup(cfg->cluster_dir)) || !(svc->node = strdup(cfg->node)) ||
         (cfg->node_dir && !(svc->node_dir = strdup(cfg->node_dir)))) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto fail;
+    }
+    ck_pv_guard_cfg gcfg;
+    ck_capf_guard_cfg_init(&gcfg);
+    if (!(svc->guard = ck_pv_guard_new(&gcfg))) {
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto fail;
     }
@@ -216,6 +259,7 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         .max_frame = CK_CAPF_MAX_FRAME,
         .conn_data_size = sizeof(capf_conn),
         .secret_input = true, /* AUTH_RESPONSE carries the authentication string */
+        .tick_ms = 1000,
     };
     if (!(svc->srv = tls_srv_new(&tc, err)))
         goto fail;
@@ -278,6 +322,7 @@ void capf_service_free(capf_service *svc)
     free(svc->cluster_dir);
     free(svc->node_dir);
     free(svc->node);
+    ck_pv_guard_free(svc->guard);
     free(svc);
 }
 

@@ -576,13 +576,85 @@ static void test_auth_by_mic(void **state)
     run_auth(&f, CK_CAPF_KEYGEN_REQ);
 }
 
+/* One AUTH_RESPONSE "123456" for DEV from source at now_ms; the command
+ * of the answer (15: END_SESSION, 3: KEY_GENERATE_REQUEST). */
+static uint8_t auth_from(ck_pv_guard *g, const char *source, uint64_t now_ms, char *log, size_t logsz)
+{
+    ck_capf_session s;
+    ck_buf out;
+    begin(&s, 1);
+    s.guard = g;
+    snprintf(s.source, sizeof s.source, "%s", source);
+    s.now_ms = now_ms;
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    uint8_t cmd = out.len > 1 ? out.data[1] : 0;
+    if (cmd == CK_CAPF_END_SESSION)
+        assert_int_equal(out.data[out.len - 1], 7);
+    snprintf(log, logsz, "%s", s.log);
+    ck_buf_free(&out);
+    return cmd;
+}
+
+/* Wrong strings back off the device across connections and sources; the
+ * operation stays pending; only the first refusal and then summaries reach
+ * the row and the audit; the right string works after the back-off. */
+static void test_backoff(void **state)
+{
+    (void)state;
+    ck_pv_guard_cfg cfg;
+    ck_capf_guard_cfg_init(&cfg);
+    cfg.free_failures = 3;
+    cfg.backoff_ms = 1000;
+    cfg.summary_ms = 60000;
+    ck_pv_guard *g = ck_pv_guard_new(&cfg);
+    assert_non_null(g);
+    char log[320];
+
+    reset_row("install", "string", "654321", "rsa", 2048);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(auth_from(g, "10.0.0.7", 1000 + (uint64_t)i, log, sizeof log), CK_CAPF_END_SESSION);
+        assert_non_null(strstr(log, "authentication failed"));
+    }
+    assert_int_equal(n_updates, 1); /* the first refusal only */
+    assert_non_null(strstr(row.last_result, "authentication failed"));
+
+    /* Now even the right string is refused unchecked, from any source,
+     * with the same END_SESSION 7, and nothing is written. */
+    snprintf(row.auth_string, sizeof row.auth_string, "123456");
+    assert_int_equal(auth_from(g, "10.0.0.7", 1500, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_non_null(strstr(log, "refused unchecked"));
+    assert_int_equal(n_updates, 1);
+    assert_int_equal(auth_from(g, "10.0.0.8", 1600, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_non_null(strstr(log, "refused unchecked"));
+    assert_int_equal(n_updates, 2); /* the first from that source */
+    assert_string_equal(row.operation, "install");
+    assert_null(row.lsc_pem);
+
+    /* After the back-off the right string goes on to the key request. */
+    assert_int_equal(auth_from(g, "10.0.0.8", 1002 + 1000, log, sizeof log), CK_CAPF_KEYGEN_REQ);
+
+    /* A wrong string a minute later: the source's refusals so far come
+     * as one summary row. */
+    snprintf(row.auth_string, sizeof row.auth_string, "654321");
+    assert_int_equal(auth_from(g, "10.0.0.7", 70000, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_int_equal(n_updates, 3);
+    assert_non_null(strstr(row.last_result, "install refused: 4 wrong authentications for '" DEV "' from 10.0.0.7"));
+
+    /* Without a guard every refusal is recorded (as before). */
+    n_updates = 0;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(auth_from(NULL, "10.0.0.7", 1000, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_int_equal(n_updates, 5);
+    ck_pv_guard_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_by_string), cmocka_unit_test(test_install_null_string_ec),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
-        cmocka_unit_test(test_auth_by_mic),
+        cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
