@@ -1,6 +1,7 @@
 /* The device files of a node's TFTP folder: SEP<MAC>.cnf.xml for every
  * device of the store and, in mixed mode, SEP<MAC>.cnf.xml.sgn signed with
- * the node's own CallManager (TFTP) key. Part of materializing a node
+ * the node's own CallManager (TFTP) key; for an encrypted-config device
+ * with an RSA LSC, SEP<MAC>.cnf.xml.enc.sgn and the stub .sgn instead. Part of materializing a node
  * (materialize.c): built when the device, the template, the certificates
  * or the mode changed (a file whose bytes would stay the same is not
  * rewritten, a .sgn that still verifies over the same content is not
@@ -13,6 +14,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/device.h"
+#include "ctlkit/encsgn.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
@@ -56,6 +58,19 @@ static bool sgn_current(const char *path, const char *xml, size_t len, X509 *cer
     return ok;
 }
 
+/* Loads the node's CallManager key the first time a file needs signing. */
+static int signer_key(ck_cluster *c, const char *node, signer_slot *sg, const char *name, ck_err *err)
+{
+    if (sg->key)
+        return 0;
+    if (sg->tried)
+        return ck_fail(err, CK_ESTATE, "no CallManager key to sign %s", name);
+    sg->tried = true;
+    X509_free(sg->cert);
+    sg->cert = NULL;
+    return ck__load_unit(c, node, CK_UNIT_CALLMANAGER, &sg->cert, &sg->key, err);
+}
+
 static int write_sgn(ck_cluster *c, const char *node, const ck_device_row *d, const char *xml, size_t len,
                      signer_slot *sg, size_t *written, ck_err *err)
 {
@@ -66,15 +81,8 @@ static int write_sgn(ck_cluster *c, const char *node, const ck_device_row *d, co
         return -1;
     if (sgn_current(path, xml, len, sg->cert))
         return 0;
-    if (!sg->key) {
-        if (sg->tried)
-            return ck_fail(err, CK_ESTATE, "no CallManager key to sign %s", name);
-        sg->tried = true;
-        X509_free(sg->cert);
-        sg->cert = NULL;
-        if (ck__load_unit(c, node, CK_UNIT_CALLMANAGER, &sg->cert, &sg->key, err) < 0)
-            return -1;
-    }
+    if (signer_key(c, node, sg, name, err) < 0)
+        return -1;
     ck_tl_signer s;
     ck_tl_signer_key(&s, sg->cert, sg->key);
     ck_tl_build_opts o = {.filename = name, .digest_alg = CK_DIGEST_SHA1};
@@ -97,17 +105,105 @@ static bool remove_file(ck_cluster *c, const char *node, const char *name)
     return unlink(path) == 0;
 }
 
-/* HOOK(E2, issue 12 item 3): SEP<MAC>.cnf.xml.enc.sgn and the stub .sgn
- * for a device whose profile encrypts its configuration (d->encrypted_config,
- * mixed mode) and that has an LSC (or MIC) on record. The encrypted file is
- * made by lib code another change brings (the .enc.sgn builder); until
- * then such a device gets the plain signed configuration like any other,
- * and this returns 0 having written nothing. */
-static int make_encrypted_config(ck_cluster *c, const char *node, const ck_device_row *d, const char *xml,
-                                 size_t len, signer_slot *sg, ck_err *err)
+/* The certificate a device's configuration is encrypted for, or NULL
+ * when it gets the signed full configuration: only in mixed mode, for an
+ * encrypted profile with "TFTP Encrypted Config", and only to the LSC on
+ * record (ctlkit keeps no MIC of a phone, so there is no MIC to fall back
+ * on, unlike CUCM). An EC LSC cannot carry a wrapped AES key (no phone or
+ * tool knows how), so such a phone keeps the signed full configuration
+ * (docs/phones-capf.md). */
+static X509 *encryption_recipient(const ck_device_row *d, bool mixed)
 {
-    (void)c, (void)node, (void)d, (void)xml, (void)len, (void)sg, (void)err;
-    return 0;
+    if (!mixed || !d->encrypted_config || strcmp(d->profile, "encrypted") != 0 || !d->lsc_pem)
+        return NULL;
+    X509 *cert = NULL;
+    if (ck_load_pem_mem(d->lsc_pem, strlen(d->lsc_pem), &cert, NULL, false, NULL) < 0)
+        return NULL;
+    EVP_PKEY *pub = X509_get0_pubkey(cert);
+    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
+/* Is the folder's .enc.sgn this configuration, signed by the node's
+ * current CallManager certificate? Whom it was encrypted for cannot be
+ * read back (the wrapped key is randomized); the stub .sgn beside it
+ * names that certificate (certHash) and is written after it, so the pair
+ * is current only when the stub is too. */
+static bool enc_current(const char *path, const char *xml, size_t len, X509 *cert)
+{
+    uint8_t *disk = NULL, md[EVP_MAX_MD_SIZE];
+    size_t dl = 0;
+    unsigned ml = 0;
+    ck_tl_file *f = NULL;
+    bool ok = ck_read_file(path, 2 * len + 8192, &disk, &dl, NULL) == 0 && ck_sgn_parse(disk, dl, &f, NULL) == 0 &&
+              f->enc.present && f->enc.digest_alg == CK_DIGEST_SHA1 &&
+              EVP_Digest(xml, len, md, &ml, EVP_sha1(), NULL) == 1 && f->enc.digest.n == ml &&
+              memcmp(f->enc.digest.p, md, ml) == 0 && ck_tl_verify_with(f, cert, NULL) == 0;
+    ck_tl_free(f);
+    free(disk);
+    return ok;
+}
+
+/* SEP<MAC>.cnf.xml.enc.sgn encrypted for recipient and the stub .sgn
+ * beside it (section 3.2 of the CAPF notes), both signed with the node's
+ * CallManager key; rebuilt only when the configuration, the recipient or
+ * the signer changed. The .enc.sgn goes first: a stub naming a certificate
+ * never sits beside an older .enc.sgn for another. */
+static int write_encrypted(ck_cluster *c, const char *node, const ck_device_row *d, const char *xml, size_t len,
+                           X509 *recipient, signer_slot *sg, size_t *written, ck_err *err)
+{
+    char enc_name[64], sgn_name[64], enc_path[PATH_MAX], sgn_path[PATH_MAX];
+    snprintf(enc_name, sizeof enc_name, "%s.cnf.xml.enc.sgn", d->name);
+    snprintf(sgn_name, sizeof sgn_name, "%s.cnf.xml.sgn", d->name);
+    ck_cluster_node_path(c, node, "tftp", enc_name, enc_path, sizeof enc_path);
+    ck_cluster_node_path(c, node, "tftp", sgn_name, sgn_path, sizeof sgn_path);
+    char *stub = NULL;
+    size_t stub_len = 0;
+    if (ck_encsgn_stub((const uint8_t *)xml, len, recipient, &stub, &stub_len, err) < 0) {
+        ck_err_prefix(err, "%s", d->name);
+        return -1;
+    }
+    int rc = 0;
+    if (!sg->cert && ck__load_unit(c, node, CK_UNIT_CALLMANAGER, &sg->cert, NULL, err) < 0)
+        rc = -1;
+    bool enc_ok = rc == 0 && enc_current(enc_path, xml, len, sg->cert);
+    bool stub_ok = rc == 0 && enc_ok && sgn_current(sgn_path, stub, stub_len, sg->cert);
+    if (rc == 0 && !stub_ok && signer_key(c, node, sg, enc_name, err) < 0)
+        rc = -1;
+    ck_tl_signer s = {0};
+    if (rc == 0 && !stub_ok)
+        ck_tl_signer_key(&s, sg->cert, sg->key);
+    if (rc == 0 && !stub_ok) {
+        /* Rebuilt with the stub whenever the stub is not current: the old
+         * .enc.sgn may be for the phone's previous certificate. */
+        ck_tl_build_opts o = {.filename = enc_name, .digest_alg = CK_DIGEST_SHA1};
+        uint8_t *out = NULL;
+        size_t olen = 0;
+        bool changed = false;
+        rc = ck_encsgn_build((const uint8_t *)xml, len, &s, &o, recipient, &out, &olen, err) == 0 &&
+                     ck__bring_file(c, node, enc_name, out, olen, &changed, err) == 0
+                 ? 0
+                 : -1;
+        free(out);
+        *written += changed;
+    }
+    if (rc == 0 && !stub_ok) {
+        ck_tl_build_opts o = {.filename = sgn_name, .digest_alg = CK_DIGEST_SHA1};
+        uint8_t *out = NULL;
+        size_t olen = 0;
+        bool changed = false;
+        rc = ck_sgn_build((const uint8_t *)stub, stub_len, &s, &o, &out, &olen, err) == 0 &&
+                     ck__bring_file(c, node, sgn_name, out, olen, &changed, err) == 0
+                 ? 0
+                 : -1;
+        free(out);
+        *written += changed;
+    }
+    free(stub);
+    return rc;
 }
 
 static int one_device(ck_cluster *c, const char *node, const ck_device_config_ctx *ctx, const ck_device_row *d,
@@ -116,27 +212,39 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     char *xml = NULL;
     size_t len = 0;
     char name[64];
+    if (ck_device_config_xml(ctx, d, &xml, &len, err) < 0)
+        return -1;
+    X509 *recipient = encryption_recipient(d, ctx->mixed);
+    int rc = 0;
+    if (recipient) {
+        /* The configuration exists only encrypted: no plaintext copy in
+         * the folder (TFTP would also sign it on request as .sgn). */
+        rc = write_encrypted(c, node, d, xml, len, recipient, sg, written, err);
+        snprintf(name, sizeof name, "%s.cnf.xml", d->name);
+        if (rc == 0)
+            *removed += remove_file(c, node, name);
+        X509_free(recipient);
+        free(xml);
+        return rc;
+    }
     snprintf(name, sizeof name, "%s.cnf.xml", d->name);
     bool changed = false;
-    if (ck_device_config_xml(ctx, d, &xml, &len, err) < 0 ||
-        ck__bring_file(c, node, name, (const uint8_t *)xml, len, &changed, err) < 0) {
+    if (ck__bring_file(c, node, name, (const uint8_t *)xml, len, &changed, err) < 0) {
         free(xml);
         return -1;
     }
     *written += changed;
-    int rc = 0;
     if (ctx->mixed) {
         rc = write_sgn(c, node, d, xml, len, sg, written, err);
-        if (rc == 0 && d->encrypted_config)
-            rc = make_encrypted_config(c, node, d, xml, len, sg, err);
     } else {
         /* Non-secure: phones take the plain file; a .sgn from mixed mode
          * would carry the old security mode. */
         snprintf(name, sizeof name, "%s.cnf.xml.sgn", d->name);
         *removed += remove_file(c, node, name);
-        snprintf(name, sizeof name, "%s.cnf.xml.enc.sgn", d->name);
-        *removed += remove_file(c, node, name);
     }
+    /* No LSC any more, another profile, or non-secure: no encrypted file. */
+    snprintf(name, sizeof name, "%s.cnf.xml.enc.sgn", d->name);
+    *removed += remove_file(c, node, name);
     free(xml);
     return rc;
 }

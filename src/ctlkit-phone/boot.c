@@ -8,9 +8,10 @@
 #include <time.h>
 
 #include "boot.h"
+#include "ctlkit/encsgn.h"
 #include "tvs_client.h"
 
-typedef enum step { S_CTL_SEP, S_CTL, S_ITL_SEP, S_ITL, S_CNF, S_DONE } step;
+typedef enum step { S_CTL_SEP, S_CTL, S_ITL_SEP, S_ITL, S_CNF, S_ENC, S_DONE } step;
 
 struct ph_boot {
     struct event_base *base;
@@ -34,6 +35,7 @@ struct ph_boot {
     ph_tvs_query *tvs;
     struct timespec t0;
     ph_boot_report r;
+    char cert_hash[33];     /* the stub .sgn's certHash: whom the .enc.sgn is for */
 };
 
 const char *ph_file_status_name(ph_file_status s)
@@ -223,6 +225,68 @@ static void judge(ph_boot *b)
     next_step_after_list(b);
 }
 
+/* ---- the encrypted configuration ---- */
+
+/* The phone's key for the certificate whose MD5 the stub names (its LSC
+ * or its MIC), or NULL. */
+static EVP_PKEY *key_for(const ph_phone *p, const char *cert_hash, const char **which)
+{
+    X509 *certs[2] = {p->lsc, p->mic};
+    EVP_PKEY *keys[2] = {p->lsc_key, p->mic_key};
+    static const char *const names[2] = {"LSC", "MIC"};
+    for (int i = 0; i < 2; i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        char hex[33] = "";
+        if (!certs[i] || !keys[i] || X509_digest(certs[i], EVP_md5(), md, &n) != 1 || n != 16)
+            continue;
+        for (unsigned k = 0; k < 16; k++)
+            snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        if (strcmp(hex, cert_hash) == 0) {
+            *which = names[i];
+            return keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* Checks the .enc.sgn's signer as for a .sgn, opens it with the key the
+ * stub names and reads the full configuration from it. */
+static void open_encrypted(ph_boot *b, ph_file_report *fr, const uint8_t *data, size_t len)
+{
+    const uint8_t *content;
+    size_t clen;
+    ck_err err = {0};
+    ph_list *ctl = b->phone->ctl, *itl = b->phone->itl;
+    ck_tl_file *f = NULL;
+    uint8_t *plain = NULL;
+    size_t plen = 0;
+    const char *which = NULL;
+    EVP_PKEY *key = key_for(b->phone, b->cert_hash, &which);
+    if (ck_ph_check_sgn(ctl ? ctl->parsed : NULL, itl ? itl->parsed : NULL, data, len, &content, &clen, &err) < 0) {
+        fr->status = PH_F_REJECTED;
+        snprintf(fr->detail, sizeof(fr->detail), "encrypted configuration refused: %s", err.msg);
+    } else if (!key) {
+        fr->status = PH_F_REJECTED;
+        snprintf(fr->detail, sizeof(fr->detail),
+                 "encrypted configuration refused: it is for certificate %s, which the phone does not hold",
+                 b->cert_hash[0] ? b->cert_hash : "(none named)");
+    } else if (ck_sgn_parse(data, len, &f, &err) < 0 || ck_encsgn_decrypt(f, key, &plain, &plen, &err) < 0) {
+        fr->status = PH_F_REJECTED;
+        snprintf(fr->detail, sizeof(fr->detail), "encrypted configuration refused: %s", err.msg);
+    } else {
+        ph_cnf_read(plain, plen, &b->phone->cnf, NULL);
+        b->phone->cnf.encrypted = true;
+        fr->status = PH_F_VERIFIED;
+        snprintf(fr->detail, sizeof(fr->detail), "signature verified, decrypted with the phone's %s, %zu bytes of "
+                 "configuration", which, plen);
+    }
+    if (plain)
+        OPENSSL_cleanse(plain, plen);
+    free(plain);
+    ck_tl_free(f);
+}
+
 /* ---- TFTP steps ---- */
 
 static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, const char *msg);
@@ -274,6 +338,12 @@ static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, con
                      b->phone->itl ? "the installed one is kept" : "none installed");
             b->st = S_CNF;
             break;
+        case S_ENC:
+            fr->status = PH_F_REJECTED;
+            snprintf(fr->detail, sizeof(fr->detail), "the signed stub names an encrypted configuration the server "
+                                                     "does not have");
+            b->st = S_DONE;
+            break;
         default:
             fr->status = PH_F_NOT_FOUND;
             snprintf(fr->detail, sizeof(fr->detail), "no configuration file: the phone uses its defaults");
@@ -291,6 +361,13 @@ static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, con
         return;
     }
     fr->size = len;
+    if (b->st == S_ENC) {
+        open_encrypted(b, fr, data, len);
+        free(data);
+        b->st = S_DONE;
+        run_step(b);
+        return;
+    }
     if (b->st == S_CNF) {
         if (strstr(b->file, ".sgn")) {
             const uint8_t *content;
@@ -302,10 +379,20 @@ static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, con
                 fr->status = PH_F_REJECTED;
                 snprintf(fr->detail, sizeof(fr->detail), "signed configuration refused: %s", err.msg);
             } else {
+                ph_cnf_stub stub;
+                ph_cnf_read(content, clen, &b->phone->cnf, &stub);
                 fr->status = PH_F_VERIFIED;
                 snprintf(fr->detail, sizeof(fr->detail), "signature verified, %zu bytes of configuration", clen);
+                if (stub.encr_config) { /* the stub: the full one comes encrypted */
+                    snprintf(b->cert_hash, sizeof b->cert_hash, "%s", stub.cert_hash);
+                    free(data);
+                    b->st = S_ENC;
+                    run_step(b);
+                    return;
+                }
             }
         } else {
+            ph_cnf_read(data, len, &b->phone->cnf, NULL);
             fr->status = PH_F_LOADED;
             snprintf(fr->detail, sizeof(fr->detail), "%zu bytes of configuration", len);
         }
@@ -337,6 +424,7 @@ static void run_step(ph_boot *b)
         /* a phone holding a trust list asks for the signed configuration */
         snprintf(b->file, sizeof(b->file), "SEP%s.cnf.xml%s", mac, b->phone->ctl || b->phone->itl ? ".sgn" : "");
         break;
+    case S_ENC: snprintf(b->file, sizeof(b->file), "SEP%s.cnf.xml.enc.sgn", mac); break;
     case S_DONE: finish(b); return;
     }
     fetch(b);

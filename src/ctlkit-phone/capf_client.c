@@ -16,16 +16,31 @@
 #include "ctlkit/capf_server.h"
 #include "keypool.h"
 
-/* The certificates of trust_pem as the only anchors; the server's name is
+/* The certificates of trust_pem (or trust_certs) as the only anchors; the server's name is
  * not checked (phones check the certificate against their trust list). */
 static SSL_CTX *client_ctx(const ph_capf_cfg *cfg, ck_err *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx || SSL_CTX_load_verify_locations(ctx, cfg->trust_pem, NULL) != 1) {
+    if (!ctx) {
+        ck_fail_ssl(err, CK_ENOMEM, "cannot make a TLS context");
+        return NULL;
+    }
+    if (cfg->trust_pem && SSL_CTX_load_verify_locations(ctx, cfg->trust_pem, NULL) != 1) {
         SSL_CTX_free(ctx);
         ck_fail_ssl(err, CK_EINVAL, "cannot load the CAPF certificate %s", cfg->trust_pem);
         return NULL;
     }
+    if (!cfg->trust_pem && !cfg->n_trust_certs) {
+        SSL_CTX_free(ctx);
+        ck_fail(err, CK_EINVAL, "no CAPF certificate to trust (no CAPF record in the phone's CTL or ITL)");
+        return NULL;
+    }
+    for (size_t i = 0; !cfg->trust_pem && i < cfg->n_trust_certs; i++)
+        if (X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cfg->trust_certs[i]) != 1) {
+            SSL_CTX_free(ctx);
+            ck_fail_ssl(err, CK_ECRYPTO, "cannot trust the CAPF certificate");
+            return NULL;
+        }
     X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (cfg->model->tls_min < TLS1_2_VERSION)

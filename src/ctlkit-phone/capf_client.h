@@ -18,6 +18,8 @@ typedef struct ph_capf_cfg {
     const char *device;        /* SEP + 12 upper-case hex */
     const ph_addr *server;
     const char *trust_pem;     /* the CAPF certificate(s) the server must present */
+    X509 *const *trust_certs;  /* or these (the CAPF records of the phone's CTL/ITL) when trust_pem is NULL */
+    size_t n_trust_certs;
     const char *auth_string;   /* what the user typed; NULL: the null string */
     X509 *lsc, *mic;           /* the certificates the phone holds (either may be NULL) */
     EVP_PKEY *lsc_key, *mic_key;

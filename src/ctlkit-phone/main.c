@@ -17,6 +17,7 @@
 #include "ctlkit/bytes.h"
 #include "boot.h"
 #include "capf_client.h"
+#include "capf_enrol.h"
 #include "keypool.h"
 #include "ctlkit/capf.h"
 #include "ctlkit/fileio.h"
@@ -34,8 +35,11 @@
 static void usage(FILE *to)
 {
     fputs("usage: ctlkit-phone COMMAND [ARGS]\n"
-          "  boot  --state DIR --mac MAC --model MODEL --tftp ADDR:PORT [--tftp ...] [--tvs ADDR:PORT ...] [--json]\n"
-          "        one phone boots: CTL, ITL (SBD models), configuration file\n"
+          "  boot  --state DIR --mac MAC --model MODEL --tftp ADDR:PORT [--tftp ...] [--tvs ADDR:PORT ...]\n"
+          "        [--auth-string DIGITS] [--json]\n"
+          "        one phone boots: CTL, ITL (SBD models), configuration file (decrypted with DIR/LSC.pem or\n"
+          "        DIR/MIC.pem when it comes encrypted), then the CAPF session the configuration asks for\n"
+          "        (by authentication string only with --auth-string: the user typing it)\n"
           "  show  --state DIR [--mac MAC] [--json]      the phone's Trust List screen\n"
           "  erase --state DIR [--mac MAC|--model M] [ctl|itl|all]\n"
           "        delete trust lists by hand on the handset (Settings > Security > Trust List)\n"
@@ -204,6 +208,8 @@ static void on_one(void *arg, ph_phone *p, const ph_boot_report *r)
     c->done = true;
 }
 
+static int capf_report(const char *device, const ph_capf_result *r, bool stored, json_t **j);
+
 static int cmd_boot(opts *o)
 {
     ck_err err;
@@ -234,6 +240,10 @@ static int cmd_boot(opts *o)
     }
     memcpy(p.mac, mac, sizeof(mac));
     p.model = m;
+    if (ph_phone_load_certs(o->state, &p, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone boot: %s\n", err.msg);
+        goto out;
+    }
     ck_ph_cache_expire(&p.cache, (int64_t)time(NULL));
     if (!(base = event_base_new()) || !(ssl = ph_tvs_ssl_ctx(&err))) {
         fprintf(stderr, "ctlkit-phone boot: cannot set up the event loop or TLS\n");
@@ -251,15 +261,47 @@ static int cmd_boot(opts *o)
         fprintf(stderr, "ctlkit-phone boot: the event loop ended before the boot did\n");
         goto out;
     }
+    /* The configuration read at this boot (or, when none came, the last
+     * one) may ask for a CAPF operation. */
+    ph_enrol what = PH_ENROL_NONE;
+    ph_capf_result cr = {0};
+    bool stored = false;
+    ck_err capf_err = {0};
+    int capf_rc = c.r.outcome == PH_OUT_FAILED || o->no_config
+                      ? 0
+                      : ph_capf_enrol(o->state, &p, o->auth_string, 180000, &what, &cr, &stored, &capf_err);
     if (ph_state_save(o->state, &p, &err) < 0) {
         fprintf(stderr, "ctlkit-phone boot: cannot save the phone state: %s\n", err.msg);
+        X509_free(cr.new_lsc);
+        EVP_PKEY_free(cr.new_key);
         goto out;
     }
-    if (o->json)
-        print_json(ph_report_boot_json(&p, &c.r));
-    else
+    char device[16];
+    snprintf(device, sizeof device, "SEP%s", p.mac);
+    json_t *capf = NULL;
+    if (capf_rc < 0)
+        capf = json_pack("{s:s, s:s}", "result", "failed", "error", capf_err.msg);
+    else if (what == PH_ENROL_NEEDS_STRING)
+        capf = json_pack("{s:s}", "result", "waiting for the authentication string");
+    if (o->json) {
+        json_t *j = ph_report_boot_json(&p, &c.r);
+        if (capf_rc == 0 && what == PH_ENROL_RAN)
+            capf_report(device, &cr, stored, &capf);
+        json_object_set_new(j, "capf", capf ? capf : json_null());
+        print_json(j);
+    } else {
         ph_report_boot_text(stdout, &p, &c.r);
-    rc = c.r.outcome == PH_OUT_FAILED ? EX_USAGE : c.r.outcome == PH_OUT_REJECTED ? EX_REJECTED : EX_OK;
+        json_decref(capf);
+        if (capf_rc < 0)
+            printf("%s: CAPF session failed: %s\n", device, capf_err.msg);
+        else if (what == PH_ENROL_NEEDS_STRING)
+            printf("%s: CAPF: the configuration asks for the authentication string (--auth-string)\n", device);
+        else if (what == PH_ENROL_RAN)
+            capf_report(device, &cr, stored, NULL);
+    }
+    X509_free(cr.new_lsc);
+    EVP_PKEY_free(cr.new_key);
+    rc = c.r.outcome == PH_OUT_FAILED || capf_rc < 0 ? EX_USAGE : c.r.outcome == PH_OUT_REJECTED ? EX_REJECTED : EX_OK;
 out:
     ph_phone_clear(&pool, &p);
     ph_pool_free(&pool);

@@ -93,6 +93,8 @@ json_t *ph_report_boot_json(const ph_phone *p, const ph_boot_report *r)
                           "tvs_queries", (int)r->tvs_queries, "ms", r->ms);
     if (o && r->outcome == PH_OUT_REJECTED)
         json_object_set_new(o, "reason", json_string(ck_ph_reason_name(r->reason)));
+    if (o) /* what the configuration said: security mode, encrypted, CAPF */
+        json_object_set_new(o, "security", ph_cnf_to_json(&p->cnf));
     return o;
 }
 
@@ -141,6 +143,11 @@ void ph_show_text(FILE *out, const ph_phone *p)
         fprintf(out, "  ITL File: Not Supported (no Security by Default)\n");
     }
     fprintf(out, "  TVS cache: %zu answer(s)\n", p->cache.n);
+    if (p->cnf.known)
+        fprintf(out, "Configuration: security mode %d (%s), encrypted %s\n", p->cnf.security_mode,
+                ph_cnf_mode_name(p->cnf.security_mode), p->cnf.encrypted ? "yes" : "no");
+    else
+        fprintf(out, "Configuration: none read yet\n");
 }
 
 static json_t *records_json(const ph_list *l)
@@ -174,6 +181,7 @@ json_t *ph_show_json(const ph_phone *p)
     json_object_set_new(o, "ctl", ctl);
     json_object_set_new(o, "itl", itl);
     json_object_set_new(o, "tvs_cache", ph_cache_to_json(&p->cache));
+    json_object_set_new(o, "config", ph_cnf_to_json(&p->cnf));
     return o;
 }
 

@@ -125,9 +125,38 @@ void ph_phone_clear(ph_pool *pool, ph_phone *p)
 {
     ph_phone_set(pool, p, CK_PH_CTL, NULL);
     ph_phone_set(pool, p, CK_PH_ITL, NULL);
+    X509_free(p->lsc);
+    X509_free(p->mic);
+    EVP_PKEY_free(p->lsc_key);
+    EVP_PKEY_free(p->mic_key);
+    p->lsc = p->mic = NULL;
+    p->lsc_key = p->mic_key = NULL;
 }
 
 /* ---- JSON ---- */
+
+json_t *ph_cnf_to_json(const ph_cnf *c)
+{
+    if (!c->known)
+        return json_null();
+    return json_pack("{s:i, s:s, s:b, s:i, s:s, s:i}", "security_mode", c->security_mode, "security",
+                     ph_cnf_mode_name(c->security_mode), "encrypted", c->encrypted, "capf_auth_mode",
+                     c->capf_auth_mode, "capf_host", c->capf_host, "capf_port", c->capf_port);
+}
+
+void ph_cnf_from_json(json_t *o, ph_cnf *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *host = NULL;
+    int enc = 0;
+    if (!json_is_object(o) || json_unpack(o, "{s:i, s?b, s?i, s?s, s?i}", "security_mode", &c->security_mode,
+                                          "encrypted", &enc, "capf_auth_mode", &c->capf_auth_mode, "capf_host",
+                                          &host, "capf_port", &c->capf_port) != 0)
+        return;
+    c->known = true;
+    c->encrypted = enc;
+    snprintf(c->capf_host, sizeof c->capf_host, "%s", host ? host : "");
+}
 
 json_t *ph_cache_to_json(const ck_ph_cache *c)
 {
@@ -224,8 +253,10 @@ int ph_state_load(const char *dir, ph_pool *pool, ph_phone *p, ck_err *err)
         if (!root)
             return ck_fail(err, CK_EFORMAT, "%s: %s (line %d)", path, je.text, je.line);
         const char *mac = NULL, *model = NULL;
-        json_t *cache = NULL;
-        int rc = json_unpack(root, "{s?s, s?s, s?o}", "mac", &mac, "model", &model, "tvs_cache", &cache);
+        json_t *cache = NULL, *cnf = NULL;
+        int rc = json_unpack(root, "{s?s, s?s, s?o, s?o}", "mac", &mac, "model", &model, "tvs_cache", &cache,
+                             "config", &cnf);
+        ph_cnf_from_json(cnf, &p->cnf);
         if (rc == 0 && mac && !p->mac[0])
             rc = ph_mac_parse(mac, p->mac, err);
         if (rc == 0 && model && !p->model && !(p->model = ph_model_find(model)))
@@ -257,8 +288,8 @@ int ph_state_save(const char *dir, const ph_phone *p, ck_err *err)
 {
     if (ck_mkdirs(dir, 0755, err) < 0)
         return -1;
-    json_t *root = json_pack("{s:s, s:s, s:o}", "mac", p->mac, "model", p->model ? p->model->name : "",
-                             "tvs_cache", ph_cache_to_json(&p->cache));
+    json_t *root = json_pack("{s:s, s:s, s:o, s:o}", "mac", p->mac, "model", p->model ? p->model->name : "",
+                             "tvs_cache", ph_cache_to_json(&p->cache), "config", ph_cnf_to_json(&p->cnf));
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     if (!text)

@@ -7,12 +7,15 @@
 #define PHONE_STATE_H
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ctlkit/error.h"
 #include "ctlkit/phone.h"
 #include "ctlkit/trustlist.h"
+#include "cnf.h"
 #include "models.h"
 
 typedef struct ph_list {
@@ -44,6 +47,12 @@ typedef struct ph_phone {
     ph_list *ctl, *itl;      /* NULL: none installed */
     ck_ph_cache cache;
     unsigned group;          /* fleet: CallManager group index */
+    ph_cnf cnf;              /* what the last configuration said (phone.json "config") */
+    /* The phone's certificates and keys that open an encrypted
+     * configuration; loaded by the caller from the state folder, freed
+     * by ph_phone_clear. */
+    X509 *lsc, *mic;
+    EVP_PKEY *lsc_key, *mic_key;
 } ph_phone;
 
 /* Checks and upper-cases a MAC (12 hex digits, ':' '-' '.' separators ok). */
@@ -60,6 +69,8 @@ int ph_state_load(const char *dir, ph_pool *pool, ph_phone *p, ck_err *err);
 int ph_state_save(const char *dir, const ph_phone *p, ck_err *err);
 
 /* JSON pieces shared with the fleet file. */
+json_t *ph_cnf_to_json(const ph_cnf *c);
+void ph_cnf_from_json(json_t *o, ph_cnf *c);
 json_t *ph_cache_to_json(const ck_ph_cache *c);
 int ph_cache_from_json(json_t *a, ck_ph_cache *c, ck_err *err);
 

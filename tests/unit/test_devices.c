@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctlkit/device.h"
+#include "ctlkit/encsgn.h"
 #include "ctlkit/store.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
@@ -286,6 +287,151 @@ static void test_operations_and_files(void **state)
     tu_cluster_free(t);
 }
 
+/* Gives the device an LSC (as the CAPF service records one). */
+static void set_lsc(tu_cluster *t, const char *name, X509 *lsc)
+{
+    ck_err err = {0};
+    ck_device_row d;
+    assert_int_equal(ck_store_get_device(store_of(t), name, &d, &err), 0);
+    free(d.lsc_pem);
+    d.lsc_pem = lsc ? ck_cert_to_pem(lsc) : NULL;
+    snprintf(d.lsc_serial, sizeof d.lsc_serial, "%s", lsc ? "0A" : "");
+    assert_int_equal(ck_store_put_device(store_of(t), &d, &err), 0);
+    ck_device_row_clear(&d);
+    ck_materialize_report r;
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+}
+
+static X509 *node_cm_cert(tu_cluster *t, const char *node)
+{
+    ck_err err = {0};
+    ck_cert_row cr;
+    assert_int_equal(ck_store_get_cert(store_of(t), node, "CallManager", &cr, &err), 0);
+    X509 *cert = NULL;
+    assert_int_equal(ck_load_pem_mem(cr.pem, strlen(cr.pem), &cert, NULL, false, &err), 0);
+    ck_cert_row_clear(&cr);
+    return cert;
+}
+
+/* Encrypted config: with an RSA LSC on record the folder holds the
+ * .enc.sgn for that LSC and the stub .sgn, no plaintext; materializing
+ * again rewrites nothing; a new LSC re-encrypts; without an LSC (or with
+ * an EC one, or another profile) the full signed configuration is back. */
+static void test_encrypted_config_files(void **state)
+{
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_device_add a = {.name = "SEP001122334466", .model = "8865", .profile = "encrypted", .encrypted_config = true};
+    assert_int_equal(ck_cluster_device_add(t->c, &a, &err), 0);
+    size_t l = 0;
+    /* No LSC yet: the signed full configuration, so the phone reaches CAPF. */
+    assert_null(tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &l));
+    uint8_t *plain = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml", &l);
+    assert_non_null(plain);
+    size_t plain_len = l;
+
+    ck_cert_params p = {.cn = "SEP001122334466", .o = "CAPF", .rsa_bits = 1024};
+    X509 *lsc = NULL, *lsc2 = NULL, *ec = NULL;
+    EVP_PKEY *key = NULL, *key2 = NULL, *eckey = NULL;
+    assert_int_equal(ck_cert_generate(&p, &lsc, &key, &err), 0);
+    assert_int_equal(ck_cert_generate(&p, &lsc2, &key2, &err), 0);
+    ck_cert_params pe = {.cn = "SEP001122334466", .o = "CAPF", .curve = "P-256"};
+    assert_int_equal(ck_cert_generate(&pe, &ec, &eckey, &err), 0);
+    X509 *cm = node_cm_cert(t, TU_PUB);
+
+    set_lsc(t, a.name, lsc);
+    assert_null(tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml", &l));
+    size_t el = 0, sl = 0;
+    uint8_t *enc = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &el);
+    uint8_t *sgn = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.sgn", &sl);
+    assert_non_null(enc);
+    assert_non_null(sgn);
+    ck_tl_file *f = NULL, *g = NULL;
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    assert_true(f->enc.present);
+    assert_int_equal(ck_tl_verify_with(f, cm, &err), 0);
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    assert_int_equal(ck_encsgn_decrypt(f, key, &out, &ol, &err), 0);
+    assert_int_equal(ol, plain_len);
+    assert_memory_equal(out, plain, ol);
+    free(out);
+    assert_int_equal(ck_encsgn_decrypt(f, key2, &out, &ol, &err), -1);
+    /* The stub: signed, encrConfig true, certHash = MD5 of the LSC. */
+    assert_int_equal(ck_sgn_parse(sgn, sl, &g, &err), 0);
+    assert_int_equal(ck_tl_verify_with(g, cm, &err), 0);
+    char *stub = strndup((const char *)g->content.p, g->content.n);
+    assert_non_null(strstr(stub, "<encrConfig>true</encrConfig>"));
+    assert_non_null(strstr(stub, "<fullConfig>false</fullConfig>"));
+    unsigned char md[16];
+    unsigned ml = 0;
+    assert_int_equal(X509_digest(lsc, EVP_md5(), md, &ml), 1);
+    char hash[48] = "<certHash>";
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(hash + 10 + 2 * i, 3, "%02x", md[i]);
+    assert_non_null(strstr(stub, hash));
+    free(stub);
+    ck_tl_free(f);
+    ck_tl_free(g);
+    free(sgn);
+
+    /* Nothing changed: nothing rewritten (the .enc.sgn is not re-encrypted). */
+    ck_materialize_report r;
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+    assert_int_equal(r.n, 0);
+    uint8_t *again = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &l);
+    assert_int_equal(l, el);
+    assert_memory_equal(again, enc, el);
+    free(again);
+    free(enc);
+
+    /* A new LSC: encrypted for it. */
+    set_lsc(t, a.name, lsc2);
+    enc = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &el);
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    assert_int_equal(ck_encsgn_decrypt(f, key2, &out, &ol, &err), 0);
+    free(out);
+    ck_tl_free(f);
+    free(enc);
+
+    /* An EC LSC, and no LSC: the full signed configuration, no .enc.sgn. */
+    X509 *lscs[] = {ec, NULL};
+    for (int i = 0; i < 2; i++) {
+        set_lsc(t, a.name, lscs[i]);
+        assert_null(tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &l));
+        uint8_t *x = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml", &l);
+        assert_non_null(x);
+        free(x);
+        sgn = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.sgn", &sl);
+        assert_int_equal(ck_sgn_parse(sgn, sl, &g, &err), 0);
+        assert_non_null(memmem(g->content.p, g->content.n, "<encrConfig>false</encrConfig>", 30));
+        ck_tl_free(g);
+        free(sgn);
+    }
+
+    /* The LSC back, then non-secure mode: only the plain file stays. */
+    set_lsc(t, a.name, lsc);
+    assert_non_null((enc = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &l)));
+    free(enc);
+    assert_int_equal(ck_cluster_set_nonsecure_mode(t->c, TU_PUB, &err), 0);
+    assert_null(tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.enc.sgn", &l));
+    assert_null(tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml.sgn", &l));
+    uint8_t *x = tu_node_file(t, TU_PUB, "SEP001122334466.cnf.xml", &l);
+    assert_non_null(x);
+    free(x);
+
+    free(plain);
+    X509_free(cm);
+    X509_free(lsc);
+    X509_free(lsc2);
+    X509_free(ec);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(key2);
+    EVP_PKEY_free(eckey);
+    tu_cluster_free(t);
+}
+
 static void test_template(void **state)
 {
     tu_cluster *t = tu_cluster_new(1, false);
@@ -363,6 +509,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checks),         cmocka_unit_test(test_row_defaults_and_capf),
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
+        cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
