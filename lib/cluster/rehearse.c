@@ -335,7 +335,12 @@ static int judge_all(const rh_ctx *x, ck_store *real, ck_rehearsal *r, ck_err *e
         snprintf(ph->name, sizeof ph->name, "%s", name);
         const char *model = p && p->model[0] ? p->model : dev ? dev->model : "";
         snprintf(ph->model, sizeof ph->model, "%s", *model ? model : UNKNOWN_MODEL);
-        ph->sbd = ck_ph_model_sbd(model) == 1;
+        /* A model TVS never named (7940/7960 never ask TVS; SBD phones
+         * that trusted the new list at once had no need to): only phones
+         * with Security by Default fetch ITLFile.tlv, so a phone seen
+         * downloading one has it. */
+        int sbd = ck_ph_model_sbd(model);
+        ph->sbd = sbd == 1 || (sbd < 0 && p && p->itl_md5[0]);
         if (judge_phone(x, p, ph, err) < 0)
             goto out;
         ck_rh_model *m = model_row(r, ph->model);
