@@ -415,8 +415,9 @@ static void try_reconnect(cluster_node *cn)
 }
 
 /* Rebuilds and signs this node's ITL without waiting for the cluster
- * lock (TFTP shares this loop): false when another process holds it and
- * the caller should try again on a later tick. */
+ * lock (the database thread also answers notifications and restart
+ * requests): false when another process holds it and the caller should
+ * try again on a later tick. */
 static bool rebuild_itl(cluster_node *cn, const char *why)
 {
     bool busy = false;
