@@ -620,11 +620,14 @@ static int db_thread_start(cluster_node *cn, ck_err *err)
     sigfillset(&all);
     sigdelset(&all, SIGSYS); /* --seccomp=trap reports a refused call on the thread that made it */
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* Set before the thread exists: it reads it (run_on_loop). */
+    cn->db.started = true;
     int e = pthread_create(&cn->db.thread, NULL, db_thread_main, cn);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e)
+    if (e) {
+        cn->db.started = false;
         return ck_fail(err, CK_EIO, "cannot start the cluster node's database thread: %s", strerror(e));
-    cn->db.started = true;
+    }
     return 0;
 }
 
