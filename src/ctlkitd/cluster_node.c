@@ -1,6 +1,10 @@
 #include "cluster_node.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +36,50 @@
 #define URL_POLL_TICKS 10
 #define RECONNECT_MAX_S 30
 
+/* What the database thread asks the loop to do (TFTP and the TVS's cache
+ * belong to the loop's thread). */
+enum loop_job { JOB_NONE, JOB_FOLLOW_ROOT, JOB_TFTP_RELOAD, JOB_TVS_INSTALL };
+
+/* The database thread: every store call (reconnect, the change counter,
+ * catch-up, materialize, restart requests) may block for seconds when the
+ * database hangs (libpq's connect_timeout, a query to a stopped server),
+ * so it runs on a thread of its own with its own event loop (the watch
+ * timer, the notification socket). The TFTP/TVS loop never touches the
+ * store: it only runs the few jobs this thread hands it through a pipe,
+ * one at a time, and the thread waits for each to be done, so the order
+ * of steps stays the one a single thread had (a restart request is
+ * answered after TFTP reread its folder). */
+typedef struct db_thread {
+    pthread_t thread;
+    bool started;
+    struct event_base *base;   /* the thread's own loop */
+    struct event *wake_ev;     /* on base: SIGHUP's recache request or stop */
+    int wake[2];               /* loop -> thread */
+    struct event *job_ev;      /* on the daemon's loop: a job is posted */
+    int job_pipe[2];           /* thread -> loop */
+    pthread_mutex_t mu;        /* guards everything below */
+    pthread_cond_t cv;
+    bool stopping;
+    enum loop_job job;
+    bool job_done;
+    bool follow;
+    ck_trustcache *tc;
+    ck_tc_report rep;
+    char reload_why[160];      /* SIGHUP: "" none asked */
+    bool reload_asked;
+    bool db_up;                /* for the metrics, as of the thread's last look */
+    long long version[2];      /* CTLFile.tlv, ITLFile.tlv */
+} db_thread;
+
 struct cluster_node {
-    ck_cluster *c;
+    ck_cluster *c; /* the database thread's alone once it runs */
     char dir[PATH_MAX];      /* the cluster folder, or the URL (password and all: reconnecting needs it) */
     char node_dir[PATH_MAX]; /* "" : the folder cluster's nodes/NAME */
     bool url;
     struct event *notify;    /* the store's notification socket, when it has one */
-    struct event_base *base;
+    struct event_base *base; /* the database thread's loop (before it runs: the daemon's) */
+    struct event_base *loop; /* the daemon's TFTP/TVS loop */
+    db_thread db;
     bool down;               /* the database is unreachable: serving the last files */
     backoff reconnect;       /* while down */
     unsigned ticks;
@@ -66,7 +107,7 @@ struct cluster_node {
     ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
-    time_t last_reload;       /* when the TVS caches were last rebuilt (metrics) */
+    time_t last_reload;       /* when the TVS caches were last rebuilt (metrics; set and read on the loop) */
     unsigned ticks_since_materialize;
 };
 
@@ -85,6 +126,10 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
         ck_fail(err, CK_ENOMEM, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&cn->db.mu, NULL);
+    pthread_cond_init(&cn->db.cv, NULL);
+    cn->db.wake[0] = cn->db.wake[1] = cn->db.job_pipe[0] = cn->db.job_pipe[1] = -1;
+    cn->db.version[0] = cn->db.version[1] = -1;
     ck_node n;
     cn->url = ck_cluster_address_is_url(address);
     if (cn->url && !node_dir) {
@@ -150,7 +195,89 @@ const char *cluster_node_value(const cluster_node *cn, const char *source)
     return NULL;
 }
 
-void cluster_node_reload(cluster_node *cn, const char *why)
+/* Runs a job on the daemon's loop: the TFTP service and the TVS's cache
+ * are the loop's. Before the database thread runs (cluster_node_start) we
+ * are on the loop's thread and do it at once; after, the thread posts it
+ * and waits until the loop has done it (or the daemon stops). */
+static void run_on_loop(cluster_node *cn, enum loop_job job, bool follow, ck_trustcache *tc,
+                        const ck_tc_report *rep);
+
+static void do_job(cluster_node *cn, enum loop_job job, bool follow, ck_trustcache *tc, const ck_tc_report *rep)
+{
+    switch (job) {
+    case JOB_FOLLOW_ROOT:
+        if (cn->tftp)
+            tftp_service_follow_root(cn->tftp, follow);
+        break;
+    case JOB_TFTP_RELOAD:
+        if (cn->tftp)
+            tftp_service_reload(cn->tftp);
+        break;
+    case JOB_TVS_INSTALL:
+        tvs_service_install(cn->tvs, tc, rep);
+        cn->last_reload = time(NULL);
+        break;
+    case JOB_NONE:
+        break;
+    }
+}
+
+static void run_on_loop(cluster_node *cn, enum loop_job job, bool follow, ck_trustcache *tc,
+                        const ck_tc_report *rep)
+{
+    db_thread *t = &cn->db;
+    if (!t->started) {
+        do_job(cn, job, follow, tc, rep);
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    if (t->stopping) { /* the loop has stopped: nobody would run it */
+        pthread_mutex_unlock(&t->mu);
+        if (job == JOB_TVS_INSTALL)
+            ck_trustcache_free(tc);
+        return;
+    }
+    t->job = job;
+    t->follow = follow;
+    t->tc = tc;
+    if (rep)
+        t->rep = *rep;
+    t->job_done = false;
+    pthread_mutex_unlock(&t->mu);
+    ssize_t w = write(t->job_pipe[1], "j", 1);
+    (void)w; /* a full pipe already holds a wake-up */
+    pthread_mutex_lock(&t->mu);
+    while (!t->job_done && !t->stopping)
+        pthread_cond_wait(&t->cv, &t->mu);
+    if (!t->job_done && t->job == JOB_TVS_INSTALL) /* stopped before the loop took it */
+        ck_trustcache_free(t->tc);
+    t->job = JOB_NONE;
+    t->tc = NULL;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* On the daemon's loop: the job the database thread posted. */
+static void on_job(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    cluster_node *cn = arg;
+    db_thread *t = &cn->db;
+    char buf[16];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    pthread_mutex_lock(&t->mu);
+    if (t->job != JOB_NONE && !t->job_done) {
+        do_job(cn, t->job, t->follow, t->tc, &t->rep);
+        t->tc = NULL; /* the TVS owns it now */
+        t->job_done = true;
+        pthread_cond_broadcast(&t->cv);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Builds the TVS's cache from the store (the database thread, or the
+ * loop before that thread runs) and hands it to the TVS. */
+static void recache(cluster_node *cn, const char *why)
 {
     ck_trustcache *tc = NULL;
     ck_tc_report rep;
@@ -163,8 +290,23 @@ void cluster_node_reload(cluster_node *cn, const char *why)
         dlog(DLOG_ERR, "TVS: cannot rebuild the certificate caches, keeping the old ones: %s", err.msg);
         return;
     }
-    tvs_service_install(cn->tvs, tc, &rep);
-    cn->last_reload = time(NULL);
+    run_on_loop(cn, JOB_TVS_INSTALL, false, tc, &rep);
+}
+
+void cluster_node_reload(cluster_node *cn, const char *why)
+{
+    db_thread *t = &cn->db;
+    if (!t->started) {
+        recache(cn, why);
+        return;
+    }
+    /* SIGHUP on the loop: the store is the database thread's. */
+    pthread_mutex_lock(&t->mu);
+    snprintf(t->reload_why, sizeof t->reload_why, "%s", why ? why : "");
+    t->reload_asked = true;
+    pthread_mutex_unlock(&t->mu);
+    ssize_t w = write(t->wake[1], "r", 1);
+    (void)w;
 }
 
 /* Brings this node's TFTP folder to what the cluster database says,
@@ -190,6 +332,28 @@ static void materialize(cluster_node *cn)
     }
 }
 
+/* On the database thread: what the metrics show (the loop must not ask a
+ * database that may hang). */
+static void note_for_metrics(cluster_node *cn)
+{
+    static const char *const names[] = {CK_CTL_NAME, CK_ITL_NAME};
+    long long v[2] = {-1, -1};
+    bool up = cn->c && ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
+    for (int i = 0; up && i < 2; i++) {
+        ck_file_row row;
+        const char *owner = i == 0 ? "" : cn->node;
+        if (ck_store_get_file(ck_cluster_store(cn->c), owner, names[i], &row, NULL) == 0) {
+            v[i] = row.version;
+            ck_file_row_clear(&row);
+        }
+    }
+    pthread_mutex_lock(&cn->db.mu);
+    cn->db.db_up = up;
+    cn->db.version[0] = v[0];
+    cn->db.version[1] = v[1];
+    pthread_mutex_unlock(&cn->db.mu);
+}
+
 /* The database went away: keep serving what the folder and the trust
  * cache hold, say so once, and try again with back-off. */
 static void went_down(cluster_node *cn, const char *why)
@@ -205,6 +369,7 @@ static void went_down(cluster_node *cn, const char *why)
     ck_cluster_close(cn->c);
     cn->c = NULL;
     backoff_failed(&cn->reconnect, RECONNECT_MAX_S);
+    note_for_metrics(cn);
 }
 
 static void check(cluster_node *cn, bool poll_store);
@@ -250,8 +415,9 @@ static void try_reconnect(cluster_node *cn)
 }
 
 /* Rebuilds and signs this node's ITL without waiting for the cluster
- * lock (TFTP shares this loop): false when another process holds it and
- * the caller should try again on a later tick. */
+ * lock (the database thread also answers notifications and restart
+ * requests): false when another process holds it and the caller should
+ * try again on a later tick. */
 static bool rebuild_itl(cluster_node *cn, const char *why)
 {
     bool busy = false;
@@ -285,15 +451,14 @@ static void read_hold(cluster_node *cn)
     if (hold == cn->hold)
         return;
     cn->hold = hold;
-    if (cn->tftp)
-        tftp_service_follow_root(cn->tftp, !hold);
+    run_on_loop(cn, JOB_FOLLOW_ROOT, !hold, NULL, NULL);
     dlog(DLOG_NOTICE, hold ? "TFTPReloadOnChange is False: TFTP and TVS keep serving what they have until "
                              "utils service restart"
                            : "TFTPReloadOnChange is True: TFTP and TVS follow the cluster's changes again");
     if (!hold) {
         if (cn->url)
             refresh_itl(cn);
-        cluster_node_reload(cn, "CertificateCache - following the cluster again. Recaching CTL and DB Certificate "
+        recache(cn, "CertificateCache - following the cluster again. Recaching CTL and DB Certificate "
                                 "Caches");
     }
 }
@@ -326,11 +491,10 @@ static void serve_restarts(cluster_node *cn)
              rows[i].who);
     if (tftp) {
         materialize(cn);
-        if (cn->tftp)
-            tftp_service_reload(cn->tftp);
+        run_on_loop(cn, JOB_TFTP_RELOAD, false, NULL, NULL);
     }
     if (tvs)
-        cluster_node_reload(cn, "CertificateCache - Cisco Trust Verification Service restarted. Recaching CTL and DB "
+        recache(cn, "CertificateCache - Cisco Trust Verification Service restarted. Recaching CTL and DB "
                                 "Certificate Caches");
     for (size_t i = 0; i < n; i++)
         if (ck_store_finish_restart(ck_cluster_store(cn->c), rows[i].id, "STARTED", &err) < 0)
@@ -365,18 +529,20 @@ static void check(cluster_node *cn, bool poll_store)
     if (cn->hold)
         ; /* CUCM's order: the caches change when the services restart */
     else if (ctl_changed)
-        cluster_node_reload(cn, st.present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
+        recache(cn, st.present ? "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been modified. "
                                           "Recaching CTL Certificate Cache"
                                         : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
                                           "Recaching CTL Certificate Cache");
     else if (store_changed)
-        cluster_node_reload(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
+        recache(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
     if (store_moved || cn->restart_pending) {
         serve_restarts(cn);
         /* Its own answers need no second recache. */
         if (poll_store)
             cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
     }
+    if (poll_store)
+        note_for_metrics(cn);
 }
 
 static void on_watch(evutil_socket_t fd, short what, void *arg)
@@ -397,6 +563,74 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
     check(cn, poll);
 }
 
+/* On the database thread's loop: SIGHUP's recache request, or stop. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    cluster_node *cn = arg;
+    db_thread *t = &cn->db;
+    char buf[16], why[sizeof t->reload_why];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    pthread_mutex_lock(&t->mu);
+    bool stop = t->stopping, reload = t->reload_asked;
+    t->reload_asked = false;
+    snprintf(why, sizeof why, "%s", t->reload_why);
+    pthread_mutex_unlock(&t->mu);
+    if (stop)
+        event_base_loopbreak(t->base);
+    else if (reload)
+        recache(cn, why[0] ? why : NULL);
+}
+
+static void *db_thread_main(void *arg)
+{
+    cluster_node *cn = arg;
+    pthread_setname_np(pthread_self(), "cluster-db"); /* for top -H and ps -L */
+    event_base_dispatch(cn->db.base);
+    return NULL;
+}
+
+static int make_pipe(int p[2], ck_err *err)
+{
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return ck_fail(err, CK_EIO, "cluster node pipe: %s", strerror(errno));
+    return 0;
+}
+
+/* The database thread's loop and the pipes both ways; the watch and the
+ * notification socket go on the thread's loop. */
+static int db_thread_init(cluster_node *cn, struct event_base *loop, ck_err *err)
+{
+    db_thread *t = &cn->db;
+    if (make_pipe(t->wake, err) < 0 || make_pipe(t->job_pipe, err) < 0)
+        return -1;
+    if (!(t->base = event_base_new()) ||
+        !(t->wake_ev = event_new(t->base, t->wake[0], EV_READ | EV_PERSIST, on_wake, cn)) ||
+        !(t->job_ev = event_new(loop, t->job_pipe[0], EV_READ | EV_PERSIST, on_job, cn)) ||
+        event_add(t->wake_ev, NULL) != 0 || event_add(t->job_ev, NULL) != 0)
+        return ck_fail(err, CK_EIO, "cannot set up the cluster node's database thread");
+    return 0;
+}
+
+static int db_thread_start(cluster_node *cn, ck_err *err)
+{
+    /* The thread takes no signals: the daemon's main loop handles them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSYS); /* --seccomp=trap reports a refused call on the thread that made it */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* Set before the thread exists: it reads it (run_on_loop). */
+    cn->db.started = true;
+    int e = pthread_create(&cn->db.thread, NULL, db_thread_main, cn);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        cn->db.started = false;
+        return ck_fail(err, CK_EIO, "cannot start the cluster node's database thread: %s", strerror(e));
+    }
+    return 0;
+}
+
 int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_service *tvs,
                        struct tftp_service *tftp, ck_err *err)
 {
@@ -404,7 +638,12 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
         return -1;
     cn->tvs = tvs;
     cn->tftp = tftp;
-    cn->base = base;
+    cn->loop = base;
+    if (db_thread_init(cn, base, err) < 0)
+        return -1;
+    cn->base = cn->db.base;
+    /* Until the thread starts, all of this runs here, in order, as before:
+     * the daemon serves nothing yet. */
     read_hold(cn);
     /* Before the first cache is built: what an interrupted publish left is
      * gone and the folder holds what the database says. */
@@ -413,31 +652,64 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
     materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &cn->ctl_seen);
     cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
-    cluster_node_reload(cn, NULL);
+    recache(cn, NULL);
+    note_for_metrics(cn);
     FILE *f = fopen(cn->pid_path, "w");
     if (!f)
         return ck_fail(err, CK_EIO, "%s: cannot write the pid file", cn->pid_path);
     fprintf(f, "%ld\n", (long)getpid());
     fclose(f);
     watch_notify(cn);
-    cn->watch = event_new(base, -1, EV_PERSIST, on_watch, cn);
+    cn->watch = event_new(cn->base, -1, EV_PERSIST, on_watch, cn);
     struct timeval tv = {WATCH_MS / 1000, (WATCH_MS % 1000) * 1000};
     if (!cn->watch || event_add(cn->watch, &tv) != 0)
         return ck_fail(err, CK_EIO, "cannot start the cluster watch");
     dlog(DLOG_NOTICE, "node %s of cluster %s", cn->node, ck_cluster_name(cn->c));
     /* Starting is a restart: answer what an admin asked meanwhile. */
     serve_restarts(cn);
-    return 0;
+    return db_thread_start(cn, err);
+}
+
+/* Stops the database thread: it may be inside a store call that waits for
+ * a hung database (at most libpq's connect_timeout for a connect). */
+static void db_thread_stop(cluster_node *cn)
+{
+    db_thread *t = &cn->db;
+    if (t->started) {
+        pthread_mutex_lock(&t->mu);
+        t->stopping = true;
+        pthread_cond_broadcast(&t->cv); /* a job the loop will no longer run */
+        pthread_mutex_unlock(&t->mu);
+        ssize_t w = write(t->wake[1], "x", 1);
+        (void)w;
+        pthread_join(t->thread, NULL);
+        t->started = false;
+    }
+    if (t->wake_ev)
+        event_free(t->wake_ev);
+    if (t->job_ev)
+        event_free(t->job_ev);
+    for (int i = 0; i < 2; i++) {
+        if (t->wake[i] >= 0)
+            close(t->wake[i]);
+        if (t->job_pipe[i] >= 0)
+            close(t->job_pipe[i]);
+    }
 }
 
 void cluster_node_free(cluster_node *cn)
 {
     if (!cn)
         return;
+    db_thread_stop(cn);
     if (cn->watch)
         event_free(cn->watch);
     if (cn->notify)
         event_free(cn->notify);
+    if (cn->db.base)
+        event_base_free(cn->db.base);
+    pthread_mutex_destroy(&cn->db.mu);
+    pthread_cond_destroy(&cn->db.cv);
     if (cn->pid_path[0]) {
         /* Only the daemon that wrote the pid file removes it. */
         FILE *f = fopen(cn->pid_path, "r");
@@ -458,21 +730,19 @@ time_t cluster_node_last_reload(const cluster_node *cn) { return cn->last_reload
 
 long long cluster_node_file_version(cluster_node *cn, const char *name)
 {
-    ck_file_row row;
-    const char *owner = strcmp(name, CK_CTL_NAME) == 0 ? "" : cn->node;
-    /* While the database is away (cn->c closed until it answers again),
-     * the version is unknown. */
-    if (!cn->c || ck_store_get_file(ck_cluster_store(cn->c), owner, name, &row, NULL) < 0)
-        return -1;
-    long long v = row.version;
-    ck_file_row_clear(&row);
+    /* As the database thread last read it; -1 while the database is away. */
+    pthread_mutex_lock(&cn->db.mu);
+    long long v = cn->db.version[strcmp(name, CK_CTL_NAME) == 0 ? 0 : 1];
+    pthread_mutex_unlock(&cn->db.mu);
     return v;
 }
 
 void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
 {
-    /* The same cheap query the watch polls every second. */
-    bool up = cn->c && ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
+    /* As the database thread last saw it (its every poll). */
+    pthread_mutex_lock(&cn->db.mu);
+    bool up = cn->db.db_up;
+    pthread_mutex_unlock(&cn->db.mu);
     evbuffer_add_printf(out,
                         "# HELP ctlkit_database_up Whether the cluster's database answers (1) or not (0).\n"
                         "# TYPE ctlkit_database_up gauge\n"

@@ -9,7 +9,9 @@
  * TVS's trust cache equal to what the cluster trusts (the node's CTL and
  * the database's certificates), and notices by itself when either changes,
  * as CUCM's TVS does ("CTLFile.tlv has been modified. Recaching CTL
- * Certificate Cache"). */
+ * Certificate Cache"). Once started, every call to the store runs on a
+ * thread of the node's own, so that a database that hangs never stalls
+ * the TFTP/TVS loop; the loop only runs what that thread hands it. */
 #ifndef CTLKITD_CLUSTER_NODE_H
 #define CTLKITD_CLUSTER_NODE_H
 
@@ -51,8 +53,9 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
 void cluster_node_reload(cluster_node *cn, const char *why);
 void cluster_node_free(cluster_node *cn);
 /* For the metrics (the loop's thread): when the TVS caches were last
- * rebuilt (0: never), a trust file's publish version in the store (-1:
- * none), and the family ctlkit_database_up. */
+ * rebuilt (0: never), a trust file's (CTLFile.tlv, ITLFile.tlv) publish
+ * version in the store (-1: none or unknown), and the family
+ * ctlkit_database_up; the last two as the database thread last saw them. */
 struct evbuffer;
 time_t cluster_node_last_reload(const cluster_node *cn);
 long long cluster_node_file_version(cluster_node *cn, const char *name);
