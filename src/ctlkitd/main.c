@@ -197,10 +197,13 @@ int main(int argc, char **argv)
             options_usage(stderr);
         rc = opened < -1 ? 2 : 1;
     }
+    bool cluster_owned = false; /* the cluster service frees the node it was made of */
     for (unsigned i = daemon_n_services; i-- > 0;)
-        if (svcs[i])
+        if (svcs[i]) {
+            cluster_owned |= daemon_services[i] == &cluster_service_row;
             daemon_services[i]->free_(svcs[i]);
-    if (!svcs[2])
+        }
+    if (!cluster_owned)
         cluster_node_free(d.cluster); /* opened, but no service made of it yet */
     tvs_config_clear(&d.tvs);
     for (int i = 0; i < 4; i++)
