@@ -6,6 +6,7 @@
  * goes to its own folder, DIR/phones/SEP<MAC>. */
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
