@@ -11,6 +11,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
+#include "capf_enrol.h"
 #include "fleet.h"
 #include "tvs_client.h"
 
@@ -103,6 +104,11 @@ int ph_fleet_create(ph_fleet *f, const char *dir, unsigned count, const char *sp
     return 0;
 }
 
+void ph_fleet_phone_dir(const ph_fleet *f, const ph_phone *p, char *out, size_t n)
+{
+    snprintf(out, n, "%s/phones/SEP%s", f->dir, p->mac);
+}
+
 /* ---- fleet.json ---- */
 
 static json_t *addrs_json(const ph_addr *a, size_t n)
@@ -138,10 +144,11 @@ int ph_fleet_save(ph_fleet *f, ck_err *err)
     json_t *phones = json_array();
     for (size_t i = 0; phones && i < f->n; i++) {
         const ph_phone *p = &f->phones[i];
-        json_array_append_new(phones, json_pack("{s:s, s:s, s:i, s:s*, s:s*, s:o}", "mac", p->mac, "model",
+        json_array_append_new(phones, json_pack("{s:s, s:s, s:i, s:s*, s:s*, s:o, s:o}", "mac", p->mac, "model",
                                                 p->model->name, "group", (int)p->group, "ctl",
                                                 p->ctl ? p->ctl->sha1hex : NULL, "itl", p->itl ? p->itl->sha1hex : NULL,
-                                                "tvs_cache", ph_cache_to_json(&p->cache)));
+                                                "tvs_cache", ph_cache_to_json(&p->cache), "config",
+                                                ph_cnf_to_json(&p->cnf)));
     }
     json_t *root = json_pack("{s:i, s:s, s:o, s:o, s:o}", "version", 1, "models", f->models, "tftp",
                              addrs_json(f->tftp, f->n_tftp), "tvs", addrs_json(f->tvs, f->n_tvs), "phones", phones);
@@ -192,9 +199,9 @@ int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err)
         f->n = i + 1;
         const char *mac = NULL, *model = NULL, *ctl = NULL, *itl = NULL;
         int group = 0;
-        json_t *cache = NULL;
-        if (json_unpack(o, "{s:s, s:s, s:i, s?s, s?s, s?o}", "mac", &mac, "model", &model, "group", &group, "ctl", &ctl,
-                        "itl", &itl, "tvs_cache", &cache) ||
+        json_t *cache = NULL, *cnf = NULL;
+        if (json_unpack(o, "{s:s, s:s, s:i, s?s, s?s, s?o, s?o}", "mac", &mac, "model", &model, "group", &group, "ctl",
+                        &ctl, "itl", &itl, "tvs_cache", &cache, "config", &cnf) ||
             group < 0 || ph_mac_parse(mac, p->mac, err) < 0 || !(p->model = ph_model_find(model))) {
             ck_fail(err, CK_EFORMAT, "%s: phone %zu is malformed", path, i + 1);
             goto out;
@@ -203,6 +210,12 @@ int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err)
         if ((ctl && !(p->ctl = ph_pool_load_hash(&f->pool, dir, ctl, err))) ||
             (itl && !(p->itl = ph_pool_load_hash(&f->pool, dir, itl, err))) ||
             ph_cache_from_json(cache, &p->cache, err) < 0)
+            goto out;
+        ph_cnf_from_json(cnf, &p->cnf);
+        /* the LSC (or MIC) that opens the phone's encrypted configuration */
+        char pdir[4096];
+        ph_fleet_phone_dir(f, p, pdir, sizeof pdir);
+        if (ph_phone_load_certs(pdir, p, err) < 0)
             goto out;
     }
     rc = 0;
@@ -226,6 +239,7 @@ typedef struct run_ctx {
     ph_summary *s;
     json_t *details;
     json_t **slots;  /* one report per phone, emitted in fleet order: runs compare */
+    bool *ran;       /* phones whose boot got through (may enrol next) */
     ph_progress pg;
     int64_t now;
     bool failed_to_start;
@@ -238,6 +252,7 @@ static void on_booted(void *arg, ph_phone *p, const ph_boot_report *r)
     run_ctx *c = arg;
     c->in_flight--;
     ph_summary_add(c->s, p, r);
+    c->ran[p - c->f->phones] = r->outcome != PH_OUT_FAILED;
     if (c->slots)
         c->slots[p - c->f->phones] = ph_report_boot_json(p, r);
     ph_progress_step(&c->pg, c->s);
@@ -288,6 +303,10 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         ck_fail(err, CK_ENOMEM, "out of memory for %zu reports", f->n);
         goto out;
     }
+    if (!(c->ran = calloc(f->n ? f->n : 1, sizeof(*c->ran)))) {
+        ck_fail(err, CK_ENOMEM, "out of memory for %zu phones", f->n);
+        goto out;
+    }
     if (!(c->base = event_base_new())) {
         ck_fail(err, CK_ENOMEM, "cannot create the event loop");
         goto out;
@@ -326,6 +345,10 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         ck_fail(err, CK_EIO, "a boot could not start");
         goto out;
     }
+    /* then the CAPF sessions their configurations ask for, as a phone
+     * enrols once its configuration is read */
+    if (!o->no_config && ph_fleet_enrol(f, o, c->ran, s, c->slots, err) < 0)
+        goto out;
     for (size_t i = 0; c->slots && i < f->n; i++)
         if (c->slots[i]) {
             json_array_append_new(details, c->slots[i]);
@@ -336,6 +359,7 @@ out:
     for (size_t i = 0; c->slots && i < f->n; i++)
         json_decref(c->slots[i]);
     free(c->slots);
+    free(c->ran);
     if (c->base)
         event_base_free(c->base);
     SSL_CTX_free(ssl);

@@ -30,6 +30,12 @@ typedef struct ph_fleet_opts {
     unsigned tvs_timeout_ms;
     bool no_config;
     const char *only_model;         /* reboot only this model (NULL: all) */
+    /* CAPF sessions the phones' configurations ask for (fleet_capf.c) */
+    unsigned capf_concurrency;      /* sessions in flight at once */
+    unsigned capf_timeout_ms;       /* per read */
+    const char *key_pool;           /* draw keys from this pool (NULL: the phones make them) */
+    const char *auth_string;        /* what every user types (NULL: none) */
+    const struct ph_auth_strings *auth_strings; /* or each phone's own (NULL: none) */
 } ph_fleet_opts;
 
 /* A new fleet of count phones: deterministic MACs (0CC0 + 8 hex digits of
@@ -41,8 +47,31 @@ int ph_fleet_save(ph_fleet *f, ck_err *err);
 void ph_fleet_free(ph_fleet *f);
 bool ph_fleet_exists(const char *dir);
 
+/* DIR/phones/SEP<MAC>: the phone's LSC.pem (and MIC.pem, when it has one). */
+void ph_fleet_phone_dir(const ph_fleet *f, const ph_phone *p, char *out, size_t n);
+
 /* Boots every phone; fills s; when details is not NULL appends one JSON
  * object per phone to it. Returns -1 only when the loop could not run. */
 int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *details, ck_err *err);
+
+/* The CAPF sessions of the phones marked in ran whose configuration asks
+ * for one (fleet_capf.c); counts them in s and adds "capf" to slots[i]
+ * (when not NULL). -1 (err) only when the sessions could not start. */
+int ph_fleet_enrol(ph_fleet *f, const ph_fleet_opts *o, const bool *ran, ph_summary *s, json_t **slots, ck_err *err);
+
+/* SEP<MAC> -> authentication string, from a CSV whose header names the
+ * columns name and string (the `ctlkit device import` file; other columns
+ * are ignored). */
+typedef struct ph_auth_strings {
+    struct ph_auth_entry {
+        char name[16];
+        char string[17];
+    } *e;
+    size_t n;
+} ph_auth_strings;
+
+int ph_auth_strings_load(const char *file, ph_auth_strings *a, ck_err *err);
+const char *ph_auth_strings_find(const ph_auth_strings *a, const char *name);
+void ph_auth_strings_free(ph_auth_strings *a);
 
 #endif

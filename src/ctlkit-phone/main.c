@@ -46,6 +46,10 @@ static void usage(FILE *to)
           "  fleet --state DIR --count N --models 7975:70,8865:25,7960:5 --tftp ADDR:PORT [--tftp ...]\n"
           "        [--tvs ADDR:PORT ...] [--concurrency C] [--json]   boot a new fleet\n"
           "  fleet reset --state DIR [--model M] [--concurrency C] [--json]   reboot the same fleet\n"
+          "        fleet, fleet reset: phones whose configuration asks for CAPF enrol (DIR/phones/SEP<MAC>/LSC.pem):\n"
+          "        [--capf-concurrency N] (sessions at once, default 20) [--key-pool D] (keys from ctlkit-phone\n"
+          "        keypool) [--auth-string DIGITS | --auth-strings FILE.csv] (what the users type; the CSV of\n"
+          "        `ctlkit device import`, columns name and string)\n"
           "  capf  --state DIR --mac MAC --model MODEL --capf HOST:PORT --trust CAPF.pem [--auth-string DIGITS]\n"
           "        [--key FILE] [--json]   one CAPF session: install, delete or hand over the LSC as the server\n"
           "        asks (DIR/LSC.pem; DIR/MIC.pem, when present, is the phone's manufacturing certificate;\n"
@@ -70,11 +74,14 @@ typedef struct opts {
     bool have_capf;
     const char *trust, *auth_string;
     const char *key, *dir; /* capf: a key file; keypool: the kind of key, and the pool's folder */
+    const char *key_pool, *auth_strings; /* fleet */
+    long long capf_concurrency;
     int argi; /* first positional argument */
 } opts;
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
-       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_HELP };
+       O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_KEY_POOL,
+       O_AUTH_STRINGS, O_CAPF_CONC, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -99,11 +106,15 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         {"capf", required_argument, NULL, O_CAPF},       {"trust", required_argument, NULL, O_TRUST},
         {"auth-string", required_argument, NULL, O_AUTH_STRING},
         {"key", required_argument, NULL, O_KEY},         {"dir", required_argument, NULL, O_DIR},
+        {"key-pool", required_argument, NULL, O_KEY_POOL},
+        {"auth-strings", required_argument, NULL, O_AUTH_STRINGS},
+        {"capf-concurrency", required_argument, NULL, O_CAPF_CONC},
         {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .max_size = CK_TL_MAX_PARSE};
     o->tvs_timeout_ms = 5000;
     o->concurrency = 200;
+    o->capf_concurrency = 20;
     optind = 1;
     int c;
     long long v;
@@ -170,6 +181,12 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         case O_AUTH_STRING: o->auth_string = optarg; break;
         case O_KEY: o->key = optarg; break;
         case O_DIR: o->dir = optarg; break;
+        case O_KEY_POOL: o->key_pool = optarg; break;
+        case O_AUTH_STRINGS: o->auth_strings = optarg; break;
+        case O_CAPF_CONC:
+            if (num("--capf-concurrency", optarg, 1, 1000, &o->capf_concurrency) < 0)
+                return -1;
+            break;
         case O_VERBOSE: o->verbose = true; break;
         case O_HELP:
         case 'h': usage(stdout); return 1;
@@ -269,7 +286,7 @@ static int cmd_boot(opts *o)
     ck_err capf_err = {0};
     int capf_rc = c.r.outcome == PH_OUT_FAILED || o->no_config
                       ? 0
-                      : ph_capf_enrol(o->state, &p, o->auth_string, 180000, &what, &cr, &stored, &capf_err);
+                      : ph_capf_enrol(o->state, &p, o->auth_string, NULL, 180000, &what, &cr, &stored, &capf_err);
     if (ph_state_save(o->state, &p, &err) < 0) {
         fprintf(stderr, "ctlkit-phone boot: cannot save the phone state: %s\n", err.msg);
         X509_free(cr.new_lsc);
@@ -479,6 +496,12 @@ static int cmd_erase(opts *o, int argc, char **argv)
 
 /* ---- fleet ---- */
 
+static bool auth_string_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 4 && n <= 16 && strspn(s, "0123456789") == n;
+}
+
 static int cmd_fleet(opts *o, bool reset)
 {
     ck_err err;
@@ -540,8 +563,11 @@ static int cmd_fleet(opts *o, bool reset)
             o->concurrency = room;
         }
     }
+    ph_auth_strings strings = {0};
     ph_fleet_opts fo = {.concurrency = (unsigned)o->concurrency, .tftp_params = o->tp,
-                        .tvs_timeout_ms = o->tvs_timeout_ms, .no_config = o->no_config, .only_model = o->model};
+                        .tvs_timeout_ms = o->tvs_timeout_ms, .no_config = o->no_config, .only_model = o->model,
+                        .capf_concurrency = (unsigned)o->capf_concurrency, .capf_timeout_ms = 180000,
+                        .key_pool = o->key_pool, .auth_string = o->auth_string};
     ph_summary *s = calloc(1, sizeof(*s));
     json_t *details = (o->json || o->verbose) ? json_array() : NULL;
     int rc = EX_USAGE;
@@ -549,6 +575,22 @@ static int cmd_fleet(opts *o, bool reset)
         fprintf(stderr, "ctlkit-phone fleet: out of memory\n");
         goto out;
     }
+    if (o->auth_string && o->auth_strings) {
+        fprintf(stderr, "ctlkit-phone fleet: --auth-string or --auth-strings, not both\n");
+        goto out;
+    }
+    if (o->auth_string && !auth_string_ok(o->auth_string)) {
+        fprintf(stderr, "ctlkit-phone fleet: --auth-string must be 4 to 16 digits\n");
+        goto out;
+    }
+    if (o->auth_strings) {
+        if (ph_auth_strings_load(o->auth_strings, &strings, &err) < 0) {
+            fprintf(stderr, "ctlkit-phone fleet: --auth-strings: %s\n", err.msg);
+            goto out;
+        }
+        fo.auth_strings = &strings;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a CAPF server that hung up is a session to report, not a silent death */
     if (ph_fleet_run(&f, &fo, s, details, &err) < 0 || ph_fleet_save(&f, &err) < 0) {
         fprintf(stderr, "ctlkit-phone fleet: %s\n", err.msg);
         goto out;
@@ -572,8 +614,11 @@ static int cmd_fleet(opts *o, bool reset)
         rej += s->by[i][PH_OUT_REJECTED];
         fail += s->by[i][PH_OUT_FAILED];
     }
+    fail += s->capf_failed;
+    rej += s->lsc_refused;
     rc = fail ? EX_USAGE : rej ? EX_REJECTED : EX_OK;
 out:
+    ph_auth_strings_free(&strings);
     json_decref(details);
     free(s);
     ph_fleet_free(&f);
@@ -624,8 +669,7 @@ static int cmd_capf(opts *o)
     }
     snprintf(device, sizeof device, "SEP%s", mac);
     signal(SIGPIPE, SIG_IGN); /* a server that hung up is an error to report, not a silent death */
-    if (o->auth_string && (strlen(o->auth_string) < 4 || strlen(o->auth_string) > 16 ||
-                           strspn(o->auth_string, "0123456789") != strlen(o->auth_string))) {
+    if (o->auth_string && !auth_string_ok(o->auth_string)) {
         fprintf(stderr, "ctlkit-phone capf: --auth-string must be 4 to 16 digits\n");
         return EX_USAGE;
     }

@@ -196,6 +196,12 @@ void ph_summary_add(ph_summary *s, const ph_phone *p, const ph_boot_report *r)
     s->by[mi][r->outcome]++;
     if (r->outcome == PH_OUT_REJECTED && (unsigned)r->reason < PH_MAX_REASONS)
         s->reasons[mi][r->reason]++;
+    if (r->cnf.status == PH_F_VERIFIED || r->cnf.status == PH_F_LOADED) {
+        if (p->cnf.encrypted)
+            s->cfg_encrypted++;
+        else
+            s->cfg_plain++;
+    }
     s->tvs_queries += r->tvs_queries;
     s->boot_ms_sum += r->ms;
     if (r->ms > s->boot_ms_max)
@@ -221,6 +227,11 @@ void ph_summary_text(FILE *out, const ph_summary *s)
             if (s->reasons[i][r])
                 fprintf(out, "rejected: %u x %s: Trust List Update Failed (%s)\n", s->reasons[i][r],
                         ph_model_at(i)->name, ck_ph_reason_name((ck_ph_reason)r));
+    /* only fleets that deal in CAPF or encrypted configurations: the others' output stays as it was */
+    if (s->cfg_encrypted || s->lsc_issued || s->lsc_refused || s->capf_failed || s->capf_waiting)
+        fprintf(out, "CAPF: %u LSCs issued, %u refused, %u failed, %u waiting for the authentication string; "
+                     "configurations: %u encrypted, %u plain\n",
+                s->lsc_issued, s->lsc_refused, s->capf_failed, s->capf_waiting, s->cfg_encrypted, s->cfg_plain);
     fprintf(out, "%u phones in %.1f s (%.0f phones/s), %u TVS queries, boot time mean %.1f ms, max %.1f ms\n",
             s->total, s->wall_ms / 1e3, s->wall_ms > 0 ? s->total / (s->wall_ms / 1e3) : 0.0, s->tvs_queries,
             s->total ? s->boot_ms_sum / s->total : 0.0, s->boot_ms_max);
@@ -242,9 +253,12 @@ json_t *ph_summary_json(const ph_summary *s)
                                                 (int)s->by[i][1], "rejected", (int)s->by[i][2], "failed",
                                                 (int)s->by[i][3], "reasons", reasons));
     }
-    return json_pack("{s:i, s:o, s:i, s:f, s:f, s:f}", "phones", (int)s->total, "models", models, "tvs_queries",
-                     (int)s->tvs_queries, "wall_ms", s->wall_ms, "boot_ms_mean",
-                     s->total ? s->boot_ms_sum / s->total : 0.0, "boot_ms_max", s->boot_ms_max);
+    return json_pack("{s:i, s:o, s:i, s:f, s:f, s:f, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}", "phones",
+                     (int)s->total, "models", models, "tvs_queries", (int)s->tvs_queries, "wall_ms", s->wall_ms,
+                     "boot_ms_mean", s->total ? s->boot_ms_sum / s->total : 0.0, "boot_ms_max", s->boot_ms_max,
+                     "capf", "lsc_issued", (int)s->lsc_issued, "lsc_refused", (int)s->lsc_refused, "failed",
+                     (int)s->capf_failed, "waiting", (int)s->capf_waiting, "configs", "encrypted",
+                     (int)s->cfg_encrypted, "plain", (int)s->cfg_plain);
 }
 
 /* ---- progress ---- */

@@ -27,6 +27,9 @@ typedef struct ph_summary {
     unsigned tvs_queries;
     double boot_ms_sum, boot_ms_max;
     double wall_ms;
+    /* configurations read (verified or loaded), and the CAPF sessions they asked for */
+    unsigned cfg_encrypted, cfg_plain;
+    unsigned lsc_issued, lsc_refused, capf_failed, capf_waiting;
 } ph_summary;
 
 void ph_summary_add(ph_summary *s, const ph_phone *p, const ph_boot_report *r);
