@@ -123,10 +123,10 @@ before = state()
 
 
 def comparable(j):
-    """A rehearsal without what new keys change from run to run: the new CTL's MD5 and its signer in details."""
+    """A rehearsal without what new keys change from run to run: the new CTL's MD5."""
     j = dict(j)
     j.pop("ctl_md5_after", None)
-    j["phones"] = [{k: v for k, v in p.items() if k != "detail"} for p in j["phones"]]
+    j["phones"] = [dict(p) for p in j["phones"]]
     return j
 
 
