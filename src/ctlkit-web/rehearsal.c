@@ -36,6 +36,7 @@ const size_t web_rh_n_operations = sizeof web_rh_operations / sizeof web_rh_oper
 typedef struct web_rh_job {
     struct web *w;
     struct evhttp_request *req; /* NULL once the client has gone */
+    struct evhttp_connection *conn; /* req's, to know it when it closes */
     bool api;
     char node[64];
     char *cmds[WEB_RH_MAX_COMMANDS];
@@ -167,7 +168,8 @@ static void *worker(void *arg)
 static void on_client_gone(struct evhttp_connection *conn, void *arg)
 {
     struct web *w = arg;
-    if (w->rh_job && w->rh_job->req && evhttp_request_get_connection(w->rh_job->req) == conn)
+    /* libevent may have freed the request already: compare connections. */
+    if (w->rh_job && w->rh_job->conn == conn)
         w->rh_job->req = NULL;
 }
 
@@ -185,7 +187,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     w->rh_job = NULL;
     ck_cluster_close(j->c);
     if (j->req) {
-        evhttp_connection_set_closecb(evhttp_request_get_connection(j->req), NULL, NULL);
+        evhttp_connection_set_closecb(j->conn, NULL, NULL);
         j->done(w, j->req, j->api, (const char *const *)j->cmds, j->n, j->result, &j->err);
     } else {
         fprintf(stderr, "ctlkit-web: a rehearsal ended after its client had gone\n");
@@ -228,7 +230,8 @@ int web_rh_start(struct web *w, struct evhttp_request *req, bool api, const char
         return ck_fail(err, CK_ENOMEM, "no thread for the rehearsal");
     }
     w->rh_job = j;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_gone, w);
+    j->conn = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(j->conn, on_client_gone, w);
     return 0;
 }
 

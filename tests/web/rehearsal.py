@@ -202,6 +202,20 @@ try:
               % (json.dumps(comparable(j)), json.dumps(comparable(want))))
         check(list(j) == list(want), "the same fields in the same order")
 
+    # A client that gives up mid-rehearsal: the server finishes it, drops the
+    # answer and rehearses again for the next one (503 only while busy).
+    try:
+        b.post(BASE + "/api/rehearse", data={"command": COMMANDS, "csrf": form["csrf"]}, timeout=0.3)
+    except requests.exceptions.RequestException:
+        pass
+    for attempt in range(240):
+        r = b.post(BASE + "/api/rehearse", data={"command": ["utils ctl update CTLFile"], "csrf": form["csrf"]})
+        if r.status_code != 503:
+            break
+        check("already running" in r.json()["error"], "busy: says why")
+        time.sleep(0.25)
+    check(r.status_code == 200, "a rehearsal after an abandoned one: %d %s" % (r.status_code, r.text[:200]))
+
     # ---- the browser
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
