@@ -1,4 +1,4 @@
-/* The rehearsal page's work (docs/web.md, "Rehearsal"): the form's
+/* The rehearsal page's work (docs/web.md, "The rehearsal page"): the form's
  * fields into admin commands, and ck_rehearse run on a worker thread so
  * the one event loop keeps answering other requests for the second or two
  * a rehearsal takes (a key generation). One rehearsal at a time; the
