@@ -45,7 +45,7 @@ static const struct {
     const char *path, *label;
     bool ready;
 } nav[] = {{"/cluster", "Cluster", true},   {"/certs", "Certificates", true}, {"/phones", "Phones", true},
-           {"/rehearsal", "Rehearsal", false}, {"/audit", "Audit log", true}};
+           {"/rehearsal", "Rehearsal", true}, {"/audit", "Audit log", true}};
 
 void html_begin(struct evbuffer *b, const char *title, const char *active, const web_session *ss)
 {

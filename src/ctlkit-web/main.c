@@ -13,6 +13,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
+#include "rehearsal.h"
 #include "tls.h"
 #include "web.h"
 
@@ -21,10 +22,12 @@ static const char usage[] =
     "                  [--tls-cert FILE --tls-key FILE]\n"
     "\n"
     "The cluster's dashboard, HTTPS only: cluster (mode, CTL records, nodes\n"
-    "and their copies), certificates (expiry), audit log, and a JSON API\n"
-    "behind each page (/api/cluster, /api/certs, /api/audit). Log in with a\n"
-    "cluster user (ctlkit user add). C is the cluster folder or its\n"
-    "postgresql:// URL (then --dir and --node name this host's node folder).\n"
+    "and their copies), certificates (expiry), phones, rehearsals of admin\n"
+    "commands on a throw-away copy, audit log, and a JSON API behind each\n"
+    "page (/api/cluster, /api/certs, /api/phones, /api/rehearse, /api/audit).\n"
+    "Log in with a cluster user (ctlkit user add). C is the cluster folder\n"
+    "or its postgresql:// URL (then --dir and --node name this host's node\n"
+    "folder).\n"
     "Without --tls-key the publisher's CallManager certificate and key serve\n"
     "TLS. See docs/web.md.\n";
 
@@ -100,8 +103,8 @@ int main(int argc, char **argv)
     web w = {0};
     w.node = node;
     ck_err err = {0};
-    ck_cluster_where where = {cluster, dir, node};
-    if (ck_cluster_open_at(&where, "web", &w.c, &err) < 0) {
+    w.where = (ck_cluster_where){cluster, dir, node};
+    if (ck_cluster_open_at(&w.where, "web", &w.c, &err) < 0) {
         fprintf(stderr, "ctlkit-web: %s\n", err.msg);
         return 2;
     }
@@ -124,7 +127,7 @@ int main(int argc, char **argv)
     w.sessions = web_sessions_new();
     w.base = event_base_new();
     w.http = w.base ? evhttp_new(w.base) : NULL;
-    if (!w.guard || !w.sessions || !w.http) {
+    if (!w.guard || !w.sessions || !w.http || web_rh_init(&w) < 0) {
         fprintf(stderr, "ctlkit-web: out of memory\n");
         goto out;
     }
@@ -149,6 +152,7 @@ int main(int argc, char **argv)
     event_free(sigterm);
     rc = 0;
 out:
+    web_rh_fini(&w);
     if (w.http)
         evhttp_free(w.http);
     if (w.base)

@@ -15,6 +15,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
 #include "pages.h"
+#include "rehearsal.h"
 #include "views.h"
 #include "views_phones.h"
 #include "web.h"
@@ -217,30 +218,36 @@ static void do_login(web *w, struct evhttp_request *req)
 
 /* ---- changes: POST with a session and its CSRF token ---- */
 
-/* The session of a change request, or NULL after answering the refusal. */
-static web_session *change_allowed(web *w, struct evhttp_request *req, struct evkeyvalq *form, bool need_admin)
+/* The session of a change request, or NULL after answering the refusal
+ * (as JSON for the API). */
+static web_session *change_allowed(web *w, struct evhttp_request *req, struct evkeyvalq *form, bool need_admin,
+                                   bool api)
 {
     web_session *ss = session_of(w, req);
+    const char *why = NULL;
+    int code = 403;
     if (!ss) {
-        message(req, 401, "Unauthorized", "Log in first.", NULL);
-        return NULL;
-    }
-    if (read_form(req, form) < 0 || !web_session_csrf_ok(ss, evhttp_find_header(form, "csrf"))) {
-        message(req, 403, "Forbidden", "The form's token is missing or wrong; reload the page.", ss);
-        return NULL;
-    }
-    if (need_admin && ss->role != CK_ROLE_ADMIN) {
-        message(req, 403, "Forbidden", "Read-only users cannot change the cluster.", ss);
-        return NULL;
-    }
-    return ss;
+        code = 401;
+        why = "Log in first.";
+    } else if (read_form(req, form) < 0 || !web_session_csrf_ok(ss, evhttp_find_header(form, "csrf")))
+        why = "The form's token is missing or wrong; reload the page.";
+    else if (need_admin && ss->role != CK_ROLE_ADMIN)
+        why = "Read-only users cannot change the cluster.";
+    if (!why)
+        return ss;
+    const char *reason = code == 401 ? "Unauthorized" : "Forbidden";
+    if (api)
+        json_error(req, code, reason, why);
+    else
+        message(req, code, reason, why, ss);
+    return NULL;
 }
 
 static void do_logout(web *w, struct evhttp_request *req)
 {
     struct evkeyvalq form;
     TAILQ_INIT(&form);
-    web_session *ss = change_allowed(w, req, &form, false);
+    web_session *ss = change_allowed(w, req, &form, false, false);
     evhttp_clear_headers(&form);
     if (!ss)
         return;
@@ -256,7 +263,7 @@ static void do_materialize(web *w, struct evhttp_request *req)
 {
     struct evkeyvalq form;
     TAILQ_INIT(&form);
-    web_session *ss = change_allowed(w, req, &form, true);
+    web_session *ss = change_allowed(w, req, &form, true, false);
     evhttp_clear_headers(&form);
     if (!ss)
         return;
@@ -285,6 +292,84 @@ static void do_materialize(web *w, struct evhttp_request *req)
     fprintf(stderr, "ctlkit-web: %s repaired node copies (%zu nodes, %zu files fixed)\n", ss->user, done, fixed);
     snprintf(notice, sizeof notice, "Checked %zu node folder(s); %zu file(s) fixed.", done, fixed);
     show_cluster(w, req, ss, notice);
+}
+
+/* ---- rehearsal: a POST that changes nothing, so read-only users may
+ * run it; it still carries the CSRF token (it costs a key generation). ---- */
+
+static const char *reason_of(int code);
+
+/* A rehearsal's failure as an HTTP status: busy 503, the server's own
+ * trouble 500, otherwise the commands do not apply (400). */
+static int rehearsal_status(const ck_err *err)
+{
+    return err->code == CK_ELIMIT ? 503 : err->code == CK_ENOMEM || err->code == CK_EIO ? 500 : 400;
+}
+
+static void rehearsal_page(web *w, struct evhttp_request *req, web_session *ss, int code, const json_t *result,
+                           const char *error)
+{
+    ck_err err = {0};
+    json_t *f = view_rehearsal_form(w, &err);
+    if (!f) {
+        message(req, 500, "Internal Server Error", err.msg, ss);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    page_rehearsal(b, f, result, error, ss);
+    reply_html(req, code, code == 200 ? "OK" : reason_of(code), b);
+    evbuffer_free(b);
+    json_decref(f);
+}
+
+static void rehearsal_done(web *w, struct evhttp_request *req, bool api, const char *const *cmds, size_t n,
+                           json_t *result, const ck_err *err)
+{
+    int code = result ? 200 : rehearsal_status(err);
+    if (api) {
+        if (result)
+            reply_json(req, 200, "OK", result);
+        else
+            json_error(req, code, reason_of(code), err->msg);
+    } else {
+        web_session *ss = session_of(w, req);
+        if (!ss)
+            message(req, 401, "Unauthorized", "Log in first.", NULL);
+        else
+            rehearsal_page(w, req, ss, code, result, result ? NULL : err->msg);
+    }
+    json_decref(result);
+}
+
+static void do_rehearse(web *w, struct evhttp_request *req, bool api)
+{
+    struct evkeyvalq form;
+    TAILQ_INIT(&form);
+    web_session *ss = change_allowed(w, req, &form, false, api);
+    if (!ss) {
+        evhttp_clear_headers(&form);
+        return;
+    }
+    char *cmds[WEB_RH_MAX_COMMANDS];
+    const char *node = NULL;
+    ck_err err = {0};
+    int n = web_rh_commands(w, &form, cmds, &node, &err);
+    if (n == 0)
+        ck_fail(&err, CK_EINVAL, "choose at least one command to rehearse");
+    if (n > 0 && web_rh_start(w, req, api, node, cmds, (size_t)n, rehearsal_done, &err) < 0) {
+        web_rh_commands_free(cmds, (size_t)n);
+        n = -1;
+    }
+    evhttp_clear_headers(&form);
+    if (n > 0) {
+        fprintf(stderr, "ctlkit-web: %s rehearses %d command(s)\n", ss->user, n);
+        return; /* rehearsal_done answers */
+    }
+    int code = rehearsal_status(&err);
+    if (api)
+        json_error(req, code, reason_of(code), err.msg);
+    else
+        rehearsal_page(w, req, ss, code, NULL, err.msg);
 }
 
 /* ---- pages and API ---- */
@@ -332,6 +417,8 @@ static json_t *view_for(web *w, const char *name, struct evhttp_request *req, ck
         return view_certs(w->c, (int64_t)time(NULL), err);
     if (strcmp(name, "audit") == 0)
         return view_audit(w->c, page_param(req), err);
+    if (strcmp(name, "rehearsal") == 0 || strcmp(name, "rehearse") == 0)
+        return view_rehearsal_form(w, err);
     return NULL;
 }
 
@@ -343,7 +430,10 @@ static int status_of(const ck_err *err)
 
 static const char *reason_of(int code)
 {
-    return code == 400 ? "Bad Request" : code == 404 ? "Not Found" : "Internal Server Error";
+    return code == 400   ? "Bad Request"
+           : code == 404 ? "Not Found"
+           : code == 503 ? "Service Unavailable"
+                         : "Internal Server Error";
 }
 
 static void show_cluster(web *w, struct evhttp_request *req, web_session *ss, const char *notice)
@@ -386,6 +476,8 @@ static void show_page(web *w, struct evhttp_request *req, const char *name)
         page_phones(b, v, ss);
     else if (strncmp(name, "phones/", 7) == 0)
         page_phone(b, v, ss);
+    else if (strcmp(name, "rehearsal") == 0)
+        page_rehearsal(b, v, NULL, NULL, ss);
     else
         page_audit(b, v, ss);
     reply_html(req, 200, "OK", b);
@@ -395,17 +487,22 @@ static void show_page(web *w, struct evhttp_request *req, const char *name)
 
 static void show_api(web *w, struct evhttp_request *req, const char *name)
 {
-    if (!session_of(w, req)) {
+    web_session *ss = session_of(w, req);
+    if (!ss) {
         json_error(req, 401, "Unauthorized", "log in first");
         return;
     }
     ck_err err = {0};
-    json_t *v = view_for(w, name, req, &err);
+    json_t *v = strcmp(name, "rehearsal") == 0 ? NULL : view_for(w, name, req, &err);
     if (!v) {
         int code = err.code ? status_of(&err) : 404;
         json_error(req, code, reason_of(code), err.code ? err.msg : "no such view");
         return;
     }
+    /* The token a POST /api/rehearse must carry (another site's page
+     * cannot read this answer). */
+    if (strcmp(name, "rehearse") == 0)
+        json_object_set_new(v, "csrf", json_string(ss->csrf));
     reply_json(req, 200, "OK", v);
     json_decref(v);
 }
@@ -440,8 +537,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         do_logout(w, req);
     else if (post && strcmp(path, "/cluster/materialize") == 0)
         do_materialize(w, req);
+    else if (post && (strcmp(path, "/rehearsal") == 0 || strcmp(path, "/api/rehearse") == 0))
+        do_rehearse(w, req, path[1] == 'a');
     else if (get && (strcmp(path, "/cluster") == 0 || strcmp(path, "/certs") == 0 || strcmp(path, "/audit") == 0 ||
-                     strcmp(path, "/phones") == 0 || strncmp(path, "/phones/", 8) == 0))
+                     strcmp(path, "/phones") == 0 || strncmp(path, "/phones/", 8) == 0 ||
+                     strcmp(path, "/rehearsal") == 0))
         show_page(w, req, path + 1);
     else if (get && strncmp(path, "/api/", 5) == 0)
         show_api(w, req, path + 5);

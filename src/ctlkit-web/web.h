@@ -1,4 +1,5 @@
-/* ctlkit-web: the dashboard's shared state. One event loop, one thread. */
+/* ctlkit-web: the dashboard's shared state. One event loop, one thread;
+ * only a rehearsal runs on a worker thread (rehearsal.h). */
 #ifndef CTLKIT_WEB_H
 #define CTLKIT_WEB_H
 
@@ -11,8 +12,11 @@
 #include "ctlkit/provider_guard.h"
 #include "sessions.h"
 
+struct web_rh_job;
+
 typedef struct web {
     ck_cluster *c;
+    ck_cluster_where where;      /* how c was opened: a rehearsal opens its own handle */
     const char *node;            /* --node, or NULL */
     char users_dir[4096];        /* where the users file lives */
     struct event_base *base;
@@ -20,6 +24,9 @@ typedef struct web {
     SSL_CTX *tls;
     web_sessions *sessions;
     ck_pv_guard *guard;          /* failed logins per source and user */
+    struct web_rh_job *rh_job;   /* the rehearsal running on its thread (rehearsal.c), or NULL */
+    int rh_pipe[2];              /* its "done" signal to the event loop */
+    struct event *rh_done;
 } web;
 
 /* Milliseconds of a monotonic clock. */

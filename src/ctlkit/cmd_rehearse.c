@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "ctlkit/conf.h"
 #include "ctlkit/rehearse.h"
+#include "ctlkit/rehearse_json.h"
 #include "rehearse_view.h"
 
 static const char usage[] =
@@ -94,7 +95,7 @@ int cmd_rehearse(int argc, char **argv)
         rc = EXIT_ERROR;
     } else {
         if (json) {
-            json_t *j = rehearsal_json(&r, node, commands, n);
+            json_t *j = ck_rehearsal_json(&r, node, commands, n);
             char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             printf("%s\n", txt ? txt : "{}");
             free(txt);
