@@ -67,6 +67,8 @@ void ck__staged_discard(ck_cluster *c);
 /* run/NAME.tmp.PID of a node: where its files are staged. */
 void ck__stage_path(const ck_cluster *c, const char *node, const char *name, char *out, size_t outsz);
 void ck__test_kill_point(const char *step);
+/* While muted (nested calls count), this thread passes no test point. */
+void ck__test_points_mute(bool mute);
 /* Publishes the CTL (database row and every node's copy) inside an open
  * operation: the one publish path of the admin commands and the CTL
  * Provider. */

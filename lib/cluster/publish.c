@@ -33,8 +33,17 @@ void ck__stage_path(const ck_cluster *c, const char *node, const char *name, cha
     ck_cluster_node_path(c, node, "run", file, out, outsz);
 }
 
+/* A rehearsal runs the same operations on a throw-away copy: its points
+ * are not the real operation's (a test stopping or killing an admin at a
+ * point means the real one, and CTLKIT_TEST_KILL_AT_N counts real ones). */
+static _Thread_local int test_points_muted;
+
+void ck__test_points_mute(bool mute) { test_points_muted += mute ? 1 : -1; }
+
 void ck__test_kill_point(const char *step)
 {
+    if (test_points_muted)
+        return;
     /* Test hook: CTLKIT_TEST_KILL_AT=STEP kills the process at that step of
      * a publish (after-stage, after-commit, after-first-rename) or of a
      * node's materialization (materialize-staged, materialize-renamed), as

@@ -18,6 +18,7 @@
 #include "ctlkit/phone.h"
 #include "ctlkit/trustcache.h"
 #include "ctlkit/x509.h"
+#include "internal.h"
 #include "rehearse_internal.h"
 
 #define UNKNOWN_MODEL "unknown"
@@ -413,6 +414,7 @@ int ck_rehearse(ck_cluster *c, const ck_rehearse_opts *o, ck_rehearsal *out, ck_
     rh_ctx x = {0};
     ck__rh_copy cp = {0};
     int rc = -1;
+    bool muted = false;
     if (!(x.nodes = calloc(n_nodes ? n_nodes : 1, sizeof *x.nodes))) {
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto out;
@@ -422,6 +424,8 @@ int ck_rehearse(ck_cluster *c, const ck_rehearse_opts *o, ck_rehearsal *out, ck_
         snprintf(x.nodes[i].name, sizeof x.nodes[i].name, "%s", nodes[i].name);
     load_lists(real, &x, false);
     snprintf(out->ctl_md5_before, sizeof out->ctl_md5_before, "%s", x.ctl_before.present ? x.ctl_before.row.md5 : "");
+    ck__test_points_mute(true);
+    muted = true;
     if (ck__rh_copy_make(c, o->node, o->tmp_parent, &cp, err) < 0)
         goto out;
     for (size_t i = 0; i < o->n_commands; i++) {
@@ -443,6 +447,8 @@ int ck_rehearse(ck_cluster *c, const ck_rehearse_opts *o, ck_rehearsal *out, ck_
     rc = judge_all(&x, real, out, err);
 out:
     ck__rh_copy_remove(&cp);
+    if (muted)
+        ck__test_points_mute(false);
     ctx_free(&x);
     free(nodes);
     if (rc < 0)
