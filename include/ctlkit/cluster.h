@@ -199,6 +199,30 @@ typedef struct ck_materialize_report {
  * are never touched. Every changing operation does this for every node
  * after its commit; the node's daemon does it for its own node. */
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* Device-only changes (a CAPF session's update of one device row): the
+ * operation records them in the store, so that a node's daemon that sees
+ * the change counter move brings only those devices' files up to date
+ * instead of every file of every device (docs/benchmarks.md, "CAPF"). A
+ * run of such changes is remembered up to CK_DEVICE_CHANGES_MAX devices;
+ * anything else in between means a full pass. */
+#define CK_DEVICE_CHANGES_MAX 64
+typedef struct ck_device_changes {
+    size_t n;
+    char names[CK_DEVICE_CHANGES_MAX][16];
+} ck_device_changes;
+/* true when everything committed after the change counter read seen, up
+ * to now (the counter read since), changed only the devices out names;
+ * false when a full pass is needed (another change, a run too long, no
+ * record, the database away). */
+bool ck_cluster_device_changes_since(ck_cluster *c, int64_t seen, int64_t now, ck_device_changes *out);
+/* ck_cluster_materialize_node for the files of d's devices only (the
+ * same lock rules: r->busy when another process holds the lock). A device
+ * without a row fails: do the full pass. */
+int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
+                                   ck_materialize_report *r, ck_err *err);
+/* How many device rows materializing through c has built the files of
+ * (checked, rewritten or not): a work measure for tests and benchmarks. */
+size_t ck_cluster_devices_materialized(const ck_cluster *c);
 /* Records in the store what node's TFTP folder now serves (CTLFile.tlv,
  * ITLFile.tlv: version, MD5, SHA-1, since when), writing only the rows
  * that changed; changed (may be NULL) gets how many. The node's daemon

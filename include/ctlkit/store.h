@@ -154,6 +154,11 @@ void ck_cert_rows_free(ck_cert_row *rows, size_t n);
  * table in lib/cluster checks them. */
 int ck_store_get_param(ck_store *s, const char *name, char *out, size_t outsz, ck_err *err);
 CK_MUST_USE int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err *err);
+/* The processconfig row (no enterprise parameter) recording the latest
+ * run of device-only changes for the daemons (lib/cluster/device_changes.c):
+ * "FIRST LAST NAME...", change counter values. Never copied to another
+ * store: its counter values mean nothing there. */
+#define CK_DEVICE_CHANGES_PARAM "DeviceChanges"
 
 /* Published files: the CTL (node "") and each node's ITL. */
 CK_MUST_USE int ck_store_put_file(ck_store *s, const char *node, const char *name, const uint8_t *data, size_t len,

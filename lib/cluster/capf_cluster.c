@@ -76,6 +76,7 @@ static int update(void *arg, const char *name, const ck_capf_update *u, ck_err *
     ck_cluster *c = arg;
     if (ck__op_begin(c, err) < 0)
         return -1;
+    ck__op_device(c, name); /* only this row changes: only its files are rebuilt */
     ck_device_row d = {0};
     bool ok = ck_store_get_device(c->store, name, &d, err) == 0;
     if (ok) {

@@ -215,6 +215,9 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
     int rc = 0;
     if (ok)
         ck__test_kill_point(c->n_staged ? "after-stage" : "before-commit");
+    /* A device-only change is recorded as such for the daemons. */
+    if (ok && c->op_device[0] && ck__device_change_record(c, err) < 0)
+        ok = false;
     if (ok)
         rc = ck_store_commit(c->store, err);
     if (!ok || rc < 0) {
@@ -226,8 +229,13 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
     }
     /* Still under the lock: every folder this process can see gets the
      * committed state, and what an interrupted publish left is removed. */
-    if (c->in_op)
+    if (c->in_op && c->op_device[0] && ok && rc == 0) {
+        const char *name = c->op_device;
+        ck__materialize_devices_all_locked(c, &name, 1); /* nothing else changed */
+    } else if (c->in_op) {
         ck__materialize_all_locked(c);
+    }
+    c->op_device[0] = '\0';
     if (c->in_op)
         ck__test_kill_point("after-materialize");
     c->in_op = false;

@@ -212,6 +212,7 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     char *xml = NULL;
     size_t len = 0;
     char name[64];
+    c->devices_done++;
     if (ck_device_config_xml(ctx, d, &xml, &len, err) < 0)
         return -1;
     X509 *recipient = encryption_recipient(d, ctx->mixed);
@@ -312,6 +313,15 @@ static size_t remove_orphans(ck_cluster *c, const char *node, const ck_device_ro
     return removed;
 }
 
+static void report_files(ck_materialize_report *r, size_t written, size_t removed)
+{
+    if (written)
+        ck__materialize_note(r, "%zu device configuration file%s written from the cluster database", written,
+                             written == 1 ? "" : "s");
+    if (removed)
+        ck__materialize_note(r, "%zu device configuration file%s removed", removed, removed == 1 ? "" : "s");
+}
+
 int ck__materialize_devices(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
 {
     ck_device_row *devs = NULL;
@@ -334,11 +344,7 @@ int ck__materialize_devices(ck_cluster *c, const char *node, ck_materialize_repo
         if (one_device(c, node, &ctx, &devs[i], &sg, &written, &removed, &e2) < 0 && failed++ == 0)
             *err = e2; /* the others still get their files */
     }
-    if (written)
-        ck__materialize_note(r, "%zu device configuration file%s written from the cluster database", written,
-                             written == 1 ? "" : "s");
-    if (removed)
-        ck__materialize_note(r, "%zu device configuration file%s removed", removed, removed == 1 ? "" : "s");
+    report_files(r, written, removed);
     if (failed) {
         ck_err_prefix(err, "%zu device(s) without configuration files", failed);
         rc = -1;
@@ -347,5 +353,26 @@ int ck__materialize_devices(ck_cluster *c, const char *node, ck_materialize_repo
     EVP_PKEY_free(sg.key);
     ck_device_config_ctx_clear(&ctx);
     ck_device_rows_free(devs, n);
+    return rc;
+}
+
+int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *const *names, size_t n,
+                                  ck_materialize_report *r, ck_err *err)
+{
+    ck_device_config_ctx ctx = {0};
+    signer_slot sg = {0};
+    size_t written = 0, removed = 0;
+    int rc = n ? ck_device_config_context(c, &ctx, err) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ck_device_row d = {0};
+        rc = ck_store_get_device(c->store, names[i], &d, err);
+        if (rc == 0)
+            rc = one_device(c, node, &ctx, &d, &sg, &written, &removed, err);
+        ck_device_row_clear(&d);
+    }
+    report_files(r, written, removed);
+    X509_free(sg.cert);
+    EVP_PKEY_free(sg.key);
+    ck_device_config_ctx_clear(&ctx);
     return rc;
 }

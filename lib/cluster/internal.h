@@ -28,6 +28,14 @@ struct ck_cluster {
     bool in_op;    /* inside a changing operation (lock and transaction held) */
     staged_file *staged; /* what the open operation publishes */
     size_t n_staged;
+    /* Set (ck__op_device) inside an operation that changes one device row
+     * and nothing else (a CAPF session's update): ck__op_end records the
+     * change for the daemons (device_changes.c) and brings only that
+     * device's files up to date, not every file of every device
+     * (docs/benchmarks.md, "CAPF"). Cleared by ck__op_end. */
+    char op_device[16];
+    int64_t op_counter; /* the change counter when the operation began */
+    size_t devices_done; /* device rows materialized through this handle (a work measure) */
 };
 
 /* A changing operation: the cluster lock (flock, so that two admins'
@@ -41,6 +49,13 @@ CK_MUST_USE int ck__op_begin(ck_cluster *c, ck_err *err);
  * the local lock or the store's. */
 CK_MUST_USE int ck__op_try_begin(ck_cluster *c, ck_err *err);
 CK_MUST_USE int ck__op_end(ck_cluster *c, bool ok, ck_err *err);
+/* Marks the open operation as changing only device name's row (call it
+ * right after ck__op_begin, before any write). */
+void ck__op_device(ck_cluster *c, const char *name);
+/* Records in the store (before the commit) that the open operation changed
+ * only c->op_device, extending the run of device-only changes the daemons
+ * have not yet seen (device_changes.c). */
+CK_MUST_USE int ck__device_change_record(ck_cluster *c, ck_err *err);
 /* One audit row for a change; a row that cannot be written fails the
  * operation, with err saying why. */
 CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
@@ -76,6 +91,8 @@ CK_MUST_USE int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_
 /* Brings every node's folder to the store's state while the cluster lock
  * is held (materialize.c); errors are left for the daemons to retry. */
 void ck__materialize_all_locked(ck_cluster *c);
+/* The same for the named devices' files only (the lock is held). */
+void ck__materialize_devices_all_locked(ck_cluster *c, const char *const *names, size_t n);
 /* The names a node's folder gets from the store: CTLFile.tlv (the
  * cluster's row, node "") and ITLFile.tlv (the node's own row). */
 #define CK__N_MANAGED 2
@@ -118,6 +135,10 @@ CK_MUST_USE int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, 
  * devices (device_files.c): written atomically when their bytes would
  * change, removed for devices that are gone. Part of materializing. */
 int ck__materialize_devices(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* Only the named devices' files in node's folder, from their rows; a name
+ * without a row fails (CK_ENOTFOUND: the caller does the full pass). */
+int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *const *names, size_t n,
+                                  ck_materialize_report *r, ck_err *err);
 /* Writes data as node's tftp/NAME when the folder's copy differs (staged in
  * run/, fsynced, renamed); *changed says whether it did (materialize.c). */
 CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,

@@ -196,21 +196,35 @@ static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_re
     return rc;
 }
 
-int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+/* What a pass does under the lock: the whole folder (d NULL), or only
+ * the files of d's devices. */
+static int pass_locked(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
+                       ck_err *err)
+{
+    if (!d)
+        return materialize_locked(c, node, r, err);
+    const char *names[CK_DEVICE_CHANGES_MAX];
+    for (size_t i = 0; i < d->n; i++)
+        names[i] = d->names[i];
+    return ck__materialize_named_devices(c, node, names, d->n, r, err);
+}
+
+static int materialize_pass(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
+                            ck_err *err)
 {
     memset(r, 0, sizeof *r);
     ck_node n;
     if (ck_store_get_node(c->store, node, &n, err) < 0)
         return -1;
     if (c->in_op) /* inside an operation of this process */
-        return materialize_locked(c, node, r, err);
+        return pass_locked(c, node, d, r, err);
     if (ck__require_here(c, node, "materializing a node's folder", err) < 0)
         return -1;
     /* Never wait for an admin's operation (a daemon's loop would stall):
      * the caller tries again later. */
     char path[PATH_MAX + 16];
     if (!ck__lock_path(c, path, sizeof path))
-        return materialize_locked(c, node, r, err);
+        return pass_locked(c, node, d, r, err);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "%s: %s", path, strerror(errno));
@@ -224,10 +238,26 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
         return ck_fail(err, CK_EIO, "cannot lock the cluster: %s", strerror(e));
     }
     c->lock_fd = fd;
-    int rc = materialize_locked(c, node, r, err);
+    int rc = pass_locked(c, node, d, r, err);
     c->lock_fd = -1;
     close(fd);
     return rc;
+}
+
+int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+{
+    return materialize_pass(c, node, NULL, r, err);
+}
+
+int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
+                                   ck_materialize_report *r, ck_err *err)
+{
+    return materialize_pass(c, node, d, r, err);
+}
+
+size_t ck_cluster_devices_materialized(const ck_cluster *c)
+{
+    return c->devices_done;
 }
 
 void ck__materialize_all_locked(ck_cluster *c)
@@ -241,6 +271,20 @@ void ck__materialize_all_locked(ck_cluster *c)
         if (!ck_cluster_node_here(c, nodes[i].name))
             continue; /* its own daemon brings it to the committed state */
         materialize_locked(c, nodes[i].name, NULL, &e2);
+    }
+    free(nodes);
+}
+
+void ck__materialize_devices_all_locked(ck_cluster *c, const char *const *names, size_t n)
+{
+    ck_node *nodes = NULL;
+    size_t nn = 0;
+    if (ck_store_list_nodes(c->store, &nodes, &nn, NULL) < 0)
+        return;
+    for (size_t i = 0; i < nn; i++) {
+        ck_err e2 = {0};
+        if (ck_cluster_node_here(c, nodes[i].name)) /* errors: the daemons retry, as above */
+            CK_IGNORE(ck__materialize_named_devices(c, nodes[i].name, names, n, NULL, &e2));
     }
     free(nodes);
 }

@@ -23,6 +23,8 @@ static int copy_param(void *ctx, int ncols, const char *const *names, const char
     (void)names;
     if (!values || ncols != 2 || pc->rc < 0)
         return 0;
+    if (values[0] && strcmp(values[0], CK_DEVICE_CHANGES_PARAM) == 0)
+        return 0; /* counter values of the source store */
     if (ck_store_set_param(pc->dst, values[0], values[1] ? values[1] : "", pc->err) < 0) {
         pc->rc = -1;
         return 1;

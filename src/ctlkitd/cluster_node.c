@@ -502,6 +502,34 @@ static void serve_restarts(cluster_node *cn)
     free(rows);
 }
 
+/* When everything since the last check was a device-only change (a CAPF
+ * session's update, lib/cluster/device_changes.c), brings only those
+ * devices' files up to date: no full pass over every device, and no
+ * recache (the TVS caches hold no device). true when that was all. */
+static bool devices_only(cluster_node *cn, int64_t now)
+{
+    ck_device_changes d;
+    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending ||
+        !ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d))
+        return false;
+    ck_file_stamp st;
+    ck_file_stamp_take(cn->ctl_path, &st);
+    if (!ck_file_stamp_same(&st, &cn->ctl_seen))
+        return false; /* the CTL was touched: the full check */
+    ck_materialize_report r;
+    ck_err err = {0};
+    if (ck_cluster_materialize_devices(cn->c, cn->node, &d, &r, &err) < 0) {
+        dlog(DLOG_DEBUG, "bringing %zu device(s) up to date failed, doing the full pass: %s", d.n, err.msg);
+        return false;
+    }
+    if (r.busy)
+        return true; /* store_seen stays: the next tick tries again */
+    for (size_t i = 0; i < r.n; i++)
+        dlog(DLOG_NOTICE, "%s", r.lines[i]);
+    cn->store_seen = now;
+    return true;
+}
+
 static void check(cluster_node *cn, bool poll_store)
 {
     /* Store first: what it says decides what the folder must hold. */
@@ -511,6 +539,8 @@ static void check(cluster_node *cn, bool poll_store)
         return;
     }
     bool store_moved = now != cn->store_seen;
+    if (store_moved && devices_only(cn, now))
+        return;
     if (store_moved)
         read_hold(cn);
     if ((store_moved || cn->itl_pending) && cn->url && !cn->hold)

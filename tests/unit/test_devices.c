@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlkit/bytes.h"
+#include "ctlkit/capf_server.h"
 #include "ctlkit/device.h"
 #include "ctlkit/encsgn.h"
 #include "ctlkit/store.h"
@@ -502,6 +504,79 @@ static void test_import(void **state)
     tu_cluster_free(t);
 }
 
+/* A CAPF session's update of one device (issue 12's benchmark): only that
+ * device's files are rebuilt, however many devices there are, and the
+ * daemons learn that only it changed (so they skip their full pass); any
+ * other change means the full pass again. */
+static void test_capf_update_cost(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    tu_cluster *t = tu_cluster_new(2, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_buf csv;
+    ck_buf_init(&csv, 0);
+    const char head[] = "name,model,profile,operation,auth\n";
+    ck_buf_bytes(&csv, head, strlen(head));
+    for (int i = 1; i <= N; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof line, "SEP%012X,8865,authenticated,install,null\n", i);
+        ck_buf_bytes(&csv, line, (size_t)len);
+    }
+    size_t added = 0;
+    assert_int_equal(ck_cluster_device_import_csv(t->c, (const char *)csv.data, csv.len, &added, &err), 0);
+    assert_int_equal(added, N);
+    ck_buf_free(&csv);
+
+    const char *name = "SEP000000000064";
+    size_t before_len = 0, after_len = 0;
+    uint8_t *before = tu_node_file(t, TU_PUB, "SEP000000000064.cnf.xml", &before_len);
+    assert_non_null(before);
+    int64_t seen = ck_store_change_counter(store_of(t));
+    ck_capf_devices devs;
+    ck_cluster_capf_devices(t->c, &devs);
+    ck_capf_update u = {.clear_operation = true, .at = 1};
+    snprintf(u.result, sizeof u.result, "success");
+    size_t work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(devs.update(devs.arg, name, &u, &err), 0);
+    /* One device, once for each node this handle materializes (both on
+     * SQLite, the publisher's on PostgreSQL): not N. */
+    size_t done = ck_cluster_devices_materialized(t->c) - work;
+    assert_true(done >= 1 && done <= 2);
+    uint8_t *after = tu_node_file(t, TU_PUB, "SEP000000000064.cnf.xml", &after_len);
+    assert_non_null(after);
+    assert_false(before_len == after_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
+
+    /* A daemon that saw the counter before: only this device changed. */
+    int64_t now = ck_store_change_counter(store_of(t));
+    ck_device_changes d;
+    assert_true(ck_cluster_device_changes_since(t->c, seen, now, &d));
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.names[0], name);
+    /* A second update extends the run. */
+    assert_int_equal(devs.update(devs.arg, "SEP000000000001", &u, &err), 0);
+    int64_t now2 = ck_store_change_counter(store_of(t));
+    assert_false(ck_cluster_device_changes_since(t->c, seen, now, &d)); /* now is not the latest */
+    assert_true(ck_cluster_device_changes_since(t->c, now, now2, &d));
+    assert_true(ck_cluster_device_changes_since(t->c, seen, now2, &d));
+    assert_int_equal(d.n, 2);
+    ck_materialize_report r;
+    work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 2);
+    assert_int_equal(r.n, 0); /* already up to date */
+
+    /* Any other change: the full pass. */
+    assert_int_equal(ck_cluster_device_template_set(t->c, NULL, &err), 0);
+    int64_t now3 = ck_store_change_counter(store_of(t));
+    assert_false(ck_cluster_device_changes_since(t->c, seen, now3, &d));
+    assert_false(ck_cluster_device_changes_since(t->c, now2, now3, &d));
+    tu_cluster_free(t);
+}
+
 int main(int argc, char **argv)
 {
     if (!tu_backend_from_args(argc, argv))
@@ -511,6 +586,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
+        cmocka_unit_test(test_capf_update_cost),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
 }
