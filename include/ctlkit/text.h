@@ -19,4 +19,9 @@ enum {
  * text that does not fit ends in "...". Returns out. */
 const char *ck_printable(const void *in, size_t n, char *out, size_t outsz, unsigned flags);
 
+/* Splits a command line into words, in place: blanks separate words and
+ * "double quotes" group them (CUCM's service names have spaces). Returns
+ * the count, -1 on an open quote, -2 when there are more than max words. */
+int ck_split_words(char *line, char **argv, int max);
+
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "ctlkit/fileio.h"
+#include "ctlkit/text.h"
 #include "rehearse_internal.h"
 
 #define MAX_WORDS 32
@@ -143,35 +144,6 @@ static const rh_command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-/* Words of line (double quotes group), in place; -1 on an open quote or too many. */
-static int split(char *line, char **argv)
-{
-    int n = 0;
-    for (char *p = line; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        if (n == MAX_WORDS)
-            return -1;
-        if (*p == '"') {
-            argv[n++] = ++p;
-            char *q = strchr(p, '"');
-            if (!q)
-                return -1;
-            *q = '\0';
-            p = q + 1;
-        } else {
-            argv[n++] = p;
-            while (*p && *p != ' ' && *p != '\t')
-                p++;
-            if (*p)
-                *p++ = '\0';
-        }
-    }
-    return n;
-}
-
 /* How many of argv's first words are the command's words (0: not it). */
 static int match(const rh_command *cmd, int argc, char **argv)
 {
@@ -188,7 +160,7 @@ static const rh_command *find(const char *command, char *line, size_t linesz, in
 {
     if (snprintf(line, linesz, "%s", command) >= (int)linesz)
         return ck_fail(err, CK_EINVAL, "command too long: '%.40s...'", command), NULL;
-    int n = split(line, argv);
+    int n = ck_split_words(line, argv, MAX_WORDS);
     if (n <= 0)
         return ck_fail(err, CK_EINVAL, n == 0 ? "empty command" : "'%s': unbalanced quotes or too many words",
                        command), NULL;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "ctlkit/text.h"
 #include "cli.h"
 #include "ctlkit/conf.h"
 
@@ -142,37 +143,6 @@ bool admin_confirm_enter_y(admin *a, const char *question)
     return ask(a, prompt, false);
 }
 
-/* Splits a command line into words; "double quotes" group words (the
- * service names have spaces). Returns the count, or -1 on an open quote. */
-static int split(char *line, char **argv, int max)
-{
-    int n = 0;
-    char *p = line;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        if (n == max)
-            return -2;
-        if (*p == '"') {
-            argv[n++] = ++p;
-            char *q = strchr(p, '"');
-            if (!q)
-                return -1;
-            *q = '\0';
-            p = q + 1;
-        } else {
-            argv[n++] = p;
-            while (*p && *p != ' ' && *p != '\t')
-                p++;
-            if (*p)
-                *p++ = '\0';
-        }
-    }
-    return n;
-}
-
 /* Does argv start with the command's words? (case-insensitive) */
 static int match_words(const command *c, int argc, char **argv)
 {
@@ -214,7 +184,7 @@ static int run_line(admin *a, const char *text)
         char *args[1] = {sql};
         return admin_run_sql(a, 1, args);
     }
-    int argc = split(line, argv, 64);
+    int argc = ck_split_words(line, argv, 64);
     if (argc < 0)
         return admin_fail(argc == -1 ? "Unbalanced quotes in command" : "Too many words in command");
     if (argc == 0)
@@ -260,13 +230,13 @@ static char *complete_word(const char *text, int state)
         char typed[1024];
         char *tw[32];
         snprintf(typed, sizeof typed, "%.*s", rl_point, rl_line_buffer);
-        int nt = split(typed, tw, 32);
+        int nt = ck_split_words(typed, tw, 32);
         int done = nt < 0 ? 0 : nt - (rl_point > 0 && rl_line_buffer[rl_point - 1] != ' ' ? 1 : 0);
         for (size_t i = 0; i < N_COMMANDS; i++) {
             char buf[128];
             char *cw[16];
             snprintf(buf, sizeof buf, "%s", commands[i].words);
-            int nc = split(buf, cw, 16);
+            int nc = ck_split_words(buf, cw, 16);
             bool fits = nc > done;
             for (int k = 0; k < done && fits; k++)
                 fits = strcasecmp(cw[k], tw[k]) == 0;

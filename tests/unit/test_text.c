@@ -52,6 +52,23 @@ static void test_bounded_with_ellipsis(void **state)
     assert_int_equal(one, 'Q');
 }
 
+static void test_split_words(void **state)
+{
+    (void)state;
+    char line[] = "  utils service restart  \"Cisco Tftp\"\t";
+    char *argv[4];
+    assert_int_equal(ck_split_words(line, argv, 4), 4);
+    assert_string_equal(argv[0], "utils");
+    assert_string_equal(argv[2], "restart");
+    assert_string_equal(argv[3], "Cisco Tftp");
+    char open[] = "set param \"CAPF";
+    assert_int_equal(ck_split_words(open, argv, 4), -1);
+    char many[] = "a b c d e";
+    assert_int_equal(ck_split_words(many, argv, 4), -2);
+    char blank[] = " \t ";
+    assert_int_equal(ck_split_words(blank, argv, 4), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -59,6 +76,7 @@ int main(void)
         cmocka_unit_test(test_controls_become_question_marks),
         cmocka_unit_test(test_utf8_letters_kept_unless_ascii),
         cmocka_unit_test(test_bounded_with_ellipsis),
+        cmocka_unit_test(test_split_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
