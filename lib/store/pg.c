@@ -1267,10 +1267,12 @@ static int pg_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *
 
 /* --- changes --- */
 
-static int64_t pg_change_counter(ck_store *s)
+static int64_t pg_change_counter(ck_store *s, ck_err *err)
 {
-    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", NULL);
+    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", err);
     int64_t v = r && PQntuples(r) == 1 ? num(r, 0, 0) : -1;
+    if (r && v < 0)
+        ck_fail(err, CK_EFORMAT, "cluster database %s: the change counter row is missing", ((pg_store *)s)->masked);
     PQclear(r);
     return v;
 }
