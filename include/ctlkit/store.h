@@ -309,6 +309,9 @@ int ck_store_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, v
  * or any other connection (a counter row bumped by triggers in the same
  * transaction); cheap to poll. -1 on error. */
 int64_t ck_store_change_counter(ck_store *s);
+/* The same, saying why it failed (-1 and *err): a database that did not
+ * answer in time, a lost connection. */
+int64_t ck_store_read_change_counter(ck_store *s, ck_err *err);
 
 /* A file descriptor that becomes readable when another connection commits
  * a change (PostgreSQL LISTEN/NOTIFY), or -1 where the backend has none

@@ -52,7 +52,7 @@ typedef struct ck_store_ops {
                        size_t *n, size_t *total, ck_err *err);
     int (*query_readonly)(ck_store *s, const char *sql, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome,
                           ck_err *err);
-    int64_t (*change_counter)(ck_store *s);
+    int64_t (*change_counter)(ck_store *s, ck_err *err); /* -1 and *err on error */
     int (*notify_fd)(ck_store *s);
     void (*drain_notifications)(ck_store *s);
 } ck_store_ops;

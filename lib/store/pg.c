@@ -4,7 +4,12 @@
  * The tables have the same names and columns as on SQLite so that `run
  * sql` answers alike. Admins serialize on a transaction-scoped advisory
  * lock; every write bumps changecounter and sends NOTIFY ctlkit_store in
- * the writing transaction (delivered at commit). */
+ * the writing transaction (delivered at commit).
+ *
+ * Every statement runs with a deadline (exec_statement, pg_wait.h): a
+ * server that stops answering costs a caller at most that long, then the
+ * connection is given up and every later call on it fails at once; its
+ * owner reconnects (ctlkitd, with back-off) or reports. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 #include <strings.h>
 
 #include "store/backend.h"
+#include "store/pg_wait.h"
 
 /* The advisory lock every admin transaction takes ("ctlk"). */
 #define CLUSTER_LOCK_KEY "1668574315"
@@ -25,6 +31,8 @@ typedef struct pg_store {
     ck_store base;
     PGconn *conn;
     bool in_tx;
+    int timeout_s; /* how long the server may stay silent (CTLKIT_PG_TIMEOUT) */
+    bool broken;   /* a statement outlived its deadline: the connection is given up */
     char masked[512]; /* the address without its password: names the database in every error */
 } pg_store;
 
@@ -48,20 +56,109 @@ static int pg_fail(ck_err *err, const PGresult *r, ck_store *s, const char *what
     return -1;
 }
 
-/* Runs one statement with text parameters (binary where lens says so);
- * NULL and *err filled unless it returned `want`. */
-static PGresult *run(ck_store *s, const char *sql, int n, const char *const *vals, const int *lens,
-                     ExecStatusType want, const char *what, ck_err *err)
+/* The server let a statement's deadline pass: ask it to cancel the
+ * statement and give the connection up. */
+static void give_up(ck_store *s, int waited_s, const char *what, ck_err *err)
 {
+    pg_store *q = (pg_store *)s;
+    q->broken = true;
+    ck_pg_cancel(q->conn, ck_pg_deadline(0)); /* the connection is dropped: no later statement to spare */
+    ck_fail(err, CK_EIO, "cluster database %s: %s: the server did not answer within %d s; giving the connection up",
+            q->masked, what, waited_s);
+}
+
+/* Whether a statement may be sent on this connection. */
+static bool usable(ck_store *s, const char *what, ck_err *err)
+{
+    pg_store *q = (pg_store *)s;
+    if (q->broken)
+        ck_fail(err, CK_EIO,
+                "cluster database %s: %s: the connection was given up after the server did not answer within %d s",
+                q->masked, what, q->timeout_s);
+    return !q->broken;
+}
+
+/* The next result of the statement sent, as PQgetResult, but waiting no
+ * later than the deadline: NULL when the statement is done; NULL and
+ * *failed (and *err) when the deadline passed or the connection broke. */
+static PGresult *next_result(ck_store *s, int64_t deadline, int waited_s, const char *what, bool *failed,
+                             ck_err *err)
+{
+    int rc = ck_pg_wait(CONN(s), deadline);
+    *failed = rc != 0;
+    if (rc > 0)
+        give_up(s, waited_s, what, err);
+    else if (rc < 0)
+        pg_fail(err, NULL, s, what);
+    return rc == 0 ? PQgetResult(CONN(s)) : NULL;
+}
+
+/* Sends a statement without waiting (simple: the simple protocol, several
+ * statements of our own at once; else one statement with n text
+ * parameters, binary where lens says so); its results come through
+ * next_result. Every statement of this backend is sent here. */
+static bool send_statement(ck_store *s, const char *sql, bool simple, int n, const char *const *vals, const int *lens,
+                           const char *what, ck_err *err)
+{
+    if (!usable(s, what, err))
+        return false;
     int fmts[8] = {0};
     for (int i = 0; lens && i < n && i < 8; i++)
         fmts[i] = lens[i] >= 0;
-    PGresult *r = PQexecParams(CONN(s), sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
-    if (r && PQresultStatus(r) == want)
+    int sent = simple ? PQsendQuery(CONN(s), sql)
+                      : PQsendQueryParams(CONN(s), sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
+    if (!sent)
+        pg_fail(err, NULL, s, what);
+    return sent;
+}
+
+/* Runs a statement (send_statement) and waits for its answer until
+ * timeout_s plus wait_s (what the statement may wait on purpose: a lock).
+ * The first error result, else the last; NULL and *err when the deadline
+ * passed or the connection was lost. */
+static PGresult *exec_statement(ck_store *s, const char *sql, bool simple, int n, const char *const *vals,
+                                const int *lens, int wait_s, const char *what, ck_err *err)
+{
+    if (!send_statement(s, sql, simple, n, vals, lens, what, err))
+        return NULL;
+    int waited_s = ((pg_store *)s)->timeout_s + wait_s;
+    int64_t deadline = ck_pg_deadline(waited_s);
+    PGresult *keep = NULL, *r;
+    bool failed = false;
+    while ((r = next_result(s, deadline, waited_s, what, &failed, err)) != NULL) {
+        ExecStatusType st = PQresultStatus(keep);
+        if (keep && (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE)) {
+            PQclear(r); /* the first error is the one to report */
+            continue;
+        }
+        PQclear(keep);
+        keep = r;
+    }
+    if (failed) {
+        PQclear(keep);
+        return NULL;
+    }
+    if (!keep)
+        pg_fail(err, NULL, s, what);
+    return keep;
+}
+
+/* One statement; NULL and *err filled unless it returned `want`. */
+static PGresult *run_waiting(ck_store *s, const char *sql, int n, const char *const *vals, const int *lens,
+                             ExecStatusType want, int wait_s, const char *what, ck_err *err)
+{
+    PGresult *r = exec_statement(s, sql, false, n, vals, lens, wait_s, what, err);
+    if (!r || PQresultStatus(r) == want)
         return r;
     pg_fail(err, r, s, what);
     PQclear(r);
     return NULL;
+}
+
+static PGresult *run(ck_store *s, const char *sql, int n, const char *const *vals, const int *lens,
+                     ExecStatusType want, const char *what, ck_err *err)
+{
+    return run_waiting(s, sql, n, vals, lens, want, 0, what, err);
 }
 
 static int run_cmd(ck_store *s, const char *sql, int n, const char *const *vals, const char *what, ck_err *err)
@@ -74,10 +171,19 @@ static int run_cmd(ck_store *s, const char *sql, int n, const char *const *vals,
 /* Several statements of our own (the schema): the simple protocol. */
 static int run_script(ck_store *s, const char *sql, const char *what, ck_err *err)
 {
-    PGresult *r = PQexec(CONN(s), sql);
+    PGresult *r = exec_statement(s, sql, true, 0, NULL, NULL, 0, what, err);
+    if (!r)
+        return -1;
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(err, r, s, what);
     PQclear(r);
     return rc;
+}
+
+/* A statement whose failure the caller has nothing to add to (ROLLBACK
+ * after a failure, the optional reader role's savepoint). */
+static void run_quietly(ck_store *s, const char *sql)
+{
+    run_cmd(s, sql, 0, NULL, "", NULL);
 }
 
 static int64_t num(const PGresult *r, int row, int col)
@@ -183,17 +289,17 @@ static const char *const migrations[CK_STORE_SCHEMA_VERSION] = {schema_v1, schem
  * savepoint and skipped where the cluster's database user may not. */
 static void try_reader_role(ck_store *s)
 {
-    PQclear(PQexec(CONN(s), "SAVEPOINT reader"));
-    PGresult *r = PQexec(CONN(s), "DO $$ BEGIN"
+    run_quietly(s, "SAVEPOINT reader");
+    PGresult *r = run(s, "DO $$ BEGIN"
                                   "  IF to_regrole('" SQL_READER_ROLE "') IS NULL THEN"
                                   "    CREATE ROLE " SQL_READER_ROLE " NOLOGIN; END IF;"
                                   "  EXECUTE format('GRANT " SQL_READER_ROLE " TO %I', current_user);"
                                   "  GRANT USAGE ON SCHEMA public TO " SQL_READER_ROLE ";"
                                   "  GRANT SELECT ON ALL TABLES IN SCHEMA public TO " SQL_READER_ROLE ";"
-                                  "END $$");
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+                                  "END $$", 0, NULL, NULL, PGRES_COMMAND_OK, "reader role", NULL);
+    bool ok = r != NULL;
     PQclear(r);
-    PQclear(PQexec(CONN(s), ok ? "RELEASE SAVEPOINT reader" : "ROLLBACK TO SAVEPOINT reader"));
+    run_quietly(s, ok ? "RELEASE SAVEPOINT reader" : "ROLLBACK TO SAVEPOINT reader");
 }
 
 static int upgrade(ck_store *s, const char *masked, bool create, ck_err *err)
@@ -234,7 +340,7 @@ static int upgrade(ck_store *s, const char *masked, bool create, ck_err *err)
         try_reader_role(s);
     if (rc == 0)
         return run_cmd(s, "COMMIT", 0, NULL, "commit", err);
-    PQclear(PQexec(CONN(s), "ROLLBACK"));
+    run_quietly(s, "ROLLBACK");
     return -1;
 }
 
@@ -296,9 +402,18 @@ int ck_store_open_pg(const char *url, bool create, ck_store **out, ck_err *err)
     /* The URL comes last so that what it says wins; libpq also reads
      * PGPASSFILE, PGSERVICE and the sslmode/sslrootcert it names. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "ctlkit", url, NULL};
+    int connect_s = 0;
+    if (ck_pg_timeouts(&q->timeout_s, &connect_s, err) < 0) {
+        free(q);
+        return -1;
+    }
+    char connect_timeout[16];
+    snprintf(connect_timeout, sizeof connect_timeout, "%d", connect_s);
+    const char *const vals[] = {connect_timeout, "ctlkit", url, NULL};
     q->conn = PQconnectdbParams(keys, vals, 1);
-    if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
+    /* Nonblocking: a large statement is sent piece by piece within its
+     * deadline (pg_wait.c) instead of blocking on a full socket. */
+    if (!q->conn || PQstatus(q->conn) != CONNECTION_OK || PQsetnonblocking(q->conn, 1) != 0) {
         char msg[400];
         snprintf(msg, sizeof msg, "%s", q->conn ? PQerrorMessage(q->conn) : "out of memory");
         msg[strcspn(msg, "\n")] = 0;
@@ -325,7 +440,7 @@ static void pg_rollback(ck_store *s)
 {
     pg_store *q = (pg_store *)s;
     if (q->in_tx) {
-        PQclear(PQexec(q->conn, "ROLLBACK"));
+        run_quietly(s, "ROLLBACK");
         q->in_tx = false;
     }
 }
@@ -349,7 +464,7 @@ static int pg_begin(ck_store *s, ck_err *err)
     if (run_cmd(s, "SET LOCAL lock_timeout = '15s'", 0, NULL, "begin", err) < 0 ||
         !(r = run(s, "SELECT pg_advisory_xact_lock(" CLUSTER_LOCK_KEY ")", 0, NULL, NULL, PGRES_TUPLES_OK,
                   "wait for another admin's change", err))) {
-        PQclear(PQexec(q->conn, "ROLLBACK"));
+        run_quietly(s, "ROLLBACK");
         return -1;
     }
     PQclear(r);
@@ -369,7 +484,7 @@ static int pg_try_begin(ck_store *s, ck_err *err)
     bool got = r && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (!got) {
-        PQclear(PQexec(q->conn, "ROLLBACK"));
+        run_quietly(s, "ROLLBACK");
         return r ? 1 : -1;
     }
     q->in_tx = true;
@@ -878,7 +993,7 @@ static int pg_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_e
     if (own_tx && rc == 0)
         rc = run_cmd(s, "COMMIT", 0, NULL, "commit", err);
     if (own_tx && rc < 0)
-        PQclear(PQexec(CONN(s), "ROLLBACK"));
+        run_quietly(s, "ROLLBACK");
     return rc;
 }
 
@@ -965,14 +1080,17 @@ static bool starts_with_query_word(const char *sql)
 }
 
 /* Reads the rows of the query sent, hands them over within the bounds and
- * drains what is left after a stop. */
+ * drains what is left after a stop; the server may take its
+ * statement_timeout and then stay silent for timeout_s. */
 static int read_rows(ck_store *s, ck_store_row_fn row, void *ctx, ck_sql_outcome *outcome, ck_err *err)
 {
     const char **names = NULL, **vals = NULL;
     int ncols = -1, rc = 0;
-    bool stopped = false, ended = false;
+    bool stopped = false, ended = false, failed = false;
+    int waited_s = ((pg_store *)s)->timeout_s + CK_SQL_MAX_SECONDS;
+    int64_t deadline = ck_pg_deadline(waited_s);
     PGresult *r;
-    while ((r = PQgetResult(CONN(s))) != NULL) {
+    while ((r = next_result(s, deadline, waited_s, "run sql", &failed, rc == 0 ? err : NULL)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (rc == 0 && !stopped && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && ncols < 0) {
             ncols = PQnfields(r);
@@ -998,13 +1116,10 @@ static int read_rows(ck_store *s, ck_store_row_fn row, void *ctx, ck_sql_outcome
             else if (rc == 0 && row(ctx, ncols, names, vals) != 0)
                 stopped = true;
             if (stopped || rc < 0) {
-                /* Ask the server to stop sending; the loop reads what is
-                 * already on its way. */
-                PGcancel *c = PQgetCancel(CONN(s));
-                char buf[256];
-                if (c)
-                    PQcancel(c, buf, sizeof buf);
-                PQfreeCancel(c);
+                /* Ask the server to stop sending (and wait until it took
+                 * the request, so that it cannot hit the next statement);
+                 * the loop reads what is already on its way. */
+                ck_pg_cancel(CONN(s), deadline);
             }
         } else if (st == PGRES_TUPLES_OK)
             ended = true;
@@ -1027,6 +1142,8 @@ static int read_rows(ck_store *s, ck_store_row_fn row, void *ctx, ck_sql_outcome
         }
         PQclear(r);
     }
+    if (failed && rc == 0)
+        rc = -1;
     if (rc == 0 && (ended || stopped) && ncols >= 0)
         row(ctx, ncols, names, NULL);
     for (int i = 0; names && i < ncols; i++)
@@ -1058,11 +1175,13 @@ static int pg_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, 
     else if (!r)
         rc = -1;
     PQclear(r);
-    if (rc == 0 && (!PQsendQueryParams(CONN(s), sql, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(CONN(s))))
+    if (rc == 0 && !send_statement(s, sql, false, 0, NULL, NULL, "run sql", err))
+        rc = -1;
+    else if (rc == 0 && !PQsetSingleRowMode(CONN(s)))
         rc = pg_fail(err, NULL, s, "run sql");
     if (rc == 0)
         rc = read_rows(s, row, ctx, outcome, err);
-    PQclear(PQexec(CONN(s), "ROLLBACK"));
+    run_quietly(s, "ROLLBACK");
     return rc;
 }
 
@@ -1148,10 +1267,12 @@ static int pg_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *
 
 /* --- changes --- */
 
-static int64_t pg_change_counter(ck_store *s)
+static int64_t pg_change_counter(ck_store *s, ck_err *err)
 {
-    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", NULL);
+    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", err);
     int64_t v = r && PQntuples(r) == 1 ? num(r, 0, 0) : -1;
+    if (r && v < 0)
+        ck_fail(err, CK_EFORMAT, "cluster database %s: the change counter row is missing", ((pg_store *)s)->masked);
     PQclear(r);
     return v;
 }

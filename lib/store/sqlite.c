@@ -1223,13 +1223,15 @@ out:
     return rc;
 }
 
-static int64_t sq_change_counter(ck_store *s)
+static int64_t sq_change_counter(ck_store *s, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     if (sqlite3_prepare_v2(DB(s), "SELECT value FROM changecounter", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
+    else
+        ck_fail(err, CK_EIO, "cluster database: change counter: %s", sqlite3_errmsg(DB(s)));
     sqlite3_finalize(st);
     return v;
 }

@@ -323,7 +323,12 @@ bool ck_sql_row_fits(ck_sql_outcome *o, int ncols, const char *const *values)
 
 int64_t ck_store_change_counter(ck_store *s)
 {
-    return s->ops->change_counter(s);
+    return s->ops->change_counter(s, NULL);
+}
+
+int64_t ck_store_read_change_counter(ck_store *s, ck_err *err)
+{
+    return s->ops->change_counter(s, err);
 }
 int ck_store_notify_fd(ck_store *s)
 {

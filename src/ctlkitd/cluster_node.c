@@ -533,9 +533,10 @@ static bool devices_only(cluster_node *cn, int64_t now)
 static void check(cluster_node *cn, bool poll_store)
 {
     /* Store first: what it says decides what the folder must hold. */
-    int64_t now = poll_store ? ck_store_change_counter(ck_cluster_store(cn->c)) : cn->store_seen;
+    ck_err err = {0};
+    int64_t now = poll_store ? ck_store_read_change_counter(ck_cluster_store(cn->c), &err) : cn->store_seen;
     if (now < 0 && cn->url) {
-        went_down(cn, "cannot read the change counter");
+        went_down(cn, err.msg[0] ? err.msg : "cannot read the change counter");
         return;
     }
     bool store_moved = now != cn->store_seen;

@@ -986,6 +986,51 @@ static void test_pg_lock_notify_readonly(void **state)
     ck_store_close(s);
 }
 
+/* A server that stops answering on an open connection: the statement ends
+ * at its deadline (CTLKIT_PG_TIMEOUT) with a message naming the database
+ * and the deadline, and the connection is given up: later calls fail at
+ * once instead of waiting again. Here the silence is a lock another
+ * session holds; to the client it looks the same as a stopped server. */
+static void test_pg_statement_deadline(void **state)
+{
+    const char *url = ((where *)*state)->address;
+    ck_store *s = open_new(state);
+    ck_store_close(s);
+    s = NULL;
+    ck_err err = {0};
+    setenv("CTLKIT_PG_TIMEOUT", "soon", 1);
+    assert_int_equal(ck_store_open(url, false, &s, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    assert_non_null(strstr(err.msg, "CTLKIT_PG_TIMEOUT must be a number of seconds"));
+    setenv("CTLKIT_PG_TIMEOUT", "1", 1);
+    assert_int_equal(ck_store_open(url, false, &s, &err), 0);
+
+    PGconn *locker = PQconnectdb(url);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE changecounter IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    assert_int_equal(ck_store_read_change_counter(s, &err), -1);
+    assert_int_equal(err.code, CK_EIO);
+    assert_non_null(strstr(err.msg, ((where *)*state)->dbname));
+    assert_non_null(strstr(err.msg, "did not answer within 1 s"));
+    assert_null(strchr(err.msg, '\n'));
+    char v[32];
+    assert_int_equal(ck_store_get_param(s, "EnableCaching", v, sizeof v, &err), -1);
+    assert_non_null(strstr(err.msg, "the connection was given up"));
+    ck_store_close(s);
+
+    r = PQexec(locker, "ROLLBACK");
+    PQclear(r);
+    PQfinish(locker);
+    /* Once the server answers again, a new connection works. */
+    assert_int_equal(ck_store_open(url, false, &s, &err), 0);
+    assert_true(ck_store_read_change_counter(s, &err) >= 0);
+    ck_store_close(s);
+    unsetenv("CTLKIT_PG_TIMEOUT");
+}
+
 #define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_where, teardown_where)
 
 int main(int argc, char **argv)
@@ -1009,7 +1054,7 @@ int main(int argc, char **argv)
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
             BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
-            BOTH(test_phone_pages),
+            BOTH(test_phone_pages),     BOTH(test_pg_statement_deadline),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
