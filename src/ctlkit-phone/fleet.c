@@ -322,8 +322,8 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         for (size_t k = 0; k < f->n_tvs; k++)
             c->gtvs[g][k] = f->tvs[(g + k) % f->n_tvs];
         c->cfg[g] = (ph_boot_cfg){.tftp = c->gtftp[g], .n_tftp = f->n_tftp, .tvs = c->gtvs[g], .n_tvs = f->n_tvs,
-                                  .tftp_params = o->tftp_params, .tvs_timeout_ms = o->tvs_timeout_ms, .ssl = ssl,
-                                  .no_config = o->no_config};
+                                  .tftp_params = o->tftp_params, .tvs_timeout_ms = o->tvs_timeout_ms,
+                                  .tvs_deadline_ms = o->tvs_deadline_ms, .ssl = ssl, .no_config = o->no_config};
     }
     unsigned total = 0;
     for (size_t i = 0; i < f->n; i++) {
