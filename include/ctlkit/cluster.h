@@ -360,7 +360,11 @@ int ck_cluster_security_mode(ck_cluster *c);
  * CAPF, ITLRecovery as SAST; CallManager-trust as CCM; Phone-SAST-trust as
  * SAST) and the "CTL cache" from the node's own CTLFile.tlv, by
  * ck_trustcache_build's rule (a CTL that does not verify vouches for
- * nothing; rep, which may be NULL, says why). The cache comes back sealed. */
+ * nothing; rep, which may be NULL, says why). A Phone-SAST-trust
+ * certificate that does not chain to CTL-eToken-issuer-trust (the CTL
+ * Provider's check) is left out and named in rep->refused: uploading a
+ * certificate by name must not make it a SAST every phone believes. The
+ * cache comes back sealed. */
 int ck_cluster_build_trustcache(ck_cluster *c, const char *node, ck_trustcache **out, ck_tc_report *rep,
                                 ck_err *err);
 #endif

@@ -112,10 +112,17 @@ typedef enum ck_tc_ctl_state {
     CK_TC_CTL_REJECTED, /* unreadable, malformed or not verifying: the CTL cache is empty */
 } ck_tc_ctl_state;
 
+#define CK_TC_MAX_REFUSED 4
+
 /* What a build found that is not an error but must be told. */
 typedef struct ck_tc_report {
     ck_tc_ctl_state ctl;
     char ctl_problem[512]; /* REJECTED: "PATH: why", one line; else empty */
+    /* Certificates the cluster builder left out of the DB cache (a
+     * Phone-SAST-trust certificate that is not a trusted eToken): how many,
+     * and the first CK_TC_MAX_REFUSED as one line each. */
+    size_t n_refused;
+    char refused[CK_TC_MAX_REFUSED][512];
 } ck_tc_report;
 
 /* Builds a sealed cache: every DB certificate with its roles (one that does

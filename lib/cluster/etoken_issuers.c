@@ -11,17 +11,13 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
-/* The issuer store as an OpenSSL store; *n gets how many CAs it holds. */
-static X509_STORE *issuer_store(ck_cluster *c, size_t *n, ck_err *err)
+/* The issuer store as an OpenSSL store, from the trust rows; *n gets how
+ * many CAs it holds. */
+static X509_STORE *issuer_store(const ck_cert_row *rows, size_t nr, size_t *n, ck_err *err)
 {
-    ck_cert_row *rows = NULL;
-    size_t nr = 0;
     *n = 0;
-    if (ck_store_list_trust(c->store, &rows, &nr, err) < 0)
-        return NULL;
     X509_STORE *st = X509_STORE_new();
     if (!st) {
-        ck_cert_rows_free(rows, nr);
         ck_fail(err, CK_ENOMEM, "out of memory");
         return NULL;
     }
@@ -35,7 +31,6 @@ static X509_STORE *issuer_store(ck_cluster *c, size_t *n, ck_err *err)
             (*n)++;
         X509_free(x);
     }
-    ck_cert_rows_free(rows, nr);
     /* Any CA in the store is an anchor (an admin may import Cisco
      * Manufacturing CA without Cisco Root CA 2048 above it). Dates are not
      * checked: real eTokens were issued years ago and their certificates
@@ -47,9 +42,22 @@ static X509_STORE *issuer_store(ck_cluster *c, size_t *n, ck_err *err)
 
 int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err)
 {
+    ck_cert_row *rows = NULL;
+    size_t nr = 0;
+    why[0] = '\0';
+    if (ck_store_list_trust(c->store, &rows, &nr, err) < 0)
+        return -1;
+    int rc = ck__etoken_issuer_verify_rows(rows, nr, token, why, whysz, err);
+    ck_cert_rows_free(rows, nr);
+    return rc;
+}
+
+int ck__etoken_issuer_verify_rows(const ck_cert_row *trust, size_t n_trust, X509 *token, char *why, size_t whysz,
+                                  ck_err *err)
+{
     why[0] = '\0';
     size_t n = 0;
-    X509_STORE *st = issuer_store(c, &n, err);
+    X509_STORE *st = issuer_store(trust, n_trust, &n, err);
     if (!st)
         return -1;
     int rc = 0;

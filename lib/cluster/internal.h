@@ -129,6 +129,10 @@ CK_MUST_USE int ck__rebuild_itl_locked(ck_cluster *c, const char *node, ck_err *
  * (signatures and names, not dates)? 0 yes; 1 no, with why saying why (an
  * empty store included); -1 when the store cannot be read. */
 CK_MUST_USE int ck__etoken_issuer_verify(ck_cluster *c, X509 *token, char *why, size_t whysz, ck_err *err);
+/* The same check against trust rows the caller already listed (the TVS
+ * cache builder checks every Phone-SAST-trust row with one listing). */
+CK_MUST_USE int ck__etoken_issuer_verify_rows(const ck_cert_row *trust, size_t n_trust, X509 *token, char *why,
+                                              size_t whysz, ck_err *err);
 
 /* Brings node's TFTP folder's device files (SEP<MAC>.cnf.xml, and its
  * .sgn signed with node's CallManager key in mixed mode) to the store's

@@ -140,7 +140,7 @@ static void ask_tvs(ph_boot *b, const uint8_t *cert, size_t cert_len)
     fr->tvs_asked = true;
     ck_err err;
     b->tvs = ph_tvs_verify(b->base, b->cfg->ssl, b->phone->model, &b->cfg->tvs[b->tvs_i], b->phone->itl->parsed, device, cert,
-                           cert_len, b->cfg->tvs_timeout_ms, on_tvs, b, &err);
+                           cert_len, b->cfg->tvs_timeout_ms, b->cfg->tvs_deadline_ms, on_tvs, b, &err);
     if (!b->tvs) {
         snprintf(b->tvs_error, sizeof(b->tvs_error), "%s", err.msg);
         judge(b);

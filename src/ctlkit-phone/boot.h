@@ -55,7 +55,8 @@ typedef struct ph_boot_cfg {
     const ph_addr *tvs;     /* CallManager group order */
     size_t n_tvs;
     ph_tftp_params tftp_params;
-    unsigned tvs_timeout_ms;
+    unsigned tvs_timeout_ms;  /* per read or write */
+    unsigned tvs_deadline_ms; /* the whole query (0: none) */
     SSL_CTX *ssl;
     bool no_config;         /* skip the configuration file */
 } ph_boot_cfg;

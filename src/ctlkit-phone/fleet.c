@@ -264,9 +264,12 @@ static bool selected(const run_ctx *c, const ph_phone *p)
     return !c->o->only_model || p->model == ph_model_find(c->o->only_model);
 }
 
+/* A boot that cannot start ends the run, but the boots already in flight
+ * finish first: leaving the loop under them would leak each boot and its
+ * transfer, and leave their phones half-booted in memory. */
 static void start_more(run_ctx *c)
 {
-    while (c->in_flight < c->o->concurrency && c->next < c->f->n) {
+    while (!c->failed_to_start && c->in_flight < c->o->concurrency && c->next < c->f->n) {
         ph_phone *p = &c->f->phones[c->next++];
         if (!selected(c, p))
             continue;
@@ -275,7 +278,6 @@ static void start_more(run_ctx *c)
         if (!ph_boot_start(c->base, &c->f->pool, p, &c->cfg[p->group % c->groups], on_booted, c, &err)) {
             fprintf(stderr, "ctlkit-phone: SEP%s: %s\n", p->mac, err.msg);
             c->failed_to_start = true;
-            event_base_loopbreak(c->base);
             return;
         }
         c->in_flight++;
@@ -322,8 +324,8 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
         for (size_t k = 0; k < f->n_tvs; k++)
             c->gtvs[g][k] = f->tvs[(g + k) % f->n_tvs];
         c->cfg[g] = (ph_boot_cfg){.tftp = c->gtftp[g], .n_tftp = f->n_tftp, .tvs = c->gtvs[g], .n_tvs = f->n_tvs,
-                                  .tftp_params = o->tftp_params, .tvs_timeout_ms = o->tvs_timeout_ms, .ssl = ssl,
-                                  .no_config = o->no_config};
+                                  .tftp_params = o->tftp_params, .tvs_timeout_ms = o->tvs_timeout_ms,
+                                  .tvs_deadline_ms = o->tvs_deadline_ms, .ssl = ssl, .no_config = o->no_config};
     }
     unsigned total = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -334,7 +336,7 @@ int ph_fleet_run(ph_fleet *f, const ph_fleet_opts *o, ph_summary *s, json_t *det
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     start_more(c);
-    if (!c->failed_to_start && c->in_flight && event_base_dispatch(c->base) < 0) {
+    if (c->in_flight && event_base_dispatch(c->base) < 0) {
         ck_fail(err, CK_EIO, "the event loop failed");
         goto out;
     }

@@ -28,6 +28,7 @@ typedef struct ph_fleet_opts {
     unsigned concurrency;           /* boots in flight at once */
     ph_tftp_params tftp_params;
     unsigned tvs_timeout_ms;
+    unsigned tvs_deadline_ms;
     bool no_config;
     const char *only_model;         /* reboot only this model (NULL: all) */
     /* CAPF sessions the phones' configurations ask for (fleet_capf.c) */

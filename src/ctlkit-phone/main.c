@@ -57,7 +57,8 @@ static void usage(FILE *to)
           "  keypool --dir D --count N [--key rsa:2048|ec:256|...]   pre-made key pairs D/key-NNNNNN.pem (0600)\n"
           "  models                                      the model table\n"
           "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
-          "  --retries N (default 4), --tvs-timeout MS (default 5000), --no-config, --verbose (fleet: every phone)\n"
+          "  --retries N (default 4), --tftp-deadline MS (per file, default 60000), --tvs-timeout MS (per read,\n"
+          "  default 5000), --tvs-deadline MS (per query, default 10000), --no-config, --verbose (fleet: every phone)\n"
           "Exit: 0 installed or unchanged, 1 a trust-list update was rejected, 2 usage/state/network failure.\n",
           to);
 }
@@ -69,7 +70,7 @@ typedef struct opts {
     long long count, concurrency;
     bool json, no_config, verbose;
     ph_tftp_params tp;
-    unsigned tvs_timeout_ms;
+    unsigned tvs_timeout_ms, tvs_deadline_ms;
     ph_addr capf;
     bool have_capf;
     const char *trust, *auth_string;
@@ -81,7 +82,7 @@ typedef struct opts {
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
        O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_KEY_POOL,
-       O_AUTH_STRINGS, O_CAPF_CONC, O_HELP };
+       O_AUTH_STRINGS, O_CAPF_CONC, O_TFTP_DEADLINE, O_TVS_DEADLINE, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -102,6 +103,8 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         {"json", no_argument, NULL, O_JSON},             {"blksize", required_argument, NULL, O_BLK},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"retries", required_argument, NULL, O_RETRIES},
         {"tvs-timeout", required_argument, NULL, O_TVS_TIMEOUT},
+        {"tftp-deadline", required_argument, NULL, O_TFTP_DEADLINE},
+        {"tvs-deadline", required_argument, NULL, O_TVS_DEADLINE},
         {"no-config", no_argument, NULL, O_NOCONFIG},    {"verbose", no_argument, NULL, O_VERBOSE},
         {"capf", required_argument, NULL, O_CAPF},       {"trust", required_argument, NULL, O_TRUST},
         {"auth-string", required_argument, NULL, O_AUTH_STRING},
@@ -111,8 +114,12 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         {"capf-concurrency", required_argument, NULL, O_CAPF_CONC},
         {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
-    o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .max_size = CK_TL_MAX_PARSE};
+    /* Deadlines per exchange: a server that answers just before each
+     * per-packet timeout must not keep a phone forever (docs/phones.md). */
+    o->tp = (ph_tftp_params){.blksize = 1428, .timeout_ms = 1000, .retries = 4, .deadline_ms = 60000,
+                             .max_size = CK_TL_MAX_PARSE};
     o->tvs_timeout_ms = 5000;
+    o->tvs_deadline_ms = 10000;
     o->concurrency = 200;
     o->capf_concurrency = 20;
     optind = 1;
@@ -168,6 +175,16 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
             if (num("--tvs-timeout", optarg, 10, 600000, &v) < 0)
                 return -1;
             o->tvs_timeout_ms = (unsigned)v;
+            break;
+        case O_TFTP_DEADLINE:
+            if (num("--tftp-deadline", optarg, 10, 3600000, &v) < 0)
+                return -1;
+            o->tp.deadline_ms = (unsigned)v;
+            break;
+        case O_TVS_DEADLINE:
+            if (num("--tvs-deadline", optarg, 10, 600000, &v) < 0)
+                return -1;
+            o->tvs_deadline_ms = (unsigned)v;
             break;
         case O_NOCONFIG: o->no_config = true; break;
         case O_CAPF:
@@ -267,7 +284,8 @@ static int cmd_boot(opts *o)
         goto out;
     }
     ph_boot_cfg cfg = {.tftp = o->tftp, .n_tftp = o->n_tftp, .tvs = o->tvs, .n_tvs = o->n_tvs, .tftp_params = o->tp,
-                       .tvs_timeout_ms = o->tvs_timeout_ms, .ssl = ssl, .no_config = o->no_config};
+                       .tvs_timeout_ms = o->tvs_timeout_ms, .tvs_deadline_ms = o->tvs_deadline_ms, .ssl = ssl,
+                       .no_config = o->no_config};
     one_ctx c = {0};
     if (!ph_boot_start(base, &pool, &p, &cfg, on_one, &c, &err)) {
         fprintf(stderr, "ctlkit-phone boot: %s\n", err.msg);
@@ -565,7 +583,8 @@ static int cmd_fleet(opts *o, bool reset)
     }
     ph_auth_strings strings = {0};
     ph_fleet_opts fo = {.concurrency = (unsigned)o->concurrency, .tftp_params = o->tp,
-                        .tvs_timeout_ms = o->tvs_timeout_ms, .no_config = o->no_config, .only_model = o->model,
+                        .tvs_timeout_ms = o->tvs_timeout_ms, .tvs_deadline_ms = o->tvs_deadline_ms,
+                        .no_config = o->no_config, .only_model = o->model,
                         .capf_concurrency = (unsigned)o->capf_concurrency, .capf_timeout_ms = 180000,
                         .key_pool = o->key_pool, .auth_string = o->auth_string};
     ph_summary *s = calloc(1, sizeof(*s));

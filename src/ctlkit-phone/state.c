@@ -62,6 +62,8 @@ ph_list *ph_pool_intern(ph_pool *pool, const uint8_t *data, size_t len, ck_tl_fi
     pool->head = l;
     return l;
 fail:
+    ck_tl_free(l->parsed); /* taken over: freed on every path, as the caller was promised */
+    ck_tl_free(parsed);
     free(l->data);
     free(l);
     return NULL;

@@ -18,7 +18,7 @@
 
 struct ph_tftp_xfer {
     int fd;
-    struct event *ev_read, *ev_timer;
+    struct event *ev_read, *ev_timer, *ev_deadline;
     ph_addr server;
     bool have_tid;
     struct sockaddr_storage tid;   /* the server's transfer address */
@@ -106,6 +106,8 @@ static void xfer_free(ph_tftp_xfer *x)
         event_free(x->ev_read);
     if (x->ev_timer)
         event_free(x->ev_timer);
+    if (x->ev_deadline)
+        event_free(x->ev_deadline);
     if (x->fd >= 0)
         close(x->fd);
     ck_buf_free(&x->data);
@@ -186,6 +188,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     x->tries++;
     if (send_last(x) < 0)
         finish(x, PH_TFTP_FAILED, "cannot send to %s: %s", x->server.text, strerror(errno));
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ph_tftp_xfer *x = arg;
+    finish(x, PH_TFTP_TIMEOUT, "%s did not send the whole file within the %u ms deadline (%zu bytes came)",
+           x->server.text, x->p.deadline_ms, x->data.len);
 }
 
 /* One packet from the server's transfer port. Returns true when finished
@@ -336,6 +346,13 @@ ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const 
     if (!x->ev_read || !x->ev_timer || event_add(x->ev_read, NULL) < 0) {
         ck_fail(err, CK_ENOMEM, "cannot set up events");
         goto fail;
+    }
+    if (x->p.deadline_ms) {
+        struct timeval tv = {x->p.deadline_ms / 1000, (x->p.deadline_ms % 1000) * 1000};
+        if (!(x->ev_deadline = evtimer_new(base, on_deadline, x)) || evtimer_add(x->ev_deadline, &tv) < 0) {
+            ck_fail(err, CK_ENOMEM, "cannot set up events");
+            goto fail;
+        }
     }
     if (send_last(x) < 0) {
         ck_fail(err, CK_EIO, "cannot send to %s: %s", server->text, strerror(errno));

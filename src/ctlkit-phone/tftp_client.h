@@ -15,7 +15,7 @@ typedef enum ph_tftp_status {
     PH_TFTP_OK = 0,
     PH_TFTP_NOTFOUND,  /* ERROR 1: the server has no such file */
     PH_TFTP_REFUSED,   /* another TFTP ERROR from the server */
-    PH_TFTP_TIMEOUT,   /* no answer after every retry */
+    PH_TFTP_TIMEOUT,   /* no answer after every retry, or not done by the deadline */
     PH_TFTP_FAILED,    /* local failure, malformed answer, file too large */
 } ph_tftp_status;
 
@@ -23,6 +23,9 @@ typedef struct ph_tftp_params {
     unsigned blksize;      /* asked for in the RRQ; 0 = no option (512) */
     unsigned timeout_ms;   /* per packet */
     unsigned retries;      /* retransmissions before giving up */
+    unsigned deadline_ms;  /* the whole file, however steadily it comes; 0 = none.
+                            * Without it a server that sends one block just
+                            * before each timeout keeps the phone forever. */
     size_t max_size;       /* refuse files larger than this */
 } ph_tftp_params;
 

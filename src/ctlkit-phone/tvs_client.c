@@ -18,6 +18,8 @@
 
 struct ph_tvs_query {
     struct bufferevent *bev;
+    struct event *deadline;
+    unsigned deadline_ms;
     const ck_tl_file *itl;
     ph_addr server;
     uint32_t session;
@@ -126,6 +128,8 @@ static void query_free(ph_tvs_query *q)
 {
     if (q->bev)
         bufferevent_free(q->bev); /* BEV_OPT_CLOSE_ON_FREE frees the SSL and the socket */
+    if (q->deadline)
+        event_free(q->deadline);
     ck_buf_free(&q->req);
     free(q);
 }
@@ -155,6 +159,13 @@ static void fail(ph_tvs_query *q, ph_tvs_status st, const char *fmt, ...)
     vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
     va_end(ap);
     finish(q, &r);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ph_tvs_query *q = arg;
+    fail(q, PH_TVS_NETWORK, "TVS %s did not answer within the %u ms deadline", q->server.text, q->deadline_ms);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -251,7 +262,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_model *model, const ph_addr *server,
                             const ck_tl_file *itl, const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
-                            ph_tvs_cb cb, void *arg, ck_err *err)
+                            unsigned deadline_ms, ph_tvs_cb cb, void *arg, ck_err *err)
 {
     static uint32_t next_session = 0x1000;
     ph_tvs_query *q = calloc(1, sizeof(*q));
@@ -264,6 +275,7 @@ ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_mode
     q->cb = cb;
     q->arg = arg;
     q->session = next_session++;
+    q->deadline_ms = deadline_ms;
     ck_buf_init(&q->req, CK_TVS_HEADER_LEN + CK_TVS_MAX_BODY);
     if (ck_tvs_build_request(CK_TVS_VERIFY_REQ, q->session, device, cert, cert_len, &q->req, err) < 0)
         goto fail;
@@ -288,6 +300,13 @@ ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_mode
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(q->bev, &tv, &tv);
     bufferevent_enable(q->bev, EV_READ | EV_WRITE);
+    if (deadline_ms) {
+        struct timeval dl = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+        if (!(q->deadline = evtimer_new(base, on_deadline, q)) || evtimer_add(q->deadline, &dl) < 0) {
+            ck_fail(err, CK_ENOMEM, "cannot set up events");
+            goto fail;
+        }
+    }
     if (bufferevent_socket_connect(q->bev, (const struct sockaddr *)&server->ss, (int)server->len) < 0) {
         ck_fail(err, CK_EIO, "cannot connect to TVS %s", server->text);
         goto fail;

@@ -13,6 +13,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
+#include "login.h"
 #include "rehearsal.h"
 #include "tls.h"
 #include "web.h"
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
     w.sessions = web_sessions_new();
     w.base = event_base_new();
     w.http = w.base ? evhttp_new(w.base) : NULL;
-    if (!w.guard || !w.sessions || !w.http || web_rh_init(&w) < 0) {
+    if (!w.guard || !w.sessions || !w.http || web_rh_init(&w) < 0 || web_login_init(&w) < 0) {
         fprintf(stderr, "ctlkit-web: out of memory\n");
         goto out;
     }
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     web_rh_fini(&w);
+    web_login_fini(&w);
     if (w.http)
         evhttp_free(w.http);
     if (w.base)

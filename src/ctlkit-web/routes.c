@@ -15,6 +15,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
 #include "pages.h"
+#include "login.h"
 #include "rehearsal.h"
 #include "views.h"
 #include "views_phones.h"
@@ -151,6 +152,35 @@ static bool login_token_ok(struct evhttp_request *req, const char *token)
     return strcspn(p, "; ") == 64 && CRYPTO_memcmp(p, token, 64) == 0;
 }
 
+/* The password was checked (login.c, off the loop): the session, or the
+ * refusal counted against the source and user. */
+static void login_checked(web *w, struct evhttp_request *req, const char *user, const char *addr, int rc,
+                          ck_user_role role, const ck_err *err)
+{
+    char note[256];
+    if (rc < 0) {
+        if (err->code == CK_EDENIED)
+            ck_pv_guard_failed(w->guard, addr, user, true, web_now_ms(), note, sizeof note);
+        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", user, addr, err->msg);
+        show_login(req, 403, "Forbidden",
+                   err->code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
+        return;
+    }
+    ck_pv_guard_succeeded(w->guard, addr, user, web_now_ms());
+    web_session *ss = web_session_start(w->sessions, user, role, web_now_ms());
+    if (!ss) {
+        message(req, 500, "Internal Server Error", "no random bytes for a session", NULL);
+        return;
+    }
+    char cookie[200];
+    snprintf(cookie, sizeof cookie, "ctlkit_session=%s; Path=/; Secure; HttpOnly; SameSite=Strict", ss->id);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Set-Cookie", cookie);
+    evhttp_add_header(h, "Set-Cookie", LOGIN_COOKIE "; Path=/login; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+    fprintf(stderr, "ctlkit-web: %s (%s) logged in from %s\n", ss->user, ck_user_role_name(role), addr);
+    redirect(req, "/cluster");
+}
+
 static void do_login(web *w, struct evhttp_request *req)
 {
     struct evkeyvalq form = {0};
@@ -185,35 +215,18 @@ static void do_login(web *w, struct evhttp_request *req)
         show_login(req, 429, "Too Many Requests", msg);
         return;
     }
-    ck_user_role role = CK_ROLE_READONLY;
+    /* The check runs on the login worker (PBKDF2 would hold every other
+     * request); login_checked answers. The form's copy of the password
+     * goes now (libevent's own buffers are freed with the request). */
     ck_err err = {0};
-    int rc = ck_users_auth(w->users_dir, user, pw, strlen(pw), &role, &err);
-    /* The form's copy of the password goes now (libevent's own buffers
-     * are freed with the request). */
+    int rc = web_login_start(w, req, user, pw, strlen(pw), addr, login_checked, &err);
     OPENSSL_cleanse((char *)pw, strlen(pw));
-    if (rc < 0) {
-        if (err.code == CK_EDENIED)
-            ck_pv_guard_failed(w->guard, addr, user, true, web_now_ms(), note, sizeof note);
-        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", user, addr, err.msg);
-        evhttp_clear_headers(&form);
-        show_login(req, 403, "Forbidden",
-                   err.code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
-        return;
-    }
-    ck_pv_guard_succeeded(w->guard, addr, user, web_now_ms());
-    web_session *ss = web_session_start(w->sessions, user, role, web_now_ms());
     evhttp_clear_headers(&form);
-    if (!ss) {
-        message(req, 500, "Internal Server Error", "no random bytes for a session", NULL);
-        return;
+    if (rc < 0) {
+        fprintf(stderr, "ctlkit-web: login from %s not checked: %s\n", addr, err.msg);
+        message(req, err.code == CK_ELIMIT ? 503 : 500, err.code == CK_ELIMIT ? "Service Unavailable" : "Internal Server Error",
+                err.msg, NULL);
     }
-    char cookie[200];
-    snprintf(cookie, sizeof cookie, "ctlkit_session=%s; Path=/; Secure; HttpOnly; SameSite=Strict", ss->id);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Set-Cookie", cookie);
-    evhttp_add_header(h, "Set-Cookie", LOGIN_COOKIE "; Path=/login; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
-    fprintf(stderr, "ctlkit-web: %s (%s) logged in from %s\n", ss->user, ck_user_role_name(role), addr);
-    redirect(req, "/cluster");
 }
 
 /* ---- changes: POST with a session and its CSRF token ---- */

@@ -1,5 +1,6 @@
 /* ctlkit-web: the dashboard's shared state. One event loop, one thread;
- * only a rehearsal runs on a worker thread (rehearsal.h). */
+ * only a rehearsal (rehearsal.h) and the logins' password checks
+ * (login.h) run on worker threads. */
 #ifndef CTLKIT_WEB_H
 #define CTLKIT_WEB_H
 
@@ -13,6 +14,7 @@
 #include "sessions.h"
 
 struct web_rh_job;
+struct web_login;
 
 typedef struct web {
     ck_cluster *c;
@@ -27,6 +29,7 @@ typedef struct web {
     struct web_rh_job *rh_job;   /* the rehearsal running on its thread (rehearsal.c), or NULL */
     int rh_pipe[2];              /* its "done" signal to the event loop */
     struct event *rh_done;
+    struct web_login *login;     /* the password-check worker (login.c) */
 } web;
 
 /* Milliseconds of a monotonic clock. */

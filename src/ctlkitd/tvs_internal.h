@@ -35,6 +35,7 @@ struct tvs_service {
     ck_file_stamp ctl_stamp;
     ck_tc_report first_report;  /* of the cache built by _new, logged by _start */
     char ctl_warned[512];       /* the CTL problem last warned about ("" none) */
+    uint64_t refused_warned;    /* hash of the refusals last warned about (0 none) */
     struct phone_track *track;  /* set before the workers start, or NULL */
 };
 

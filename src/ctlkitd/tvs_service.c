@@ -152,10 +152,44 @@ static void log_cache(const ck_trustcache *tc)
             ck_trustcache_count(tc, CK_TC_DB), ck_trustcache_count(tc, CK_TC_CTL));
 }
 
+/* A store change can bring many untrusted Phone-SAST-trust uploads at once:
+ * their lines share this cap, as bad input does. */
+static struct log_limit tvs_refused_limit = LOG_LIMIT_INIT(TVS_BAD_INPUT_LOG_PER_SEC);
+
+static uint64_t refused_hash(const ck_tc_report *rep)
+{
+    uint64_t h = 1469598103934665603ULL ^ rep->n_refused; /* FNV-1a */
+    for (size_t i = 0; i < rep->n_refused && i < CK_TC_MAX_REFUSED; i++)
+        for (const char *p = rep->refused[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The Phone-SAST-trust certificates left out of the cache, once per set:
+ * a cluster node rebuilds on every store change. */
+static void log_refused(tvs_service *svc, const ck_tc_report *rep)
+{
+    if (!rep->n_refused) {
+        svc->refused_warned = 0;
+        return;
+    }
+    uint64_t h = refused_hash(rep);
+    if (h == svc->refused_warned)
+        return;
+    svc->refused_warned = h;
+    for (size_t i = 0; i < rep->n_refused && i < CK_TC_MAX_REFUSED; i++)
+        if (dlog_limit_ok(&tvs_refused_limit, DLOG_WARNING, "tvs: %u more untrusted-certificate lines not logged"))
+            tvs_log(TVS_LOG_WARNING, "tvs: %s", rep->refused[i]);
+    if (rep->n_refused > CK_TC_MAX_REFUSED)
+        tvs_log(TVS_LOG_WARNING, "tvs: %zu more certificates are not vouched for as SAST (not trusted eTokens)",
+                rep->n_refused - CK_TC_MAX_REFUSED);
+}
+
 /* One warning per CTL problem: a cluster node rebuilds on every store
  * change, and the same bad CTL must not fill the log. */
 static void log_report(tvs_service *svc, const ck_tc_report *rep)
 {
+    log_refused(svc, rep);
     if (rep->ctl != CK_TC_CTL_REJECTED) {
         svc->ctl_warned[0] = '\0';
         return;

@@ -12,6 +12,7 @@
 
 #include "ctlkit/params.h"
 #include "ctlkit/store.h"
+#include "ctlkit/trustcache.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
 
@@ -278,6 +279,90 @@ static void test_trust_import_delete(void **state)
     free(pem);
 }
 
+/* TVS vouches for a Phone-SAST-trust upload as SAST only when it is a
+ * trusted eToken (chains to CTL-eToken-issuer-trust, the CTL Provider's
+ * check); a counterfeit from a home-made CA of the same name is left out
+ * of the cache and named in the report. */
+static X509 *issued_by(const char *cn, X509 *ca, EVP_PKEY *ca_key, EVP_PKEY **key)
+{
+    ck_cert_params p = {.cn = cn, .ou = "IPCBU", .o = "Cisco Systems", .rsa_bits = 1024, .issuer_cert = ca,
+                        .issuer_key = ca_key, .key_usage = "digitalSignature,keyEncipherment"};
+    X509 *x = NULL;
+    ck_err err = {0};
+    if (ck_cert_generate(&p, &x, key, &err) < 0)
+        fail_msg("%s", err.msg);
+    return x;
+}
+
+static const ck_tc_entry *db_entry(const ck_trustcache *tc, X509 *x)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    ck_err err = {0};
+    assert_int_equal(ck_cert_to_der(x, &der, &len, &err), 0);
+    ck_tc_source src = CK_TC_CTL;
+    const ck_tc_entry *e = ck_trustcache_lookup(tc, der, len, &src);
+    free(der);
+    return e && src == CK_TC_DB ? e : NULL;
+}
+
+static void test_tvs_sast_trust_needs_issuer(void **state)
+{
+    tu_cluster *t = *state;
+    ck_err err = {0};
+    ck_cert_params cap = {.cn = "Cisco Manufacturing CA", .o = "Cisco Systems", .rsa_bits = 1024};
+    X509 *ca = NULL, *fake_ca = NULL;
+    EVP_PKEY *ca_key = NULL, *fake_key = NULL, *k1 = NULL, *k2 = NULL;
+    assert_int_equal(ck_cert_generate(&cap, &ca, &ca_key, &err), 0);
+    assert_int_equal(ck_cert_generate(&cap, &fake_ca, &fake_key, &err), 0);
+    X509 *genuine = issued_by("SAST-ADN-genuine", ca, ca_key, &k1);
+    X509 *fake = issued_by("SAST-ADN-counterfeit", fake_ca, fake_key, &k2);
+    char *ca_pem = ck_cert_to_pem(ca), *g_pem = ck_cert_to_pem(genuine), *f_pem = ck_cert_to_pem(fake);
+    assert_int_equal(ck_cluster_import_trust(t->c, TU_PUB, CK_TRUST_PHONE_SAST, g_pem, "genuine", &err), 0);
+    assert_int_equal(ck_cluster_import_trust(t->c, TU_PUB, CK_TRUST_PHONE_SAST, f_pem, "counterfeit", &err), 0);
+
+    /* No issuer trusted yet: neither is vouched for. */
+    ck_trustcache *tc = NULL;
+    ck_tc_report rep;
+    assert_int_equal(ck_cluster_build_trustcache(tu_host(t, TU_SUB), TU_SUB, &tc, &rep, &err), 0);
+    assert_null(db_entry(tc, genuine));
+    assert_null(db_entry(tc, fake));
+    assert_int_equal(rep.n_refused, 2);
+    assert_non_null(strstr(rep.refused[0], "no eToken issuer is trusted"));
+    ck_trustcache_free(tc);
+
+    /* The genuine CA trusted: the genuine token is SAST, the counterfeit
+     * (same issuer name, another key) stays out and is named. */
+    assert_int_equal(ck_cluster_import_trust(t->c, TU_PUB, CK_TRUST_ETOKEN_ISSUER, ca_pem, "issuer", &err), 0);
+    assert_int_equal(ck_cluster_build_trustcache(tu_host(t, TU_SUB), TU_SUB, &tc, &rep, &err), 0);
+    const ck_tc_entry *e = db_entry(tc, genuine);
+    assert_non_null(e);
+    assert_int_equal(e->n_roles, 1);
+    assert_int_equal(e->roles[0], CK_ROLE_SAST);
+    assert_null(db_entry(tc, fake));
+    assert_int_equal(rep.n_refused, 1);
+    assert_non_null(strstr(rep.refused[0], "SAST-ADN-counterfeit"));
+    assert_non_null(strstr(rep.refused[0], "does not chain to a CA in " CK_TRUST_ETOKEN_ISSUER));
+    ck_trustcache_free(tc);
+    /* NULL report: the same cache. */
+    assert_int_equal(ck_cluster_build_trustcache(tu_host(t, TU_SUB), TU_SUB, &tc, NULL, &err), 0);
+    assert_null(db_entry(tc, fake));
+    ck_trustcache_free(tc);
+
+    /* Leave the shared cluster's trust stores as they were. */
+    char serial[80];
+    int deleted = 0;
+    ck_cert_serial_hex(genuine, serial, sizeof serial);
+    assert_int_equal(ck_cluster_delete_trust(t->c, TU_PUB, CK_TRUST_PHONE_SAST, serial, &deleted, &err), 0);
+    ck_cert_serial_hex(fake, serial, sizeof serial);
+    assert_int_equal(ck_cluster_delete_trust(t->c, TU_PUB, CK_TRUST_PHONE_SAST, serial, &deleted, &err), 0);
+    ck_cert_serial_hex(ca, serial, sizeof serial);
+    assert_int_equal(ck_cluster_delete_trust(t->c, TU_PUB, CK_TRUST_ETOKEN_ISSUER, serial, &deleted, &err), 0);
+    free(ca_pem), free(g_pem), free(f_pem);
+    X509_free(ca), X509_free(fake_ca), X509_free(genuine), X509_free(fake);
+    EVP_PKEY_free(ca_key), EVP_PKEY_free(fake_key), EVP_PKEY_free(k1), EVP_PKEY_free(k2);
+}
+
 static void test_regen(void **state)
 {
     tu_cluster *t = *state;
@@ -318,7 +403,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest pg_shared[] = {
             cmocka_unit_test(test_rebuild_itl),        cmocka_unit_test(test_set_param),
             cmocka_unit_test(test_delete_tftp_file),   cmocka_unit_test(test_trust_import_delete),
-            cmocka_unit_test(test_regen),
+            cmocka_unit_test(test_regen),              cmocka_unit_test(test_tvs_sast_trust_needs_issuer),
         };
         int failed = cmocka_run_group_tests_name("own cluster on PostgreSQL", pg_alone, NULL, NULL);
         failed += cmocka_run_group_tests_name("one mixed-mode cluster on PostgreSQL", pg_shared, tu_cluster_setup_mixed,
@@ -333,7 +418,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_rebuild_itl),        cmocka_unit_test(test_set_param),
         cmocka_unit_test(test_delete_tftp_file),   cmocka_unit_test(test_trust_import_delete),
-        cmocka_unit_test(test_regen),
+        cmocka_unit_test(test_regen),              cmocka_unit_test(test_tvs_sast_trust_needs_issuer),
     };
     int failed = cmocka_run_group_tests_name("own cluster", alone, NULL, NULL);
     failed += cmocka_run_group_tests_name("one mixed-mode cluster", shared, tu_cluster_setup_mixed, tu_cluster_teardown);

@@ -1,0 +1,136 @@
+"""ctlkit-web checks a login's password (PBKDF2) on a worker thread, not
+on its event loop: with the test hook CTLKIT_WEB_TEST_HOLD_LOGIN=FILE the
+check holds until FILE exists (it says so by creating FILE.held); while
+it holds, another client's request is answered; once released, the login
+gets its session. A wrong password is still refused, and ctlkit-web stops
+cleanly with no check left running. No timing is asserted: on the old
+code the second request is not answered while the check holds (the
+requests below give up after their timeout)."""
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+import requests
+import urllib3
+
+urllib3.disable_warnings()
+for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(var, None)
+warnings.simplefilter("ignore")
+
+BIN = os.environ["CTLKIT_BIN"]
+CTLKIT = os.path.join(BIN, "ctlkit")
+WEB = os.path.join(BIN, "ctlkit-web")
+WORK = tempfile.mkdtemp(prefix="ctlkit-web-login.")
+CL = os.path.join(WORK, "cl")
+HOLD = os.path.join(WORK, "release")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(*args):
+    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def wait_for(cond, limit=30.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+ip = "127.0.0.%d" % random.randint(2, 250)
+run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251")
+pwfile = os.path.join(WORK, "alice.pw")
+with open(pwfile, "w") as fh:
+    fh.write("Admin-pass1\n")
+run("user", "add", "--cluster", CL, "alice", "--role", "admin", "--password-file", pwfile)
+
+env = dict(os.environ, CTLKIT_WEB_TEST_HOLD_LOGIN=HOLD)
+web = None
+for attempt in range(5):
+    port = random.randint(20000, 60000)
+    log = open(os.path.join(WORK, "web.log"), "w")
+    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
+                           stderr=log, text=True, env=env)
+    if "serving" in web.stdout.readline():
+        break
+    web.wait()
+    web = None
+if web is None:
+    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
+BASE = "https://%s:%d" % (ip, port)
+
+
+def new_session():
+    s = requests.Session()
+    s.verify = False
+    return s
+
+
+def login_form(s):
+    r = s.get(BASE + "/login", timeout=20)
+    return r.text.split('name="csrf" value="')[1].split('"')[0]
+
+
+try:
+    alice = new_session()
+    token = login_form(alice)
+    result = {}
+
+    def post_login():
+        try:
+            result["r"] = alice.post(BASE + "/login", data={"csrf": token, "user": "alice", "password": "Admin-pass1"},
+                                     allow_redirects=False, timeout=60)
+        except Exception as e:  # reported below
+            result["error"] = repr(e)
+
+    t = threading.Thread(target=post_login)
+    t.start()
+    check(wait_for(lambda: os.path.exists(HOLD + ".held")), "the login's password check started")
+    # The check holds: another client is answered meanwhile.
+    try:
+        other = new_session().get(BASE + "/login", timeout=15)
+        check(other.status_code == 200 and 'name="csrf"' in other.text, "another request answered: %d" % other.status_code)
+    except requests.RequestException as e:
+        check(False, "another request was not answered while a login was checked: %r" % e)
+    check(t.is_alive(), "the login waits for its check")
+    open(HOLD, "w").close()
+    t.join(timeout=60)
+    r = result.get("r")
+    check(r is not None and r.status_code == 303 and r.headers.get("Location") == "/cluster",
+          "the login got its session: %r" % (result.get("error") or (r.status_code, r.headers.get("Location")),))
+    check(alice.get(BASE + "/cluster", allow_redirects=False, timeout=20).status_code == 200, "the session works")
+
+    # A wrong password is still refused (the hook lets it through: FILE exists).
+    mallory = new_session()
+    r = mallory.post(BASE + "/login", data={"csrf": login_form(mallory), "user": "alice", "password": "wrong"},
+                     allow_redirects=False, timeout=20)
+    check(r.status_code == 403 and "Wrong user name or password" in r.text, "a wrong password: %d" % r.status_code)
+finally:
+    web.terminate()
+    code = web.wait(timeout=30)
+    check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, open(os.path.join(WORK, "web.log")).read()[-2000:]))
+    if not failures:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+if failures:
+    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
+    sys.exit(1)
+print("web.login_worker: all checks passed")
