@@ -24,9 +24,10 @@ static const char usage[] =
     "       ctlkit sgn decrypt FILE.enc.sgn --key KEY.pem [-o OUT]\n"
     "\n"
     "The signer is a TFTP-role certificate (CallManager on CUCM) whose PEM holds\n"
-    "the key. The default FILENAME is IN's base name (what phones request minus\n"
-    ".sgn). verify takes the signer's certificate directly, or finds it in a\n"
-    "CTL/ITL among its TFTP, CCM+TFTP or SAST records by serial and issuer.\n"
+    "the key. The default FILENAME is OUT's base name (the name phones request,\n"
+    "as the reference tools write it). verify takes the signer's certificate\n"
+    "directly, or finds it in a CTL/ITL among its TFTP, CCM+TFTP or SAST\n"
+    "records by serial and issuer.\n"
     "--encrypt-for encrypts IN (a phone configuration) for the phone whose\n"
     "certificate (RSA LSC or MIC) is given, and writes the stub .sgn beside\n"
     "OUT.enc.sgn (OUT.sgn: certHash, encrConfig true, what reaches CAPF).\n"
@@ -89,8 +90,10 @@ static int sgn_build(int argc, char **argv)
     uint8_t *content = NULL, *bytes = NULL;
     size_t clen = 0, blen = 0;
     int rc = EXIT_ERROR;
+    /* FILENAME is the name phones request (X.sgn, X.enc.sgn), as on CUCM's
+     * TFTP and in the reference tools' files: OUT's base name. */
     char base[4096];
-    snprintf(base, sizeof base, "%s", in);
+    snprintf(base, sizeof base, "%s", out);
     if (!o.filename)
         o.filename = basename(base);
     if (ck_load_key_pem(signer_path, 0, &cert, &key, NULL, 0, &err) < 0 ||

@@ -24,6 +24,19 @@ int sgn_build_encrypted(const uint8_t *content, size_t clen, const ck_tl_signer 
     }
     char stub_path[4096];
     snprintf(stub_path, sizeof stub_path, "%.*s.sgn", (int)(olen - slen), out);
+    /* The stub is a file of its own: its FILENAME is its own name (X.sgn),
+     * not the .enc.sgn's, as the phone requests each by its name. */
+    char stub_name[4096];
+    const char *enc_name = o->filename;
+    size_t nlen = strlen(enc_name);
+    if (nlen > slen && strcmp(enc_name + nlen - slen, ENC_SUFFIX) == 0)
+        snprintf(stub_name, sizeof stub_name, "%.*s.sgn", (int)(nlen - slen), enc_name);
+    else {
+        const char *slash = strrchr(stub_path, '/');
+        snprintf(stub_name, sizeof stub_name, "%s", slash ? slash + 1 : stub_path);
+    }
+    ck_tl_build_opts stub_o = *o;
+    stub_o.filename = stub_name;
     ck_err err = {0};
     X509 *rcpt = NULL;
     char *stub = NULL;
@@ -36,7 +49,7 @@ int sgn_build_encrypted(const uint8_t *content, size_t clen, const ck_tl_signer 
     }
     if (ck_encsgn_stub(content, clen, rcpt, &stub, &stub_len, &err) < 0 ||
         ck_encsgn_build(content, clen, signer, o, rcpt, &enc, &enc_len, &err) < 0 ||
-        ck_sgn_build((const uint8_t *)stub, stub_len, signer, o, &sgn, &sgn_len, &err) < 0) {
+        ck_sgn_build((const uint8_t *)stub, stub_len, signer, &stub_o, &sgn, &sgn_len, &err) < 0) {
         cli_err_ck(&err, "sgn build");
         goto out;
     }

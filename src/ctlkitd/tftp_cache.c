@@ -145,7 +145,8 @@ struct tftp_file *tftp_cache_find_signed(const struct tftp_cache *c, const char 
     f->hash = name_hash(f->name, len);
     ck_tl_signer signer;
     ck_tl_signer_key(&signer, s->cert, s->key);
-    ck_tl_build_opts o = {.filename = plain->name, .digest_alg = CK_DIGEST_SHA1};
+    /* FILENAME: the name asked for (X.sgn), as in CUCM's signed files. */
+    ck_tl_build_opts o = {.filename = f->name, .digest_alg = CK_DIGEST_SHA1};
     if (ck_sgn_build(plain->data, plain->len, &signer, &o, &f->data, &f->len, err) < 0) {
         ck_err_prefix(err, "signing %s", plain->name);
         tftp_file_unref(f);

@@ -119,7 +119,7 @@ static void test_default_filename(void **state)
     ck_tl_file *f = NULL;
     ck_err err = {0};
     assert_int_equal(ck_sgn_parse(raw, n, &f, &err), 0);
-    /* The library's default FILENAME (the CLI passes IN's base name). */
+    /* The library's default FILENAME (the CLI passes OUT's base name). */
     assert_int_equal(f->filename.n, 11);
     assert_memory_equal(f->filename.p, "CTLFile.tlv", 11);
     ck_tl_free(f);
