@@ -22,6 +22,7 @@ struct tftp_cache {
     size_t mask;
     size_t count;
     size_t bytes;
+    struct tftp_cache_stats stats;
 };
 
 static uint32_t name_hash(const char *s, size_t n)
@@ -160,6 +161,7 @@ struct tftp_file *tftp_cache_find_signed(const struct tftp_cache *c, const char 
 
 size_t tftp_cache_count(const struct tftp_cache *c) { return c->count; }
 size_t tftp_cache_bytes(const struct tftp_cache *c) { return c->bytes; }
+const struct tftp_cache_stats *tftp_cache_stats(const struct tftp_cache *c) { return &c->stats; }
 
 static int cache_insert(struct tftp_cache *c, struct tftp_file *f)
 {
@@ -302,6 +304,10 @@ struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *pr
         goto fail;
     }
     c->mask = 15;
+    if (prev)
+        c->stats = prev->stats;
+    c->stats.loads++;
+    c->stats.full++;
     if (!realpath(root, real_root) || !(d = opendir(real_root))) {
         ck_fail(err, CK_EIO, "TFTP root %s: %s", root, strerror(errno));
         goto fail;
@@ -318,6 +324,7 @@ struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *pr
                 dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
             continue;
         }
+        c->stats.examined++;
         size_t len = strlen(de->d_name);
         struct tftp_file *f = prev ? tftp_cache_find(prev, de->d_name, len) : NULL;
         if ((size_t)st.st_size > lim->max_file || c->bytes + (size_t)st.st_size > lim->max_total) {
@@ -329,13 +336,16 @@ struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *pr
         if (f && same_identity(f, &st)) {
             close(fd);
             tftp_file_ref(f);
-        } else if (!(f = load_file(fd, de->d_name, &st, &ferr))) {
-            dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
-            if (ferr.code == CK_ENOMEM) {
-                ck_fail(err, CK_ENOMEM, "%s", ferr.msg);
-                goto fail;
+        } else {
+            c->stats.read++;
+            if (!(f = load_file(fd, de->d_name, &st, &ferr))) {
+                dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
+                if (ferr.code == CK_ENOMEM) {
+                    ck_fail(err, CK_ENOMEM, "%s", ferr.msg);
+                    goto fail;
+                }
+                continue;
             }
-            continue;
         }
         if (cache_insert(c, f) < 0) {
             tftp_file_unref(f);

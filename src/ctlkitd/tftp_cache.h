@@ -63,6 +63,14 @@ struct tftp_cache_limits {
 
 struct tftp_cache;
 
+/* What loading costs, counted since the daemon's first load (each cache
+ * carries its predecessor's counts on): files opened and compared with
+ * the cached copy, files whose bytes were read, loads (the first one and
+ * every reload), and of those the passes over the whole folder. */
+struct tftp_cache_stats {
+    unsigned long long examined, read, loads, full;
+};
+
 /* Loads root. prev (may be NULL) lends its unchanged files. Files that
  * cannot be read are skipped and logged; only an unreadable root fails. */
 struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *prev,
@@ -71,6 +79,7 @@ struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *pr
 void tftp_cache_free(struct tftp_cache *c);
 size_t tftp_cache_count(const struct tftp_cache *c);
 size_t tftp_cache_bytes(const struct tftp_cache *c);
+const struct tftp_cache_stats *tftp_cache_stats(const struct tftp_cache *c);
 
 /* The file called name (len bytes, not necessarily NUL-terminated), or
  * NULL. No reference is taken: see tftp_file_ref. */

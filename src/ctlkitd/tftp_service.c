@@ -884,8 +884,12 @@ bool tftp_service_file(const struct tftp_service *svc, const char *name, const u
 
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len)
 {
-    snprintf(buf, len, "%zu transfers active, %llu started, %zu files cached", svc->nactive, svc->ntotal,
-             tftp_cache_count(svc->cache));
+    const struct tftp_cache_stats *cs = tftp_cache_stats(svc->cache);
+    snprintf(buf, len,
+             "%zu transfers active, %llu started, %zu files cached; %llu loads (%llu of the whole folder), "
+             "%llu files examined, %llu read",
+             svc->nactive, svc->ntotal, tftp_cache_count(svc->cache), cs->loads, cs->full, cs->examined,
+             cs->read);
 }
 
 void tftp_service_free(struct tftp_service *svc)
