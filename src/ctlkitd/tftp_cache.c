@@ -497,9 +497,12 @@ fail:
 void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_,
                      void (*fn)(void *arg, const struct tftp_file *f, enum tftp_change what), void *arg)
 {
+    /* An update starts from a copy of the old table: a slot holding the
+     * same file in both is unchanged, with no lookup (most of them). */
+    bool same_shape = old && old->mask == new_->mask;
     for (size_t i = 0; i <= new_->mask; i++) {
         const struct tftp_file *f = new_->slots[i];
-        if (!f)
+        if (!f || (same_shape && old->slots[i] == f))
             continue;
         const struct tftp_file *o = old ? tftp_cache_find(old, f->name, f->name_len) : NULL;
         if (!o)
@@ -509,7 +512,7 @@ void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_
     }
     for (size_t i = 0; old && i <= old->mask; i++) {
         const struct tftp_file *o = old->slots[i];
-        if (o && !tftp_cache_find(new_, o->name, o->name_len))
+        if (o && !(same_shape && new_->slots[i] == o) && !tftp_cache_find(new_, o->name, o->name_len))
             fn(arg, o, TFTP_REMOVED);
     }
 }
