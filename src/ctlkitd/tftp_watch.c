@@ -104,12 +104,12 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
             break;
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *e = (const struct inotify_event *)p;
+            if (e->len && !(e->mask & (IN_Q_OVERFLOW | IN_IGNORED)))
+                note_name(w, e->name);
+            else /* the root itself, the watch gone, or events lost */
+                w->all = true;
             if (e->mask & IN_IGNORED)
                 lost = true;
-            else if (e->len && !(e->mask & IN_Q_OVERFLOW))
-                note_name(w, e->name);
-            else /* the root itself, or events lost */
-                w->all = true;
             p += sizeof *e + e->len;
         }
     }
