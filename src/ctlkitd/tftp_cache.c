@@ -22,6 +22,9 @@ struct tftp_cache {
     size_t mask;
     size_t count;
     size_t bytes;
+    size_t links;    /* files served through a symbolic link: checked on every update */
+    bool incomplete; /* a file was left out for the total limit: updates read the whole folder */
+    struct tftp_cache_stats stats;
 };
 
 static uint32_t name_hash(const char *s, size_t n)
@@ -161,6 +164,7 @@ struct tftp_file *tftp_cache_find_signed(const struct tftp_cache *c, const char 
 
 size_t tftp_cache_count(const struct tftp_cache *c) { return c->count; }
 size_t tftp_cache_bytes(const struct tftp_cache *c) { return c->bytes; }
+const struct tftp_cache_stats *tftp_cache_stats(const struct tftp_cache *c) { return &c->stats; }
 
 static int cache_insert(struct tftp_cache *c, struct tftp_file *f)
 {
@@ -181,7 +185,31 @@ static int cache_insert(struct tftp_cache *c, struct tftp_file *f)
     *slot_of(c, f->name, f->name_len, f->hash) = f;
     c->count++;
     c->bytes += f->len;
+    c->links += f->via_link;
     return 0;
+}
+
+/* Drops the file in slot i. Linear probing has no tombstones: the entries
+ * after the hole that could no longer be reached from their home slot
+ * move back into it. */
+static void cache_remove(struct tftp_cache *c, size_t i)
+{
+    struct tftp_file *f = c->slots[i];
+    c->slots[i] = NULL;
+    c->count--;
+    c->bytes -= f->len;
+    c->links -= f->via_link;
+    tftp_file_unref(f);
+    for (size_t j = (i + 1) & c->mask; c->slots[j]; j = (j + 1) & c->mask) {
+        size_t home = c->slots[j]->hash & c->mask;
+        /* Reachable still if its home lies cyclically in (hole, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            c->slots[i] = c->slots[j];
+            c->slots[j] = NULL;
+            i = j;
+        }
+    }
 }
 
 void tftp_cache_free(struct tftp_cache *c)
@@ -264,16 +292,19 @@ fail:
 }
 
 /* Opens root/name if it is a regular file, or a symbolic link to a
- * regular file inside root (real path under real_root); fills *st. */
+ * regular file inside root (real path under real_root); fills *st and
+ * *link. CK_ENOTFOUND: no such entry (any more). */
 static int open_entry(int dirfd, const char *root, const char *real_root, const char *name, struct stat *st,
-                      ck_err *err)
+                      bool *link, ck_err *err)
 {
     int fd = -1;
+    *link = false;
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
-        return ck_fail(err, CK_EIO, "%s: %s", name, strerror(errno));
+        return ck_fail(err, errno == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", name, strerror(errno));
     if (S_ISLNK(st->st_mode)) {
         char path[PATH_MAX + 1], real[PATH_MAX];
         size_t rl = strlen(real_root);
+        *link = true;
         snprintf(path, sizeof path, "%s/%s", root, name);
         if (!realpath(path, real))
             return ck_fail(err, CK_EIO, "%s: broken symbolic link: %s", name, strerror(errno));
@@ -292,17 +323,73 @@ static int open_entry(int dirfd, const char *root, const char *real_root, const 
     return fd;
 }
 
+/* The file to serve as name: old (the cached one, may be NULL) with a new
+ * reference when it is unchanged, else the file read again; *out NULL
+ * when name is not to be served (gone, not a regular file, unreadable,
+ * over a limit: logged). used: the bytes the cache serves besides this
+ * name. Fails only when memory is short. */
+static int take_entry(struct tftp_cache *c, int dirfd, const char *real_root, const char *name,
+                      struct tftp_file *old, size_t used, const struct tftp_cache_limits *lim,
+                      struct tftp_file **out, ck_err *err)
+{
+    struct stat st;
+    bool link;
+    ck_err ferr;
+    *out = NULL;
+    c->stats.examined++;
+    int fd = open_entry(dirfd, real_root, real_root, name, &st, &link, &ferr);
+    if (fd < 0) {
+        /* Sub-directories are not worth a line, nor a file on its way out. */
+        if (ferr.code != CK_EINVAL && ferr.code != CK_ENOTFOUND)
+            dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
+        return 0;
+    }
+    if ((size_t)st.st_size > lim->max_file || used + (size_t)st.st_size > lim->max_total) {
+        bool per_file = (size_t)st.st_size > lim->max_file;
+        dlog(DLOG_WARNING, "TFTP cache: %s (%lld bytes) not served: over the %s limit", name,
+             (long long)st.st_size, per_file ? "per-file" : "total");
+        c->incomplete |= !per_file;
+        close(fd);
+        return 0;
+    }
+    if (old && same_identity(old, &st) && old->via_link == link) {
+        close(fd);
+        *out = tftp_file_ref(old);
+        return 0;
+    }
+    c->stats.read++;
+    if (!(*out = load_file(fd, name, &st, &ferr))) {
+        dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
+        return ferr.code == CK_ENOMEM ? ck_fail(err, CK_ENOMEM, "%s", ferr.msg) : 0;
+    }
+    (*out)->via_link = link;
+    return 0;
+}
+
+static struct tftp_cache *cache_new(size_t slots, const struct tftp_cache *prev, ck_err *err)
+{
+    struct tftp_cache *c = calloc(1, sizeof *c);
+    if (!c || !(c->slots = calloc(slots, sizeof *c->slots))) {
+        free(c);
+        ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
+        return NULL;
+    }
+    c->mask = slots - 1;
+    if (prev)
+        c->stats = prev->stats;
+    c->stats.loads++;
+    return c;
+}
+
 struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *prev,
                                    const struct tftp_cache_limits *lim, ck_err *err)
 {
-    struct tftp_cache *c = calloc(1, sizeof *c);
+    struct tftp_cache *c = cache_new(16, prev, err);
     DIR *d = NULL;
     char real_root[PATH_MAX];
-    if (!c || !(c->slots = calloc(16, sizeof *c->slots))) {
-        ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
-        goto fail;
-    }
-    c->mask = 15;
+    if (!c)
+        return NULL;
+    c->stats.full++;
     if (!realpath(root, real_root) || !(d = opendir(real_root))) {
         ck_fail(err, CK_EIO, "TFTP root %s: %s", root, strerror(errno));
         goto fail;
@@ -311,34 +398,10 @@ struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *pr
     while ((errno = 0, de = readdir(d)) != NULL) {
         if (skipped_name(de->d_name))
             continue;
-        struct stat st;
-        ck_err ferr;
-        int fd = open_entry(dirfd(d), real_root, real_root, de->d_name, &st, &ferr);
-        if (fd < 0) {
-            if (ferr.code != CK_EINVAL) /* sub-directories are not worth a line */
-                dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
-            continue;
-        }
-        size_t len = strlen(de->d_name);
-        struct tftp_file *f = prev ? tftp_cache_find(prev, de->d_name, len) : NULL;
-        if ((size_t)st.st_size > lim->max_file || c->bytes + (size_t)st.st_size > lim->max_total) {
-            dlog(DLOG_WARNING, "TFTP cache: %s (%lld bytes) not served: over the %s limit", de->d_name,
-                 (long long)st.st_size, (size_t)st.st_size > lim->max_file ? "per-file" : "total");
-            close(fd);
-            continue;
-        }
-        if (f && same_identity(f, &st)) {
-            close(fd);
-            tftp_file_ref(f);
-        } else if (!(f = load_file(fd, de->d_name, &st, &ferr))) {
-            dlog(DLOG_WARNING, "TFTP cache: %s", ferr.msg);
-            if (ferr.code == CK_ENOMEM) {
-                ck_fail(err, CK_ENOMEM, "%s", ferr.msg);
-                goto fail;
-            }
-            continue;
-        }
-        if (cache_insert(c, f) < 0) {
+        struct tftp_file *old = prev ? tftp_cache_find(prev, de->d_name, strlen(de->d_name)) : NULL, *f;
+        if (take_entry(c, dirfd(d), real_root, de->d_name, old, c->bytes, lim, &f, err) < 0)
+            goto fail;
+        if (f && cache_insert(c, f) < 0) {
             tftp_file_unref(f);
             ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
             goto fail;
@@ -357,12 +420,90 @@ fail:
     return NULL;
 }
 
+/* Brings c's entry for name up to date with the folder. */
+static int update_name(struct tftp_cache *c, int dirfd, const char *real_root, const char *name,
+                       const struct tftp_cache_limits *lim, ck_err *err)
+{
+    size_t len = strlen(name);
+    if (skipped_name(name) || memchr(name, '/', len))
+        return 0;
+    struct tftp_file **slot = slot_of(c, name, len, name_hash(name, len)), *old = *slot, *f;
+    if (take_entry(c, dirfd, real_root, name, old, c->bytes - (old ? old->len : 0), lim, &f, err) < 0)
+        return -1;
+    if (f == old) { /* unchanged, or still absent */
+        if (f)
+            tftp_file_unref(f);
+        return 0;
+    }
+    if (!f) {
+        cache_remove(c, (size_t)(slot - c->slots));
+        return 0;
+    }
+    if (!old) {
+        if (cache_insert(c, f) < 0) {
+            tftp_file_unref(f);
+            return ck_fail(err, CK_ENOMEM, "out of memory for the TFTP cache");
+        }
+        return 0;
+    }
+    /* Same name, same slot: the new file takes the old one's place (and
+     * the old one's signed form goes with it). */
+    c->bytes = c->bytes - old->len + f->len;
+    c->links = c->links - old->via_link + f->via_link;
+    *slot = f;
+    tftp_file_unref(old);
+    return 0;
+}
+
+struct tftp_cache *tftp_cache_update(const char *root, const struct tftp_cache *prev, const char *const *names,
+                                     size_t n, const struct tftp_cache_limits *lim, ck_err *err)
+{
+    /* Whether a file left out for the total limit fits now depends on
+     * every other file: only a whole pass can tell. */
+    if (!prev || prev->incomplete)
+        return tftp_cache_load(root, prev, lim, err);
+    struct tftp_cache *c = cache_new(prev->mask + 1, prev, err);
+    char real_root[PATH_MAX];
+    int dfd = -1;
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i <= prev->mask; i++)
+        if ((c->slots[i] = prev->slots[i]))
+            tftp_file_ref(c->slots[i]);
+    c->count = prev->count;
+    c->bytes = prev->bytes;
+    c->links = prev->links;
+    if (!realpath(root, real_root) || (dfd = open(real_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        ck_fail(err, CK_EIO, "TFTP root %s: %s", root, strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (update_name(c, dfd, real_root, names[i], lim, err) < 0)
+            goto fail;
+    /* A link's target may have changed under another name (no event
+     * names the link): links are few, check them all. */
+    for (size_t i = 0; prev->links && i <= prev->mask; i++)
+        if (prev->slots[i] && prev->slots[i]->via_link &&
+            update_name(c, dfd, real_root, prev->slots[i]->name, lim, err) < 0)
+            goto fail;
+    close(dfd);
+    return c;
+fail:
+    if (dfd >= 0)
+        close(dfd);
+    tftp_cache_free(c);
+    return NULL;
+}
+
 void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_,
                      void (*fn)(void *arg, const struct tftp_file *f, enum tftp_change what), void *arg)
 {
+    /* An update starts from a copy of the old table: a slot holding the
+     * same file in both is unchanged, with no lookup (most of them). */
+    bool same_shape = old && old->mask == new_->mask;
     for (size_t i = 0; i <= new_->mask; i++) {
         const struct tftp_file *f = new_->slots[i];
-        if (!f)
+        if (!f || (same_shape && old->slots[i] == f))
             continue;
         const struct tftp_file *o = old ? tftp_cache_find(old, f->name, f->name_len) : NULL;
         if (!o)
@@ -372,7 +513,7 @@ void tftp_cache_diff(const struct tftp_cache *old, const struct tftp_cache *new_
     }
     for (size_t i = 0; old && i <= old->mask; i++) {
         const struct tftp_file *o = old->slots[i];
-        if (o && !tftp_cache_find(new_, o->name, o->name_len))
+        if (o && !(same_shape && new_->slots[i] == o) && !tftp_cache_find(new_, o->name, o->name_len))
             fn(arg, o, TFTP_REMOVED);
     }
 }

@@ -8,8 +8,9 @@
  * costs almost nothing.
  *
  * Files are reference counted: a reload builds a new cache (sharing the
- * files whose size, times and inode did not change) and the caller swaps
- * it in; a transfer in flight holds a reference to the file it started
+ * files whose size, times and inode did not change; after a change the
+ * watch has named, looking at those names only) and the caller swaps it
+ * in; a transfer in flight holds a reference to the file it started
  * with, so it finishes with consistent bytes even if the file was replaced
  * or removed meanwhile. Single-threaded: no locks. */
 #ifndef CTLKITD_TFTP_CACHE_H
@@ -54,6 +55,7 @@ struct tftp_file {
      * the same (signed_gen = the key's generation). */
     struct tftp_file *signed_form;
     unsigned signed_gen;
+    bool via_link; /* served through a symbolic link in the root */
 };
 
 struct tftp_cache_limits {
@@ -63,14 +65,32 @@ struct tftp_cache_limits {
 
 struct tftp_cache;
 
+/* What loading costs, counted since the daemon's first load (each cache
+ * carries its predecessor's counts on): files opened and compared with
+ * the cached copy, files whose bytes were read, loads (the first one and
+ * every reload), and of those the passes over the whole folder. */
+struct tftp_cache_stats {
+    unsigned long long examined, read, loads, full;
+};
+
 /* Loads root. prev (may be NULL) lends its unchanged files. Files that
  * cannot be read are skipped and logged; only an unreadable root fails. */
 struct tftp_cache *tftp_cache_load(const char *root, const struct tftp_cache *prev,
                                    const struct tftp_cache_limits *lim, ck_err *err);
+/* The same as a load after a change to the n entries called names (as
+ * the directory watch saw them): only those are checked again (and the
+ * files served through symbolic links, whose targets change under other
+ * names); every other file of prev is kept as it is, without a look at
+ * the folder. Falls back to a whole load when prev left a file out for
+ * the total limit. Names of entries that are never served (hidden,
+ * temporaries, backups) cost nothing. */
+struct tftp_cache *tftp_cache_update(const char *root, const struct tftp_cache *prev, const char *const *names,
+                                     size_t n, const struct tftp_cache_limits *lim, ck_err *err);
 /* Drops the cache's references; files in use by transfers live on. */
 void tftp_cache_free(struct tftp_cache *c);
 size_t tftp_cache_count(const struct tftp_cache *c);
 size_t tftp_cache_bytes(const struct tftp_cache *c);
+const struct tftp_cache_stats *tftp_cache_stats(const struct tftp_cache *c);
 
 /* The file called name (len bytes, not necessarily NUL-terminated), or
  * NULL. No reference is taken: see tftp_file_ref. */

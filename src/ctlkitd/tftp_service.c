@@ -715,12 +715,15 @@ static void refresh_signer(struct tftp_service *svc)
         dlog(DLOG_NOTICE, "TFTP: signing key %s changed; signed files are rebuilt on request", svc->cfg.sign_pem);
 }
 
-static void reload(struct tftp_service *svc, bool asked)
+/* names: the n entries the directory watch saw change, or NULL: read the
+ * whole folder again. */
+static void reload(struct tftp_service *svc, bool asked, const char *const *names, size_t n)
 {
     ck_err err;
     refresh_signer(svc);
     struct tftp_cache_limits lim = {svc->cfg.max_file_bytes, svc->cfg.max_cache_bytes};
-    struct tftp_cache *c = tftp_cache_load(svc->root, svc->cache, &lim, &err);
+    struct tftp_cache *c = names ? tftp_cache_update(svc->root, svc->cache, names, n, &lim, &err)
+                                 : tftp_cache_load(svc->root, svc->cache, &lim, &err);
     if (!c) {
         dlog(DLOG_ERR, "TFTP cache: reload failed, still serving the previous files: %s", err.msg);
         return;
@@ -735,9 +738,9 @@ static void reload(struct tftp_service *svc, bool asked)
     dlog_flush();
 }
 
-void tftp_service_reload(struct tftp_service *svc) { reload(svc, true); }
+void tftp_service_reload(struct tftp_service *svc) { reload(svc, true, NULL, 0); }
 
-static void on_dir_changed(void *arg) { reload(arg, false); }
+static void on_dir_changed(void *arg, const char *const *names, size_t n) { reload(arg, false, names, n); }
 
 void tftp_service_follow_root(struct tftp_service *svc, bool follow)
 {
@@ -751,7 +754,7 @@ void tftp_service_follow_root(struct tftp_service *svc, bool follow)
     ck_err err = {0};
     if (!(svc->watch = tftp_watch_new(svc->base, svc->root, on_dir_changed, svc, &err)))
         dlog(DLOG_ERR, "TFTP: cannot follow %s again (SIGHUP reloads it): %s", svc->root, err.msg);
-    reload(svc, false); /* what changed while it was not followed */
+    reload(svc, false, NULL, 0); /* what changed while it was not followed */
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -884,8 +887,12 @@ bool tftp_service_file(const struct tftp_service *svc, const char *name, const u
 
 void tftp_service_stats(const struct tftp_service *svc, char *buf, size_t len)
 {
-    snprintf(buf, len, "%zu transfers active, %llu started, %zu files cached", svc->nactive, svc->ntotal,
-             tftp_cache_count(svc->cache));
+    const struct tftp_cache_stats *cs = tftp_cache_stats(svc->cache);
+    snprintf(buf, len,
+             "%zu transfers active, %llu started, %zu files cached; %llu loads (%llu of the whole folder), "
+             "%llu files examined, %llu read",
+             svc->nactive, svc->ntotal, tftp_cache_count(svc->cache), cs->loads, cs->full, cs->examined,
+             cs->read);
 }
 
 void tftp_service_free(struct tftp_service *svc)

@@ -10,14 +10,53 @@
 
 #define WATCH_SETTLE_MS 50
 #define WATCH_POLL_SECS 5
+/* More names than this in one settle period: a whole pass is cheaper. */
+#define WATCH_MAX_NAMES 4096
 
 struct tftp_watch {
     int fd, wd;
     char *dir;
     struct event *ev_read, *ev_settle, *ev_poll;
-    void (*changed)(void *arg);
+    tftp_watch_fn changed;
     void *arg;
+    /* What the events since the last report named; all: something no
+     * list of names describes (queue overflow, the root itself). */
+    char **names;
+    size_t n_names;
+    bool all;
 };
+
+static void forget_names(struct tftp_watch *w)
+{
+    for (size_t i = 0; i < w->n_names; i++)
+        free(w->names[i]);
+    w->n_names = 0;
+    w->all = false;
+}
+
+static void note_name(struct tftp_watch *w, const char *name)
+{
+    if (w->all)
+        return;
+    /* A file written in steps names itself several times in a row. */
+    if (w->n_names && strcmp(w->names[w->n_names - 1], name) == 0)
+        return;
+    if (w->n_names == WATCH_MAX_NAMES || !(w->names[w->n_names] = strdup(name))) {
+        forget_names(w);
+        w->all = true;
+        return;
+    }
+    w->n_names++;
+}
+
+static void report(struct tftp_watch *w, bool all)
+{
+    if (all || w->all)
+        w->changed(w->arg, NULL, 0);
+    else
+        w->changed(w->arg, (const char *const *)w->names, w->n_names);
+    forget_names(w);
+}
 
 /* What a publish can do to the directory: write in place (CLOSE_WRITE),
  * rename a temporary over a file (MOVED_TO), delete, chmod (ATTRIB); and
@@ -36,7 +75,7 @@ static void start_polling(struct tftp_watch *w)
 static void on_settled(evutil_socket_t fd, short what, void *arg)
 {
     struct tftp_watch *w = arg;
-    w->changed(w->arg);
+    report(w, false);
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)
@@ -48,7 +87,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
         if (w->wd >= 0)
             dlog(DLOG_NOTICE, "TFTP cache: watching %s again", w->dir);
     }
-    w->changed(w->arg);
+    report(w, true);
     if (w->wd < 0)
         start_polling(w);
 }
@@ -65,6 +104,10 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
             break;
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *e = (const struct inotify_event *)p;
+            if (e->len && !(e->mask & (IN_Q_OVERFLOW | IN_IGNORED)))
+                note_name(w, e->name);
+            else /* the root itself, the watch gone, or events lost */
+                w->all = true;
             if (e->mask & IN_IGNORED)
                 lost = true;
             p += sizeof *e + e->len;
@@ -81,11 +124,13 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
     evtimer_add(w->ev_settle, &tv); /* re-adding pushes the deadline: coalesces a burst */
 }
 
-struct tftp_watch *tftp_watch_new(struct event_base *base, const char *dir, void (*changed)(void *arg),
-                                  void *arg, ck_err *err)
+struct tftp_watch *tftp_watch_new(struct event_base *base, const char *dir, tftp_watch_fn changed, void *arg,
+                                  ck_err *err)
 {
     struct tftp_watch *w = calloc(1, sizeof *w);
-    if (!w || !(w->dir = strdup(dir))) {
+    if (!w || !(w->dir = strdup(dir)) || !(w->names = calloc(WATCH_MAX_NAMES, sizeof *w->names))) {
+        if (w)
+            free(w->dir);
         free(w);
         ck_fail(err, CK_ENOMEM, "out of memory for the TFTP directory watch");
         return NULL;
@@ -129,6 +174,8 @@ void tftp_watch_free(struct tftp_watch *w)
         event_free(w->ev_poll);
     if (w->fd >= 0)
         close(w->fd);
+    forget_names(w);
+    free(w->names);
     free(w->dir);
     free(w);
 }
