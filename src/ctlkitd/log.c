@@ -16,12 +16,19 @@ static struct {
     pthread_mutex_t mu;       /* guards buf, used and the write order */
     bool opened, foreground;
     enum dlog_level level;
-    struct event *ev_flush;   /* set while attached */
-    pthread_t loop_thread;    /* the thread that attached: its lines may wait */
-    bool flush_queued;
     size_t used;
     char buf[1 << 16];
 } L = {.mu = PTHREAD_MUTEX_INITIALIZER, .foreground = true, .level = DLOG_INFO};
+
+/* Each thread that runs an event loop (the daemon's, each TLS worker's)
+ * and has attached it: the event that flushes the shared buffer once that
+ * loop has run what was ready, and whether it is queued. The buffer is
+ * one for all, so whichever flush comes first writes every thread's lines
+ * in the order they were logged. */
+static _Thread_local struct {
+    struct event *ev_flush;
+    bool queued;
+} T;
 
 static const char *const level_names[] = {"error", "warning", "notice", "info", "debug"};
 
@@ -71,7 +78,7 @@ static void on_idle_flush(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     pthread_mutex_lock(&L.mu);
-    L.flush_queued = false;
+    T.queued = false;
     flush_locked();
     pthread_mutex_unlock(&L.mu);
 }
@@ -80,20 +87,26 @@ int dlog_attach(struct event_base *base)
 {
     if (!L.foreground)
         return 0;
-    L.ev_flush = event_new(base, -1, 0, on_idle_flush, NULL);
-    if (!L.ev_flush || event_priority_set(L.ev_flush, DLOG_PRIORITIES - 1) != 0)
+    /* The lowest priority the loop has: with one, the flush still comes
+     * after every event that was ready when it was queued. */
+    int lowest = event_base_get_npriorities(base) - 1;
+    T.ev_flush = event_new(base, -1, 0, on_idle_flush, NULL);
+    if (!T.ev_flush || (lowest > 0 && event_priority_set(T.ev_flush, lowest) != 0)) {
+        if (T.ev_flush)
+            event_free(T.ev_flush);
+        T.ev_flush = NULL;
         return -1;
-    L.loop_thread = pthread_self();
+    }
     return 0;
 }
 
 void dlog_detach(void)
 {
     pthread_mutex_lock(&L.mu);
-    if (L.ev_flush)
-        event_free(L.ev_flush);
-    L.ev_flush = NULL;
-    L.flush_queued = false;
+    if (T.ev_flush)
+        event_free(T.ev_flush);
+    T.ev_flush = NULL;
+    T.queued = false;
     flush_locked();
     pthread_mutex_unlock(&L.mu);
 }
@@ -147,15 +160,15 @@ static void vdlog(enum dlog_level level, const char *fmt, va_list ap)
     line[n++] = '\n';
 
     pthread_mutex_lock(&L.mu);
-    bool may_wait = L.ev_flush && level > DLOG_WARNING && pthread_equal(pthread_self(), L.loop_thread);
+    bool may_wait = T.ev_flush && level > DLOG_WARNING;
     if (!may_wait || L.used + n > sizeof L.buf)
         flush_locked();
     if (may_wait) {
         memcpy(L.buf + L.used, line, n);
         L.used += n;
-        if (!L.flush_queued) {
-            L.flush_queued = true;
-            event_active(L.ev_flush, 0, 0); /* runs once the loop has nothing more urgent */
+        if (!T.queued) {
+            T.queued = true;
+            event_active(T.ev_flush, 0, 0); /* runs once this loop has nothing more urgent */
         }
     } else {
         write_all(line, n);

@@ -3,11 +3,13 @@
  *
  * Each line is formatted whole on the caller's stack and leaves in one
  * write(2) (or one syslog call), so lines from the TVS workers and the
- * daemon's loop never interleave. On the loop's own thread, foreground
- * lines below warning are gathered in a buffer that the loop flushes once
- * per wake-up (dlog_attach): at tens of thousands of TFTP transfers a second
- * a write(2) per line would cost more than the transfer itself. Warnings,
- * errors and every line from another thread go out at once, after what the
+ * daemon's loop never interleave. On a thread whose event loop is attached
+ * (dlog_attach: the daemon's loop and each TLS worker's), foreground lines
+ * below warning are gathered in one shared buffer that the loop flushes
+ * once per wake-up: at tens of thousands of TFTP transfers a second a
+ * write(2) per line would cost more than the transfer itself, and a TVS
+ * answer goes out before its log line is written. Warnings, errors and
+ * every line from a thread without a loop go out at once, after what the
  * buffer holds, under one lock: the order of lines is the order of calls. */
 #ifndef CTLKITD_LOG_H
 #define CTLKITD_LOG_H
@@ -25,13 +27,16 @@ bool dlog_parse_level(const char *s, enum dlog_level *out);
 /* Starts logging; before this call lines go to stderr unbuffered. */
 void dlog_open(const char *ident, bool foreground, enum dlog_level level);
 void dlog_close(void);
-/* Flushes buffered lines from base whenever it is otherwise idle; the
- * calling thread becomes the loop thread whose lines may wait. base must
- * have DLOG_PRIORITIES priorities (event_base_priority_init): the flush runs
- * at the lowest, every other event at the default middle one. */
+/* Flushes buffered lines from base, the calling thread's loop, whenever it
+ * is otherwise idle; the calling thread's lines below warning may then wait
+ * for it. The flush runs at base's lowest priority: the daemon's loop has
+ * DLOG_PRIORITIES (event_base_priority_init), every other event at the
+ * default middle one; a loop with one priority flushes after the events
+ * that were ready. */
 #define DLOG_PRIORITIES 3
 int dlog_attach(struct event_base *base);
-/* Undoes dlog_attach; call before freeing the base. */
+/* Undoes dlog_attach for the calling thread and writes what is buffered;
+ * call on that thread before freeing its base. */
 void dlog_detach(void);
 bool dlog_enabled(enum dlog_level level);
 void dlog(enum dlog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

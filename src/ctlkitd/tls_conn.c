@@ -365,6 +365,13 @@ static void drive(tls_conn *c)
             /* Answered: the next request has the idle time from now. */
             set_timer(c, (unsigned)s->cfg.idle_ms);
             c->state = ST_READ;
+            /* Wait for the poll to report the next request (or the close)
+             * instead of reading at once: a one-shot client has not sent
+             * anything yet, so that read(2) would only say EAGAIN. Nothing
+             * is missed: the event is level-triggered, so bytes already in
+             * the socket are reported on the next turn, and bytes OpenSSL
+             * has already taken in are seen by SSL_has_pending. */
+            c->readable = false;
             if (c->armed != EV_READ && arm(c, EV_READ) < 0) {
                 conn_free(c);
                 return;
