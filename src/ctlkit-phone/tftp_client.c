@@ -15,6 +15,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/netaddr.h"
 #include "ctlkit/tftp.h"
+#include "source.h"
 #include "tftp_client.h"
 
 struct ph_tftp_xfer {
@@ -255,7 +256,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const char *file,
+ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const ck_netaddr *source, const char *file,
                           const ph_tftp_params *params, ph_tftp_cb cb, void *arg, ck_err *err)
 {
     ph_tftp_xfer *x = calloc(1, sizeof(*x));
@@ -289,11 +290,8 @@ ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const 
     x->last_len = req.len;
     ck_buf_free(&req);
 
-    x->fd = socket(server->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0) {
-        ck_fail(err, CK_EIO, "socket: %s", strerror(errno));
+    if ((x->fd = ph_source_socket(source, server, SOCK_DGRAM | SOCK_NONBLOCK, err)) < 0)
         goto fail;
-    }
     x->ev_read = event_new(base, x->fd, EV_READ | EV_PERSIST, on_read, x);
     x->ev_timer = evtimer_new(base, on_timer, x);
     if (!x->ev_read || !x->ev_timer || event_add(x->ev_read, NULL) < 0) {
