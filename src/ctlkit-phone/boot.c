@@ -18,6 +18,8 @@ struct ph_boot {
     ph_pool *pool;
     ph_phone *phone;
     const ph_boot_cfg *cfg;
+    ck_netaddr source;      /* the phone's own address, when has_source */
+    bool has_source;
     ph_boot_cb cb;
     void *arg;
     step st;
@@ -37,6 +39,11 @@ struct ph_boot {
     ph_boot_report r;
     char cert_hash[33];     /* the stub .sgn's certHash: whom the .enc.sgn is for */
 };
+
+static const ck_netaddr *source_of(const ph_boot *b)
+{
+    return b->has_source ? &b->source : NULL;
+}
 
 const char *ph_file_status_name(ph_file_status s)
 {
@@ -139,8 +146,9 @@ static void ask_tvs(ph_boot *b, const uint8_t *cert, size_t cert_len)
     ph_file_report *fr = report_of(b, b->pending_kind);
     fr->tvs_asked = true;
     ck_err err;
-    b->tvs = ph_tvs_verify(b->base, b->cfg->ssl, b->phone->model, &b->cfg->tvs[b->tvs_i], b->phone->itl->parsed, device, cert,
-                           cert_len, b->cfg->tvs_timeout_ms, b->cfg->tvs_deadline_ms, on_tvs, b, &err);
+    b->tvs = ph_tvs_verify(b->base, b->cfg->ssl, b->phone->model, &b->cfg->tvs[b->tvs_i], source_of(b),
+                           b->phone->itl->parsed, device, cert, cert_len, b->cfg->tvs_timeout_ms, b->cfg->tvs_deadline_ms,
+                           on_tvs, b, &err);
     if (!b->tvs) {
         snprintf(b->tvs_error, sizeof(b->tvs_error), "%s", err.msg);
         judge(b);
@@ -294,7 +302,7 @@ static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, con
 static void fetch(ph_boot *b)
 {
     ck_err err;
-    b->xfer = ph_tftp_get(b->base, &b->cfg->tftp[b->tftp_i], b->file, &b->cfg->tftp_params, on_tftp, b, &err);
+    b->xfer = ph_tftp_get(b->base, &b->cfg->tftp[b->tftp_i], source_of(b), b->file, &b->cfg->tftp_params, on_tftp, b, &err);
     if (!b->xfer)
         on_tftp(b, PH_TFTP_FAILED, NULL, 0, err.msg);
 }
@@ -433,7 +441,7 @@ static void run_step(ph_boot *b)
 static void kick(evutil_socket_t fd, short what, void *arg) { run_step(arg); }
 
 ph_boot *ph_boot_start(struct event_base *base, ph_pool *pool, ph_phone *phone, const ph_boot_cfg *cfg,
-                       ph_boot_cb cb, void *arg, ck_err *err)
+                       const ck_netaddr *source, ph_boot_cb cb, void *arg, ck_err *err)
 {
     if (!cfg->n_tftp || !phone->model)
         return ck_fail(err, CK_EINVAL, "a boot needs a TFTP server and a model"), NULL;
@@ -446,6 +454,10 @@ ph_boot *ph_boot_start(struct event_base *base, ph_pool *pool, ph_phone *phone, 
     b->pool = pool;
     b->phone = phone;
     b->cfg = cfg;
+    if (source) {
+        b->source = *source;
+        b->has_source = true;
+    }
     b->cb = cb;
     b->arg = arg;
     b->st = S_CTL_SEP;

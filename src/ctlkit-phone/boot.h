@@ -67,8 +67,9 @@ typedef void (*ph_boot_cb)(void *arg, ph_phone *phone, const ph_boot_report *r);
 typedef struct ph_boot ph_boot;
 
 /* Starts booting phone (borrowed, updated in place) with pool and cfg
- * (borrowed until the callback). */
+ * (borrowed until the callback); its TFTP and TVS traffic comes from
+ * source (copied; NULL: the kernel's choice, source.h). */
 ph_boot *ph_boot_start(struct event_base *base, ph_pool *pool, ph_phone *phone, const ph_boot_cfg *cfg,
-                       ph_boot_cb cb, void *arg, ck_err *err);
+                       const ck_netaddr *source, ph_boot_cb cb, void *arg, ck_err *err);
 
 #endif

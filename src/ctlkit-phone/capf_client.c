@@ -15,6 +15,7 @@
 #include "ctlkit/capf.h"
 #include "ctlkit/capf_server.h"
 #include "keypool.h"
+#include "source.h"
 
 /* The certificates of trust_pem (or trust_certs) as the only anchors; the server's name is
  * not checked (phones check the certificate against their trust list). */
@@ -283,9 +284,11 @@ int ph_capf_run(const ph_capf_cfg *cfg, ph_capf_result *r, ck_err *err)
         return -1;
     int rc = -1;
     SSL *ssl = NULL;
-    int fd = socket(cfg->server->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct timeval tv = {cfg->timeout_ms / 1000, (cfg->timeout_ms % 1000) * 1000};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+    int fd = ph_source_socket(cfg->source, cfg->server, SOCK_STREAM, err);
+    if (fd < 0)
+        goto out;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
         connect(fd, (const struct sockaddr *)&cfg->server->ss, cfg->server->len) < 0) {
         ck_fail(err, CK_EIO, "cannot connect to CAPF %s: %s", cfg->server->text, strerror(errno));

@@ -17,6 +17,7 @@ typedef struct ph_capf_cfg {
     const ph_model *model;     /* its TLS versions and suites */
     const char *device;        /* SEP + 12 upper-case hex */
     const ph_addr *server;
+    const ck_netaddr *source;  /* the phone's own address (NULL: the kernel's choice; source.h) */
     const char *trust_pem;     /* the CAPF certificate(s) the server must present */
     X509 *const *trust_certs;  /* or these (the CAPF records of the phone's CTL/ITL) when trust_pem is NULL */
     size_t n_trust_certs;

@@ -42,8 +42,9 @@ static size_t capf_anchors(const ph_phone *p, X509 **out, size_t max)
     return n;
 }
 
-int ph_capf_enrol(const char *dir, ph_phone *p, const char *auth_string, EVP_PKEY *given_key, unsigned timeout_ms,
-                  ph_enrol *what, ph_capf_result *r, bool *stored, ck_err *err)
+int ph_capf_enrol(const char *dir, ph_phone *p, const ck_netaddr *source, const char *auth_string,
+                  EVP_PKEY *given_key, unsigned timeout_ms, ph_enrol *what, ph_capf_result *r, bool *stored,
+                  ck_err *err)
 {
     memset(r, 0, sizeof *r);
     *stored = false;
@@ -65,7 +66,7 @@ int ph_capf_enrol(const char *dir, ph_phone *p, const char *auth_string, EVP_PKE
     }
     X509 *anchors[16];
     size_t n = capf_anchors(p, anchors, sizeof anchors / sizeof anchors[0]);
-    ph_capf_cfg cfg = {.model = p->model, .device = device, .server = &server, .trust_certs = anchors,
+    ph_capf_cfg cfg = {.model = p->model, .device = device, .server = &server, .source = source, .trust_certs = anchors,
                        .n_trust_certs = n, .auth_string = c->capf_auth_mode == 1 ? auth_string : NULL,
                        .lsc = p->lsc, .mic = p->mic, .lsc_key = p->lsc_key, .mic_key = p->mic_key,
                        .given_key = given_key, .timeout_ms = timeout_ms};

@@ -104,6 +104,39 @@ int ph_fleet_create(ph_fleet *f, const char *dir, unsigned count, const char *sp
     return 0;
 }
 
+int ph_fleet_set_sources(ph_fleet *f, const char *spec, ck_err *err)
+{
+    if (!spec)
+        spec = f->source_net[0] ? f->source_net
+               : ph_source_default_applies(f->tftp, f->n_tftp, f->tvs, f->n_tvs) ? PH_SOURCE_NET_DEFAULT
+                                                                                 : "none";
+    char chosen[sizeof f->source_net];
+    if (snprintf(chosen, sizeof chosen, "%s", spec) >= (int)sizeof chosen)
+        return ck_fail(err, CK_EINVAL, "--source-net '%s' is too long", spec);
+    if (strcmp(chosen, "none") == 0) {
+        memset(&f->sources, 0, sizeof f->sources);
+    } else {
+        ck_netrange r;
+        if (ck_netrange_parse(chosen, &r, err) < 0) {
+            ck_err_prefix(err, "--source-net (A.B.C.D/N or none)");
+            return -1;
+        }
+        if (ck_netrange_count(&r) < f->n)
+            return ck_fail(err, CK_EINVAL, "--source-net %s has %llu addresses for %zu phones", chosen,
+                           (unsigned long long)ck_netrange_count(&r), f->n);
+        f->sources = r;
+    }
+    memcpy(f->source_net, chosen, sizeof chosen);
+    return 0;
+}
+
+const ck_netaddr *ph_fleet_source(const ph_fleet *f, size_t i, ck_netaddr *buf)
+{
+    if (strcmp(f->source_net, "none") == 0 || !f->source_net[0])
+        return NULL;
+    return ck_netrange_at(&f->sources, i, buf) == 0 ? buf : NULL;
+}
+
 void ph_fleet_phone_dir(const ph_fleet *f, const ph_phone *p, char *out, size_t n)
 {
     snprintf(out, n, "%s/phones/SEP%s", f->dir, p->mac);
@@ -150,8 +183,9 @@ int ph_fleet_save(ph_fleet *f, ck_err *err)
                                                 "tvs_cache", ph_cache_to_json(&p->cache), "config",
                                                 ph_cnf_to_json(&p->cnf)));
     }
-    json_t *root = json_pack("{s:i, s:s, s:o, s:o, s:o}", "version", 1, "models", f->models, "tftp",
-                             addrs_json(f->tftp, f->n_tftp), "tvs", addrs_json(f->tvs, f->n_tvs), "phones", phones);
+    json_t *root = json_pack("{s:i, s:s, s:o, s:o, s:s*, s:o}", "version", 1, "models", f->models, "tftp",
+                             addrs_json(f->tftp, f->n_tftp), "tvs", addrs_json(f->tvs, f->n_tvs), "source_net",
+                             f->source_net[0] ? f->source_net : NULL, "phones", phones);
     /* compact: one phone per ~200 bytes matters at ten thousand phones */
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
@@ -177,8 +211,9 @@ int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err)
                        path, je.text);
     int rc = -1;
     json_t *tftp = NULL, *tvs = NULL, *phones = NULL;
-    const char *models = "";
-    if (json_unpack(root, "{s:s, s:o, s:o, s:o}", "models", &models, "tftp", &tftp, "tvs", &tvs, "phones", &phones) ||
+    const char *models = "", *source_net = NULL;
+    if (json_unpack(root, "{s:s, s:o, s:o, s?s, s:o}", "models", &models, "tftp", &tftp, "tvs", &tvs, "source_net",
+                    &source_net, "phones", &phones) ||
         !json_is_array(phones)) {
         ck_fail(err, CK_EFORMAT, "%s: not a fleet file", path);
         goto out;
@@ -217,6 +252,12 @@ int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err)
         ph_fleet_phone_dir(f, p, pdir, sizeof pdir);
         if (ph_phone_load_certs(pdir, p, err) < 0)
             goto out;
+    }
+    /* a fleet made before phones had their own addresses has none stored:
+     * ph_fleet_set_sources chooses then */
+    if (source_net && ph_fleet_set_sources(f, source_net, err) < 0) {
+        ck_err_prefix(err, "%s", path);
+        goto out;
     }
     rc = 0;
 out:
@@ -275,7 +316,9 @@ static void start_more(run_ctx *c)
             continue;
         ck_ph_cache_expire(&p->cache, c->now);
         ck_err err;
-        if (!ph_boot_start(c->base, &c->f->pool, p, &c->cfg[p->group % c->groups], on_booted, c, &err)) {
+        ck_netaddr src;
+        if (!ph_boot_start(c->base, &c->f->pool, p, &c->cfg[p->group % c->groups],
+                           ph_fleet_source(c->f, (size_t)(p - c->f->phones), &src), on_booted, c, &err)) {
             fprintf(stderr, "ctlkit-phone: SEP%s: %s\n", p->mac, err.msg);
             c->failed_to_start = true;
             return;

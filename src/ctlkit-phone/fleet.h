@@ -10,6 +10,7 @@
 
 #include "boot.h"
 #include "report.h"
+#include "source.h"
 #include "state.h"
 
 #define PH_MAX_SERVERS 8
@@ -22,6 +23,10 @@ typedef struct ph_fleet {
     char models[256];               /* the --models spec it was made with */
     ph_addr tftp[PH_MAX_SERVERS], tvs[PH_MAX_SERVERS];
     size_t n_tftp, n_tvs;
+    /* where the phones speak from (source.h): phone i from the i-th address
+     * of the range, or "none" (the kernel's choice); "" until chosen */
+    char source_net[32];
+    ck_netrange sources;
 } ph_fleet;
 
 typedef struct ph_fleet_opts {
@@ -43,6 +48,13 @@ typedef struct ph_fleet_opts {
  * the index + 1), models in the proportions of spec "7975:70,8865:25",
  * phone i in CallManager group i % groups. */
 int ph_fleet_create(ph_fleet *f, const char *dir, unsigned count, const char *spec, ck_err *err);
+/* Chooses where the phones speak from: spec "A.B.C.D/N" or "none"; NULL
+ * keeps the fleet's earlier choice, or (a new fleet) takes
+ * PH_SOURCE_NET_DEFAULT when its servers are all on loopback, else none.
+ * Fails when the range has fewer addresses than the fleet has phones. */
+int ph_fleet_set_sources(ph_fleet *f, const char *spec, ck_err *err);
+/* Phone i's address into buf; NULL when the fleet binds none. */
+const ck_netaddr *ph_fleet_source(const ph_fleet *f, size_t i, ck_netaddr *buf);
 int ph_fleet_load(ph_fleet *f, const char *dir, ck_err *err);
 int ph_fleet_save(ph_fleet *f, ck_err *err);
 void ph_fleet_free(ph_fleet *f);

@@ -36,7 +36,7 @@ static void usage(FILE *to)
 {
     fputs("usage: ctlkit-phone COMMAND [ARGS]\n"
           "  boot  --state DIR --mac MAC --model MODEL --tftp ADDR:PORT [--tftp ...] [--tvs ADDR:PORT ...]\n"
-          "        [--auth-string DIGITS] [--json]\n"
+          "        [--auth-string DIGITS] [--source ADDR] [--json]\n"
           "        one phone boots: CTL, ITL (SBD models), configuration file (decrypted with DIR/LSC.pem or\n"
           "        DIR/MIC.pem when it comes encrypted), then the CAPF session the configuration asks for\n"
           "        (by authentication string only with --auth-string: the user typing it)\n"
@@ -44,18 +44,23 @@ static void usage(FILE *to)
           "  erase --state DIR [--mac MAC|--model M] [ctl|itl|all]\n"
           "        delete trust lists by hand on the handset (Settings > Security > Trust List)\n"
           "  fleet --state DIR --count N --models 7975:70,8865:25,7960:5 --tftp ADDR:PORT [--tftp ...]\n"
-          "        [--tvs ADDR:PORT ...] [--concurrency C] [--json]   boot a new fleet\n"
-          "  fleet reset --state DIR [--model M] [--concurrency C] [--json]   reboot the same fleet\n"
+          "        [--tvs ADDR:PORT ...] [--concurrency C] [--source-net A.B.C.D/N|none] [--json]   boot a new fleet\n"
+          "  fleet reset --state DIR [--model M] [--concurrency C] [--source-net ...] [--json]   reboot the same fleet\n"
+          "        --source-net: phone i speaks from the i-th address of the range whose last number is not 0 or 255\n"
+          "        (the daemons tell phones apart by address); default " PH_SOURCE_NET_DEFAULT " when every --tftp and\n"
+          "        --tvs is on 127.x, else none (the kernel's address: a 127.x source reaches only loopback);\n"
+          "        fleet reset keeps the fleet's choice\n"
           "        fleet, fleet reset: phones whose configuration asks for CAPF enrol (DIR/phones/SEP<MAC>/LSC.pem):\n"
           "        [--capf-concurrency N] (sessions at once, default 20) [--key-pool D] (keys from ctlkit-phone\n"
           "        keypool) [--auth-string DIGITS | --auth-strings FILE.csv] (what the users type; the CSV of\n"
           "        `ctlkit device import`, columns name and string)\n"
           "  capf  --state DIR --mac MAC --model MODEL --capf HOST:PORT --trust CAPF.pem [--auth-string DIGITS]\n"
-          "        [--key FILE] [--json]   one CAPF session: install, delete or hand over the LSC as the server\n"
+          "        [--key FILE] [--source ADDR] [--json]   one CAPF session: install, delete or hand over the LSC as the server\n"
           "        asks (DIR/LSC.pem; DIR/MIC.pem, when present, is the phone's manufacturing certificate;\n"
           "        --key: answer the key request with this key, e.g. from a pool, instead of making one)\n"
           "  keypool --dir D --count N [--key rsa:2048|ec:256|...]   pre-made key pairs D/key-NNNNNN.pem (0600)\n"
           "  models                                      the model table\n"
+          "boot, capf: --source ADDR speaks from that address (default: the kernel's choice)\n"
           "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
           "  --retries N (default 4), --tftp-deadline MS (per file, default 60000), --tvs-timeout MS (per read,\n"
           "  default 5000), --tvs-deadline MS (per query, default 10000), --no-config, --verbose (fleet: every phone)\n"
@@ -77,12 +82,15 @@ typedef struct opts {
     const char *key, *dir; /* capf: a key file; keypool: the kind of key, and the pool's folder */
     const char *key_pool, *auth_strings; /* fleet */
     long long capf_concurrency;
+    const char *source_net; /* fleet: --source-net (NULL: the fleet's choice) */
+    ck_netaddr source;      /* boot, capf: --source */
+    bool have_source;
     int argi; /* first positional argument */
 } opts;
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
        O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_KEY_POOL,
-       O_AUTH_STRINGS, O_CAPF_CONC, O_TFTP_DEADLINE, O_TVS_DEADLINE, O_HELP };
+       O_AUTH_STRINGS, O_CAPF_CONC, O_TFTP_DEADLINE, O_TVS_DEADLINE, O_SOURCE, O_SOURCE_NET, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -112,6 +120,7 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         {"key-pool", required_argument, NULL, O_KEY_POOL},
         {"auth-strings", required_argument, NULL, O_AUTH_STRINGS},
         {"capf-concurrency", required_argument, NULL, O_CAPF_CONC},
+        {"source", required_argument, NULL, O_SOURCE},   {"source-net", required_argument, NULL, O_SOURCE_NET},
         {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     /* Deadlines per exchange: a server that answers just before each
@@ -125,7 +134,7 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
     optind = 1;
     int c;
     long long v;
-    ck_err err;
+    ck_err err = {0};
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case O_STATE: o->state = optarg; break;
@@ -204,6 +213,17 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
             if (num("--capf-concurrency", optarg, 1, 1000, &o->capf_concurrency) < 0)
                 return -1;
             break;
+        case O_SOURCE:
+            /* port 0 stands for "none given": the kernel picks each socket's port */
+            if (ck_netaddr_parse_listen(optarg, 0, &o->source, &err) < 0 ||
+                ck_netaddr_port((const struct sockaddr *)&o->source.ss) != 0) {
+                fprintf(stderr, "ctlkit-phone: --source: %s\n",
+                        err.code ? err.msg : "an address without a port (each connection gets its own)");
+                return -1;
+            }
+            o->have_source = true;
+            break;
+        case O_SOURCE_NET: o->source_net = optarg; break;
         case O_VERBOSE: o->verbose = true; break;
         case O_HELP:
         case 'h': usage(stdout); return 1;
@@ -287,7 +307,8 @@ static int cmd_boot(opts *o)
                        .tvs_timeout_ms = o->tvs_timeout_ms, .tvs_deadline_ms = o->tvs_deadline_ms, .ssl = ssl,
                        .no_config = o->no_config};
     one_ctx c = {0};
-    if (!ph_boot_start(base, &pool, &p, &cfg, on_one, &c, &err)) {
+    const ck_netaddr *source = o->have_source ? &o->source : NULL;
+    if (!ph_boot_start(base, &pool, &p, &cfg, source, on_one, &c, &err)) {
         fprintf(stderr, "ctlkit-phone boot: %s\n", err.msg);
         goto out;
     }
@@ -304,7 +325,8 @@ static int cmd_boot(opts *o)
     ck_err capf_err = {0};
     int capf_rc = c.r.outcome == PH_OUT_FAILED || o->no_config
                       ? 0
-                      : ph_capf_enrol(o->state, &p, o->auth_string, NULL, 180000, &what, &cr, &stored, &capf_err);
+                      : ph_capf_enrol(o->state, &p, source, o->auth_string, NULL, 180000, &what, &cr, &stored,
+                                      &capf_err);
     if (ph_state_save(o->state, &p, &err) < 0) {
         fprintf(stderr, "ctlkit-phone boot: cannot save the phone state: %s\n", err.msg);
         X509_free(cr.new_lsc);
@@ -562,6 +584,11 @@ static int cmd_fleet(opts *o, bool reset)
         ph_fleet_free(&f);
         return EX_USAGE;
     }
+    if (ph_fleet_set_sources(&f, o->source_net, &err) < 0) {
+        fprintf(stderr, "ctlkit-phone fleet: %s\n", err.msg);
+        ph_fleet_free(&f);
+        return EX_USAGE;
+    }
     /* Each phone in flight holds one socket: raise the open-file limit as far
      * as allowed, and boot no more phones at once than it leaves room for,
      * rather than let them fail for want of a descriptor. */
@@ -695,7 +722,8 @@ static int cmd_capf(opts *o)
     ph_pool pool = {0};
     ph_phone p;
     memset(&p, 0, sizeof p);
-    ph_capf_cfg cfg = {.model = m, .device = device, .server = &o->capf, .trust_pem = o->trust,
+    ph_capf_cfg cfg = {.model = m, .device = device, .server = &o->capf, .source = o->have_source ? &o->source : NULL,
+                       .trust_pem = o->trust,
                        .auth_string = o->auth_string, .timeout_ms = 180000};
     ph_capf_result r = {0};
     int rc = EX_USAGE;

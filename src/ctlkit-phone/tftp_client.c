@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/netaddr.h"
 #include "ctlkit/tftp.h"
+#include "source.h"
 #include "tftp_client.h"
 
 struct ph_tftp_xfer {
@@ -51,53 +53,15 @@ int ph_addr_parse(const char *s, ph_addr *a, ck_err *err)
 {
     memset(a, 0, sizeof(*a));
     snprintf(a->text, sizeof(a->text), "%s", s);
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return ck_fail(err, CK_EINVAL, "'%s' is not ADDR:PORT", s);
-    size_t hl = (size_t)(colon - s);
-    if (s[0] == '[') {
-        if (hl < 3 || s[hl - 1] != ']')
-            return ck_fail(err, CK_EINVAL, "'%s' is not [ADDR]:PORT", s);
-        s++;
-        hl -= 2;
-    }
-    if (hl >= sizeof(host))
-        return ck_fail(err, CK_EINVAL, "address too long in '%s'", a->text);
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    long long port;
-    if (!ck_parse_ll(colon + 1, 1, 65535, &port))
-        return ck_fail(err, CK_EINVAL, "port in '%s' must be 1 to 65535", a->text);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&a->ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        a->len = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        a->len = sizeof(*v6);
-    } else {
-        return ck_fail(err, CK_EINVAL, "'%s' is not a numeric IPv4 or IPv6 address", host);
-    }
+    /* the daemons' parser; port 0 stands for "none given": a phone must be told where */
+    ck_netaddr n;
+    if (ck_netaddr_parse_listen(s, 0, &n, err) < 0)
+        return -1;
+    if (ck_netaddr_port((const struct sockaddr *)&n.ss) == 0)
+        return ck_fail(err, CK_EINVAL, "'%s' is not ADDR:PORT (a port from 1 to 65535)", s);
+    memcpy(&a->ss, &n.ss, sizeof a->ss);
+    a->len = n.len;
     return 0;
-}
-
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-    return a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port
-                                    : ((const struct sockaddr_in6 *)a)->sin6_port;
 }
 
 static void xfer_free(ph_tftp_xfer *x)
@@ -288,13 +252,13 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             finish(x, PH_TFTP_FAILED, "receive from %s: %s", x->server.text, strerror(errno));
             return;
         }
-        if (!same_host(&from, &x->server.ss))
+        if (!ck_netaddr_same_host((const struct sockaddr *)&from, (const struct sockaddr *)&x->server.ss))
             continue;
         if (!x->have_tid) {
             x->tid = from;
             x->tid_len = flen;
             x->have_tid = true;
-        } else if (port_of(&from) != port_of(&x->tid)) {
+        } else if (ck_netaddr_port((const struct sockaddr *)&from) != ck_netaddr_port((const struct sockaddr *)&x->tid)) {
             continue; /* RFC 1350: another transfer's packet */
         }
         if (on_packet(x, buf, (size_t)n))
@@ -302,7 +266,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const char *file,
+ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const ck_netaddr *source, const char *file,
                           const ph_tftp_params *params, ph_tftp_cb cb, void *arg, ck_err *err)
 {
     ph_tftp_xfer *x = calloc(1, sizeof(*x));
@@ -336,11 +300,8 @@ ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const 
     x->last_len = req.len;
     ck_buf_free(&req);
 
-    x->fd = socket(server->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0) {
-        ck_fail(err, CK_EIO, "socket: %s", strerror(errno));
+    if ((x->fd = ph_source_socket(source, server, SOCK_DGRAM | SOCK_NONBLOCK, err)) < 0)
         goto fail;
-    }
     x->ev_read = event_new(base, x->fd, EV_READ | EV_PERSIST, on_read, x);
     x->ev_timer = evtimer_new(base, on_timer, x);
     if (!x->ev_read || !x->ev_timer || event_add(x->ev_read, NULL) < 0) {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "ctlkit/error.h"
+#include "ctlkit/netaddr.h"
 
 typedef enum ph_tftp_status {
     PH_TFTP_OK = 0,
@@ -45,8 +46,9 @@ typedef void (*ph_tftp_cb)(void *arg, ph_tftp_status st, uint8_t *data, size_t l
 
 typedef struct ph_tftp_xfer ph_tftp_xfer;
 
-/* Starts fetching file from server. NULL (and err) when it cannot start. */
-ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const char *file,
+/* Starts fetching file from server, speaking from source (NULL: the
+ * kernel's choice; source.h). NULL (and err) when it cannot start. */
+ph_tftp_xfer *ph_tftp_get(struct event_base *base, const ph_addr *server, const ck_netaddr *source, const char *file,
                           const ph_tftp_params *params, ph_tftp_cb cb, void *arg, ck_err *err);
 /* Stops a transfer without calling its callback. */
 void ph_tftp_cancel(ph_tftp_xfer *x);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/phone.h"
 #include "ctlkit/tvs.h"
+#include "source.h"
 #include "tvs_client.h"
 
 struct ph_tvs_query {
@@ -261,6 +263,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_model *model, const ph_addr *server,
+                            const ck_netaddr *source,
                             const ck_tl_file *itl, const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
                             unsigned deadline_ms, ph_tvs_cb cb, void *arg, ck_err *err)
 {
@@ -288,8 +291,17 @@ ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_mode
         ck_fail_ssl(err, CK_ECRYPTO, "cannot create a TLS session");
         goto fail;
     }
-    q->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    /* the phone's own address when it has one: made and bound here,
+     * connected (and owned from now on) by the bufferevent */
+    int fd = -1;
+    if (source && (fd = ph_source_socket(source, server, SOCK_STREAM | SOCK_NONBLOCK, err)) < 0) {
+        SSL_free(ssl);
+        goto fail;
+    }
+    q->bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
     if (!q->bev) {
+        if (fd >= 0)
+            close(fd);
         SSL_free(ssl);
         ck_fail(err, CK_ENOMEM, "cannot create a TLS connection");
         goto fail;

@@ -40,11 +40,13 @@ SSL_CTX *ph_tvs_ssl_ctx(ck_err *err);
 /* Asks server whether cert (DER) is trusted. itl is the phone's installed
  * ITL (borrowed until the callback). device is CP-<model>-SEP<MAC>. */
 /* The connection speaks model's TLS (versions and suites, models.h); a
- * handshake the server refuses says which TLS the model offered.
+ * handshake the server refuses says which TLS the model offered. It comes
+ * from source (NULL: the kernel's choice; source.h).
  * timeout_ms bounds each read and write; deadline_ms (0 = none) the whole
  * query, so that a server trickling a byte at a time cannot keep the
  * phone. */
 ph_tvs_query *ph_tvs_verify(struct event_base *base, SSL_CTX *ctx, const ph_model *model, const ph_addr *server,
+                            const ck_netaddr *source,
                             const ck_tl_file *itl, const char *device, const uint8_t *cert, size_t cert_len, unsigned timeout_ms,
                             unsigned deadline_ms, ph_tvs_cb cb, void *arg, ck_err *err);
 void ph_tvs_cancel(ph_tvs_query *q);

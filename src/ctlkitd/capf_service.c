@@ -18,7 +18,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/tls_policy.h"
 #include "log.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "service.h"
 #include "tls_conn.h"
 #include "tls_server.h"
@@ -341,7 +341,7 @@ int capf_for_node(const char *cluster_dir, const char *node_dir, const char *nod
     if (ck_cluster_open_at(&where, "ctlkitd", &c, err) < 0)
         return -1;
     int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
-    char pem[PATH_MAX], addr[NETADDR_STRLEN], port[16] = "";
+    char pem[PATH_MAX], addr[CK_NETADDR_STRLEN], port[16] = "";
     /* CUCM runs CAPF on the publisher: there the LSCs are issued. */
     ck_cluster_refusal why = rc == 0 ? ck_cluster_publisher_only(c, node, err) : CK_REFUSAL_NO_NODE;
     if (rc == 0)

@@ -16,7 +16,7 @@
 
 #include "ctlkit/cluster.h"
 #include "log.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "service.h"
 
 /* A scrape is one small GET: anything bigger is not Prometheus. */
@@ -25,7 +25,7 @@
 
 struct metrics_service {
     int fd; /* until start hands it to the listener */
-    char listen_text[NETADDR_STRLEN];
+    char listen_text[CK_NETADDR_STRLEN];
     struct evhttp *http;
     daemon_ctx *d;
     time_t last_reload; /* start, or the last SIGHUP */
@@ -34,8 +34,8 @@ struct metrics_service {
 
 metrics_service *metrics_service_new(const char *listen_text, ck_err *err)
 {
-    netaddr addr;
-    if (netaddr_parse_listen(listen_text, 9100, &addr, err) < 0) {
+    ck_netaddr addr;
+    if (ck_netaddr_parse_listen(listen_text, 9100, &addr, err) < 0) {
         ck_err_prefix(err, "--metrics");
         return NULL;
     }
@@ -55,7 +55,7 @@ metrics_service *metrics_service_new(const char *listen_text, ck_err *err)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     getsockname(m->fd, (struct sockaddr *)&ss, &sl);
-    netaddr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
+    ck_netaddr_format((struct sockaddr *)&ss, m->listen_text, sizeof m->listen_text);
     m->last_reload = time(NULL);
     return m;
 }

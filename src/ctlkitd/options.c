@@ -58,7 +58,7 @@ static int set_node_dir(daemon_args *a, const char *arg, ck_err *err)
 
 static int set_tftp(daemon_args *a, const char *arg, ck_err *err)
 {
-    if (netaddr_parse(arg, 69, &a->d->tftp.listen, err) < 0) {
+    if (ck_netaddr_parse(arg, 69, &a->d->tftp.listen, err) < 0) {
         ck_err_prefix(err, "--tftp");
         return -1;
     }
@@ -132,8 +132,8 @@ static int set_provider_backoff(daemon_args *a, const char *arg, ck_err *err)
 
 static int set_metrics(daemon_args *a, const char *arg, ck_err *err)
 {
-    netaddr check;
-    if (netaddr_parse_listen(arg, 9100, &check, err) < 0) {
+    ck_netaddr check;
+    if (ck_netaddr_parse_listen(arg, 9100, &check, err) < 0) {
         ck_err_prefix(err, "--metrics");
         return -1;
     }
@@ -197,8 +197,8 @@ static int set_seccomp(daemon_args *a, const char *arg, ck_err *err)
 
 static int set_tvs(daemon_args *a, const char *arg, ck_err *err)
 {
-    netaddr check;
-    if (netaddr_parse_listen(arg, 2445, &check, err) < 0) {
+    ck_netaddr check;
+    if (ck_netaddr_parse_listen(arg, 2445, &check, err) < 0) {
         ck_err_prefix(err, "--tvs");
         return -1;
     }

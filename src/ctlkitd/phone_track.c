@@ -21,7 +21,8 @@
 
 #define RING_SIZE 4096 /* per TVS worker, between two drains */
 #define INDEX_SLOTS 65536 /* > 3 * PHONE_TRACK_MAX_PHONES, a power of two */
-#define IP_SLOTS 16384    /* IPv4 address -> MAC, direct-mapped: a collision forgets the older phone */
+#define IP_SLOTS_BITS 14
+#define IP_SLOTS (1u << IP_SLOTS_BITS) /* IPv4 address -> MAC, direct-mapped: a collision forgets the older phone */
 #define RETRY_MAX_S 30
 
 struct tvs_event {
@@ -118,10 +119,15 @@ static uint32_t hash_mac(const char *mac)
     return h;
 }
 
+/* Fibonacci hashing of the address in host order, keeping the product's
+ * top bits: neighbouring addresses (a subnet's phones, a simulated fleet's
+ * range) land far apart. (The middle bits of the network-order product
+ * put 10.0.0.1 and 10.0.0.65 in one slot, so that of a subnet's phones
+ * booting together only one in four was tracked.) */
 static struct ip_slot *ip_slot(phone_track *t, uint32_t ip)
 {
-    uint32_t h = ip * 2654435761u;
-    return &t->ips[(h >> 16) & (IP_SLOTS - 1)];
+    uint32_t h = ntohl(ip) * 2654435761u;
+    return &t->ips[h >> (32 - IP_SLOTS_BITS)];
 }
 
 /* The row of mac in this flush period, made on first use; NULL when the

@@ -19,7 +19,7 @@
 #include "ctlkit/provider_ops.h"
 #include "ctlkit/tls_policy.h"
 #include "log.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "provider_service.h"
 #include "service.h"
 #include "tls_conn.h"
@@ -335,7 +335,7 @@ int provider_for_node(const char *cluster_dir, const char *node_dir, const char 
     if (ck_cluster_open_at(&where, "ctlkitd", &c, err) < 0)
         return -1;
     int rc = ck_store_get_node(ck_cluster_store(c), node, &n, err);
-    char pem[PATH_MAX], addr[NETADDR_STRLEN];
+    char pem[PATH_MAX], addr[CK_NETADDR_STRLEN];
     /* CUCM runs the CTL Provider on the publisher only: that is where the
      * cluster's CTL is decided. */
     ck_cluster_refusal why = rc == 0 ? ck_cluster_publisher_only(c, node, err) : CK_REFUSAL_NO_NODE;

@@ -108,7 +108,7 @@ static uint64_t now_us(void)
 void tftp_config_defaults(struct tftp_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    netaddr_parse("0.0.0.0:69", 69, &cfg->listen, NULL);
+    ck_netaddr_parse("0.0.0.0:69", 69, &cfg->listen, NULL);
     cfg->max_transfers = 4000;
     /* A phone fetches its files one after the other; 16 leaves room for a
      * few phones behind one NAT address (rare for TFTP in CUCM networks),
@@ -131,7 +131,7 @@ static bool reject_log_ok(struct tftp_service *svc)
 
 /* ---- the client tables ------------------------------------------------- */
 
-static uint32_t peer_hash(const netaddr *a)
+static uint32_t peer_hash(const ck_netaddr *a)
 {
     const uint8_t *p;
     size_t n;
@@ -285,7 +285,7 @@ static enum start_result refuse(struct refusal *no, uint16_t code, const char *r
 }
 
 /* The one way a refusal leaves: an ERROR to the client, a rate-limited log line. */
-static void reject(struct tftp_service *svc, const netaddr *peer, const struct msghdr *req, const struct refusal *no)
+static void reject(struct tftp_service *svc, const ck_netaddr *peer, const struct msghdr *req, const struct refusal *no)
 {
     if (no->code == CK_TFTP_ENOTFOUND)
         svc->n_not_found++;
@@ -293,8 +293,8 @@ static void reject(struct tftp_service *svc, const netaddr *peer, const struct m
         svc->n_rejected++;
     reply_error(svc, (const struct sockaddr *)&peer->ss, peer->len, req, no->code, no->reply[0] ? no->reply : NULL);
     if (dlog_enabled(DLOG_INFO) && reject_log_ok(svc)) {
-        char who[NETADDR_STRLEN];
-        dlog(DLOG_INFO, "TFTP %s %s -> error %u", netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who),
+        char who[CK_NETADDR_STRLEN];
+        dlog(DLOG_INFO, "TFTP %s %s -> error %u", ck_netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who),
              no->why, no->code);
     }
 }
@@ -333,7 +333,7 @@ static bool evict_silent(struct tftp_service *svc, uint64_t now)
 
 /* The local address a request came to (port 0), so that the transfer
  * answers from it: a multi-homed server must not answer from another. */
-static void local_of(const struct msghdr *m, int family, netaddr *out)
+static void local_of(const struct msghdr *m, int family, ck_netaddr *out)
 {
     memset(out, 0, sizeof *out);
     out->ss.ss_family = (sa_family_t)family;
@@ -356,13 +356,13 @@ static void local_of(const struct msghdr *m, int family, netaddr *out)
 
 static void on_xfer_readable(evutil_socket_t fd, short what, void *arg);
 
-static int open_xfer_socket(struct tftp_service *svc, struct tftp_xfer *x, const netaddr *local)
+static int open_xfer_socket(struct tftp_service *svc, struct tftp_xfer *x, const ck_netaddr *local)
 {
     if (x->fd >= 0) {
         /* A pooled socket: it keeps its port; connect() moves it to the
          * new client (UDP allows connecting again). */
         svc->npooled--;
-        if (netaddr_same_host((const struct sockaddr *)&x->local.ss, (const struct sockaddr *)&local->ss) &&
+        if (ck_netaddr_same_host((const struct sockaddr *)&x->local.ss, (const struct sockaddr *)&local->ss) &&
             connect(x->fd, (const struct sockaddr *)&x->peer.ss, x->peer.len) == 0)
             return 0;
         close_xfer_socket(x);
@@ -393,14 +393,14 @@ static void start_tick(struct tftp_service *svc)
     }
 }
 
-static struct tftp_xfer *xfer_alloc(struct tftp_service *svc, const netaddr *peer)
+static struct tftp_xfer *xfer_alloc(struct tftp_service *svc, const ck_netaddr *peer)
 {
     struct tftp_xfer *x = free_pop(svc);
     if (!x) {
         if (!(x = calloc(1, sizeof *x)))
             return NULL;
         x->fd = -1;
-    } else if (x->fd >= 0 && netaddr_equal((const struct sockaddr *)&x->peer.ss, (const struct sockaddr *)&peer->ss)) {
+    } else if (x->fd >= 0 && ck_netaddr_equal((const struct sockaddr *)&x->peer.ss, (const struct sockaddr *)&peer->ss)) {
         /* The same client port again: a fresh transfer ID (see POOL_MAX). */
         close_xfer_socket(x);
         svc->npooled--;
@@ -408,7 +408,7 @@ static struct tftp_xfer *xfer_alloc(struct tftp_service *svc, const netaddr *pee
     /* Everything but the pooled socket (fd, ev, local) starts afresh. */
     int fd = x->fd;
     struct event *ev = x->ev;
-    netaddr local = x->local;
+    ck_netaddr local = x->local;
     memset(x, 0, sizeof *x);
     x->fd = fd;
     x->ev = ev;
@@ -508,7 +508,7 @@ static enum start_result accept_packet(const uint8_t *pkt, size_t n, const struc
 }
 
 /* Room for one more transfer of f to peer. */
-static enum start_result admit(struct tftp_service *svc, const netaddr *peer, const struct tftp_file *f,
+static enum start_result admit(struct tftp_service *svc, const ck_netaddr *peer, const struct tftp_file *f,
                                const char *shown, uint64_t now, struct refusal *no)
 {
     /* A retransmitted request (the client did not hear us yet) must not
@@ -520,10 +520,10 @@ static enum start_result admit(struct tftp_service *svc, const netaddr *peer, co
     uint32_t h = peer_hash(peer);
     for (struct tftp_xfer *o = svc->peers[h & svc->peer_mask]; o; o = o->hnext)
         if (o->peer_hash == h && !o->heard && o->file == f &&
-            netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer->ss)) {
-            char who[NETADDR_STRLEN];
+            ck_netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&peer->ss)) {
+            char who[CK_NETADDR_STRLEN];
             dlog(DLOG_DEBUG, "TFTP %s: RRQ %s again, already being answered",
-                 netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who), shown);
+                 ck_netaddr_format((const struct sockaddr *)&peer->ss, who, sizeof who), shown);
             return START_IGNORED;
         }
     unsigned from_here = tftp_sources_count(svc->sources, peer);
@@ -560,7 +560,7 @@ static enum start_result prepare(struct tftp_service *svc, struct tftp_xfer *x, 
     x->image = tftp_file_image(f, x->mode, x->data, x->len, x->blksize);
     if (x->len / x->blksize + 1 > UINT32_MAX)
         return refuse(no, CK_TFTP_EUNDEF, "File too large for this block size", "RRQ %s: too large", shown);
-    netaddr local;
+    ck_netaddr local;
     local_of(m, x->peer.ss.ss_family, &local);
     if (open_xfer_socket(svc, x, &local) < 0) {
         int e = errno;
@@ -572,7 +572,7 @@ static enum start_result prepare(struct tftp_service *svc, struct tftp_xfer *x, 
 
 /* Starts answering one datagram from the well-known port; says why not. */
 static enum start_result start_transfer(struct tftp_service *svc, const uint8_t *pkt, size_t n,
-                                        const struct msghdr *m, const netaddr *peer, uint64_t now,
+                                        const struct msghdr *m, const ck_netaddr *peer, uint64_t now,
                                         struct refusal *no)
 {
     ck_tftp_packet pk;
@@ -626,7 +626,7 @@ static enum start_result start_transfer(struct tftp_service *svc, const uint8_t 
 static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t n, const struct msghdr *m,
                            uint64_t now)
 {
-    netaddr peer;
+    ck_netaddr peer;
     memcpy(&peer.ss, m->msg_name, m->msg_namelen);
     peer.len = m->msg_namelen;
     if (peer.ss.ss_family != AF_INET && peer.ss.ss_family != AF_INET6)
@@ -761,9 +761,9 @@ void tftp_service_follow_root(struct tftp_service *svc, bool follow)
 
 static int bind_listener(struct tftp_service *svc, ck_err *err)
 {
-    const netaddr *a = &svc->cfg.listen;
-    char where[NETADDR_STRLEN];
-    netaddr_format((const struct sockaddr *)&a->ss, where, sizeof where);
+    const ck_netaddr *a = &svc->cfg.listen;
+    char where[CK_NETADDR_STRLEN];
+    ck_netaddr_format((const struct sockaddr *)&a->ss, where, sizeof where);
     int one = 1;
     svc->lfd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (svc->lfd < 0)
@@ -841,7 +841,7 @@ fail:
 
 int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err *err)
 {
-    char where[NETADDR_STRLEN];
+    char where[CK_NETADDR_STRLEN];
     svc->base = base;
     svc->ev_listen = event_new(base, svc->lfd, EV_READ | EV_PERSIST, on_listen, svc);
     svc->ev_tick = evtimer_new(base, on_tick, svc);
@@ -850,7 +850,7 @@ int tftp_service_start(struct tftp_service *svc, struct event_base *base, ck_err
     if (!(svc->watch = tftp_watch_new(base, svc->root, on_dir_changed, svc, err)))
         return -1;
     dlog(DLOG_NOTICE, "TFTP: serving %s on %s (%zu files, %zu bytes; up to %u transfers, %u per client address)",
-         svc->root, netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
+         svc->root, ck_netaddr_format((const struct sockaddr *)&svc->cfg.listen.ss, where, sizeof where),
          tftp_cache_count(svc->cache), tftp_cache_bytes(svc->cache), svc->cfg.max_transfers,
          svc->cfg.max_per_source);
     return 0;

@@ -16,10 +16,10 @@
 #include <event2/event.h>
 
 #include "ctlkit/error.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 
 struct tftp_config {
-    netaddr listen;           /* default 0.0.0.0:69 */
+    ck_netaddr listen;           /* default 0.0.0.0:69 */
     const char *root;         /* the TFTP directory */
     unsigned max_transfers;   /* concurrent transfers; past it: error 0 "server busy" */
     unsigned max_per_source;  /* concurrent transfers per client address; 0 = no cap */

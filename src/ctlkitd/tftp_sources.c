@@ -20,7 +20,7 @@ struct tftp_sources {
 };
 
 /* The address bytes of a (IPv4 or IPv6) socket address and their hash. */
-static size_t key_of(const netaddr *a, uint8_t out[16], uint32_t *hash)
+static size_t key_of(const ck_netaddr *a, uint8_t out[16], uint32_t *hash)
 {
     size_t n;
     memset(out, 0, 16);
@@ -69,7 +69,7 @@ void tftp_sources_free(struct tftp_sources *t)
     free(t);
 }
 
-static struct tftp_source *find(const struct tftp_sources *t, const netaddr *addr, uint8_t key[16], uint32_t *h)
+static struct tftp_source *find(const struct tftp_sources *t, const ck_netaddr *addr, uint8_t key[16], uint32_t *h)
 {
     key_of(addr, key, h);
     for (struct tftp_source *s = t->buckets[*h & t->mask]; s; s = s->next)
@@ -78,7 +78,7 @@ static struct tftp_source *find(const struct tftp_sources *t, const netaddr *add
     return NULL;
 }
 
-unsigned tftp_sources_count(const struct tftp_sources *t, const netaddr *addr)
+unsigned tftp_sources_count(const struct tftp_sources *t, const ck_netaddr *addr)
 {
     uint8_t key[16];
     uint32_t h;
@@ -86,7 +86,7 @@ unsigned tftp_sources_count(const struct tftp_sources *t, const netaddr *addr)
     return s ? s->n : 0;
 }
 
-struct tftp_source *tftp_sources_add(struct tftp_sources *t, const netaddr *addr)
+struct tftp_source *tftp_sources_add(struct tftp_sources *t, const ck_netaddr *addr)
 {
     uint8_t key[16];
     uint32_t h;

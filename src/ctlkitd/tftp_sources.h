@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 
 struct tftp_sources;
 struct tftp_source; /* one address's count; valid while it has transfers */
@@ -19,10 +19,10 @@ struct tftp_source; /* one address's count; valid while it has transfers */
 struct tftp_sources *tftp_sources_new(size_t max_transfers);
 void tftp_sources_free(struct tftp_sources *t);
 /* How many transfers addr (any port) has in flight. */
-unsigned tftp_sources_count(const struct tftp_sources *t, const netaddr *addr);
+unsigned tftp_sources_count(const struct tftp_sources *t, const ck_netaddr *addr);
 /* Counts one more transfer for addr; NULL only when more transfers are
  * added than the table was made for. */
-struct tftp_source *tftp_sources_add(struct tftp_sources *t, const netaddr *addr);
+struct tftp_source *tftp_sources_add(struct tftp_sources *t, const ck_netaddr *addr);
 /* Counts one transfer less (from tftp_sources_add); the entry goes back to
  * the pool at zero. */
 void tftp_sources_drop(struct tftp_sources *t, struct tftp_source *s);

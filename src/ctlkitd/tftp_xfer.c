@@ -120,7 +120,7 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
     struct sockaddr_storage from;
     socklen_t fromlen = sizeof from;
     ssize_t n = recvfrom(x->fd, buf, bufsz, 0, (struct sockaddr *)&from, &fromlen);
-    if (n >= 0 && !netaddr_equal((const struct sockaddr *)&from, (const struct sockaddr *)&x->peer.ss))
+    if (n >= 0 && !ck_netaddr_equal((const struct sockaddr *)&from, (const struct sockaddr *)&x->peer.ss))
         return XFER_CONTINUE;
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -187,8 +187,8 @@ void xfer_log_end(const struct tftp_xfer *x, enum xfer_result r, uint64_t now_us
     enum dlog_level lv = r == XFER_DONE ? DLOG_INFO : DLOG_NOTICE;
     if (!dlog_enabled(lv))
         return;
-    char peer[NETADDR_STRLEN], opts[64] = "", rtx[32] = "";
-    netaddr_format((const struct sockaddr *)&x->peer.ss, peer, sizeof peer);
+    char peer[CK_NETADDR_STRLEN], opts[64] = "", rtx[32] = "";
+    ck_netaddr_format((const struct sockaddr *)&x->peer.ss, peer, sizeof peer);
     if (x->blksize != CK_TFTP_SEGSIZE || x->window != 1)
         snprintf(opts, sizeof opts, " blksize=%u windowsize=%u", x->blksize, x->window);
     if (x->retransmits)

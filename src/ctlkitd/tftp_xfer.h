@@ -18,7 +18,7 @@
 #include <event2/event.h>
 
 #include "ctlkit/tftp.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "tftp_cache.h"
 #include "tftp_sources.h"
 
@@ -49,8 +49,8 @@ struct tftp_xfer {
     uint8_t *oack;            /* our OACK, kept for retransmission */
     size_t oack_len;
     char why[160];            /* reason of a failure, for the log line */
-    netaddr peer;
-    netaddr local;            /* the address fd is bound to (port 0 asked) */
+    ck_netaddr peer;
+    ck_netaddr local;            /* the address fd is bound to (port 0 asked) */
     /* service bookkeeping */
     struct event *ev;         /* readable events of fd, for the socket's lifetime */
     void *owner;              /* the service */

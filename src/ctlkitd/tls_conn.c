@@ -42,7 +42,7 @@ struct tls_conn {
     size_t in_len, in_cap;
     ck_buf out;
     size_t out_off;
-    char peer[NETADDR_STRLEN];
+    char peer[CK_NETADDR_STRLEN];
     struct sockaddr_storage peer_sa; /* for handlers that key on the address (phone tracking) */
     /* the service's per-connection data follows (conn_data_size) */
     max_align_t data[];
@@ -129,7 +129,7 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     c->fd = fd;
     c->id = id;
     ck_buf_init(&c->out, 0);
-    netaddr_format(sa, c->peer, sizeof c->peer);
+    ck_netaddr_format(sa, c->peer, sizeof c->peer);
     memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     LIST_INSERT_HEAD(&w->conns, c, link);
 

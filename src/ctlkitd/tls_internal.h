@@ -9,7 +9,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "tls_conn.h"
 
 typedef struct tls_worker {
@@ -30,7 +30,7 @@ typedef struct tls_worker {
 struct tls_srv {
     tls_srv_config cfg;      /* name, thread_name and listen point into the copies below */
     char name[32], thread_name[11];
-    char address[NETADDR_STRLEN];
+    char address[CK_NETADDR_STRLEN];
     tls_worker *workers;
     int n_workers;
     int port;

@@ -23,7 +23,7 @@
 /* One listening socket on addr (port 0: the kernel picks one). Several
  * workers share the address through SO_REUSEPORT; with one worker the port
  * stays exclusive (a second daemon on it fails to start). */
-static int listen_socket(const tls_srv *s, const netaddr *addr, ck_err *err)
+static int listen_socket(const tls_srv *s, const ck_netaddr *addr, ck_err *err)
 {
     int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -171,8 +171,8 @@ static void worker_free(tls_worker *w)
 /* One listening socket per worker, all on the same address and port. */
 static int bind_workers(tls_srv *s, ck_err *err)
 {
-    netaddr addr;
-    if (netaddr_parse_listen(s->cfg.listen, s->cfg.default_port, &addr, err) < 0) {
+    ck_netaddr addr;
+    if (ck_netaddr_parse_listen(s->cfg.listen, s->cfg.default_port, &addr, err) < 0) {
         ck_err_prefix(err, "%s", s->name);
         return -1;
     }
@@ -200,8 +200,8 @@ static int bind_workers(tls_srv *s, ck_err *err)
             getsockname(lfd, (struct sockaddr *)&addr.ss, &addr.len);
         }
     }
-    s->port = netaddr_port((const struct sockaddr *)&addr.ss);
-    netaddr_format((const struct sockaddr *)&addr.ss, s->address, sizeof s->address);
+    s->port = ck_netaddr_port((const struct sockaddr *)&addr.ss);
+    ck_netaddr_format((const struct sockaddr *)&addr.ss, s->address, sizeof s->address);
     return 0;
 }
 

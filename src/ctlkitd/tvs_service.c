@@ -12,7 +12,7 @@
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 #include "phone_track.h"
 #include "tvs_internal.h"
 #include "service.h"

@@ -79,10 +79,10 @@ have_cluster_mode() {
 
 start_node() {
   local n=$1 log=$WORK/$1.log
-  # The simulated fleet is one process on one address, hundreds of phones
-  # at once: no per-address cap on TFTP transfers (docs/ctlkitd.8).
+  # The daemons keep their per-address cap on TFTP transfers: each simulated
+  # phone speaks from its own 127.64.x.y (docs/phones.md, "Source addresses").
   if have_cluster_mode; then
-    "$CTLKITD" --cluster "$CL" --node "$n" --foreground --max-transfers-per-source 0 >"$log" 2>&1 &
+    "$CTLKITD" --cluster "$CL" --node "$n" --foreground >"$log" 2>&1 &
   else
     local db=() m
     for m in "${NODES[@]}"; do
@@ -90,7 +90,7 @@ start_node() {
     done
     "$CTLKITD" --foreground --log-level info --tftp "${IP[$n]}:$TFTP_PORT" --tftp-root "$CL/nodes/$n/tftp" \
       --tvs "${IP[$n]}:$TVS_PORT" --tvs-cert "$CL/nodes/$n/keys/TVS.pem" --tvs-ctl "$CL/nodes/$n/tftp/CTLFile.tlv" \
-      --tvs-workers 1 --max-transfers-per-source 0 "${db[@]}" >"$log" 2>&1 &
+      --tvs-workers 1 "${db[@]}" >"$log" 2>&1 &
   fi
   PID[$n]=$!
   # `utils service restart` signals the daemon through this file

@@ -116,7 +116,7 @@ static void test_tftp_deadline(void **state)
     ph_tftp_params p = {.blksize = 0, .timeout_ms = PER_PACKET_MS, .retries = 0, .deadline_ms = DEADLINE_MS,
                         .max_size = (size_t)1 << 30};
     ck_err err = {0};
-    ph_tftp_xfer *x = ph_tftp_get(f.base, &server, "CTLFile.tlv", &p, tftp_done, &f, &err);
+    ph_tftp_xfer *x = ph_tftp_get(f.base, &server, NULL, "CTLFile.tlv", &p, tftp_done, &f, &err);
     assert_non_null(x);
     event_base_dispatch(f.base);
     assert_true(f.done);
@@ -198,7 +198,7 @@ static void test_tvs_deadline(void **state)
     assert_non_null(m);
     static const uint8_t cert[] = {0x30, 0x03, 0x02, 0x01, 0x01};
     /* The handshake never completes, so the ITL is never looked at. */
-    ph_tvs_query *q = ph_tvs_verify(f.base, ctx, m, &server, NULL, "CP-8865-SEP001122334455", cert, sizeof cert,
+    ph_tvs_query *q = ph_tvs_verify(f.base, ctx, m, &server, NULL, NULL, "CP-8865-SEP001122334455", cert, sizeof cert,
                                     PER_PACKET_MS, DEADLINE_MS, tvs_done, &f, &err);
     if (!q)
         fail_msg("%s", err.msg);

@@ -1,4 +1,4 @@
-#include "netaddr.h"
+#include "ctlkit/netaddr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,7 +7,7 @@
 
 #include "ctlkit/bytes.h"
 
-static int parse(const char *text, uint16_t default_port, int min_port, netaddr *out, ck_err *err)
+static int parse(const char *text, uint16_t default_port, int min_port, ck_netaddr *out, ck_err *err)
 {
     char host[64];
     const char *port = NULL;
@@ -54,17 +54,17 @@ static int parse(const char *text, uint16_t default_port, int min_port, netaddr 
     return 0;
 }
 
-int netaddr_parse(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+int ck_netaddr_parse(const char *text, uint16_t default_port, ck_netaddr *out, ck_err *err)
 {
     return parse(text, default_port, 1, out, err);
 }
 
-int netaddr_parse_listen(const char *text, uint16_t default_port, netaddr *out, ck_err *err)
+int ck_netaddr_parse_listen(const char *text, uint16_t default_port, ck_netaddr *out, ck_err *err)
 {
     return parse(text, default_port, 0, out, err);
 }
 
-uint16_t netaddr_port(const struct sockaddr *sa)
+uint16_t ck_netaddr_port(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)
         return ntohs(((const struct sockaddr_in *)sa)->sin_port);
@@ -73,7 +73,7 @@ uint16_t netaddr_port(const struct sockaddr *sa)
     return 0;
 }
 
-const char *netaddr_format(const struct sockaddr *sa, char *buf, size_t len)
+const char *ck_netaddr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
@@ -90,7 +90,7 @@ const char *netaddr_format(const struct sockaddr *sa, char *buf, size_t len)
     return buf;
 }
 
-bool netaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+bool ck_netaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
 {
     if (a->sa_family != b->sa_family)
         return false;
@@ -103,11 +103,83 @@ bool netaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
     return false;
 }
 
-bool netaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
+bool ck_netaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
-    if (!netaddr_same_host(a, b))
+    if (!ck_netaddr_same_host(a, b))
         return false;
     if (a->sa_family == AF_INET)
         return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port;
     return ((const struct sockaddr_in6 *)a)->sin6_port == ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+bool ck_netaddr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+int ck_netrange_parse(const char *text, ck_netrange *out, ck_err *err)
+{
+    char host[64];
+    const char *slash = strchr(text, '/');
+    long long prefix;
+    memset(out, 0, sizeof *out);
+    if (!slash || (size_t)(slash - text) >= sizeof host)
+        return ck_fail(err, CK_EINVAL, "range '%s': expected A.B.C.D/N", text);
+    memcpy(host, text, (size_t)(slash - text));
+    host[slash - text] = '\0';
+    if (!ck_parse_ll(slash + 1, 0, 32, &prefix))
+        return ck_fail(err, CK_EINVAL, "range '%s': the prefix length must be a number from 0 to 32", text);
+    ck_netaddr a;
+    if (strchr(host, ':') || ck_netaddr_parse(host, 0, &a, err) < 0 || a.ss.ss_family != AF_INET)
+        return ck_fail(err, CK_EINVAL, "range '%s': '%s' is not a numeric IPv4 address", text, host);
+    uint32_t mask = prefix == 0 ? 0 : ~UINT32_C(0) << (32 - prefix);
+    out->first = ntohl(((const struct sockaddr_in *)&a.ss)->sin_addr.s_addr) & mask;
+    out->prefix = (unsigned)prefix;
+    return 0;
+}
+
+/* Within a range smaller than 256 addresses: the offsets [lo, hi) whose
+ * last number is neither 0 nor 255. */
+static void small_span(const ck_netrange *r, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t size = UINT32_C(1) << (32 - r->prefix);
+    *lo = (r->first & 0xff) == 0 ? 1 : 0;
+    *hi = ((r->first + size - 1) & 0xff) == 0xff ? size - 1 : size;
+    if (*hi < *lo) /* a /32 of an address ending in 0 or 255 */
+        *hi = *lo;
+}
+
+uint64_t ck_netrange_count(const ck_netrange *r)
+{
+    if (r->prefix <= 24)
+        return (UINT64_C(1) << (24 - r->prefix)) * 254;
+    uint32_t lo, hi;
+    small_span(r, &lo, &hi);
+    return hi - lo;
+}
+
+int ck_netrange_at(const ck_netrange *r, uint64_t i, ck_netaddr *out)
+{
+    if (i >= ck_netrange_count(r))
+        return -1;
+    uint32_t host;
+    if (r->prefix <= 24) {
+        host = r->first + (uint32_t)(i / 254) * 256 + 1 + (uint32_t)(i % 254);
+    } else {
+        uint32_t lo, hi;
+        small_span(r, &lo, &hi);
+        host = r->first + lo + (uint32_t)i;
+    }
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&out->ss;
+    in4->sin_family = AF_INET;
+    in4->sin_addr.s_addr = htonl(host);
+    out->len = sizeof *in4;
+    return 0;
 }
