@@ -43,6 +43,8 @@ int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **ke
  * so a changed key takes effect as before. Thread-safe. */
 void ck_key_hold_start(void);
 bool ck_key_holding(void);
+/* Reads path's key now (ck_load_key_pem with flags), so that it is held. */
+int ck_key_hold_load(const char *path, unsigned flags, ck_err *err);
 /* The key held for path (a new reference) when its file cannot be read
  * now; NULL when it can, or nothing is held for it. */
 EVP_PKEY *ck_key_held_unreadable(const char *path);

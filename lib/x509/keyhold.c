@@ -86,6 +86,16 @@ bool ck__key_hold_take(const char *path, X509 **cert, EVP_PKEY **key)
     return ok;
 }
 
+int ck_key_hold_load(const char *path, unsigned flags, ck_err *err)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = ck_load_key_pem(path, flags, &cert, &key, NULL, 0, err); /* kept by ck_load_key_pem */
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
 EVP_PKEY *ck_key_held_unreadable(const char *path)
 {
     EVP_PKEY *key = NULL;

@@ -205,16 +205,10 @@ int cluster_node_hold_keys(cluster_node *cn, unsigned flags, ck_err *err)
 {
     const char *const paths[] = {cn->callmanager_key, cn->tvs_key, cn->capf_key, cn->itlrecovery_key};
     ck_key_hold_start();
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        X509 *cert = NULL;
-        EVP_PKEY *key = NULL;
-        /* Only what ck_load_key_pem keeps matters here. */
-        int rc = paths[i][0] ? ck_load_key_pem(paths[i], flags, &cert, &key, NULL, 0, err) : 0;
-        X509_free(cert);
-        EVP_PKEY_free(key);
-        if (rc < 0 && err->code != CK_ENOTFOUND) /* a subscriber has no CAPF or ITLRecovery key */
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (paths[i][0] && ck_key_hold_load(paths[i], flags, err) < 0 &&
+            err->code != CK_ENOTFOUND) /* a subscriber has no CAPF or ITLRecovery key */
             return -1;
-    }
     return 0;
 }
 

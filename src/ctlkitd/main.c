@@ -62,11 +62,13 @@ static int hold_node_keys(daemon_ctx *d, daemon_args *a, ck_err *err)
 {
     if (!privdrop_switches(&a->priv))
         return 0;
-    if (privdrop_files_as(&a->priv, false, err) < 0)
-        return -1;
-    int rc = cluster_node_hold_keys(d->cluster, d->tftp.sign_key_flags, err);
+    /* Root reads the keys (through the account's folders: the unit's
+     * CAP_DAC_READ_SEARCH, which the switch of user clears). */
+    int rc = privdrop_files_as(&a->priv, false, err);
+    if (rc == 0)
+        rc = cluster_node_hold_keys(d->cluster, d->tftp.sign_key_flags, err);
     if (privdrop_files_as(&a->priv, true, rc < 0 ? NULL : err) < 0)
-        return -1;
+        rc = -1;
     return rc;
 }
 
