@@ -127,6 +127,12 @@ void ck_cluster_node_path(const ck_cluster *c, const char *node, const char *sub
  * daemon's pid file. */
 void ck_cluster_key_path(const ck_cluster *c, const char *node, const char *unit, char *out, size_t outsz);
 void ck_cluster_pid_path(const ck_cluster *c, const char *node, char *out, size_t outsz);
+/* For a process holding keys in memory (ck_key_hold_start) that can no
+ * longer read their files: 1 and *unit when the cluster's certificate for
+ * one of node's units no longer belongs to the key held for it (the unit
+ * was regenerated: only a restart with the right to read can load the new
+ * key), 0 when every held key is current, -1 when the store cannot say. */
+int ck_cluster_held_key_changed(ck_cluster *c, const char *node, const char **unit, ck_err *err);
 
 /* Decisions that both the library's operations and the programs need,
  * made here once; a program maps the reason to CUCM's words. */

@@ -34,6 +34,23 @@ int ck_load_pem_mem(const void *data, size_t len, X509 **cert, EVP_PKEY **key, b
  * required. */
 int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **key, char *warning, size_t warnsz,
                     ck_err *err);
+/* Holding keys in memory, for a process that will lose the right to read
+ * their files (ctlkitd leaving root). Once started, every key
+ * ck_load_key_pem reads is kept (one copy per path, a new reference: on
+ * OpenSSL's secure heap when that is set up), and a later ck_load_key_pem of
+ * a kept path whose file is refused (EACCES, EPERM) returns the kept key and
+ * certificate instead of failing. A file that can be read is always read,
+ * so a changed key takes effect as before. Thread-safe. */
+void ck_key_hold_start(void);
+bool ck_key_holding(void);
+/* Reads path's key now (ck_load_key_pem with flags), so that it is held. */
+int ck_key_hold_load(const char *path, unsigned flags, ck_err *err);
+/* The key held for path (a new reference) when its file cannot be read
+ * now; NULL when it can, or nothing is held for it. */
+EVP_PKEY *ck_key_held_unreadable(const char *path);
+/* Frees every held key (OpenSSL wipes the numbers) and stops holding. */
+void ck_key_hold_end(void);
+
 /* Parses a DER certificate; fails unless it consumes exactly len bytes. */
 X509 *ck_cert_from_der(const uint8_t *der, size_t len, ck_err *err);
 /* DER encoding; *der is malloc'd (free with free()). */

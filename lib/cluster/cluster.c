@@ -61,7 +61,10 @@ static int open_db(ck_cluster *c, const char *address, bool create, ck_err *err)
         return ck_store_open(address, create, &c->store, err);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/cluster.db", c->dir);
-    if (!create && access(path, F_OK) != 0)
+    /* stat, not access: it asks as the file-system user (a daemon leaving
+     * root opens the cluster as its account: privdrop.h). */
+    struct stat st;
+    if (!create && stat(path, &st) != 0)
         return ck_fail(err, CK_ENOTFOUND, "%s: no cluster here (no cluster.db); create one with 'ctlkit cluster init'",
                        c->dir);
     return ck_store_open(path, create, &c->store, err);

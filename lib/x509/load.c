@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctlkit/fileio.h"
+#include "internal.h"
 
 int ck_load_pem_mem(const void *data, size_t len, X509 **cert, EVP_PKEY **key, bool need_key, ck_err *err)
 {
@@ -123,6 +124,10 @@ int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **ke
         int e = errno;
         if (e == ELOOP)
             return ck_fail(err, CK_EDENIED, "%s: a symbolic link; a private key must be a regular file", path);
+        /* Refused since it was read (a daemon that left root): the copy
+         * it holds. */
+        if ((e == EACCES || e == EPERM) && ck__key_hold_take(path, cert, key))
+            return 0;
         return ck_fail(err, e == ENOENT ? CK_ENOTFOUND : CK_EIO, "%s: %s", path, strerror(e));
     }
     struct stat st;
@@ -174,6 +179,8 @@ int ck_load_key_pem(const char *path, unsigned flags, X509 **cert, EVP_PKEY **ke
         ck_err_prefix(err, "%s", path);
     else if (loose && warning && warnsz)
         snprintf(warning, warnsz, "%s", problem);
+    if (rc == 0)
+        ck__key_hold_keep(path, cert ? *cert : NULL, *key);
     OPENSSL_cleanse(data, n);
     free(data);
     return rc;

@@ -21,6 +21,7 @@
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
 #include "ctlkit/tls_policy.h"
+#include "ctlkit/x509.h"
 #include "backoff.h"
 #include "log.h"
 
@@ -38,7 +39,7 @@
 
 /* What the database thread asks the loop to do (TFTP and the TVS's cache
  * belong to the loop's thread). */
-enum loop_job { JOB_NONE, JOB_FOLLOW_ROOT, JOB_TFTP_RELOAD, JOB_TVS_INSTALL };
+enum loop_job { JOB_NONE, JOB_FOLLOW_ROOT, JOB_TFTP_RELOAD, JOB_TVS_INSTALL, JOB_RESTART };
 
 /* The database thread: every store call (reconnect, the change counter,
  * catch-up, materialize, restart requests) may block for seconds when the
@@ -89,6 +90,9 @@ struct cluster_node {
     char tvs_listen[64];
     char tvs_key[PATH_MAX];
     char callmanager_key[PATH_MAX]; /* signs X.sgn on request */
+    char itlrecovery_key[PATH_MAX], capf_key[PATH_MAX];
+    bool restart_asked;             /* a held key was regenerated: the loop stopped (the loop's thread) */
+    bool restarting;                /* the same, as the database thread knows it */
     char ctl_path[PATH_MAX];
     char pid_path[PATH_MAX];
     struct {
@@ -152,6 +156,8 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
     ck_cluster_node_path(cn->c, n.name, "tftp", CK_CTL_NAME, cn->ctl_path, sizeof cn->ctl_path);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_TVS, cn->tvs_key, sizeof cn->tvs_key);
     ck_cluster_key_path(cn->c, n.name, CK_UNIT_CALLMANAGER, cn->callmanager_key, sizeof cn->callmanager_key);
+    ck_cluster_key_path(cn->c, n.name, CK_UNIT_ITLRECOVERY, cn->itlrecovery_key, sizeof cn->itlrecovery_key);
+    ck_cluster_key_path(cn->c, n.name, CK_UNIT_CAPF, cn->capf_key, sizeof cn->capf_key);
     ck_cluster_pid_path(cn->c, n.name, cn->pid_path, sizeof cn->pid_path);
     snprintf(cn->tftp_listen, sizeof cn->tftp_listen, "%s:%d", n.ip, n.tftp_port);
     snprintf(cn->tvs_listen, sizeof cn->tvs_listen, "%s:%d", n.ip, n.tvs_port);
@@ -195,6 +201,19 @@ const char *cluster_node_value(const cluster_node *cn, const char *source)
     return NULL;
 }
 
+int cluster_node_hold_keys(cluster_node *cn, unsigned flags, ck_err *err)
+{
+    const char *const paths[] = {cn->callmanager_key, cn->tvs_key, cn->capf_key, cn->itlrecovery_key};
+    ck_key_hold_start();
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (paths[i][0] && ck_key_hold_load(paths[i], flags, err) < 0 &&
+            err->code != CK_ENOTFOUND) /* a subscriber has no CAPF or ITLRecovery key */
+            return -1;
+    return 0;
+}
+
+bool cluster_node_restart_asked(const cluster_node *cn) { return cn->restart_asked; }
+
 /* Runs a job on the daemon's loop: the TFTP service and the TVS's cache
  * are the loop's. Before the database thread runs (cluster_node_start) we
  * are on the loop's thread and do it at once; after, the thread posts it
@@ -216,6 +235,10 @@ static void do_job(cluster_node *cn, enum loop_job job, bool follow, ck_trustcac
     case JOB_TVS_INSTALL:
         tvs_service_install(cn->tvs, tc, rep);
         cn->last_reload = time(NULL);
+        break;
+    case JOB_RESTART:
+        cn->restart_asked = true;
+        event_base_loopbreak(cn->loop);
         break;
     case JOB_NONE:
         break;
@@ -370,6 +393,27 @@ static void went_down(cluster_node *cn, const char *why)
     cn->c = NULL;
     backoff_failed(&cn->reconnect, RECONNECT_MAX_S);
     note_for_metrics(cn);
+}
+
+/* A key the daemon holds in memory was regenerated and, having left
+ * root, it cannot read the new file: the loop stops and main exits with
+ * CLUSTER_NODE_EXIT_RESTART, for the unit to start it again as root. true
+ * when that is under way (nothing else to do). */
+static bool held_key_changed(cluster_node *cn)
+{
+    const char *unit = NULL;
+    ck_err err = {0};
+    if (cn->restarting)
+        return true;
+    int rc = ck_cluster_held_key_changed(cn->c, cn->node, &unit, &err);
+    if (rc < 0)
+        dlog(DLOG_DEBUG, "cannot compare the held keys with the cluster's certificates (will retry): %s", err.msg);
+    if (rc <= 0)
+        return false;
+    dlog(DLOG_NOTICE, "key for %s changed; restarting to load it (exit status %d)", unit, CLUSTER_NODE_EXIT_RESTART);
+    cn->restarting = true;
+    run_on_loop(cn, JOB_RESTART, false, NULL, NULL);
+    return true;
 }
 
 static void check(cluster_node *cn, bool poll_store);
@@ -540,6 +584,8 @@ static void check(cluster_node *cn, bool poll_store)
         return;
     }
     bool store_moved = now != cn->store_seen;
+    if (cn->restarting || (store_moved && held_key_changed(cn)))
+        return;
     if (store_moved && devices_only(cn, now))
         return;
     if (store_moved)
@@ -610,7 +656,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&t->mu);
     if (stop)
         event_base_loopbreak(t->base);
-    else if (reload)
+    else if (reload && cn->c && !held_key_changed(cn))
         recache(cn, why[0] ? why : NULL);
 }
 

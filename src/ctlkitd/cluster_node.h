@@ -40,6 +40,18 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
 #define CLUSTER_NODE_TVS_KEY "node's TVS key"
 #define CLUSTER_NODE_TFTP_SIGN "node's CallManager key"
 const char *cluster_node_value(const cluster_node *cn, const char *source);
+/* Before leaving root (ctlkitd --user): reads the node's unit keys that
+ * are on this host (CallManager, TVS, CAPF, ITLRecovery; flags: how each
+ * file is checked, CK_KEY_*) into the process's key hold
+ * (ck_key_hold_start), so that the services and the ITL's re-signing use
+ * them from memory once the keys/ folder is closed to the daemon. */
+int cluster_node_hold_keys(cluster_node *cn, unsigned flags, ck_err *err);
+/* ctlkitd's exit status when a held key was regenerated (set cert regen)
+ * and the daemon, unable to read the new file, stops to be started again
+ * (the systemd unit's Restart=on-failure); EX_TEMPFAIL. */
+#define CLUSTER_NODE_EXIT_RESTART 75
+/* Did the node stop the daemon's loop for that reason? */
+bool cluster_node_restart_asked(const cluster_node *cn);
 /* After the services exist (and after detaching): installs the cluster's
  * trust cache, writes the pid file (on this host, whether a daemon runs),
  * and starts watching for changes: the store's, and the restart requests

@@ -54,6 +54,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(d->base);
 }
 
+/* Leaving root: the node's keys are read now, as root, and kept in memory
+ * for the services (and the ITL's re-signing) to use after the switch,
+ * when keys/ is closed to the account; every other file is opened as the
+ * account (docs/installing.md). */
+static int hold_node_keys(daemon_ctx *d, daemon_args *a, ck_err *err)
+{
+    if (!privdrop_switches(&a->priv))
+        return 0;
+    /* Root reads the keys (through the account's folders: the unit's
+     * CAP_DAC_READ_SEARCH, which the switch of user clears). */
+    int rc = privdrop_files_as(&a->priv, false, err);
+    if (rc == 0)
+        rc = cluster_node_hold_keys(d->cluster, d->tftp.sign_key_flags, err);
+    if (privdrop_files_as(&a->priv, true, rc < 0 ? NULL : err) < 0)
+        rc = -1;
+    return rc;
+}
+
 /* The cluster's node entry fills what the command line left unset.
  * Returns -2 (-3 with the usage text) for a usage error, -1 otherwise. */
 static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_conf *conf, ck_err *err)
@@ -72,6 +90,9 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_conf *conf
         ck_fail(err, CK_EINVAL, "--cluster and --node go together");
         return -2;
     }
+    /* Leaving root: the cluster's files are the account's, opened as it. */
+    if (d->cluster_dir && privdrop_files_as(&a->priv, true, err) < 0)
+        return -1;
     /* A cluster's keys live in its private keys/ folders: check those too. */
     tls_server_set_key_flags((d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0));
     d->tftp.sign_key_flags = (d->cluster_dir ? CK_KEY_PRIVATE_DIR : 0) | (a->loose_keys ? CK_KEY_LOOSE_WARN : 0);
@@ -92,7 +113,7 @@ static int open_cluster(daemon_ctx *d, daemon_args *a, char *path, ck_conf *conf
     }
     if (d->cluster_dir && (options_check_cluster_mode(a, err) < 0 ||
                            !(d->cluster = cluster_node_open(d->cluster_dir, d->node_dir, d->node, err)) ||
-                           options_fill_from_cluster(a, d->cluster, err) < 0))
+                           hold_node_keys(d, a, err) < 0 || options_fill_from_cluster(a, d->cluster, err) < 0))
         return -1;
     if (!d->tftp.root) {
         ck_fail(err, CK_EINVAL, "--cluster DIR --node NAME, or --tftp-root DIR, is required");
@@ -189,6 +210,8 @@ int main(int argc, char **argv)
         rc = run(&d, a.seccomp, sigs, &err) == 0 ? 0 : 1;
         if (rc)
             dlog(DLOG_ERR, "%s", err.msg);
+        else if (d.cluster && cluster_node_restart_asked(d.cluster))
+            rc = CLUSTER_NODE_EXIT_RESTART;
     } else if (detached > 0) {
         rc = 0; /* the parent of a detached daemon */
     } else {
@@ -206,6 +229,7 @@ int main(int argc, char **argv)
     if (!cluster_owned)
         cluster_node_free(d.cluster); /* opened, but no service made of it yet */
     tvs_config_clear(&d.tvs);
+    ck_key_hold_end();
     for (int i = 0; i < 4; i++)
         if (sigs[i])
             event_free(sigs[i]);

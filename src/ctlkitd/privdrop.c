@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -63,6 +64,37 @@ int privdrop_check(const privdrop_config *c, ck_err *err)
     }
     if (pw.pw_uid == 0 && !allow_root(c))
         return ck_fail(err, CK_EDENIED, "--user %s is root: refused without --allow-root", name);
+    return 0;
+}
+
+/* The account apply would switch to; false when it would not switch. */
+static bool target(const privdrop_config *c, struct passwd *pw, char *buf, size_t len)
+{
+    if (geteuid() != 0 || (!c->user && allow_root(c)))
+        return false;
+    return lookup(c->user ? c->user : PRIVDROP_DEFAULT_USER, pw, buf, len, NULL) == 0 && pw->pw_uid != 0;
+}
+
+bool privdrop_switches(const privdrop_config *c)
+{
+    struct passwd pw;
+    char buf[4096];
+    return target(c, &pw, buf, sizeof buf);
+}
+
+int privdrop_files_as(const privdrop_config *c, bool account, ck_err *err)
+{
+    struct passwd pw;
+    char buf[4096];
+    if (!target(c, &pw, buf, sizeof buf))
+        return 0;
+    uid_t uid = account ? pw.pw_uid : 0;
+    gid_t gid = account ? pw.pw_gid : 0;
+    /* setfsuid reports the previous id, never a failure: ask again. */
+    setfsgid(gid);
+    setfsuid(uid);
+    if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid)
+        return ck_fail(err, CK_EIO, "cannot access files as %s", account ? pw.pw_name : "root");
     return 0;
 }
 

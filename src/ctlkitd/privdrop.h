@@ -30,6 +30,14 @@ bool privdrop_secure_heap(void);
  * root and another account; an unknown account), so that the mistake is
  * reported before the sockets are bound. */
 int privdrop_check(const privdrop_config *c, ck_err *err);
+/* Whether privdrop_apply will switch to another account. */
+bool privdrop_switches(const privdrop_config *c);
+/* Until the switch, files are opened as the account (account true: the
+ * cluster's folder and database are its own, and what is written there is
+ * its) and only the keys as root (false): the file-system ids alone change
+ * (setfsuid), the process stays root for binding. Nothing when it will not
+ * switch. */
+int privdrop_files_as(const privdrop_config *c, bool account, ck_err *err);
 /* After binding and loading: as root, becomes c->user (or ctlkit) with its
  * groups, and checks that root cannot be regained; stays root only with
  * allow_root and no --user. Not root: nothing to do. Sets *dropped_to to

@@ -823,8 +823,12 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     if (!(svc->cache = tftp_cache_load(svc->root, NULL, &lim, err)))
         goto fail;
     bool changed;
-    /* Absolute, as the root: a detached daemon re-reads it from '/'. */
-    if (cfg->sign_pem && !(svc->cfg.sign_pem = svc->sign_path = realpath(cfg->sign_pem, NULL))) {
+    /* Absolute, as the root: a detached daemon re-reads it from '/'. A
+     * cluster's path already is, and its keys/ folder may be closed to
+     * this process (docs/installing.md). */
+    if (cfg->sign_pem && !(svc->cfg.sign_pem = svc->sign_path = cfg->sign_pem[0] == '/'
+                                                                    ? strdup(cfg->sign_pem)
+                                                                    : realpath(cfg->sign_pem, NULL))) {
         ck_fail(err, CK_EIO, "TFTP signing key %s: %s", cfg->sign_pem, strerror(errno));
         goto fail;
     }

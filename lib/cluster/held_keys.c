@@ -1,0 +1,36 @@
+/* Has a key this process holds in memory (ck_key_hold_start) been replaced
+ * in the cluster since it was read? A daemon that left root cannot read the
+ * new key file, so it must know to restart (docs/installing.md). */
+#include <limits.h>
+
+#include <openssl/x509.h>
+
+#include "ctlkit/x509.h"
+#include "internal.h"
+
+int ck_cluster_held_key_changed(ck_cluster *c, const char *node, const char **unit, ck_err *err)
+{
+    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+    *unit = NULL;
+    if (!ck_key_holding())
+        return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        char path[PATH_MAX];
+        ck_cluster_key_path(c, node, units[i], path, sizeof path);
+        EVP_PKEY *key = ck_key_held_unreadable(path);
+        if (!key)
+            continue; /* not held, or readable: its users read the file */
+        X509 *cert = NULL;
+        int rc = ck__load_unit(c, node, units[i], &cert, NULL, err);
+        bool same = rc == 0 && X509_check_private_key(cert, key) == 1;
+        X509_free(cert);
+        EVP_PKEY_free(key);
+        if (rc < 0)
+            return -1;
+        if (!same) {
+            *unit = units[i];
+            return 1;
+        }
+    }
+    return 0;
+}
