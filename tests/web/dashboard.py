@@ -8,53 +8,26 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import warnings
 
 import requests
-import urllib3
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-urllib3.disable_warnings()
-# The node certificate is self-signed and names the node, not the address:
-# these requests do not verify it (a CA bundle in the environment would
-# override Session.verify).
-for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-    os.environ.pop(var, None)
-warnings.simplefilter("ignore")
-
-BIN = os.environ["CTLKIT_BIN"]
-CTLKIT = os.path.join(BIN, "ctlkit")
-WEB = os.path.join(BIN, "ctlkit-web")
+import webtest
+from webtest import check, failures, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-test.")
 CL = os.path.join(WORK, "cl")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def run(*args, input_text=None):
-    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True, input=input_text)
-    if r.returncode != 0:
-        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
-    return r.stdout
 
 
 def admin(cmd):
-    return run("admin", "--cluster", CL, "--node", "pub", "-c", cmd, "--yes")
+    return webtest.admin(CL, cmd)
 
 
 # ---- a test cluster: mixed mode, two trust certificates near expiry, two users
@@ -77,29 +50,11 @@ audit = json.loads(admin("show audit --json"))
 trust = json.loads(admin("show cert list trust --json"))
 
 # ---- ctlkit-web on a random port (another is tried if it is taken)
-web = None
-for attempt in range(5):
-    port = random.randint(20000, 60000)
-    log = open(os.path.join(WORK, "web.log"), "w")
-    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
-                           stderr=log, text=True)
-    line = web.stdout.readline()
-    if "serving" in line:
-        break
-    web.wait()
-    web = None
-if web is None:
-    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
-BASE = "https://%s:%d" % (ip, port)
+web, BASE = webtest.start_web(CL, ip, os.path.join(WORK, "web.log"))
 
 
 def login_session(user, pw):
-    s = requests.Session()
-    s.verify = False
-    r = s.get(BASE + "/login")
-    token = r.text.split('name="csrf" value="')[1].split('"')[0]
-    r = s.post(BASE + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
-    return s, r
+    return webtest.login_session(BASE, user, pw)
 
 
 def csrf_of(s, path="/cluster"):

@@ -9,41 +9,18 @@ requests below give up after their timeout)."""
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import warnings
 
 import requests
-import urllib3
 
-urllib3.disable_warnings()
-for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-    os.environ.pop(var, None)
-warnings.simplefilter("ignore")
-
-BIN = os.environ["CTLKIT_BIN"]
-CTLKIT = os.path.join(BIN, "ctlkit")
-WEB = os.path.join(BIN, "ctlkit-web")
+import webtest
+from webtest import check, failures, run
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-login.")
 CL = os.path.join(WORK, "cl")
 HOLD = os.path.join(WORK, "release")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def run(*args):
-    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
-    return r.stdout
 
 
 def wait_for(cond, limit=30.0):
@@ -63,19 +40,7 @@ with open(pwfile, "w") as fh:
 run("user", "add", "--cluster", CL, "alice", "--role", "admin", "--password-file", pwfile)
 
 env = dict(os.environ, CTLKIT_WEB_TEST_HOLD_LOGIN=HOLD)
-web = None
-for attempt in range(5):
-    port = random.randint(20000, 60000)
-    log = open(os.path.join(WORK, "web.log"), "w")
-    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
-                           stderr=log, text=True, env=env)
-    if "serving" in web.stdout.readline():
-        break
-    web.wait()
-    web = None
-if web is None:
-    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
-BASE = "https://%s:%d" % (ip, port)
+web, BASE = webtest.start_web(CL, ip, os.path.join(WORK, "web.log"), env=env)
 
 
 def new_session():

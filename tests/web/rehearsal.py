@@ -18,24 +18,16 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 
 import requests
-import urllib3
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-urllib3.disable_warnings()
-for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-    os.environ.pop(var, None)
-warnings.simplefilter("ignore")
-
-BIN = os.environ["CTLKIT_BIN"]
-CTLKIT = os.path.join(BIN, "ctlkit")
-WEB = os.path.join(BIN, "ctlkit-web")
+import webtest
+from webtest import CTLKIT, check, failures, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-rehearsal.")
@@ -43,24 +35,10 @@ CL = os.path.join(WORK, "cl")
 TMP = os.path.join(WORK, "tmp")  # the rehearsals' private folders, gone afterwards
 os.mkdir(TMP)
 COMMANDS = ["set cert regen CallManager", "utils ctl update CTLFile"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def run(*args):
-    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
-    return r.stdout
 
 
 def admin(cmd):
-    return run("admin", "--cluster", CL, "--node", "pub", "-c", cmd, "--yes")
+    return webtest.admin(CL, cmd)
 
 
 def state():
@@ -130,26 +108,11 @@ def comparable(j):
     return j
 
 
-web = None
-for attempt in range(5):
-    port = random.randint(20000, 60000)
-    log = open(os.path.join(WORK, "web.log"), "w")
-    web = subprocess.Popen([WEB, "--cluster", CL, "--listen", "%s:%d" % (ip, port)], stdout=subprocess.PIPE,
-                           stderr=log, text=True, env=env)
-    if "serving" in web.stdout.readline():
-        break
-    web.wait()
-    web = None
-if web is None:
-    raise SystemExit("ctlkit-web did not start: " + open(os.path.join(WORK, "web.log")).read())
-BASE = "https://%s:%d" % (ip, port)
+web, BASE = webtest.start_web(CL, ip, os.path.join(WORK, "web.log"), env=env)
 
 
 def login_session(user, pw):
-    s = requests.Session()
-    s.verify = False
-    token = s.get(BASE + "/login").text.split('name="csrf" value="')[1].split('"')[0]
-    r = s.post(BASE + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
+    s, r = webtest.login_session(BASE, user, pw)
     check(r.status_code == 303, "%s logs in: %d" % (user, r.status_code))
     return s
 

@@ -1,0 +1,68 @@
+"""What the ctlkit-web tests share: the programs, a result list, running
+`ctlkit`, starting ctlkit-web on a free port and logging in.
+
+Each test imports this module first (it also tells requests not to verify
+the node's self-signed certificate, which names the node, not the
+address, and drops any CA bundle in the environment, which would override
+Session.verify)."""
+
+import os
+import random
+import subprocess
+import warnings
+
+import requests
+import urllib3
+
+urllib3.disable_warnings()
+for _var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(_var, None)
+warnings.simplefilter("ignore")
+
+BIN = os.environ["CTLKIT_BIN"]
+CTLKIT = os.path.join(BIN, "ctlkit")
+WEB = os.path.join(BIN, "ctlkit-web")
+failures = []
+
+
+def check(cond, what):
+    """Notes a failed expectation and goes on, so one run reports all."""
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(*args, input_text=None):
+    """Runs ctlkit; a failure ends the test with its error."""
+    r = subprocess.run([CTLKIT, *args], capture_output=True, text=True, input=input_text)
+    if r.returncode != 0:
+        raise SystemExit("ctlkit %s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def admin(cluster, cmd, node="pub"):
+    return run("admin", "--cluster", cluster, "--node", node, "-c", cmd, "--yes")
+
+
+def start_web(cluster, ip, log_path, env=None):
+    """Starts ctlkit-web on ip and a random port (another is tried when it
+    is taken); returns the process and its https:// base address."""
+    for _ in range(5):
+        port = random.randint(20000, 60000)
+        log = open(log_path, "w")
+        web = subprocess.Popen([WEB, "--cluster", cluster, "--listen", "%s:%d" % (ip, port)],
+                               stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+        if "serving" in web.stdout.readline():
+            return web, "https://%s:%d" % (ip, port)
+        web.wait()
+    raise SystemExit("ctlkit-web did not start: " + open(log_path).read())
+
+
+def login_session(base, user, pw):
+    """A requests session after the login form; returns it and the POST's answer."""
+    s = requests.Session()
+    s.verify = False
+    r = s.get(base + "/login")
+    token = r.text.split('name="csrf" value="')[1].split('"')[0]
+    r = s.post(base + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
+    return s, r
