@@ -112,9 +112,7 @@ web, BASE = webtest.start_web(CL, ip, os.path.join(WORK, "web.log"), env=env)
 
 
 def login_session(user, pw):
-    s, r = webtest.login_session(BASE, user, pw)
-    check(r.status_code == 303, "%s logs in: %d" % (user, r.status_code))
-    return s
+    return webtest.logged_in(BASE, user, pw)
 
 
 try:

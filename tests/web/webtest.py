@@ -66,3 +66,10 @@ def login_session(base, user, pw):
     token = r.text.split('name="csrf" value="')[1].split('"')[0]
     r = s.post(base + "/login", data={"csrf": token, "user": user, "password": pw}, allow_redirects=False)
     return s, r
+
+
+def logged_in(base, user, pw):
+    """A session after a login that must succeed (noted as a failure if not)."""
+    s, r = login_session(base, user, pw)
+    check(r.status_code == 303, "%s logs in: %d" % (user, r.status_code))
+    return s
