@@ -6,7 +6,6 @@ request without a session or CSRF token is refused. One screenshot per
 page is kept in $CTLKIT_WEB_ARTIFACTS (the test's build folder)."""
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -28,19 +27,12 @@ def admin(cmd):
     return webtest.admin(CL, cmd)
 
 
-# ---- a test cluster: mixed mode, two trust certificates near expiry, two users
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
+# ---- a test cluster: mixed mode, two users, two trust certificates near expiry
+ip = webtest.mixed_cluster(WORK, CL)
 for name, days in (("soon7", 5), ("soon30", 20)):
     pem = os.path.join(WORK, name + ".pem")
     run("cert", "new", pem, "--cn", name, "--days", str(days))
     admin("set cert import trust CallManager-trust %s %s" % (pem, name))
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
 
 status = json.loads(run("cluster", "status", CL, "--json"))
 show_ctl = json.loads(admin("show ctl --json"))

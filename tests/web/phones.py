@@ -34,14 +34,7 @@ def admin(cmd):
 
 
 # ---- a mixed-mode cluster, two users, 10,000 phones in every state
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+ip = webtest.mixed_cluster(WORK, CL)
 current = json.loads(run("cluster", "status", CL, "--json"))["ctl"]["md5"]
 older = ["a" * 32, "b" * 32]
 now = int(time.time())

@@ -57,14 +57,7 @@ def state():
 
 
 # ---- a mixed-mode cluster, two users, a small fleet
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+ip = webtest.mixed_cluster(WORK, CL)
 db = sqlite3.connect(os.path.join(CL, "cluster.db"))
 ctl = db.execute("SELECT md5 FROM publishedfile WHERE name='CTLFile.tlv'").fetchone()[0]
 itl = dict(db.execute("SELECT node, md5 FROM publishedfile WHERE name='ITLFile.tlv'"))

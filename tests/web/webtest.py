@@ -44,6 +44,21 @@ def admin(cluster, cmd, node="pub"):
     return run("admin", "--cluster", cluster, "--node", node, "-c", cmd, "--yes")
 
 
+def mixed_cluster(work, cluster):
+    """A two-node cluster in mixed mode, its publisher on a random loopback
+    address (returned), with the users alice (admin, Admin-pass1) and bob
+    (read-only, Reader-pass1)."""
+    ip = "127.0.0.%d" % random.randint(2, 250)
+    run("cluster", "init", cluster, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
+    admin(cluster, "utils ctl set-cluster mixed-mode")
+    for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
+        f = os.path.join(work, user + ".pw")
+        with open(f, "w") as fh:
+            fh.write(pw + "\n")
+        run("user", "add", "--cluster", cluster, user, "--role", role, "--password-file", f)
+    return ip
+
+
 def start_web(cluster, ip, log_path, env=None):
     """Starts ctlkit-web on ip and a random port (another is tried when it
     is taken); returns the process and its https:// base address."""
