@@ -8,9 +8,7 @@ into the cluster database directly, as the nodes' tracking would."""
 import json
 import os
 import random
-import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 
@@ -21,7 +19,7 @@ from selenium.webdriver.support.ui import Select
 import browsertest
 import webtest
 from browsertest import field
-from webtest import check, failures, run
+from webtest import check, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-phones.")
@@ -181,12 +179,5 @@ try:
     finally:
         driver.quit()
 finally:
-    web.terminate()
-    check(web.wait(timeout=30) == 0, "ctlkit-web stops cleanly: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
-    if not failures:
-        shutil.rmtree(WORK, ignore_errors=True)
-
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.phones: all checks passed; screenshots in", ART)
+    webtest.stop_web(web, WORK)
+webtest.finish("web.phones", WORK, "; screenshots in " + ART)

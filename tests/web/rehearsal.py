@@ -11,10 +11,8 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from selenium.webdriver.support.ui import Select
 import browsertest
 import webtest
 from browsertest import field
-from webtest import CTLKIT, check, failures, run
+from webtest import CTLKIT, check, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-rehearsal.")
@@ -221,14 +219,8 @@ try:
     finally:
         driver.quit()
 finally:
-    web.terminate()
-    check(web.wait(timeout=60) == 0, "ctlkit-web stops cleanly: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
+    webtest.stop_web(web, WORK, timeout=60)
 
 check(state() == before, "the cluster is unchanged after the rehearsals")
 check(os.listdir(TMP) == [], "the rehearsals' copies are gone: %s" % os.listdir(TMP))
-if not failures:
-    shutil.rmtree(WORK, ignore_errors=True)
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.rehearsal: all checks passed; screenshots in", ART)
+webtest.finish("web.rehearsal", WORK, "; screenshots in " + ART)

@@ -8,7 +8,9 @@ Session.verify)."""
 
 import os
 import random
+import shutil
 import subprocess
+import sys
 import warnings
 
 import requests
@@ -71,6 +73,25 @@ def start_web(cluster, ip, log_path, env=None):
             return web, "https://%s:%d" % (ip, port)
         web.wait()
     raise SystemExit("ctlkit-web did not start: " + open(log_path).read())
+
+
+def stop_web(web, work, timeout=30):
+    """Stops ctlkit-web; that it stops cleanly (under ASan, also without a
+    leak) is a check. Its log is work/web.log."""
+    web.terminate()
+    code = web.wait(timeout=timeout)
+    with open(os.path.join(work, "web.log")) as f:
+        check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, f.read()[-2000:]))
+
+
+def finish(test, work, passed=""):
+    """Ends a test: with a failed check the work folder is kept, named and
+    the exit status is 1; else the folder is removed."""
+    if failures:
+        print("%d check(s) failed; work folder kept: %s" % (len(failures), work))
+        sys.exit(1)
+    shutil.rmtree(work, ignore_errors=True)
+    print("%s: all checks passed%s" % (test, passed))
 
 
 def login_session(base, user, pw):
