@@ -1,6 +1,7 @@
 /* HTML helpers (html.h). */
 #include "html.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +79,100 @@ void html_begin(struct evbuffer *b, const char *title, const char *active, const
 
 void html_end(struct evbuffer *b) { evbuffer_add_printf(b, "</main>\n</body></html>\n"); }
 
-void html_csrf(struct evbuffer *b, const web_session *ss)
+void html_hidden(struct evbuffer *b, const char *name, const char *value)
 {
-    evbuffer_add_printf(b, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", ss->csrf);
+    evbuffer_add_printf(b, "<input type=\"hidden\" name=\"");
+    html_text(b, name);
+    evbuffer_add_printf(b, "\" value=\"");
+    html_text(b, value);
+    evbuffer_add_printf(b, "\">");
+}
+
+void html_csrf(struct evbuffer *b, const web_session *ss) { html_hidden(b, "csrf", ss->csrf); }
+
+void html_message(struct evbuffer *b, const char *cls, const char *text)
+{
+    evbuffer_add_printf(b, "<p class=\"%s\" id=\"%s\">", cls, cls);
+    html_text(b, text);
+    evbuffer_add_printf(b, "</p>\n");
+}
+
+void html_table_head(struct evbuffer *b, const char *id, ...)
+{
+    evbuffer_add_printf(b, "<table id=\"%s\"><tr>", id);
+    va_list ap;
+    va_start(ap, id);
+    for (const char *label; (label = va_arg(ap, const char *)) != NULL;)
+        evbuffer_add_printf(b, "<th>%s</th>", label);
+    va_end(ap);
+    evbuffer_add_printf(b, "</tr>\n");
+}
+
+void html_table_end(struct evbuffer *b) { evbuffer_add_printf(b, "</table>\n"); }
+
+static void td_open(struct evbuffer *b, const char *field)
+{
+    if (field)
+        evbuffer_add_printf(b, "<td data-field=\"%s\">", field);
+    else
+        evbuffer_add_printf(b, "<td>");
+}
+
+void html_cell(struct evbuffer *b, const char *field, const json_t *v)
+{
+    td_open(b, field);
+    html_json(b, v);
+    evbuffer_add_printf(b, "</td>");
+}
+
+void html_text_cell(struct evbuffer *b, const char *field, const char *text)
+{
+    td_open(b, field);
+    html_text(b, text);
+    evbuffer_add_printf(b, "</td>");
+}
+
+static void cells(struct evbuffer *b, const json_t *o, va_list ap)
+{
+    for (const char *key; (key = va_arg(ap, const char *)) != NULL;)
+        html_cell(b, key, json_object_get(o, key));
+}
+
+void html_cells(struct evbuffer *b, const json_t *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    cells(b, o, ap);
+    va_end(ap);
+}
+
+void html_row(struct evbuffer *b, const char *cls, const json_t *o, ...)
+{
+    evbuffer_add_printf(b, "<tr class=\"%s\">", cls);
+    va_list ap;
+    va_start(ap, o);
+    cells(b, o, ap);
+    va_end(ap);
+    evbuffer_add_printf(b, "</tr>\n");
+}
+
+void html_fact(struct evbuffer *b, const char *label, const char *id, const json_t *v)
+{
+    evbuffer_add_printf(b, "<tr><th>%s</th><td id=\"%s\">", label, id);
+    html_json(b, v);
+    evbuffer_add_printf(b, "</td></tr>\n");
+}
+
+void html_option_open(struct evbuffer *b, const char *value, const char *chosen)
+{
+    evbuffer_add_printf(b, "<option value=\"");
+    html_text(b, value);
+    evbuffer_add_printf(b, "\"%s>", chosen && value && strcmp(chosen, value) == 0 ? " selected" : "");
+}
+
+void html_option(struct evbuffer *b, const char *value, const char *label, const char *chosen)
+{
+    html_option_open(b, value, chosen);
+    html_text(b, label);
+    evbuffer_add_printf(b, "</option>");
 }

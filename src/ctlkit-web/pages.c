@@ -7,13 +7,6 @@
 
 #include "html.h"
 
-static void field(struct evbuffer *b, const char *label, const char *id, const json_t *v)
-{
-    evbuffer_add_printf(b, "<tr><th>%s</th><td id=\"%s\">", label, id);
-    html_json(b, v);
-    evbuffer_add_printf(b, "</td></tr>\n");
-}
-
 static void warnings(struct evbuffer *b, const json_t *w)
 {
     size_t i;
@@ -38,69 +31,51 @@ static void ctl_records(struct evbuffer *b, const json_t *file)
         evbuffer_add_printf(b, "<p id=\"no-ctl\">No CTL is published.</p>\n");
         return;
     }
-    evbuffer_add_printf(b, "<table id=\"ctl-records\"><tr><th>#</th><th>Function</th><th>Subject</th>"
-                           "<th>Issuer</th><th>Serial</th><th>IP</th></tr>\n");
+    html_table_head(b, "ctl-records", "#", "Function", "Subject", "Issuer", "Serial", "IP", NULL);
     size_t i;
     const json_t *r;
     json_array_foreach(recs, i, r)
     {
-        evbuffer_add_printf(b, "<tr class=\"record\"><td>%zu</td><td data-field=\"role\">", i + 1);
-        html_json(b, json_object_get(r, "role"));
-        evbuffer_add_printf(b, "</td><td data-field=\"subject\">");
-        html_json(b, json_object_get(r, "subject"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(r, "issuer"));
-        evbuffer_add_printf(b, "</td><td data-field=\"serial\">");
-        html_json(b, json_object_get(r, "serial"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(r, "ip_address"));
-        evbuffer_add_printf(b, "</td></tr>\n");
+        evbuffer_add_printf(b, "<tr class=\"record\"><td>%zu</td>", i + 1);
+        html_cells(b, r, "role", "subject", NULL);
+        html_cell(b, NULL, json_object_get(r, "issuer"));
+        html_cell(b, "serial", json_object_get(r, "serial"));
+        html_cell(b, NULL, json_object_get(r, "ip_address"));
+        evbuffer_add_printf(b, "</tr>\n");
     }
-    evbuffer_add_printf(b, "</table>\n");
+    html_table_end(b);
 }
 
 void page_cluster(struct evbuffer *b, const json_t *v, const web_session *ss, const char *notice)
 {
     html_begin(b, "Cluster", "/cluster", ss);
-    if (notice) {
-        evbuffer_add_printf(b, "<p class=\"notice\" id=\"notice\">");
-        html_text(b, notice);
-        evbuffer_add_printf(b, "</p>\n");
-    }
+    if (notice)
+        html_message(b, "notice", notice);
     warnings(b, json_object_get(v, "warnings"));
     const json_t *ctl = json_object_get(v, "ctl");
     evbuffer_add_printf(b, "<table class=\"facts\">\n");
-    field(b, "Cluster", "cluster", json_object_get(v, "cluster"));
-    field(b, "Security mode", "security_mode_name", json_object_get(v, "security_mode_name"));
-    field(b, "TLS minimum version", "tls_min_version", json_object_get(v, "tls_min_version"));
-    field(b, "CTL MD5", "ctl_md5", json_object_get(ctl, "md5"));
-    field(b, "CTL version", "ctl_version", json_object_get(ctl, "version"));
-    evbuffer_add_printf(b, "</table>\n");
+    html_fact(b, "Cluster", "cluster", json_object_get(v, "cluster"));
+    html_fact(b, "Security mode", "security_mode_name", json_object_get(v, "security_mode_name"));
+    html_fact(b, "TLS minimum version", "tls_min_version", json_object_get(v, "tls_min_version"));
+    html_fact(b, "CTL MD5", "ctl_md5", json_object_get(ctl, "md5"));
+    html_fact(b, "CTL version", "ctl_version", json_object_get(ctl, "version"));
+    html_table_end(b);
     ctl_records(b, json_object_get(v, "ctl_file"));
-    evbuffer_add_printf(b, "<h2>Nodes</h2>\n<table id=\"nodes\"><tr><th>Node</th><th>Role</th><th>IP</th>"
-                           "<th>TFTP</th><th>TVS</th><th>CTL copy</th><th>ITL copy</th></tr>\n");
+    evbuffer_add_printf(b, "<h2>Nodes</h2>\n");
+    html_table_head(b, "nodes", "Node", "Role", "IP", "TFTP", "TVS", "CTL copy", "ITL copy", NULL);
     size_t i;
     const json_t *n;
     json_array_foreach(json_object_get(v, "nodes"), i, n)
     {
-        const json_t *c = json_object_get(n, "ctl"), *t = json_object_get(n, "itl");
-        evbuffer_add_printf(b, "<tr class=\"node\"><td data-field=\"name\">");
-        html_json(b, json_object_get(n, "name"));
-        evbuffer_add_printf(b, "</td><td data-field=\"role\">");
-        html_json(b, json_object_get(n, "role"));
-        evbuffer_add_printf(b, "</td><td data-field=\"ip\">");
-        html_json(b, json_object_get(n, "ip"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(n, "tftp_port"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(n, "tvs_port"));
-        evbuffer_add_printf(b, "</td><td data-field=\"ctl\">");
-        html_json(b, json_object_get(c, "state"));
-        evbuffer_add_printf(b, "</td><td data-field=\"itl\">");
-        html_json(b, json_object_get(t, "state"));
-        evbuffer_add_printf(b, "</td></tr>\n");
+        evbuffer_add_printf(b, "<tr class=\"node\">");
+        html_cells(b, n, "name", "role", "ip", NULL);
+        html_cell(b, NULL, json_object_get(n, "tftp_port"));
+        html_cell(b, NULL, json_object_get(n, "tvs_port"));
+        html_cell(b, "ctl", json_object_get(json_object_get(n, "ctl"), "state"));
+        html_cell(b, "itl", json_object_get(json_object_get(n, "itl"), "state"));
+        evbuffer_add_printf(b, "</tr>\n");
     }
-    evbuffer_add_printf(b, "</table>\n");
+    html_table_end(b);
     if (ss->role == CK_ROLE_ADMIN) {
         evbuffer_add_printf(b, "<h2>Repair</h2>\n<form class=\"change\" id=\"materialize\" method=\"post\" "
                                "action=\"/cluster/materialize\"><p>Bring every node copy on this host back to what "
@@ -116,31 +91,24 @@ void page_certs(struct evbuffer *b, const json_t *v, const web_session *ss)
     html_begin(b, "Certificates", "/certs", ss);
     evbuffer_add_printf(b, "<p>Expiring within 30 days: <span id=\"expiring\">");
     html_json(b, json_object_get(v, "expiring"));
-    evbuffer_add_printf(b, "</span></p>\n<table id=\"certs\"><tr><th>Node</th><th>Unit or trust store</th>"
-                           "<th>Serial</th><th>Subject</th><th>Expires</th><th>Days left</th><th>Warning</th></tr>\n");
+    evbuffer_add_printf(b, "</span></p>\n");
+    html_table_head(b, "certs", "Node", "Unit or trust store", "Serial", "Subject", "Expires", "Days left", "Warning",
+                    NULL);
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(v, "certificates"), i, c)
     {
         const json_t *w = json_object_get(c, "warning");
         const char *cls = !json_is_string(w) ? "" : strcmp(json_string_value(w), "30 days") == 0 ? " warn30" : " warn7";
-        evbuffer_add_printf(b, "<tr class=\"cert%s\"><td data-field=\"node\">", cls);
-        html_json(b, json_object_get(c, "node"));
-        evbuffer_add_printf(b, "</td><td data-field=\"unit\">");
-        html_json(b, json_object_get(c, "unit"));
-        evbuffer_add_printf(b, "</td><td data-field=\"serial\">");
-        html_json(b, json_object_get(c, "serial"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(c, "subject"));
-        evbuffer_add_printf(b, "</td><td data-field=\"expires\">");
-        html_json(b, json_object_get(c, "expires"));
-        evbuffer_add_printf(b, "</td><td>");
-        html_json(b, json_object_get(c, "days_left"));
-        evbuffer_add_printf(b, "</td><td data-field=\"warning\">");
-        html_json(b, w);
-        evbuffer_add_printf(b, "</td></tr>\n");
+        evbuffer_add_printf(b, "<tr class=\"cert%s\">", cls);
+        html_cells(b, c, "node", "unit", "serial", NULL);
+        html_cell(b, NULL, json_object_get(c, "subject"));
+        html_cell(b, "expires", json_object_get(c, "expires"));
+        html_cell(b, NULL, json_object_get(c, "days_left"));
+        html_cell(b, "warning", w);
+        evbuffer_add_printf(b, "</tr>\n");
     }
-    evbuffer_add_printf(b, "</table>\n");
+    html_table_end(b);
     html_end(b);
 }
 
@@ -148,22 +116,15 @@ void page_audit(struct evbuffer *b, const json_t *v, const web_session *ss)
 {
     html_begin(b, "Audit log", "/audit", ss);
     long long page = (long long)json_integer_value(json_object_get(v, "page"));
-    evbuffer_add_printf(b, "<table id=\"audit\"><tr><th>When (UTC)</th><th>Who</th><th>Node</th><th>Action</th></tr>\n");
+    html_table_head(b, "audit", "When (UTC)", "Who", "Node", "Action", NULL);
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(v, "entries"), i, e)
     {
-        evbuffer_add_printf(b, "<tr class=\"entry\"><td data-field=\"at\">");
-        html_json(b, json_object_get(e, "at"));
-        evbuffer_add_printf(b, "</td><td data-field=\"who\">");
-        html_json(b, json_object_get(e, "who"));
-        evbuffer_add_printf(b, "</td><td data-field=\"node\">");
-        html_json(b, json_object_get(e, "node"));
-        evbuffer_add_printf(b, "</td><td data-field=\"action\">");
-        html_json(b, json_object_get(e, "action"));
-        evbuffer_add_printf(b, "</td></tr>\n");
+        html_row(b, "entry", e, "at", "who", "node", "action", NULL);
     }
-    evbuffer_add_printf(b, "</table>\n<p class=\"pager\">Page <span id=\"page\">%lld</span> ", page);
+    html_table_end(b);
+    evbuffer_add_printf(b, "<p class=\"pager\">Page <span id=\"page\">%lld</span> ", page);
     if (page > 1)
         evbuffer_add_printf(b, "<a id=\"prev\" href=\"/audit?page=%lld\">newer</a> ", page - 1);
     if (json_is_true(json_object_get(v, "has_next")))
@@ -175,27 +136,21 @@ void page_audit(struct evbuffer *b, const json_t *v, const web_session *ss)
 void page_login(struct evbuffer *b, const char *token, const char *error)
 {
     html_begin(b, "Log in", "/login", NULL);
-    if (error) {
-        evbuffer_add_printf(b, "<p class=\"error\" id=\"error\">");
-        html_text(b, error);
-        evbuffer_add_printf(b, "</p>\n");
-    }
-    evbuffer_add_printf(b, "<form id=\"login\" method=\"post\" action=\"/login\">"
-                           "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-                           "<label>User <input name=\"user\" id=\"user\" autocomplete=\"username\" required></label>"
+    if (error)
+        html_message(b, "error", error);
+    evbuffer_add_printf(b, "<form id=\"login\" method=\"post\" action=\"/login\">");
+    html_hidden(b, "csrf", token);
+    evbuffer_add_printf(b, "<label>User <input name=\"user\" id=\"user\" autocomplete=\"username\" required></label>"
                            "<label>Password <input name=\"password\" id=\"password\" type=\"password\" "
                            "autocomplete=\"current-password\" required></label>"
-                           "<button type=\"submit\" id=\"submit\">Log in</button></form>\n",
-                        token);
+                           "<button type=\"submit\" id=\"submit\">Log in</button></form>\n");
     html_end(b);
 }
 
 void page_message(struct evbuffer *b, const char *title, const char *text, const web_session *ss)
 {
     html_begin(b, title, "", ss);
-    evbuffer_add_printf(b, "<p class=\"error\" id=\"error\">");
-    html_text(b, text);
-    evbuffer_add_printf(b, "</p>\n");
+    html_message(b, "error", text);
     html_end(b);
 }
 

@@ -4,18 +4,10 @@
  * fields. Bars are <progress> elements: no inline style under the CSP. */
 #include <event2/http.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "chart.h"
 #include "html.h"
 #include "pages.h"
-
-static void cell(struct evbuffer *b, const char *field, const json_t *v)
-{
-    evbuffer_add_printf(b, "<td data-field=\"%s\">", field);
-    html_json(b, v);
-    evbuffer_add_printf(b, "</td>");
-}
 
 /* A query string value, percent-encoded, then HTML-escaped. */
 static void query_value(struct evbuffer *b, const char *v)
@@ -52,9 +44,8 @@ static const char *const states[] = {"current", "older", "none", "stranded", "ag
 
 static void counts_row(struct evbuffer *b, const json_t *c, const char *model, const char *label)
 {
-    evbuffer_add_printf(b, "<tr class=\"%s\"><td data-field=\"model\">", model ? "model" : "total");
-    html_text(b, label);
-    evbuffer_add_printf(b, "</td>");
+    evbuffer_add_printf(b, "<tr class=\"%s\">", model ? "model" : "total");
+    html_text_cell(b, "model", label);
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
         evbuffer_add_printf(b, "<td data-field=\"%s\"><a href=\"", states[i]);
         list_link(b, model, states[i], 1);
@@ -66,30 +57,23 @@ static void counts_row(struct evbuffer *b, const json_t *c, const char *model, c
 
 static void nodes_table(struct evbuffer *b, const json_t *trust)
 {
-    evbuffer_add_printf(b, "<h2>What each node serves</h2>\n<table id=\"phone-nodes\"><tr><th>Node</th>"
-                           "<th>CTLFile.tlv MD5</th><th>Version</th><th>ITLFile.tlv MD5</th><th>Version</th>"
-                           "<th>Phones heard last</th></tr>\n");
+    evbuffer_add_printf(b, "<h2>What each node serves</h2>\n");
+    html_table_head(b, "phone-nodes", "Node", "CTLFile.tlv MD5", "Version", "ITLFile.tlv MD5", "Version",
+                    "Phones heard last", NULL);
     size_t i;
     const json_t *n;
     json_array_foreach(json_object_get(trust, "nodes"), i, n)
     {
-        evbuffer_add_printf(b, "<tr class=\"node\">");
-        cell(b, "name", json_object_get(n, "name"));
-        cell(b, "ctl_md5", json_object_get(n, "ctl_md5"));
-        cell(b, "ctl_version", json_object_get(n, "ctl_version"));
-        cell(b, "itl_md5", json_object_get(n, "itl_md5"));
-        cell(b, "itl_version", json_object_get(n, "itl_version"));
-        cell(b, "phones", json_object_get(n, "phones"));
-        evbuffer_add_printf(b, "</tr>\n");
+        html_row(b, "node", n, "name", "ctl_md5", "ctl_version", "itl_md5", "itl_version", "phones", NULL);
     }
-    evbuffer_add_printf(b, "</table>\n");
+    html_table_end(b);
 }
 
 static void models_table(struct evbuffer *b, const json_t *trust)
 {
-    evbuffer_add_printf(b, "<h2>Migration by model</h2>\n<table id=\"phone-models\"><tr><th>Model</th>"
-                           "<th>Current</th><th>Older</th><th>None</th><th>Stranded</th><th>Aged out</th>"
-                           "<th>On the current CTL</th></tr>\n");
+    evbuffer_add_printf(b, "<h2>Migration by model</h2>\n");
+    html_table_head(b, "phone-models", "Model", "Current", "Older", "None", "Stranded", "Aged out",
+                    "On the current CTL", NULL);
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(trust, "models"), i, m)
@@ -98,20 +82,17 @@ static void models_table(struct evbuffer *b, const json_t *trust)
         counts_row(b, m, name ? name : "", name ? name : "-");
     }
     counts_row(b, json_object_get(trust, "total"), NULL, "Total");
-    evbuffer_add_printf(b, "</table>\n");
+    html_table_end(b);
     const json_t *older = json_object_get(trust, "older_ctls");
     if (json_array_size(older)) {
-        evbuffer_add_printf(b, "<h3>Older CTLs still held</h3>\n<table id=\"older-ctls\"><tr><th>CTL MD5</th>"
-                               "<th>Phones</th></tr>\n");
+        evbuffer_add_printf(b, "<h3>Older CTLs still held</h3>\n");
+        html_table_head(b, "older-ctls", "CTL MD5", "Phones", NULL);
         const json_t *o;
         json_array_foreach(older, i, o)
         {
-            evbuffer_add_printf(b, "<tr class=\"older\">");
-            cell(b, "md5", json_object_get(o, "md5"));
-            cell(b, "phones", json_object_get(o, "phones"));
-            evbuffer_add_printf(b, "</tr>\n");
+            html_row(b, "older", o, "md5", "phones", NULL);
         }
-        evbuffer_add_printf(b, "</table>\n");
+        html_table_end(b);
     }
 }
 
@@ -122,23 +103,19 @@ static void filter_form(struct evbuffer *b, const json_t *v)
     const char *model = json_string_value(json_object_get(f, "model"));
     const char *state = json_string_value(json_object_get(f, "state"));
     evbuffer_add_printf(b, "<form id=\"filter\" method=\"get\" action=\"/phones\"><label>Model <select name=\"model\" "
-                           "id=\"filter-model\"><option value=\"\">any</option>");
+                           "id=\"filter-model\">");
+    html_option(b, "", "any", NULL);
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(json_object_get(v, "trust"), "models"), i, m)
     {
         const char *name = json_string_value(json_object_get(m, "model"));
-        evbuffer_add_printf(b, "<option value=\"");
-        html_text(b, name);
-        evbuffer_add_printf(b, "\"%s>", model && name && strcmp(model, name) == 0 ? " selected" : "");
-        html_text(b, name);
-        evbuffer_add_printf(b, "</option>");
+        html_option(b, name, name, model);
     }
-    evbuffer_add_printf(b, "</select></label> <label>State <select name=\"state\" id=\"filter-state\">"
-                           "<option value=\"any\">any</option>");
+    evbuffer_add_printf(b, "</select></label> <label>State <select name=\"state\" id=\"filter-state\">");
+    html_option(b, "any", "any", NULL);
     for (size_t k = 0; k < sizeof states / sizeof states[0]; k++)
-        evbuffer_add_printf(b, "<option value=\"%s\"%s>%s</option>", states[k],
-                            state && strcmp(state, states[k]) == 0 ? " selected" : "", states[k]);
+        html_option(b, states[k], states[k], state);
     evbuffer_add_printf(b, "</select></label> <button type=\"submit\" id=\"filter-go\">Show</button></form>\n");
 }
 
@@ -149,9 +126,8 @@ static void phone_list(struct evbuffer *b, const json_t *v)
     const char *state = json_string_value(json_object_get(f, "state"));
     long long page = num(v, "page"), pages = num(v, "pages");
     evbuffer_add_printf(b, "<p><span id=\"total\">%lld</span> phone(s) match.</p>\n", num(v, "total"));
-    evbuffer_add_printf(b, "<table id=\"phones\"><tr><th>Phone</th><th>Model</th><th>IP</th><th>Node</th>"
-                           "<th>State</th><th>CTL MD5</th><th>CTL fetched (UTC)</th><th>ITL MD5</th>"
-                           "<th>Last seen (UTC)</th></tr>\n");
+    html_table_head(b, "phones", "Phone", "Model", "IP", "Node", "State", "CTL MD5", "CTL fetched (UTC)", "ITL MD5",
+                    "Last seen (UTC)", NULL);
     size_t i;
     const json_t *p;
     json_array_foreach(json_object_get(v, "phones"), i, p)
@@ -162,17 +138,11 @@ static void phone_list(struct evbuffer *b, const json_t *v)
         evbuffer_add_printf(b, "\">");
         html_text(b, name);
         evbuffer_add_printf(b, "</a></td>");
-        cell(b, "model", json_object_get(p, "model"));
-        cell(b, "ip", json_object_get(p, "ip"));
-        cell(b, "node", json_object_get(p, "node"));
-        cell(b, "state", json_object_get(p, "state"));
-        cell(b, "ctl_md5", json_object_get(p, "ctl_md5"));
-        cell(b, "ctl_at", json_object_get(p, "ctl_at"));
-        cell(b, "itl_md5", json_object_get(p, "itl_md5"));
-        cell(b, "last_seen", json_object_get(p, "last_seen"));
+        html_cells(b, p, "model", "ip", "node", "state", "ctl_md5", "ctl_at", "itl_md5", "last_seen", NULL);
         evbuffer_add_printf(b, "</tr>\n");
     }
-    evbuffer_add_printf(b, "</table>\n<p class=\"pager\">Page <span id=\"page\">%lld</span> of "
+    html_table_end(b);
+    evbuffer_add_printf(b, "<p class=\"pager\">Page <span id=\"page\">%lld</span> of "
                            "<span id=\"pages\">%lld</span> ",
                         page, pages ? pages : 1);
     if (page > 1) {
@@ -231,11 +201,8 @@ void page_phone(struct evbuffer *b, const json_t *v, const web_session *ss)
         {"Last seen (UTC)", "last_seen"},
     };
     evbuffer_add_printf(b, "<table class=\"facts\" id=\"phone\">\n");
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        evbuffer_add_printf(b, "<tr><th>%s</th><td id=\"%s\">", rows[i].label, rows[i].field);
-        html_json(b, json_object_get(v, rows[i].field));
-        evbuffer_add_printf(b, "</td></tr>\n");
-    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        html_fact(b, rows[i].label, rows[i].field, json_object_get(v, rows[i].field));
     evbuffer_add_printf(b, "</table>\n<p>The nodes record each phone's last complete CTL and ITL download and the "
                            "TVS answers it got (counts, and the last one); earlier downloads are not kept.</p>\n"
                            "<p><a id=\"back\" href=\"/phones\">All phones</a></p>\n");

@@ -7,13 +7,6 @@
 #include "html.h"
 #include "pages.h"
 
-static void cell(struct evbuffer *b, const char *field, const json_t *v)
-{
-    evbuffer_add_printf(b, "<td data-field=\"%s\">", field);
-    html_json(b, v);
-    evbuffer_add_printf(b, "</td>");
-}
-
 static void form(struct evbuffer *b, const json_t *f, const web_session *ss)
 {
     evbuffer_add_printf(b, "<form id=\"rehearse\" class=\"rehearse\" method=\"post\" action=\"/rehearsal\">");
@@ -24,27 +17,20 @@ static void form(struct evbuffer *b, const json_t *f, const web_session *ss)
     const json_t *n;
     json_array_foreach(json_object_get(f, "nodes"), i, n)
     {
-        const char *name = json_string_value(n);
-        evbuffer_add_printf(b, "<option value=\"");
-        html_text(b, name);
-        evbuffer_add_printf(b, "\"%s>", node && name && strcmp(node, name) == 0 ? " selected" : "");
-        html_text(b, name);
-        evbuffer_add_printf(b, "</option>");
+        html_option(b, json_string_value(n), json_string_value(n), node);
     }
-    evbuffer_add_printf(b, "</select></label></p>\n<table id=\"rh-rows\"><tr><th>#</th><th>Command</th>"
-                           "<th>Argument</th></tr>\n");
+    evbuffer_add_printf(b, "</select></label></p>\n");
+    html_table_head(b, "rh-rows", "#", "Command", "Argument", NULL);
     long long rows = json_integer_value(json_object_get(f, "rows"));
     for (long long r = 1; r <= rows; r++) {
-        evbuffer_add_printf(b, "<tr><td>%lld</td><td><select name=\"op%lld\" id=\"op%lld\"><option value=\"\">"
-                               "(none)</option>",
-                            r, r, r);
+        evbuffer_add_printf(b, "<tr><td>%lld</td><td><select name=\"op%lld\" id=\"op%lld\">", r, r, r);
+        html_option(b, "", "(none)", NULL);
         const json_t *op;
         json_array_foreach(json_object_get(f, "operations"), i, op)
         {
-            evbuffer_add_printf(b, "<option value=\"");
-            html_json(b, json_object_get(op, "command"));
-            evbuffer_add_printf(b, "\">");
-            html_json(b, json_object_get(op, "command"));
+            const char *command = json_string_value(json_object_get(op, "command"));
+            html_option_open(b, command, NULL);
+            html_text(b, command);
             const char *arg = json_string_value(json_object_get(op, "argument"));
             if (arg && *arg) {
                 evbuffer_add_printf(b, " ");
@@ -56,18 +42,18 @@ static void form(struct evbuffer *b, const json_t *f, const web_session *ss)
                                "maxlength=\"200\"></td></tr>\n",
                             r, r);
     }
-    evbuffer_add_printf(b, "</table>\n<p><button type=\"submit\" id=\"rehearse-go\">Rehearse</button> "
+    html_table_end(b);
+    evbuffer_add_printf(b, "<p><button type=\"submit\" id=\"rehearse-go\">Rehearse</button> "
                            "(on a throw-away copy: the cluster is not changed)</p></form>\n");
 }
 
 static void counts_row(struct evbuffer *b, const json_t *m, const char *cls, const char *label)
 {
     static const char *const outcomes[] = {"direct", "via_tvs", "reject", "no_change", "unknown"};
-    evbuffer_add_printf(b, "<tr class=\"%s\"><td data-field=\"model\">", cls);
-    html_text(b, label);
-    evbuffer_add_printf(b, "</td>");
+    evbuffer_add_printf(b, "<tr class=\"%s\">", cls);
+    html_text_cell(b, "model", label);
     for (size_t k = 0; k < sizeof outcomes / sizeof outcomes[0]; k++)
-        cell(b, outcomes[k], json_object_get(m, outcomes[k]));
+        html_cell(b, outcomes[k], json_object_get(m, outcomes[k]));
     evbuffer_add_printf(b, "</tr>\n");
 }
 
@@ -95,31 +81,26 @@ static void result(struct evbuffer *b, const json_t *r)
         html_json(b, v);
         evbuffer_add_printf(b, "</p>\n");
     }
-    evbuffer_add_printf(b, "<h3>Known phones at their next reset</h3>\n<table id=\"rh-models\"><tr><th>Model</th>"
-                           "<th>Direct</th><th>Via TVS</th><th>Reject</th><th>No change</th><th>Unknown</th></tr>\n");
+    evbuffer_add_printf(b, "<h3>Known phones at their next reset</h3>\n");
+    html_table_head(b, "rh-models", "Model", "Direct", "Via TVS", "Reject", "No change", "Unknown", NULL);
     json_array_foreach(json_object_get(r, "models"), i, v)
     {
         const char *name = json_string_value(json_object_get(v, "model"));
         counts_row(b, v, "model", name ? name : "-");
     }
     counts_row(b, json_object_get(r, "total"), "total", "Total");
-    evbuffer_add_printf(b, "</table>\n<h3>Phones that would reject (delete their CTL by hand, then reset them)</h3>\n"
-                           "<table id=\"rh-rejects\"><tr><th>Phone</th><th>Model</th><th>Node</th><th>Reason</th>"
-                           "<th>Detail</th></tr>\n");
+    html_table_end(b);
+    evbuffer_add_printf(b, "<h3>Phones that would reject (delete their CTL by hand, then reset them)</h3>\n");
+    html_table_head(b, "rh-rejects", "Phone", "Model", "Node", "Reason", "Detail", NULL);
     json_array_foreach(json_object_get(r, "phones"), i, v)
     {
         const char *outcome = json_string_value(json_object_get(v, "outcome"));
         if (!outcome || strcmp(outcome, "reject") != 0)
             continue;
-        evbuffer_add_printf(b, "<tr class=\"reject\">");
-        cell(b, "name", json_object_get(v, "name"));
-        cell(b, "model", json_object_get(v, "model"));
-        cell(b, "node", json_object_get(v, "node"));
-        cell(b, "reason", json_object_get(v, "reason"));
-        cell(b, "detail", json_object_get(v, "detail"));
-        evbuffer_add_printf(b, "</tr>\n");
+        html_row(b, "reject", v, "name", "model", "node", "reason", "detail", NULL);
     }
-    evbuffer_add_printf(b, "</table>\n</section>\n");
+    html_table_end(b);
+    evbuffer_add_printf(b, "</section>\n");
 }
 
 void page_rehearsal(struct evbuffer *b, const json_t *f, const json_t *r, const char *error, const web_session *ss)
@@ -129,11 +110,8 @@ void page_rehearsal(struct evbuffer *b, const json_t *f, const json_t *r, const 
                            "judged with the trust lists it holds: what it will do at its next reset. The cluster "
                            "itself is only read, so read-only users may rehearse too. A rehearsal takes a second "
                            "or two (new keys are made on the copy).</p>\n");
-    if (error) {
-        evbuffer_add_printf(b, "<p class=\"error\" id=\"error\">");
-        html_text(b, error);
-        evbuffer_add_printf(b, "</p>\n");
-    }
+    if (error)
+        html_message(b, "error", error);
     form(b, f, ss);
     if (r)
         result(b, r);

@@ -47,6 +47,15 @@ stripsgn() { "$PY" "$CERTUTILS/stripsgn" "$@"; }
 dev() { "$CTLKIT" device "$@" --cluster "$CL" >/dev/null || fail "ctlkit device $*"; }
 row() { "$CTLKIT" device show --cluster "$CL" "$1" --json | jq -r "$2"; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+# ref_parses TOOL FILE [NAME]: the reference's TOOL (enccnf or sgnfile)
+# finds FILE signed by the TFTP certificate and, given NAME, its FILENAME
+# field NAME. Its output is left in $REF/out.
+ref_parses() {
+  local tool=$1 file=$2 name=${3:-}
+  "$tool" --parse "$file" --tftp "$WORK/tftp-cert.pem" >"$REF/out" 2>&1 || fail "$tool --parse $file: $(cat "$REF/out")"
+  grep -qx "Valid signature" "$REF/out" || fail "$tool does not find $file valid: $(cat "$REF/out")"
+  [ -z "$name" ] || grep -q "^Filename: *$name$" "$REF/out" || fail "$file's FILENAME: $(grep Filename "$REF/out")"
+}
 
 # ---------------------------------------------------------------------------
 # a. The reference phone (capfc) against ctlkitd's CAPF.
@@ -57,6 +66,18 @@ for i in $(seq 1 100); do grep -q "CAPF listening on ${IP[pub]}:$CAPF_PORT" "$WO
 grep -q "CAPF listening on ${IP[pub]}:$CAPF_PORT" "$WORK/pub.log" || fail "CAPF is not listening on ${IP[pub]}:$CAPF_PORT"
 openssl x509 -in "$CL/nodes/pub/keys/CAPF.pem" -out "$WORK/capf.pem" || fail "CAPF certificate"
 CAPF_AT=${IP[pub]}:$CAPF_PORT
+# capfc_installs DEVICE WHAT [CAPFC-ARGS]: capfc runs the install pending
+# for DEVICE; it writes the LSC, the store holds that LSC, and it chains
+# to the CAPF certificate. WHAT names the case in failures.
+capfc_installs() {
+  local dev=$1 what=$2
+  shift 2
+  capfc -h "$CAPF_AT" -A "$WORK/capf.pem" "$@" "$dev" >"$REF/out" 2>&1 || fail "capfc ($what): $(cat "$REF/out")"
+  grep -q "Wrote $dev.pem" "$REF/out" || fail "capfc ($what) said: $(cat "$REF/out")"
+  [ "$(row "$dev" .lsc.serial)" = "$(serial_of "$REF/$dev.pem")" ] || fail "the store's LSC is not the one capfc wrote ($what)"
+  openssl verify -partial_chain -CAfile "$WORK/capf.pem" "$REF/$dev.pem" >/dev/null ||
+    fail "capfc's LSC ($what) does not chain to the CAPF certificate"
+}
 
 # a1. By authentication string, RSA-2048: a wrong string, then the right one.
 D1=SEP00112233AA01
@@ -65,11 +86,8 @@ dev capf $D1 --operation install --string 123456 --key rsa:2048
 capfc -h "$CAPF_AT" -A "$WORK/capf.pem" -p 654321 $D1 >"$REF/out" 2>&1 || fail "capfc (wrong string): $(cat "$REF/out")"
 grep -q "Server ended session: 7" "$REF/out" || fail "capfc with a wrong string said: $(cat "$REF/out")"
 [ "$(row $D1 .capf.operation)" = install ] || fail "a wrong string cleared the operation"
-capfc -h "$CAPF_AT" -A "$WORK/capf.pem" -p 123456 $D1 >"$REF/out" 2>&1 || fail "capfc (string): $(cat "$REF/out")"
-grep -q "Wrote $D1.pem" "$REF/out" || fail "capfc said: $(cat "$REF/out")"
+capfc_installs $D1 string -p 123456
 [ "$(row $D1 .capf.operation)" = none ] || fail "the operation stayed pending after capfc's install"
-[ "$(row $D1 .lsc.serial)" = "$(serial_of "$REF/$D1.pem")" ] || fail "the store's LSC is not the one capfc wrote"
-openssl verify -partial_chain -CAfile "$WORK/capf.pem" "$REF/$D1.pem" >/dev/null || fail "capfc's LSC does not chain to the CAPF certificate"
 [ "$(openssl x509 -in "$REF/$D1.pem" -noout -pubkey)" = "$(openssl pkey -in "$REF/$D1.pem" -pubout)" ] ||
   fail "the LSC is not for the key capfc made"
 "$CTLKIT" device show --cluster "$CL" $D1 | grep -q "^LSC  *: serial $(row $D1 .lsc.serial)" || fail "device show does not print the LSC"
@@ -84,11 +102,8 @@ for i in $(seq 1 100); do [ -s "$served.enc.sgn" ] && break; sleep 0.1; done
 [ -s "$served.enc.sgn" ] || fail "$D1.cnf.xml.enc.sgn not written after capfc's install"
 mkdir -p "$REF/served"
 cp "$served.enc.sgn" "$served.sgn" "$REF/served/"
-enccnf --parse "$REF/served/$D1.cnf.xml.enc.sgn" --tftp "$WORK/tftp-cert.pem" >"$REF/out" 2>&1 || fail "enccnf --parse: $(cat "$REF/out")"
-grep -qx "Valid signature" "$REF/out" || fail "enccnf does not find the served .enc.sgn valid: $(cat "$REF/out")"
-grep -q "^Filename: *$D1.cnf.xml.enc.sgn$" "$REF/out" || fail "the served .enc.sgn's FILENAME: $(grep Filename "$REF/out")"
-sgnfile --parse "$REF/served/$D1.cnf.xml.sgn" --tftp "$WORK/tftp-cert.pem" >"$REF/out" 2>&1 || fail "sgnfile --parse: $(cat "$REF/out")"
-grep -qx "Valid signature" "$REF/out" || fail "sgnfile does not find the served stub valid: $(cat "$REF/out")"
+ref_parses enccnf "$REF/served/$D1.cnf.xml.enc.sgn" "$D1.cnf.xml.enc.sgn"
+ref_parses sgnfile "$REF/served/$D1.cnf.xml.sgn"
 chmod 600 "$REF/$D1.pem" # capfc writes it 0644; ctlkit takes only 0600 keys
 "$CTLKIT" sgn decrypt "$served.enc.sgn" --key "$REF/$D1.pem" -o "$REF/served/ck.xml" >/dev/null 2>&1 || fail "ctlkit sgn decrypt of the served file"
 enccnf --remove "$REF/served/$D1.cnf.xml.enc.sgn" --key "$REF/$D1.pem" >"$REF/out" 2>&1 || fail "enccnf --remove: $(cat "$REF/out")"
@@ -100,10 +115,7 @@ pass "the .enc.sgn and stub ctlkitd serves for capfc's LSC: valid for sgnfile/en
 D2=SEP00112233AA02
 dev add $D2 --model 8865
 dev capf $D2 --operation install --auth null --key rsa:1024
-capfc -h "$CAPF_AT" -A "$WORK/capf.pem" $D2 >"$REF/out" 2>&1 || fail "capfc (null): $(cat "$REF/out")"
-grep -q "Wrote $D2.pem" "$REF/out" || fail "capfc said: $(cat "$REF/out")"
-[ "$(row $D2 .lsc.serial)" = "$(serial_of "$REF/$D2.pem")" ] || fail "the store's LSC is not the one capfc wrote (null string)"
-openssl verify -partial_chain -CAfile "$WORK/capf.pem" "$REF/$D2.pem" >/dev/null || fail "capfc's LSC (null string) does not chain"
+capfc_installs $D2 "null string"
 openssl x509 -in "$REF/$D2.pem" -noout -text | grep -q "Public-Key: (1024 bit)" || fail "not the RSA-1024 key asked for"
 pass "capfc -> ctlkitd: install by null string"
 
@@ -111,11 +123,8 @@ pass "capfc -> ctlkitd: install by null string"
 D3=SEP00112233AA03
 dev add $D3 --model 8865
 dev capf $D3 --operation install --auth null --key ec:256
-capfc -h "$CAPF_AT" -A "$WORK/capf.pem" $D3 >"$REF/out" 2>&1 || fail "capfc (EC): $(cat "$REF/out")"
-grep -q "Wrote $D3.pem" "$REF/out" || fail "capfc (EC) said: $(cat "$REF/out")"
+capfc_installs $D3 EC
 openssl x509 -in "$REF/$D3.pem" -noout -text | grep -q "NIST CURVE: P-256" || fail "capfc's LSC is not EC P-256"
-[ "$(row $D3 .lsc.serial)" = "$(serial_of "$REF/$D3.pem")" ] || fail "the store's LSC is not the one capfc wrote (EC)"
-openssl verify -partial_chain -CAfile "$WORK/capf.pem" "$REF/$D3.pem" >/dev/null || fail "capfc's EC LSC does not chain"
 pass "capfc -> ctlkitd: install of an EC P-256 key"
 
 # a3. Nothing pending, and a phone the cluster does not know.
@@ -169,6 +178,17 @@ rphone() {
   "$PHONE" capf --state "$REF/ph-$mac" --mac "$mac" --model "${MODEL:-8865}" --capf "$REF_AT" --trust "$REF/capfd/cert.pem" \
     --json "$@" >"$WORK/last.json" 2>"$WORK/phone.err" || RC=$?
 }
+# rphone_installs MAC WHAT [ARGS]: rphone, and the phone got an LSC that
+# chains to capfd's certificate. WHAT names the case in failures.
+rphone_installs() {
+  local mac=$1 what=$2
+  shift 2
+  rphone "$mac" "$@"
+  [ "$RC" = 0 ] && [ "$(q .result)" = "LSC installed" ] ||
+    fail "ctlkit-phone -> capfd ($what): rc $RC $(cat "$WORK/last.json" "$WORK/phone.err")"
+  openssl verify -partial_chain -CAfile "$REF/capfd/cert.pem" "$REF/ph-$mac/LSC.pem" >/dev/null ||
+    fail "the LSC ($what) does not chain to capfd's certificate"
+}
 
 # b0. The TLS versions: a 79xx (TLS 1.0 only) is refused by capfd.
 capfctl --install SEP00112233BB79 "$DB" >/dev/null || fail "capfctl --install"
@@ -182,17 +202,13 @@ capfctl --install SEP$M1 --password 123456 "$DB" >/dev/null || fail "capfctl --i
 rphone $M1 --auth-string 654321
 [ "$RC" != 0 ] && [ ! -f "$REF/ph-$M1/LSC.pem" ] || fail "a wrong string was accepted by capfd: rc $RC $(cat "$WORK/last.json")"
 grep -q "Error: Incorrect password" "$WORK/capfd.log" || fail "capfd did not refuse the wrong string"
-rphone $M1 --auth-string 123456
-[ "$RC" = 0 ] && [ "$(q .result)" = "LSC installed" ] || fail "ctlkit-phone -> capfd (string): rc $RC $(cat "$WORK/last.json" "$WORK/phone.err")"
-openssl verify -partial_chain -CAfile "$REF/capfd/cert.pem" "$REF/ph-$M1/LSC.pem" >/dev/null || fail "the LSC does not chain to capfd's certificate"
+rphone_installs $M1 string --auth-string 123456
 cmp -s <(openssl x509 -in "$REF/ph-$M1/LSC.pem") <(capfctl --export SEP$M1 "$DB") || fail "the phone's LSC is not the one capfd recorded"
 pass "ctlkit-phone -> capfd: install by authentication string (a wrong one refused)"
 
 M2=00112233BB02
 capfctl --install SEP$M2 "$DB" >/dev/null || fail "capfctl --install"
-rphone $M2
-[ "$RC" = 0 ] && [ "$(q .result)" = "LSC installed" ] || fail "ctlkit-phone -> capfd (null): rc $RC $(cat "$WORK/last.json" "$WORK/phone.err")"
-openssl verify -partial_chain -CAfile "$REF/capfd/cert.pem" "$REF/ph-$M2/LSC.pem" >/dev/null || fail "the LSC (null string) does not chain"
+rphone_installs $M2 "null string"
 pass "ctlkit-phone -> capfd: install by null string"
 
 # b1b. An EC key (P-384). The row is set in capfd's table directly: this
@@ -201,10 +217,8 @@ pass "ctlkit-phone -> capfd: install by null string"
 M3=00112233BB03
 capfctl --install SEP$M3 "$DB" >/dev/null || fail "capfctl --install (EC)"
 sqlite3 "$DB" "UPDATE devices SET key_size = NULL, curve = 'secp384r1' WHERE device_name = 'SEP$M3'"
-rphone $M3
-[ "$RC" = 0 ] && [ "$(q .result)" = "LSC installed" ] || fail "ctlkit-phone -> capfd (EC): rc $RC $(cat "$WORK/last.json" "$WORK/phone.err")"
+rphone_installs $M3 EC
 openssl x509 -in "$REF/ph-$M3/LSC.pem" -noout -text | grep -q "NIST CURVE: P-384" || fail "the LSC from capfd is not EC P-384"
-openssl verify -partial_chain -CAfile "$REF/capfd/cert.pem" "$REF/ph-$M3/LSC.pem" >/dev/null || fail "the EC LSC does not chain"
 pass "ctlkit-phone -> capfd: install of an EC P-384 key"
 
 # b2. Nothing pending; unknown to capfd.
@@ -274,12 +288,8 @@ for digest in sha1 sha512; do
   E=$d/SEP001122334455.cnf.xml.enc.sgn S=$d/SEP001122334455.cnf.xml.sgn
   "$CTLKIT" sgn build "$C/cnf.xml" "$E" --signer "$TFTP" --encrypt-for "$LSC" --digest $digest \
     >"$d/out" 2>&1 || fail "ctlkit sgn build --encrypt-for: $(cat "$d/out")"
-  enccnf --parse "$E" --tftp "$WORK/tftp-cert.pem" >"$d/p" 2>&1 || fail "enccnf --parse (ctlkit $digest): $(cat "$d/p")"
-  grep -qx "Valid signature" "$d/p" || fail "enccnf does not find ctlkit's .enc.sgn ($digest) valid: $(cat "$d/p")"
-  grep -q "^Filename: *SEP001122334455.cnf.xml.enc.sgn$" "$d/p" || fail "ctlkit's .enc.sgn FILENAME: $(grep Filename "$d/p")"
-  sgnfile --parse "$S" --tftp "$WORK/tftp-cert.pem" >"$d/p" 2>&1 || fail "sgnfile --parse (ctlkit stub $digest): $(cat "$d/p")"
-  grep -qx "Valid signature" "$d/p" || fail "sgnfile does not find ctlkit's stub ($digest) valid: $(cat "$d/p")"
-  grep -q "^Filename: *SEP001122334455.cnf.xml.sgn$" "$d/p" || fail "ctlkit's stub FILENAME: $(grep Filename "$d/p")"
+  ref_parses enccnf "$E" SEP001122334455.cnf.xml.enc.sgn
+  ref_parses sgnfile "$S" SEP001122334455.cnf.xml.sgn
   enccnf --remove "$E" --key "$LSC" >"$d/p" 2>&1 || fail "enccnf --remove (ctlkit $digest): $(cat "$d/p")"
   cmp -s "$d/SEP001122334455.cnf.xml" "$C/cnf.xml" || fail "enccnf decrypted ctlkit's file ($digest) to something else"
   pass "ctlkit ($digest) -> enccnf: .enc.sgn valid and decrypted, stub .sgn valid"
@@ -293,9 +303,7 @@ for digest in sha1 sha512; do
   "$CTLKIT" sgn strip "$d/g3-tones.xml.sgn" "$d/stripped" >/dev/null 2>&1 || fail "ctlkit sgn strip (sgnfile $digest)"
   cmp -s "$d/stripped" "$C/cnf.xml" || fail "ctlkit stripped sgnfile's file to something else"
   "$CTLKIT" sgn build "$C/cnf.xml" "$d/ck.xml.sgn" --signer "$TFTP" --digest $digest >"$d/out" 2>&1 || fail "ctlkit sgn build: $(cat "$d/out")"
-  sgnfile --parse "$d/ck.xml.sgn" --tftp "$WORK/tftp-cert.pem" >"$d/p" 2>&1 || fail "sgnfile --parse (ctlkit $digest): $(cat "$d/p")"
-  grep -qx "Valid signature" "$d/p" || fail "sgnfile does not find ctlkit's .sgn ($digest) valid: $(cat "$d/p")"
-  grep -q "^Filename: *ck.xml.sgn$" "$d/p" || fail "ctlkit's .sgn FILENAME is not its name: $(grep Filename "$d/p")"
+  ref_parses sgnfile "$d/ck.xml.sgn" ck.xml.sgn
   stripsgn "$d/ck.xml.sgn" >/dev/null 2>&1 || fail "stripsgn (ctlkit $digest)"
   cmp -s "$d/ck.xml" "$C/cnf.xml" || fail "stripsgn stripped ctlkit's .sgn to something else"
   rm -f "$d/ck.xml"

@@ -6,20 +6,15 @@ request without a session or CSRF token is refused. One screenshot per
 page is kept in $CTLKIT_WEB_ARTIFACTS (the test's build folder)."""
 import json
 import os
-import random
-import shutil
-import sys
 import tempfile
 
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
+import browsertest
 import webtest
-from webtest import check, failures, run
+from browsertest import field
+from webtest import check, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-test.")
@@ -30,19 +25,12 @@ def admin(cmd):
     return webtest.admin(CL, cmd)
 
 
-# ---- a test cluster: mixed mode, two trust certificates near expiry, two users
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
+# ---- a test cluster: mixed mode, two users, two trust certificates near expiry
+ip = webtest.mixed_cluster(WORK, CL)
 for name, days in (("soon7", 5), ("soon30", 20)):
     pem = os.path.join(WORK, name + ".pem")
     run("cert", "new", pem, "--cn", name, "--days", str(days))
     admin("set cert import trust CallManager-trust %s %s" % (pem, name))
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
 
 status = json.loads(run("cluster", "status", CL, "--json"))
 show_ctl = json.loads(admin("show ctl --json"))
@@ -99,41 +87,14 @@ try:
     check(r.status_code == 403, "alice's change with bob's token: %d" % r.status_code)
 
     # ---- the browser
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900", "--user-data-dir=" + os.path.join(WORK, "chrome")):
-        opts.add_argument(arg)
-    opts.accept_insecure_certs = True  # the cluster's self-signed certificate
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(30)
-
-    def console_clean(page):
-        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-        check(not errors, "console errors on %s: %s" % (page, errors))
+    br = browsertest.Browser(WORK, height=900, page_load_timeout=30)
+    driver = br.driver
 
     def shot(name):
         driver.save_screenshot(os.path.join(ART, name + ".png"))
 
-    def submit(button):
-        """Clicks a form's button and waits until the next page replaced this
-        one (a click returns before the navigation ends)."""
-        html = driver.find_element(By.TAG_NAME, "html")
-        button.click()
-        WebDriverWait(driver, 60).until(EC.staleness_of(html))
-        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def log_in(user, pw):
-        driver.get(BASE + "/login")
-        driver.find_element(By.ID, "user").send_keys(user)
-        driver.find_element(By.ID, "password").send_keys(pw)
-        submit(driver.find_element(By.ID, "submit"))
-
-    def cells(row, field):
-        return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % field).text
-
     try:
-        log_in("alice", "wrong-password")
+        br.log_in(BASE, "alice", "wrong-password")
         check(driver.find_element(By.ID, "error").text == "Wrong user name or password.", "wrong password refused")
         check(driver.current_url.endswith("/login"), "still on the login page")
         shot("login-refused")
@@ -142,12 +103,12 @@ try:
         check(all("/login" in e["message"] and "403" in e["message"] for e in errors),
               "console on the refused login: %s" % errors)
         driver.get(BASE + "/login")
-        console_clean("login")
+        br.console_clean("login")
         shot("login")
 
-        log_in("alice", "Admin-pass1")
+        br.log_in(BASE, "alice", "Admin-pass1")
         check(driver.current_url.endswith("/cluster"), "logged in, on /cluster: " + driver.current_url)
-        console_clean("cluster")
+        br.console_clean("cluster")
         shot("cluster")
         text = lambda i: driver.find_element(By.ID, i).text
         check(text("security_mode_name") == status["security_mode_name"], "mode as cluster status")
@@ -156,48 +117,48 @@ try:
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.node")
         check(len(rows) == len(status["nodes"]), "one row per node")
         for row, n in zip(rows, status["nodes"]):
-            check(cells(row, "name") == n["name"] and cells(row, "ip") == n["ip"] and cells(row, "role") == n["role"],
+            check(field(row, "name") == n["name"] and field(row, "ip") == n["ip"] and field(row, "role") == n["role"],
                   "node %s as cluster status" % n["name"])
-            check(cells(row, "ctl") == n["ctl"]["state"] and cells(row, "itl") == n["itl"]["state"],
+            check(field(row, "ctl") == n["ctl"]["state"] and field(row, "itl") == n["itl"]["state"],
                   "node %s copies as cluster status" % n["name"])
         recs = driver.find_elements(By.CSS_SELECTOR, "tr.record")
         want = show_ctl["file"]["records"]
         check(len(recs) == len(want), "CTL records: %d, show ctl %d" % (len(recs), len(want)))
         for row, rec in zip(recs, want):
-            check(cells(row, "serial") == rec["serial"] and cells(row, "role") == (rec["role"] or "-"),
+            check(field(row, "serial") == rec["serial"] and field(row, "role") == (rec["role"] or "-"),
                   "CTL record %s as show ctl" % rec["index"])
         check(len(driver.find_elements(By.CSS_SELECTOR, "form.change")) == 1, "admin sees the change form")
 
         driver.get(BASE + "/certs")
-        console_clean("certs")
+        br.console_clean("certs")
         shot("certs")
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.cert")
         units = [(c["unit"], c["serial"], c["expires"]) for n in status["nodes"] for c in n["certificates"]]
-        shown = [(cells(r, "unit"), cells(r, "serial"), cells(r, "expires")) for r in rows]
+        shown = [(field(r, "unit"), field(r, "serial"), field(r, "expires")) for r in rows]
         for u in units:
             check(u in shown, "certificate %s as cluster status" % (u,))
         trust_rows = trust if isinstance(trust, list) else trust.get("certificates", trust.get("trust", []))
         check(len(rows) == len(units) + len(trust_rows), "every unit and trust entry: %d rows" % len(rows))
-        warn = {cells(r, "serial"): cells(r, "warning") for r in rows}
+        warn = {field(r, "serial"): field(r, "warning") for r in rows}
         check(sorted(w for w in warn.values() if w != "-") == ["30 days", "7 days"],
               "warnings at 30 and 7 days: %s" % sorted(warn.values()))
 
         driver.get(BASE + "/audit")
-        console_clean("audit")
+        br.console_clean("audit")
         shot("audit")
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.entry")
         check(len(rows) >= len(audit) > 0, "audit rows: %d, show audit %d" % (len(rows), len(audit)))
         for row, e in zip(rows, audit):
-            check(cells(row, "at") == e["at"] and cells(row, "who") == e["who"] and cells(row, "action") == e["action"],
+            check(field(row, "at") == e["at"] and field(row, "who") == e["who"] and field(row, "action") == e["action"],
                   "audit row as show audit: %s" % e["action"])
 
-        submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+        br.submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
         check(driver.current_url.endswith("/login"), "logged out")
         driver.get(BASE + "/cluster")
         check(driver.current_url.endswith("/login"), "after logout /cluster asks to log in")
 
-        log_in("bob", "Reader-pass1")
-        console_clean("cluster (read-only)")
+        br.log_in(BASE, "bob", "Reader-pass1")
+        br.console_clean("cluster (read-only)")
         shot("cluster-readonly")
         check(driver.find_elements(By.CSS_SELECTOR, "form.change") == [], "read-only user sees no change form")
         check("read-only" in driver.find_element(By.ID, "who").text, "read-only user named as such")
@@ -210,13 +171,5 @@ try:
     s, r = login_session("alice", "Admin-pass1")
     check(r.status_code == 429 and "Too many failed logins" in r.text, "a login from a backed-off source waits")
 finally:
-    web.terminate()
-    # A clean stop (under ASan, also no leak).
-    check(web.wait(timeout=30) == 0, "ctlkit-web stops cleanly on SIGTERM: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
-    if not failures:
-        shutil.rmtree(WORK, ignore_errors=True)
-
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.dashboard: all checks passed; screenshots in", ART)
+    webtest.stop_web(web, WORK)
+webtest.finish("web.dashboard", WORK, "; screenshots in " + ART)

@@ -8,8 +8,6 @@ code the second request is not answered while the check holds (the
 requests below give up after their timeout)."""
 import os
 import random
-import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -17,7 +15,7 @@ import time
 import requests
 
 import webtest
-from webtest import check, failures, run
+from webtest import check, run
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-login.")
 CL = os.path.join(WORK, "cl")
 HOLD = os.path.join(WORK, "release")
@@ -89,13 +87,5 @@ try:
                      allow_redirects=False, timeout=20)
     check(r.status_code == 403 and "Wrong user name or password" in r.text, "a wrong password: %d" % r.status_code)
 finally:
-    web.terminate()
-    code = web.wait(timeout=30)
-    check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, open(os.path.join(WORK, "web.log")).read()[-2000:]))
-    if not failures:
-        shutil.rmtree(WORK, ignore_errors=True)
-
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.login_worker: all checks passed")
+    webtest.stop_web(web, WORK)
+webtest.finish("web.login_worker", WORK)

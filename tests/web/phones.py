@@ -8,21 +8,18 @@ into the cluster database directly, as the nodes' tracking would."""
 import json
 import os
 import random
-import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
+import browsertest
 import webtest
-from webtest import check, failures, run
+from browsertest import field
+from webtest import check, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-phones.")
@@ -35,14 +32,7 @@ def admin(cmd):
 
 
 # ---- a mixed-mode cluster, two users, 10,000 phones in every state
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+ip = webtest.mixed_cluster(WORK, CL)
 current = json.loads(run("cluster", "status", CL, "--json"))["ctl"]["md5"]
 older = ["a" * 32, "b" * 32]
 now = int(time.time())
@@ -137,39 +127,14 @@ try:
           and one["tvs_valid"] == row[8] and one["tvs_invalid"] == row[9], "one phone as its row: %s" % one)
 
     # ---- the browser
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1800", "--user-data-dir=" + os.path.join(WORK, "chrome")):
-        opts.add_argument(arg)
-    opts.accept_insecure_certs = True
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(60)
-
-    def console_clean(page):
-        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-        check(not errors, "console errors on %s: %s" % (page, errors))
-
-    def submit(button):
-        html = driver.find_element(By.TAG_NAME, "html")
-        button.click()
-        WebDriverWait(driver, 60).until(EC.staleness_of(html))
-        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def log_in(user, pw):
-        driver.get(BASE + "/login")
-        driver.find_element(By.ID, "user").send_keys(user)
-        driver.find_element(By.ID, "password").send_keys(pw)
-        submit(driver.find_element(By.ID, "submit"))
-
-    def field(row, name):
-        return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % name).text
+    br = browsertest.Browser(WORK, height=1800)
+    driver = br.driver
 
     try:
         for user, pw in (("alice", "Admin-pass1"), ("bob", "Reader-pass1")):
-            log_in(user, pw)
+            br.log_in(BASE, user, pw)
             driver.get(BASE + "/phones")
-            console_clean("phones (%s)" % user)
+            br.console_clean("phones (%s)" % user)
             driver.save_screenshot(os.path.join(ART, "phones%s.png" % ("" if user == "alice" else "-readonly")))
             check(driver.find_element(By.ID, "ctl_md5").text == trust["ctl_md5"], "current CTL as the CLI")
             shown = {field(r, "model"): r for r in driver.find_elements(By.CSS_SELECTOR, "#phone-models tr.model")}
@@ -185,27 +150,27 @@ try:
             check(len(driver.find_elements(By.CSS_SELECTOR, "#ctl-history polyline")) == 3, "the chart: three CTLs")
             check(len(driver.find_elements(By.CSS_SELECTOR, "tr.phone")) == 100, "100 phones on the first page")
             check(driver.find_elements(By.CSS_SELECTOR, "form.change") == [], "no change form on the phones page")
-            submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+            br.submit(driver.find_element(By.CSS_SELECTOR, "form.logout button"))
 
-        log_in("alice", "Admin-pass1")
+        br.log_in(BASE, "alice", "Admin-pass1")
         driver.get(BASE + "/phones")
         want = next(m for m in trust["models"] if m["model"] == "7960")
         Select(driver.find_element(By.ID, "filter-model")).select_by_value("7960")
         Select(driver.find_element(By.ID, "filter-state")).select_by_value("older")
-        submit(driver.find_element(By.ID, "filter-go"))
-        console_clean("phones filtered")
+        br.submit(driver.find_element(By.ID, "filter-go"))
+        br.console_clean("phones filtered")
         driver.save_screenshot(os.path.join(ART, "phones-filtered.png"))
         check(driver.find_element(By.ID, "total").text == str(want["older"]), "the filter form: 7960 older")
         rows_shown = driver.find_elements(By.CSS_SELECTOR, "tr.phone")
         check(rows_shown and all(field(r, "model") == "7960" and field(r, "state") == "older" for r in rows_shown),
               "the filtered list holds 7960s on an older CTL")
         if want["older"] > 100:
-            submit(driver.find_element(By.ID, "next"))
+            br.submit(driver.find_element(By.ID, "next"))
             check(driver.find_element(By.ID, "page").text == "2" and "model=7960" in driver.current_url,
                   "the next page keeps the filter")
         name = "SEP" + macs[0]
         driver.get(BASE + "/phones/" + name)
-        console_clean("one phone")
+        br.console_clean("one phone")
         driver.save_screenshot(os.path.join(ART, "phone.png"))
         text = lambda i: driver.find_element(By.ID, i).text
         check(text("mac") == one["mac"] and text("ip") == one["ip"] and text("state") == one["state"]
@@ -214,12 +179,5 @@ try:
     finally:
         driver.quit()
 finally:
-    web.terminate()
-    check(web.wait(timeout=30) == 0, "ctlkit-web stops cleanly: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
-    if not failures:
-        shutil.rmtree(WORK, ignore_errors=True)
-
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.phones: all checks passed; screenshots in", ART)
+    webtest.stop_web(web, WORK)
+webtest.finish("web.phones", WORK, "; screenshots in " + ART)

@@ -11,23 +11,20 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
+import browsertest
 import webtest
-from webtest import CTLKIT, check, failures, run
+from browsertest import field
+from webtest import CTLKIT, check, run
 ART = os.environ.get("CTLKIT_WEB_ARTIFACTS", os.getcwd())
 os.makedirs(ART, exist_ok=True)
 WORK = tempfile.mkdtemp(prefix="ctlkit-web-rehearsal.")
@@ -58,14 +55,7 @@ def state():
 
 
 # ---- a mixed-mode cluster, two users, a small fleet
-ip = "127.0.0.%d" % random.randint(2, 250)
-run("cluster", "init", CL, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
-admin("utils ctl set-cluster mixed-mode")
-for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
-    f = os.path.join(WORK, user + ".pw")
-    with open(f, "w") as fh:
-        fh.write(pw + "\n")
-    run("user", "add", "--cluster", CL, user, "--role", role, "--password-file", f)
+ip = webtest.mixed_cluster(WORK, CL)
 db = sqlite3.connect(os.path.join(CL, "cluster.db"))
 ctl = db.execute("SELECT md5 FROM publishedfile WHERE name='CTLFile.tlv'").fetchone()[0]
 itl = dict(db.execute("SELECT node, md5 FROM publishedfile WHERE name='ITLFile.tlv'"))
@@ -178,29 +168,8 @@ try:
     check(r.status_code == 200, "a rehearsal after an abandoned one: %d %s" % (r.status_code, r.text[:200]))
 
     # ---- the browser
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1400", "--user-data-dir=" + os.path.join(WORK, "chrome")):
-        opts.add_argument(arg)
-    opts.accept_insecure_certs = True
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(60)
-
-    def console_clean(page, status=None):
-        """No console error; status: the page's own HTTP status, which Chromium logs when it is not 2xx."""
-        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
-                  and not (status and e.get("source") == "network" and "status of %d" % status in e["message"])]
-        check(not errors, "console errors on %s: %s" % (page, errors))
-
-    def submit(button):
-        html = driver.find_element(By.TAG_NAME, "html")
-        button.click()
-        WebDriverWait(driver, 60).until(EC.staleness_of(html))
-        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def field(row, name):
-        return row.find_element(By.CSS_SELECTOR, '[data-field="%s"]' % name).text
+    br = browsertest.Browser(WORK, height=1400)
+    driver = br.driver
 
     def fill(rows):
         for i, (op, arg) in enumerate(rows, 1):
@@ -208,17 +177,14 @@ try:
             driver.find_element(By.ID, "arg%d" % i).send_keys(arg)
 
     try:
-        driver.get(BASE + "/login")
-        driver.find_element(By.ID, "user").send_keys("bob")
-        driver.find_element(By.ID, "password").send_keys("Reader-pass1")
-        submit(driver.find_element(By.ID, "submit"))
+        br.log_in(BASE, "bob", "Reader-pass1")
         check(driver.find_elements(By.CSS_SELECTOR, 'nav a[href="/rehearsal"]') != [], "the nav links the page")
         driver.get(BASE + "/rehearsal")
-        console_clean("rehearsal form")
+        br.console_clean("rehearsal form")
         check(driver.find_elements(By.ID, "result") == [], "no result before a rehearsal")
         fill([("set cert regen", "CallManager"), ("utils ctl update CTLFile", "")])
-        submit(driver.find_element(By.ID, "rehearse-go"))
-        console_clean("rehearsal result")
+        br.submit(driver.find_element(By.ID, "rehearse-go"))
+        br.console_clean("rehearsal result")
         driver.save_screenshot(os.path.join(ART, "rehearsal.png"))
         check([li.text for li in driver.find_elements(By.CSS_SELECTOR, "#rh-commands li")] == COMMANDS,
               "the page lists the commands")
@@ -237,8 +203,8 @@ try:
         # A bad argument: the page says why, the form is still there.
         driver.get(BASE + "/rehearsal")
         fill([("utils service restart", "Frobnicator")])
-        submit(driver.find_element(By.ID, "rehearse-go"))
-        console_clean("rehearsal error", status=400)
+        br.submit(driver.find_element(By.ID, "rehearse-go"))
+        br.console_clean("rehearsal error", status=400)
         check("unknown service" in driver.find_element(By.ID, "error").text and
               driver.find_elements(By.ID, "rehearse-go"), "a bad argument: the error on the page")
 
@@ -246,21 +212,15 @@ try:
         driver.get(BASE + "/rehearsal")
         fill([("utils ctl update CTLFile", "")])
         driver.execute_script("document.querySelector('#rehearse input[name=csrf]').remove()")
-        submit(driver.find_element(By.ID, "rehearse-go"))
+        br.submit(driver.find_element(By.ID, "rehearse-go"))
         driver.save_screenshot(os.path.join(ART, "rehearsal-nocsrf.png"))
         check("token" in driver.find_element(By.TAG_NAME, "main").text and
               driver.find_elements(By.ID, "result") == [], "the form without its CSRF token is refused")
     finally:
         driver.quit()
 finally:
-    web.terminate()
-    check(web.wait(timeout=60) == 0, "ctlkit-web stops cleanly: %s" % open(os.path.join(WORK, "web.log")).read()[-2000:])
+    webtest.stop_web(web, WORK, timeout=60)
 
 check(state() == before, "the cluster is unchanged after the rehearsals")
 check(os.listdir(TMP) == [], "the rehearsals' copies are gone: %s" % os.listdir(TMP))
-if not failures:
-    shutil.rmtree(WORK, ignore_errors=True)
-if failures:
-    print("%d check(s) failed; work folder kept: %s" % (len(failures), WORK))
-    sys.exit(1)
-print("web.rehearsal: all checks passed; screenshots in", ART)
+webtest.finish("web.rehearsal", WORK, "; screenshots in " + ART)

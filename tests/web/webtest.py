@@ -8,7 +8,9 @@ Session.verify)."""
 
 import os
 import random
+import shutil
 import subprocess
+import sys
 import warnings
 
 import requests
@@ -44,6 +46,21 @@ def admin(cluster, cmd, node="pub"):
     return run("admin", "--cluster", cluster, "--node", node, "-c", cmd, "--yes")
 
 
+def mixed_cluster(work, cluster):
+    """A two-node cluster in mixed mode, its publisher on a random loopback
+    address (returned), with the users alice (admin, Admin-pass1) and bob
+    (read-only, Reader-pass1)."""
+    ip = "127.0.0.%d" % random.randint(2, 250)
+    run("cluster", "init", cluster, "--publisher", "pub=" + ip, "--subscriber", "sub=127.0.0.251", "--bits", "2048")
+    admin(cluster, "utils ctl set-cluster mixed-mode")
+    for user, role, pw in (("alice", "admin", "Admin-pass1"), ("bob", "read-only", "Reader-pass1")):
+        f = os.path.join(work, user + ".pw")
+        with open(f, "w") as fh:
+            fh.write(pw + "\n")
+        run("user", "add", "--cluster", cluster, user, "--role", role, "--password-file", f)
+    return ip
+
+
 def start_web(cluster, ip, log_path, env=None):
     """Starts ctlkit-web on ip and a random port (another is tried when it
     is taken); returns the process and its https:// base address."""
@@ -56,6 +73,25 @@ def start_web(cluster, ip, log_path, env=None):
             return web, "https://%s:%d" % (ip, port)
         web.wait()
     raise SystemExit("ctlkit-web did not start: " + open(log_path).read())
+
+
+def stop_web(web, work, timeout=30):
+    """Stops ctlkit-web; that it stops cleanly (under ASan, also without a
+    leak) is a check. Its log is work/web.log."""
+    web.terminate()
+    code = web.wait(timeout=timeout)
+    with open(os.path.join(work, "web.log")) as f:
+        check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, f.read()[-2000:]))
+
+
+def finish(test, work, passed=""):
+    """Ends a test: with a failed check the work folder is kept, named and
+    the exit status is 1; else the folder is removed."""
+    if failures:
+        print("%d check(s) failed; work folder kept: %s" % (len(failures), work))
+        sys.exit(1)
+    shutil.rmtree(work, ignore_errors=True)
+    print("%s: all checks passed%s" % (test, passed))
 
 
 def login_session(base, user, pw):
