@@ -56,6 +56,13 @@ void ck__op_device(ck_cluster *c, const char *name);
  * only c->op_device, extending the run of device-only changes the daemons
  * have not yet seen (device_changes.c). */
 CK_MUST_USE int ck__device_change_record(ck_cluster *c, ck_err *err);
+/* The device operations' common steps (devices.c), shared with the CSV
+ * import (device_import.c): CAPFOperationExpiresInDays as set (or its
+ * default); adding a new row inside an open operation (a name already
+ * there is refused); ending the operation (commit when ok), -1 unless ok. */
+int ck__device_expires_days(ck_cluster *c);
+CK_MUST_USE int ck__device_add_locked(ck_cluster *c, ck_device_row *d, ck_err *err);
+CK_MUST_USE int ck__device_op_finish(ck_cluster *c, bool ok, ck_err *err);
 /* One audit row for a change; a row that cannot be written fails the
  * operation, with err saying why. */
 CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
