@@ -95,11 +95,11 @@ void ck__test_points_mute(bool mute);
  * operation: the one publish path of the admin commands and the CTL
  * Provider. */
 CK_MUST_USE int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
-/* Brings every node's folder to the store's state while the cluster lock
- * is held (materialize.c); errors are left for the daemons to retry. */
-void ck__materialize_all_locked(ck_cluster *c);
-/* The same for the named devices' files only (the lock is held). */
-void ck__materialize_devices_all_locked(ck_cluster *c, const char *const *names, size_t n);
+/* Brings every node's folder on this host to the store's state while the
+ * cluster lock is held (materialize.c): the whole folder (names NULL) or
+ * only the n named devices' files; errors are left for the daemons to
+ * retry. */
+void ck__materialize_here_locked(ck_cluster *c, const char *const *names, size_t n);
 /* The names a node's folder gets from the store: CTLFile.tlv (the
  * cluster's row, node "") and ITLFile.tlv (the node's own row). */
 #define CK__N_MANAGED 2
