@@ -180,6 +180,27 @@ static void tls_on_accept(evutil_socket_t fd, short what, void *arg)
     evtimer_add(f->ev_step, &tv);
 }
 
+/* A listener on 127.0.0.1 (server names it) that trickles to whoever connects. */
+static void tls_fake_start(tls_fake *f, ph_addr *server)
+{
+    *f = (tls_fake){.base = event_base_new(), .cfd = -1};
+    f->lfd = bound(SOCK_STREAM, server);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    f->ev_accept = event_new(f->base, f->lfd, EV_READ | EV_PERSIST, tls_on_accept, f);
+    f->ev_step = evtimer_new(f->base, tls_step, f);
+    event_add(f->ev_accept, NULL);
+}
+
+static void tls_fake_free(tls_fake *f)
+{
+    if (f->cfd >= 0)
+        close(f->cfd);
+    event_free(f->ev_accept);
+    event_free(f->ev_step);
+    close(f->lfd);
+    event_base_free(f->base);
+}
+
 static void tvs_done(void *arg, const ph_tvs_result *r)
 {
     tls_fake *f = arg;
@@ -191,13 +212,9 @@ static void tvs_done(void *arg, const ph_tvs_result *r)
 static void test_tvs_deadline(void **state)
 {
     (void)state;
-    tls_fake f = {.base = event_base_new(), .cfd = -1};
+    tls_fake f;
     ph_addr server;
-    f.lfd = bound(SOCK_STREAM, &server);
-    assert_int_equal(listen(f.lfd, 4), 0);
-    f.ev_accept = event_new(f.base, f.lfd, EV_READ | EV_PERSIST, tls_on_accept, &f);
-    f.ev_step = evtimer_new(f.base, tls_step, &f);
-    event_add(f.ev_accept, NULL);
+    tls_fake_start(&f, &server);
     ck_err err = {0};
     SSL_CTX *ctx = ph_tvs_ssl_ctx(&err);
     assert_non_null(ctx);
@@ -215,13 +232,8 @@ static void test_tvs_deadline(void **state)
     if (!strstr(f.r.msg, "did not answer within the 400 ms deadline"))
         fail_msg("not ended by the deadline: %s", f.r.msg);
     assert_true(f.steps > 0);
-    if (f.cfd >= 0)
-        close(f.cfd);
-    event_free(f.ev_accept);
-    event_free(f.ev_step);
-    close(f.lfd);
     SSL_CTX_free(ctx);
-    event_base_free(f.base);
+    tls_fake_free(&f);
 }
 
 /* --- CAPF: the client blocks, so the trickler runs on its own thread --- */
@@ -235,13 +247,9 @@ static void *run_loop(void *arg)
 static void test_capf_deadline(void **state)
 {
     (void)state;
-    tls_fake f = {.base = event_base_new(), .cfd = -1};
+    tls_fake f;
     ph_addr server;
-    f.lfd = bound(SOCK_STREAM, &server);
-    assert_int_equal(listen(f.lfd, 4), 0);
-    f.ev_accept = event_new(f.base, f.lfd, EV_READ | EV_PERSIST, tls_on_accept, &f);
-    f.ev_step = evtimer_new(f.base, tls_step, &f);
-    event_add(f.ev_accept, NULL);
+    tls_fake_start(&f, &server);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run_loop, &f), 0);
     tu_keypair capf;
@@ -261,13 +269,8 @@ static void test_capf_deadline(void **state)
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_true(f.hung_up);
     assert_true(f.steps > 0);
-    if (f.cfd >= 0)
-        close(f.cfd);
     tu_keypairs_free((tu_keypair *const[]){&capf}, 1);
-    event_free(f.ev_accept);
-    event_free(f.ev_step);
-    close(f.lfd);
-    event_base_free(f.base);
+    tls_fake_free(&f);
 }
 
 int main(void)
