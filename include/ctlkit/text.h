@@ -2,6 +2,7 @@
 #ifndef CTLKIT_TEXT_H
 #define CTLKIT_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum {
@@ -23,5 +24,30 @@ const char *ck_printable(const void *in, size_t n, char *out, size_t outsz, unsi
  * "double quotes" group them (CUCM's service names have spaces). Returns
  * the count, -1 on an open quote, -2 when there are more than max words. */
 int ck_split_words(char *line, char **argv, int max);
+
+/* Comma-separated text as the device CSV has it (`ctlkit device import`,
+ * and `ctlkit-phone fleet --auth-strings` reading the same file): a header
+ * line naming the columns, then one row per line; fields split at commas
+ * (no quoting: no value holds a comma) and trimmed of blanks; blank lines
+ * and lines starting with '#' skipped; a CR before the LF ignored. One
+ * reader, so that both read a file the same way (lib/core/csv.c). */
+typedef struct ck_csv {
+    char *next;    /* the text not read yet; NULL at the end */
+    size_t lineno; /* the line (from 1) ck_csv_next returned last */
+} ck_csv;
+
+/* Reads text (NUL-terminated; split in place, so it must outlive the
+ * fields) from its first line. */
+void ck_csv_init(ck_csv *r, char *text);
+/* The next line that holds something, split into f (at most max fields):
+ * the field count, 0 at the end of the text, or -1 when the line has more
+ * than max fields (f then holds the first max). */
+int ck_csv_next(ck_csv *r, char **f, int max);
+/* A header line's n fields as columns: map[k] is the field naming names[k]
+ * (case-insensitive; a column named twice counts at its last place), -1
+ * when none does. Returns the first field that names no column of names or
+ * one named before (*repeated says which; may be NULL), or -1 when every
+ * field names a column once. */
+int ck_csv_columns(char *const *f, int n, const char *const *names, int nnames, int *map, bool *repeated);
 
 #endif

@@ -234,9 +234,9 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
      * committed state, and what an interrupted publish left is removed. */
     if (c->in_op && c->op_device[0] && ok && rc == 0) {
         const char *name = c->op_device;
-        ck__materialize_devices_all_locked(c, &name, 1); /* nothing else changed */
+        ck__materialize_here_locked(c, &name, 1); /* nothing else changed */
     } else if (c->in_op) {
-        ck__materialize_all_locked(c);
+        ck__materialize_here_locked(c, NULL, 0);
     }
     c->op_device[0] = '\0';
     if (c->in_op)

@@ -226,9 +226,9 @@ int ck_device_row_apply_capf(ck_device_row *d, const ck_device_capf *cp, int exp
     return 0;
 }
 
-/* --- operations --- */
+/* --- operations (device_import.c runs its rows through the same) --- */
 
-static int expires_days(ck_cluster *c)
+int ck__device_expires_days(ck_cluster *c)
 {
     char v[32];
     long long days;
@@ -238,7 +238,7 @@ static int expires_days(ck_cluster *c)
     return (int)days;
 }
 
-static int add_locked(ck_cluster *c, ck_device_row *d, ck_err *err)
+int ck__device_add_locked(ck_cluster *c, ck_device_row *d, ck_err *err)
 {
     ck_device_row old;
     ck_err e2 = {0};
@@ -254,7 +254,7 @@ static int add_locked(ck_cluster *c, ck_device_row *d, ck_err *err)
     return ck_store_put_device(c->store, d, err);
 }
 
-static int finish(ck_cluster *c, bool ok, ck_err *err)
+int ck__device_op_finish(ck_cluster *c, bool ok, ck_err *err)
 {
     if (c->in_op)
         return ck__op_end(c, ok, err) < 0 || !ok ? -1 : 0;
@@ -268,11 +268,11 @@ int ck_cluster_device_add(ck_cluster *c, const ck_device_add *a, ck_err *err)
         ck_device_row_clear(&d);
         return -1;
     }
-    bool ok = ck__op_begin(c, err) == 0 && add_locked(c, &d, err) == 0 &&
+    bool ok = ck__op_begin(c, err) == 0 && ck__device_add_locked(c, &d, err) == 0 &&
               ck__audit(c, err, "", "device add %s model %s profile %s%s%s", d.name, d.model, d.profile,
                         d.encrypted_config ? " encrypted-config" : "", d.template_xml ? " own template" : "") == 0;
     ck_device_row_clear(&d);
-    return finish(c, ok, err);
+    return ck__device_op_finish(c, ok, err);
 }
 
 int ck_cluster_device_capf(ck_cluster *c, const char *name, const ck_device_capf *cp, ck_err *err)
@@ -281,12 +281,12 @@ int ck_cluster_device_capf(ck_cluster *c, const char *name, const ck_device_capf
         return -1;
     ck_device_row d = {0};
     bool ok = ck_store_get_device(c->store, name, &d, err) == 0 &&
-              ck_device_row_apply_capf(&d, cp, expires_days(c), (int64_t)time(NULL), err) == 0 &&
+              ck_device_row_apply_capf(&d, cp, ck__device_expires_days(c), (int64_t)time(NULL), err) == 0 &&
               ck_store_put_device(c->store, &d, err) == 0 &&
               ck__audit(c, err, "", "device capf %s operation %s auth %s key %s:%d", d.name, d.operation, d.auth_mode,
                         d.key_type, d.key_size) == 0;
     ck_device_row_clear(&d);
-    return finish(c, ok, err);
+    return ck__device_op_finish(c, ok, err);
 }
 
 int ck_cluster_device_remove(ck_cluster *c, const char *name, ck_err *err)
@@ -298,7 +298,7 @@ int ck_cluster_device_remove(ck_cluster *c, const char *name, ck_err *err)
     if (ok && !deleted)
         ok = ck_fail(err, CK_ENOTFOUND, "no device named '%s' in this cluster", name) == 0;
     ok = ok && ck__audit(c, err, "", "device remove %s", name) == 0;
-    return finish(c, ok, err);
+    return ck__device_op_finish(c, ok, err);
 }
 
 int ck_cluster_device_template_set(ck_cluster *c, const char *xml, ck_err *err)
@@ -310,141 +310,5 @@ int ck_cluster_device_template_set(ck_cluster *c, const char *xml, ck_err *err)
     /* "" is the built-in template: a row is never deleted, only emptied. */
     bool ok = ck_store_set_param(c->store, CK_DEVICE_TEMPLATE_PARAM, xml ? xml : "", err) == 0 &&
               ck__audit(c, err, "", "device template %s", xml ? "set" : "reset to the built-in one") == 0;
-    return finish(c, ok, err);
-}
-
-/* --- CSV import --- */
-
-enum { COL_NAME, COL_MODEL, COL_PROFILE, COL_ENCR, COL_OP, COL_AUTH, COL_STRING, COL_KEY, COL_BY, N_COLS };
-static const char *const columns[N_COLS] = {"name",   "model", "profile", "encrypted-config", "operation",
-                                            "auth",   "string", "key",    "completes-by"};
-
-/* Splits a line at commas in place (no quoting: no value has a comma),
- * trimming blanks; returns the field count or -1 past max. */
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    for (char *p = line;;) {
-        if (n == max)
-            return -1;
-        char *end = p + strcspn(p, ",");
-        bool last = *end == 0;
-        *end = 0;
-        while (isspace((unsigned char)*p))
-            p++;
-        for (char *e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)
-            *--e = 0;
-        f[n++] = p;
-        if (last)
-            return n;
-        p = end + 1;
-    }
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    if (!*v || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
-        *out = false;
-    else if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
-        *out = true;
-    else
-        return -1;
-    return 0;
-}
-
-static int import_row(ck_cluster *c, char **f, const int *map, int days, ck_err *err)
-{
-    const char *v[N_COLS] = {0};
-    for (int k = 0; k < N_COLS; k++)
-        v[k] = map[k] >= 0 && *f[map[k]] ? f[map[k]] : NULL;
-    ck_device_add a = {.name = v[COL_NAME] ? v[COL_NAME] : "", .model = v[COL_MODEL] ? v[COL_MODEL] : "",
-                       .profile = v[COL_PROFILE]};
-    if (v[COL_ENCR] && parse_bool(v[COL_ENCR], &a.encrypted_config) < 0)
-        return ck_fail(err, CK_EINVAL, "encrypted-config must be true or false");
-    ck_device_capf cp = {.operation = v[COL_OP], .auth = v[COL_AUTH], .auth_string = v[COL_STRING],
-                         .key = v[COL_KEY], .completes_by = v[COL_BY]};
-    ck_device_row d;
-    int rc = ck_device_row_make(&a, &d, err) == 0 &&
-                     ck_device_row_apply_capf(&d, &cp, days, (int64_t)time(NULL), err) == 0 &&
-                     add_locked(c, &d, err) == 0
-                 ? 0
-                 : -1;
-    ck_device_row_clear(&d);
-    return rc;
-}
-
-int ck_cluster_device_import_csv(ck_cluster *c, const char *csv, size_t len, size_t *added, ck_err *err)
-{
-    *added = 0;
-    char *text = malloc(len + 1);
-    if (!text)
-        return ck_fail(err, CK_ENOMEM, "out of memory");
-    memcpy(text, csv, len);
-    text[len] = 0;
-    if (strlen(text) != len) {
-        free(text);
-        return ck_fail(err, CK_EINVAL, "the CSV file holds a NUL byte");
-    }
-    if (ck__op_begin(c, err) < 0) {
-        free(text);
-        return -1;
-    }
-    int days = expires_days(c);
-    int map[N_COLS];
-    bool header = false, ok = true;
-    size_t lineno = 0;
-    char *save = NULL;
-    for (char *line = text; ok && line; line = save) {
-        lineno++;
-        save = strchr(line, '\n');
-        if (save)
-            *save++ = 0;
-        line[strcspn(line, "\r")] = 0;
-        if (line[strspn(line, " \t")] == 0 || line[0] == '#')
-            continue;
-        char *f[N_COLS];
-        int n = split(line, f, N_COLS);
-        ck_err e2 = {0};
-        if (!header) {
-            for (int k = 0; k < N_COLS; k++)
-                map[k] = -1;
-            for (int i = 0; n > 0 && i < n && e2.code == 0; i++) {
-                int k = 0;
-                while (k < N_COLS && strcasecmp(columns[k], f[i]) != 0)
-                    k++;
-                if (k == N_COLS || map[k] >= 0)
-                    ck_fail(&e2, CK_EINVAL, "%s column '%.40s' (the header names name, model, profile, "
-                                            "encrypted-config, operation, auth, string, key, completes-by once each)",
-                            k == N_COLS ? "unknown" : "repeated", f[i]);
-                else
-                    map[k] = i;
-            }
-            if (n < 0)
-                ck_fail(&e2, CK_EINVAL, "more than %d columns", N_COLS);
-            else if (e2.code == 0 && (map[COL_NAME] < 0 || map[COL_MODEL] < 0))
-                ck_fail(&e2, CK_EINVAL, "the header must name the columns name and model");
-            header = true;
-        } else if (n < 0)
-            ck_fail(&e2, CK_EINVAL, "more fields than the header's columns");
-        else {
-            int cols = 0;
-            for (int k = 0; k < N_COLS; k++)
-                cols += map[k] >= 0;
-            if (n != cols)
-                ck_fail(&e2, CK_EINVAL, "%d fields, the header has %d columns", n, cols);
-            else if (import_row(c, f, map, days, &e2) == 0)
-                (*added)++;
-        }
-        if (e2.code) {
-            ck_fail(err, e2.code, "line %zu: %s", lineno, e2.msg);
-            ok = false;
-        }
-    }
-    if (ok && !header)
-        ok = ck_fail(err, CK_EINVAL, "the CSV file is empty (a header line, then one phone per line)") == 0;
-    ok = ok && ck__audit(c, err, "", "device import %zu device(s)", *added) == 0;
-    if (!ok)
-        *added = 0;
-    free(text);
-    return finish(c, ok, err);
+    return ck__device_op_finish(c, ok, err);
 }

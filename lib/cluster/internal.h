@@ -56,6 +56,13 @@ void ck__op_device(ck_cluster *c, const char *name);
  * only c->op_device, extending the run of device-only changes the daemons
  * have not yet seen (device_changes.c). */
 CK_MUST_USE int ck__device_change_record(ck_cluster *c, ck_err *err);
+/* The device operations' common steps (devices.c), shared with the CSV
+ * import (device_import.c): CAPFOperationExpiresInDays as set (or its
+ * default); adding a new row inside an open operation (a name already
+ * there is refused); ending the operation (commit when ok), -1 unless ok. */
+int ck__device_expires_days(ck_cluster *c);
+CK_MUST_USE int ck__device_add_locked(ck_cluster *c, ck_device_row *d, ck_err *err);
+CK_MUST_USE int ck__device_op_finish(ck_cluster *c, bool ok, ck_err *err);
 /* One audit row for a change; a row that cannot be written fails the
  * operation, with err saying why. */
 CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const char *fmt, ...)
@@ -88,11 +95,11 @@ void ck__test_points_mute(bool mute);
  * operation: the one publish path of the admin commands and the CTL
  * Provider. */
 CK_MUST_USE int ck__publish_ctl_locked(ck_cluster *c, const uint8_t *data, size_t len, ck_err *err);
-/* Brings every node's folder to the store's state while the cluster lock
- * is held (materialize.c); errors are left for the daemons to retry. */
-void ck__materialize_all_locked(ck_cluster *c);
-/* The same for the named devices' files only (the lock is held). */
-void ck__materialize_devices_all_locked(ck_cluster *c, const char *const *names, size_t n);
+/* Brings every node's folder on this host to the store's state while the
+ * cluster lock is held (materialize.c): the whole folder (names NULL) or
+ * only the n named devices' files; errors are left for the daemons to
+ * retry. */
+void ck__materialize_here_locked(ck_cluster *c, const char *const *names, size_t n);
 /* The names a node's folder gets from the store: CTLFile.tlv (the
  * cluster's row, node "") and ITLFile.tlv (the node's own row). */
 #define CK__N_MANAGED 2

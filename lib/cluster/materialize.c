@@ -196,17 +196,25 @@ static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_re
     return rc;
 }
 
-/* What a pass does under the lock: the whole folder (d NULL), or only
- * the files of d's devices. */
+/* What a pass does to one node under the lock: the whole folder (names
+ * NULL), or only the files of the n named devices. */
+static int node_locked(ck_cluster *c, const char *node, const char *const *names, size_t n,
+                       ck_materialize_report *r, ck_err *err)
+{
+    if (!names)
+        return materialize_locked(c, node, r, err);
+    return ck__materialize_named_devices(c, node, names, n, r, err);
+}
+
 static int pass_locked(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
                        ck_err *err)
 {
     if (!d)
-        return materialize_locked(c, node, r, err);
+        return node_locked(c, node, NULL, 0, r, err);
     const char *names[CK_DEVICE_CHANGES_MAX];
     for (size_t i = 0; i < d->n; i++)
         names[i] = d->names[i];
-    return ck__materialize_named_devices(c, node, names, d->n, r, err);
+    return node_locked(c, node, names, d->n, r, err);
 }
 
 static int materialize_pass(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
@@ -260,7 +268,7 @@ size_t ck_cluster_devices_materialized(const ck_cluster *c)
     return c->devices_done;
 }
 
-void ck__materialize_all_locked(ck_cluster *c)
+void ck__materialize_here_locked(ck_cluster *c, const char *const *names, size_t n)
 {
     ck_node *nodes = NULL;
     size_t nn = 0;
@@ -268,23 +276,10 @@ void ck__materialize_all_locked(ck_cluster *c)
         return;
     for (size_t i = 0; i < nn; i++) {
         ck_err e2 = {0};
-        if (!ck_cluster_node_here(c, nodes[i].name))
-            continue; /* its own daemon brings it to the committed state */
-        materialize_locked(c, nodes[i].name, NULL, &e2);
-    }
-    free(nodes);
-}
-
-void ck__materialize_devices_all_locked(ck_cluster *c, const char *const *names, size_t n)
-{
-    ck_node *nodes = NULL;
-    size_t nn = 0;
-    if (ck_store_list_nodes(c->store, &nodes, &nn, NULL) < 0)
-        return;
-    for (size_t i = 0; i < nn; i++) {
-        ck_err e2 = {0};
-        if (ck_cluster_node_here(c, nodes[i].name)) /* errors: the daemons retry, as above */
-            CK_IGNORE(ck__materialize_named_devices(c, nodes[i].name, names, n, NULL, &e2));
+        /* A node elsewhere: its own daemon brings it to the committed
+         * state. Errors here too: the daemons retry. */
+        if (ck_cluster_node_here(c, nodes[i].name))
+            CK_IGNORE(node_locked(c, nodes[i].name, names, n, NULL, &e2));
     }
     free(nodes);
 }

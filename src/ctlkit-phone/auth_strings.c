@@ -1,7 +1,6 @@
 /* Each phone's authentication string for a fleet (fleet.h): the users'
  * part of an enrolment by string, read from the same CSV the devices were
  * imported from, so that the fleet types what the administrator set. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,31 +8,10 @@
 #include <openssl/crypto.h>
 
 #include "ctlkit/fileio.h"
+#include "ctlkit/text.h"
 #include "fleet.h"
 
 #define MAX_FIELDS 16
-
-/* Splits a line at commas in place, trimming blanks (no quoting, as the
- * import: no value holds a comma); the field count, or -1 past max. */
-static int fields(char *line, char **f, int max)
-{
-    int n = 0;
-    for (char *p = line;;) {
-        if (n == max)
-            return -1;
-        char *end = p + strcspn(p, ",");
-        bool last = *end == 0;
-        *end = 0;
-        while (isspace((unsigned char)*p))
-            p++;
-        for (char *e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)
-            *--e = 0;
-        f[n++] = p;
-        if (last)
-            return n;
-        p = end + 1;
-    }
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -69,39 +47,31 @@ int ph_auth_strings_load(const char *file, ph_auth_strings *a, ck_err *err)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     }
     text[len] = 0;
-    int col_name = -1, col_string = -1, rc = 0;
-    size_t lineno = 0;
-    char *next = NULL;
-    for (char *line = text; rc == 0 && line; line = next) {
-        lineno++;
-        if ((next = strchr(line, '\n')))
-            *next++ = 0;
-        line[strcspn(line, "\r")] = 0;
-        if (line[strspn(line, " \t")] == 0 || line[0] == '#')
-            continue;
-        char *f[MAX_FIELDS];
-        int n = fields(line, f, MAX_FIELDS);
+    /* The import's other columns are no business of the fleet's. */
+    static const char *const columns[] = {"name", "string"};
+    int col[2] = {-1, -1}, rc = 0, n;
+    bool header = false;
+    ck_csv r;
+    ck_csv_init(&r, text);
+    char *f[MAX_FIELDS];
+    while (rc == 0 && (n = ck_csv_next(&r, f, MAX_FIELDS)) != 0) {
         if (n < 0) {
-            rc = ck_fail(err, CK_EFORMAT, "%s: line %zu: more than %d fields", file, lineno, MAX_FIELDS);
-        } else if (col_name < 0) {
-            for (int i = 0; i < n; i++) {
-                if (strcasecmp(f[i], "name") == 0)
-                    col_name = i;
-                else if (strcasecmp(f[i], "string") == 0)
-                    col_string = i;
-            }
-            if (col_name < 0 || col_string < 0)
+            rc = ck_fail(err, CK_EFORMAT, "%s: line %zu: more than %d fields", file, r.lineno, MAX_FIELDS);
+        } else if (!header) {
+            header = true;
+            ck_csv_columns(f, n, columns, 2, col, NULL);
+            if (col[0] < 0 || col[1] < 0)
                 rc = ck_fail(err, CK_EFORMAT, "%s: the header must name the columns name and string", file);
-        } else if (n <= col_name || n <= col_string) {
-            rc = ck_fail(err, CK_EFORMAT, "%s: line %zu: %d fields, fewer than the header's", file, lineno, n);
-        } else if (!*f[col_string]) {
+        } else if (n <= col[0] || n <= col[1]) {
+            rc = ck_fail(err, CK_EFORMAT, "%s: line %zu: %d fields, fewer than the header's", file, r.lineno, n);
+        } else if (!*f[col[1]]) {
             continue; /* null string or no operation: nothing to type */
-        } else if (strlen(f[col_name]) != 15 || strlen(f[col_string]) > 16 ||
-                   strspn(f[col_string], "0123456789") != strlen(f[col_string])) {
+        } else if (strlen(f[col[0]]) != 15 || strlen(f[col[1]]) > 16 ||
+                   strspn(f[col[1]], "0123456789") != strlen(f[col[1]])) {
             rc = ck_fail(err, CK_EFORMAT, "%s: line %zu: a name SEP + 12 hex digits and a string of digits, please",
-                         file, lineno);
+                         file, r.lineno);
         } else {
-            rc = add(a, &cap, f[col_name], f[col_string], err);
+            rc = add(a, &cap, f[col[0]], f[col[1]], err);
         }
     }
     free(text);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capf_client.h"
@@ -54,6 +55,69 @@ static SSL_CTX *client_ctx(const ph_capf_cfg *cfg, ck_err *err)
         return NULL;
     }
     return ctx;
+}
+
+/* The session's deadline on a blocking socket. SO_RCVTIMEO alone bounds
+ * each recv, so a server sending a byte just before each timeout would
+ * keep the phone for ever; so before every recv and send of the TLS
+ * connection (a BIO callback: a single SSL_read may make many) the socket's
+ * timeout becomes the shorter of the per-read one and the time left, and
+ * once none is left no recv or send is tried. */
+typedef struct limit {
+    int fd;
+    unsigned timeout_ms;
+    int64_t end_ms; /* CLOCK_MONOTONIC; 0: no deadline */
+    bool expired;
+} limit;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets the socket's timeouts for the next call; -1 when the deadline has passed. */
+static int limit_next(limit *l)
+{
+    int64_t ms = l->timeout_ms;
+    if (l->end_ms) {
+        /* +1: the wait ends at or after the deadline, never just before
+         * it (whole milliseconds), so that a time-out there is the deadline's. */
+        int64_t left = l->end_ms - now_ms();
+        if (left <= 0) {
+            l->expired = true;
+            return -1;
+        }
+        if (left + 1 < ms)
+            ms = left + 1;
+    }
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+                   setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0
+               ? -1
+               : 0;
+}
+
+static bool limit_passed(limit *l)
+{
+    return l->expired || (l->end_ms && now_ms() >= l->end_ms);
+}
+
+static long on_bio(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret, size_t *processed)
+{
+    if (oper != BIO_CB_READ && oper != BIO_CB_WRITE) /* before the call; not its return (BIO_CB_RETURN) */
+        return ret;
+    return limit_next((limit *)BIO_get_callback_arg(b)) < 0 ? -1 : ret;
+}
+
+/* Puts the TLS connection's every recv and send under l. */
+static bool limit_tls(SSL *ssl, limit *l)
+{
+    BIO *b = SSL_get_rbio(ssl); /* SSL_set_fd: one socket BIO reads and writes */
+    BIO_set_callback_ex(b, on_bio);
+    BIO_set_callback_arg(b, (char *)l);
+    return true;
 }
 
 static int read_full(SSL *ssl, uint8_t *p, size_t n, ck_err *err)
@@ -284,17 +348,16 @@ int ph_capf_run(const ph_capf_cfg *cfg, ph_capf_result *r, ck_err *err)
         return -1;
     int rc = -1;
     SSL *ssl = NULL;
-    struct timeval tv = {cfg->timeout_ms / 1000, (cfg->timeout_ms % 1000) * 1000};
-    int fd = ph_source_socket(cfg->source, cfg->server, SOCK_STREAM, err);
+    limit l = {.timeout_ms = cfg->timeout_ms, .end_ms = cfg->deadline_ms ? now_ms() + cfg->deadline_ms : 0};
+    int fd = l.fd = ph_source_socket(cfg->source, cfg->server, SOCK_STREAM, err);
     if (fd < 0)
         goto out;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
-        connect(fd, (const struct sockaddr *)&cfg->server->ss, cfg->server->len) < 0) {
-        ck_fail(err, CK_EIO, "cannot connect to CAPF %s: %s", cfg->server->text, strerror(errno));
+    if (limit_next(&l) < 0 || connect(fd, (const struct sockaddr *)&cfg->server->ss, cfg->server->len) < 0) {
+        if (!limit_passed(&l))
+            ck_fail(err, CK_EIO, "cannot connect to CAPF %s: %s", cfg->server->text, strerror(errno));
         goto out;
     }
-    if (!(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
+    if (!(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1 || !limit_tls(ssl, &l) || SSL_connect(ssl) != 1) {
         long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
         if (v != X509_V_OK)
             ck_fail(err, CK_EDENIED, "CAPF %s: the server's certificate is not the trusted CAPF certificate (%s)",
@@ -305,6 +368,9 @@ int ph_capf_run(const ph_capf_cfg *cfg, ph_capf_result *r, ck_err *err)
     }
     rc = converse(ssl, cfg, r, err);
 out:
+    if (rc < 0 && fd >= 0 && limit_passed(&l))
+        ck_fail(err, CK_EIO, "CAPF %s did not end the session within the %u ms deadline", cfg->server->text,
+                cfg->deadline_ms);
     SSL_free(ssl);
     if (fd >= 0)
         close(fd);

@@ -26,7 +26,9 @@ typedef struct ph_capf_cfg {
     EVP_PKEY *lsc_key, *mic_key;
     EVP_PKEY *given_key;       /* answer KEY_GENERATE_REQUEST with this key (a pool's) instead of
                                   making one; it must be the kind the server asks for */
-    unsigned timeout_ms;       /* per read */
+    unsigned timeout_ms;       /* per read or write */
+    unsigned deadline_ms;      /* the whole session, connection to END_SESSION, however steadily
+                                  the server trickles; 0 = none */
 } ph_capf_cfg;
 
 typedef struct ph_capf_result {
@@ -39,7 +41,7 @@ typedef struct ph_capf_result {
 } ph_capf_result;
 
 /* 0 when the session ran to END_SESSION; -1 (err) on a network, TLS or
- * protocol failure. */
+ * protocol failure, or when the deadline passed first. */
 int ph_capf_run(const ph_capf_cfg *cfg, ph_capf_result *r, ck_err *err);
 
 /* --- the phone's certificates in its state directory (capf_state.c) --- */

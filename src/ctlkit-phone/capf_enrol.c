@@ -43,8 +43,8 @@ static size_t capf_anchors(const ph_phone *p, X509 **out, size_t max)
 }
 
 int ph_capf_enrol(const char *dir, ph_phone *p, const ck_netaddr *source, const char *auth_string,
-                  EVP_PKEY *given_key, unsigned timeout_ms, ph_enrol *what, ph_capf_result *r, bool *stored,
-                  ck_err *err)
+                  EVP_PKEY *given_key, unsigned timeout_ms, unsigned deadline_ms, ph_enrol *what, ph_capf_result *r,
+                  bool *stored, ck_err *err)
 {
     memset(r, 0, sizeof *r);
     *stored = false;
@@ -69,7 +69,7 @@ int ph_capf_enrol(const char *dir, ph_phone *p, const ck_netaddr *source, const 
     ph_capf_cfg cfg = {.model = p->model, .device = device, .server = &server, .source = source, .trust_certs = anchors,
                        .n_trust_certs = n, .auth_string = c->capf_auth_mode == 1 ? auth_string : NULL,
                        .lsc = p->lsc, .mic = p->mic, .lsc_key = p->lsc_key, .mic_key = p->mic_key,
-                       .given_key = given_key, .timeout_ms = timeout_ms};
+                       .given_key = given_key, .timeout_ms = timeout_ms, .deadline_ms = deadline_ms};
     int rc = ph_capf_run(&cfg, r, err);
     for (size_t i = 0; i < n; i++)
         X509_free(anchors[i]);

@@ -23,11 +23,11 @@ int ph_phone_load_certs(const char *dir, ph_phone *p, ck_err *err);
 /* Runs the session p's configuration asks for, if any; a new LSC is saved
  * in dir and taken into p, a deleted one removed. *stored says an LSC was
  * installed. given_key (may be NULL: the phone makes one) answers the key
- * request, as ph_capf_cfg's; the session comes from source (NULL: the
- * kernel's choice). -1 (err) when the session broke off or could not
- * start. */
+ * request, as ph_capf_cfg's, and so do timeout_ms and deadline_ms; the
+ * session comes from source (NULL: the kernel's choice). -1 (err) when the
+ * session broke off, could not start or outlived its deadline. */
 int ph_capf_enrol(const char *dir, ph_phone *p, const ck_netaddr *source, const char *auth_string,
-                  EVP_PKEY *given_key, unsigned timeout_ms, ph_enrol *what, ph_capf_result *r, bool *stored,
-                  ck_err *err);
+                  EVP_PKEY *given_key, unsigned timeout_ms, unsigned deadline_ms, ph_enrol *what, ph_capf_result *r,
+                  bool *stored, ck_err *err);
 
 #endif

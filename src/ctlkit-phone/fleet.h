@@ -39,6 +39,7 @@ typedef struct ph_fleet_opts {
     /* CAPF sessions the phones' configurations ask for (fleet_capf.c) */
     unsigned capf_concurrency;      /* sessions in flight at once */
     unsigned capf_timeout_ms;       /* per read */
+    unsigned capf_deadline_ms;      /* per session (0: none) */
     const char *key_pool;           /* draw keys from this pool (NULL: the phones make them) */
     const char *auth_string;        /* what every user types (NULL: none) */
     const struct ph_auth_strings *auth_strings; /* or each phone's own (NULL: none) */

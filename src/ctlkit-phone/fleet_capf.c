@@ -77,7 +77,7 @@ static void enrol_one(enrol_ctx *c, size_t i)
     ph_capf_result r = {0};
     ck_netaddr src;
     oc->rc = ph_capf_enrol(dir, p, ph_fleet_source(c->f, i, &src), typed_string(c->o, p), key,
-                           c->o->capf_timeout_ms, &oc->what, &r, &oc->stored, &err);
+                           c->o->capf_timeout_ms, c->o->capf_deadline_ms, &oc->what, &r, &oc->stored, &err);
     oc->end_reason = r.end_reason;
     snprintf(oc->operation, sizeof oc->operation, "%s", r.operation ? r.operation : "none");
     if (oc->rc < 0)

@@ -64,6 +64,8 @@ static void usage(FILE *to)
           "Transfer options (boot, fleet): --blksize N (default 1428), --timeout MS (per packet, default 1000),\n"
           "  --retries N (default 4), --tftp-deadline MS (per file, default 60000), --tvs-timeout MS (per read,\n"
           "  default 5000), --tvs-deadline MS (per query, default 10000), --no-config, --verbose (fleet: every phone)\n"
+          "CAPF (boot, capf, fleet): --capf-deadline MS (a whole session, however slowly the server trickles,\n"
+          "  default 120000)\n"
           "Exit: 0 installed or unchanged, 1 a trust-list update was rejected, 2 usage/state/network failure.\n",
           to);
 }
@@ -76,6 +78,7 @@ typedef struct opts {
     bool json, no_config, verbose;
     ph_tftp_params tp;
     unsigned tvs_timeout_ms, tvs_deadline_ms;
+    unsigned capf_deadline_ms; /* boot, capf, fleet: a whole CAPF session */
     ph_addr capf;
     bool have_capf;
     const char *trust, *auth_string;
@@ -90,7 +93,7 @@ typedef struct opts {
 
 enum { O_STATE = 256, O_MAC, O_MODEL, O_MODELS, O_TFTP, O_TVS, O_COUNT, O_CONC, O_JSON, O_BLK, O_TIMEOUT, O_RETRIES,
        O_TVS_TIMEOUT, O_NOCONFIG, O_VERBOSE, O_CAPF, O_TRUST, O_AUTH_STRING, O_KEY, O_DIR, O_KEY_POOL,
-       O_AUTH_STRINGS, O_CAPF_CONC, O_TFTP_DEADLINE, O_TVS_DEADLINE, O_SOURCE, O_SOURCE_NET, O_HELP };
+       O_AUTH_STRINGS, O_CAPF_CONC, O_TFTP_DEADLINE, O_TVS_DEADLINE, O_CAPF_DEADLINE, O_SOURCE, O_SOURCE_NET, O_HELP };
 
 static int num(const char *name, const char *s, long long min, long long max, long long *out)
 {
@@ -113,6 +116,7 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
         {"tvs-timeout", required_argument, NULL, O_TVS_TIMEOUT},
         {"tftp-deadline", required_argument, NULL, O_TFTP_DEADLINE},
         {"tvs-deadline", required_argument, NULL, O_TVS_DEADLINE},
+        {"capf-deadline", required_argument, NULL, O_CAPF_DEADLINE},
         {"no-config", no_argument, NULL, O_NOCONFIG},    {"verbose", no_argument, NULL, O_VERBOSE},
         {"capf", required_argument, NULL, O_CAPF},       {"trust", required_argument, NULL, O_TRUST},
         {"auth-string", required_argument, NULL, O_AUTH_STRING},
@@ -129,6 +133,7 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
                              .max_size = CK_TL_MAX_PARSE};
     o->tvs_timeout_ms = 5000;
     o->tvs_deadline_ms = 10000;
+    o->capf_deadline_ms = 120000; /* real phones take seconds to make a key, not minutes */
     o->concurrency = 200;
     o->capf_concurrency = 20;
     optind = 1;
@@ -194,6 +199,11 @@ static int parse_opts(int argc, char **argv, bool need_state, opts *o)
             if (num("--tvs-deadline", optarg, 10, 600000, &v) < 0)
                 return -1;
             o->tvs_deadline_ms = (unsigned)v;
+            break;
+        case O_CAPF_DEADLINE:
+            if (num("--capf-deadline", optarg, 10, 3600000, &v) < 0)
+                return -1;
+            o->capf_deadline_ms = (unsigned)v;
             break;
         case O_NOCONFIG: o->no_config = true; break;
         case O_CAPF:
@@ -325,8 +335,8 @@ static int cmd_boot(opts *o)
     ck_err capf_err = {0};
     int capf_rc = c.r.outcome == PH_OUT_FAILED || o->no_config
                       ? 0
-                      : ph_capf_enrol(o->state, &p, source, o->auth_string, NULL, 180000, &what, &cr, &stored,
-                                      &capf_err);
+                      : ph_capf_enrol(o->state, &p, source, o->auth_string, NULL, 180000, o->capf_deadline_ms, &what,
+                                      &cr, &stored, &capf_err);
     if (ph_state_save(o->state, &p, &err) < 0) {
         fprintf(stderr, "ctlkit-phone boot: cannot save the phone state: %s\n", err.msg);
         X509_free(cr.new_lsc);
@@ -613,6 +623,7 @@ static int cmd_fleet(opts *o, bool reset)
                         .tvs_timeout_ms = o->tvs_timeout_ms, .tvs_deadline_ms = o->tvs_deadline_ms,
                         .no_config = o->no_config, .only_model = o->model,
                         .capf_concurrency = (unsigned)o->capf_concurrency, .capf_timeout_ms = 180000,
+                        .capf_deadline_ms = o->capf_deadline_ms,
                         .key_pool = o->key_pool, .auth_string = o->auth_string};
     ph_summary *s = calloc(1, sizeof(*s));
     json_t *details = (o->json || o->verbose) ? json_array() : NULL;
@@ -724,7 +735,8 @@ static int cmd_capf(opts *o)
     memset(&p, 0, sizeof p);
     ph_capf_cfg cfg = {.model = m, .device = device, .server = &o->capf, .source = o->have_source ? &o->source : NULL,
                        .trust_pem = o->trust,
-                       .auth_string = o->auth_string, .timeout_ms = 180000};
+                       .auth_string = o->auth_string, .timeout_ms = 180000,
+                       .deadline_ms = o->capf_deadline_ms};
     ph_capf_result r = {0};
     int rc = EX_USAGE;
     if (ck_mkdirs(o->state, 0700, &err) < 0 || ph_state_load(o->state, &pool, &p, &err) < 0 ||

@@ -113,6 +113,20 @@ stop_node() {
   unset "PID[$n]"
 }
 
+# wait_served NAME: until the publisher's TFTP serves NAME as its folder
+# holds it. `ctlkit device capf` (or import) rewrites the phones' files
+# itself; the daemon's cache follows the folder a moment later, and a phone
+# booting in between gets the previous configuration (or none).
+wait_served() {
+  local i
+  for i in $(seq 1 100); do
+    "$BIN/tests/tools/tftpc" get "${IP[pub]}" "$TFTP_PORT" "$1" "$WORK/served.tmp" -t 2 >/dev/null 2>&1 &&
+      cmp -s "$WORK/served.tmp" "$CL/nodes/pub/tftp/$1" && return 0
+    sleep 0.1
+  done
+  fail "the publisher does not serve the new $1"
+}
+
 # "Restart the TFTP and Cisco CallManager services on all nodes".
 restart_nodes() {
   local n

@@ -1,6 +1,7 @@
 /* ctlkit-phone's deadlines per exchange (src/ctlkit-phone/tftp_client.c,
- * tvs_client.c): a server that sends one TFTP block, or one byte of TLS,
- * a little before each per-packet timeout must not keep a phone. Fake
+ * tvs_client.c, capf_client.c): a server that sends one TFTP block, or one
+ * byte of TLS, a little before each per-packet timeout must not keep a
+ * phone. Fake
  * servers on the test's own event loop trickle for at most TRICKLE_MS;
  * the phone's deadline is far shorter and its per-packet timeout longer
  * than a trickle step, so only the deadline can end the exchange while
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "capf_client.h"
 #include "ctlkit/tftp.h"
 #include "models.h"
 #include "tftp_client.h"
@@ -130,36 +133,40 @@ static void test_tftp_deadline(void **state)
     event_base_free(f.base);
 }
 
-/* --- TVS: a TLS record header announcing 16 KB, then a byte a step --- */
+/* --- TLS (the TVS, CAPF): a record header announcing 16 KB, then a byte a step --- */
 
-typedef struct tvs_fake {
+typedef struct tls_fake {
     struct event_base *base;
     int lfd, cfd;
     struct event *ev_accept, *ev_step;
     unsigned steps;
-    bool done;
+    bool done, hung_up;
     ph_tvs_result r;
-} tvs_fake;
+} tls_fake;
 
-static void tvs_step(evutil_socket_t fd, short what, void *arg)
+static void tls_step(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    tvs_fake *f = arg;
+    tls_fake *f = arg;
     if (++f->steps * STEP_MS > TRICKLE_MS) {
         close(f->cfd); /* the phone sees the close */
         f->cfd = -1;
         return;
     }
     uint8_t zero = 0;
-    (void)write(f->cfd, &zero, 1);
+    if (send(f->cfd, &zero, 1, MSG_NOSIGNAL) != 1) { /* the phone hung up */
+        f->hung_up = true;
+        event_base_loopbreak(f->base);
+        return;
+    }
     struct timeval tv = ms(STEP_MS);
     evtimer_add(f->ev_step, &tv);
 }
 
-static void tvs_on_accept(evutil_socket_t fd, short what, void *arg)
+static void tls_on_accept(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
-    tvs_fake *f = arg;
+    tls_fake *f = arg;
     int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0 || f->cfd >= 0) {
         if (c >= 0)
@@ -173,9 +180,30 @@ static void tvs_on_accept(evutil_socket_t fd, short what, void *arg)
     evtimer_add(f->ev_step, &tv);
 }
 
+/* A listener on 127.0.0.1 (server names it) that trickles to whoever connects. */
+static void tls_fake_start(tls_fake *f, ph_addr *server)
+{
+    *f = (tls_fake){.base = event_base_new(), .cfd = -1};
+    f->lfd = bound(SOCK_STREAM, server);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    f->ev_accept = event_new(f->base, f->lfd, EV_READ | EV_PERSIST, tls_on_accept, f);
+    f->ev_step = evtimer_new(f->base, tls_step, f);
+    event_add(f->ev_accept, NULL);
+}
+
+static void tls_fake_free(tls_fake *f)
+{
+    if (f->cfd >= 0)
+        close(f->cfd);
+    event_free(f->ev_accept);
+    event_free(f->ev_step);
+    close(f->lfd);
+    event_base_free(f->base);
+}
+
 static void tvs_done(void *arg, const ph_tvs_result *r)
 {
-    tvs_fake *f = arg;
+    tls_fake *f = arg;
     f->done = true;
     f->r = *r;
     event_base_loopbreak(f->base);
@@ -184,13 +212,9 @@ static void tvs_done(void *arg, const ph_tvs_result *r)
 static void test_tvs_deadline(void **state)
 {
     (void)state;
-    tvs_fake f = {.base = event_base_new(), .cfd = -1};
+    tls_fake f;
     ph_addr server;
-    f.lfd = bound(SOCK_STREAM, &server);
-    assert_int_equal(listen(f.lfd, 4), 0);
-    f.ev_accept = event_new(f.base, f.lfd, EV_READ | EV_PERSIST, tvs_on_accept, &f);
-    f.ev_step = evtimer_new(f.base, tvs_step, &f);
-    event_add(f.ev_accept, NULL);
+    tls_fake_start(&f, &server);
     ck_err err = {0};
     SSL_CTX *ctx = ph_tvs_ssl_ctx(&err);
     assert_non_null(ctx);
@@ -208,13 +232,45 @@ static void test_tvs_deadline(void **state)
     if (!strstr(f.r.msg, "did not answer within the 400 ms deadline"))
         fail_msg("not ended by the deadline: %s", f.r.msg);
     assert_true(f.steps > 0);
-    if (f.cfd >= 0)
-        close(f.cfd);
-    event_free(f.ev_accept);
-    event_free(f.ev_step);
-    close(f.lfd);
     SSL_CTX_free(ctx);
-    event_base_free(f.base);
+    tls_fake_free(&f);
+}
+
+/* --- CAPF: the client blocks, so the trickler runs on its own thread --- */
+
+static void *run_loop(void *arg)
+{
+    event_base_dispatch(((tls_fake *)arg)->base);
+    return NULL;
+}
+
+static void test_capf_deadline(void **state)
+{
+    (void)state;
+    tls_fake f;
+    ph_addr server;
+    tls_fake_start(&f, &server);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_loop, &f), 0);
+    tu_keypair capf;
+    ck_cert_params p = {.cn = "CAPF-test", .ou = "TAC", .o = "Cisco", .rsa_bits = 1024};
+    tu_keypair_gen(&capf, &p);
+    /* The handshake never completes, so nothing else of the phone is used. */
+    ph_capf_cfg cfg = {.model = ph_model_find("8865"), .device = "SEP001122334455", .server = &server,
+                       .trust_certs = &capf.cert, .n_trust_certs = 1, .timeout_ms = PER_PACKET_MS,
+                       .deadline_ms = DEADLINE_MS};
+    assert_non_null(cfg.model);
+    ph_capf_result r;
+    ck_err err = {0};
+    assert_int_equal(ph_capf_run(&cfg, &r, &err), -1);
+    if (!strstr(err.msg, "did not end the session within the 400 ms deadline"))
+        fail_msg("not ended by the deadline: %s", err.msg);
+    /* The trickler sees the phone hang up (or stops after TRICKLE_MS). */
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(f.hung_up);
+    assert_true(f.steps > 0);
+    tu_keypairs_free((tu_keypair *const[]){&capf}, 1);
+    tls_fake_free(&f);
 }
 
 int main(void)
@@ -222,6 +278,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tftp_deadline),
         cmocka_unit_test(test_tvs_deadline),
+        cmocka_unit_test(test_capf_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

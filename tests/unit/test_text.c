@@ -1,5 +1,6 @@
 /* Unit tests of ck_printable (lib/core/printable.c): untrusted text on its
- * way to a log line. */
+ * way to a log line; the command-word splitter and the device CSV reader
+ * (words.c, csv.c). */
 #include "testutil.h"
 
 #include <string.h>
@@ -69,6 +70,52 @@ static void test_split_words(void **state)
     assert_int_equal(ck_split_words(blank, argv, 4), 0);
 }
 
+static void test_csv_lines(void **state)
+{
+    (void)state;
+    char text[] = "# devices\r\nName , MODEL\r\n\n  \t\nSEP001122334455,\t7975 \n#SEP0,x\na,b,c,d\n x ";
+    ck_csv r;
+    ck_csv_init(&r, text);
+    char *f[3];
+    assert_int_equal(ck_csv_next(&r, f, 3), 2); /* comments and blank lines skipped, CR dropped */
+    assert_int_equal(r.lineno, 2);
+    assert_string_equal(f[0], "Name");
+    assert_string_equal(f[1], "MODEL");
+    assert_int_equal(ck_csv_next(&r, f, 3), 2);
+    assert_int_equal(r.lineno, 5);
+    assert_string_equal(f[0], "SEP001122334455");
+    assert_string_equal(f[1], "7975"); /* trimmed */
+    assert_int_equal(ck_csv_next(&r, f, 3), -1); /* a,b,c,d: more than 3 */
+    assert_int_equal(r.lineno, 7);
+    assert_int_equal(ck_csv_next(&r, f, 3), 1); /* the last line needs no LF */
+    assert_string_equal(f[0], "x");
+    assert_int_equal(ck_csv_next(&r, f, 3), 0);
+    assert_int_equal(ck_csv_next(&r, f, 3), 0);
+}
+
+static void test_csv_columns(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"name", "model", "string"};
+    int map[3];
+    bool repeated = true;
+    char *ok[] = {"String", "other", "NAME"};
+    assert_int_equal(ck_csv_columns(ok, 3, names, 3, map, &repeated), 1); /* "other" names no column */
+    assert_false(repeated);
+    assert_int_equal(map[0], 2);
+    assert_int_equal(map[1], -1);
+    assert_int_equal(map[2], 0);
+    char *twice[] = {"name", "model", "name"};
+    assert_int_equal(ck_csv_columns(twice, 3, names, 3, map, &repeated), 2);
+    assert_true(repeated);
+    assert_int_equal(map[0], 2); /* at its last place */
+    char *known[] = {"model", "name"};
+    assert_int_equal(ck_csv_columns(known, 2, names, 3, map, NULL), -1);
+    assert_int_equal(map[0], 1);
+    assert_int_equal(map[1], 0);
+    assert_int_equal(map[2], -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -77,6 +124,8 @@ int main(void)
         cmocka_unit_test(test_utf8_letters_kept_unless_ascii),
         cmocka_unit_test(test_bounded_with_ellipsis),
         cmocka_unit_test(test_split_words),
+        cmocka_unit_test(test_csv_lines),
+        cmocka_unit_test(test_csv_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
