@@ -194,8 +194,10 @@ static void on_tick(void *arg, int worker)
 {
     capf_service *svc = arg;
     char line[256];
+    if (worker != 0) /* the handle is worker 0's */
+        return;
     ck_cluster *cl = cluster_handle_peek(&svc->cluster[0]);
-    if (worker != 0 || !cl)
+    if (!cl)
         return;
     while (ck_pv_guard_flush(svc->guard, now_ms(), line, sizeof line)) {
         dlog(DLOG_WARNING, "%s", line);

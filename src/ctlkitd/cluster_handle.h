@@ -17,12 +17,12 @@
 #include "ctlkit/error.h"
 
 typedef struct cluster_handle {
-    ck_cluster *cluster;   /* NULL until opened, and while the database is unreachable */
+    ck_cluster *cluster;    /* NULL until opened, and while the database is unreachable */
     ck_cluster_where where; /* where to open it; the strings are the service's, which outlive the handle */
-    const char *who;       /* the opener's name for the store ("ctl-provider", "capf") */
-    const char *label;     /* the service in log lines ("CTL Provider", "CAPF") */
+    const char *who;        /* the opener's name for the store ("ctl-provider", "capf") */
+    const char *label;      /* the service in log lines ("CTL Provider", "CAPF") */
     backoff reconnect;
-    bool lost;             /* the database went away (or never opened): its return is logged */
+    bool lost;              /* the database went away or could not be opened: its return is logged */
 } cluster_handle;
 
 /* Nothing opened yet: the first cluster_handle_get (or cluster_handle_open) opens. */
