@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 
 #include "capf_service.h"
+#include "cluster_handle.h"
 #include "ctlkit/capf.h"
 #include "ctlkit/capf_server.h"
 #include "ctlkit/cluster.h"
@@ -30,8 +31,8 @@ struct capf_service {
     char *cluster_dir, *node_dir, *node;
     tls_srv *srv;
     /* Each worker's cluster handle, opened on its first session (a handle
-     * is one thread's). */
-    ck_cluster *cluster[TLS_SRV_MAX_WORKERS];
+     * is one thread's) and reopened after its database went away. */
+    cluster_handle cluster[TLS_SRV_MAX_WORKERS];
     atomic_uint next_session;                 /* session ids: 1, 2, ... */
     atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
     atomic_ullong abandoned;                  /* connections closed before END_SESSION */
@@ -116,21 +117,24 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
 {
     int w = tls_conn_worker(c);
     ck_err err = {0};
-    if (!svc->cluster[w] && open_cluster(svc, &svc->cluster[w], &err) < 0) {
-        svc->cluster[w] = NULL;
-        dlog(DLOG_ERR, "CAPF: %s: the cluster database cannot be opened: %s", cc->peer, err.msg);
+    /* A session's first frame probes the database (one query) and
+     * reconnects after an outage; its later frames take the handle as is. */
+    ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH ? cluster_handle_get(&svc->cluster[w])
+                                                       : cluster_handle_peek(&svc->cluster[w]);
+    if (!cl) {
+        dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
         return -1;
     }
     /* Read per session: a regenerated CAPF certificate (set cert regen
      * CAPF) or a new CAPF-trust root counts from the next phone on. */
     if (!cc->have_issuer) {
-        if (ck_cluster_capf_issuer(svc->cluster[w], svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
+        if (ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
             dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
             return -1;
         }
         cc->have_issuer = true;
     }
-    ck_cluster_capf_devices(svc->cluster[w], db);
+    ck_cluster_capf_devices(cl, db);
     return 0;
 }
 
@@ -190,12 +194,15 @@ static void on_tick(void *arg, int worker)
 {
     capf_service *svc = arg;
     char line[256];
-    if (worker != 0 || !svc->cluster[0])
+    if (worker != 0) /* the handle is worker 0's */
+        return;
+    ck_cluster *cl = cluster_handle_peek(&svc->cluster[0]);
+    if (!cl)
         return;
     while (ck_pv_guard_flush(svc->guard, now_ms(), line, sizeof line)) {
         dlog(DLOG_WARNING, "%s", line);
         /* A row the store refuses is not worth more than the log line. */
-        CK_IGNORE(ck_store_audit(ck_cluster_store(svc->cluster[0]), "", "", line, NULL));
+        CK_IGNORE(ck_store_audit(ck_cluster_store(cl), "", "", line, NULL));
     }
 }
 
@@ -225,6 +232,8 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto fail;
     }
+    for (int i = 0; i < TLS_SRV_MAX_WORKERS; i++)
+        cluster_handle_init(&svc->cluster[i], "CAPF", "capf", svc->cluster_dir, svc->node_dir, svc->node);
     ck_pv_guard_cfg gcfg;
     ck_capf_guard_cfg_init(&gcfg);
     if (!(svc->guard = ck_pv_guard_new(&gcfg))) {
@@ -318,7 +327,7 @@ void capf_service_free(capf_service *svc)
         return;
     tls_srv_free(svc->srv); /* the workers stop first: then their handles are free to close */
     for (int i = 0; i < TLS_SRV_MAX_WORKERS; i++)
-        ck_cluster_close(svc->cluster[i]);
+        cluster_handle_close(&svc->cluster[i]);
     free(svc->cluster_dir);
     free(svc->node_dir);
     free(svc->node);

@@ -8,7 +8,8 @@
  * The model's worker threads are the off-loop mechanism: an LSC's RSA
  * signature, the store transaction that records it and a phone's slow key
  * generation hold up only the CAPF workers' connections, never TFTP or
- * the TVS. Each worker has its own cluster handle. */
+ * the TVS. Each worker has its own cluster handle, reopened after its
+ * database went away (cluster_handle.h). */
 #ifndef CTLKITD_CAPF_SERVICE_H
 #define CTLKITD_CAPF_SERVICE_H
 

@@ -13,7 +13,7 @@
 
 #include <event2/buffer.h>
 
-#include "backoff.h"
+#include "cluster_handle.h"
 #include "ctlkit/cluster.h"
 #include "ctlkit/provider.h"
 #include "ctlkit/provider_ops.h"
@@ -25,9 +25,6 @@
 #include "tls_conn.h"
 #include "tls_server.h"
 
-/* The longest wait between two tries to reach the cluster database again. */
-#define RECONNECT_MAX_S 30
-
 struct provider_service {
     provider_config cfg;
     char *cluster_dir;
@@ -35,10 +32,9 @@ struct provider_service {
     tls_srv *srv;
     unsigned backoff_ms;         /* the first login back-off (0: the guard's default) */
     /* The worker's only (the model runs one worker for this service):
-     * the cluster handle, NULL while its database is unreachable, and the
-     * failed-login guard. */
-    ck_cluster *cluster;
-    backoff reconnect;
+     * the cluster handle, reopened with back-off when its database went
+     * away, and the failed-login guard. */
+    cluster_handle cluster;
     ck_pv_guard *guard;
     atomic_ullong n_ok, n_refused, n_error; /* answered requests by outcome (metrics) */
 };
@@ -56,43 +52,6 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* The cluster as this service sees it: across hosts, from the
- * publisher's node folder. */
-static int open_cluster(const provider_service *svc, ck_cluster **out, ck_err *err)
-{
-    ck_cluster_where where = {.address = svc->cluster_dir, .dir = svc->node_dir, .node = svc->node_dir ? svc->node : NULL};
-    return ck_cluster_open_at(&where, "ctl-provider", out, err);
-}
-
-/* The cluster handle for the next request, reconnecting when its database
- * went away (a PostgreSQL restart): NULL while it stays unreachable, then
- * tried again with back-off. A cluster folder never goes away; a database
- * costs one cheap query per request (the provider's requests are few). */
-static ck_cluster *cluster_for_request(provider_service *svc)
-{
-    if (svc->cluster && ck_cluster_is_url(svc->cluster) &&
-        ck_store_change_counter(ck_cluster_store(svc->cluster)) < 0) {
-        dlog(DLOG_ERR, "CTL Provider: the cluster database %s is unreachable; reconnecting",
-             ck_cluster_name(svc->cluster));
-        ck_cluster_close(svc->cluster);
-        svc->cluster = NULL;
-        backoff_reset(&svc->reconnect); /* try once now: the server may be back already */
-    }
-    if (svc->cluster || !backoff_due(&svc->reconnect))
-        return svc->cluster;
-    ck_err err = {0};
-    if (open_cluster(svc, &svc->cluster, &err) < 0) {
-        svc->cluster = NULL;
-        backoff_failed(&svc->reconnect, RECONNECT_MAX_S);
-        dlog(DLOG_WARNING, "CTL Provider: the cluster database is still unreachable (next try in %u s): %s",
-             svc->reconnect.wait_s, err.msg);
-        return NULL;
-    }
-    backoff_reset(&svc->reconnect);
-    dlog(DLOG_NOTICE, "CTL Provider: the cluster database %s is reachable again", ck_cluster_name(svc->cluster));
-    return svc->cluster;
 }
 
 /* The answer while the database is unreachable: the request's response
@@ -145,7 +104,8 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
 {
     provider_service *svc = tls_conn_arg(c);
     ck_provider_session *sess = tls_conn_data(c);
-    ck_cluster *cl = cluster_for_request(svc);
+    /* One cheap probe of a database per request (the provider's requests are few). */
+    ck_cluster *cl = cluster_handle_get(&svc->cluster);
     if (!cl) {
         atomic_fetch_add_explicit(&svc->n_error, 1, memory_order_relaxed);
         dlog(DLOG_WARNING, "CTL Provider: %s: request refused, the cluster database is unreachable", sess->peer);
@@ -192,7 +152,8 @@ static void on_tick(void *arg, int worker)
     (void)worker;
     provider_service *svc = arg;
     char line[256];
-    while (svc->cluster && ck_provider_audit_due(svc->cluster, svc->guard, now_ms(), line, sizeof line))
+    ck_cluster *cl = cluster_handle_peek(&svc->cluster);
+    while (cl && ck_provider_audit_due(cl, svc->guard, now_ms(), line, sizeof line))
         dlog(DLOG_WARNING, "%s", line);
 }
 
@@ -222,11 +183,14 @@ provider_service *provider_service_new(const provider_config *cfg, ck_err *err)
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto fail;
     }
-    /* Fail now, in the terminal, if the cluster cannot be opened. */
-    ck_cluster *probe = NULL;
-    if (open_cluster(svc, &probe, err) < 0)
+    /* The cluster as this service sees it: across hosts, from the
+     * publisher's node folder. */
+    cluster_handle_init(&svc->cluster, "CTL Provider", "ctl-provider", svc->cluster_dir, svc->node_dir, svc->node);
+    /* Fail now, in the terminal, if the cluster cannot be opened; the
+     * worker's handle opens at start, after any fork. */
+    if (cluster_handle_open(&svc->cluster, err) < 0)
         goto fail;
-    ck_cluster_close(probe);
+    cluster_handle_close(&svc->cluster);
     SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "CTL Provider", cfg->tls_min, err);
     if (!ctx)
         goto fail;
@@ -264,7 +228,7 @@ fail:
 int provider_service_start(provider_service *svc, struct event_base *base, ck_err *err)
 {
     (void)base; /* the service runs on its own worker */
-    if (open_cluster(svc, &svc->cluster, err) < 0)
+    if (cluster_handle_open(&svc->cluster, err) < 0)
         return -1;
     ck_pv_guard_cfg gcfg;
     ck_pv_guard_cfg_init(&gcfg);
@@ -275,7 +239,7 @@ int provider_service_start(provider_service *svc, struct event_base *base, ck_er
     if (tls_srv_start(svc->srv, err) < 0)
         return -1;
     dlog(DLOG_NOTICE, "CTL Provider listening on %s (TLS %s and later), cluster %s", tls_srv_address(svc->srv),
-         ck_tls_version_name(svc->cfg.tls_min), ck_cluster_name(svc->cluster));
+         ck_tls_version_name(svc->cfg.tls_min), ck_cluster_name(cluster_handle_peek(&svc->cluster)));
     return 0;
 }
 
@@ -313,7 +277,7 @@ void provider_service_free(provider_service *svc)
      * two), then every connection closes. */
     tls_srv_free(svc->srv);
     ck_pv_guard_free(svc->guard);
-    ck_cluster_close(svc->cluster);
+    cluster_handle_close(&svc->cluster);
     free(svc->cluster_dir);
     free(svc->node_dir);
     free(svc->node);
