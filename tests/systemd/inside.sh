@@ -4,7 +4,8 @@
 # the package, done as docs/installing.md says, then what the unit promises
 # checked on the real instance. One "PASS name" or "FAIL name: why" line per
 # check in $OUT/report, "INFO ..." lines for figures, "DONE" at the end;
-# then the container powers off.
+# then the container powers off ("ABORTED" instead of "DONE" when it was
+# stopped before the end).
 #   NODE (cucm-pub), ADDR (127.0.0.1: the container's own loopback, its
 #   only interface with --private-network), TOOLS (tftpc, tvsquery)
 set -uo pipefail
@@ -16,7 +17,7 @@ CL=/var/lib/ctlkit/cluster
 UNIT=ctlkitd@$NODE.service
 W=$(mktemp -d /tmp/check.XXXXXX)
 : >"$OUT/report"
-failed=0
+failed=0 finished=0
 
 say() { echo "$*" >>"$OUT/report"; echo "ctlkit-check: $*" >/dev/console 2>/dev/null || true; }
 pass() { say "PASS $1"; }
@@ -45,7 +46,8 @@ finish() {
   journalctl -b --no-pager >"$OUT/journal.txt" 2>&1
   systemctl status --no-pager "$UNIT" >"$OUT/unit-status.txt" 2>&1
   cp -a "$W" "$OUT/work" 2>/dev/null
-  say "DONE failed=$failed"
+  # DONE only when every step ran (not stopped by the boot's timeout).
+  [ "$finished" = 1 ] && say "DONE failed=$failed" || say "ABORTED before the last check"
   systemctl poweroff --no-block
   exit 0
 }
@@ -161,3 +163,4 @@ grep -Eq 'Overall exposure level.*(SAFE|OK)' "$W/security.txt" && pass security-
 check stop systemctl stop "$UNIT"
 v=$(systemctl show -p Result --value "$UNIT")
 [ "$v" = success ] && pass stop-result || fail stop-result "Result=$v"
+finished=1
