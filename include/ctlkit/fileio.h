@@ -34,7 +34,9 @@ CK_MUST_USE int ck_write_file_temp(const char *path, const void *data, size_t le
  * hook still matches path, the file the bytes are meant for. */
 CK_MUST_USE int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
 void ck_fsync_dir_of(const char *path);
-/* mkdir -p with a mode for the last component. */
+/* mkdir -p with a mode for the last component: made, it gets mode exactly;
+ * already there, it keeps its mode less the bits mode does not grant (never
+ * opened wider). Folders made on the way are 0755 less the umask. */
 CK_MUST_USE int ck_mkdirs(const char *path, mode_t mode, ck_err *err);
 
 /* What a watcher remembers of a file to notice that it changed: whether it

@@ -169,9 +169,20 @@ int ck_mkdirs(const char *path, mode_t mode, ck_err *err)
             return ck_fail(err, CK_EIO, "%s: cannot create: %s", buf, strerror(errno));
         *p = '/';
     }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+    bool made = mkdir(buf, mode) == 0;
+    if (!made && errno != EEXIST)
         return ck_fail(err, CK_EIO, "%s: cannot create: %s", buf, strerror(errno));
-    if (chmod(buf, mode) < 0)
+    struct stat st;
+    if (stat(buf, &st) < 0)
+        return ck_fail(err, CK_EIO, "%s: %s", buf, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ck_fail(err, CK_EIO, "%s: not a folder", buf);
+    /* A folder made here gets mode exactly (mkdir's is less the umask); one
+     * that was there loses what mode does not grant and gains nothing: the
+     * administrator's 0750 /var/lib/ctlkit stays 0750 when a cluster is made
+     * inside it (it became 0755 before: found under systemd-nspawn). */
+    mode_t have = st.st_mode & 07777, want = made ? mode : (have & mode);
+    if (have != want && chmod(buf, want) < 0)
         return ck_fail(err, CK_EIO, "%s: cannot set mode: %s", buf, strerror(errno));
     return 0;
 }

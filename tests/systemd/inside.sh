@@ -1,0 +1,166 @@
+#!/bin/bash
+# Runs inside the booted Debian 12 container (tests/systemd/run-in-nspawn.sh
+# installs it as ctlkit-check.service): an administrator's first hour with
+# the package, done as docs/installing.md says, then what the unit promises
+# checked on the real instance. One "PASS name" or "FAIL name: why" line per
+# check in $OUT/report, "INFO ..." lines for figures, "DONE" at the end;
+# then the container powers off ("ABORTED" instead of "DONE" when it was
+# stopped before the end).
+#   NODE (cucm-pub), ADDR (127.0.0.1: the container's own loopback, its
+#   only interface with --private-network), TOOLS (tftpc, tvsquery)
+set -uo pipefail
+OUT=${OUT:-/ctlkit-results}
+NODE=${NODE:-cucm-pub}
+ADDR=${ADDR:-127.0.0.1}
+TOOLS=${TOOLS:-/usr/local/lib/ctlkit-check}
+CL=/var/lib/ctlkit/cluster
+UNIT=ctlkitd@$NODE.service
+W=$(mktemp -d /tmp/check.XXXXXX)
+: >"$OUT/report"
+failed=0 finished=0
+
+say() { echo "$*" >>"$OUT/report"; echo "ctlkit-check: $*" >/dev/console 2>/dev/null || true; }
+pass() { say "PASS $1"; }
+fail() { say "FAIL $1: $2"; failed=1; }
+# check NAME COMMAND...: PASS when the command succeeds, else FAIL with the
+# last lines it printed.
+check() {
+  local name=$1; shift
+  if "$@" >"$W/last" 2>&1; then pass "$name"; return 0; fi
+  fail "$name" "$(tail -n 3 "$W/last" | tr '\n' ' ')"; return 1
+}
+# Polls (0.2 s steps) until the command succeeds, for at most $2 s however
+# long each try takes.
+wait_for() {
+  local end=$((SECONDS + $2))
+  while :; do
+    eval "$1" >/dev/null 2>&1 && return 0
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.2
+  done
+}
+admin() { ctlkit admin --cluster "$CL" --node "$NODE" --yes -c "$1" </dev/null; }
+mainpid() { systemctl show -p MainPID --value "$UNIT"; }
+status_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+finish() {
+  journalctl -b --no-pager >"$OUT/journal.txt" 2>&1
+  systemctl status --no-pager "$UNIT" >"$OUT/unit-status.txt" 2>&1
+  cp -a "$W" "$OUT/work" 2>/dev/null
+  # DONE only when every step ran (not stopped by the boot's timeout).
+  [ "$finished" = 1 ] && say "DONE failed=$failed" || say "ABORTED before the last check"
+  systemctl poweroff --no-block
+  exit 0
+}
+trap finish EXIT
+
+say "INFO $(systemctl --version | head -n 1); $(ctlkit --version)"
+
+# 1. docs/installing.md, "Installing from the Debian package", as written
+#    (the address is this host's: the daemon binds it).
+check account getent passwd ctlkit
+check cluster-init runuser -u ctlkit -- ctlkit cluster init "$CL" --publisher "$NODE=$ADDR"
+check keys-to-root chown -R root:root "$CL/nodes/$NODE/keys"
+check enable-now systemctl enable --now "$UNIT"
+
+# 2. The daemon runs, as ctlkit, with nothing the unit does not give it.
+wait_for "journalctl -u $UNIT -b --no-pager | grep -q 'ctlkitd .* started'" 20 ||
+  fail started "no 'ctlkitd ... started' in the journal"
+check is-active systemctl is-active --quiet "$UNIT"
+pid=$(mainpid)
+user=$(systemctl show -p User --value "$UNIT")
+say "INFO MainPID=$pid User=$user (the unit starts it as root; it leaves root itself)"
+uid=$(id -u ctlkit) gid=$(id -g ctlkit)
+if [ -r "/proc/$pid/status" ] && [ "$pid" != 0 ]; then
+  cp "/proc/$pid/status" "$W/status.txt"
+  read -r ru eu su fu <<<"$(status_field "$pid" Uid)"
+  [ "$ru $eu $su $fu" = "$uid $uid $uid $uid" ] && pass uid-ctlkit || fail uid-ctlkit "Uid: $ru $eu $su $fu, ctlkit is $uid"
+  read -r rg eg sg fg <<<"$(status_field "$pid" Gid)"
+  [ "$rg $eg $sg $fg" = "$gid $gid $gid $gid" ] && pass gid-ctlkit || fail gid-ctlkit "Gid: $rg $eg $sg $fg, ctlkit is $gid"
+  for c in CapInh CapPrm CapEff CapAmb; do
+    v=$(status_field "$pid" $c)
+    [ "$v" = 0000000000000000 ] && pass "$c-empty" || fail "$c-empty" "$c: $v"
+  done
+  # CAP_DAC_READ_SEARCH (2), CAP_SETGID (6), CAP_SETUID (7),
+  # CAP_NET_BIND_SERVICE (10): CapabilityBoundingSet= of the unit.
+  v=$(status_field "$pid" CapBnd)
+  [ "$v" = 00000000000004c4 ] && pass CapBnd-unit || fail CapBnd-unit "CapBnd: $v, expected 00000000000004c4"
+  v=$(status_field "$pid" NoNewPrivs)
+  [ "$v" = 1 ] && pass NoNewPrivs || fail NoNewPrivs "NoNewPrivs: $v"
+  v=$(status_field "$pid" Seccomp)
+  [ "$v" = 2 ] && pass seccomp-filter || fail seccomp-filter "Seccomp: $v, expected 2 (filter)"
+  # The unit's SystemCallFilter= and the daemon's own --seccomp=kill.
+  v=$(status_field "$pid" Seccomp_filters)
+  [ "${v:-0}" -ge 2 ] && pass seccomp-two-filters || fail seccomp-two-filters "Seccomp_filters: $v"
+  say "INFO $(grep -E '^Max locked memory' "/proc/$pid/limits" | tr -s ' ')"
+  grep -q 'secure heap is not available' <(journalctl -u "$UNIT" -b --no-pager) &&
+    fail secure-heap "OpenSSL's secure heap is not available: keys on the ordinary heap" || pass secure-heap
+  # Not dumpable: its /proc files are root's.
+  [ "$(stat -c %u "/proc/$pid/status")" = 0 ] && pass not-dumpable || fail not-dumpable "/proc/$pid is not root's"
+else
+  fail proc-status "no /proc/$pid/status (MainPID=$pid)"
+fi
+check keys-unreadable-by-ctlkit bash -c "! runuser -u ctlkit -- cat '$CL/nodes/$NODE/keys/TVS.pem'"
+# ProtectSystem=strict, ReadWritePaths=/var/lib/ctlkit: the daemon's view of
+# the file system is read-only but for the cluster's folder.
+if [ -r "/proc/$pid/mountinfo" ]; then
+  cp "/proc/$pid/mountinfo" "$W/mountinfo.txt"
+  awk '$5 == "/" { print $6 }' "$W/mountinfo.txt" | grep -q '^ro' && pass root-read-only ||
+    fail root-read-only "/ is writable for the daemon"
+  awk '$5 == "/var/lib/ctlkit" { print $6 }' "$W/mountinfo.txt" | grep -q '^rw' && pass cluster-writable ||
+    fail cluster-writable "/var/lib/ctlkit is not a writable mount for the daemon"
+fi
+# The cluster's folder stays closed to other accounts (postinst makes it
+# 0750; nothing the administrator does afterwards may open it).
+v=$(stat -c %a /var/lib/ctlkit)
+[ "$v" = 750 ] && pass var-lib-ctlkit-0750 || fail var-lib-ctlkit-0750 "/var/lib/ctlkit is $v after cluster init"
+
+# 3. TFTP and TVS served from the container's own network namespace, on the
+#    package's default ports (69, 2445).
+check itl-tftp "$TOOLS/tftpc" get "$ADDR" 69 ITLFile.tlv "$W/ITLFile.tlv" -t 5
+check itl-verifies ctlkit tlv verify "$W/ITLFile.tlv"
+check mixed-mode admin 'utils ctl set-cluster mixed-mode'
+wait_for "'$TOOLS/tftpc' get '$ADDR' 69 CTLFile.tlv '$W/CTLFile.tlv' -t 5" 20 && pass ctl-tftp ||
+  fail ctl-tftp "CTLFile.tlv not served over TFTP after mixed mode"
+check ctl-verifies ctlkit tlv verify "$W/CTLFile.tlv"
+check cm-cert bash -c "ctlkit admin --cluster '$CL' --node '$NODE' --yes -c 'show cert own CallManager --pem' </dev/null >'$W/cm.pem'"
+check tvs-query "$TOOLS/tvsquery" -c "$W/cm.pem" "$ADDR" 2445
+check phone-boot bash -c "ctlkit-phone boot --state '$W/phone' --mac 001122334455 --model 8865 --tftp '$ADDR:69' --tvs '$ADDR:2445' >'$W/phone.txt' 2>&1; rc=\$?; cat '$W/phone.txt'; exit \$rc"
+say "INFO phone: $(tr '\n' ' ' <"$W/phone.txt" | cut -c1-300)"
+
+# 4. A regenerated key: the daemon exits 75, the unit starts it again (as
+#    root, so it loads the new key) and it serves the ITL the new key signs.
+restarts0=$(systemctl show -p NRestarts --value "$UNIT")
+check regen admin 'set cert regen CallManager'
+check cm-cert-new bash -c "ctlkit admin --cluster '$CL' --node '$NODE' --yes -c 'show cert own CallManager --pem' </dev/null >'$W/cm2.pem' && ! cmp -s '$W/cm.pem' '$W/cm2.pem'"
+wait_for "[ \"\$(systemctl show -p NRestarts --value $UNIT)\" -gt $restarts0 ] && systemctl is-active --quiet $UNIT && [ \"\$(systemctl show -p MainPID --value $UNIT)\" != $pid ]" 30 &&
+  pass restarted-after-regen || fail restarted-after-regen "NRestarts $(systemctl show -p NRestarts --value "$UNIT"), MainPID $(mainpid) (was $pid)"
+journalctl -u "$UNIT" -b --no-pager >"$W/unit-journal.txt"
+grep -q 'key for CallManager changed; restarting to load it' "$W/unit-journal.txt" && pass exit75-said ||
+  fail exit75-said "no 'key for CallManager changed' in the journal"
+grep -Eq 'code=exited, status=75|status=75/' "$W/unit-journal.txt" && pass exit75-status ||
+  fail exit75-status "systemd did not record exit status 75"
+say "INFO NRestarts=$(systemctl show -p NRestarts --value "$UNIT") MainPID=$(mainpid)"
+# The new daemon serves once it says it started.
+wait_for "[ \$(journalctl -u $UNIT -b --no-pager | grep -c 'ctlkitd .* started') -ge 2 ]" 20
+serial=$(openssl x509 -in "$W/cm2.pem" -noout -serial 2>/dev/null | sed 's/^serial=//; s/../&:/g; s/:$//')
+wait_for "'$TOOLS/tftpc' get '$ADDR' 69 ITLFile.tlv '$W/ITL2.tlv' -t 5 && ctlkit tlv verify '$W/ITL2.tlv' && ctlkit tlv show '$W/ITL2.tlv' | grep -q 'SERIALNUMBER .* $serial\$'" 20 &&
+  pass itl-new-key || fail itl-new-key "the ITL served after the restart is not signed by the new certificate (${serial:-no serial})"
+check tvs-query-after-restart "$TOOLS/tvsquery" -c "$W/cm2.pem" "$ADDR" 2445
+pid2=$(mainpid)
+[ "$(status_field "$pid2" Uid | awk '{print $2}')" = "$uid" ] && pass uid-ctlkit-after-restart ||
+  fail uid-ctlkit-after-restart "Uid: $(status_field "$pid2" Uid)"
+grep -Eiq 'SIGSYS|seccomp: system call|status=31' "$W/unit-journal.txt" &&
+  fail no-seccomp-kill "$(grep -Ei 'SIGSYS|seccomp|status=31' "$W/unit-journal.txt" | head -n 2 | tr '\n' ' ')" || pass no-seccomp-kill
+
+# 5. systemd-analyze security on the real instance.
+systemd-analyze security --no-pager "$UNIT" >"$W/security.txt" 2>&1
+line=$(grep -F 'Overall exposure level' "$W/security.txt" | sed 's/\x1b\[[0-9;]*m//g')
+say "INFO systemd-analyze security $UNIT: ${line#*: }"
+grep -Eq 'Overall exposure level.*(SAFE|OK)' "$W/security.txt" && pass security-ok ||
+  fail security-ok "${line:-no score}"
+
+# 6. A clean stop.
+check stop systemctl stop "$UNIT"
+v=$(systemctl show -p Result --value "$UNIT")
+[ "$v" = success ] && pass stop-result || fail stop-result "Result=$v"
+finished=1
