@@ -47,7 +47,7 @@ if [ "$BACKEND" = sqlite ]; then
   DIR=([pub]=$CL/nodes/pub [sub]=$CL/nodes/sub)
   where() { echo --cluster "$CL"; }
   "$CTLKIT" cluster init "$CL" --publisher pub=$PUB_IP --subscriber sub=$SUB_IP \
-    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) >"$WORK/init.out" 2>&1 ||
+    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) --capf-port $((TVS_PORT + 2)) >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"
 else
   ADMIN_URL=$(sed -n 's/^url=//p' "${CTLKIT_TEST_PG_STATE:?the state file of the pg fixture}")
@@ -57,7 +57,7 @@ else
   psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null || fail "cannot create the test database"
   mkdir -p "${DIR[pub]}" "${DIR[sub]}"
   "$CTLKIT" cluster init "$URL" --dir "${DIR[pub]}" --publisher pub=$PUB_IP --subscriber sub=$SUB_IP \
-    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) >"$WORK/init.out" 2>&1 ||
+    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) --capf-port $((TVS_PORT + 2)) >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"
   "$CTLKIT" cluster join "$URL" --dir "${DIR[sub]}" --node sub >"$WORK/join.out" 2>&1 ||
     fail "join: $(cat "$WORK/join.out")"
@@ -275,6 +275,14 @@ done
 [ -z "$unreached" ] || echo "# not reached when killed at them (another path on this run):$unreached"
 [ "$n_unreached" -lt "$dpoints" ] || fail "ctlkitd was killed at none of its $dpoints points"
 pass "ctlkitd killed at $((dpoints - n_unreached)) of its $dpoints materialization points ($(cut -d' ' -f2 "$WORK/dpoints" | sort -u | tr '\n' ' ')): old or new, healed when restarted"
+
+# The operations the publisher's daemon runs for a client: the CTL
+# Provider's publish and the CAPF issue, the daemon killed at each point
+# (CRASH_DAEMON_OPS names which: "provider capf", the default).
+. "$(dirname "$0")/crash_daemon.sh"
+for op in ${CRASH_DAEMON_OPS-provider capf}; do
+  . "$(dirname "$0")/crash_$op.sh"
+done
 
 # A full disk during a publish: the publisher's folder on a small tmpfs,
 # filled. The publish fails with a clear error and changes nothing.
