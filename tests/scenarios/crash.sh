@@ -15,7 +15,7 @@
 # error, nothing changed.
 # Env: CTLKIT_BIN, CTLKIT_SRC; for pg, CTLKIT_TEST_PG_STATE (the pg fixture).
 set -euo pipefail
-[ -n "${INNER:-}" ] || INNER=1 exec timeout -k 5 "${CRASH_TIMEOUT:-900}" bash "$0" "$@"
+[ -n "${INNER:-}" ] || INNER=1 exec timeout -k 5 "${CRASH_TIMEOUT:-1500}" bash "$0" "$@"
 BACKEND=${1:?usage: crash.sh sqlite|pg}
 BIN=${CTLKIT_BIN:?}
 CTLKIT=$BIN/ctlkit CTLKITD=$BIN/ctlkitd TFTPC=$BIN/tests/tools/tftpc

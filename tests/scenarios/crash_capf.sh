@@ -123,11 +123,18 @@ cf_killed() {
   grep -q . "$WORK/client.out" || fail "CAPF issue killed at $step: the phone said nothing"
 }
 declare -A CF_MD5=()
+# cf_enc_changed OLD_PUB OLD_SUB: both nodes' .enc.sgn differ from these.
+cf_enc_changed() {
+  [ "$(md5 "${DIR[pub]}/tftp/$CF_DEV.cnf.xml.enc.sgn")" != "$1" ] &&
+    [ "$(md5 "${DIR[sub]}/tftp/$CF_DEV.cnf.xml.enc.sgn")" != "$2" ]
+}
 cf_prep_md5() {
-  local m name
+  local m name p s
+  p=$(md5 "${DIR[pub]}/tftp/$CF_DEV.cnf.xml.enc.sgn") s=$(md5 "${DIR[sub]}/tftp/$CF_DEV.cnf.xml.enc.sgn")
   cf_prep
-  # Across hosts the subscriber's daemon writes its files: wait for them.
-  wait_for cf_agree 2>/dev/null || { cf_agree; fail "CAPF: the device's files do not follow its row before an attempt"; }
+  # The operation is in the configuration (capfAuthMode): every .enc.sgn
+  # is rewritten, across hosts by the subscriber's daemon (a moment later).
+  wait_for "cf_enc_changed $p $s" || fail "CAPF: the device's files do not follow the new operation"
   for m in pub sub; do
     for name in cnf.xml.enc.sgn cnf.xml.sgn; do CF_MD5[$m.$name]=$(md5 "${DIR[$m]}/tftp/$CF_DEV.$name"); done
   done
