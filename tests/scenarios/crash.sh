@@ -11,8 +11,10 @@
 #   - the audit log has a new row exactly when the store changed;
 #   - every node's key files hold the certificate the store has for them.
 # Then ctlkitd is killed at every point of a materialization and
-# restarted, and a publish meets a full disk (a small tmpfs): a clear
-# error, nothing changed.
+# restarted; the publisher's ctlkitd at every point of the CTL Provider's
+# publish (crash_provider.sh) and of a CAPF issue (crash_capf.sh), both
+# through crash_daemon.sh's loop; and a publish meets a full disk (a
+# small tmpfs): a clear error, nothing changed.
 # Env: CTLKIT_BIN, CTLKIT_SRC; for pg, CTLKIT_TEST_PG_STATE (the pg fixture).
 set -euo pipefail
 [ -n "${INNER:-}" ] || INNER=1 exec timeout -k 5 "${CRASH_TIMEOUT:-1500}" bash "$0" "$@"
