@@ -10,6 +10,7 @@
 
 #include "ctlkit/capf_server.h"
 #include "ctlkit/x509.h"
+#include "internal.h"
 
 static const char *const outcome_names[CK_CAPF_OUT_N] = {"none",    "issued",  "deleted",   "fetched",
                                                          "no_operation", "refused", "bad_input", "error"};
@@ -212,6 +213,9 @@ static int on_public_key(ck_capf_session *s, const ck_capf_issuer *iss, const ck
             record_refusal(s, db, "install failed: %s", e.msg);
         return end(s, CK_CAPF_REASON_INVALID, ours ? CK_CAPF_OUT_ERROR : CK_CAPF_OUT_REFUSED, out, err);
     }
+    /* Crash tests: the LSC signed, nothing recorded yet (the operation
+     * must stay pending for the phone's retry). */
+    ck__test_kill_point("capf-lsc-signed");
     ck_capf_update u = {.clear_operation = true, .set_lsc = true};
     uint8_t *der = NULL;
     size_t der_len = 0;
@@ -392,6 +396,8 @@ int ck_capf_session_feed(ck_capf_session *s, const ck_capf_issuer *iss, const ck
     case CK_CAPF_ST_KEYGEN:
         return on_public_key(s, iss, db, &m, out, err);
     case CK_CAPF_ST_STORE:
+        /* Crash tests: the phone holds its LSC, END_SESSION not sent. */
+        ck__test_kill_point("capf-phone-answered");
         if (m.reason != CK_CAPF_REASON_UPDATE)
             say(s, true, "CAPF %s: the phone did not store its LSC (reason %u, %s); the LSC stays on record",
                 s->device, m.reason, ck_capf_reason_name(m.reason));

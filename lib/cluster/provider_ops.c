@@ -446,6 +446,9 @@ int ck_provider_submit(ck_cluster *c, const char *user, const uint8_t *ctl, size
         CK_IGNORE(ck__op_end(c, false, NULL)); /* a rollback; err says why already */
         return -1;
     }
+    /* A crash here, the CTL accepted but nothing written, must change
+     * nothing (the open transaction dies with the process). */
+    ck__test_kill_point("provider-checked");
     bool ok = true;
     if (action == CK_PV_ACTION_MIXED || action == CK_PV_ACTION_NONSECURE)
         ok = ck_store_set_param(c->store, CK_PARAM_SECURITY_MODE, action == CK_PV_ACTION_MIXED ? "1" : "0", err) == 0;

@@ -613,8 +613,16 @@ static int submit(state *s, int action, const uint8_t *ctl, size_t len)
     ck_err err = {0};
     int rc = cc_call(&c, &req, &resp, &hold, &err);
     cc_close(&c);
-    if (rc < 0) {
+    if (rc < 0 && err.code != CK_EIO) {
         cli_err_ck(&err, "ctl-client");
+        return EXIT_ERROR;
+    }
+    if (rc < 0) {
+        /* The request was sent: the provider may have published the CTL
+         * before it went away (its host crashed), so say what to look at. */
+        cli_err("ctl-client: %s before answering the submitted CTL; it may or may not have been published: "
+                "`show ctl` on the publisher tells, and the CTL Client can be run again",
+                err.msg);
         return EXIT_ERROR;
     }
     if (resp.status == CK_PV_REFUSED || resp.status == CK_PV_DENIED || resp.status == CK_PV_BADREQ) {

@@ -127,12 +127,18 @@ static int read_full(cc_conn *c, uint8_t *p, size_t n, ck_err *err)
     while (got < n) {
         int r = SSL_read(c->ssl, p + got, (int)(n - got));
         if (r <= 0) {
+            /* A provider that dies (its host crashed, kill -9) leaves a
+             * TLS stream without close_notify: OpenSSL 3 reports that as
+             * an error, not as a zero return; it is the same closing. */
             int e = SSL_get_error(c->ssl, r);
+            bool eof = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ||
+                       (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+            bool late = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
             ERR_clear_error();
             return ck_fail(err, CK_EIO, "%s",
-                           e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL
-                               ? "the CTL Provider closed the connection"
-                               : "reading from the CTL Provider failed (timeout?)");
+                           eof    ? "the CTL Provider closed the connection"
+                           : late ? "the CTL Provider did not answer in time"
+                                  : "reading from the CTL Provider failed");
         }
         got += (size_t)r;
     }

@@ -11,11 +11,13 @@
 #   - the audit log has a new row exactly when the store changed;
 #   - every node's key files hold the certificate the store has for them.
 # Then ctlkitd is killed at every point of a materialization and
-# restarted, and a publish meets a full disk (a small tmpfs): a clear
-# error, nothing changed.
+# restarted; the publisher's ctlkitd at every point of the CTL Provider's
+# publish (crash_provider.sh) and of a CAPF issue (crash_capf.sh), both
+# through crash_daemon.sh's loop; and a publish meets a full disk (a
+# small tmpfs): a clear error, nothing changed.
 # Env: CTLKIT_BIN, CTLKIT_SRC; for pg, CTLKIT_TEST_PG_STATE (the pg fixture).
 set -euo pipefail
-[ -n "${INNER:-}" ] || INNER=1 exec timeout -k 5 "${CRASH_TIMEOUT:-900}" bash "$0" "$@"
+[ -n "${INNER:-}" ] || INNER=1 exec timeout -k 5 "${CRASH_TIMEOUT:-1500}" bash "$0" "$@"
 BACKEND=${1:?usage: crash.sh sqlite|pg}
 BIN=${CTLKIT_BIN:?}
 CTLKIT=$BIN/ctlkit CTLKITD=$BIN/ctlkitd TFTPC=$BIN/tests/tools/tftpc
@@ -47,7 +49,7 @@ if [ "$BACKEND" = sqlite ]; then
   DIR=([pub]=$CL/nodes/pub [sub]=$CL/nodes/sub)
   where() { echo --cluster "$CL"; }
   "$CTLKIT" cluster init "$CL" --publisher pub=$PUB_IP --subscriber sub=$SUB_IP \
-    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) >"$WORK/init.out" 2>&1 ||
+    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) --capf-port $((TVS_PORT + 2)) >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"
 else
   ADMIN_URL=$(sed -n 's/^url=//p' "${CTLKIT_TEST_PG_STATE:?the state file of the pg fixture}")
@@ -57,7 +59,7 @@ else
   psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null || fail "cannot create the test database"
   mkdir -p "${DIR[pub]}" "${DIR[sub]}"
   "$CTLKIT" cluster init "$URL" --dir "${DIR[pub]}" --publisher pub=$PUB_IP --subscriber sub=$SUB_IP \
-    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) >"$WORK/init.out" 2>&1 ||
+    --tftp-port $TFTP_PORT --tvs-port $TVS_PORT --provider-port $((TVS_PORT + 1)) --capf-port $((TVS_PORT + 2)) >"$WORK/init.out" 2>&1 ||
     fail "init: $(cat "$WORK/init.out")"
   "$CTLKIT" cluster join "$URL" --dir "${DIR[sub]}" --node sub >"$WORK/join.out" 2>&1 ||
     fail "join: $(cat "$WORK/join.out")"
@@ -275,6 +277,14 @@ done
 [ -z "$unreached" ] || echo "# not reached when killed at them (another path on this run):$unreached"
 [ "$n_unreached" -lt "$dpoints" ] || fail "ctlkitd was killed at none of its $dpoints points"
 pass "ctlkitd killed at $((dpoints - n_unreached)) of its $dpoints materialization points ($(cut -d' ' -f2 "$WORK/dpoints" | sort -u | tr '\n' ' ')): old or new, healed when restarted"
+
+# The operations the publisher's daemon runs for a client: the CTL
+# Provider's publish and the CAPF issue, the daemon killed at each point
+# (CRASH_DAEMON_OPS names which: "provider capf", the default).
+. "$(dirname "$0")/crash_daemon.sh"
+for op in ${CRASH_DAEMON_OPS-provider capf}; do
+  . "$(dirname "$0")/crash_$op.sh"
+done
 
 # A full disk during a publish: the publisher's folder on a small tmpfs,
 # filled. The publish fails with a clear error and changes nothing.
