@@ -157,6 +157,13 @@ void ck_cluster_close(ck_cluster *c)
         close(c->lock_fd);
     ck__staged_discard(c);
     ck_store_close(c->store);
+    ck__unit_cache_clear(c);
+    for (size_t i = 0; i < c->n_capf_roots; i++)
+        X509_free(c->capf_roots[i]);
+    free(c->capf_roots);
+    free(c->capf_roots_pem);
+    free(c->lsc_pem);
+    X509_free(c->lsc_cert);
     free(c);
 }
 
@@ -281,44 +288,6 @@ int ck__require_publisher(ck_cluster *c, const char *node, const char *command, 
     default:
         return -1; /* err says why */
     }
-}
-
-int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
-{
-    ck_cert_row row;
-    if (ck_store_get_cert(c->store, node, unit, &row, err) < 0)
-        return -1;
-    int rc = ck_load_pem_mem(row.pem, strlen(row.pem), cert, NULL, false, err);
-    ck_cert_row_clear(&row);
-    if (rc < 0 || !key)
-        return rc;
-    if (ck__require_here(c, node, "signing", err) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        return -1;
-    }
-    char path[PATH_MAX];
-    ck_cluster_key_path(c, node, unit, path, sizeof path);
-    X509 *key_cert = NULL;
-    if (ck_load_key_pem(path, CK_KEY_PRIVATE_DIR, &key_cert, key, NULL, 0, err) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        if (err && err->code == CK_ENOTFOUND)
-            return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
-        return -1;
-    }
-    /* The key file must belong to the certificate the cluster publishes. */
-    if (X509_check_private_key(*cert, *key) != 1) {
-        X509_free(key_cert);
-        X509_free(*cert);
-        EVP_PKEY_free(*key);
-        *cert = NULL;
-        *key = NULL;
-        return ck_fail(err, CK_ESTATE, "%s: the %s key on disk does not match the certificate in the database", node,
-                       unit);
-    }
-    X509_free(key_cert);
-    return 0;
 }
 
 static void unit_cn(const ck_node *n, const char *unit, X509 *seed, char *out, size_t outsz)

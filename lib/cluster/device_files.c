@@ -112,19 +112,30 @@ static bool remove_file(ck_cluster *c, const char *node, const char *name)
  * on, unlike CUCM). An EC LSC cannot carry a wrapped AES key (no phone or
  * tool knows how), so such a phone keeps the signed full configuration
  * (docs/phones-capf.md). */
-static X509 *encryption_recipient(const ck_device_row *d, bool mixed)
+static X509 *encryption_recipient(ck_cluster *c, const ck_device_row *d, bool mixed)
 {
     if (!mixed || !d->encrypted_config || strcmp(d->profile, "encrypted") != 0 || !d->lsc_pem)
         return NULL;
-    X509 *cert = NULL;
-    if (ck_load_pem_mem(d->lsc_pem, strlen(d->lsc_pem), &cert, NULL, false, NULL) < 0)
-        return NULL;
-    EVP_PKEY *pub = X509_get0_pubkey(cert);
-    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
-        X509_free(cert);
-        return NULL;
+    /* The handle keeps the last LSC decoded: the same device's files are
+     * often built again for the same certificate (one pass per node
+     * here, a watcher's check after a CAPF worker's). Same text, same
+     * certificate. */
+    if (!c->lsc_pem || strcmp(c->lsc_pem, d->lsc_pem) != 0) {
+        X509 *cert = NULL;
+        char *pem = strdup(d->lsc_pem);
+        if (!pem || ck_load_pem_mem(d->lsc_pem, strlen(d->lsc_pem), &cert, NULL, false, NULL) < 0) {
+            free(pem);
+            return NULL;
+        }
+        free(c->lsc_pem);
+        X509_free(c->lsc_cert);
+        c->lsc_pem = pem;
+        c->lsc_cert = cert;
     }
-    return cert;
+    EVP_PKEY *pub = X509_get0_pubkey(c->lsc_cert);
+    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || X509_up_ref(c->lsc_cert) != 1)
+        return NULL;
+    return c->lsc_cert;
 }
 
 /* Is the folder's .enc.sgn this configuration, signed by the node's
@@ -215,7 +226,7 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     c->devices_done++;
     if (ck_device_config_xml(ctx, d, &xml, &len, err) < 0)
         return -1;
-    X509 *recipient = encryption_recipient(d, ctx->mixed);
+    X509 *recipient = encryption_recipient(c, d, ctx->mixed);
     int rc = 0;
     if (recipient) {
         /* The configuration exists only encrypted: no plaintext copy in

@@ -577,6 +577,103 @@ static void test_capf_update_cost(void **state)
     tu_cluster_free(t);
 }
 
+/* The CAPF issuer and the node's CallManager signer are decoded once per
+ * handle and used while the store's certificate row and the key file stay
+ * the same (lib/cluster/unit_cache.c): a second CAPF session or device
+ * pass reads no key file; `set cert regen` of either unit is picked up on
+ * the next use, and a new CAPF-trust root too. */
+static void test_kept_keys(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_capf_issuer a, b;
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    size_t k = ck_cluster_keys_loaded(t->c);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &b, &err), 0);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k); /* no key file read again */
+    assert_ptr_equal(a.key, b.key);
+    X509 *old = X509_dup(a.cert);
+    ck_capf_issuer_clear(&a);
+    ck_capf_issuer_clear(&b);
+
+    /* set cert regen CAPF: the next session gets the new certificate and key. */
+    char warning[512];
+    assert_int_equal(ck_cluster_regen_cert(t->c, TU_PUB, "CAPF", NULL, warning, sizeof warning, &err), 0);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    assert_int_not_equal(X509_cmp(a.cert, old), 0);
+    assert_int_equal(X509_check_private_key(a.cert, a.key), 1);
+    ck_cert_row cr;
+    assert_int_equal(ck_store_get_cert(store_of(t), TU_PUB, "CAPF", &cr, &err), 0);
+    X509 *row = NULL;
+    assert_int_equal(ck_load_pem_mem(cr.pem, strlen(cr.pem), &row, NULL, false, &err), 0);
+    ck_cert_row_clear(&cr);
+    assert_int_equal(X509_cmp(a.cert, row), 0);
+    X509_free(row);
+    size_t roots = a.n_mic_roots;
+    ck_capf_issuer_clear(&a);
+
+    /* A new CAPF-trust root counts from the next session on. */
+    ck_cert_params p = {.cn = "Test MIC CA", .o = "Maker", .rsa_bits = 1024};
+    X509 *ca = NULL;
+    EVP_PKEY *cakey = NULL;
+    assert_int_equal(ck_cert_generate(&p, &ca, &cakey, &err), 0);
+    char *pem = ck_cert_to_pem(ca);
+    assert_int_equal(ck_cluster_import_trust(t->c, TU_PUB, "CAPF-trust", pem, "test MIC CA", &err), 0);
+    free(pem);
+    k = ck_cluster_keys_loaded(t->c);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    assert_int_equal(a.n_mic_roots, roots + 1);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k);
+    ck_capf_issuer_clear(&a);
+
+    /* The CallManager signer across device passes: a new LSC each time,
+     * a new .enc.sgn signed each time, the key read once. */
+    ck_device_add d = {.name = "SEP001122334477", .model = "8865", .profile = "encrypted", .encrypted_config = true};
+    assert_int_equal(ck_cluster_device_add(t->c, &d, &err), 0);
+    ck_cert_params lp = {.cn = "SEP001122334477", .o = "CAPF", .rsa_bits = 1024};
+    X509 *lsc[3] = {0};
+    EVP_PKEY *lkey[3] = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ck_cert_generate(&lp, &lsc[i], &lkey[i], &err), 0);
+    set_lsc(t, d.name, lsc[0]);
+    k = ck_cluster_keys_loaded(t->c);
+    set_lsc(t, d.name, lsc[1]);
+    size_t el = 0;
+    uint8_t *enc = tu_node_file(t, TU_PUB, "SEP001122334477.cnf.xml.enc.sgn", &el);
+    ck_tl_file *f = NULL;
+    assert_non_null(enc);
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    assert_int_equal(ck_encsgn_decrypt(f, lkey[1], &out, &ol, &err), 0); /* rewritten for the new LSC */
+    free(out);
+    ck_tl_free(f);
+    free(enc);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k);
+
+    /* set cert regen CallManager: the next file is signed with the new key. */
+    assert_int_equal(ck_cluster_regen_cert(t->c, TU_PUB, "CallManager", NULL, warning, sizeof warning, &err), 0);
+    set_lsc(t, d.name, lsc[2]);
+    X509 *cm = node_cm_cert(t, TU_PUB);
+    enc = tu_node_file(t, TU_PUB, "SEP001122334477.cnf.xml.enc.sgn", &el);
+    assert_non_null(enc);
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    assert_int_equal(ck_tl_verify_with(f, cm, &err), 0);
+    ck_tl_free(f);
+    free(enc);
+    X509_free(cm);
+    for (int i = 0; i < 3; i++) {
+        X509_free(lsc[i]);
+        EVP_PKEY_free(lkey[i]);
+    }
+    X509_free(ca);
+    EVP_PKEY_free(cakey);
+    X509_free(old);
+    tu_cluster_free(t);
+}
+
 int main(int argc, char **argv)
 {
     if (!tu_backend_from_args(argc, argv))
@@ -586,7 +683,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
-        cmocka_unit_test(test_capf_update_cost),
+        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_kept_keys),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
 }
