@@ -139,6 +139,7 @@ int ck_cluster_open_at(const ck_cluster_where *w, const char *who, ck_cluster **
         free(c);
         return -1;
     }
+    c->written_at = -1;
     *out = c;
     return 0;
 }
@@ -241,7 +242,10 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
      * committed state, and what an interrupted publish left is removed. */
     if (c->in_op && c->op_device[0] && ok && rc == 0) {
         const char *name = c->op_device;
+        /* Read before the pass reads anything (device_written.c). */
+        c->written_at = ck_store_change_counter(c->store);
         ck__materialize_devices_all_locked(c, &name, 1); /* nothing else changed */
+        c->written_at = -1;
     } else if (c->in_op) {
         ck__materialize_all_locked(c);
     }
@@ -572,6 +576,7 @@ static int cluster_in_new_folder(new_folder *f, const char *dir, ck_cluster **c,
         return folder_end(f, -1, err);
     }
     (*c)->lock_fd = -1;
+    (*c)->written_at = -1;
     return 0;
 }
 

@@ -379,6 +379,8 @@ int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *c
         rc = ck_store_get_device(c->store, names[i], &d, err);
         if (rc == 0)
             rc = one_device(c, node, &ctx, &d, &sg, &written, &removed, err);
+        if (rc == 0 && c->written_at >= 0)
+            ck__device_written(c, node, names[i], c->written_at);
         ck_device_row_clear(&d);
     }
     report_files(r, written, removed);

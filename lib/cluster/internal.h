@@ -49,6 +49,10 @@ struct ck_cluster {
      * (docs/benchmarks.md, "CAPF"). Cleared by ck__op_end. */
     char op_device[16];
     int64_t op_counter; /* the change counter when the operation began */
+    /* Set by ck__op_end between its commit and its device pass: the
+     * counter read after the commit, recorded with each device whose files
+     * that pass brought up to date (device_written.c); -1 otherwise. */
+    int64_t written_at;
     size_t devices_done; /* device rows materialized through this handle (a work measure) */
     /* Decoded once, used while unchanged (unit_cache.c, capf_cluster.c,
      * device_files.c); a handle is one thread's, so no lock. */
@@ -180,6 +184,11 @@ int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *c
  * run/, fsynced, renamed); *changed says whether it did (materialize.c). */
 CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
                                bool *changed, ck_err *err);
+/* The process's record of device files brought up to date right after
+ * its own commit, at change counter value counter (device_written.c);
+ * written_at: whether node's files of device were, for that value. */
+void ck__device_written(ck_cluster *c, const char *node, const char *device, int64_t counter);
+bool ck__device_written_at(ck_cluster *c, const char *node, const char *device, int64_t counter);
 /* The length of the device file name entry starts with
  * (SEP<12 hex>.cnf.xml, .cnf.xml.sgn or .cnf.xml.enc.sgn), 0 when it does
  * not start with one (device_files.c). */

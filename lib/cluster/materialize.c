@@ -252,7 +252,19 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
 int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
                                    ck_materialize_report *r, ck_err *err)
 {
-    return materialize_pass(c, node, d, r, err);
+    /* Devices whose files this process brought up to date after its own
+     * commit, with nothing committed since, are left as they are: why
+     * that is safe is in device_written.c. */
+    ck_device_changes left = {0};
+    int64_t now = ck_store_change_counter(c->store);
+    for (size_t i = 0; i < d->n; i++)
+        if (!ck__device_written_at(c, node, d->names[i], now))
+            memcpy(left.names[left.n++], d->names[i], sizeof left.names[0]);
+    if (!left.n) {
+        memset(r, 0, sizeof *r);
+        return 0;
+    }
+    return materialize_pass(c, node, &left, r, err);
 }
 
 size_t ck_cluster_devices_materialized(const ck_cluster *c)
