@@ -19,6 +19,18 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
+/* How device files are written: atomically (a rename: TFTP and phones see
+ * the old file or the new one, whole) but without fsync of the file or
+ * the folder. They are derived: the store's commit that they follow is
+ * durable, and every daemon start materializes the node (a full pass,
+ * before TFTP loads its cache: src/ctlkitd/cluster_node.c) and rebuilds
+ * any file that a crash left empty or partial, since a .cnf.xml is
+ * compared byte for byte and a .sgn or .enc.sgn must parse, match the
+ * configuration and verify. Two fsyncs per file were half of the kernel's
+ * share of an enrolment (docs/benchmarks.md, "CAPF"). Everything else
+ * (the CTL, ITLs, keys, devices.list) stays durable. */
+#define DERIVED CK_WRITE_NO_SYNC
+
 static const char *const device_suffixes[] = {".cnf.xml.enc.sgn", ".cnf.xml.sgn", ".cnf.xml"};
 
 size_t ck__device_file_base(const char *entry)
@@ -90,7 +102,7 @@ static int write_sgn(ck_cluster *c, const char *node, const ck_device_row *d, co
     size_t olen = 0;
     bool changed = false;
     int rc = ck_sgn_build((const uint8_t *)xml, len, &s, &o, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
     free(out);
@@ -195,7 +207,7 @@ static int write_encrypted(ck_cluster *c, const char *node, const ck_device_row 
         size_t olen = 0;
         bool changed = false;
         rc = ck_encsgn_build((const uint8_t *)xml, len, &s, &o, recipient, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, enc_name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, enc_name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
         free(out);
@@ -207,7 +219,7 @@ static int write_encrypted(ck_cluster *c, const char *node, const ck_device_row 
         size_t olen = 0;
         bool changed = false;
         rc = ck_sgn_build((const uint8_t *)stub, stub_len, &s, &o, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, sgn_name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, sgn_name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
         free(out);
@@ -241,7 +253,7 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     }
     snprintf(name, sizeof name, "%s.cnf.xml", d->name);
     bool changed = false;
-    if (ck__bring_file(c, node, name, (const uint8_t *)xml, len, &changed, err) < 0) {
+    if (ck__bring_file_flags(c, node, name, (const uint8_t *)xml, len, DERIVED, &changed, err) < 0) {
         free(xml);
         return -1;
     }

@@ -184,6 +184,10 @@ int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *c
  * run/, fsynced, renamed); *changed says whether it did (materialize.c). */
 CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
                                bool *changed, ck_err *err);
+/* The same with ck_write_file_staged_flags's flags (CK_WRITE_NO_SYNC for
+ * the derived device files, device_files.c). */
+CK_MUST_USE int ck__bring_file_flags(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
+                                     unsigned flags, bool *changed, ck_err *err);
 /* The process's record of device files brought up to date right after
  * its own commit, at change counter value counter (device_written.c);
  * written_at: whether node's files of device were, for that value. */
