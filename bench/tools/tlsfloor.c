@@ -23,7 +23,15 @@
  * AUTH_RESPONSE 40 in, KEY_GENERATE_REQUEST 20 out, an RSA-2048
  * KEY_GENERATE_RESPONSE 306 in, STORE_CERTIFICATE_REQUEST 1,000 out,
  * STORE_CERTIFICATE_RESPONSE 12 in, END_SESSION 12 out) and one RSA-2048
- * signature (SHA-256, PKCS#1 v1.5) with the server's key: the LSC. */
+ * signature (SHA-256, PKCS#1 v1.5) with the server's key: the LSC.
+ *
+ *   tlsfloor --capf-sgn KEY_AND_CERT.pem [N [PROFILE ...]]
+ *
+ * --capf plus the two signatures an enrolment on an encrypted-config
+ * profile also needs (the phone's new SEP<MAC>.cnf.xml.enc.sgn and its stub
+ * .cnf.xml.sgn: RSA-2048, SHA-1, PKCS#1 v1.5, made with the node's
+ * CallManager key; timed here with the given key, of the same size). An
+ * informational floor: issue 12's floor is --capf's. */
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -97,13 +105,15 @@ static int pass_msg(SSL *from, SSL *to, int n, bool server_writes, double *spent
     return got == n ? 0 : -1;
 }
 
-static int sign_once(double *spent)
+static int config_signatures; /* --capf-sgn: 2 more per connection */
+
+static int sign_once(const EVP_MD *alg, double *spent)
 {
     unsigned char tbs[1000] = {1}, sig[512];
     size_t siglen = sizeof sig;
     double t0 = cpu();
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, sign_key) == 1 &&
+    int ok = md && EVP_DigestSignInit(md, NULL, alg, NULL, sign_key) == 1 &&
              EVP_DigestSign(md, sig, &siglen, tbs, sizeof tbs) == 1;
     EVP_MD_CTX_free(md);
     *spent += cpu() - t0;
@@ -143,7 +153,9 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
         for (const int *m = exchange; ok && *m; m++)
             ok = pass_msg(*m > 0 ? C : S, *m > 0 ? S : C, abs(*m), *m < 0, &spent) == 0;
         if (ok && sign_key)
-            ok = sign_once(&spent) == 0;
+            ok = sign_once(EVP_sha256(), &spent) == 0;
+        for (int k = 0; ok && k < config_signatures; k++)
+            ok = sign_once(EVP_sha1(), &spent) == 0;
         if (!ok) {
             SSL_free(S);
             SSL_free(C);
@@ -163,13 +175,14 @@ static double run(SSL_CTX *s, int maxv, const char *ciphers, int n, char *what, 
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--capf") == 0) {
+    if (argc > 1 && (strcmp(argv[1], "--capf") == 0 || strcmp(argv[1], "--capf-sgn") == 0)) {
         exchange = capf_exchange;
+        config_signatures = strcmp(argv[1], "--capf-sgn") == 0 ? 2 : 0;
         argv++;
         argc--;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: tlsfloor [--capf] KEY_AND_CERT.pem [N [PROFILE ...]]\n");
+        fprintf(stderr, "usage: tlsfloor [--capf|--capf-sgn] KEY_AND_CERT.pem [N [PROFILE ...]]\n");
         return 2;
     }
     if (exchange == capf_exchange) {

@@ -229,6 +229,10 @@ int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_dev
 /* How many device rows materializing through c has built the files of
  * (checked, rewritten or not): a work measure for tests and benchmarks. */
 size_t ck_cluster_devices_materialized(const ck_cluster *c);
+/* How many private keys this handle has read from their files: a handle
+ * keeps a unit's certificate and key decoded while the store's row and the
+ * key file stay the same (a work measure for tests and benchmarks). */
+size_t ck_cluster_keys_loaded(const ck_cluster *c);
 /* Records in the store what node's TFTP folder now serves (CTLFile.tlv,
  * ITLFile.tlv: version, MD5, SHA-1, since when), writing only the rows
  * that changed; changed (may be NULL) gets how many. The node's daemon

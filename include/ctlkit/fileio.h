@@ -33,6 +33,20 @@ CK_MUST_USE int ck_write_file_temp(const char *path, const void *data, size_t le
  * folder outside a served one, on the same filesystem as path); the test
  * hook still matches path, the file the bytes are meant for. */
 CK_MUST_USE int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err);
+/* Options of the _flags forms below (0: the same as the plain forms). */
+enum {
+    /* No fsync of the file (and, for the atomic form, of its folder):
+     * readers still see the old or the new file whole, but after a crash
+     * the new name may hold an empty or partial file. Only for files that
+     * are derived again from a durable source before anyone reads them
+     * after a restart (a node's device configuration files, rebuilt from
+     * the store at every daemon start: lib/cluster/device_files.c). */
+    CK_WRITE_NO_SYNC = 1u << 0,
+};
+CK_MUST_USE int ck_write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,
+                                           ck_err *err);
+CK_MUST_USE int ck_write_file_staged_flags(const char *path, const char *tmp, const void *data, size_t len, mode_t mode,
+                                           unsigned flags, ck_err *err);
 void ck_fsync_dir_of(const char *path);
 /* mkdir -p with a mode for the last component: made, it gets mode exactly;
  * already there, it keeps its mode less the bits mode does not grant (never

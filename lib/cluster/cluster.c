@@ -139,6 +139,7 @@ int ck_cluster_open_at(const ck_cluster_where *w, const char *who, ck_cluster **
         free(c);
         return -1;
     }
+    c->written_at = -1;
     *out = c;
     return 0;
 }
@@ -157,6 +158,13 @@ void ck_cluster_close(ck_cluster *c)
         close(c->lock_fd);
     ck__staged_discard(c);
     ck_store_close(c->store);
+    ck__unit_cache_clear(c);
+    for (size_t i = 0; i < c->n_capf_roots; i++)
+        X509_free(c->capf_roots[i]);
+    free(c->capf_roots);
+    free(c->capf_roots_pem);
+    free(c->lsc_pem);
+    X509_free(c->lsc_cert);
     free(c);
 }
 
@@ -234,7 +242,10 @@ int ck__op_end(ck_cluster *c, bool ok, ck_err *err)
      * committed state, and what an interrupted publish left is removed. */
     if (c->in_op && c->op_device[0] && ok && rc == 0) {
         const char *name = c->op_device;
+        /* Read before the pass reads anything (device_written.c). */
+        c->written_at = ck_store_change_counter(c->store);
         ck__materialize_here_locked(c, &name, 1); /* nothing else changed */
+        c->written_at = -1;
     } else if (c->in_op) {
         ck__materialize_here_locked(c, NULL, 0);
     }
@@ -281,44 +292,6 @@ int ck__require_publisher(ck_cluster *c, const char *node, const char *command, 
     default:
         return -1; /* err says why */
     }
-}
-
-int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err)
-{
-    ck_cert_row row;
-    if (ck_store_get_cert(c->store, node, unit, &row, err) < 0)
-        return -1;
-    int rc = ck_load_pem_mem(row.pem, strlen(row.pem), cert, NULL, false, err);
-    ck_cert_row_clear(&row);
-    if (rc < 0 || !key)
-        return rc;
-    if (ck__require_here(c, node, "signing", err) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        return -1;
-    }
-    char path[PATH_MAX];
-    ck_cluster_key_path(c, node, unit, path, sizeof path);
-    X509 *key_cert = NULL;
-    if (ck_load_key_pem(path, CK_KEY_PRIVATE_DIR, &key_cert, key, NULL, 0, err) < 0) {
-        X509_free(*cert);
-        *cert = NULL;
-        if (err && err->code == CK_ENOTFOUND)
-            return ck_fail(err, CK_ENOTFOUND, "%s: the %s private key is not on this node (%s)", node, unit, path);
-        return -1;
-    }
-    /* The key file must belong to the certificate the cluster publishes. */
-    if (X509_check_private_key(*cert, *key) != 1) {
-        X509_free(key_cert);
-        X509_free(*cert);
-        EVP_PKEY_free(*key);
-        *cert = NULL;
-        *key = NULL;
-        return ck_fail(err, CK_ESTATE, "%s: the %s key on disk does not match the certificate in the database", node,
-                       unit);
-    }
-    X509_free(key_cert);
-    return 0;
 }
 
 static void unit_cn(const ck_node *n, const char *unit, X509 *seed, char *out, size_t outsz)
@@ -603,6 +576,7 @@ static int cluster_in_new_folder(new_folder *f, const char *dir, ck_cluster **c,
         return folder_end(f, -1, err);
     }
     (*c)->lock_fd = -1;
+    (*c)->written_at = -1;
     return 0;
 }
 

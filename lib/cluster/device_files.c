@@ -19,6 +19,18 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
+/* How device files are written: atomically (a rename: TFTP and phones see
+ * the old file or the new one, whole) but without fsync of the file or
+ * the folder. They are derived: the store's commit that they follow is
+ * durable, and every daemon start materializes the node (a full pass,
+ * before TFTP loads its cache: src/ctlkitd/cluster_node.c) and rebuilds
+ * any file that a crash left empty or partial, since a .cnf.xml is
+ * compared byte for byte and a .sgn or .enc.sgn must parse, match the
+ * configuration and verify. Two fsyncs per file were half of the kernel's
+ * share of an enrolment (docs/benchmarks.md, "CAPF"). Everything else
+ * (the CTL, ITLs, keys, devices.list) stays durable. */
+#define DERIVED CK_WRITE_NO_SYNC
+
 static const char *const device_suffixes[] = {".cnf.xml.enc.sgn", ".cnf.xml.sgn", ".cnf.xml"};
 
 size_t ck__device_file_base(const char *entry)
@@ -90,7 +102,7 @@ static int write_sgn(ck_cluster *c, const char *node, const ck_device_row *d, co
     size_t olen = 0;
     bool changed = false;
     int rc = ck_sgn_build((const uint8_t *)xml, len, &s, &o, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
     free(out);
@@ -112,19 +124,30 @@ static bool remove_file(ck_cluster *c, const char *node, const char *name)
  * on, unlike CUCM). An EC LSC cannot carry a wrapped AES key (no phone or
  * tool knows how), so such a phone keeps the signed full configuration
  * (docs/phones-capf.md). */
-static X509 *encryption_recipient(const ck_device_row *d, bool mixed)
+static X509 *encryption_recipient(ck_cluster *c, const ck_device_row *d, bool mixed)
 {
     if (!mixed || !d->encrypted_config || strcmp(d->profile, "encrypted") != 0 || !d->lsc_pem)
         return NULL;
-    X509 *cert = NULL;
-    if (ck_load_pem_mem(d->lsc_pem, strlen(d->lsc_pem), &cert, NULL, false, NULL) < 0)
-        return NULL;
-    EVP_PKEY *pub = X509_get0_pubkey(cert);
-    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
-        X509_free(cert);
-        return NULL;
+    /* The handle keeps the last LSC decoded: the same device's files are
+     * often built again for the same certificate (one pass per node
+     * here, a watcher's check after a CAPF worker's). Same text, same
+     * certificate. */
+    if (!c->lsc_pem || strcmp(c->lsc_pem, d->lsc_pem) != 0) {
+        X509 *cert = NULL;
+        char *pem = strdup(d->lsc_pem);
+        if (!pem || ck_load_pem_mem(d->lsc_pem, strlen(d->lsc_pem), &cert, NULL, false, NULL) < 0) {
+            free(pem);
+            return NULL;
+        }
+        free(c->lsc_pem);
+        X509_free(c->lsc_cert);
+        c->lsc_pem = pem;
+        c->lsc_cert = cert;
     }
-    return cert;
+    EVP_PKEY *pub = X509_get0_pubkey(c->lsc_cert);
+    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || X509_up_ref(c->lsc_cert) != 1)
+        return NULL;
+    return c->lsc_cert;
 }
 
 /* Is the folder's .enc.sgn this configuration, signed by the node's
@@ -184,7 +207,7 @@ static int write_encrypted(ck_cluster *c, const char *node, const ck_device_row 
         size_t olen = 0;
         bool changed = false;
         rc = ck_encsgn_build((const uint8_t *)xml, len, &s, &o, recipient, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, enc_name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, enc_name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
         free(out);
@@ -196,7 +219,7 @@ static int write_encrypted(ck_cluster *c, const char *node, const ck_device_row 
         size_t olen = 0;
         bool changed = false;
         rc = ck_sgn_build((const uint8_t *)stub, stub_len, &s, &o, &out, &olen, err) == 0 &&
-                     ck__bring_file(c, node, sgn_name, out, olen, &changed, err) == 0
+                     ck__bring_file_flags(c, node, sgn_name, out, olen, DERIVED, &changed, err) == 0
                  ? 0
                  : -1;
         free(out);
@@ -215,7 +238,7 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     c->devices_done++;
     if (ck_device_config_xml(ctx, d, &xml, &len, err) < 0)
         return -1;
-    X509 *recipient = encryption_recipient(d, ctx->mixed);
+    X509 *recipient = encryption_recipient(c, d, ctx->mixed);
     int rc = 0;
     if (recipient) {
         /* The configuration exists only encrypted: no plaintext copy in
@@ -230,7 +253,7 @@ static int one_device(ck_cluster *c, const char *node, const ck_device_config_ct
     }
     snprintf(name, sizeof name, "%s.cnf.xml", d->name);
     bool changed = false;
-    if (ck__bring_file(c, node, name, (const uint8_t *)xml, len, &changed, err) < 0) {
+    if (ck__bring_file_flags(c, node, name, (const uint8_t *)xml, len, DERIVED, &changed, err) < 0) {
         free(xml);
         return -1;
     }
@@ -368,6 +391,8 @@ int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *c
         rc = ck_store_get_device(c->store, names[i], &d, err);
         if (rc == 0)
             rc = one_device(c, node, &ctx, &d, &sg, &written, &removed, err);
+        if (rc == 0 && c->written_at >= 0)
+            ck__device_written(c, node, names[i], c->written_at);
         ck_device_row_clear(&d);
     }
     report_files(r, written, removed);

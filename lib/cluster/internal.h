@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -15,6 +16,19 @@ typedef struct staged_file {
     char dest[PATH_MAX];
     char tmp[PATH_MAX];
 } staged_file;
+
+/* A unit's certificate and key kept decoded across operations
+ * (unit_cache.c): valid while the store's row is pem and the key file is
+ * the file stat'ed as key_st. */
+typedef struct ck__unit_slot {
+    char node[64], unit[32];
+    char *pem;        /* the certificate row it was decoded from; NULL: empty slot */
+    X509 *cert;
+    EVP_PKEY *key;    /* NULL until a caller needed it */
+    unsigned key_flags;
+    struct stat key_st;
+} ck__unit_slot;
+#define CK__UNIT_SLOTS 4
 
 struct ck_cluster {
     char dir[PATH_MAX];      /* the cluster folder; "" across hosts */
@@ -35,7 +49,22 @@ struct ck_cluster {
      * (docs/benchmarks.md, "CAPF"). Cleared by ck__op_end. */
     char op_device[16];
     int64_t op_counter; /* the change counter when the operation began */
+    /* Set by ck__op_end between its commit and its device pass: the
+     * counter read after the commit, recorded with each device whose files
+     * that pass brought up to date (device_written.c); -1 otherwise. */
+    int64_t written_at;
     size_t devices_done; /* device rows materialized through this handle (a work measure) */
+    /* Decoded once, used while unchanged (unit_cache.c, capf_cluster.c,
+     * device_files.c); a handle is one thread's, so no lock. */
+    ck__unit_slot units[CK__UNIT_SLOTS];
+    unsigned unit_next;     /* the slot to reuse when all are taken */
+    size_t keys_loaded;     /* private keys read from their files (a work measure) */
+    char *capf_roots_pem;   /* the CAPF-trust rows' PEM texts the roots below were decoded from */
+    size_t capf_roots_len;
+    X509 **capf_roots;
+    size_t n_capf_roots;
+    char *lsc_pem;          /* the last LSC an encrypted configuration was built for */
+    X509 *lsc_cert;
 };
 
 /* A changing operation: the cluster lock (flock, so that two admins'
@@ -71,6 +100,14 @@ CK_MUST_USE int ck__audit(ck_cluster *c, ck_err *err, const char *node, const ch
 /* Loads a node's certificate from the store and (when key is not NULL) its
  * private key from the node's key directory, checking the key file's mode. */
 CK_MUST_USE int ck__load_unit(ck_cluster *c, const char *node, const char *unit, X509 **cert, EVP_PKEY **key, ck_err *err);
+/* The same with the key file checked by key_flags (ck_load_key_pem's
+ * CK_KEY_*; ck__load_unit: CK_KEY_PRIVATE_DIR). Both hand out references
+ * to copies kept in c while the row and the key file stay the same
+ * (unit_cache.c): the caller frees them as its own. */
+CK_MUST_USE int ck__load_unit_flags(ck_cluster *c, const char *node, const char *unit, unsigned key_flags, X509 **cert,
+                                    EVP_PKEY **key, ck_err *err);
+/* Frees what c keeps decoded (keys wiped by OpenSSL's free). */
+void ck__unit_cache_clear(ck_cluster *c);
 /* Creates a new key and certificate for a unit, shaped as CUCM's (name,
  * extensions, validity), signed with digest ("sha1" or "sha256"; NULL:
  * sha256), and stores both (key file 0600, certificate in the store),
@@ -154,6 +191,15 @@ int ck__materialize_named_devices(ck_cluster *c, const char *node, const char *c
  * run/, fsynced, renamed); *changed says whether it did (materialize.c). */
 CK_MUST_USE int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
                                bool *changed, ck_err *err);
+/* The same with ck_write_file_staged_flags's flags (CK_WRITE_NO_SYNC for
+ * the derived device files, device_files.c). */
+CK_MUST_USE int ck__bring_file_flags(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
+                                     unsigned flags, bool *changed, ck_err *err);
+/* The process's record of device files brought up to date right after
+ * its own commit, at change counter value counter (device_written.c);
+ * written_at: whether node's files of device were, for that value. */
+void ck__device_written(ck_cluster *c, const char *node, const char *device, int64_t counter);
+bool ck__device_written_at(ck_cluster *c, const char *node, const char *device, int64_t counter);
 /* The length of the device file name entry starts with
  * (SEP<12 hex>.cnf.xml, .cnf.xml.sgn or .cnf.xml.enc.sgn), 0 when it does
  * not start with one (device_files.c). */

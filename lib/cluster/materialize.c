@@ -74,6 +74,12 @@ void ck__materialize_note(ck_materialize_report *r, const char *fmt, ...)
 int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len, bool *changed,
                    ck_err *err)
 {
+    return ck__bring_file_flags(c, node, name, data, len, 0, changed, err);
+}
+
+int ck__bring_file_flags(ck_cluster *c, const char *node, const char *name, const uint8_t *data, size_t len,
+                         unsigned flags, bool *changed, ck_err *err)
+{
     char path[PATH_MAX];
     ck_cluster_node_path(c, node, "tftp", name, path, sizeof path);
     uint8_t *disk = NULL;
@@ -86,7 +92,7 @@ int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint
     char tmp[PATH_MAX], run[PATH_MAX];
     ck__stage_path(c, node, name, tmp, sizeof tmp);
     ck_cluster_node_path(c, node, "run", NULL, run, sizeof run);
-    if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged(path, tmp, data, len, 0644, err) < 0)
+    if (ck_mkdirs(run, 0755, err) < 0 || ck_write_file_staged_flags(path, tmp, data, len, 0644, flags, err) < 0)
         return -1;
     ck__test_kill_point("materialize-staged");
     if (rename(tmp, path) < 0) {
@@ -95,7 +101,8 @@ int ck__bring_file(ck_cluster *c, const char *node, const char *name, const uint
         return ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(e));
     }
     ck__test_kill_point("materialize-renamed");
-    ck_fsync_dir_of(path);
+    if (!(flags & CK_WRITE_NO_SYNC))
+        ck_fsync_dir_of(path);
     *changed = true;
     return 0;
 }
@@ -260,7 +267,19 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
 int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
                                    ck_materialize_report *r, ck_err *err)
 {
-    return materialize_pass(c, node, d, r, err);
+    /* Devices whose files this process brought up to date after its own
+     * commit, with nothing committed since, are left as they are: why
+     * that is safe is in device_written.c. */
+    ck_device_changes left = {0};
+    int64_t now = ck_store_change_counter(c->store);
+    for (size_t i = 0; i < d->n; i++)
+        if (!ck__device_written_at(c, node, d->names[i], now))
+            memcpy(left.names[left.n++], d->names[i], sizeof left.names[0]);
+    if (!left.n) {
+        memset(r, 0, sizeof *r);
+        return 0;
+    }
+    return materialize_pass(c, node, &left, r, err);
 }
 
 size_t ck_cluster_devices_materialized(const ck_cluster *c)

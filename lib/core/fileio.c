@@ -96,6 +96,12 @@ int ck_write_file_temp(const char *path, const void *data, size_t len, mode_t mo
 
 int ck_write_file_staged(const char *path, const char *tmp, const void *data, size_t len, mode_t mode, ck_err *err)
 {
+    return ck_write_file_staged_flags(path, tmp, data, len, mode, 0, err);
+}
+
+int ck_write_file_staged_flags(const char *path, const char *tmp, const void *data, size_t len, mode_t mode,
+                               unsigned flags, ck_err *err)
+{
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return ck_fail(err, CK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
@@ -115,7 +121,7 @@ int ck_write_file_staged(const char *path, const char *tmp, const void *data, si
             goto fail;
         done += (size_t)w;
     }
-    if (fsync(fd) < 0)
+    if (!(flags & CK_WRITE_NO_SYNC) && fsync(fd) < 0)
         goto fail;
     if (close(fd) < 0) {
         fd = -1;
@@ -141,10 +147,13 @@ void ck_fsync_dir_of(const char *path)
     }
 }
 
-int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err)
+int ck_write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,
+                               ck_err *err)
 {
     char tmp[PATH_MAX];
-    if (ck_write_file_temp(path, data, len, mode, tmp, sizeof tmp, err) < 0)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return ck_fail(err, CK_EINVAL, "%s: path too long", path);
+    if (ck_write_file_staged_flags(path, tmp, data, len, mode, flags, err) < 0)
         return -1;
     if (rename(tmp, path) < 0) {
         int e = errno;
@@ -152,8 +161,14 @@ int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         return ck_fail(err, CK_EIO, "%s: cannot replace: %s", path, strerror(e));
     }
     /* The rename itself must reach the disk before we call it written. */
-    ck_fsync_dir_of(path);
+    if (!(flags & CK_WRITE_NO_SYNC))
+        ck_fsync_dir_of(path);
     return 0;
+}
+
+int ck_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ck_err *err)
+{
+    return ck_write_file_atomic_flags(path, data, len, mode, 0, err);
 }
 
 int ck_mkdirs(const char *path, mode_t mode, ck_err *err)

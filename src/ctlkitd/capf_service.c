@@ -125,8 +125,11 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
         dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
         return -1;
     }
-    /* Read per session: a regenerated CAPF certificate (set cert regen
-     * CAPF) or a new CAPF-trust root counts from the next phone on. */
+    /* Asked per session: a regenerated CAPF certificate (set cert regen
+     * CAPF) or a new CAPF-trust root counts from the next phone on. The
+     * worker's handle keeps them decoded while the store's rows and the
+     * key file stay the same (lib/cluster/unit_cache.c): the session gets
+     * references, freed (the key wiped with its last one) in on_close. */
     if (!cc->have_issuer) {
         if (ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
             dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
@@ -404,7 +407,7 @@ static int capf_start(void *svc, daemon_ctx *d, ck_err *err)
 static void capf_reload(void *svc, daemon_ctx *d)
 {
     (void)svc;
-    (void)d; /* the CAPF certificate and the devices are read per session */
+    (void)d; /* the CAPF certificate and the devices are checked per session */
 }
 
 static void capf_stats(void *svc, char *buf, size_t len) { capf_service_stats(svc, buf, len); }

@@ -564,16 +564,127 @@ static void test_capf_update_cost(void **state)
     assert_true(ck_cluster_device_changes_since(t->c, seen, now2, &d));
     assert_int_equal(d.n, 2);
     ck_materialize_report r;
+    /* The watcher of this same process: the device whose files this
+     * process wrote after its commit at the current counter is skipped
+     * (lib/cluster/device_written.c); the first one was written at an
+     * older value and is checked. */
+    work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 1);
+    assert_int_equal(r.n, 0); /* already up to date */
+    /* Anything committed since (here a parameter): both are checked, and
+     * a file removed by hand comes back. */
+    assert_int_equal(ck_store_set_param(store_of(t), "CAPFPhonePort", "3804", &err), 0);
+    char gone[PATH_MAX];
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", "SEP000000000001.cnf.xml", gone, sizeof gone);
+    assert_int_equal(unlink(gone), 0);
     work = ck_cluster_devices_materialized(t->c);
     assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
     assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 2);
-    assert_int_equal(r.n, 0); /* already up to date */
+    assert_int_equal(access(gone, F_OK), 0);
 
     /* Any other change: the full pass. */
     assert_int_equal(ck_cluster_device_template_set(t->c, NULL, &err), 0);
     int64_t now3 = ck_store_change_counter(store_of(t));
     assert_false(ck_cluster_device_changes_since(t->c, seen, now3, &d));
     assert_false(ck_cluster_device_changes_since(t->c, now2, now3, &d));
+    tu_cluster_free(t);
+}
+
+/* The CAPF issuer and the node's CallManager signer are decoded once per
+ * handle and used while the store's certificate row and the key file stay
+ * the same (lib/cluster/unit_cache.c): a second CAPF session or device
+ * pass reads no key file; `set cert regen` of either unit is picked up on
+ * the next use, and a new CAPF-trust root too. */
+static void test_kept_keys(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_capf_issuer a, b;
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    size_t k = ck_cluster_keys_loaded(t->c);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &b, &err), 0);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k); /* no key file read again */
+    assert_ptr_equal(a.key, b.key);
+    X509 *old = X509_dup(a.cert);
+    ck_capf_issuer_clear(&a);
+    ck_capf_issuer_clear(&b);
+
+    /* set cert regen CAPF: the next session gets the new certificate and key. */
+    char warning[512];
+    assert_int_equal(ck_cluster_regen_cert(t->c, TU_PUB, "CAPF", NULL, warning, sizeof warning, &err), 0);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    assert_int_not_equal(X509_cmp(a.cert, old), 0);
+    assert_int_equal(X509_check_private_key(a.cert, a.key), 1);
+    ck_cert_row cr;
+    assert_int_equal(ck_store_get_cert(store_of(t), TU_PUB, "CAPF", &cr, &err), 0);
+    X509 *row = NULL;
+    assert_int_equal(ck_load_pem_mem(cr.pem, strlen(cr.pem), &row, NULL, false, &err), 0);
+    ck_cert_row_clear(&cr);
+    assert_int_equal(X509_cmp(a.cert, row), 0);
+    X509_free(row);
+    size_t roots = a.n_mic_roots;
+    ck_capf_issuer_clear(&a);
+
+    /* A new CAPF-trust root counts from the next session on. */
+    ck_cert_params p = {.cn = "Test MIC CA", .o = "Maker", .rsa_bits = 1024};
+    X509 *ca = NULL;
+    EVP_PKEY *cakey = NULL;
+    assert_int_equal(ck_cert_generate(&p, &ca, &cakey, &err), 0);
+    char *pem = ck_cert_to_pem(ca);
+    assert_int_equal(ck_cluster_import_trust(t->c, TU_PUB, "CAPF-trust", pem, "test MIC CA", &err), 0);
+    free(pem);
+    k = ck_cluster_keys_loaded(t->c);
+    assert_int_equal(ck_cluster_capf_issuer(t->c, TU_PUB, 0, &a, &err), 0);
+    assert_int_equal(a.n_mic_roots, roots + 1);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k);
+    ck_capf_issuer_clear(&a);
+
+    /* The CallManager signer across device passes: a new LSC each time,
+     * a new .enc.sgn signed each time, the key read once. */
+    ck_device_add d = {.name = "SEP001122334477", .model = "8865", .profile = "encrypted", .encrypted_config = true};
+    assert_int_equal(ck_cluster_device_add(t->c, &d, &err), 0);
+    ck_cert_params lp = {.cn = "SEP001122334477", .o = "CAPF", .rsa_bits = 1024};
+    X509 *lsc[3] = {0};
+    EVP_PKEY *lkey[3] = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ck_cert_generate(&lp, &lsc[i], &lkey[i], &err), 0);
+    set_lsc(t, d.name, lsc[0]);
+    k = ck_cluster_keys_loaded(t->c);
+    set_lsc(t, d.name, lsc[1]);
+    size_t el = 0;
+    uint8_t *enc = tu_node_file(t, TU_PUB, "SEP001122334477.cnf.xml.enc.sgn", &el);
+    ck_tl_file *f = NULL;
+    assert_non_null(enc);
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    assert_int_equal(ck_encsgn_decrypt(f, lkey[1], &out, &ol, &err), 0); /* rewritten for the new LSC */
+    free(out);
+    ck_tl_free(f);
+    free(enc);
+    assert_int_equal(ck_cluster_keys_loaded(t->c), k);
+
+    /* set cert regen CallManager: the next file is signed with the new key. */
+    assert_int_equal(ck_cluster_regen_cert(t->c, TU_PUB, "CallManager", NULL, warning, sizeof warning, &err), 0);
+    set_lsc(t, d.name, lsc[2]);
+    X509 *cm = node_cm_cert(t, TU_PUB);
+    enc = tu_node_file(t, TU_PUB, "SEP001122334477.cnf.xml.enc.sgn", &el);
+    assert_non_null(enc);
+    assert_int_equal(ck_sgn_parse(enc, el, &f, &err), 0);
+    assert_int_equal(ck_tl_verify_with(f, cm, &err), 0);
+    ck_tl_free(f);
+    free(enc);
+    X509_free(cm);
+    for (int i = 0; i < 3; i++) {
+        X509_free(lsc[i]);
+        EVP_PKEY_free(lkey[i]);
+    }
+    X509_free(ca);
+    EVP_PKEY_free(cakey);
+    X509_free(old);
     tu_cluster_free(t);
 }
 
@@ -586,7 +697,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
-        cmocka_unit_test(test_capf_update_cost),
+        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_kept_keys),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
 }
