@@ -213,8 +213,8 @@ int main(int argc, char **argv)
     if (!secure_heap)
         fprintf(stderr, "ctlkit-web: warning: OpenSSL's secure heap is not available (RLIMIT_MEMLOCK?): the TLS key "
                         "is on the ordinary heap\n");
-    if (dropped_to)
-        printf("ctlkit-web: running as %s\n", dropped_to);
+    if (dropped_to) /* stderr: the first line on stdout is "serving" (tests/web/webtest.py reads it) */
+        fprintf(stderr, "ctlkit-web: running as %s\n", dropped_to);
     printf("ctlkit-web: serving %s on https://%s/\n", ck_cluster_name(w.c), listen);
     fflush(stdout);
     event_base_dispatch(w.base);
