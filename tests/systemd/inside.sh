@@ -196,7 +196,7 @@ web_get() {
     timeout 10 openssl s_client -quiet -connect "$ADDR:443" 2>/dev/null | head -n 1 | tr -d '\r'
 }
 v=$(web_get /login)
-[[ $v == "HTTP/1.1 200"* ]] && pass web-login-200 || fail web-login-200 "GET https://$ADDR:443/login: ${v:-no answer}"
+[[ $v == "HTTP/1."[01]" 200"* ]] && pass web-login-200 || fail web-login-200 "GET https://$ADDR:443/login: ${v:-no answer}"
 journalctl -u "$WUNIT" -b --no-pager >"$W/web-journal.txt"
 grep -Eiq 'SIGSYS|seccomp: system call|status=31' "$W/web-journal.txt" &&
   fail web-no-seccomp-kill "$(grep -Ei 'SIGSYS|seccomp|status=31' "$W/web-journal.txt" | head -n 2 | tr '\n' ' ')" ||
