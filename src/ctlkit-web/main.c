@@ -13,6 +13,7 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
+#include "ctlkit/x509.h"
 #include "login.h"
 #include "privdrop.h"
 #include "rehearsal.h"
@@ -58,13 +59,20 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The TLS key is read as root (the publisher's keys/ folder is root's,
- * docs/installing.md) and held in memory; every other file as the account
- * the server will become. */
+ * docs/installing.md) and kept in memory, with the other keys of this
+ * host's node folders for the rehearsals; every other file is opened as
+ * the account the server will become. */
 static SSL_CTX *load_tls(web *w, const privdrop_config *priv, const char *cert, const char *key, ck_err *err)
 {
     if (privdrop_files_as(priv, false, err) < 0)
         return NULL;
     SSL_CTX *ctx = web_tls_new(w->c, cert, key, err);
+    /* A rehearsal copies this host's node folders, keys/ included, which
+     * will be closed to the account: it gets the keys held now. */
+    if (ctx && privdrop_switches(priv) && ck_cluster_hold_keys_here(w->c, err) < 0) {
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+    }
     if (privdrop_files_as(priv, true, ctx ? err : NULL) < 0) {
         SSL_CTX_free(ctx);
         return NULL;
@@ -231,6 +239,7 @@ out:
     web_sessions_free(w.sessions);
     ck_pv_guard_free(w.guard);
     SSL_CTX_free(w.tls);
+    ck_key_hold_end(); /* the held keys: OpenSSL wipes their numbers */
     ck_cluster_close(w.c);
     return rc;
 }
