@@ -133,6 +133,12 @@ void ck_cluster_pid_path(const ck_cluster *c, const char *node, char *out, size_
  * was regenerated: only a restart with the right to read can load the new
  * key), 0 when every held key is current, -1 when the store cannot say. */
 int ck_cluster_held_key_changed(ck_cluster *c, const char *node, const char **unit, ck_err *err);
+/* For a process about to lose the right to read keys/ (ctlkit-web leaving
+ * root): holds in memory (ck_key_hold_start) every unit's key of the node
+ * folders on this host, so that a rehearsal's throw-away copy can still
+ * have them. Keys that cannot be read are skipped. -1 when the store
+ * cannot list the nodes. */
+int ck_cluster_hold_keys_here(ck_cluster *c, ck_err *err);
 
 /* Decisions that both the library's operations and the programs need,
  * made here once; a program maps the reason to CUCM's words. */

@@ -2,19 +2,45 @@
  * in the cluster since it was read? A daemon that left root cannot read the
  * new key file, so it must know to restart (docs/installing.md). */
 #include <limits.h>
+#include <stdlib.h>
 
 #include <openssl/x509.h>
 
+#include "ctlkit/store.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
 
+static const char *const held_units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+
+int ck_cluster_hold_keys_here(ck_cluster *c, ck_err *err)
+{
+    ck_node *nodes = NULL;
+    size_t n = 0;
+    if (ck_store_list_nodes(ck_cluster_store(c), &nodes, &n, err) < 0)
+        return -1;
+    ck_key_hold_start();
+    for (size_t i = 0; i < n; i++) {
+        if (!ck_cluster_node_here(c, nodes[i].name))
+            continue;
+        for (size_t u = 0; u < sizeof held_units / sizeof held_units[0]; u++) {
+            char path[PATH_MAX];
+            ck_cluster_key_path(c, nodes[i].name, held_units[u], path, sizeof path);
+            /* A key that cannot be read now (missing, refused) is not held:
+             * what needs it later says so. */
+            CK_IGNORE(ck_key_hold_load(path, 0, NULL));
+        }
+    }
+    free(nodes);
+    return 0;
+}
+
 int ck_cluster_held_key_changed(ck_cluster *c, const char *node, const char **unit, ck_err *err)
 {
-    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+    const char *const *units = held_units;
     *unit = NULL;
     if (!ck_key_holding())
         return 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < sizeof held_units / sizeof held_units[0]; i++) {
         char path[PATH_MAX];
         ck_cluster_key_path(c, node, units[i], path, sizeof path);
         EVP_PKEY *key = ck_key_held_unreadable(path);

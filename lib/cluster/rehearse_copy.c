@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../x509/internal.h"
 #include "ctlkit/fileio.h"
+#include "ctlkit/x509.h"
 #include "internal.h"
 #include "rehearse_internal.h"
 
@@ -111,14 +113,43 @@ void ck__rh_copy_remove(ck__rh_copy *cp)
     }
 }
 
+/* keys/ refused to a process that left root (ctlkit-web) but whose keys
+ * it holds in memory (ck_cluster_hold_keys_here): the copy gets those. */
+static int copy_held_keys(ck_cluster *real, const char *node, const char *dst, ck_err *err)
+{
+    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+    if (ck_mkdirs(dst, 0700, err) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        char path[PATH_MAX], to[PATH_MAX + 80];
+        X509 *cert = NULL;
+        EVP_PKEY *key = NULL;
+        ck_cluster_key_path(real, node, units[i], path, sizeof path);
+        if (!ck__key_hold_take(path, &cert, &key))
+            continue;
+        const char *slash = strrchr(path, '/');
+        snprintf(to, sizeof to, "%s/%s", dst, slash ? slash + 1 : path);
+        int rc = ck_write_key_cert_pem(to, key, cert, err);
+        X509_free(cert);
+        EVP_PKEY_free(key);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int copy_node_folder(ck_cluster *real, const char *node, const char *dst_root, ck_err *err)
 {
     char src[PATH_MAX], from[PATH_MAX + 8], to[PATH_MAX + 80];
     ck_cluster_node_path(real, node, NULL, NULL, src, sizeof src);
     snprintf(to, sizeof to, "%s/nodes/%s/keys", dst_root, node);
     snprintf(from, sizeof from, "%s/keys", src);
-    if (copy_dir(from, to, 0700, 0600, true, err) < 0)
+    if (access(from, R_OK | X_OK) != 0 && (errno == EACCES || errno == EPERM) && ck_key_holding()) {
+        if (copy_held_keys(real, node, to, err) < 0)
+            return -1;
+    } else if (copy_dir(from, to, 0700, 0600, true, err) < 0) {
         return -1;
+    }
     snprintf(to, sizeof to, "%s/nodes/%s/tftp", dst_root, node);
     snprintf(from, sizeof from, "%s/tftp", src);
     if (copy_dir(from, to, 0755, 0644, false, err) < 0)

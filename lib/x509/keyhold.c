@@ -16,8 +16,9 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
-/* A node has four units' keys, a standalone daemon two files: room to spare. */
-#define HELD_MAX 16
+/* A node has four units' keys, a standalone daemon two files; ctlkit-web
+ * holds every node folder's on its host (a folder cluster: all of them). */
+#define HELD_MAX 64
 
 typedef struct held_key {
     char *path;

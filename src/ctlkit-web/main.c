@@ -13,14 +13,18 @@
 
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
+#include "ctlkit/x509.h"
 #include "login.h"
+#include "privdrop.h"
 #include "rehearsal.h"
+#include "sandbox_calls.h"
 #include "tls.h"
 #include "web.h"
 
 static const char usage[] =
     "usage: ctlkit-web --cluster C [--dir DIR --node NAME] --listen ADDR:PORT\n"
     "                  [--tls-cert FILE --tls-key FILE]\n"
+    "                  [--user NAME | --allow-root] [--seccomp off|log|trap|kill]\n"
     "\n"
     "The cluster's dashboard, HTTPS only: cluster (mode, CTL records, nodes\n"
     "and their copies), certificates (expiry), phones, rehearsals of admin\n"
@@ -30,7 +34,8 @@ static const char usage[] =
     "or its postgresql:// URL (then --dir and --node name this host's node\n"
     "folder).\n"
     "Without --tls-key the publisher's CallManager certificate and key serve\n"
-    "TLS. See docs/web.md.\n";
+    "TLS. Started as root, it binds and loads its key, then runs as --user\n"
+    "(default " PRIVDROP_DEFAULT_USER "; --allow-root keeps root). See docs/web.md.\n";
 
 uint64_t web_now_ms(void)
 {
@@ -53,6 +58,28 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
+/* The TLS key is read as root (the publisher's keys/ folder is root's,
+ * docs/installing.md) and kept in memory, with the other keys of this
+ * host's node folders for the rehearsals; every other file is opened as
+ * the account the server will become. */
+static SSL_CTX *load_tls(web *w, const privdrop_config *priv, const char *cert, const char *key, ck_err *err)
+{
+    if (privdrop_files_as(priv, false, err) < 0)
+        return NULL;
+    SSL_CTX *ctx = web_tls_new(w->c, cert, key, err);
+    /* A rehearsal copies this host's node folders, keys/ included, which
+     * will be closed to the account: it gets the keys held now. */
+    if (ctx && privdrop_switches(priv) && ck_cluster_hold_keys_here(w->c, err) < 0) {
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+    }
+    if (privdrop_files_as(priv, true, ctx ? err : NULL) < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 /* "ADDR:PORT" into its parts. */
 static int split_listen(const char *text, char *addr, size_t addrsz, uint16_t *port)
 {
@@ -71,9 +98,15 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"cluster", required_argument, 0, 'c'}, {"dir", required_argument, 0, 'd'},
                                          {"node", required_argument, 0, 'n'},    {"listen", required_argument, 0, 'l'},
                                          {"tls-cert", required_argument, 0, 'C'}, {"tls-key", required_argument, 0, 'K'},
-                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+                                         {"user", required_argument, 0, 'u'},    {"allow-root", no_argument, 0, 'R'},
+                                         {"seccomp", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *cluster = NULL, *dir = NULL, *node = NULL, *listen = NULL, *cert = NULL, *key = NULL;
+    privdrop_config priv = {.allow_root_env = "CTLKIT_WEB_ALLOW_ROOT"};
+    sandbox_mode seccomp = SANDBOX_OFF;
     int ch;
+    privdrop_no_dumps(); /* before the TLS key is read */
+    bool secure_heap = privdrop_secure_heap();
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cluster = optarg; break;
@@ -82,6 +115,20 @@ int main(int argc, char **argv)
         case 'l': listen = optarg; break;
         case 'C': cert = optarg; break;
         case 'K': key = optarg; break;
+        case 'u':
+            if (!*optarg) {
+                fprintf(stderr, "ctlkit-web: --user needs an account name\n");
+                return 2;
+            }
+            priv.user = optarg;
+            break;
+        case 'R': priv.allow_root = true; break;
+        case 'S':
+            if (!sandbox_parse_mode(optarg, &seccomp)) {
+                fprintf(stderr, "ctlkit-web: --seccomp must be off, log, trap or kill\n");
+                return 2;
+            }
+            break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -105,6 +152,12 @@ int main(int argc, char **argv)
     w.node = node;
     ck_err err = {0};
     w.where = (ck_cluster_where){cluster, dir, node};
+    /* Leaving root: a --user that cannot be applied is refused now; the
+     * cluster's files are the account's, opened as it (files_as). */
+    if (privdrop_check(&priv, &err) < 0 || privdrop_files_as(&priv, true, &err) < 0) {
+        fprintf(stderr, "ctlkit-web: %s\n", err.msg);
+        return 1;
+    }
     if (ck_cluster_open_at(&w.where, "web", &w.c, &err) < 0) {
         fprintf(stderr, "ctlkit-web: %s\n", err.msg);
         return 2;
@@ -117,7 +170,7 @@ int main(int argc, char **argv)
         goto out;
     }
     snprintf(w.users_dir, sizeof w.users_dir, "%s", udir);
-    w.tls = web_tls_new(w.c, cert, key, &err);
+    w.tls = load_tls(&w, &priv, cert, key, &err);
     if (!w.tls) {
         fprintf(stderr, "ctlkit-web: TLS: %s\n", err.msg);
         goto out;
@@ -128,7 +181,7 @@ int main(int argc, char **argv)
     w.sessions = web_sessions_new();
     w.base = event_base_new();
     w.http = w.base ? evhttp_new(w.base) : NULL;
-    if (!w.guard || !w.sessions || !w.http || web_rh_init(&w) < 0 || web_login_init(&w) < 0) {
+    if (!w.guard || !w.sessions || !w.http) {
         fprintf(stderr, "ctlkit-web: out of memory\n");
         goto out;
     }
@@ -142,10 +195,34 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctlkit-web: cannot listen on %s\n", listen);
         goto out;
     }
+    /* Bound and loaded: leave root before the worker threads start. */
+    const char *dropped_to = NULL;
+    if (privdrop_apply(&priv, &dropped_to, &err) < 0) {
+        fprintf(stderr, "ctlkit-web: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    if (web_rh_init(&w) < 0 || web_login_init(&w) < 0) {
+        fprintf(stderr, "ctlkit-web: out of memory\n");
+        goto out;
+    }
     struct event *sigint = evsignal_new(w.base, SIGINT, on_signal, w.base);
     struct event *sigterm = evsignal_new(w.base, SIGTERM, on_signal, w.base);
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
+    /* Last: everything the loop and the workers need is open or started. */
+    if (sandbox_install(seccomp, &web_calls, &err) < 0) {
+        fprintf(stderr, "ctlkit-web: %s\n", err.msg);
+        rc = 1;
+        event_free(sigint);
+        event_free(sigterm);
+        goto out;
+    }
+    if (!secure_heap)
+        fprintf(stderr, "ctlkit-web: warning: OpenSSL's secure heap is not available (RLIMIT_MEMLOCK?): the TLS key "
+                        "is on the ordinary heap\n");
+    if (dropped_to) /* stderr: the first line on stdout is "serving" (tests/web/webtest.py reads it) */
+        fprintf(stderr, "ctlkit-web: running as %s\n", dropped_to);
     printf("ctlkit-web: serving %s on https://%s/\n", ck_cluster_name(w.c), listen);
     fflush(stdout);
     event_base_dispatch(w.base);
@@ -162,6 +239,7 @@ out:
     web_sessions_free(w.sessions);
     ck_pv_guard_free(w.guard);
     SSL_CTX_free(w.tls);
+    ck_key_hold_end(); /* the held keys: OpenSSL wipes their numbers */
     ck_cluster_close(w.c);
     return rc;
 }

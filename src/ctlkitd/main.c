@@ -25,7 +25,7 @@
 #include "tls_server.h"
 #include "options.h"
 #include "privdrop.h"
-#include "sandbox.h"
+#include "sandbox_calls.h"
 #include "service.h"
 
 /* The services of the table, once made (NULL: not running here). */
@@ -159,7 +159,7 @@ static int run(daemon_ctx *d, sandbox_mode seccomp, struct event *sigs[4], ck_er
         if (!sigs[i] || event_add(sigs[i], NULL) != 0)
             return ck_fail(err, CK_EIO, "cannot catch signal %d", signums[i]);
     }
-    if (sandbox_install(seccomp, err) < 0)
+    if (sandbox_install(seccomp, &ctlkitd_calls, err) < 0)
         return -1;
     dlog(DLOG_NOTICE, "ctlkitd %s started", CTLKIT_VERSION);
     dlog_flush();
@@ -171,7 +171,7 @@ static int run(daemon_ctx *d, sandbox_mode seccomp, struct event *sigs[4], ck_er
 int main(int argc, char **argv)
 {
     daemon_ctx d = {0};
-    daemon_args a = {.d = &d, .level = DLOG_INFO};
+    daemon_args a = {.d = &d, .level = DLOG_INFO, .priv = {.allow_root_env = "CTLKITD_ALLOW_ROOT"}};
     d.svcs = svcs;
     struct event *sigs[4] = {0};
     char cluster_path[2 * PATH_MAX]; /* the cluster folder's and the node folder's real paths */

@@ -45,6 +45,7 @@ status_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/pr
 finish() {
   journalctl -b --no-pager >"$OUT/journal.txt" 2>&1
   systemctl status --no-pager "$UNIT" >"$OUT/unit-status.txt" 2>&1
+  systemctl status --no-pager ctlkit-web.service >"$OUT/web-unit-status.txt" 2>&1
   cp -a "$W" "$OUT/work" 2>/dev/null
   # DONE only when every step ran (not stopped by the boot's timeout).
   [ "$finished" = 1 ] && say "DONE failed=$failed" || say "ABORTED before the last check"
@@ -163,4 +164,49 @@ grep -Eq 'Overall exposure level.*(SAFE|OK)' "$W/security.txt" && pass security-
 check stop systemctl stop "$UNIT"
 v=$(systemctl show -p Result --value "$UNIT")
 [ "$v" = success ] && pass stop-result || fail stop-result "Result=$v"
+
+# 7. The dashboard (ctlkit-web.service): started as docs/installing.md
+#    says, it leaves root, keeps no capability, filters its calls, serves
+#    the login page on 443 with the publisher's key, and scores as well.
+WUNIT=ctlkit-web.service
+check web-enable-now systemctl enable --now "$WUNIT"
+wait_for "journalctl -u $WUNIT -b --no-pager | grep -q 'ctlkit-web: serving'" 20 ||
+  fail web-started "no 'ctlkit-web: serving' in the journal"
+check web-is-active systemctl is-active --quiet "$WUNIT"
+wpid=$(systemctl show -p MainPID --value "$WUNIT")
+if [ -r "/proc/$wpid/status" ] && [ "$wpid" != 0 ]; then
+  cp "/proc/$wpid/status" "$W/web-status.txt"
+  read -r ru eu su fu <<<"$(status_field "$wpid" Uid)"
+  [ "$ru $eu $su $fu" = "$uid $uid $uid $uid" ] && pass web-uid-ctlkit || fail web-uid-ctlkit "Uid: $ru $eu $su $fu"
+  for c in CapPrm CapEff CapAmb; do
+    v=$(status_field "$wpid" $c)
+    [ "$v" = 0000000000000000 ] && pass "web-$c-empty" || fail "web-$c-empty" "$c: $v"
+  done
+  v=$(status_field "$wpid" NoNewPrivs)
+  [ "$v" = 1 ] && pass web-NoNewPrivs || fail web-NoNewPrivs "NoNewPrivs: $v"
+  v=$(status_field "$wpid" Seccomp_filters)
+  [ "${v:-0}" -ge 2 ] && pass web-seccomp-two-filters || fail web-seccomp-two-filters "Seccomp_filters: $v"
+  [ "$(stat -c %u "/proc/$wpid/status")" = 0 ] && pass web-not-dumpable || fail web-not-dumpable "dumpable"
+else
+  fail web-proc-status "no /proc/$wpid/status (MainPID=$wpid)"
+fi
+# No curl in a minimal Debian: openssl's client speaks the HTTP.
+web_get() {
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" "$ADDR" |
+    timeout 10 openssl s_client -quiet -connect "$ADDR:443" 2>/dev/null | head -n 1 | tr -d '\r'
+}
+v=$(web_get /login)
+[[ $v == "HTTP/1."[01]" 200"* ]] && pass web-login-200 || fail web-login-200 "GET https://$ADDR:443/login: ${v:-no answer}"
+journalctl -u "$WUNIT" -b --no-pager >"$W/web-journal.txt"
+grep -Eiq 'SIGSYS|seccomp: system call|status=31' "$W/web-journal.txt" &&
+  fail web-no-seccomp-kill "$(grep -Ei 'SIGSYS|seccomp|status=31' "$W/web-journal.txt" | head -n 2 | tr '\n' ' ')" ||
+  pass web-no-seccomp-kill
+systemd-analyze security --no-pager "$WUNIT" >"$W/web-security.txt" 2>&1
+line=$(grep -F 'Overall exposure level' "$W/web-security.txt" | sed 's/\x1b\[[0-9;]*m//g')
+say "INFO systemd-analyze security $WUNIT: ${line#*: }"
+grep -Eq 'Overall exposure level.*(SAFE|OK)' "$W/web-security.txt" && pass web-security-ok ||
+  fail web-security-ok "${line:-no score}"
+check web-stop systemctl stop "$WUNIT"
+v=$(systemctl show -p Result --value "$WUNIT")
+[ "$v" = success ] && pass web-stop-result || fail web-stop-result "Result=$v"
 finished=1

@@ -67,7 +67,10 @@ def start_web(cluster, ip, log_path, env=None):
     for _ in range(5):
         port = random.randint(20000, 60000)
         log = open(log_path, "w")
-        web = subprocess.Popen([WEB, "--cluster", cluster, "--listen", "%s:%d" % (ip, port)],
+        # CTLKIT_WEB_EXTRA_ARGS="--seccomp=trap": the same test with the
+        # filter (a call outside its list is named in the log: stop_web).
+        extra = os.environ.get("CTLKIT_WEB_EXTRA_ARGS", "").split()
+        web = subprocess.Popen([WEB, "--cluster", cluster, "--listen", "%s:%d" % (ip, port)] + extra,
                                stdout=subprocess.PIPE, stderr=log, text=True, env=env)
         if "serving" in web.stdout.readline():
             return web, "https://%s:%d" % (ip, port)
@@ -81,7 +84,10 @@ def stop_web(web, work, timeout=30):
     web.terminate()
     code = web.wait(timeout=timeout)
     with open(os.path.join(work, "web.log")) as f:
-        check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, f.read()[-2000:]))
+        text = f.read()
+    check(code == 0, "ctlkit-web stops cleanly on SIGTERM (%d): %s" % (code, text[-2000:]))
+    denied = [l for l in text.splitlines() if "seccomp: system call" in l]
+    check(not denied, "no system call outside ctlkit-web's list: %s" % " ".join(denied[:3]))
 
 
 def finish(test, work, passed=""):

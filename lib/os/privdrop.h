@@ -1,28 +1,32 @@
-/* ctlkitd's least privilege: no core dumps from the start, and, when
- * started as root, a switch to an unprivileged account once every socket
- * is bound and every key loaded (docs/installing.md). */
-#ifndef CTLKITD_PRIVDROP_H
-#define CTLKITD_PRIVDROP_H
+/* Least privilege for ctlkit's servers (ctlkitd, ctlkit-web): no core
+ * dumps from the start, and, when started as root, a switch to an
+ * unprivileged account once every socket is bound and every key loaded
+ * (docs/installing.md). Part of libctlkit_os, which only the programs link:
+ * a library loaded by someone else's process has no business changing its
+ * user. */
+#ifndef CTLKIT_OS_PRIVDROP_H
+#define CTLKIT_OS_PRIVDROP_H
 
 #include <stdbool.h>
 
 #include "ctlkit/error.h"
 
-/* The account ctlkitd becomes when started as root without --user. */
+/* The account a server becomes when started as root without --user. */
 #define PRIVDROP_DEFAULT_USER "ctlkit"
-/* Set to 1 in the environment, the same as --allow-root (the test suites
- * and the demo, which run the daemon as whoever runs them). */
-#define PRIVDROP_ALLOW_ROOT_ENV "CTLKITD_ALLOW_ROOT"
 
 typedef struct privdrop_config {
     const char *user; /* --user, or NULL */
     bool allow_root;  /* --allow-root */
+    /* An environment variable that, set to 1, is the same as --allow-root
+     * (the test suites and the demo, which run the servers as whoever runs
+     * them): CTLKITD_ALLOW_ROOT, CTLKIT_WEB_ALLOW_ROOT. NULL: none. */
+    const char *allow_root_env;
 } privdrop_config;
 
 /* No core dump and no ptrace by other processes of the same user: the
  * process holds private keys. Call first thing. */
 void privdrop_no_dumps(void);
-/* OpenSSL's secure heap for the private keys ctlkitd loads (out of core
+/* OpenSSL's secure heap for the private keys the server loads (out of core
  * dumps and swap). Call before any key is read. False when the system
  * refused it (the keys then live on the ordinary heap). */
 bool privdrop_secure_heap(void);
@@ -40,8 +44,9 @@ bool privdrop_switches(const privdrop_config *c);
 int privdrop_files_as(const privdrop_config *c, bool account, ck_err *err);
 /* After binding and loading: as root, becomes c->user (or ctlkit) with its
  * groups, and checks that root cannot be regained; stays root only with
- * allow_root and no --user. Not root: nothing to do. Sets *dropped_to to
- * the account's name when it switched (NULL otherwise). */
+ * allow_root and no --user; sets no_new_privs after a switch. Not root:
+ * nothing to do. Sets *dropped_to to the account's name when it switched
+ * (NULL otherwise). */
 int privdrop_apply(const privdrop_config *c, const char **dropped_to, ck_err *err);
 
-#endif
+#endif /* CTLKIT_OS_PRIVDROP_H */

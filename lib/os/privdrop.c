@@ -24,7 +24,7 @@ bool privdrop_secure_heap(void)
 
 static bool allow_root(const privdrop_config *c)
 {
-    const char *env = getenv(PRIVDROP_ALLOW_ROOT_ENV);
+    const char *env = c->allow_root_env ? getenv(c->allow_root_env) : NULL;
     return c->allow_root || (env && strcmp(env, "1") == 0);
 }
 
@@ -126,6 +126,10 @@ int privdrop_apply(const privdrop_config *c, const char **dropped_to, ck_err *er
         return ck_fail(err, CK_EIO, "--user %s: the switch of user did not hold", name);
     /* A change of credentials may reset the flag; set it again. */
     privdrop_no_dumps();
+    /* Nothing the server might start could gain privileges back (setuid
+     * programs, file capabilities); the units say NoNewPrivileges too. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return ck_fail(err, CK_EIO, "--user %s: PR_SET_NO_NEW_PRIVS: %s", name, strerror(errno));
     static char kept[64];
     snprintf(kept, sizeof kept, "%s", name);
     *dropped_to = kept;
