@@ -103,6 +103,18 @@ wait_started() { wait_for "[ \$(grep -c 'ctlkitd .* started' '$WORK/$1.log') -gt
 stop_daemon() { [ -n "${PID[$1]:-}" ] || return 0; kill "${PID[$1]}" 2>/dev/null || true; wait "${PID[$1]}" 2>/dev/null || true; unset "PID[$1]"; }
 served() { "$TFTPC" get "${IP[$1]}" $TFTP_PORT "$2" "$3" -t 5 >/dev/null 2>&1; }
 
+# lists_old_or_new CHECK BEFORE AFTER WHAT: on each node, CHECK
+# (serves_one_of, or on_disk_one_of for a dead daemon) finds the CTL and
+# the ITL of state BEFORE or of state AFTER, nothing else.
+lists_old_or_new() {
+  local check=$1 before=$2 after=$3 what=$4 m
+  for m in pub sub; do
+    $check $m CTLFile.tlv "$(md5_in "$before" '' CTLFile.tlv)" "$(md5_in "$after" '' CTLFile.tlv)" ||
+      fail "$what: torn CTL on $m"
+    $check $m ITLFile.tlv "$(md5_in "$before" $m ITLFile.tlv)" "$(md5_in "$after" $m ITLFile.tlv)" ||
+      fail "$what: torn ITL on $m"
+  done
+}
 # serves_one_of NODE NAME MD5...: NODE serves NAME with one of these MD5s
 # (an empty MD5 stands for "no file").
 serves_one_of() {
@@ -176,12 +188,7 @@ crash_each() {
     [ "$rc" -eq 137 ] || fail "$cmd: not killed at point $step (exit $rc): $(cat "$WORK/op.out")"
     after=$(state "$audited")
     # Right after the kill: the old or the new file, nothing else.
-    for m in pub sub; do
-      serves_one_of $m CTLFile.tlv "$(md5_in "$before" '' CTLFile.tlv)" "$(md5_in "$after" '' CTLFile.tlv)" ||
-        fail "$cmd killed at $step: torn CTL"
-      serves_one_of $m ITLFile.tlv "$(md5_in "$before" $m ITLFile.tlv)" "$(md5_in "$after" $m ITLFile.tlv)" ||
-        fail "$cmd killed at $step: torn ITL"
-    done
+    lists_old_or_new serves_one_of "$before" "$after" "$cmd killed at $step"
     ls -A "${DIR[pub]}/tftp" "${DIR[sub]}/tftp" | grep -e '\.tmp\.' -e '\.prev' &&
       fail "$cmd killed at $step: a temporary is in a TFTP folder"
     audit0=$(audit_in "$before") audit1=$(audit_in "$after")

@@ -42,13 +42,8 @@ wait_for converged || fail "the nodes do not serve the CTL Client's CTL"
 pv_run() { pv_client update; }
 pv_snap() { state 'CTL Client via CTL Provider'; }
 pv_killed() {
-  local before=$1 after=$2 step=$3 m
-  for m in pub sub; do
-    on_disk_one_of $m CTLFile.tlv "$(md5_in "$before" '' CTLFile.tlv)" "$(md5_in "$after" '' CTLFile.tlv)" ||
-      fail "CTL Provider publish killed at $step: torn CTL on $m"
-    on_disk_one_of $m ITLFile.tlv "$(md5_in "$before" $m ITLFile.tlv)" "$(md5_in "$after" $m ITLFile.tlv)" ||
-      fail "CTL Provider publish killed at $step: torn ITL on $m"
-  done
+  local before=$1 after=$2 step=$3
+  lists_old_or_new on_disk_one_of "$before" "$after" "CTL Provider publish killed at $step"
   grep -q "ctl-client: the CTL Provider closed the connection before answering the submitted CTL" "$WORK/client.out" ||
     fail "CTL Provider publish killed at $step: the CTL Client's words: $(cat "$WORK/client.out")"
 }

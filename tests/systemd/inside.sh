@@ -63,6 +63,26 @@ check cluster-init runuser -u ctlkit -- ctlkit cluster init "$CL" --publisher "$
 check keys-to-root chown -R root:root "$CL/nodes/$NODE/keys"
 check enable-now systemctl enable --now "$UNIT"
 
+# confined PREFIX PID: PID (a unit's main process) runs as ctlkit with no
+# capability left, no new privileges, two seccomp filters (the unit's
+# SystemCallFilter= and the program's own --seccomp=kill), and is not
+# dumpable (its /proc files are root's). Check names start with PREFIX.
+confined() {
+  local p=$1 pid=$2 ru eu su fu c v
+  read -r ru eu su fu <<<"$(status_field "$pid" Uid)"
+  [ "$ru $eu $su $fu" = "$uid $uid $uid $uid" ] && pass "${p}uid-ctlkit" ||
+    fail "${p}uid-ctlkit" "Uid: $ru $eu $su $fu, ctlkit is $uid"
+  for c in CapInh CapPrm CapEff CapAmb; do
+    v=$(status_field "$pid" $c)
+    [ "$v" = 0000000000000000 ] && pass "$p$c-empty" || fail "$p$c-empty" "$c: $v"
+  done
+  v=$(status_field "$pid" NoNewPrivs)
+  [ "$v" = 1 ] && pass "${p}NoNewPrivs" || fail "${p}NoNewPrivs" "NoNewPrivs: $v"
+  v=$(status_field "$pid" Seccomp_filters)
+  [ "${v:-0}" -ge 2 ] && pass "${p}seccomp-two-filters" || fail "${p}seccomp-two-filters" "Seccomp_filters: $v"
+  [ "$(stat -c %u "/proc/$pid/status")" = 0 ] && pass "${p}not-dumpable" || fail "${p}not-dumpable" "/proc/$pid is not root's"
+}
+
 # 2. The daemon runs, as ctlkit, with nothing the unit does not give it.
 wait_for "journalctl -u $UNIT -b --no-pager | grep -q 'ctlkitd .* started'" 20 ||
   fail started "no 'ctlkitd ... started' in the journal"
@@ -73,30 +93,18 @@ say "INFO MainPID=$pid User=$user (the unit starts it as root; it leaves root it
 uid=$(id -u ctlkit) gid=$(id -g ctlkit)
 if [ -r "/proc/$pid/status" ] && [ "$pid" != 0 ]; then
   cp "/proc/$pid/status" "$W/status.txt"
-  read -r ru eu su fu <<<"$(status_field "$pid" Uid)"
-  [ "$ru $eu $su $fu" = "$uid $uid $uid $uid" ] && pass uid-ctlkit || fail uid-ctlkit "Uid: $ru $eu $su $fu, ctlkit is $uid"
+  confined "" "$pid"
   read -r rg eg sg fg <<<"$(status_field "$pid" Gid)"
   [ "$rg $eg $sg $fg" = "$gid $gid $gid $gid" ] && pass gid-ctlkit || fail gid-ctlkit "Gid: $rg $eg $sg $fg, ctlkit is $gid"
-  for c in CapInh CapPrm CapEff CapAmb; do
-    v=$(status_field "$pid" $c)
-    [ "$v" = 0000000000000000 ] && pass "$c-empty" || fail "$c-empty" "$c: $v"
-  done
   # CAP_DAC_READ_SEARCH (2), CAP_SETGID (6), CAP_SETUID (7),
   # CAP_NET_BIND_SERVICE (10): CapabilityBoundingSet= of the unit.
   v=$(status_field "$pid" CapBnd)
   [ "$v" = 00000000000004c4 ] && pass CapBnd-unit || fail CapBnd-unit "CapBnd: $v, expected 00000000000004c4"
-  v=$(status_field "$pid" NoNewPrivs)
-  [ "$v" = 1 ] && pass NoNewPrivs || fail NoNewPrivs "NoNewPrivs: $v"
   v=$(status_field "$pid" Seccomp)
   [ "$v" = 2 ] && pass seccomp-filter || fail seccomp-filter "Seccomp: $v, expected 2 (filter)"
-  # The unit's SystemCallFilter= and the daemon's own --seccomp=kill.
-  v=$(status_field "$pid" Seccomp_filters)
-  [ "${v:-0}" -ge 2 ] && pass seccomp-two-filters || fail seccomp-two-filters "Seccomp_filters: $v"
   say "INFO $(grep -E '^Max locked memory' "/proc/$pid/limits" | tr -s ' ')"
   grep -q 'secure heap is not available' <(journalctl -u "$UNIT" -b --no-pager) &&
     fail secure-heap "OpenSSL's secure heap is not available: keys on the ordinary heap" || pass secure-heap
-  # Not dumpable: its /proc files are root's.
-  [ "$(stat -c %u "/proc/$pid/status")" = 0 ] && pass not-dumpable || fail not-dumpable "/proc/$pid is not root's"
 else
   fail proc-status "no /proc/$pid/status (MainPID=$pid)"
 fi
@@ -176,17 +184,7 @@ check web-is-active systemctl is-active --quiet "$WUNIT"
 wpid=$(systemctl show -p MainPID --value "$WUNIT")
 if [ -r "/proc/$wpid/status" ] && [ "$wpid" != 0 ]; then
   cp "/proc/$wpid/status" "$W/web-status.txt"
-  read -r ru eu su fu <<<"$(status_field "$wpid" Uid)"
-  [ "$ru $eu $su $fu" = "$uid $uid $uid $uid" ] && pass web-uid-ctlkit || fail web-uid-ctlkit "Uid: $ru $eu $su $fu"
-  for c in CapPrm CapEff CapAmb; do
-    v=$(status_field "$wpid" $c)
-    [ "$v" = 0000000000000000 ] && pass "web-$c-empty" || fail "web-$c-empty" "$c: $v"
-  done
-  v=$(status_field "$wpid" NoNewPrivs)
-  [ "$v" = 1 ] && pass web-NoNewPrivs || fail web-NoNewPrivs "NoNewPrivs: $v"
-  v=$(status_field "$wpid" Seccomp_filters)
-  [ "${v:-0}" -ge 2 ] && pass web-seccomp-two-filters || fail web-seccomp-two-filters "Seccomp_filters: $v"
-  [ "$(stat -c %u "/proc/$wpid/status")" = 0 ] && pass web-not-dumpable || fail web-not-dumpable "dumpable"
+  confined web- "$wpid"
 else
   fail web-proc-status "no /proc/$wpid/status (MainPID=$wpid)"
 fi
