@@ -6,12 +6,31 @@ tests need Selenium (login_worker.py uses plain HTTPS)."""
 import os
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from webtest import check
+
+
+def replaced(element):
+    """A wait condition: element's document has been replaced by another.
+    Selenium's staleness_of expects a stale-reference error; Chromium 156
+    sometimes answers a node of the old document, in the middle of the
+    navigation, with "Node with given id does not belong to the document"
+    instead (seen once in CI), which means the same."""
+    def gone(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    return gone
 
 
 class Browser:
@@ -40,7 +59,7 @@ class Browser:
         one (a click returns before the navigation ends)."""
         html = self.driver.find_element(By.TAG_NAME, "html")
         button.click()
-        WebDriverWait(self.driver, 60).until(EC.staleness_of(html))
+        WebDriverWait(self.driver, 60).until(replaced(html))
         WebDriverWait(self.driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def log_in(self, base, user, pw):
