@@ -28,34 +28,34 @@ static void test_made_folder_gets_mode_whatever_the_umask(void **state)
     tu_rmtree(root);
 }
 
+/* The mode of an existing folder NAME, made with mode BEFORE, after
+ * ck_mkdirs asked for ASKED. */
+static mode_t mode_after_mkdirs(const char *name, mode_t before, mode_t asked)
+{
+    char root[512], path[600];
+    snprintf(root, sizeof root, "%s", tu_tmpdir());
+    snprintf(path, sizeof path, "%s/%s", root, name);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(chmod(path, before), 0);
+    ck_err err = {0};
+    assert_int_equal(ck_mkdirs(path, asked, &err), 0);
+    mode_t after = mode_of(path);
+    tu_rmtree(root);
+    return after;
+}
+
 /* cluster init /var/lib/ctlkit/cluster makes its parent with 0755: the
  * package's 0750 /var/lib/ctlkit must stay 0750 (it became 0755). */
 static void test_existing_folder_is_never_opened_wider(void **state)
 {
-    char root[512], path[600];
-    snprintf(root, sizeof root, "%s", tu_tmpdir());
-    snprintf(path, sizeof path, "%s/var-lib-ctlkit", root);
-    assert_int_equal(mkdir(path, 0700), 0);
-    assert_int_equal(chmod(path, 0750), 0);
-    ck_err err = {0};
-    assert_int_equal(ck_mkdirs(path, 0755, &err), 0);
-    assert_int_equal(mode_of(path), 0750);
-    tu_rmtree(root);
+    assert_int_equal(mode_after_mkdirs("var-lib-ctlkit", 0750, 0755), 0750);
 }
 
 /* ... but is still closed to what mode does not grant (a keys/ folder left
  * readable is made 0700). */
 static void test_existing_folder_loses_what_mode_does_not_grant(void **state)
 {
-    char root[512], path[600];
-    snprintf(root, sizeof root, "%s", tu_tmpdir());
-    snprintf(path, sizeof path, "%s/keys", root);
-    assert_int_equal(mkdir(path, 0700), 0);
-    assert_int_equal(chmod(path, 0755), 0);
-    ck_err err = {0};
-    assert_int_equal(ck_mkdirs(path, 0700, &err), 0);
-    assert_int_equal(mode_of(path), 0700);
-    tu_rmtree(root);
+    assert_int_equal(mode_after_mkdirs("keys", 0755, 0700), 0700);
 }
 
 static void test_a_file_in_the_way_is_an_error(void **state)
