@@ -48,13 +48,16 @@ static void on_sigsys(int sig, siginfo_t *info, void *ctx)
 
 #ifdef CTLKIT_SANITIZE
 /* Only in a sanitizer build (cmake -DCTLKIT_SANITIZE=ON): LeakSanitizer's
- * check at exit stops the world from a helper task it clones, which lists
- * /proc/self/task (getdents), attaches to each thread (ptrace) and waits for
- * it (wait4); the parent then waits for the helper (wait4). Refused, the
- * helper dies and the daemon spins for ever in sched_yield waiting for it.
- * Found with --seccomp=log (the kernel's audit lines, type=1326). A release
- * build's filter never lists them. */
-static const char *const sanitizer_calls[] = {"getdents", "ptrace", "wait4"};
+ * check at exit makes the process dumpable and lets a helper task it
+ * clones trace it (prctl), and the helper lists /proc/self/task
+ * (getdents), attaches to each thread (ptrace) and waits for it (wait4);
+ * the parent then waits for the helper (wait4). Refused, the helper dies
+ * and the server spins for ever in sched_yield waiting for it. Found with
+ * --seccomp=log (the kernel's audit lines, type=1326) on ctlkitd and
+ * ctlkit-web. A release build's filter never lists them. A name already
+ * on the program's list (ctlkitd's prctl) is added once more, which
+ * libseccomp accepts. */
+static const char *const sanitizer_calls[] = {"prctl", "getdents", "ptrace", "wait4"};
 #endif
 
 bool sandbox_parse_mode(const char *text, sandbox_mode *out)
