@@ -46,6 +46,20 @@ static void on_sigsys(int sig, siginfo_t *info, void *ctx)
 #endif
 }
 
+#ifdef CTLKIT_SANITIZE
+/* Only in a sanitizer build (cmake -DCTLKIT_SANITIZE=ON): LeakSanitizer's
+ * check at exit makes the process dumpable and lets a helper task it
+ * clones trace it (prctl), and the helper lists /proc/self/task
+ * (getdents), attaches to each thread (ptrace) and waits for it (wait4);
+ * the parent then waits for the helper (wait4). Refused, the helper dies
+ * and the server spins for ever in sched_yield waiting for it. Found with
+ * --seccomp=log (the kernel's audit lines, type=1326) on ctlkitd and
+ * ctlkit-web. A release build's filter never lists them. A name already
+ * on the program's list (ctlkitd's prctl) is added once more, which
+ * libseccomp accepts. */
+static const char *const sanitizer_calls[] = {"prctl", "getdents", "ptrace", "wait4"};
+#endif
+
 bool sandbox_parse_mode(const char *text, sandbox_mode *out)
 {
     static const char *const names[] = {"off", "log", "trap", "kill"};
@@ -55,6 +69,21 @@ bool sandbox_parse_mode(const char *text, sandbox_mode *out)
             return true;
         }
     return false;
+}
+
+/* Adds an allow rule for each name (a name the architecture does not have,
+ * e.g. open on arm64, is skipped). */
+static int allow(scmp_filter_ctx f, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int nr = seccomp_syscall_resolve_name(names[i]);
+        if (nr == __NR_SCMP_ERROR)
+            continue;
+        int rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 int sandbox_install(sandbox_mode mode, const sandbox_calls *calls, ck_err *err)
@@ -75,12 +104,12 @@ int sandbox_install(sandbox_mode mode, const sandbox_calls *calls, ck_err *err)
     if (!f)
         return ck_fail(err, CK_EIO, "seccomp: cannot make a filter");
     int rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-    for (size_t i = 0; rc == 0 && i < calls->n; i++) {
-        int nr = seccomp_syscall_resolve_name(calls->names[i]);
-        if (nr == __NR_SCMP_ERROR)
-            continue; /* not a call of this architecture (e.g. open on arm64) */
-        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-    }
+    if (rc == 0)
+        rc = allow(f, calls->names, calls->n);
+#ifdef CTLKIT_SANITIZE
+    if (rc == 0)
+        rc = allow(f, sanitizer_calls, sizeof sanitizer_calls / sizeof sanitizer_calls[0]);
+#endif
     if (rc == 0)
         rc = seccomp_load(f);
     seccomp_release(f);

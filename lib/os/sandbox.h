@@ -1,7 +1,9 @@
 /* The seccomp filter of ctlkit's servers: once a server has started, only
  * the system calls on its own list are allowed (docs/installing.md). The
  * mechanism is here; each program keeps its list (ctlkitd's in
- * src/ctlkitd/sandbox_calls.c, ctlkit-web's in src/ctlkit-web/sandbox_calls.c). */
+ * src/ctlkitd/sandbox_calls.c, ctlkit-web's in src/ctlkit-web/sandbox_calls.c).
+ * A sanitizer build (CTLKIT_SANITIZE) adds the few calls of the sanitizer
+ * runtimes to every list; a release build's filter is the program's list. */
 #ifndef CTLKIT_OS_SANDBOX_H
 #define CTLKIT_OS_SANDBOX_H
 

@@ -137,7 +137,7 @@ static int set_metrics(daemon_args *a, const char *arg, ck_err *err)
         ck_err_prefix(err, "--metrics");
         return -1;
     }
-    a->d->metrics_listen = arg;
+    a->d->metrics.listen = arg;
     return 0;
 }
 
@@ -260,6 +260,24 @@ static int set_tvs_timeout(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_metrics_timeout(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, 1, 3600, &n, "--metrics-timeout must be a number of seconds from 1 to 3600", err) < 0)
+        return -1;
+    a->d->metrics.timeout_ms = (int)n * 1000;
+    return 0;
+}
+
+static int set_metrics_max_conns(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, 1, 10000, &n, "--metrics-max-conns must be a number from 1 to 10000", err) < 0)
+        return -1;
+    a->d->metrics.max_conns = (int)n;
+    return 0;
+}
+
 static int set_tvs_workers(daemon_args *a, const char *arg, ck_err *err)
 {
     long long n;
@@ -329,6 +347,12 @@ static const daemon_option options[] = {
      "serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9469;\n"
      "off by default; docs/watching.md)",
      NULL, NULL, set_metrics},
+    {"metrics-max-conns", 0, "N", "metrics connections at once; one more is closed (default 16)", NULL, NULL,
+     set_metrics_max_conns},
+    {"metrics-timeout", 0, "SECONDS",
+     "close a metrics connection that has not sent a whole request this long\n"
+     "after it opened or got its last answer (default 10)",
+     NULL, NULL, set_metrics_timeout},
     {"track-phones", 0, "on|off",
      "with --cluster: note what each phone fetched and asked TVS, for\n"
      "show phones trust (default on; docs/watching.md)",

@@ -14,6 +14,7 @@
 
 #include "cluster_node.h"
 #include "ctlkit/error.h"
+#include "metrics_service.h"
 #include "tftp_service.h"
 #include "tvs_service.h"
 
@@ -31,7 +32,7 @@ typedef struct daemon_ctx {
     const char *provider_listen;
     const char *capf_listen;      /* --capf ADDR:PORT, or NULL: the node's IP and CAPFPhonePort */
     int capf_timeout_ms;          /* --capf-timeout; 0: CAPF's default */
-    const char *metrics_listen;   /* --metrics ADDR:PORT, or NULL */
+    metrics_config metrics;       /* --metrics ADDR:PORT (listen NULL: off), its bounds */
     bool track_phones_off;        /* --track-phones off */
     struct phone_track *track;    /* set once the phone-tracking row made it */
     unsigned provider_backoff_ms; /* 0: the provider's default */
