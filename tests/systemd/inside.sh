@@ -318,10 +318,17 @@ v1=$(ctl_version)
 check rehearse-pg rehearsed "$W/rehearse-pg.txt" --cluster "$URL_TCP" --dir "/var/lib/ctlkit/$PUB" --node "$PUB"
 [ "$(ctl_version)" = "$v1" ] && pass rehearse-pg-changed-nothing ||
   fail rehearse-pg-changed-nothing "the published CTL went from v$v1 to v$(ctl_version)"
-# PostgreSQL restarted under the running daemons: they keep serving (same
+# PostgreSQL stopped, started and restarted under the running daemons:
+# they keep serving (same
 # processes, no restart of their units), reconnect, and a change made
 # after the restart still reaches the subscriber.
 nr0="$(systemctl show -p NRestarts --value "$PUNIT") $(systemctl show -p NRestarts --value "$SUNIT")"
+# First with the database stopped for a while: both serve from their
+# folders all the same.
+check pg-db-stop systemctl stop postgresql
+check pg-pub-serves-db-down "$TOOLS/tftpc" get "$PUBADDR" 69 CTLFile.tlv "$W/pg-pub-ctl1.tlv" -t 5
+check pg-sub-serves-db-down "$TOOLS/tftpc" get "$SUBADDR" 69 CTLFile.tlv "$W/pg-sub-ctl1.tlv" -t 5
+check pg-db-start systemctl start postgresql
 check pg-restart systemctl restart postgresql
 check pg-pub-serves-after-db-restart "$TOOLS/tftpc" get "$PUBADDR" 69 CTLFile.tlv "$W/pg-pub-ctl2.tlv" -t 5
 check pg-sub-serves-after-db-restart "$TOOLS/tftpc" get "$SUBADDR" 69 CTLFile.tlv "$W/pg-sub-ctl2.tlv" -t 5
