@@ -46,6 +46,7 @@ finish() {
   journalctl -b --no-pager >"$OUT/journal.txt" 2>&1
   systemctl status --no-pager "$UNIT" >"$OUT/unit-status.txt" 2>&1
   systemctl status --no-pager ctlkit-web.service >"$OUT/web-unit-status.txt" 2>&1
+  systemctl status --no-pager 'ctlkitd@cucm-pg*' 'postgresql*' >"$OUT/pg-units-status.txt" 2>&1
   cp -a "$W" "$OUT/work" 2>/dev/null
   # DONE only when every step ran (not stopped by the boot's timeout).
   [ "$finished" = 1 ] && say "DONE failed=$failed" || say "ABORTED before the last check"
@@ -207,4 +208,147 @@ grep -Eq 'Overall exposure level.*(SAFE|OK)' "$W/web-security.txt" && pass web-s
 check web-stop systemctl stop "$WUNIT"
 v=$(systemctl show -p Result --value "$WUNIT")
 [ "$v" = success ] && pass web-stop-result || fail web-stop-result "Result=$v"
+
+# 8. A rehearsal by the administrator (root) on the installed folder
+#    cluster: it reports, and changes nothing of the cluster.
+rehearsed() { # OUTPUT-FILE ARGS...: exit 0 and the report (what changed is checked apart)
+  local out=$1; shift
+  ctlkit rehearse "$@" -- 'set cert regen CallManager' 'utils ctl update CTLFile' >"$out" 2>&1 </dev/null || return 1
+  grep -q 'Rehearsal on a throw-away copy' "$out" && grep -q '^CTL MD5 after' "$out"
+}
+cp "$CL/nodes/$NODE/tftp/CTLFile.tlv" "$W/ctl-before-rehearsal.tlv"
+check rehearse-folder rehearsed "$W/rehearse-folder.txt" --cluster "$CL" --node "$NODE"
+check rehearse-folder-changed-nothing bash -c "cmp '$W/ctl-before-rehearsal.tlv' '$CL/nodes/$NODE/tftp/CTLFile.tlv' &&
+  ctlkit admin --cluster '$CL' --node '$NODE' -c 'show cert own CallManager --pem' </dev/null | cmp - '$W/cm2.pem'"
+
+# 9. A PostgreSQL cluster (docs/installing.md, "A PostgreSQL cluster"),
+#    done as written: Debian's postgresql (in the root), a role with a
+#    password and a database; the password in ctlkit's ~/.pgpass (the
+#    units' PGPASSFILE) and root's (the admin); a publisher and a
+#    subscriber, each ctlkitd@NODE with a drop-in naming the database and
+#    a configuration file naming its folder, on two loopback addresses.
+#    The publisher reaches PostgreSQL over 127.0.0.1 (AF_INET), the
+#    subscriber over its Unix socket (AF_UNIX), both under the unit's
+#    RestrictAddressFamilies= and ProtectSystem=strict.
+PGDB=cluster1 PUB=cucm-pgpub SUB=cucm-pgsub PUBADDR=127.0.0.2 SUBADDR=127.0.0.3
+URL_TCP="postgresql://ctlkit@127.0.0.1:5432/$PGDB"
+URL_SOCK="postgresql:///$PGDB?host=/run/postgresql&user=ctlkit"
+PUNIT=ctlkitd@$PUB.service SUNIT=ctlkitd@$SUB.service
+pg_q() { runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d "${2:-postgres}" -c "$1" </dev/null; }
+wait_for "runuser -u postgres -- pg_isready -q" 30 && pass pg-ready ||
+  fail pg-ready "PostgreSQL not ready: $(systemctl is-active postgresql@15-main.service)"
+say "INFO $(pg_q 'SELECT version()' | cut -c1-60)"
+pw=$(openssl rand -hex 24)
+# The password reaches psql on its standard input, never a command line.
+pg_make_db() {
+  printf "CREATE ROLE ctlkit LOGIN CREATEROLE PASSWORD '%s';\n" "$pw" |
+    runuser -u postgres -- psql -Xq -v ON_ERROR_STOP=1 &&
+    runuser -u postgres -- createdb --owner ctlkit "$PGDB"
+}
+check pg-role-and-db pg_make_db
+# Debian's pg_hba.conf lets local (socket) users in by peer only; a line
+# before it lets the cluster's role in with its password.
+pg_local_password() {
+  local f
+  f=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1) || return 1
+  { echo "local   $PGDB   ctlkit   scram-sha-256"; cat "$f"; } >"$W/pg_hba.conf" && cat "$W/pg_hba.conf" >"$f" &&
+    [ "$(pg_q 'SELECT pg_reload_conf()')" = t ]
+}
+check pg-hba-local pg_local_password
+pgpass() { # FILE OWNER
+  (umask 077 && printf '*:*:%s:ctlkit:%s\n' "$PGDB" "$pw" >"$1") && chown "$2:" "$1" && chmod 0600 "$1"
+}
+check pgpass-ctlkit pgpass /var/lib/ctlkit/.pgpass ctlkit
+check pgpass-root pgpass /root/.pgpass root
+check pg-cluster-init runuser -u ctlkit -- ctlkit cluster init "$URL_TCP" --dir "/var/lib/ctlkit/$PUB" \
+  --publisher "$PUB=$PUBADDR" --subscriber "$SUB=$SUBADDR"
+check pg-cluster-join runuser -u ctlkit -- ctlkit cluster join "$URL_SOCK" --dir "/var/lib/ctlkit/$SUB" --node "$SUB"
+check pg-keys-to-root chown -R root:root "/var/lib/ctlkit/$PUB/keys" "/var/lib/ctlkit/$SUB/keys"
+# Two nodes on one host: each instance its own configuration file
+# (CTLKIT_CONF); on a host of its own, /etc/ctlkit/ctlkit.conf.
+node_conf() { # NODE URL
+  printf 'cluster = %s\ndir = /var/lib/ctlkit/%s\nnode = %s\n' "$2" "$1" "$1" >"/etc/ctlkit/$1.conf" &&
+    mkdir -p "/etc/systemd/system/ctlkitd@$1.service.d" &&
+    printf '[Service]\nEnvironment="CTLKIT_CLUSTER=%s"\nEnvironment=CTLKIT_CONF=/etc/ctlkit/%s.conf\n' "$2" "$1" \
+      >"/etc/systemd/system/ctlkitd@$1.service.d/cluster.conf"
+}
+pg_drop_ins() { node_conf "$PUB" "$URL_TCP" && node_conf "$SUB" "$URL_SOCK" && systemctl daemon-reload; }
+check pg-drop-ins pg_drop_ins
+check pg-enable-now systemctl enable --now "$PUNIT" "$SUNIT"
+for u in "$PUNIT" "$SUNIT"; do
+  wait_for "journalctl -u $u -b --no-pager | grep -q 'ctlkitd .* started'" 20 ||
+    fail "pg-started-${u%.service}" "no 'ctlkitd ... started' in $u's journal"
+done
+check pg-is-active systemctl is-active --quiet "$PUNIT" "$SUNIT"
+ppid=$(systemctl show -p MainPID --value "$PUNIT") spid=$(systemctl show -p MainPID --value "$SUNIT")
+for x in "pg-pub-:$ppid" "pg-sub-:$spid"; do
+  if [ -r "/proc/${x#*:}/status" ] && [ "${x#*:}" != 0 ]; then confined "${x%%:*}" "${x#*:}"
+  else fail "${x%%:*}proc-status" "no /proc/${x#*:}/status"; fi
+done
+# Each daemon's connection, as PostgreSQL sees it: the publisher's from
+# 127.0.0.1, the subscriber's through the socket (no client address).
+pg_conns() { # WHERE: ctlkit's connections to the cluster's database
+  pg_q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$PGDB' AND usename = 'ctlkit' AND $1"
+}
+wait_for "[ \$(pg_conns \"client_addr = '127.0.0.1'\") -ge 1 ] && [ \$(pg_conns 'client_port = -1') -ge 1 ]" 20 &&
+  pass pg-daemons-connected-inet-and-unix ||
+  fail pg-daemons-connected-inet-and-unix "127.0.0.1: $(pg_conns "client_addr = '127.0.0.1'"), socket: $(pg_conns 'client_port = -1')"
+pgadmin() { CTLKIT_CONF=/etc/ctlkit/$PUB.conf ctlkit admin --yes -c "$1" </dev/null; }
+check pg-mixed-mode pgadmin 'utils ctl set-cluster mixed-mode'
+# Both nodes serve the same CTL over TFTP; the subscriber's daemon says it
+# serves the published version.
+ctl_version() { pg_q "SELECT max(version) FROM publishedfile WHERE name = 'CTLFile.tlv'" "$PGDB"; }
+served_version() { pg_q "SELECT version FROM servedfile WHERE node = '$1' AND name = 'CTLFile.tlv'" "$PGDB"; }
+same_ctl() { # MIN-VERSION: both serve the published CTL, newer than MIN-VERSION
+  local v
+  v=$(ctl_version) && [ -n "$v" ] && [ "$v" -gt "$1" ] && [ "$(served_version "$SUB")" = "$v" ] &&
+    "$TOOLS/tftpc" get "$PUBADDR" 69 CTLFile.tlv "$W/pg-pub-ctl.tlv" -t 5 &&
+    "$TOOLS/tftpc" get "$SUBADDR" 69 CTLFile.tlv "$W/pg-sub-ctl.tlv" -t 5 &&
+    cmp -s "$W/pg-pub-ctl.tlv" "$W/pg-sub-ctl.tlv"
+}
+wait_for "same_ctl 0" 20 && pass pg-same-ctl-both-nodes ||
+  fail pg-same-ctl-both-nodes "published v$(ctl_version), $SUB serves v$(served_version "$SUB")"
+check pg-ctl-verifies ctlkit tlv verify "$W/pg-sub-ctl.tlv"
+v0=$(ctl_version)
+check pg-ctl-update pgadmin 'utils ctl update CTLFile'
+wait_for "same_ctl ${v0:-0}" 20 && pass pg-update-reaches-sub ||
+  fail pg-update-reaches-sub "published v$(ctl_version) (was v$v0), $SUB serves v$(served_version "$SUB")"
+# The rehearsal against the running PostgreSQL cluster, by the admin.
+v1=$(ctl_version)
+check rehearse-pg rehearsed "$W/rehearse-pg.txt" --cluster "$URL_TCP" --dir "/var/lib/ctlkit/$PUB" --node "$PUB"
+[ "$(ctl_version)" = "$v1" ] && pass rehearse-pg-changed-nothing ||
+  fail rehearse-pg-changed-nothing "the published CTL went from v$v1 to v$(ctl_version)"
+# PostgreSQL stopped, started and restarted under the running daemons:
+# they keep serving (same
+# processes, no restart of their units), reconnect, and a change made
+# after the restart still reaches the subscriber.
+nr0="$(systemctl show -p NRestarts --value "$PUNIT") $(systemctl show -p NRestarts --value "$SUNIT")"
+# First with the database stopped for a while: both serve from their
+# folders all the same.
+check pg-db-stop systemctl stop postgresql
+check pg-pub-serves-db-down "$TOOLS/tftpc" get "$PUBADDR" 69 CTLFile.tlv "$W/pg-pub-ctl1.tlv" -t 5
+check pg-sub-serves-db-down "$TOOLS/tftpc" get "$SUBADDR" 69 CTLFile.tlv "$W/pg-sub-ctl1.tlv" -t 5
+check pg-db-start systemctl start postgresql
+check pg-restart systemctl restart postgresql
+check pg-pub-serves-after-db-restart "$TOOLS/tftpc" get "$PUBADDR" 69 CTLFile.tlv "$W/pg-pub-ctl2.tlv" -t 5
+check pg-sub-serves-after-db-restart "$TOOLS/tftpc" get "$SUBADDR" 69 CTLFile.tlv "$W/pg-sub-ctl2.tlv" -t 5
+wait_for "[ \$(pg_conns \"client_addr = '127.0.0.1'\") -ge 1 ] && [ \$(pg_conns 'client_port = -1') -ge 1 ]" 30 &&
+  pass pg-daemons-reconnected ||
+  fail pg-daemons-reconnected "127.0.0.1: $(pg_conns "client_addr = '127.0.0.1'"), socket: $(pg_conns 'client_port = -1')"
+v2=$(ctl_version)
+check pg-ctl-update-after-db-restart pgadmin 'utils ctl update CTLFile'
+wait_for "same_ctl ${v2:-0}" 30 && pass pg-update-reaches-sub-after-db-restart ||
+  fail pg-update-reaches-sub-after-db-restart "published v$(ctl_version) (was v$v2), $SUB serves v$(served_version "$SUB")"
+nr1="$(systemctl show -p NRestarts --value "$PUNIT") $(systemctl show -p NRestarts --value "$SUNIT")"
+[ "$nr1" = "$nr0" ] && [ "$(systemctl show -p MainPID --value "$PUNIT") $(systemctl show -p MainPID --value "$SUNIT")" = "$ppid $spid" ] &&
+  pass pg-daemons-not-restarted || fail pg-daemons-not-restarted "NRestarts $nr0 -> $nr1"
+for u in "$PUNIT" "$SUNIT"; do
+  journalctl -u "$u" -b --no-pager >"$W/${u%.service}-journal.txt"
+  grep -Eiq 'SIGSYS|seccomp: system call|status=31' "$W/${u%.service}-journal.txt" &&
+    fail "pg-no-seccomp-kill-${u%.service}" "$(grep -Ei 'SIGSYS|seccomp|status=31' "$W/${u%.service}-journal.txt" | head -n 2 | tr '\n' ' ')" ||
+    pass "pg-no-seccomp-kill-${u%.service}"
+done
+check pg-stop systemctl stop "$PUNIT" "$SUNIT"
+v="$(systemctl show -p Result --value "$PUNIT") $(systemctl show -p Result --value "$SUNIT")"
+[ "$v" = "success success" ] && pass pg-stop-result || fail pg-stop-result "Result=$v"
 finished=1

@@ -6,7 +6,11 @@
 # tells an administrator to do and checks the unit: ctlkitd@NODE runs as
 # ctlkit with only what the unit gives it, serves the CTL and ITL over TFTP
 # and answers TVS on the default ports, restarts after `set cert regen`
-# (exit 75) and serves again; `systemd-analyze security` on the instance.
+# (exit 75) and serves again; `systemd-analyze security` on the instance;
+# the dashboard's unit; a rehearsal by the admin; then a PostgreSQL cluster
+# (Debian's postgresql in the root): a publisher and a subscriber as two
+# ctlkitd@ instances, a CTL update reaching the subscriber, a restart of
+# PostgreSQL under them.
 # Prints the PASS/FAIL lines; exit status 0 when all passed.
 #
 #   sudo make systemd-check                     # builds the .debs first
@@ -48,12 +52,17 @@ mirror() {
 }
 MIRROR=${MIRROR:-$(mirror)}
 SECURITY=${SECURITY:-${MIRROR%/debian}/debian-security}
-base=$CACHE/$SUITE
+# The packages the root is made with; the cached root's name carries a
+# digest of the list, so changing it makes a new root instead of reusing
+# one without them. postgresql: the PostgreSQL cluster's checks (its
+# postinst makes the 15/main cluster, started at boot).
+INCLUDE=systemd,systemd-sysv,dbus,adduser,openssl,postgresql
+base=$CACHE/$SUITE-$(printf %s "$INCLUDE" | sha256sum | cut -c1-12)
 mkdir -p "$CACHE/archives/partial"
 if [ ! -e "$base/.ctlkit-ready" ]; then
   say "bootstrapping Debian $SUITE from $MIRROR into $base"
   rm -rf "$base.tmp"
-  mmdebstrap --mode=root --variant=minbase --include=systemd,systemd-sysv,dbus,adduser,openssl \
+  mmdebstrap --mode=root --variant=minbase --include="$INCLUDE" \
     --skip=cleanup/apt/lists \
     "$SUITE" "$base.tmp" \
     "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" "deb $SECURITY $SUITE-security main" >&2 ||
