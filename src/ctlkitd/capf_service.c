@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "ctlkit/capf_server.h"
 #include "ctlkit/cluster.h"
 #include "ctlkit/tls_policy.h"
+#include "ctlkit/x509.h"
 #include "log.h"
 #include "ctlkit/netaddr.h"
 #include "service.h"
@@ -37,6 +39,11 @@ struct capf_service {
     atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
     atomic_ullong abandoned;                  /* connections closed before END_SESSION */
     ck_pv_guard *guard;                       /* wrong authentications, across connections */
+    /* The certificate the TLS context presents, and one that could not be
+     * made a context (not tried again); under tls_mu, which only a
+     * connection whose issuer differs from tls_cert holds for long. */
+    pthread_mutex_t tls_mu;
+    X509 *tls_cert, *tls_failed;
 };
 
 /* One connection's state. */
@@ -70,6 +77,40 @@ static void source_of(tls_conn *c, char *out, size_t n)
     socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (!sa || getnameinfo(sa, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
         snprintf(out, n, "%s", tls_conn_peer(c));
+}
+
+/* The TLS certificate follows the CAPF certificate (`set cert regen
+ * CAPF`): a connection whose issuer is not the certificate the context
+ * presents makes a new context from that issuer's certificate and key (the
+ * ones its LSC will be signed with, read the one way: unit_cache.c, or
+ * the copy held after leaving root, which must still match the row) and
+ * swaps it in for every new connection, this one included (called before
+ * its SSL is made). Connections already open keep the old one. */
+static void follow_certificate(capf_service *svc, X509 *cert, EVP_PKEY *key)
+{
+    pthread_mutex_lock(&svc->tls_mu);
+    if (X509_cmp(svc->tls_cert, cert) == 0 || (svc->tls_failed && X509_cmp(svc->tls_failed, cert) == 0)) {
+        pthread_mutex_unlock(&svc->tls_mu);
+        return;
+    }
+    ck_err err = {0};
+    SSL_CTX *ctx = tls_server_ctx_from(cert, key, "CAPF", svc->cfg.tls_min, &err);
+    X509 **keep = ctx ? &svc->tls_cert : &svc->tls_failed;
+    if (X509_up_ref(cert) == 1) {
+        X509_free(*keep);
+        *keep = cert;
+    }
+    if (ctx)
+        tls_srv_set_ctx(svc->srv, ctx);
+    pthread_mutex_unlock(&svc->tls_mu);
+    char serial[80];
+    ck_cert_serial_hex(cert, serial, sizeof serial);
+    if (ctx)
+        dlog(DLOG_NOTICE, "CAPF: TLS certificate replaced by the regenerated CAPF certificate (serial %s) for new "
+             "connections", serial);
+    else
+        dlog(DLOG_ERR, "CAPF: the regenerated CAPF certificate (serial %s) cannot serve TLS, connections keep the "
+             "old one: %s", serial, err.msg);
 }
 
 static int open_cluster(const capf_service *svc, ck_cluster **out, ck_err *err)
@@ -117,19 +158,16 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
 {
     int w = tls_conn_worker(c);
     ck_err err = {0};
-    /* A session's first frame probes the database (one query) and
-     * reconnects after an outage; its later frames take the handle as is. */
-    ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH ? cluster_handle_get(&svc->cluster[w])
-                                                       : cluster_handle_peek(&svc->cluster[w]);
+    /* The connection's open probed the database (one query) and
+     * reconnected after an outage; when it could not load the issuer, the
+     * first frame probes and tries again; later frames take the handle as is. */
+    ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH && !cc->have_issuer ? cluster_handle_get(&svc->cluster[w])
+                                                                           : cluster_handle_peek(&svc->cluster[w]);
     if (!cl) {
         dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
         return -1;
     }
-    /* Asked per session: a regenerated CAPF certificate (set cert regen
-     * CAPF) or a new CAPF-trust root counts from the next phone on. The
-     * worker's handle keeps them decoded while the store's rows and the
-     * key file stay the same (lib/cluster/unit_cache.c): the session gets
-     * references, freed (the key wiped with its last one) in on_close. */
+    /* Normally loaded in on_open already; again here when that failed. */
     if (!cc->have_issuer) {
         if (ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
             dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
@@ -170,11 +208,27 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
     return 0;
 }
 
+/* Before the TLS handshake: the session's issuer, and the TLS context
+ * following it (follow_certificate). Asked per connection: a regenerated
+ * CAPF certificate (set cert regen CAPF) or a new CAPF-trust root counts
+ * from the next phone on, for its handshake and its LSC alike. The
+ * worker's handle keeps them decoded while the store's rows and the key
+ * file stay the same (lib/cluster/unit_cache.c): the session gets
+ * references, freed (the key wiped with its last one) in on_close. A
+ * failure here is left to session_env, which tries again at the first
+ * frame and refuses the session (logged there). */
 static void on_open(tls_conn *c)
 {
+    capf_service *svc = tls_conn_arg(c);
     capf_conn *cc = tls_conn_data(c);
     snprintf(cc->peer, sizeof cc->peer, "%s", tls_conn_peer(c));
     cc->sess.state = CK_CAPF_ST_AUTH;
+    ck_cluster *cl = cluster_handle_get(&svc->cluster[tls_conn_worker(c)]);
+    ck_err err = {0};
+    if (!cl || ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0)
+        return;
+    cc->have_issuer = true;
+    follow_certificate(svc, cc->iss.cert, cc->iss.key);
 }
 
 static void on_close(tls_conn *c)
@@ -220,6 +274,7 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         return NULL;
     }
     svc->cfg = *cfg;
+    pthread_mutex_init(&svc->tls_mu, NULL);
     if (svc->cfg.workers <= 0 || svc->cfg.workers > TLS_SRV_MAX_WORKERS)
         svc->cfg.workers = 2;
     if (svc->cfg.max_conns <= 0)
@@ -256,6 +311,9 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
     SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "CAPF", cfg->tls_min, err);
     if (!ctx)
         goto fail;
+    svc->tls_cert = SSL_CTX_get0_certificate(ctx);
+    if (svc->tls_cert && X509_up_ref(svc->tls_cert) != 1)
+        svc->tls_cert = NULL; /* then the first connection makes a context again */
     tls_srv_config tc = {
         .name = "CAPF",
         .thread_name = "capf",
@@ -335,6 +393,9 @@ void capf_service_free(capf_service *svc)
     free(svc->node_dir);
     free(svc->node);
     ck_pv_guard_free(svc->guard);
+    X509_free(svc->tls_cert);
+    X509_free(svc->tls_failed);
+    pthread_mutex_destroy(&svc->tls_mu);
     free(svc);
 }
 
