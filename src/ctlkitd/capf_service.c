@@ -21,12 +21,19 @@
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/x509.h"
 #include "log.h"
+#include "log_limit.h"
 #include "ctlkit/netaddr.h"
 #include "service.h"
 #include "tls_conn.h"
 #include "tls_server.h"
 
 #define CAPF_DEFAULT_PORT 3804
+/* Lines about refused sessions (any client can cause them at will): at
+ * most this many a second, as the TVS caps its bad input (tvs_log.h); the
+ * first line of a later second is preceded by the number held back. */
+#define CAPF_REFUSAL_LOG_PER_SEC 20
+#define CAPF_STR_(x) #x
+#define CAPF_STR(x) CAPF_STR_(x)
 
 struct capf_service {
     capf_config cfg;
@@ -39,6 +46,8 @@ struct capf_service {
     atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
     atomic_ullong abandoned;                  /* connections closed before END_SESSION */
     ck_pv_guard *guard;                       /* wrong authentications, across connections */
+    ck_pv_guard *refusals;                    /* the other refusals' rows (capf_server.h) */
+    struct log_limit refusal_log;
     /* The certificate the TLS context presents, and one that could not be
      * made a context (not tried again); under tls_mu, which only a
      * connection whose issuer differs from tls_cert holds for long. */
@@ -113,6 +122,14 @@ static void follow_certificate(capf_service *svc, X509 *cert, EVP_PKEY *key)
              "old one: %s", serial, err.msg);
 }
 
+/* Whether a line about a refused session may be logged now. */
+static bool refusal_log_ok(capf_service *svc, enum dlog_level level)
+{
+    return dlog_limit_ok(&svc->refusal_log, level,
+                         "CAPF: %u similar messages suppressed (refused sessions: at most " CAPF_STR(
+                             CAPF_REFUSAL_LOG_PER_SEC) " lines a second)");
+}
+
 static int open_cluster(const capf_service *svc, ck_cluster **out, ck_err *err)
 {
     ck_cluster_where where = {.address = svc->cluster_dir, .dir = svc->node_dir, .node = svc->node_dir ? svc->node : NULL};
@@ -148,6 +165,7 @@ static void greet(tls_conn *c, tls_reply *r)
         return;
     }
     cc->sess.guard = svc->guard;
+    cc->sess.refusals = svc->refusals;
     source_of(c, cc->sess.source, sizeof cc->sess.source);
     dlog(DLOG_INFO, "CAPF: %s: session %u: AUTH_REQUEST sent", cc->peer, id);
 }
@@ -164,7 +182,8 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
     ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH && !cc->have_issuer ? cluster_handle_get(&svc->cluster[w])
                                                                            : cluster_handle_peek(&svc->cluster[w]);
     if (!cl) {
-        dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
+        if (refusal_log_ok(svc, DLOG_WARNING))
+            dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
         return -1;
     }
     /* Normally loaded in on_open already; again here when that failed. */
@@ -198,7 +217,7 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
         dlog(DLOG_ERR, "CAPF: %s: %s", cc->peer, err.msg);
         return -1;
     }
-    if (cc->sess.log[0])
+    if (cc->sess.log[0] && (!cc->sess.log_warning || refusal_log_ok(svc, DLOG_WARNING)))
         dlog(cc->sess.log_warning ? DLOG_WARNING : DLOG_NOTICE, "%s (from %s, session %u)", cc->sess.log, cc->peer,
              cc->sess.id);
     if (cc->sess.state == CK_CAPF_ST_DONE) {
@@ -237,7 +256,8 @@ static void on_close(tls_conn *c)
     capf_conn *cc = tls_conn_data(c);
     if (cc->sess.id && cc->sess.state != CK_CAPF_ST_DONE) {
         atomic_fetch_add_explicit(&svc->abandoned, 1, memory_order_relaxed);
-        dlog(DLOG_INFO, "CAPF %s: session %u from %s closed before its end", cc->sess.device[0] ? cc->sess.device : "-",
+        if (refusal_log_ok(svc, DLOG_INFO))
+            dlog(DLOG_INFO, "CAPF %s: session %u from %s closed before its end", cc->sess.device[0] ? cc->sess.device : "-",
              cc->sess.id, cc->peer);
     }
     if (cc->have_issuer)
@@ -245,7 +265,8 @@ static void on_close(tls_conn *c)
     OPENSSL_cleanse(cc, sizeof *cc);
 }
 
-/* Summaries of wrong authentications whose flood stopped: audited and
+/* Summaries of wrong authentications and other refusals whose flood
+ * stopped: audited and
  * logged once a second, by the first worker. */
 static void on_tick(void *arg, int worker)
 {
@@ -256,11 +277,12 @@ static void on_tick(void *arg, int worker)
     ck_cluster *cl = cluster_handle_peek(&svc->cluster[0]);
     if (!cl)
         return;
-    while (ck_pv_guard_flush(svc->guard, now_ms(), line, sizeof line)) {
-        dlog(DLOG_WARNING, "%s", line);
-        /* A row the store refuses is not worth more than the log line. */
-        CK_IGNORE(ck_store_audit(ck_cluster_store(cl), "", "", line, NULL));
-    }
+    for (ck_pv_guard *g = svc->guard; g; g = g == svc->guard ? svc->refusals : NULL)
+        while (ck_pv_guard_flush(g, now_ms(), line, sizeof line)) {
+            dlog(DLOG_WARNING, "%s", line);
+            /* A row the store refuses is not worth more than the log line. */
+            CK_IGNORE(ck_store_audit(ck_cluster_store(cl), "", "", line, NULL));
+        }
 }
 
 static const tls_srv_ops capf_ops = {.frame_len = frame_len, .handle = handle, .open = on_open, .close = on_close,
@@ -294,7 +316,11 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         cluster_handle_init(&svc->cluster[i], "CAPF", "capf", svc->cluster_dir, svc->node_dir, svc->node);
     ck_pv_guard_cfg gcfg;
     ck_capf_guard_cfg_init(&gcfg);
-    if (!(svc->guard = ck_pv_guard_new(&gcfg))) {
+    svc->guard = ck_pv_guard_new(&gcfg);
+    ck_capf_refusal_cfg_init(&gcfg);
+    svc->refusals = ck_pv_guard_new(&gcfg);
+    svc->refusal_log = (struct log_limit)LOG_LIMIT_INIT(CAPF_REFUSAL_LOG_PER_SEC);
+    if (!svc->guard || !svc->refusals) {
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto fail;
     }
@@ -393,6 +419,7 @@ void capf_service_free(capf_service *svc)
     free(svc->node_dir);
     free(svc->node);
     ck_pv_guard_free(svc->guard);
+    ck_pv_guard_free(svc->refusals);
     X509_free(svc->tls_cert);
     X509_free(svc->tls_failed);
     pthread_mutex_destroy(&svc->tls_mu);
