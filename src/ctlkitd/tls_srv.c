@@ -114,7 +114,7 @@ SSL_CTX *tls_worker_ctx(tls_worker *w)
         }
         pthread_mutex_unlock(&s->ctx_lock);
     }
-    return w->ctx ? w->ctx : s->cfg.ctx;
+    return w->ctx; /* NULL only if no reference could be taken: SSL_new fails, the connection is closed */
 }
 
 void tls_srv_set_ctx(tls_srv *s, SSL_CTX *ctx)
