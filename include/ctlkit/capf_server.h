@@ -105,6 +105,12 @@ typedef struct ck_capf_session {
      * each feed. A backed-off device or source is refused unchecked, and
      * only the audit rows the guard asks for reach the store. */
     ck_pv_guard *guard;
+    /* The other refusals that write the row's last result and an audit
+     * row (an expired operation, which needs no authentication; a phone
+     * that failed its part): a second guard, of ck_capf_refusal_cfg_init,
+     * lets the first from a source and then one summary per interval
+     * through, and backs nothing off (NULL: every refusal is written). */
+    ck_pv_guard *refusals;
     char source[64];
     uint64_t now_ms;
     /* What the last feed did, in CUCM's manner, for the log (one line; ""
@@ -126,6 +132,10 @@ int ck_capf_session_feed(ck_capf_session *s, const ck_capf_issuer *iss, const ck
 /* The guard's settings for CAPF: the CTL Provider's numbers, CAPF's words
  * ("CAPF: wrong authentication string for 'SEP...' from ADDR"). */
 void ck_capf_guard_cfg_init(ck_pv_guard_cfg *cfg);
+/* The refusals guard's settings: the same intervals, its words "CAPF:
+ * refused session for 'SEP...' from ADDR", "CAPF: N refused sessions for
+ * 'SEP...' from ADDR in the last S s". */
+void ck_capf_refusal_cfg_init(ck_pv_guard_cfg *cfg);
 
 /* --- the pieces, for the session and the tests --- */
 

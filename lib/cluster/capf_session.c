@@ -79,6 +79,42 @@ static void record_refusal(ck_capf_session *s, const ck_capf_devices *db, const 
         say(s, true, "CAPF %s: %s; recording it failed: %s", s->device, u.result, e.msg);
 }
 
+/* A refusal that is not an authentication's (those are auth_refused's):
+ * written as record_refusal does, but with a refusals guard only the
+ * first from a source and then summaries, so that a flood of sessions for
+ * an expired operation (no authentication needed) does not become a flood
+ * of store transactions and audit rows. */
+static void refusal(ck_capf_session *s, const ck_capf_devices *db, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void refusal(ck_capf_session *s, const ck_capf_devices *db, const char *fmt, ...)
+{
+    char result[128], audit[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result, sizeof result, fmt, ap);
+    va_end(ap);
+    if (!s->refusals) {
+        record_refusal(s, db, "%s", result);
+        return;
+    }
+    const char *src = s->source[0] ? s->source : "?";
+    if (!ck_pv_guard_failed(s->refusals, src, s->device, false, s->now_ms, audit, sizeof audit))
+        return;
+    if (strstr(audit, " in the last "))
+        record_refusal(s, db, "%.50s; %.75s", result, audit + strlen("CAPF: "));
+    else
+        record_refusal(s, db, "%s", result);
+}
+
+void ck_capf_refusal_cfg_init(ck_pv_guard_cfg *cfg)
+{
+    ck_pv_guard_cfg_init(cfg);
+    cfg->label = "CAPF";
+    cfg->failure = "refused session";
+    cfg->failures = "refused sessions";
+    cfg->accounts = "devices";
+}
+
 void ck_capf_guard_cfg_init(ck_pv_guard_cfg *cfg)
 {
     ck_pv_guard_cfg_init(cfg);
@@ -170,7 +206,7 @@ static int on_auth(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_
         rc = end(s, CK_CAPF_REASON_NO_ACTION, CK_CAPF_OUT_NO_OPERATION, out, err);
     } else if (d.completes_by > 0 && s->now > d.completes_by) {
         say(s, true, "CAPF %s: the %s operation expired, session ended (INVALID_ELEMENT)", s->device, d.operation);
-        record_refusal(s, db, "%s refused: the operation expired", d.operation);
+        refusal(s, db, "%s refused: the operation expired", d.operation);
         rc = end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
     } else if (guarded && (wait = ck_pv_guard_wait(s->guard, src, s->device, s->now_ms)) > 0) {
         /* Backed off: refused without looking, in the words of a wrong
@@ -200,7 +236,7 @@ static int on_public_key(ck_capf_session *s, const ck_capf_issuer *iss, const ck
     if (!(m->present & CK_CAPF_BIT(CK_CAPF_TAG_PUBLIC_KEY))) {
         say(s, true, "CAPF %s: the phone could not make its key (reason %u, %s); install stays pending", s->device,
             m->reason, ck_capf_reason_name(m->reason));
-        record_refusal(s, db, "install failed: the phone could not make its key");
+        refusal(s, db, "install failed: the phone could not make its key");
         return end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
     }
     X509 *lsc = NULL;
@@ -210,7 +246,7 @@ static int on_public_key(ck_capf_session *s, const ck_capf_issuer *iss, const ck
         bool ours = e.code == CK_ECRYPTO;
         say(s, true, "CAPF %s: no LSC issued: %s", s->device, e.msg);
         if (!ours)
-            record_refusal(s, db, "install failed: %s", e.msg);
+            refusal(s, db, "install failed: %s", e.msg);
         return end(s, CK_CAPF_REASON_INVALID, ours ? CK_CAPF_OUT_ERROR : CK_CAPF_OUT_REFUSED, out, err);
     }
     /* Crash tests: the LSC signed, nothing recorded yet (the operation
@@ -259,7 +295,7 @@ static int on_fetched(ck_capf_session *s, const ck_capf_issuer *iss, const ck_ca
     if (m->reason != CK_CAPF_REASON_UPDATE || !(m->present & CK_CAPF_BIT(CK_CAPF_TAG_CERT))) {
         say(s, true, "CAPF %s: troubleshoot: the phone sent no certificate (reason %u); it stays pending", s->device,
             m->reason);
-        record_refusal(s, db, "troubleshoot: the phone sent no certificate");
+        refusal(s, db, "troubleshoot: the phone sent no certificate");
         return end(s, CK_CAPF_REASON_NO_ACTION, CK_CAPF_OUT_REFUSED, out, err);
     }
     const unsigned char *p = m->cert;
@@ -317,7 +353,7 @@ static int on_deleted(ck_capf_session *s, const ck_capf_devices *db, const ck_ca
     if (m->reason != CK_CAPF_REASON_UPDATE) {
         say(s, true, "CAPF %s: delete: the phone reported failure (reason %u, %s); it stays pending", s->device,
             m->reason, ck_capf_reason_name(m->reason));
-        record_refusal(s, db, "delete: the phone reported failure (reason %u)", m->reason);
+        refusal(s, db, "delete: the phone reported failure (reason %u)", m->reason);
         return end(s, CK_CAPF_REASON_UPDATE, CK_CAPF_OUT_REFUSED, out, err);
     }
     ck_capf_update u = {.clear_operation = true, .clear_lsc = true};

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +19,21 @@
 #include "ctlkit/capf_server.h"
 #include "ctlkit/cluster.h"
 #include "ctlkit/tls_policy.h"
+#include "ctlkit/x509.h"
 #include "log.h"
+#include "log_limit.h"
 #include "ctlkit/netaddr.h"
 #include "service.h"
 #include "tls_conn.h"
 #include "tls_server.h"
 
 #define CAPF_DEFAULT_PORT 3804
+/* Lines about refused sessions (any client can cause them at will): at
+ * most this many a second, as the TVS caps its bad input (tvs_log.h); the
+ * first line of a later second is preceded by the number held back. */
+#define CAPF_REFUSAL_LOG_PER_SEC 20
+#define CAPF_STR_(x) #x
+#define CAPF_STR(x) CAPF_STR_(x)
 
 struct capf_service {
     capf_config cfg;
@@ -37,6 +46,13 @@ struct capf_service {
     atomic_ullong outcomes[CK_CAPF_OUT_N];    /* finished sessions by outcome (metrics) */
     atomic_ullong abandoned;                  /* connections closed before END_SESSION */
     ck_pv_guard *guard;                       /* wrong authentications, across connections */
+    ck_pv_guard *refusals;                    /* the other refusals' rows (capf_server.h) */
+    struct log_limit refusal_log;
+    /* The certificate the TLS context presents, and one that could not be
+     * made a context (not tried again); under tls_mu, which only a
+     * connection whose issuer differs from tls_cert holds for long. */
+    pthread_mutex_t tls_mu;
+    X509 *tls_cert, *tls_failed;
 };
 
 /* One connection's state. */
@@ -70,6 +86,48 @@ static void source_of(tls_conn *c, char *out, size_t n)
     socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (!sa || getnameinfo(sa, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
         snprintf(out, n, "%s", tls_conn_peer(c));
+}
+
+/* The TLS certificate follows the CAPF certificate (`set cert regen
+ * CAPF`): a connection whose issuer is not the certificate the context
+ * presents makes a new context from that issuer's certificate and key (the
+ * ones its LSC will be signed with, read the one way: unit_cache.c, or
+ * the copy held after leaving root, which must still match the row) and
+ * swaps it in for every new connection, this one included (called before
+ * its SSL is made). Connections already open keep the old one. */
+static void follow_certificate(capf_service *svc, X509 *cert, EVP_PKEY *key)
+{
+    pthread_mutex_lock(&svc->tls_mu);
+    if (X509_cmp(svc->tls_cert, cert) == 0 || (svc->tls_failed && X509_cmp(svc->tls_failed, cert) == 0)) {
+        pthread_mutex_unlock(&svc->tls_mu);
+        return;
+    }
+    ck_err err = {0};
+    SSL_CTX *ctx = tls_server_ctx_from(cert, key, "CAPF", svc->cfg.tls_min, &err);
+    X509 **keep = ctx ? &svc->tls_cert : &svc->tls_failed;
+    if (X509_up_ref(cert) == 1) {
+        X509_free(*keep);
+        *keep = cert;
+    }
+    if (ctx)
+        tls_srv_set_ctx(svc->srv, ctx);
+    pthread_mutex_unlock(&svc->tls_mu);
+    char serial[80];
+    ck_cert_serial_hex(cert, serial, sizeof serial);
+    if (ctx)
+        dlog(DLOG_NOTICE, "CAPF: TLS certificate replaced by the regenerated CAPF certificate (serial %s) for new "
+             "connections", serial);
+    else
+        dlog(DLOG_ERR, "CAPF: the regenerated CAPF certificate (serial %s) cannot serve TLS, connections keep the "
+             "old one: %s", serial, err.msg);
+}
+
+/* Whether a line about a refused session may be logged now. */
+static bool refusal_log_ok(capf_service *svc, enum dlog_level level)
+{
+    return dlog_limit_ok(&svc->refusal_log, level,
+                         "CAPF: %u similar messages suppressed (refused sessions: at most " CAPF_STR(
+                             CAPF_REFUSAL_LOG_PER_SEC) " lines a second)");
 }
 
 static int open_cluster(const capf_service *svc, ck_cluster **out, ck_err *err)
@@ -107,6 +165,7 @@ static void greet(tls_conn *c, tls_reply *r)
         return;
     }
     cc->sess.guard = svc->guard;
+    cc->sess.refusals = svc->refusals;
     source_of(c, cc->sess.source, sizeof cc->sess.source);
     dlog(DLOG_INFO, "CAPF: %s: session %u: AUTH_REQUEST sent", cc->peer, id);
 }
@@ -117,19 +176,17 @@ static int session_env(capf_service *svc, tls_conn *c, capf_conn *cc, ck_capf_de
 {
     int w = tls_conn_worker(c);
     ck_err err = {0};
-    /* A session's first frame probes the database (one query) and
-     * reconnects after an outage; its later frames take the handle as is. */
-    ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH ? cluster_handle_get(&svc->cluster[w])
-                                                       : cluster_handle_peek(&svc->cluster[w]);
+    /* The connection's open probed the database (one query) and
+     * reconnected after an outage; when it could not load the issuer, the
+     * first frame probes and tries again; later frames take the handle as is. */
+    ck_cluster *cl = cc->sess.state == CK_CAPF_ST_AUTH && !cc->have_issuer ? cluster_handle_get(&svc->cluster[w])
+                                                                           : cluster_handle_peek(&svc->cluster[w]);
     if (!cl) {
-        dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
+        if (refusal_log_ok(svc, DLOG_WARNING))
+            dlog(DLOG_WARNING, "CAPF: %s: session refused, the cluster database is unreachable", cc->peer);
         return -1;
     }
-    /* Asked per session: a regenerated CAPF certificate (set cert regen
-     * CAPF) or a new CAPF-trust root counts from the next phone on. The
-     * worker's handle keeps them decoded while the store's rows and the
-     * key file stay the same (lib/cluster/unit_cache.c): the session gets
-     * references, freed (the key wiped with its last one) in on_close. */
+    /* Normally loaded in on_open already; again here when that failed. */
     if (!cc->have_issuer) {
         if (ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0) {
             dlog(DLOG_ERR, "CAPF: %s: the CAPF certificate and key cannot be loaded: %s", cc->peer, err.msg);
@@ -160,7 +217,7 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
         dlog(DLOG_ERR, "CAPF: %s: %s", cc->peer, err.msg);
         return -1;
     }
-    if (cc->sess.log[0])
+    if (cc->sess.log[0] && (!cc->sess.log_warning || refusal_log_ok(svc, DLOG_WARNING)))
         dlog(cc->sess.log_warning ? DLOG_WARNING : DLOG_NOTICE, "%s (from %s, session %u)", cc->sess.log, cc->peer,
              cc->sess.id);
     if (cc->sess.state == CK_CAPF_ST_DONE) {
@@ -170,11 +227,27 @@ static int handle(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r)
     return 0;
 }
 
+/* Before the TLS handshake: the session's issuer, and the TLS context
+ * following it (follow_certificate). Asked per connection: a regenerated
+ * CAPF certificate (set cert regen CAPF) or a new CAPF-trust root counts
+ * from the next phone on, for its handshake and its LSC alike. The
+ * worker's handle keeps them decoded while the store's rows and the key
+ * file stay the same (lib/cluster/unit_cache.c): the session gets
+ * references, freed (the key wiped with its last one) in on_close. A
+ * failure here is left to session_env, which tries again at the first
+ * frame and refuses the session (logged there). */
 static void on_open(tls_conn *c)
 {
+    capf_service *svc = tls_conn_arg(c);
     capf_conn *cc = tls_conn_data(c);
     snprintf(cc->peer, sizeof cc->peer, "%s", tls_conn_peer(c));
     cc->sess.state = CK_CAPF_ST_AUTH;
+    ck_cluster *cl = cluster_handle_get(&svc->cluster[tls_conn_worker(c)]);
+    ck_err err = {0};
+    if (!cl || ck_cluster_capf_issuer(cl, svc->node, svc->cfg.key_flags, &cc->iss, &err) < 0)
+        return;
+    cc->have_issuer = true;
+    follow_certificate(svc, cc->iss.cert, cc->iss.key);
 }
 
 static void on_close(tls_conn *c)
@@ -183,7 +256,8 @@ static void on_close(tls_conn *c)
     capf_conn *cc = tls_conn_data(c);
     if (cc->sess.id && cc->sess.state != CK_CAPF_ST_DONE) {
         atomic_fetch_add_explicit(&svc->abandoned, 1, memory_order_relaxed);
-        dlog(DLOG_INFO, "CAPF %s: session %u from %s closed before its end", cc->sess.device[0] ? cc->sess.device : "-",
+        if (refusal_log_ok(svc, DLOG_INFO))
+            dlog(DLOG_INFO, "CAPF %s: session %u from %s closed before its end", cc->sess.device[0] ? cc->sess.device : "-",
              cc->sess.id, cc->peer);
     }
     if (cc->have_issuer)
@@ -191,7 +265,8 @@ static void on_close(tls_conn *c)
     OPENSSL_cleanse(cc, sizeof *cc);
 }
 
-/* Summaries of wrong authentications whose flood stopped: audited and
+/* Summaries of wrong authentications and other refusals whose flood
+ * stopped: audited and
  * logged once a second, by the first worker. */
 static void on_tick(void *arg, int worker)
 {
@@ -202,11 +277,12 @@ static void on_tick(void *arg, int worker)
     ck_cluster *cl = cluster_handle_peek(&svc->cluster[0]);
     if (!cl)
         return;
-    while (ck_pv_guard_flush(svc->guard, now_ms(), line, sizeof line)) {
-        dlog(DLOG_WARNING, "%s", line);
-        /* A row the store refuses is not worth more than the log line. */
-        CK_IGNORE(ck_store_audit(ck_cluster_store(cl), "", "", line, NULL));
-    }
+    for (ck_pv_guard *g = svc->guard; g; g = g == svc->guard ? svc->refusals : NULL)
+        while (ck_pv_guard_flush(g, now_ms(), line, sizeof line)) {
+            dlog(DLOG_WARNING, "%s", line);
+            /* A row the store refuses is not worth more than the log line. */
+            CK_IGNORE(ck_store_audit(ck_cluster_store(cl), "", "", line, NULL));
+        }
 }
 
 static const tls_srv_ops capf_ops = {.frame_len = frame_len, .handle = handle, .open = on_open, .close = on_close,
@@ -220,6 +296,7 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         return NULL;
     }
     svc->cfg = *cfg;
+    pthread_mutex_init(&svc->tls_mu, NULL);
     if (svc->cfg.workers <= 0 || svc->cfg.workers > TLS_SRV_MAX_WORKERS)
         svc->cfg.workers = 2;
     if (svc->cfg.max_conns <= 0)
@@ -239,7 +316,11 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         cluster_handle_init(&svc->cluster[i], "CAPF", "capf", svc->cluster_dir, svc->node_dir, svc->node);
     ck_pv_guard_cfg gcfg;
     ck_capf_guard_cfg_init(&gcfg);
-    if (!(svc->guard = ck_pv_guard_new(&gcfg))) {
+    svc->guard = ck_pv_guard_new(&gcfg);
+    ck_capf_refusal_cfg_init(&gcfg);
+    svc->refusals = ck_pv_guard_new(&gcfg);
+    svc->refusal_log = (struct log_limit)LOG_LIMIT_INIT(CAPF_REFUSAL_LOG_PER_SEC);
+    if (!svc->guard || !svc->refusals) {
         ck_fail(err, CK_ENOMEM, "out of memory");
         goto fail;
     }
@@ -256,6 +337,9 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
     SSL_CTX *ctx = tls_server_ctx_new(cfg->cert_key_pem, "CAPF", cfg->tls_min, err);
     if (!ctx)
         goto fail;
+    svc->tls_cert = SSL_CTX_get0_certificate(ctx);
+    if (svc->tls_cert && X509_up_ref(svc->tls_cert) != 1)
+        svc->tls_cert = NULL; /* then the first connection makes a context again */
     tls_srv_config tc = {
         .name = "CAPF",
         .thread_name = "capf",
@@ -335,6 +419,10 @@ void capf_service_free(capf_service *svc)
     free(svc->node_dir);
     free(svc->node);
     ck_pv_guard_free(svc->guard);
+    ck_pv_guard_free(svc->refusals);
+    X509_free(svc->tls_cert);
+    X509_free(svc->tls_failed);
+    pthread_mutex_destroy(&svc->tls_mu);
     free(svc);
 }
 

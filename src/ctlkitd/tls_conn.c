@@ -132,9 +132,13 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     ck_netaddr_format(sa, c->peer, sizeof c->peer);
     memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     LIST_INSERT_HEAD(&w->conns, c, link);
+    /* Before the SSL is made: open may change the context (tls_srv_set_ctx),
+     * and this connection already gets the new one. */
+    if (s->cfg.ops->open)
+        s->cfg.ops->open(c);
 
     /* TCP_NODELAY comes from the listener (tls_srv.c). */
-    c->ssl = SSL_new(s->cfg.ctx);
+    c->ssl = SSL_new(tls_worker_ctx(w));
     c->ev = event_new(w->base, -1, 0, NULL, NULL);
     c->timer = evtimer_new(w->base, timer_cb, c);
     c->state = ST_HANDSHAKE;
@@ -145,8 +149,6 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     }
     SSL_set_accept_state(c->ssl);
     set_timer(c, (unsigned)s->cfg.timeout_ms);
-    if (s->cfg.ops->open)
-        s->cfg.ops->open(c);
     /* The listener defers accept until the ClientHello has arrived
      * (TCP_DEFER_ACCEPT), so start the handshake now; if it is not there
      * after all, the handshake asks to wait for EV_READ. */

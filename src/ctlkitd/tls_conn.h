@@ -55,8 +55,10 @@ typedef struct tls_srv_ops {
     tls_frame (*frame_len)(tls_conn *c, const uint8_t *in, size_t len, size_t *flen);
     /* Answers one whole frame; -1 closes the connection at once. */
     int (*handle)(tls_conn *c, const uint8_t *frame, size_t len, tls_reply *r);
-    /* Optional: a connection accepted (after its data is zeroed) and about
-     * to be freed (wipe what its data holds). */
+    /* Optional: a connection accepted (after its data is zeroed; before
+     * its SSL is made, so that a service that swaps its context with
+     * tls_srv_set_ctx here serves this connection with the new one) and
+     * about to be freed (wipe what its data holds). */
     void (*open)(tls_conn *c);
     void (*close)(tls_conn *c);
     /* Optional: for a protocol where the server speaks first (CAPF): the
@@ -73,7 +75,7 @@ typedef struct tls_srv_config {
     const char *thread_name; /* at most 10 characters: "tvs-worker" -> "tvs-worker-3" */
     const char *listen;      /* "ADDR:PORT", "[ADDR6]:PORT"; port 0 picks one */
     uint16_t default_port;
-    SSL_CTX *ctx;            /* taken over: tls_srv_free frees it (also on failure) */
+    SSL_CTX *ctx;            /* taken over: tls_srv_free frees it (also on failure); see tls_srv_set_ctx */
     const tls_srv_ops *ops;
     void *arg;               /* the service, for its handlers (tls_conn_arg) */
     int workers;             /* 0: one per online CPU */
@@ -102,6 +104,11 @@ int tls_srv_port(const tls_srv *s);
 int tls_srv_workers(const tls_srv *s);
 /* The bound address, "127.0.0.1:2445". */
 const char *tls_srv_address(const tls_srv *s);
+/* Any thread: new connections get ctx from now on (each worker takes it
+ * at its next accept; connections open keep theirs). Takes ctx over and
+ * frees the previous context's reference. For a certificate that changes
+ * under a running daemon (CAPF's, capf_service.c). */
+void tls_srv_set_ctx(tls_srv *s, SSL_CTX *ctx);
 /* Any thread: atomics, no lock. */
 void tls_srv_counts_get(const tls_srv *s, tls_srv_counts *out);
 /* Stops the workers (each finishes the frame in hand), closes every

@@ -24,11 +24,16 @@ typedef struct tls_worker {
     int wake[2];             /* a byte here stops the worker */
     struct event *wake_ev;
     struct event *tick_ev;
+    SSL_CTX *ctx;            /* this worker's reference to the context new connections get */
+    unsigned ctx_gen;        /* which of tls_srv's contexts it is */
     LIST_HEAD(tls_conn_list, tls_conn) conns; /* open connections, to close them on stop */
 } tls_worker;
 
 struct tls_srv {
-    tls_srv_config cfg;      /* name, thread_name and listen point into the copies below */
+    tls_srv_config cfg;      /* name, thread_name and listen point into the copies below;
+                              * cfg.ctx is the current context, under ctx_lock */
+    pthread_mutex_t ctx_lock;
+    atomic_uint ctx_gen;     /* bumped by tls_srv_set_ctx: workers take the new context at their next accept */
     char name[32], thread_name[11];
     char address[CK_NETADDR_STRLEN];
     tls_worker *workers;
@@ -38,6 +43,9 @@ struct tls_srv {
     atomic_ullong accepted, requests, handshake_failed;
     atomic_llong last_limit_log; /* rate limit for "too many connections" */
 };
+
+/* tls_srv.c: the context for a connection this worker accepts now. */
+SSL_CTX *tls_worker_ctx(tls_worker *w);
 
 /* tls_conn.c */
 void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned long long id);

@@ -55,22 +55,32 @@ SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, int min_version, 
 {
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
+    char warning[PATH_MAX + 200];
+    if (ck_load_key_pem(pem, key_flags, &cert, &key, warning, sizeof warning, err) < 0) {
+        ck_err_prefix(err, "%s certificate and key", what);
+        return NULL;
+    }
+    if (warning[0])
+        dlog(DLOG_WARNING, "%s key: %s (started anyway: --allow-loose-key-modes)", what, warning);
+    SSL_CTX *ctx = tls_server_ctx_from(cert, key, what, min_version, err);
+    if (!ctx)
+        ck_err_prefix(err, "%s", pem);
+    X509_free(cert);
+    EVP_PKEY_free(key); /* the context keeps its own references */
+    return ctx;
+}
+
+SSL_CTX *tls_server_ctx_from(X509 *cert, EVP_PKEY *key, const char *what, int min_version, ck_err *err)
+{
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         ck_fail_ssl(err, CK_ECRYPTO, "cannot create the %s TLS context", what);
         return NULL;
     }
-    char warning[PATH_MAX + 200];
-    if (ck_load_key_pem(pem, key_flags, &cert, &key, warning, sizeof warning, err) < 0) {
-        ck_err_prefix(err, "%s certificate and key", what);
-        goto fail;
-    }
-    if (warning[0])
-        dlog(DLOG_WARNING, "%s key: %s (started anyway: --allow-loose-key-modes)", what, warning);
     fit_security_level(ctx, cert, key, what);
     if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        ck_fail_ssl(err, CK_ECRYPTO, "%s: the %s key does not fit its certificate", pem, what);
+        ck_fail_ssl(err, CK_ECRYPTO, "the %s key does not fit its certificate", what);
         goto fail;
     }
     if (ck_tls_policy_apply(ctx, min_version, err) < 0) {
@@ -85,12 +95,8 @@ SSL_CTX *tls_server_ctx_new(const char *pem, const char *what, int min_version, 
     /* The node certificates are self-signed: there is no chain to build,
      * so do not search the store for one on every handshake. */
     SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
-    X509_free(cert);
-    EVP_PKEY_free(key); /* the context keeps its own references */
     return ctx;
 fail:
-    X509_free(cert);
-    EVP_PKEY_free(key);
     SSL_CTX_free(ctx);
     return NULL;
 }

@@ -17,5 +17,9 @@ void tls_server_set_key_flags(unsigned flags);
 /* what names the service in messages ("TVS", "CTL Provider"); min_version
  * is a TLS1_*_VERSION (the cluster's TLSMinVersion). */
 SSL_CTX *tls_server_ctx_new(const char *cert_key_pem, const char *what, int min_version, ck_err *err);
+/* The same from a certificate and key already loaded (and checked against
+ * the cluster: a regenerated certificate, capf_service.c); the context
+ * takes its own references. */
+SSL_CTX *tls_server_ctx_from(X509 *cert, EVP_PKEY *key, const char *what, int min_version, ck_err *err);
 
 #endif

@@ -96,6 +96,37 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     tls_conn_accept(w, fd, (struct sockaddr *)&ss, id);
 }
 
+/* The lock is taken only when the context changed since this worker's
+ * last accept (a regenerated certificate): the accept path stays free of
+ * locks. Connections keep the context they were made with (SSL_new takes
+ * a reference), so the old one lives until its last connection ends. */
+SSL_CTX *tls_worker_ctx(tls_worker *w)
+{
+    tls_srv *s = w->srv;
+    unsigned gen = atomic_load_explicit(&s->ctx_gen, memory_order_acquire);
+    if (gen != w->ctx_gen || !w->ctx) {
+        pthread_mutex_lock(&s->ctx_lock);
+        SSL_CTX *now = s->cfg.ctx;
+        if (SSL_CTX_up_ref(now) == 1) {
+            SSL_CTX_free(w->ctx);
+            w->ctx = now;
+            w->ctx_gen = atomic_load_explicit(&s->ctx_gen, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&s->ctx_lock);
+    }
+    return w->ctx; /* NULL only if no reference could be taken: SSL_new fails, the connection is closed */
+}
+
+void tls_srv_set_ctx(tls_srv *s, SSL_CTX *ctx)
+{
+    pthread_mutex_lock(&s->ctx_lock);
+    SSL_CTX *old = s->cfg.ctx;
+    s->cfg.ctx = ctx;
+    atomic_fetch_add_explicit(&s->ctx_gen, 1, memory_order_release);
+    pthread_mutex_unlock(&s->ctx_lock);
+    SSL_CTX_free(old); /* the workers' and connections' references keep it while they need it */
+}
+
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -159,6 +190,8 @@ static void worker_free(tls_worker *w)
     if (w->tick_ev)
         event_free(w->tick_ev);
     tls_conn_close_all(w);
+    SSL_CTX_free(w->ctx);
+    w->ctx = NULL;
     if (w->base)
         event_base_free(w->base);
     if (w->lfd >= 0)
@@ -214,6 +247,7 @@ tls_srv *tls_srv_new(const tls_srv_config *cfg, ck_err *err)
         return NULL;
     }
     s->cfg = *cfg;
+    pthread_mutex_init(&s->ctx_lock, NULL);
     snprintf(s->name, sizeof s->name, "%s", cfg->name);
     snprintf(s->thread_name, sizeof s->thread_name, "%s", cfg->thread_name ? cfg->thread_name : "tls");
     s->cfg.name = s->name;
@@ -286,5 +320,6 @@ void tls_srv_free(tls_srv *s)
     }
     free(s->workers);
     SSL_CTX_free(s->cfg.ctx);
+    pthread_mutex_destroy(&s->ctx_lock);
     free(s);
 }

@@ -648,6 +648,76 @@ static void test_backoff(void **state)
     ck_pv_guard_free(g);
 }
 
+/* A flood of sessions for an expired operation (no authentication needed
+ * to cause one) from one source: with the refusals guard the first
+ * writes the row's result and its audit row, the rest are counted into
+ * one summary a minute later; the count is every refusal since the first
+ * row. The guard backs nothing off. Without it every refusal is written. */
+static void test_refusal_flood(void **state)
+{
+    (void)state;
+    ck_pv_guard_cfg cfg;
+    ck_capf_refusal_cfg_init(&cfg);
+    cfg.summary_ms = 60000;
+    ck_pv_guard *g = ck_pv_guard_new(&cfg);
+    assert_non_null(g);
+    reset_row("install", "string", "123456", "rsa", 2048);
+    row.completes_by = NOW - 60;
+    for (int i = 0; i < 40; i++) {
+        ck_capf_session s;
+        ck_buf out;
+        begin(&s, 1);
+        s.refusals = g;
+        snprintf(s.source, sizeof s.source, "10.0.0.7");
+        s.now_ms = 1000 + (uint64_t)i;
+        feed(&s, auth_123456, sizeof auth_123456, &out);
+        expect_end(&out, 1, 7);
+        assert_non_null(strstr(s.log, "expired"));
+        ck_buf_free(&out);
+    }
+    assert_int_equal(n_updates, 1);
+    assert_string_equal(row.last_result, "install refused: the operation expired");
+
+    /* A minute on, the next refusal brings the summary of the 39 held
+     * back plus itself. */
+    ck_capf_session s;
+    ck_buf out;
+    begin(&s, 1);
+    s.refusals = g;
+    snprintf(s.source, sizeof s.source, "10.0.0.7");
+    s.now_ms = 70000;
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    ck_buf_free(&out);
+    assert_int_equal(n_updates, 2);
+    assert_non_null(strstr(row.last_result, "install refused: the operation expired; 40 refused sessions for '" DEV
+                                            "' from 10.0.0.7 in the last"));
+    /* Refused unchecked never: the guard backs nothing off. */
+    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.7", DEV, 70001), 0);
+
+    /* Summaries that come due after the flood stopped are flushed. */
+    begin(&s, 1);
+    s.refusals = g;
+    snprintf(s.source, sizeof s.source, "10.0.0.7");
+    s.now_ms = 70500;
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    ck_buf_free(&out);
+    assert_int_equal(n_updates, 2);
+    char line[256];
+    assert_false(ck_pv_guard_flush(g, 71000, line, sizeof line));
+    assert_true(ck_pv_guard_flush(g, 131000, line, sizeof line));
+    assert_non_null(strstr(line, "CAPF: 1 refused session for '" DEV "' from 10.0.0.7"));
+
+    /* Without the guard every refusal is written (as before). */
+    n_updates = 0;
+    for (int i = 0; i < 5; i++) {
+        begin(&s, 1);
+        feed(&s, auth_123456, sizeof auth_123456, &out);
+        ck_buf_free(&out);
+    }
+    assert_int_equal(n_updates, 5);
+    ck_pv_guard_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
         cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_refusal_flood),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
