@@ -232,6 +232,15 @@ bool ck_cluster_device_changes_since(ck_cluster *c, int64_t seen, int64_t now, c
  * without a row fails: do the full pass. */
 int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
                                    ck_materialize_report *r, ck_err *err);
+/* Test hook (builds with CTLKIT_TEST_HOOKS, docs/architecture.md "Test
+ * hooks"): CTLKIT_TEST_STOP_AT=STEP stops the process there (SIGSTOP), for
+ * a program's own points, such as ctlkitd's watcher's "watch-pass-done"
+ * (reached on every tick, after a pass and before it records what it has
+ * seen). Unlike the operations' points, these are neither counted by
+ * CTLKIT_TEST_KILL_AT_N nor listed in CTLKIT_TEST_POINTS: a daemon reaches
+ * them once a second, which would make the crash tests' enumeration of an
+ * operation's points depend on time. */
+void ck_test_stop_point(const char *step);
 /* How many device rows materializing through c has built the files of
  * (checked, rewritten or not): a work measure for tests and benchmarks. */
 size_t ck_cluster_devices_materialized(const ck_cluster *c);

@@ -599,10 +599,16 @@ static void check(cluster_node *cn, bool poll_store)
         materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
-    int64_t counter = poll_store ? ck_store_change_counter(ck_cluster_store(cn->c)) : cn->store_seen;
-    bool store_changed = counter != cn->store_seen;
+    ck_test_stop_point("watch-pass-done");
+    /* Seen is what this pass brought in: the counter read before it. A
+     * commit that landed while it ran (another host's, an admin's, or
+     * this daemon's own answers and ITL below) moves the counter past
+     * `now`, and the next tick makes one more pass for it. Reading the
+     * counter afresh here marked such a commit seen without taking it in
+     * (no parameter read, no restart request answered, the folder left
+     * to the 30-tick safety net; tests/scenarios/watch_race.test). */
     cn->ctl_seen = st;
-    cn->store_seen = counter;
+    cn->store_seen = now;
     if (cn->hold)
         ; /* CUCM's order: the caches change when the services restart */
     else if (ctl_changed)
@@ -610,14 +616,14 @@ static void check(cluster_node *cn, bool poll_store)
                                           "Recaching CTL Certificate Cache"
                                         : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
                                           "Recaching CTL Certificate Cache");
-    else if (store_changed)
+    else if (store_moved)
         recache(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
-    if (store_moved || cn->restart_pending) {
+    /* Its answers are commits too: the next tick sees them and makes one
+     * more pass (and recache), which finds nothing new; skipping that pass
+     * would need to tell its own commits from a commit that landed beside
+     * them, which the counter alone cannot. */
+    if (store_moved || cn->restart_pending)
         serve_restarts(cn);
-        /* Its own answers need no second recache. */
-        if (poll_store)
-            cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
-    }
     if (poll_store)
         note_for_metrics(cn);
 }
