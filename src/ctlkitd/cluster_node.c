@@ -547,15 +547,25 @@ static void serve_restarts(cluster_node *cn)
 }
 
 /* When everything since the last check was a device-only change (a CAPF
- * session's update, lib/cluster/device_changes.c), brings only those
- * devices' files up to date: no full pass over every device, and no
- * recache (the TVS caches hold no device). true when that was all. */
+ * session's update, lib/cluster/device_changes.c), brings only the files
+ * of the devices changed since then up to date: no full pass over every
+ * device, and no recache (the TVS caches hold no device). true when that
+ * was all. */
 static bool devices_only(cluster_node *cn, int64_t now)
 {
     ck_device_changes d;
-    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending ||
-        !ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d))
+    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending)
         return false;
+    if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
+        /* While CAPF sessions commit one after another, one often lands
+         * between our read of the counter and of the record (which then
+         * names a later counter): look again once rather than fall back
+         * to the full pass over every device. */
+        int64_t again = ck_store_change_counter(ck_cluster_store(cn->c));
+        if (again <= now || !ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d))
+            return false;
+        now = again;
+    }
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
     if (!ck_file_stamp_same(&st, &cn->ctl_seen))
