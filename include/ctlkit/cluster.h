@@ -215,23 +215,33 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
  * operation records them in the store, so that a node's daemon that sees
  * the change counter move brings only those devices' files up to date
  * instead of every file of every device (docs/benchmarks.md, "CAPF"). A
- * run of such changes is remembered up to CK_DEVICE_CHANGES_MAX devices;
- * anything else in between means a full pass. */
+ * run of such changes is remembered for its latest CK_DEVICE_CHANGES_MAX
+ * devices; anything else in between means a full pass. */
 #define CK_DEVICE_CHANGES_MAX 64
 typedef struct ck_device_changes {
     size_t n;
     char names[CK_DEVICE_CHANGES_MAX][16];
 } ck_device_changes;
 /* true when everything committed after the change counter read seen, up
- * to now (the counter read since), changed only the devices out names;
- * false when a full pass is needed (another change, a run too long, no
- * record, the database away). */
+ * to now (the counter read since), changed only device rows, and out
+ * names the devices changed after seen; false when a full pass is needed
+ * (another change, seen older than the last CK_DEVICE_CHANGES_MAX
+ * devices' changes, no record, the database away). */
 bool ck_cluster_device_changes_since(ck_cluster *c, int64_t seen, int64_t now, ck_device_changes *out);
 /* ck_cluster_materialize_node for the files of d's devices only (the
  * same lock rules: r->busy when another process holds the lock). A device
  * without a row fails: do the full pass. */
 int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
                                    ck_materialize_report *r, ck_err *err);
+/* Test hook (builds with CTLKIT_TEST_HOOKS, docs/architecture.md "Test
+ * hooks"): CTLKIT_TEST_STOP_AT=STEP stops the process there (SIGSTOP), for
+ * a program's own points, such as ctlkitd's watcher's "watch-pass-done"
+ * (reached on every tick, after a pass and before it records what it has
+ * seen). Unlike the operations' points, these are neither counted by
+ * CTLKIT_TEST_KILL_AT_N nor listed in CTLKIT_TEST_POINTS: a daemon reaches
+ * them once a second, which would make the crash tests' enumeration of an
+ * operation's points depend on time. */
+void ck_test_stop_point(const char *step);
 /* How many device rows materializing through c has built the files of
  * (checked, rewritten or not): a work measure for tests and benchmarks. */
 size_t ck_cluster_devices_materialized(const ck_cluster *c);

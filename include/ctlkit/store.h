@@ -156,7 +156,7 @@ int ck_store_get_param(ck_store *s, const char *name, char *out, size_t outsz, c
 CK_MUST_USE int ck_store_set_param(ck_store *s, const char *name, const char *value, ck_err *err);
 /* The processconfig row (no enterprise parameter) recording the latest
  * run of device-only changes for the daemons (lib/cluster/device_changes.c):
- * "FIRST LAST NAME...", change counter values. Never copied to another
+ * "FIRST LAST NAME:AT...", change counter values. Never copied to another
  * store: its counter values mean nothing there. */
 #define CK_DEVICE_CHANGES_PARAM "DeviceChanges"
 

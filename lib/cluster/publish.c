@@ -71,7 +71,16 @@ void ck__test_kill_point(const char *step)
     const char *at = getenv("CTLKIT_TEST_KILL_AT");
     if (at && strcmp(at, step) == 0)
         raise(SIGKILL);
-    at = getenv("CTLKIT_TEST_STOP_AT");
+    ck_test_stop_point(step);
+#else
+    (void)step;
+#endif
+}
+
+void ck_test_stop_point(const char *step)
+{
+#ifdef CTLKIT_TEST_HOOKS
+    const char *at = getenv("CTLKIT_TEST_STOP_AT");
     if (at && strcmp(at, step) == 0)
         raise(SIGSTOP);
 #else

@@ -547,15 +547,25 @@ static void serve_restarts(cluster_node *cn)
 }
 
 /* When everything since the last check was a device-only change (a CAPF
- * session's update, lib/cluster/device_changes.c), brings only those
- * devices' files up to date: no full pass over every device, and no
- * recache (the TVS caches hold no device). true when that was all. */
+ * session's update, lib/cluster/device_changes.c), brings only the files
+ * of the devices changed since then up to date: no full pass over every
+ * device, and no recache (the TVS caches hold no device). true when that
+ * was all. */
 static bool devices_only(cluster_node *cn, int64_t now)
 {
     ck_device_changes d;
-    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending ||
-        !ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d))
+    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending)
         return false;
+    if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
+        /* While CAPF sessions commit one after another, one often lands
+         * between our read of the counter and of the record (which then
+         * names a later counter): look again once rather than fall back
+         * to the full pass over every device. */
+        int64_t again = ck_store_change_counter(ck_cluster_store(cn->c));
+        if (again <= now || !ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d))
+            return false;
+        now = again;
+    }
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
     if (!ck_file_stamp_same(&st, &cn->ctl_seen))
@@ -599,10 +609,16 @@ static void check(cluster_node *cn, bool poll_store)
         materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
-    int64_t counter = poll_store ? ck_store_change_counter(ck_cluster_store(cn->c)) : cn->store_seen;
-    bool store_changed = counter != cn->store_seen;
+    ck_test_stop_point("watch-pass-done");
+    /* Seen is what this pass brought in: the counter read before it. A
+     * commit that landed while it ran (another host's, an admin's, or
+     * this daemon's own answers and ITL below) moves the counter past
+     * `now`, and the next tick makes one more pass for it. Reading the
+     * counter afresh here marked such a commit seen without taking it in
+     * (no parameter read, no restart request answered, the folder left
+     * to the 30-tick safety net; tests/scenarios/watch_race.test). */
     cn->ctl_seen = st;
-    cn->store_seen = counter;
+    cn->store_seen = now;
     if (cn->hold)
         ; /* CUCM's order: the caches change when the services restart */
     else if (ctl_changed)
@@ -610,14 +626,14 @@ static void check(cluster_node *cn, bool poll_store)
                                           "Recaching CTL Certificate Cache"
                                         : "CertificateCache::localCTLCacheMonitor - CTLFile.tlv has been removed. "
                                           "Recaching CTL Certificate Cache");
-    else if (store_changed)
+    else if (store_moved)
         recache(cn, "CertificateCache - the cluster database changed. Recaching DB Certificate Cache");
-    if (store_moved || cn->restart_pending) {
+    /* Its answers are commits too: the next tick sees them and makes one
+     * more pass (and recache), which finds nothing new; skipping that pass
+     * would need to tell its own commits from a commit that landed beside
+     * them, which the counter alone cannot. */
+    if (store_moved || cn->restart_pending)
         serve_restarts(cn);
-        /* Its own answers need no second recache. */
-        if (poll_store)
-            cn->store_seen = ck_store_change_counter(ck_cluster_store(cn->c));
-    }
     if (poll_store)
         note_for_metrics(cn);
 }

@@ -591,6 +591,75 @@ static void test_capf_update_cost(void **state)
     tu_cluster_free(t);
 }
 
+/* The record of device-only changes keeps the latest CK_DEVICE_CHANGES_MAX
+ * devices, each with the counter of its last change: a daemon learns only
+ * the devices changed after what it has seen, and a long run of CAPF
+ * updates never sends it back to the full pass over every device (before,
+ * a run that reached 64 devices was dropped whole). */
+static void test_device_changes_window(void **state)
+{
+    (void)state;
+    enum { N = 80, UPDATES = 70, MARK = 10 };
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    ck_buf csv;
+    ck_buf_init(&csv, 0);
+    const char head[] = "name,model,profile,operation,auth\n";
+    ck_buf_bytes(&csv, head, strlen(head));
+    for (int i = 1; i <= N; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof line, "SEP%012X,8865,authenticated,install,null\n", i);
+        ck_buf_bytes(&csv, line, (size_t)len);
+    }
+    size_t added = 0;
+    assert_int_equal(ck_cluster_device_import_csv(t->c, (const char *)csv.data, csv.len, &added, &err), 0);
+    ck_buf_free(&csv);
+    ck_capf_devices devs;
+    ck_cluster_capf_devices(t->c, &devs);
+    ck_capf_update u = {.clear_operation = true, .at = 1};
+    snprintf(u.result, sizeof u.result, "success");
+    int64_t seen0 = ck_store_change_counter(store_of(t)), mark = -1, before_last = -1;
+    for (int i = 1; i <= UPDATES; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "SEP%012X", i);
+        if (i == UPDATES)
+            before_last = ck_store_change_counter(store_of(t));
+        assert_int_equal(devs.update(devs.arg, name, &u, &err), 0);
+        if (i == MARK)
+            mark = ck_store_change_counter(store_of(t));
+    }
+    int64_t now = ck_store_change_counter(store_of(t));
+    ck_device_changes d;
+    /* Seen after the 10th: the 60 after it, oldest first. */
+    assert_true(ck_cluster_device_changes_since(t->c, mark, now, &d));
+    assert_int_equal(d.n, UPDATES - MARK);
+    assert_string_equal(d.names[0], "SEP00000000000B");
+    assert_string_equal(d.names[d.n - 1], "SEP000000000046");
+    /* Seen before the last: that one only. */
+    assert_true(ck_cluster_device_changes_since(t->c, before_last, now, &d));
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.names[0], "SEP000000000046");
+    /* Seen before the first: 70 devices changed, more than the record
+     * keeps, so the full pass. */
+    assert_false(ck_cluster_device_changes_since(t->c, seen0, now, &d));
+    /* A listed device changed again moves to the end, once. */
+    assert_int_equal(devs.update(devs.arg, "SEP00000000000B", &u, &err), 0);
+    int64_t now2 = ck_store_change_counter(store_of(t));
+    assert_true(ck_cluster_device_changes_since(t->c, now, now2, &d));
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.names[0], "SEP00000000000B");
+    assert_true(ck_cluster_device_changes_since(t->c, mark, now2, &d));
+    assert_int_equal(d.n, UPDATES - MARK);
+    assert_string_equal(d.names[0], "SEP00000000000C");
+    assert_string_equal(d.names[d.n - 1], "SEP00000000000B");
+    /* Any other change: the full pass, from anywhere in the run. */
+    assert_int_equal(ck_store_set_param(store_of(t), "CAPFPhonePort", "3804", &err), 0);
+    int64_t now3 = ck_store_change_counter(store_of(t));
+    assert_false(ck_cluster_device_changes_since(t->c, now2, now3, &d));
+    tu_cluster_free(t);
+}
+
 /* The CAPF issuer and the node's CallManager signer are decoded once per
  * handle and used while the store's certificate row and the key file stay
  * the same (lib/cluster/unit_cache.c): a second CAPF session or device
@@ -697,7 +766,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
-        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_kept_keys),
+        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_device_changes_window),
+        cmocka_unit_test(test_kept_keys),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
 }
