@@ -504,6 +504,26 @@ static void test_import(void **state)
     tu_cluster_free(t);
 }
 
+/* Imports n authenticated 8865s, SEP000000000001 upwards, each armed
+ * for an install by null string (what the CAPF cost tests start from). */
+static void import_install_devices(tu_cluster *t, int n)
+{
+    ck_err err = {0};
+    ck_buf csv;
+    ck_buf_init(&csv, 0);
+    const char head[] = "name,model,profile,operation,auth\n";
+    ck_buf_bytes(&csv, head, strlen(head));
+    for (int i = 1; i <= n; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof line, "SEP%012X,8865,authenticated,install,null\n", i);
+        ck_buf_bytes(&csv, line, (size_t)len);
+    }
+    size_t added = 0;
+    assert_int_equal(ck_cluster_device_import_csv(t->c, (const char *)csv.data, csv.len, &added, &err), 0);
+    assert_int_equal(added, (size_t)n);
+    ck_buf_free(&csv);
+}
+
 /* A CAPF session's update of one device (issue 12's benchmark): only that
  * device's files are rebuilt, however many devices there are, and the
  * daemons learn that only it changed (so they skip their full pass); any
@@ -515,19 +535,7 @@ static void test_capf_update_cost(void **state)
     tu_cluster *t = tu_cluster_new(2, true);
     assert_non_null(t);
     ck_err err = {0};
-    ck_buf csv;
-    ck_buf_init(&csv, 0);
-    const char head[] = "name,model,profile,operation,auth\n";
-    ck_buf_bytes(&csv, head, strlen(head));
-    for (int i = 1; i <= N; i++) {
-        char line[64];
-        int len = snprintf(line, sizeof line, "SEP%012X,8865,authenticated,install,null\n", i);
-        ck_buf_bytes(&csv, line, (size_t)len);
-    }
-    size_t added = 0;
-    assert_int_equal(ck_cluster_device_import_csv(t->c, (const char *)csv.data, csv.len, &added, &err), 0);
-    assert_int_equal(added, N);
-    ck_buf_free(&csv);
+    import_install_devices(t, N);
 
     const char *name = "SEP000000000064";
     size_t before_len = 0, after_len = 0;
@@ -603,18 +611,7 @@ static void test_device_changes_window(void **state)
     tu_cluster *t = tu_cluster_new(1, true);
     assert_non_null(t);
     ck_err err = {0};
-    ck_buf csv;
-    ck_buf_init(&csv, 0);
-    const char head[] = "name,model,profile,operation,auth\n";
-    ck_buf_bytes(&csv, head, strlen(head));
-    for (int i = 1; i <= N; i++) {
-        char line[64];
-        int len = snprintf(line, sizeof line, "SEP%012X,8865,authenticated,install,null\n", i);
-        ck_buf_bytes(&csv, line, (size_t)len);
-    }
-    size_t added = 0;
-    assert_int_equal(ck_cluster_device_import_csv(t->c, (const char *)csv.data, csv.len, &added, &err), 0);
-    ck_buf_free(&csv);
+    import_install_devices(t, N);
     ck_capf_devices devs;
     ck_cluster_capf_devices(t->c, &devs);
     ck_capf_update u = {.clear_operation = true, .at = 1};
