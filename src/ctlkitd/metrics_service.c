@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "ctlkit/cluster.h"
+#include "http_limits.h"
 #include "log.h"
 #include "log_limit.h"
 #include "ctlkit/netaddr.h"
@@ -27,14 +28,6 @@
 /* Lines about refused connections a client can cause at will. */
 #define REFUSED_LOG_PER_SEC 1
 
-/* One open HTTP connection: its deadline, on the service's list. */
-typedef struct metrics_conn {
-    metrics_service *m;
-    struct evhttp_connection *evcon;
-    struct event *deadline;
-    struct metrics_conn *prev, *next;
-} metrics_conn;
-
 struct metrics_service {
     int fd; /* until start hands it to the listener */
     char listen_text[CK_NETADDR_STRLEN];
@@ -43,13 +36,8 @@ struct metrics_service {
     struct event_base *base;
     daemon_ctx *d;
     time_t last_reload; /* start, or the last SIGHUP */
-    unsigned long long n_scrapes, n_other, n_refused, n_timed_out;
-    /* Connections accepted since the loop last ran adopt_cb (see new_bev). */
-    struct bufferevent **pending;
-    size_t n_pending, cap_pending;
-    struct event *adopt_ev;
-    metrics_conn *conns; /* open connections, n_conns of them */
-    int n_conns;
+    unsigned long long n_scrapes, n_other;
+    http_limits *limits; /* --metrics-max-conns and --metrics-timeout */
     struct log_limit refused_log;
 };
 
@@ -87,139 +75,27 @@ metrics_service *metrics_service_new(const metrics_config *cfg, ck_err *err)
     return m;
 }
 
-/* ---- the connection bounds ----------------------------------------------
- *
- * evhttp (libevent 2.1) accepts by itself and tells nobody: there is no
- * hook at accept that names the connection. What it does call is the
- * bufferevent callback (new_bev), just before it makes the connection
- * around that bufferevent and sets the bufferevent's callbacks with the
- * connection as their argument. So new_bev notes the bufferevent (holding a
- * reference, so that it cannot vanish meanwhile) and wakes adopt_cb, which
- * runs on the same loop before any byte of that connection is read: it
- * finds the connection through the callbacks' argument (checked against
- * evhttp_connection_get_bufferevent), then refuses it (over the cap) or
- * gives it its deadline and a close callback that ends its count. */
+/* ---- the connection bounds (lib/ev/http_limits.c): what they log ---- */
 
-static void arm_deadline(metrics_conn *c)
+static void log_timed_out(void *arg, int timeout_ms)
 {
-    struct timeval tv = {c->m->cfg.timeout_ms / 1000, (c->m->cfg.timeout_ms % 1000) * 1000};
-    event_add(c->deadline, &tv);
-}
-
-/* evhttp frees a connection (closed, timed out, refused an oversized
- * request, or the service stops): its count ends here. */
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    metrics_conn *c = arg;
-    metrics_service *m = c->m;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        m->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    m->n_conns--;
-    event_free(c->deadline);
-    free(c);
-}
-
-/* The request did not arrive whole in time: the connection goes (its close
- * callback frees c, this event with it; libevent no longer touches a
- * non-persistent timer once its callback runs). */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    metrics_conn *c = arg;
-    c->m->n_timed_out++;
+    (void)arg;
     dlog(DLOG_INFO, "metrics: closing a connection that sent no whole request within %d ms (--metrics-timeout)",
-         c->m->cfg.timeout_ms);
-    evhttp_connection_free(c->evcon);
+         timeout_ms);
 }
 
-static void refuse(metrics_service *m, struct evhttp_connection *evcon)
+static void log_refused(void *arg, int max_conns)
 {
-    m->n_refused++;
+    metrics_service *m = arg;
     if (dlog_limit_ok(&m->refused_log, DLOG_WARNING, "metrics: %u more refused connections not logged"))
-        dlog(DLOG_WARNING, "metrics: %d connections open: refusing a new one (--metrics-max-conns)",
-             m->cfg.max_conns);
-    evhttp_connection_free(evcon);
+        dlog(DLOG_WARNING, "metrics: %d connections open: refusing a new one (--metrics-max-conns)", max_conns);
 }
 
-static void adopt(metrics_service *m, struct bufferevent *bev)
+/* A plain socket; evhttp closes it. */
+static struct bufferevent *plain_bev(struct event_base *base, void *arg)
 {
-    bufferevent_data_cb rd, wr;
-    bufferevent_event_cb ev;
-    void *arg = NULL;
-    bufferevent_getcb(bev, &rd, &wr, &ev, &arg);
-    struct evhttp_connection *evcon = arg;
-    /* Freed meanwhile (bufferevent_free clears the callbacks), or not what
-     * this file expects of evhttp: leave it to evhttp's own timeout. */
-    if (!evcon || evhttp_connection_get_bufferevent(evcon) != bev)
-        return;
-    if (m->n_conns >= m->cfg.max_conns) {
-        refuse(m, evcon);
-        return;
-    }
-    metrics_conn *c = calloc(1, sizeof *c);
-    if (!c || !(c->deadline = evtimer_new(m->base, on_deadline, c))) {
-        free(c);
-        refuse(m, evcon); /* out of memory: it could not be bounded */
-        return;
-    }
-    c->m = m;
-    c->evcon = evcon;
-    c->next = m->conns;
-    if (m->conns)
-        m->conns->prev = c;
-    m->conns = c;
-    m->n_conns++;
-    evhttp_connection_set_closecb(evcon, on_conn_close, c);
-    arm_deadline(c);
-}
-
-static void adopt_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    metrics_service *m = arg;
-    for (size_t i = 0; i < m->n_pending; i++) {
-        adopt(m, m->pending[i]);
-        bufferevent_decref(m->pending[i]);
-    }
-    m->n_pending = 0;
-}
-
-/* evhttp's bufferevent callback: one per accepted connection (see above).
- * Without memory for the note, evhttp's own idle timeout still holds. */
-static struct bufferevent *new_bev(struct event_base *base, void *arg)
-{
-    metrics_service *m = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0); /* evhttp closes the socket */
-    if (!bev)
-        return NULL;
-    if (m->n_pending == m->cap_pending) {
-        size_t cap = m->cap_pending ? 2 * m->cap_pending : 16;
-        struct bufferevent **p = realloc(m->pending, cap * sizeof *p);
-        if (!p)
-            return bev;
-        m->pending = p;
-        m->cap_pending = cap;
-    }
-    bufferevent_incref(bev);
-    m->pending[m->n_pending++] = bev;
-    event_active(m->adopt_ev, EV_TIMEOUT, 0);
-    return bev;
-}
-
-/* A request arrived whole: the next one has its own time, from now. */
-static void request_arrived(metrics_service *m, struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    for (metrics_conn *c = m->conns; c; c = c->next)
-        if (c->evcon == evcon) {
-            arm_deadline(c);
-            return;
-        }
+    (void)arg;
+    return bufferevent_socket_new(base, -1, 0);
 }
 
 /* Label values are file names here; escape what the format reserves. */
@@ -266,7 +142,7 @@ static void add_trust_files(metrics_service *m, struct evbuffer *out)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     metrics_service *m = arg;
-    request_arrived(m, req);
+    http_limits_request(m->limits, req);
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || !path || strcmp(path, "/metrics") != 0) {
         m->n_other++;
@@ -301,7 +177,12 @@ int metrics_service_start(metrics_service *m, struct event_base *base, daemon_ct
 {
     m->d = d;
     m->base = base;
-    if (!(m->adopt_ev = event_new(base, -1, 0, adopt_cb, m)) || !(m->http = evhttp_new(base)))
+    if (!(m->http = evhttp_new(base)))
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    http_limits_config lc = {.max_conns = m->cfg.max_conns, .timeout_ms = m->cfg.timeout_ms,
+                             .new_bev = plain_bev, .refused = log_refused, .timed_out = log_timed_out,
+                             .log_arg = m};
+    if (!(m->limits = http_limits_new(m->http, base, &lc)))
         return ck_fail(err, CK_ENOMEM, "out of memory");
     evhttp_set_max_headers_size(m->http, MAX_HEADERS_BYTES);
     evhttp_set_max_body_size(m->http, 0);
@@ -309,7 +190,6 @@ int metrics_service_start(metrics_service *m, struct event_base *base, daemon_ct
      * answer to a client that does not read it; a second later than the
      * deadline, so that a silent client meets the deadline, which counts. */
     evhttp_set_timeout(m->http, (m->cfg.timeout_ms + 999) / 1000 + 1);
-    evhttp_set_bevcb(m->http, new_bev, m);
     evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(m->http, on_request, m);
     struct evconnlistener *l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, m->fd);
@@ -332,7 +212,8 @@ void metrics_service_reloaded(metrics_service *m) { m->last_reload = time(NULL);
 void metrics_service_stats(const metrics_service *m, char *buf, size_t len)
 {
     snprintf(buf, len, "%llu scrapes, %llu other requests, %d connections open, %llu refused, %llu timed out",
-             m->n_scrapes, m->n_other, m->n_conns, m->n_refused, m->n_timed_out);
+             m->n_scrapes, m->n_other, m->limits ? http_limits_open(m->limits) : 0,
+             m->limits ? http_limits_refused(m->limits) : 0, m->limits ? http_limits_timed_out(m->limits) : 0);
 }
 
 void metrics_service_metrics(const metrics_service *m, struct evbuffer *out)
@@ -349,20 +230,17 @@ void metrics_service_metrics(const metrics_service *m, struct evbuffer *out)
                         "whole request came within --metrics-timeout.\n"
                         "# TYPE ctlkit_metrics_connections_timed_out_total counter\n"
                         "ctlkit_metrics_connections_timed_out_total %llu\n",
-                        m->n_conns, m->n_refused, m->n_timed_out);
+                        m->limits ? http_limits_open(m->limits) : 0, m->limits ? http_limits_refused(m->limits) : 0,
+                        m->limits ? http_limits_timed_out(m->limits) : 0);
 }
 
 void metrics_service_free(metrics_service *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->n_pending; i++)
-        bufferevent_decref(m->pending[i]); /* evhttp still holds its own reference */
-    free(m->pending);
     if (m->http)
-        evhttp_free(m->http); /* frees the bound listener and its socket, and every connection (on_conn_close) */
-    if (m->adopt_ev)
-        event_free(m->adopt_ev);
+        evhttp_free(m->http); /* frees the bound listener and its socket, and every connection */
+    http_limits_free(m->limits);
     if (m->fd >= 0)
         close(m->fd);
     free(m);
