@@ -146,7 +146,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
         list = j->next;
         l->n--;
         if (j->req) {
-            evhttp_connection_set_closecb(j->conn, NULL, NULL);
+            http_limits_set_closecb(w->limits, j->conn, NULL, NULL);
             j->done(w, j->req, j->user, j->addr, j->rc, j->role, &j->err);
         }
         job_free(j);
@@ -224,7 +224,7 @@ int web_login_start(web *w, struct evhttp_request *req, const char *user, const 
     j->req = req;
     j->conn = evhttp_request_get_connection(req);
     j->done = done;
-    evhttp_connection_set_closecb(j->conn, on_client_gone, w);
+    http_limits_set_closecb(w->limits, j->conn, on_client_gone, w);
     l->n++;
     pthread_mutex_lock(&l->mu);
     append(&l->todo, j);

@@ -25,6 +25,7 @@ static const char usage[] =
     "usage: ctlkit-web --cluster C [--dir DIR --node NAME] --listen ADDR:PORT\n"
     "                  [--tls-cert FILE --tls-key FILE]\n"
     "                  [--user NAME | --allow-root] [--seccomp off|log|trap|kill]\n"
+    "                  [--max-conns N] [--timeout SECONDS]\n"
     "\n"
     "The cluster's dashboard, HTTPS only: cluster (mode, CTL records, nodes\n"
     "and their copies), certificates (expiry), phones, rehearsals of admin\n"
@@ -35,7 +36,13 @@ static const char usage[] =
     "folder).\n"
     "Without --tls-key the publisher's CallManager certificate and key serve\n"
     "TLS. Started as root, it binds and loads its key, then runs as --user\n"
-    "(default " PRIVDROP_DEFAULT_USER "; --allow-root keeps root). See docs/web.md.\n";
+    "(default " PRIVDROP_DEFAULT_USER "; --allow-root keeps root).\n"
+    "At most --max-conns connections are open at once (default 64; more are\n"
+    "closed unanswered), and each request must arrive whole within --timeout\n"
+    "seconds (default 10). See docs/web.md.\n";
+
+#define DEFAULT_MAX_CONNS 64
+#define DEFAULT_TIMEOUT_S 10
 
 uint64_t web_now_ms(void)
 {
@@ -51,6 +58,32 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
     if (!ssl)
         return NULL;
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* The connection bounds' log lines (lib/ev/http_limits.c). A client can
+ * cause refusals at will: at most one line a second about them. */
+static void log_refused(void *arg, int max_conns)
+{
+    static time_t last;
+    static unsigned long skipped;
+    (void)arg;
+    time_t now = time(NULL);
+    if (now == last) {
+        skipped++;
+        return;
+    }
+    if (skipped)
+        fprintf(stderr, "ctlkit-web: %lu more refused connections not logged\n", skipped);
+    skipped = 0;
+    last = now;
+    fprintf(stderr, "ctlkit-web: %d connections open: refusing a new one (--max-conns)\n", max_conns);
+}
+
+static void log_timed_out(void *arg, int timeout_ms)
+{
+    (void)arg;
+    fprintf(stderr, "ctlkit-web: closing a connection that sent no whole request within %d ms (--timeout)\n",
+            timeout_ms);
 }
 
 static void on_signal(evutil_socket_t fd, short what, void *arg)
@@ -100,10 +133,12 @@ int main(int argc, char **argv)
                                          {"tls-cert", required_argument, 0, 'C'}, {"tls-key", required_argument, 0, 'K'},
                                          {"user", required_argument, 0, 'u'},    {"allow-root", no_argument, 0, 'R'},
                                          {"seccomp", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'},
+                                         {"max-conns", required_argument, 0, 'M'}, {"timeout", required_argument, 0, 'T'},
                                          {0, 0, 0, 0}};
     const char *cluster = NULL, *dir = NULL, *node = NULL, *listen = NULL, *cert = NULL, *key = NULL;
     privdrop_config priv = {.allow_root_env = "CTLKIT_WEB_ALLOW_ROOT"};
     sandbox_mode seccomp = SANDBOX_OFF;
+    long long max_conns = DEFAULT_MAX_CONNS, timeout_s = DEFAULT_TIMEOUT_S;
     int ch;
     privdrop_no_dumps(); /* before the TLS key is read */
     bool secure_heap = privdrop_secure_heap();
@@ -126,6 +161,18 @@ int main(int argc, char **argv)
         case 'S':
             if (!sandbox_parse_mode(optarg, &seccomp)) {
                 fprintf(stderr, "ctlkit-web: --seccomp must be off, log, trap or kill\n");
+                return 2;
+            }
+            break;
+        case 'M':
+            if (!ck_parse_ll(optarg, 1, 10000, &max_conns)) {
+                fprintf(stderr, "ctlkit-web: --max-conns must be a number from 1 to 10000\n");
+                return 2;
+            }
+            break;
+        case 'T':
+            if (!ck_parse_ll(optarg, 1, 3600, &timeout_s)) {
+                fprintf(stderr, "ctlkit-web: --timeout must be a number of seconds from 1 to 3600\n");
                 return 2;
             }
             break;
@@ -181,14 +228,19 @@ int main(int argc, char **argv)
     w.sessions = web_sessions_new();
     w.base = event_base_new();
     w.http = w.base ? evhttp_new(w.base) : NULL;
-    if (!w.guard || !w.sessions || !w.http) {
+    http_limits_config lc = {.max_conns = (int)max_conns, .timeout_ms = (int)timeout_s * 1000, .new_bev = tls_bev,
+                             .bev_arg = &w, .refused = log_refused, .timed_out = log_timed_out};
+    w.limits = w.http ? http_limits_new(w.http, w.base, &lc) : NULL;
+    if (!w.guard || !w.sessions || !w.http || !w.limits) {
         fprintf(stderr, "ctlkit-web: out of memory\n");
         goto out;
     }
-    evhttp_set_bevcb(w.http, tls_bev, &w);
     evhttp_set_max_body_size(w.http, 16 * 1024);
     evhttp_set_max_headers_size(w.http, 16 * 1024);
-    evhttp_set_timeout(w.http, 30);
+    /* evhttp's own timeout (idle, per read or write) bounds writing an
+     * answer to a client that does not read it; longer than the deadline,
+     * so that a silent client meets the deadline, which counts. */
+    evhttp_set_timeout(w.http, timeout_s + 1 > 30 ? (int)timeout_s + 1 : 30);
     evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     web_routes(&w);
     if (!evhttp_bind_socket_with_handle(w.http, addr, port)) {
@@ -234,6 +286,7 @@ out:
     web_login_fini(&w);
     if (w.http)
         evhttp_free(w.http);
+    http_limits_free(w.limits); /* after: the connections evhttp_free closes end their count */
     if (w.base)
         event_base_free(w.base);
     web_sessions_free(w.sessions);

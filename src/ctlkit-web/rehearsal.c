@@ -187,7 +187,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     w->rh_job = NULL;
     ck_cluster_close(j->c);
     if (j->req) {
-        evhttp_connection_set_closecb(j->conn, NULL, NULL);
+        http_limits_set_closecb(w->limits, j->conn, NULL, NULL);
         j->done(w, j->req, j->api, (const char *const *)j->cmds, j->n, j->result, &j->err);
     } else {
         fprintf(stderr, "ctlkit-web: a rehearsal ended after its client had gone\n");
@@ -231,7 +231,7 @@ int web_rh_start(struct web *w, struct evhttp_request *req, bool api, const char
     }
     w->rh_job = j;
     j->conn = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(j->conn, on_client_gone, w);
+    http_limits_set_closecb(w->limits, j->conn, on_client_gone, w);
     return 0;
 }
 

@@ -531,6 +531,7 @@ static void static_file(struct evhttp_request *req, const char *type, const char
 static void on_request(struct evhttp_request *req, void *arg)
 {
     web *w = arg;
+    http_limits_request(w->limits, req); /* arrived whole: its deadline stops until the answer is sent */
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD, post = cmd == EVHTTP_REQ_POST;

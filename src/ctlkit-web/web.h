@@ -11,6 +11,7 @@
 
 #include "ctlkit/cluster.h"
 #include "ctlkit/provider_guard.h"
+#include "http_limits.h"
 #include "sessions.h"
 
 struct web_rh_job;
@@ -23,6 +24,7 @@ typedef struct web {
     char users_dir[4096];        /* where the users file lives */
     struct event_base *base;
     struct evhttp *http;
+    http_limits *limits;         /* --max-conns and --timeout; connections' close callbacks go through it */
     SSL_CTX *tls;
     web_sessions *sessions;
     ck_pv_guard *guard;          /* failed logins per source and user */
