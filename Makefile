@@ -18,19 +18,24 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Every test: unit, CLI transcripts, end-to-end scenarios with real daemons.
+TEST_JOBS ?= $(JOBS)
 check: bootstrap
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) $(CTEST_ARGS)
 
 # A two-node demo cluster on loopback (see README).
 demo: bootstrap
 	$(MAKE) build
 	bash scripts/demo
 
-# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer, one
+# more at a time than cores (measured: 557 s at -j3 against 616 s at -j2 on
+# 2 cores, all passing), except the crash tests and two that measure
+# behaviour under slow clients and floods (provider_slow, tvs_log_limit:
+# under ASan the flood cannot reach the limit) -- to keep CI under 30 min.
 sanitize: bootstrap
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DCTLKIT_SANITIZE=ON -DCMAKE_C_COMPILER=clang" \
-	  CTEST_ARGS="-LE crash" check
+	  TEST_JOBS=$$(( $(JOBS) + 1 )) CTEST_ARGS="-LE crash -E '^scenarios\.(provider_slow|tvs_log_limit)'" check
 
 # libFuzzer targets (clang); `make fuzz-run` runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
