@@ -14,6 +14,7 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/users.h"
 #include "ctlkit/x509.h"
+#include "log_limit.h"
 #include "login.h"
 #include "privdrop.h"
 #include "rehearsal.h"
@@ -64,19 +65,14 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
  * cause refusals at will: at most one line a second about them. */
 static void log_refused(void *arg, int max_conns)
 {
-    static time_t last;
-    static unsigned long skipped;
+    static struct log_limit limit = LOG_LIMIT_INIT(1);
+    unsigned held;
     (void)arg;
-    time_t now = time(NULL);
-    if (now == last) {
-        skipped++;
-        return;
-    }
-    if (skipped)
-        fprintf(stderr, "ctlkit-web: %lu more refused connections not logged\n", skipped);
-    skipped = 0;
-    last = now;
-    fprintf(stderr, "ctlkit-web: %d connections open: refusing a new one (--max-conns)\n", max_conns);
+    bool ok = log_limit_ok(&limit, &held);
+    if (held)
+        fprintf(stderr, "ctlkit-web: %u more refused connections not logged\n", held);
+    if (ok)
+        fprintf(stderr, "ctlkit-web: %d connections open: refusing a new one (--max-conns)\n", max_conns);
 }
 
 static void log_timed_out(void *arg, int timeout_ms)

@@ -1,12 +1,13 @@
 /* A cap on log lines per second for messages a client can cause at will
  * (rejected TFTP requests, bad TVS input): a flood must not fill the disk.
- * Shared by the services; safe to call from several threads (the TVS
- * workers) as well as from the daemon's loop.
+ * Shared by ctlkitd's services and ctlkit-web (which is why it lives in
+ * lib/ev, the servers' own static library); safe to call from several
+ * threads (the TVS workers) as well as from an event loop.
  *
  * Each caller logs its own lines and the summary, in its own words and
  * through its own logger: this file only counts. */
-#ifndef CTLKITD_LOG_LIMIT_H
-#define CTLKITD_LOG_LIMIT_H
+#ifndef CTLKIT_EV_LOG_LIMIT_H
+#define CTLKIT_EV_LOG_LIMIT_H
 
 #include <pthread.h>
 #include <stdbool.h>
