@@ -32,9 +32,8 @@ static struct {
 /* Each thread that runs an event loop (the daemon's, each TLS worker's)
  * and has attached it: the timer that flushes the shared buffer
  * FLUSH_DELAY_US after this thread's first waiting line, and whether it is
- * pending. The buffer is
- * one for all, so whichever flush comes first writes every thread's lines
- * in the order they were logged. */
+ * pending. The buffer is one for all, so whichever flush comes first writes
+ * every thread's lines in the order they were logged. */
 static _Thread_local struct {
     struct event *ev_flush;
     bool queued;

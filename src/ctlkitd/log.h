@@ -10,9 +10,9 @@
  * TFTP transfers a second, or a TVS verification per connection, a
  * write(2) per line (or per loop turn) would cost a sizeable share of the
  * work itself, and a TVS answer goes out before its log line is written.
- * Warnings, errors and
- * every line from a thread without a loop go out at once, after what the
- * buffer holds, under one lock: the order of lines is the order of calls. */
+ * Warnings, errors and every line from a thread without a loop go out at
+ * once, after what the buffer holds, under one lock: the order of lines is
+ * the order of calls. */
 #ifndef CTLKITD_LOG_H
 #define CTLKITD_LOG_H
 
@@ -31,10 +31,10 @@ void dlog_open(const char *ident, bool foreground, enum dlog_level level);
 void dlog_close(void);
 /* Flushes buffered lines from base, the calling thread's loop, by a timer
  * at most 20 ms after the first of them; the calling thread's lines below
- * warning may then wait for it. The flush runs at base's lowest priority: the daemon's loop has
- * DLOG_PRIORITIES (event_base_priority_init), every other event at the
- * default middle one; a loop with one priority flushes after the events
- * that were ready. */
+ * warning may then wait for it. The flush runs at base's lowest priority:
+ * the daemon's loop has DLOG_PRIORITIES (event_base_priority_init), every
+ * other event at the default middle one; a loop with one priority flushes
+ * after the events that were ready with the timer. */
 #define DLOG_PRIORITIES 3
 int dlog_attach(struct event_base *base);
 /* Undoes dlog_attach for the calling thread and writes what is buffered;
