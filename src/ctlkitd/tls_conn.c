@@ -60,40 +60,6 @@ unsigned long long tls_conn_id(const tls_conn *c) { return c->id; }
 int tls_conn_worker(const tls_conn *c) { return c->w->idx; }
 unsigned tls_conn_requests(const tls_conn *c) { return c->requests; }
 
-/* An SSL for a new connection: a spare one made with the worker's current
- * context, or a new one. */
-static SSL *ssl_take(tls_worker *w)
-{
-    SSL_CTX *ctx = tls_worker_ctx(w);
-    while (w->n_spare > 0) {
-        SSL *ssl = w->spare[--w->n_spare];
-        if (SSL_get_SSL_CTX(ssl) == ctx)
-            return ssl;
-        SSL_free(ssl); /* made with a context since replaced (tls_srv_set_ctx) */
-    }
-    return SSL_new(ctx);
-}
-
-/* Keeps a closed connection's SSL for the next one. SSL_clear resets the
- * handshake, records and keys; the session (the master secret) is
- * dropped here rather than when the next handshake replaces it. */
-static void ssl_give_back(tls_worker *w, SSL *ssl)
-{
-    if (!ssl)
-        return;
-    if (w->n_spare < TLS_SPARE_SSL && SSL_set_session(ssl, NULL) == 1 && SSL_clear(ssl) == 1) {
-        w->spare[w->n_spare++] = ssl;
-        return;
-    }
-    SSL_free(ssl);
-}
-
-void tls_conn_free_spares(tls_worker *w)
-{
-    while (w->n_spare > 0)
-        SSL_free(w->spare[--w->n_spare]);
-}
-
 static void conn_free(tls_conn *c)
 {
     tls_srv *s = c->w->srv;
@@ -109,7 +75,7 @@ static void conn_free(tls_conn *c)
     /* No close_notify of our own: either the client closed first (and is
      * no longer reading) or we are dropping a client that misbehaved. The
      * frames carry their length, so nothing is ambiguous. */
-    ssl_give_back(c->w, c->ssl);
+    SSL_free(c->ssl);
     if (c->fd >= 0)
         close(c->fd);
     if (s->cfg.secret_input && c->in)
@@ -172,7 +138,7 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
         s->cfg.ops->open(c);
 
     /* TCP_NODELAY comes from the listener (tls_srv.c). */
-    c->ssl = ssl_take(w);
+    c->ssl = SSL_new(tls_worker_ctx(w));
     c->ev = event_new(w->base, -1, 0, NULL, NULL);
     c->timer = evtimer_new(w->base, timer_cb, c);
     c->state = ST_HANDSHAKE;

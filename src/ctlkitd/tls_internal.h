@@ -12,11 +12,6 @@
 #include "ctlkit/netaddr.h"
 #include "tls_conn.h"
 
-/* SSL objects a worker keeps for reuse: SSL_new costs OpenSSL 3.0 a
- * dozen allocations and property lookups that SSL_clear does not. Enough
- * for the connections that close in one loop turn under a storm. */
-#define TLS_SPARE_SSL 16
-
 typedef struct tls_worker {
     struct tls_srv *srv;
     int idx;
@@ -32,8 +27,6 @@ typedef struct tls_worker {
     SSL_CTX *ctx;            /* this worker's reference to the context new connections get */
     unsigned ctx_gen;        /* which of tls_srv's contexts it is */
     LIST_HEAD(tls_conn_list, tls_conn) conns; /* open connections, to close them on stop */
-    SSL *spare[TLS_SPARE_SSL]; /* cleared SSLs of closed connections, for the next ones (tls_conn.c) */
-    int n_spare;
 } tls_worker;
 
 struct tls_srv {
@@ -57,7 +50,5 @@ SSL_CTX *tls_worker_ctx(tls_worker *w);
 /* tls_conn.c */
 void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned long long id);
 void tls_conn_close_all(tls_worker *w);
-/* Frees the worker's spare SSL objects. */
-void tls_conn_free_spares(tls_worker *w);
 
 #endif

@@ -190,7 +190,6 @@ static void worker_free(tls_worker *w)
     if (w->tick_ev)
         event_free(w->tick_ev);
     tls_conn_close_all(w);
-    tls_conn_free_spares(w);
     SSL_CTX_free(w->ctx);
     w->ctx = NULL;
     if (w->base)
