@@ -369,7 +369,8 @@ static void on_port_readable(evutil_socket_t fd, short what, void *arg);
 static struct port_set *port_set_of(struct tftp_service *svc, const ck_netaddr *local, ck_err *err)
 {
     for (size_t i = 0; i < svc->nsets; i++)
-        if (ck_netaddr_same_host((const struct sockaddr *)&svc->sets[i]->local.ss, (const struct sockaddr *)&local->ss))
+        if (ck_netaddr_same_host((const struct sockaddr *)&svc->sets[i]->local.ss,
+                                 (const struct sockaddr *)&local->ss))
             return svc->sets[i];
     if (svc->nsets == MAX_LOCAL_ADDRESSES) {
         ck_fail(err, CK_ELIMIT, "requests came to more than %d local addresses", MAX_LOCAL_ADDRESSES);
