@@ -23,6 +23,7 @@
 #include "log_limit.h"
 #include "phone_track.h"
 #include "tftp_cache.h"
+#include "tftp_port.h"
 #include "tftp_sign.h"
 #include "tftp_sources.h"
 #include "tftp_watch.h"
@@ -45,16 +46,21 @@
 /* Rejected requests logged per second at most (a flood must not fill the
  * disk); successful transfers are always logged. */
 #define REJECT_LOG_PER_SEC 100
-/* Idle transfer sockets kept for the next transfers. Opening, binding,
- * registering and closing a socket per transfer is an eighth of the CPU
- * a 5 KB transfer costs; a pooled socket only needs a connect() to its
- * new client. Only sockets of transfers that ended well are kept (no ICMP
- * error can be pending on them). RFC 1350 wants a transfer ID not to be
- * used again "in immediate succession", lest old duplicates be taken for
- * new packets: the pool hands out the socket idle the longest, never to
- * the client address and port it served last, and a socket only accepts
- * datagrams from its current client. */
-#define POOL_MAX 1024
+/* Server ports per local address, shared by the transfers from that
+ * address (tftp_port.h). More ports mean smaller batches; fewer, a larger
+ * share of every client's ACKs in each port's receive buffer. With 1,000
+ * transfers, 16 ports read about 60 ACKs per recvmmsg. At most 256 (a
+ * port's index is kept in a byte). */
+#define PORTS_PER_ADDRESS 16
+/* Local addresses served at once: one for a listener bound to an address,
+ * one per address that requests came to for a wildcard listener. */
+#define MAX_LOCAL_ADDRESSES 64
+
+/* The ports of one local address. */
+struct port_set {
+    ck_netaddr local;
+    struct tftp_port ports[PORTS_PER_ADDRESS];
+};
 
 struct rx_slot {
     uint8_t buf[CK_TFTP_REQUEST_MAX + 4];
@@ -82,14 +88,20 @@ struct tftp_service {
     struct tftp_xfer **peers;   /* hash on the client's address and port */
     struct tftp_sources *sources; /* transfers per client address */
     size_t peer_mask;
-    /* idle structs, oldest first: file == NULL; fd >= 0 for a pooled socket */
+    /* Per peer bucket, the index of the port its last transfer was given:
+     * the next transfer of that client port gets another (RFC 1350 wants
+     * a transfer ID not to be used again "in immediate succession", lest
+     * old duplicates be taken for new packets). */
+    uint8_t *last_port;
+    unsigned next_port;         /* spreads transfers over the ports */
+    struct port_set *sets[MAX_LOCAL_ADDRESSES];
+    size_t nsets;
+    /* idle structs: file == NULL */
     struct tftp_xfer *free_head, *free_tail;
-    size_t npooled;
 
     struct rx_slot rx[RX_BATCH];
     struct mmsghdr rxm[RX_BATCH];
     struct iovec rxv[RX_BATCH];
-    uint8_t pkt[2048];
 
     struct log_limit reject_log;
     /* Counters for stats and metrics: plain, since only the loop's thread
@@ -165,14 +177,14 @@ static void tables_remove(struct tftp_service *svc, struct tftp_xfer *x)
     last->slot = x->slot;
 }
 
-static void close_xfer_socket(struct tftp_xfer *x)
+/* Sends what every port has queued. Called at the end of each callback
+ * and before a transfer ends (queued datagrams point into its file). */
+static void flush_all(struct tftp_service *svc)
 {
-    if (x->ev)
-        event_free(x->ev);
-    x->ev = NULL;
-    if (x->fd >= 0)
-        close(x->fd);
-    x->fd = -1;
+    for (size_t i = 0; i < svc->nsets; i++)
+        for (size_t j = 0; j < PORTS_PER_ADDRESS; j++)
+            if (svc->sets[i]->ports[j].nout)
+                tftp_port_flush(&svc->sets[i]->ports[j]);
 }
 
 static void free_push(struct tftp_service *svc, struct tftp_xfer *x)
@@ -195,6 +207,7 @@ static struct tftp_xfer *free_pop(struct tftp_service *svc)
 
 static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_result r, uint64_t now)
 {
+    flush_all(svc);
     xfer_log_end(x, r, now);
     if (r == XFER_DONE) {
         svc->n_ok++;
@@ -210,11 +223,7 @@ static void finish(struct tftp_service *svc, struct tftp_xfer *x, enum xfer_resu
     free(x->oack);
     x->oack = NULL;
     tables_remove(svc, x);
-    if (r == XFER_DONE && svc->npooled < POOL_MAX) {
-        svc->npooled++; /* stays bound and in the epoll set, pointing at x */
-    } else {
-        close_xfer_socket(x);
-    }
+    x->port = NULL;
     free_push(svc, x);
 }
 
@@ -320,7 +329,7 @@ static bool evict_silent(struct tftp_service *svc, uint64_t now)
     ck_buf b;
     ck_buf_init(&b, 128);
     if (ck_tftp_build_error(&b, CK_TFTP_EUNDEF, "Server busy: transfer cancelled, no answer from you", NULL) == 0)
-        (void)send(victim->fd, b.data, b.len, MSG_DONTWAIT);
+        tftp_port_send_now(victim->port, &victim->peer, b.data, b.len);
     ck_buf_free(&b);
     snprintf(victim->why, sizeof victim->why,
              "evicted: nothing heard for %.1f s, all %u slots taken (--max-transfers) and a new client asked",
@@ -354,35 +363,64 @@ static void local_of(const struct msghdr *m, int family, ck_netaddr *out)
     }
 }
 
-static void on_xfer_readable(evutil_socket_t fd, short what, void *arg);
+static void on_port_readable(evutil_socket_t fd, short what, void *arg);
 
-static int open_xfer_socket(struct tftp_service *svc, struct tftp_xfer *x, const ck_netaddr *local)
+/* The ports of a local address, opened at its first request. */
+static struct port_set *port_set_of(struct tftp_service *svc, const ck_netaddr *local, ck_err *err)
 {
-    if (x->fd >= 0) {
-        /* A pooled socket: it keeps its port; connect() moves it to the
-         * new client (UDP allows connecting again). */
-        svc->npooled--;
-        if (ck_netaddr_same_host((const struct sockaddr *)&x->local.ss, (const struct sockaddr *)&local->ss) &&
-            connect(x->fd, (const struct sockaddr *)&x->peer.ss, x->peer.len) == 0)
+    for (size_t i = 0; i < svc->nsets; i++)
+        if (ck_netaddr_same_host((const struct sockaddr *)&svc->sets[i]->local.ss,
+                                 (const struct sockaddr *)&local->ss))
+            return svc->sets[i];
+    if (svc->nsets == MAX_LOCAL_ADDRESSES) {
+        ck_fail(err, CK_ELIMIT, "requests came to more than %d local addresses", MAX_LOCAL_ADDRESSES);
+        return NULL;
+    }
+    struct port_set *set = calloc(1, sizeof *set);
+    if (!set) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    set->local = *local;
+    for (size_t j = 0; j < PORTS_PER_ADDRESS; j++)
+        set->ports[j].fd = -1;
+    for (size_t j = 0; j < PORTS_PER_ADDRESS; j++)
+        if (tftp_port_open(&set->ports[j], svc->base, local, on_port_readable, svc, err) < 0) {
+            for (size_t k = 0; k < j; k++)
+                tftp_port_close(&set->ports[k]);
+            free(set);
+            return NULL;
+        }
+    svc->sets[svc->nsets++] = set;
+    return set;
+}
+
+/* Gives x a server port of the address its request came to: never the one
+ * its client port had last, nor one where that client port has a transfer
+ * now (a datagram must name one transfer). */
+static int assign_port(struct tftp_service *svc, struct tftp_xfer *x, const ck_netaddr *local, ck_err *err)
+{
+    struct port_set *set = port_set_of(svc, local, err);
+    if (!set)
+        return -1;
+    uint32_t h = peer_hash(&x->peer);
+    unsigned last = svc->last_port[h & svc->peer_mask];
+    unsigned idx = (last + 1 + svc->next_port++ % (PORTS_PER_ADDRESS - 1)) % PORTS_PER_ADDRESS;
+    for (unsigned tries = 0; tries < PORTS_PER_ADDRESS; tries++, idx = (idx + 1) % PORTS_PER_ADDRESS) {
+        if (idx == last && tries + 1 < PORTS_PER_ADDRESS)
+            continue;
+        bool busy = false;
+        for (struct tftp_xfer *o = svc->peers[h & svc->peer_mask]; o && !busy; o = o->hnext)
+            busy = o->port == &set->ports[idx] &&
+                   ck_netaddr_equal((const struct sockaddr *)&o->peer.ss, (const struct sockaddr *)&x->peer.ss);
+        if (!busy) {
+            x->port = &set->ports[idx];
+            svc->last_port[h & svc->peer_mask] = (uint8_t)idx;
             return 0;
-        close_xfer_socket(x);
+        }
     }
-    x->fd = socket(x->peer.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0)
-        return -1;
-    /* The event is the socket's for life: it stays added while the
-     * socket waits in the pool, so reuse costs no epoll_ctl. */
-    x->ev = event_new(svc->base, x->fd, EV_READ | EV_PERSIST, on_xfer_readable, x);
-    if (bind(x->fd, (const struct sockaddr *)&local->ss, local->len) != 0 ||
-        connect(x->fd, (const struct sockaddr *)&x->peer.ss, x->peer.len) != 0 || !x->ev ||
-        event_add(x->ev, NULL) != 0) {
-        int e = errno;
-        close_xfer_socket(x);
-        errno = e ? e : ENOMEM;
-        return -1;
-    }
-    x->local = *local;
-    return 0;
+    ck_fail(err, CK_ELIMIT, "the client port has a transfer on every server port");
+    return -1;
 }
 
 static void start_tick(struct tftp_service *svc)
@@ -393,26 +431,12 @@ static void start_tick(struct tftp_service *svc)
     }
 }
 
-static struct tftp_xfer *xfer_alloc(struct tftp_service *svc, const ck_netaddr *peer)
+static struct tftp_xfer *xfer_alloc(struct tftp_service *svc)
 {
     struct tftp_xfer *x = free_pop(svc);
-    if (!x) {
-        if (!(x = calloc(1, sizeof *x)))
-            return NULL;
-        x->fd = -1;
-    } else if (x->fd >= 0 && ck_netaddr_equal((const struct sockaddr *)&x->peer.ss, (const struct sockaddr *)&peer->ss)) {
-        /* The same client port again: a fresh transfer ID (see POOL_MAX). */
-        close_xfer_socket(x);
-        svc->npooled--;
-    }
-    /* Everything but the pooled socket (fd, ev, local) starts afresh. */
-    int fd = x->fd;
-    struct event *ev = x->ev;
-    ck_netaddr local = x->local;
+    if (!x && !(x = malloc(sizeof *x)))
+        return NULL;
     memset(x, 0, sizeof *x);
-    x->fd = fd;
-    x->ev = ev;
-    x->local = local;
     x->owner = svc;
     return x;
 }
@@ -562,11 +586,9 @@ static enum start_result prepare(struct tftp_service *svc, struct tftp_xfer *x, 
         return refuse(no, CK_TFTP_EUNDEF, "File too large for this block size", "RRQ %s: too large", shown);
     ck_netaddr local;
     local_of(m, x->peer.ss.ss_family, &local);
-    if (open_xfer_socket(svc, x, &local) < 0) {
-        int e = errno;
-        return refuse(no, CK_TFTP_EUNDEF, "Server busy: no socket for a new transfer",
-                      "RRQ %s: cannot open a transfer socket: %s", shown, strerror(e));
-    }
+    if (assign_port(svc, x, &local, &err) < 0)
+        return refuse(no, CK_TFTP_EUNDEF, "Server busy: no port for a new transfer",
+                      "RRQ %s: no transfer port: %s", shown, err.msg);
     return START_OK;
 }
 
@@ -599,7 +621,7 @@ static enum start_result start_transfer(struct tftp_service *svc, const uint8_t 
     if ((res = admit(svc, peer, f, shown, now, no)) != START_OK)
         return res;
 
-    struct tftp_xfer *x = xfer_alloc(svc, peer);
+    struct tftp_xfer *x = xfer_alloc(svc);
     if (!x)
         return refuse(no, CK_TFTP_EUNDEF, "Server out of memory", "RRQ %s: out of memory", shown);
     x->peer = *peer;
@@ -638,9 +660,9 @@ static void handle_request(struct tftp_service *svc, const uint8_t *pkt, size_t 
 
 /* ---- event callbacks ----------------------------------------------------- */
 
-static void on_listen(evutil_socket_t fd, short what, void *arg)
+/* Reads up to RX_BATCH datagrams from fd into svc->rx (one system call). */
+static int rx_batch(struct tftp_service *svc, int fd)
 {
-    struct tftp_service *svc = arg;
     for (int i = 0; i < RX_BATCH; i++) {
         svc->rxv[i] = (struct iovec){svc->rx[i].buf, sizeof svc->rx[i].buf};
         svc->rxm[i].msg_hdr = (struct msghdr){
@@ -652,25 +674,54 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
             .msg_controllen = sizeof svc->rx[i].ctl.buf,
         };
     }
-    int n = recvmmsg(svc->lfd, svc->rxm, RX_BATCH, MSG_DONTWAIT, NULL);
+    return recvmmsg(fd, svc->rxm, RX_BATCH, MSG_DONTWAIT, NULL);
+}
+
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct tftp_service *svc = arg;
+    int n = rx_batch(svc, svc->lfd);
     uint64_t now = now_us();
     for (int i = 0; i < n; i++)
         handle_request(svc, svc->rx[i].buf, svc->rxm[i].msg_len, &svc->rxm[i].msg_hdr, now);
+    flush_all(svc);
 }
 
-static void on_xfer_readable(evutil_socket_t fd, short what, void *arg)
+/* The transfer a datagram on port p belongs to: its source must be the
+ * client of a transfer on that port (RFC 1350: a packet from another
+ * transfer ID is discarded). */
+static struct tftp_xfer *xfer_of(struct tftp_service *svc, const struct tftp_port *p, const struct sockaddr *from,
+                                 socklen_t fromlen)
 {
-    struct tftp_xfer *x = arg;
-    struct tftp_service *svc = x->owner;
-    if (!x->file) {
-        /* A pooled socket heard a late packet of its last transfer. */
-        (void)recv(x->fd, svc->pkt, sizeof svc->pkt, MSG_DONTWAIT);
-        return;
-    }
+    ck_netaddr a;
+    if (fromlen > sizeof a.ss || (from->sa_family != AF_INET && from->sa_family != AF_INET6))
+        return NULL;
+    memcpy(&a.ss, from, fromlen);
+    a.len = fromlen;
+    uint32_t h = peer_hash(&a);
+    for (struct tftp_xfer *x = svc->peers[h & svc->peer_mask]; x; x = x->hnext)
+        if (x->port == p && x->peer_hash == h &&
+            ck_netaddr_equal((const struct sockaddr *)&x->peer.ss, (const struct sockaddr *)&a.ss))
+            return x;
+    return NULL;
+}
+
+static void on_port_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct tftp_port *p = arg;
+    struct tftp_service *svc = p->owner;
+    int n = rx_batch(svc, p->fd);
     uint64_t now = now_us();
-    enum xfer_result r = xfer_on_readable(x, svc->pkt, sizeof svc->pkt, now);
-    if (r != XFER_CONTINUE)
-        finish(svc, x, r, now);
+    for (int i = 0; i < n; i++) {
+        const struct msghdr *m = &svc->rxm[i].msg_hdr;
+        struct tftp_xfer *x = xfer_of(svc, p, m->msg_name, m->msg_namelen);
+        if (!x)
+            continue; /* a late packet of a finished transfer, or a stranger */
+        enum xfer_result r = xfer_on_packet(x, svc->rx[i].buf, svc->rxm[i].msg_len, now);
+        if (r != XFER_CONTINUE)
+            finish(svc, x, r, now);
+    }
+    flush_all(svc);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -684,6 +735,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (r != XFER_CONTINUE)
             finish(svc, x, r, now);
     }
+    flush_all(svc);
     if (svc->nactive)
         start_tick(svc);
 }
@@ -814,8 +866,9 @@ struct tftp_service *tftp_service_new(const struct tftp_config *cfg, ck_err *err
     }
     svc->active = calloc(svc->cfg.max_transfers, sizeof *svc->active);
     svc->peers = calloc(buckets, sizeof *svc->peers);
+    svc->last_port = calloc(buckets, sizeof *svc->last_port);
     svc->sources = tftp_sources_new(svc->cfg.max_transfers);
-    if (!svc->root || !svc->active || !svc->peers || !svc->sources) {
+    if (!svc->root || !svc->active || !svc->peers || !svc->last_port || !svc->sources) {
         ck_fail(err, CK_ENOMEM, "out of memory for the TFTP service");
         goto fail;
     }
@@ -916,9 +969,12 @@ void tftp_service_free(struct tftp_service *svc)
         dlog(DLOG_NOTICE, "TFTP: %llu transfers completed, %llu failed, %llu requests rejected", svc->n_ok,
              svc->n_failed, rejected);
     struct tftp_xfer *x;
-    while ((x = free_pop(svc)) != NULL) {
-        close_xfer_socket(x);
+    while ((x = free_pop(svc)) != NULL)
         free(x);
+    for (size_t i = 0; i < svc->nsets; i++) {
+        for (size_t j = 0; j < PORTS_PER_ADDRESS; j++)
+            tftp_port_close(&svc->sets[i]->ports[j]);
+        free(svc->sets[i]);
     }
     tftp_watch_free(svc->watch);
     if (svc->ev_listen)
@@ -932,6 +988,7 @@ void tftp_service_free(struct tftp_service *svc)
     free(svc->sign_path);
     free(svc->active);
     free(svc->peers);
+    free(svc->last_port);
     tftp_sources_free(svc->sources);
     free(svc->root);
     free(svc);

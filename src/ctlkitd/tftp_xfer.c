@@ -18,50 +18,21 @@ static enum xfer_result failed(struct tftp_xfer *x, const char *what, const char
     return XFER_FAILED;
 }
 
-/* A send error is fatal only when the peer is known to be gone; a full
- * buffer (EAGAIN, ENOBUFS) is left to the retransmission timer. */
-static enum xfer_result send_error_result(struct tftp_xfer *x, int e)
-{
-    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR)
-        return XFER_CONTINUE;
-    if (e == ECONNREFUSED)
-        return failed(x, "client went away (port unreachable)", NULL);
-    return failed(x, "send", strerror(e));
-}
-
-/* Sends blocks first..last (1-based, inclusive) in one system call. */
+/* Queues blocks first..last (1-based, inclusive) on the transfer's port. */
 static enum xfer_result send_blocks(struct tftp_xfer *x, uint32_t first, uint32_t last)
 {
-    struct mmsghdr mm[XFER_MAX_WINDOW];
-    struct iovec iov[XFER_MAX_WINDOW][2];
-    uint8_t hdr[XFER_MAX_WINDOW][4];
-    unsigned n = last - first + 1;
-
-    if (n == 1 && x->image) {
-        size_t off = (size_t)(first - 1) * x->blksize;
-        size_t sz = x->len - off < x->blksize ? x->len - off : x->blksize;
-        if (send(x->fd, x->image + (size_t)(first - 1) * (4 + x->blksize), 4 + sz, 0) < 0)
-            return send_error_result(x, errno);
-        if (last > x->sent)
-            x->sent = last;
-        return XFER_CONTINUE;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t blk = first + i;
+    for (uint32_t blk = first; blk <= last; blk++) {
         size_t off = (size_t)(blk - 1) * x->blksize;
         size_t sz = x->len - off < x->blksize ? x->len - off : x->blksize;
-        /* RFC 1350 numbers blocks from 1 in 16 bits; past 65535 the
-         * number rolls over to 0, as tftp-hpa and most clients expect. */
-        ck_tftp_data_header(hdr[i], (uint16_t)blk);
-        iov[i][0] = (struct iovec){hdr[i], 4};
-        iov[i][1] = (struct iovec){(void *)(x->data + off), sz};
-        mm[i].msg_hdr = (struct msghdr){.msg_iov = iov[i], .msg_iovlen = sz ? 2 : 1};
-    }
-    if (n == 1) {
-        if (sendmsg(x->fd, &mm[0].msg_hdr, 0) < 0)
-            return send_error_result(x, errno);
-    } else if (sendmmsg(x->fd, mm, n, 0) < 0) {
-        return send_error_result(x, errno);
+        if (x->image) {
+            tftp_port_queue(x->port, &x->peer, NULL, x->image + (size_t)(blk - 1) * (4 + x->blksize), 4 + sz);
+        } else {
+            /* RFC 1350 numbers blocks from 1 in 16 bits; past 65535 the
+             * number rolls over to 0, as tftp-hpa and most clients expect. */
+            uint8_t hdr[4];
+            ck_tftp_data_header(hdr, (uint16_t)blk);
+            tftp_port_queue(x->port, &x->peer, hdr, x->data + off, sz);
+        }
     }
     if (last > x->sent)
         x->sent = last;
@@ -84,8 +55,7 @@ enum xfer_result xfer_begin(struct tftp_xfer *x, uint64_t now_us)
     x->heard_us = now_us;
     x->deadline_us = now_us + x->timeout_us;
     if (x->oack_pending) {
-        if (send(x->fd, x->oack, x->oack_len, 0) < 0)
-            return send_error_result(x, errno);
+        tftp_port_queue(x->port, &x->peer, NULL, x->oack, x->oack_len);
         return XFER_CONTINUE;
     }
     return send_window(x);
@@ -115,20 +85,8 @@ static enum xfer_result on_ack(struct tftp_xfer *x, uint16_t block, uint64_t now
     return send_window(x);
 }
 
-enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufsz, uint64_t now_us)
+enum xfer_result xfer_on_packet(struct tftp_xfer *x, const uint8_t *buf, size_t n, uint64_t now_us)
 {
-    struct sockaddr_storage from;
-    socklen_t fromlen = sizeof from;
-    ssize_t n = recvfrom(x->fd, buf, bufsz, 0, (struct sockaddr *)&from, &fromlen);
-    if (n >= 0 && !ck_netaddr_equal((const struct sockaddr *)&from, (const struct sockaddr *)&x->peer.ss))
-        return XFER_CONTINUE;
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return XFER_CONTINUE;
-        if (errno == ECONNREFUSED)
-            return failed(x, "client went away (port unreachable)", NULL);
-        return failed(x, "recv", strerror(errno));
-    }
     x->heard = true;
     x->heard_us = now_us;
     uint16_t block;
@@ -138,7 +96,7 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
     ck_tftp_packet pk;
     ck_err err;
     ck_err_clear(&err);
-    int rc = ck_tftp_parse(buf, (size_t)n, &pk, &err);
+    int rc = ck_tftp_parse(buf, n, &pk, &err);
     if (rc == 0 && pk.opcode == CK_TFTP_ERROR) {
         /* RFC 2347: a client that does not like our OACK says so with an
          * ERROR (code 8); either way the transfer ends, without a reply
@@ -156,7 +114,7 @@ enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufs
     ck_buf b;
     ck_buf_init(&b, 0);
     if (ck_tftp_build_error(&b, CK_TFTP_EBADOP, NULL, NULL) == 0)
-        (void)send(x->fd, b.data, b.len, 0);
+        tftp_port_send_now(x->port, &x->peer, b.data, b.len);
     ck_buf_free(&b);
     return XFER_FAILED;
 }
@@ -174,8 +132,7 @@ enum xfer_result xfer_on_tick(struct tftp_xfer *x, uint64_t now_us)
     x->retransmits++;
     x->deadline_us = now_us + x->timeout_us;
     if (x->oack_pending) {
-        if (send(x->fd, x->oack, x->oack_len, 0) < 0)
-            return send_error_result(x, errno);
+        tftp_port_queue(x->port, &x->peer, NULL, x->oack, x->oack_len);
         return XFER_CONTINUE;
     }
     /* Resend what is outstanding (never more than one window). */

@@ -1,13 +1,16 @@
 /* One TFTP read transfer: all of its state in one struct (after OpenBSD
- * tftpd), on its own connected UDP socket (RFC 1350: each side picks a
- * fresh transfer ID, i.e. port). The service owns the socket's creation,
- * the tables and the clock; this file only speaks the protocol:
- * lock-step or RFC 7440 windows, retransmission, the end of a transfer.
+ * tftpd), served from one of the service's shared ports (tftp_port.h;
+ * RFC 1350's transfer ID is the pair of ports, and the service never gives
+ * a client port the server port it had last). The service owns the ports,
+ * reads their datagrams, keeps the tables and the clock; this file only
+ * speaks the protocol: lock-step or RFC 7440 windows, retransmission, the
+ * end of a transfer. What it sends is queued on the port and leaves in
+ * one sendmmsg with other transfers' packets.
  *
  * DATA packets of small files come prebuilt from the cache (one
- * contiguous buffer per packet: a send() is cheaper than a two-piece
- * sendmsg). Larger files are sent as two pieces, a 4-byte header and a
- * slice of the cached file, so they cost no extra memory. */
+ * contiguous buffer per packet). Larger files are sent as two pieces, a
+ * 4-byte header and a slice of the cached file, so they cost no extra
+ * memory. */
 #ifndef CTLKITD_TFTP_XFER_H
 #define CTLKITD_TFTP_XFER_H
 
@@ -20,6 +23,7 @@
 #include "ctlkit/tftp.h"
 #include "ctlkit/netaddr.h"
 #include "tftp_cache.h"
+#include "tftp_port.h"
 #include "tftp_sources.h"
 
 /* Largest window this server sends (it may answer a smaller windowsize
@@ -29,7 +33,7 @@
 enum xfer_result { XFER_CONTINUE, XFER_DONE, XFER_FAILED };
 
 struct tftp_xfer {
-    int fd;                   /* connected to peer */
+    struct tftp_port *port;   /* the server port this transfer is served from */
     struct tftp_file *file;   /* reference held for the whole transfer */
     const uint8_t *data;      /* file->data or its netascii form */
     size_t len;
@@ -50,9 +54,7 @@ struct tftp_xfer {
     size_t oack_len;
     char why[160];            /* reason of a failure, for the log line */
     ck_netaddr peer;
-    ck_netaddr local;            /* the address fd is bound to (port 0 asked) */
     /* service bookkeeping */
-    struct event *ev;         /* readable events of fd, for the socket's lifetime */
     void *owner;              /* the service */
     uint32_t peer_hash;
     struct tftp_source *src;  /* the client address's transfer count */
@@ -62,12 +64,10 @@ struct tftp_xfer {
 
 /* Sends the OACK, or the first window. */
 enum xfer_result xfer_begin(struct tftp_xfer *x, uint64_t now_us);
-/* Reads one datagram (level-triggered readiness: one read per wake-up,
- * never a second read just to learn that the socket is empty). Datagrams
- * from anyone but the peer are dropped: the socket may have served
- * another client before (the service pools sockets), and RFC 1350 says a
- * packet with the wrong source TID "should be discarded". */
-enum xfer_result xfer_on_readable(struct tftp_xfer *x, uint8_t *buf, size_t bufsz, uint64_t now_us);
+/* One datagram from the peer on the transfer's port (the service has
+ * matched its source: RFC 1350 says a packet with the wrong source TID
+ * "should be discarded", and the service does). */
+enum xfer_result xfer_on_packet(struct tftp_xfer *x, const uint8_t *buf, size_t n, uint64_t now_us);
 /* Retransmits when the deadline passed, fails after max_tries. */
 enum xfer_result xfer_on_tick(struct tftp_xfer *x, uint64_t now_us);
 /* The one log line of a transfer. */
