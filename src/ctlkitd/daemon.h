@@ -4,9 +4,9 @@
 
 #include "ctlkit/error.h"
 
-/* Raises RLIMIT_NOFILE's soft limit to the hard limit: every TFTP transfer
- * holds its own socket, so the default 1024 would cap concurrency. Returns
- * the new soft limit. */
+/* Raises RLIMIT_NOFILE's soft limit to the hard limit: every TVS, CAPF and
+ * Provider connection holds a descriptor (TFTP transfers share a few ports),
+ * so the default 1024 would cap concurrency. Returns the new soft limit. */
 long daemon_raise_fd_limit(void);
 /* Forks into the background, starts a new session, chdir("/"), and points
  * stdin/stdout/stderr at /dev/null. Returns 1 in the parent (which should

@@ -562,7 +562,7 @@ static enum start_result admit(struct tftp_service *svc, const ck_netaddr *peer,
 }
 
 /* Everything a transfer needs before its first packet: data, options,
- * packet image and its own socket. */
+ * packet image and the shared port it is served from. */
 static enum start_result prepare(struct tftp_service *svc, struct tftp_xfer *x, struct tftp_file *f,
                                  const ck_tftp_request *r, const struct msghdr *m, const char *shown,
                                  struct refusal *no)
