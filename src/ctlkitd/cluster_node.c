@@ -1,6 +1,7 @@
 #include "cluster_node.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -111,6 +112,7 @@ struct cluster_node {
     ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
+    ck_device_changes owed;   /* devices whose files a device-only pass could not bring up to date (lock held) */
     time_t last_reload;       /* when the TVS caches were last rebuilt (metrics; set and read on the loop) */
     unsigned ticks_since_materialize;
 };
@@ -339,12 +341,26 @@ static void materialize(cluster_node *cn)
     ck_materialize_report r;
     ck_err err = {0};
     cn->ticks_since_materialize = 0;
-    if (ck_cluster_materialize_node(cn->c, cn->node, &r, &err) < 0) {
+    /* What a full pass costs (the database thread's CPU), for the debug
+     * log: it checks every device's files. */
+    size_t work = ck_cluster_devices_materialized(cn->c);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    int rc = ck_cluster_materialize_node(cn->c, cn->node, &r, &err);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    if (rc == 0 && !r.busy)
+        dlog(DLOG_DEBUG, "full pass: %zu device(s) checked, %.1f ms CPU", ck_cluster_devices_materialized(cn->c) - work,
+             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    if (rc < 0) {
         dlog(DLOG_ERR, "cannot bring the TFTP folder to the cluster database's state (will retry): %s", err.msg);
         cn->materialize_pending = true;
         return;
     }
     cn->materialize_pending = r.busy;
+    if (r.busy)
+        dlog(DLOG_DEBUG, "full pass not made: another process holds the cluster lock (will retry)");
+    else
+        cn->owed.n = 0; /* every device's files were checked */
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
     /* What the folder now serves, for `cluster status`; the database away
@@ -546,38 +562,88 @@ static void serve_restarts(cluster_node *cn)
     free(rows);
 }
 
+/* Adds to d the devices an earlier pass could not do (the cluster lock
+ * was held), keeping d's entry for one listed in both (the later change);
+ * false when they do not all fit. */
+static bool add_owed(ck_device_changes *d, const ck_device_changes *owed)
+{
+    for (size_t i = 0; i < owed->n; i++) {
+        bool listed = false;
+        for (size_t k = 0; k < d->n && !listed; k++)
+            listed = strcmp(d->names[k], owed->names[i]) == 0;
+        if (listed)
+            continue;
+        if (d->n == CK_DEVICE_CHANGES_MAX)
+            return false;
+        d->at[d->n] = owed->at[i];
+        memcpy(d->names[d->n++], owed->names[i], sizeof d->names[0]);
+    }
+    return true;
+}
+
 /* When everything since the last check was a device-only change (a CAPF
  * session's update, lib/cluster/device_changes.c), brings only the files
  * of the devices changed since then up to date: no full pass over every
  * device, and no recache (the TVS caches hold no device). true when that
- * was all. */
+ * was all. Each reason to fall back to the full pass is logged (debug). */
 static bool devices_only(cluster_node *cn, int64_t now)
 {
     ck_device_changes d;
-    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending)
+    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending) {
+        dlog(DLOG_DEBUG, "full pass: %s",
+             cn->materialize_pending ? "the last full pass did not finish (materialize pending)"
+             : cn->restart_pending   ? "a restart request waits for the cluster lock"
+                                     : "a stale ITL waits for the cluster lock");
         return false;
+    }
     if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
         /* While CAPF sessions commit one after another, one often lands
          * between our read of the counter and of the record (which then
          * names a later counter): look again once rather than fall back
          * to the full pass over every device. */
         int64_t again = ck_store_change_counter(ck_cluster_store(cn->c));
-        if (again <= now || !ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d))
+        if (again <= now) {
+            dlog(DLOG_DEBUG, "full pass: not only device changes: %s", d.why);
             return false;
+        }
+        if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d)) {
+            dlog(DLOG_DEBUG, "full pass: not only device changes (second look): %s", d.why);
+            return false;
+        }
         now = again;
+    }
+    size_t changed = d.n, owed = cn->owed.n;
+    if (!add_owed(&d, &cn->owed)) {
+        dlog(DLOG_DEBUG, "full pass: %zu device(s) changed and %zu still owed are more than %d", changed,
+             cn->owed.n, CK_DEVICE_CHANGES_MAX);
+        return false;
     }
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    if (!ck_file_stamp_same(&st, &cn->ctl_seen))
+    if (!ck_file_stamp_same(&st, &cn->ctl_seen)) {
+        dlog(DLOG_DEBUG, "full pass: CTLFile.tlv's stamp changed");
         return false; /* the CTL was touched: the full check */
+    }
     ck_materialize_report r;
     ck_err err = {0};
+    size_t work = ck_cluster_devices_materialized(cn->c);
     if (ck_cluster_materialize_devices(cn->c, cn->node, &d, &r, &err) < 0) {
-        dlog(DLOG_DEBUG, "bringing %zu device(s) up to date failed, doing the full pass: %s", d.n, err.msg);
+        dlog(DLOG_DEBUG, "full pass: bringing %zu device(s) up to date failed: %s", d.n, err.msg);
         return false;
     }
+    /* The lock was held (an admin's operation, or a CAPF session between
+     * its commit and its own device pass): the devices still to do are
+     * owed to the next pass, and what the counter says now is seen.
+     * Keeping the counter instead (as before) left the watcher behind
+     * while CAPF sessions held the lock in turn, until the record no
+     * longer covered what it had seen: a full pass. */
     if (r.busy)
-        return true; /* store_seen stays: the next tick tries again */
+        cn->owed = d;
+    else
+        cn->owed.n = 0;
+    dlog(DLOG_DEBUG, "device-only changes up to %" PRId64 ": %zu device(s) changed, %zu were owed, %zu rebuilt or "
+         "checked; %zu owed to the next pass (cluster lock held)",
+         now, changed, owed, ck_cluster_devices_materialized(cn->c) - work, cn->owed.n);
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
     cn->store_seen = now;
@@ -604,8 +670,15 @@ static void check(cluster_node *cn, bool poll_store)
         refresh_itl(cn);
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    if (cn->materialize_pending || store_moved || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
-        ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
+    /* Why a full pass, for the debug log; NULL: devices_only said why. */
+    const char *why = cn->materialize_pending                      ? "the last pass did not finish"
+                      : store_moved                                ? NULL
+                      : !ck_file_stamp_same(&st, &cn->ctl_seen)    ? "CTLFile.tlv's stamp changed"
+                      : ++cn->ticks_since_materialize >= MATERIALIZE_EVERY ? "the periodic check"
+                                                                   : "";
+    if (why && why[0])
+        dlog(DLOG_DEBUG, "full pass: %s", why);
+    if (!why || why[0])
         materialize(cn);
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
