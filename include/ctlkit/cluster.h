@@ -211,6 +211,10 @@ typedef struct ck_materialize_report {
  * are never touched. Every changing operation does this for every node
  * after its commit; the node's daemon does it for its own node. */
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* The same without the device files (SEP*.cnf.xml*), which cost a read
+ * and a signature check each: a daemon's periodic check of a folder
+ * nothing has changed, which looks at the device files less often. */
+int ck_cluster_materialize_node_files(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
 /* Device-only changes (a CAPF session's update of one device row): the
  * operation records them in the store, so that a node's daemon that sees
  * the change counter move brings only those devices' files up to date

@@ -181,7 +181,7 @@ static void remove_leftovers(ck_cluster *c, const char *node, const char *sub, c
         note(r, "%zu file%s left by an interrupted publish removed from %s/", removed, removed == 1 ? "" : "s", sub);
 }
 
-static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+static int materialize_locked(ck_cluster *c, const char *node, bool devices, ck_materialize_report *r, ck_err *err)
 {
     int rc = 0;
     ck__key_backups_recover(c, node, r);
@@ -193,7 +193,7 @@ static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_re
         }
     }
     ck_err e3 = {0};
-    if (ck__materialize_devices(c, node, r, &e3) < 0 && rc == 0) {
+    if (devices && ck__materialize_devices(c, node, r, &e3) < 0 && rc == 0) {
         *err = e3;
         rc = -1;
     }
@@ -209,13 +209,18 @@ static int node_locked(ck_cluster *c, const char *node, const char *const *names
                        ck_materialize_report *r, ck_err *err)
 {
     if (!names)
-        return materialize_locked(c, node, r, err);
+        return materialize_locked(c, node, true, r, err);
     return ck__materialize_named_devices(c, node, names, n, r, err);
 }
+
+/* What materialize_pass is given for a pass without the device files. */
+static const ck_device_changes no_devices;
 
 static int pass_locked(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
                        ck_err *err)
 {
+    if (d == &no_devices)
+        return materialize_locked(c, node, false, r, err);
     if (!d)
         return node_locked(c, node, NULL, 0, r, err);
     const char *names[CK_DEVICE_CHANGES_MAX];
@@ -262,6 +267,11 @@ static int materialize_pass(ck_cluster *c, const char *node, const ck_device_cha
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
 {
     return materialize_pass(c, node, NULL, r, err);
+}
+
+int ck_cluster_materialize_node_files(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+{
+    return materialize_pass(c, node, &no_devices, r, err);
 }
 
 /* The counter after device's last change as far as the record says, for

@@ -30,8 +30,14 @@
  * PRAGMA data_version, both cheap; the same interval as a standalone TVS. */
 #define WATCH_MS CK_TC_WATCH_MS
 /* The slow safety net: the folder is compared with the store this often
- * even when nothing seems to have changed (a hand edit of ITLFile.tlv). */
+ * even when nothing seems to have changed (a hand edit of ITLFile.tlv),
+ * the device files only at every DEVICE_CHECK_EVERY-th time: each costs a
+ * read and a signature check (about 60 us a device, 0.3 s of CPU at 5,000
+ * devices; docs/benchmarks.md, "Watcher's full passes"), and nothing but
+ * a hand edit in the folder makes them differ from the store. Ticks that
+ * saw the store move do not count. */
 #define MATERIALIZE_EVERY 30
+#define DEVICE_CHECK_EVERY 10
 
 /* Across hosts: the safety-net poll (the store's notifications wake the
  * daemon at once) and the reconnect back-off's ceiling. */
@@ -112,6 +118,7 @@ struct cluster_node {
     ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
+    unsigned periodic_checks; /* the safety net's, counted for DEVICE_CHECK_EVERY */
     ck_device_changes owed;   /* devices whose files a device-only pass could not bring up to date (lock held) */
     time_t last_reload;       /* when the TVS caches were last rebuilt (metrics; set and read on the loop) */
     unsigned ticks_since_materialize;
@@ -335,8 +342,10 @@ void cluster_node_reload(cluster_node *cn, const char *why)
 }
 
 /* Brings this node's TFTP folder to what the cluster database says,
- * logging each thing it fixed; TFTP reloads what changed by itself. */
-static void materialize(cluster_node *cn)
+ * logging each thing it fixed; TFTP reloads what changed by itself.
+ * periodic: the safety net's check of a folder nothing has changed, with
+ * or without the device files. */
+static void materialize_pass(cluster_node *cn, bool periodic, bool devices)
 {
     ck_materialize_report r;
     ck_err err = {0};
@@ -346,20 +355,33 @@ static void materialize(cluster_node *cn)
     size_t work = ck_cluster_devices_materialized(cn->c);
     struct timespec t0, t1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    int rc = ck_cluster_materialize_node(cn->c, cn->node, &r, &err);
+    int rc = devices ? ck_cluster_materialize_node(cn->c, cn->node, &r, &err)
+                     : ck_cluster_materialize_node_files(cn->c, cn->node, &r, &err);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     if (rc == 0 && !r.busy)
-        dlog(DLOG_DEBUG, "full pass: %zu device(s) checked, %.1f ms CPU", ck_cluster_devices_materialized(cn->c) - work,
+        dlog(DLOG_DEBUG, "%s: %zu device(s) checked, %.1f ms CPU", devices ? "full pass" : "pass without the devices",
+             ck_cluster_devices_materialized(cn->c) - work,
              (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     if (rc < 0) {
         dlog(DLOG_ERR, "cannot bring the TFTP folder to the cluster database's state (will retry): %s", err.msg);
         cn->materialize_pending = true;
         return;
     }
+    if (r.busy && periodic) {
+        /* Nothing changed: the next quiet tick tries again. Making it
+         * pending would turn the next device-only change into a full
+         * pass, and under a stream of CAPF sessions the lock is often
+         * held: one full pass after another. */
+        dlog(DLOG_DEBUG, "periodic check not made: another process holds the cluster lock (will retry)");
+        cn->ticks_since_materialize = MATERIALIZE_EVERY - 1;
+        if (devices)
+            cn->periodic_checks--; /* the device check too */
+        return;
+    }
     cn->materialize_pending = r.busy;
     if (r.busy)
         dlog(DLOG_DEBUG, "full pass not made: another process holds the cluster lock (will retry)");
-    else
+    else if (devices)
         cn->owed.n = 0; /* every device's files were checked */
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
@@ -369,6 +391,11 @@ static void materialize(cluster_node *cn)
         dlog(DLOG_DEBUG, "cannot record what this node serves (will retry): %s", err.msg);
         cn->materialize_pending = true;
     }
+}
+
+static void materialize(cluster_node *cn)
+{
+    materialize_pass(cn, false, true);
 }
 
 /* On the database thread: what the metrics show (the loop must not ask a
@@ -670,16 +697,28 @@ static void check(cluster_node *cn, bool poll_store)
         refresh_itl(cn);
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    /* Why a full pass, for the debug log; NULL: devices_only said why. */
-    const char *why = cn->materialize_pending                      ? "the last pass did not finish"
-                      : store_moved                                ? NULL
-                      : !ck_file_stamp_same(&st, &cn->ctl_seen)    ? "CTLFile.tlv's stamp changed"
-                      : ++cn->ticks_since_materialize >= MATERIALIZE_EVERY ? "the periodic check"
-                                                                   : "";
-    if (why && why[0])
-        dlog(DLOG_DEBUG, "full pass: %s", why);
-    if (!why || why[0])
+    /* Why a full pass, for the debug log: "" none, NULL devices_only said
+     * why; or the periodic check. */
+    const char *why = "";
+    bool periodic = false;
+    if (cn->materialize_pending)
+        why = "the last pass did not finish";
+    else if (store_moved)
+        why = NULL;
+    else if (!ck_file_stamp_same(&st, &cn->ctl_seen))
+        why = "CTLFile.tlv's stamp changed";
+    else
+        periodic = ++cn->ticks_since_materialize >= MATERIALIZE_EVERY;
+    if (periodic) {
+        bool devices = ++cn->periodic_checks % DEVICE_CHECK_EVERY == 0;
+        dlog(DLOG_DEBUG, "%s", devices ? "full pass: the periodic check, device files included"
+                                       : "the periodic check, without the device files");
+        materialize_pass(cn, true, devices);
+    } else if (!why || why[0]) {
+        if (why)
+            dlog(DLOG_DEBUG, "full pass: %s", why);
         materialize(cn);
+    }
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
     ck_test_stop_point("watch-pass-done");

@@ -675,6 +675,35 @@ static void test_device_pass_behind(void **state)
     tu_cluster_free(t);
 }
 
+/* The daemon's periodic check without the device files (they cost a read
+ * and a signature check each, and only a hand edit makes them differ):
+ * the managed files come back, the device files are left to the full
+ * pass. */
+static void test_materialize_without_devices(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    import_install_devices(t, 4);
+    char itl[PATH_MAX], dev[PATH_MAX];
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", CK_ITL_NAME, itl, sizeof itl);
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", "SEP000000000001.cnf.xml.sgn", dev, sizeof dev);
+    assert_int_equal(unlink(itl), 0);
+    assert_int_equal(unlink(dev), 0);
+    ck_materialize_report r;
+    size_t work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_node_files(t->c, TU_PUB, &r, &err), 0);
+    assert_false(r.busy);
+    assert_int_equal(access(itl, F_OK), 0);
+    assert_int_not_equal(access(dev, F_OK), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 0);
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+    assert_int_equal(access(dev, F_OK), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 4);
+    tu_cluster_free(t);
+}
+
 /* The record of device-only changes keeps the latest CK_DEVICE_CHANGES_MAX
  * devices, each with the counter of its last change: a daemon learns only
  * the devices changed after what it has seen, and a long run of CAPF
@@ -840,7 +869,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
         cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_device_pass_behind),
-        cmocka_unit_test(test_device_changes_window),
+        cmocka_unit_test(test_device_changes_window), cmocka_unit_test(test_materialize_without_devices),
         cmocka_unit_test(test_kept_keys),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
