@@ -1,8 +1,8 @@
 #include "cluster_node.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -701,10 +701,10 @@ static void check(cluster_node *cn, bool poll_store)
      * why; or the periodic check. */
     const char *why = "";
     bool periodic = false;
-    if (cn->materialize_pending)
-        why = "the last pass did not finish";
-    else if (store_moved)
+    if (store_moved)
         why = NULL;
+    else if (cn->materialize_pending)
+        why = "the last full pass did not finish (materialize pending)";
     else if (!ck_file_stamp_same(&st, &cn->ctl_seen))
         why = "CTLFile.tlv's stamp changed";
     else
