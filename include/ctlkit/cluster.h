@@ -211,6 +211,10 @@ typedef struct ck_materialize_report {
  * are never touched. Every changing operation does this for every node
  * after its commit; the node's daemon does it for its own node. */
 int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
+/* The same without the device files (SEP*.cnf.xml*), which cost a read
+ * and a signature check each: a daemon's periodic check of a folder
+ * nothing has changed, which looks at the device files less often. */
+int ck_cluster_materialize_node_files(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err);
 /* Device-only changes (a CAPF session's update of one device row): the
  * operation records them in the store, so that a node's daemon that sees
  * the change counter move brings only those devices' files up to date
@@ -221,18 +225,27 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
 typedef struct ck_device_changes {
     size_t n;
     char names[CK_DEVICE_CHANGES_MAX][16];
+    /* The change counter after each one's last change, as the record says,
+     * and the counter the record was read at (it holds while the counter
+     * is still there); 0: not known (then only files this process wrote at
+     * the current counter are taken as up to date). */
+    int64_t at[CK_DEVICE_CHANGES_MAX];
+    int64_t upto;
+    char why[160]; /* when not: what the record held (a daemon's debug line) */
 } ck_device_changes;
 /* true when everything committed after the change counter read seen, up
  * to now (the counter read since), changed only device rows, and out
  * names the devices changed after seen; false when a full pass is needed
  * (another change, seen older than the last CK_DEVICE_CHANGES_MAX
- * devices' changes, no record, the database away). */
+ * devices' changes, no record, the database away), and out->why says
+ * which, with what the record held. */
 bool ck_cluster_device_changes_since(ck_cluster *c, int64_t seen, int64_t now, ck_device_changes *out);
 /* ck_cluster_materialize_node for the files of d's devices only (the
- * same lock rules: r->busy when another process holds the lock). A device
- * without a row fails: do the full pass. */
-int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
-                                   ck_materialize_report *r, ck_err *err);
+ * same lock rules: r->busy when another process holds the lock, and then
+ * d keeps only the devices still to do). A device without a row fails: do
+ * the full pass. */
+int ck_cluster_materialize_devices(ck_cluster *c, const char *node, ck_device_changes *d, ck_materialize_report *r,
+                                   ck_err *err);
 /* Test hook (builds with CTLKIT_TEST_HOOKS, docs/architecture.md "Test
  * hooks"): CTLKIT_TEST_STOP_AT=STEP stops the process there (SIGSTOP), for
  * a program's own points, such as ctlkitd's watcher's "watch-pass-done"

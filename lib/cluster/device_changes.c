@@ -143,15 +143,35 @@ bool ck_cluster_device_changes_since(ck_cluster *c, int64_t seen, int64_t now, c
 {
     record r;
     memset(out, 0, sizeof *out);
-    if (seen < 0 || now <= seen || !record_read(c, &r) || r.first < 0 || seen < r.first || r.last != now)
+    if (seen < 0 || now <= seen) {
+        snprintf(out->why, sizeof out->why, "nothing seen yet or no change (seen %" PRId64 ", counter %" PRId64 ")",
+                 seen, now);
         return false;
+    }
+    if (!record_read(c, &r)) {
+        snprintf(out->why, sizeof out->why, "no device-change record (or one that does not parse)");
+        return false;
+    }
+    if (r.first < 0 || seen < r.first || r.last != now) {
+        snprintf(out->why, sizeof out->why,
+                 "the record covers %" PRId64 "..%" PRId64 " (%zu devices), seen %" PRId64 ", counter %" PRId64,
+                 r.first, r.last, r.d.n, seen, now);
+        return false;
+    }
     /* The row may have changed since now was read: a counter still at now
      * says it did not. */
-    if (ck_store_change_counter(c->store) != now)
+    int64_t again = ck_store_change_counter(c->store);
+    if (again != now) {
+        snprintf(out->why, sizeof out->why, "the counter moved from %" PRId64 " to %" PRId64 " while reading the record",
+                 now, again);
         return false;
+    }
     /* Only what changed after seen (the list is in the order of AT). */
+    out->upto = now;
     for (size_t i = 0; i < r.d.n; i++)
-        if (r.at[i] > seen)
+        if (r.at[i] > seen) {
+            out->at[out->n] = r.at[i];
             memcpy(out->names[out->n++], r.d.names[i], sizeof out->names[0]);
+        }
     return true;
 }

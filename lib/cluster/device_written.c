@@ -12,8 +12,18 @@
  * counter moves with every commit, so when a watcher later reads the same
  * value nothing was committed since: the state is that one, and the files
  * are what a watcher's pass would make of it. Any other commit in between
- * (on any host) moves the counter, and the device is done as before. What
- * the counter cannot say (a file removed or edited by hand in the folder)
+ * (on any host) moves the counter, and the device is done as before,
+ * unless the record of device-only changes (device_changes.c) covers
+ * them: when it lists the device with AT, the counter after its last
+ * change, and the files were written at W >= AT, then every commit after
+ * W is one the record covers (AT is after its FIRST), each changed
+ * another device's row only, and the files are still the ones a pass
+ * would make. Without that, a watcher that came a few enrolments late
+ * rebuilt (and had to lock the cluster for) every device the CAPF
+ * workers of its own process had just written; under a steady stream of
+ * enrolments the lock was often held, the watcher fell further behind
+ * and ended in a full pass (docs/benchmarks.md, "Watcher's full passes").
+ * What the counter cannot say (a file removed or edited by hand in the folder)
  * the daemon's periodic full pass repairs, as it did for devices that did
  * not change. The record is keyed by the node's folder path (one cluster
  * per folder) and kept in process memory only: a daemon started later
@@ -61,17 +71,18 @@ void ck__device_written(ck_cluster *c, const char *node, const char *device, int
     pthread_mutex_unlock(&written_lock);
 }
 
-bool ck__device_written_at(ck_cluster *c, const char *node, const char *device, int64_t counter)
+int64_t ck__device_written_last(ck_cluster *c, const char *node, const char *device)
 {
-    if (counter < 0)
-        return false;
     char folder[PATH_MAX];
     folder_of(c, node, folder, sizeof folder);
-    bool found = false;
+    int64_t counter = -1;
     pthread_mutex_lock(&written_lock);
-    for (size_t i = 0; i < WRITTEN_MAX && !found; i++)
-        found = table[i].counter == counter && strcmp(table[i].device, device) == 0 &&
-                strcmp(table[i].folder, folder) == 0;
+    for (size_t i = 0; i < WRITTEN_MAX; i++)
+        if (strcmp(table[i].device, device) == 0 && strcmp(table[i].folder, folder) == 0) {
+            counter = table[i].counter; /* one entry per device and folder */
+            break;
+        }
     pthread_mutex_unlock(&written_lock);
-    return found;
+    return counter;
 }
+

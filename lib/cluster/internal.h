@@ -197,9 +197,10 @@ CK_MUST_USE int ck__bring_file_flags(ck_cluster *c, const char *node, const char
                                      unsigned flags, bool *changed, ck_err *err);
 /* The process's record of device files brought up to date right after
  * its own commit, at change counter value counter (device_written.c);
- * written_at: whether node's files of device were, for that value. */
+ * written_last: the value node's files of device were last brought up to
+ * date at by this process, -1 when never. */
 void ck__device_written(ck_cluster *c, const char *node, const char *device, int64_t counter);
-bool ck__device_written_at(ck_cluster *c, const char *node, const char *device, int64_t counter);
+int64_t ck__device_written_last(ck_cluster *c, const char *node, const char *device);
 /* The length of the device file name entry starts with
  * (SEP<12 hex>.cnf.xml, .cnf.xml.sgn or .cnf.xml.enc.sgn), 0 when it does
  * not start with one (device_files.c). */

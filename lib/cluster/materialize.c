@@ -181,7 +181,7 @@ static void remove_leftovers(ck_cluster *c, const char *node, const char *sub, c
         note(r, "%zu file%s left by an interrupted publish removed from %s/", removed, removed == 1 ? "" : "s", sub);
 }
 
-static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+static int materialize_locked(ck_cluster *c, const char *node, bool devices, ck_materialize_report *r, ck_err *err)
 {
     int rc = 0;
     ck__key_backups_recover(c, node, r);
@@ -193,7 +193,7 @@ static int materialize_locked(ck_cluster *c, const char *node, ck_materialize_re
         }
     }
     ck_err e3 = {0};
-    if (ck__materialize_devices(c, node, r, &e3) < 0 && rc == 0) {
+    if (devices && ck__materialize_devices(c, node, r, &e3) < 0 && rc == 0) {
         *err = e3;
         rc = -1;
     }
@@ -209,13 +209,18 @@ static int node_locked(ck_cluster *c, const char *node, const char *const *names
                        ck_materialize_report *r, ck_err *err)
 {
     if (!names)
-        return materialize_locked(c, node, r, err);
+        return materialize_locked(c, node, true, r, err);
     return ck__materialize_named_devices(c, node, names, n, r, err);
 }
+
+/* What materialize_pass is given for a pass without the device files. */
+static const ck_device_changes no_devices;
 
 static int pass_locked(ck_cluster *c, const char *node, const ck_device_changes *d, ck_materialize_report *r,
                        ck_err *err)
 {
+    if (d == &no_devices)
+        return materialize_locked(c, node, false, r, err);
     if (!d)
         return node_locked(c, node, NULL, 0, r, err);
     const char *names[CK_DEVICE_CHANGES_MAX];
@@ -264,22 +269,50 @@ int ck_cluster_materialize_node(ck_cluster *c, const char *node, ck_materialize_
     return materialize_pass(c, node, NULL, r, err);
 }
 
-int ck_cluster_materialize_devices(ck_cluster *c, const char *node, const ck_device_changes *d,
-                                   ck_materialize_report *r, ck_err *err)
+int ck_cluster_materialize_node_files(ck_cluster *c, const char *node, ck_materialize_report *r, ck_err *err)
+{
+    return materialize_pass(c, node, &no_devices, r, err);
+}
+
+/* The counter after device's last change as far as the record says, for
+ * a record read at d->upto and what later holds (the record read again at
+ * the current counter), 0 when unknown. */
+static int64_t changed_at(const ck_device_changes *d, size_t i, const ck_device_changes *later)
+{
+    for (size_t k = 0; later && k < later->n; k++)
+        if (strcmp(later->names[k], d->names[i]) == 0)
+            return later->at[k];
+    return d->at[i];
+}
+
+int ck_cluster_materialize_devices(ck_cluster *c, const char *node, ck_device_changes *d, ck_materialize_report *r,
+                                   ck_err *err)
 {
     /* Devices whose files this process brought up to date after its own
-     * commit, with nothing committed since, are left as they are: why
-     * that is safe is in device_written.c. */
-    ck_device_changes left = {0};
+     * commit, with nothing committed since or only device-only changes
+     * the record covers (at, up to upto; when the counter moved on since,
+     * the record read again says what came after), are left as they are:
+     * why that is safe is in device_written.c. Under a steady stream of
+     * CAPF sessions the counter often moves between the watcher's look at
+     * the record and this one. */
     int64_t now = ck_store_change_counter(c->store);
-    for (size_t i = 0; i < d->n; i++)
-        if (!ck__device_written_at(c, node, d->names[i], now))
-            memcpy(left.names[left.n++], d->names[i], sizeof left.names[0]);
-    if (!left.n) {
-        memset(r, 0, sizeof *r);
-        return 0;
+    ck_device_changes later;
+    bool covered = d->upto > 0 && (d->upto == now || ck_cluster_device_changes_since(c, d->upto, now, &later));
+    const ck_device_changes *since = covered && d->upto != now ? &later : NULL;
+    ck_device_changes left = {.upto = d->upto};
+    for (size_t i = 0; i < d->n; i++) {
+        int64_t w = ck__device_written_last(c, node, d->names[i]), at = changed_at(d, i, since);
+        if (w >= 0 && (w == now || (covered && at > 0 && w >= at)))
+            continue;
+        left.at[left.n] = at;
+        memcpy(left.names[left.n++], d->names[i], sizeof left.names[0]);
     }
-    return materialize_pass(c, node, &left, r, err);
+    memset(r, 0, sizeof *r);
+    int rc = left.n ? materialize_pass(c, node, &left, r, err) : 0;
+    /* Busy: what is still to do, for the caller to try again. */
+    if (rc == 0 && r->busy)
+        *d = left;
+    return rc;
 }
 
 size_t ck_cluster_devices_materialized(const ck_cluster *c)

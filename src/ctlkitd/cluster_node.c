@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,8 +30,14 @@
  * PRAGMA data_version, both cheap; the same interval as a standalone TVS. */
 #define WATCH_MS CK_TC_WATCH_MS
 /* The slow safety net: the folder is compared with the store this often
- * even when nothing seems to have changed (a hand edit of ITLFile.tlv). */
+ * even when nothing seems to have changed (a hand edit of ITLFile.tlv),
+ * the device files only at every DEVICE_CHECK_EVERY-th time: each costs a
+ * read and a signature check (about 60 us a device, 0.3 s of CPU at 5,000
+ * devices; docs/benchmarks.md, "Watcher's full passes"), and nothing but
+ * a hand edit in the folder makes them differ from the store. Ticks that
+ * saw the store move do not count. */
 #define MATERIALIZE_EVERY 30
+#define DEVICE_CHECK_EVERY 10
 
 /* Across hosts: the safety-net poll (the store's notifications wake the
  * daemon at once) and the reconnect back-off's ceiling. */
@@ -111,6 +118,8 @@ struct cluster_node {
     ck_file_stamp ctl_seen;
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
+    unsigned periodic_checks; /* the safety net's, counted for DEVICE_CHECK_EVERY */
+    ck_device_changes owed;   /* devices whose files a device-only pass could not bring up to date (lock held) */
     time_t last_reload;       /* when the TVS caches were last rebuilt (metrics; set and read on the loop) */
     unsigned ticks_since_materialize;
 };
@@ -333,18 +342,47 @@ void cluster_node_reload(cluster_node *cn, const char *why)
 }
 
 /* Brings this node's TFTP folder to what the cluster database says,
- * logging each thing it fixed; TFTP reloads what changed by itself. */
-static void materialize(cluster_node *cn)
+ * logging each thing it fixed; TFTP reloads what changed by itself.
+ * periodic: the safety net's check of a folder nothing has changed, with
+ * or without the device files. */
+static void materialize_pass(cluster_node *cn, bool periodic, bool devices)
 {
     ck_materialize_report r;
     ck_err err = {0};
     cn->ticks_since_materialize = 0;
-    if (ck_cluster_materialize_node(cn->c, cn->node, &r, &err) < 0) {
+    /* What a full pass costs (the database thread's CPU), for the debug
+     * log: it checks every device's files. */
+    size_t work = ck_cluster_devices_materialized(cn->c);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    int rc = devices ? ck_cluster_materialize_node(cn->c, cn->node, &r, &err)
+                     : ck_cluster_materialize_node_files(cn->c, cn->node, &r, &err);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    if (rc == 0 && !r.busy)
+        dlog(DLOG_DEBUG, "%s: %zu device(s) checked, %.1f ms CPU", devices ? "full pass" : "pass without the devices",
+             ck_cluster_devices_materialized(cn->c) - work,
+             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    if (rc < 0) {
         dlog(DLOG_ERR, "cannot bring the TFTP folder to the cluster database's state (will retry): %s", err.msg);
         cn->materialize_pending = true;
         return;
     }
+    if (r.busy && periodic) {
+        /* Nothing changed: the next quiet tick tries again. Making it
+         * pending would turn the next device-only change into a full
+         * pass, and under a stream of CAPF sessions the lock is often
+         * held: one full pass after another. */
+        dlog(DLOG_DEBUG, "periodic check not made: another process holds the cluster lock (will retry)");
+        cn->ticks_since_materialize = MATERIALIZE_EVERY - 1;
+        if (devices)
+            cn->periodic_checks--; /* the device check too */
+        return;
+    }
     cn->materialize_pending = r.busy;
+    if (r.busy)
+        dlog(DLOG_DEBUG, "full pass not made: another process holds the cluster lock (will retry)");
+    else if (devices)
+        cn->owed.n = 0; /* every device's files were checked */
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
     /* What the folder now serves, for `cluster status`; the database away
@@ -353,6 +391,11 @@ static void materialize(cluster_node *cn)
         dlog(DLOG_DEBUG, "cannot record what this node serves (will retry): %s", err.msg);
         cn->materialize_pending = true;
     }
+}
+
+static void materialize(cluster_node *cn)
+{
+    materialize_pass(cn, false, true);
 }
 
 /* On the database thread: what the metrics show (the loop must not ask a
@@ -546,38 +589,88 @@ static void serve_restarts(cluster_node *cn)
     free(rows);
 }
 
+/* Adds to d the devices an earlier pass could not do (the cluster lock
+ * was held), keeping d's entry for one listed in both (the later change);
+ * false when they do not all fit. */
+static bool add_owed(ck_device_changes *d, const ck_device_changes *owed)
+{
+    for (size_t i = 0; i < owed->n; i++) {
+        bool listed = false;
+        for (size_t k = 0; k < d->n && !listed; k++)
+            listed = strcmp(d->names[k], owed->names[i]) == 0;
+        if (listed)
+            continue;
+        if (d->n == CK_DEVICE_CHANGES_MAX)
+            return false;
+        d->at[d->n] = owed->at[i];
+        memcpy(d->names[d->n++], owed->names[i], sizeof d->names[0]);
+    }
+    return true;
+}
+
 /* When everything since the last check was a device-only change (a CAPF
  * session's update, lib/cluster/device_changes.c), brings only the files
  * of the devices changed since then up to date: no full pass over every
  * device, and no recache (the TVS caches hold no device). true when that
- * was all. */
+ * was all. Each reason to fall back to the full pass is logged (debug). */
 static bool devices_only(cluster_node *cn, int64_t now)
 {
     ck_device_changes d;
-    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending)
+    if (cn->materialize_pending || cn->restart_pending || cn->itl_pending) {
+        dlog(DLOG_DEBUG, "full pass: %s",
+             cn->materialize_pending ? "the last full pass did not finish (materialize pending)"
+             : cn->restart_pending   ? "a restart request waits for the cluster lock"
+                                     : "a stale ITL waits for the cluster lock");
         return false;
+    }
     if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
         /* While CAPF sessions commit one after another, one often lands
          * between our read of the counter and of the record (which then
          * names a later counter): look again once rather than fall back
          * to the full pass over every device. */
         int64_t again = ck_store_change_counter(ck_cluster_store(cn->c));
-        if (again <= now || !ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d))
+        if (again <= now) {
+            dlog(DLOG_DEBUG, "full pass: not only device changes: %s", d.why);
             return false;
+        }
+        if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, again, &d)) {
+            dlog(DLOG_DEBUG, "full pass: not only device changes (second look): %s", d.why);
+            return false;
+        }
         now = again;
+    }
+    size_t changed = d.n, owed = cn->owed.n;
+    if (!add_owed(&d, &cn->owed)) {
+        dlog(DLOG_DEBUG, "full pass: %zu device(s) changed and %zu still owed are more than %d", changed,
+             cn->owed.n, CK_DEVICE_CHANGES_MAX);
+        return false;
     }
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    if (!ck_file_stamp_same(&st, &cn->ctl_seen))
+    if (!ck_file_stamp_same(&st, &cn->ctl_seen)) {
+        dlog(DLOG_DEBUG, "full pass: CTLFile.tlv's stamp changed");
         return false; /* the CTL was touched: the full check */
+    }
     ck_materialize_report r;
     ck_err err = {0};
+    size_t work = ck_cluster_devices_materialized(cn->c);
     if (ck_cluster_materialize_devices(cn->c, cn->node, &d, &r, &err) < 0) {
-        dlog(DLOG_DEBUG, "bringing %zu device(s) up to date failed, doing the full pass: %s", d.n, err.msg);
+        dlog(DLOG_DEBUG, "full pass: bringing %zu device(s) up to date failed: %s", d.n, err.msg);
         return false;
     }
+    /* The lock was held (an admin's operation, or a CAPF session between
+     * its commit and its own device pass): the devices still to do are
+     * owed to the next pass, and what the counter says now is seen.
+     * Keeping the counter instead (as before) left the watcher behind
+     * while CAPF sessions held the lock in turn, until the record no
+     * longer covered what it had seen: a full pass. */
     if (r.busy)
-        return true; /* store_seen stays: the next tick tries again */
+        cn->owed = d;
+    else
+        cn->owed.n = 0;
+    dlog(DLOG_DEBUG, "device-only changes up to %" PRId64 ": %zu device(s) changed, %zu were owed, %zu rebuilt or "
+         "checked; %zu owed to the next pass (cluster lock held)",
+         now, changed, owed, ck_cluster_devices_materialized(cn->c) - work, cn->owed.n);
     for (size_t i = 0; i < r.n; i++)
         dlog(DLOG_NOTICE, "%s", r.lines[i]);
     cn->store_seen = now;
@@ -604,9 +697,28 @@ static void check(cluster_node *cn, bool poll_store)
         refresh_itl(cn);
     ck_file_stamp st;
     ck_file_stamp_take(cn->ctl_path, &st);
-    if (cn->materialize_pending || store_moved || !ck_file_stamp_same(&st, &cn->ctl_seen) ||
-        ++cn->ticks_since_materialize >= MATERIALIZE_EVERY)
+    /* Why a full pass, for the debug log: "" none, NULL devices_only said
+     * why; or the periodic check. */
+    const char *why = "";
+    bool periodic = false;
+    if (store_moved)
+        why = NULL;
+    else if (cn->materialize_pending)
+        why = "the last full pass did not finish (materialize pending)";
+    else if (!ck_file_stamp_same(&st, &cn->ctl_seen))
+        why = "CTLFile.tlv's stamp changed";
+    else
+        periodic = ++cn->ticks_since_materialize >= MATERIALIZE_EVERY;
+    if (periodic) {
+        bool devices = ++cn->periodic_checks % DEVICE_CHECK_EVERY == 0;
+        dlog(DLOG_DEBUG, "%s", devices ? "full pass: the periodic check, device files included"
+                                       : "the periodic check, without the device files");
+        materialize_pass(cn, true, devices);
+    } else if (!why || why[0]) {
+        if (why)
+            dlog(DLOG_DEBUG, "full pass: %s", why);
         materialize(cn);
+    }
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
     ck_test_stop_point("watch-pass-done");

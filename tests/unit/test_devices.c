@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "ctlkit/bytes.h"
@@ -572,13 +574,14 @@ static void test_capf_update_cost(void **state)
     assert_true(ck_cluster_device_changes_since(t->c, seen, now2, &d));
     assert_int_equal(d.n, 2);
     ck_materialize_report r;
-    /* The watcher of this same process: the device whose files this
-     * process wrote after its commit at the current counter is skipped
-     * (lib/cluster/device_written.c); the first one was written at an
-     * older value and is checked. */
+    /* The watcher of this same process: the devices whose files this
+     * process wrote after its commits are skipped
+     * (lib/cluster/device_written.c): the second at the current counter,
+     * the first at an older one, but only the second's device-only change
+     * (which the record covers) came since. */
     work = ck_cluster_devices_materialized(t->c);
     assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
-    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 1);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 0);
     assert_int_equal(r.n, 0); /* already up to date */
     /* Anything committed since (here a parameter): both are checked, and
      * a file removed by hand comes back. */
@@ -596,6 +599,108 @@ static void test_capf_update_cost(void **state)
     int64_t now3 = ck_store_change_counter(store_of(t));
     assert_false(ck_cluster_device_changes_since(t->c, seen, now3, &d));
     assert_false(ck_cluster_device_changes_since(t->c, now2, now3, &d));
+    tu_cluster_free(t);
+}
+
+/* The path of the lock a node's daemon takes to materialize its folder. */
+static void lock_path(tu_cluster *t, char *out, size_t outsz)
+{
+    if (tu_pg())
+        ck_cluster_node_path(t->c, TU_PUB, "run", "node.lock", out, outsz);
+    else
+        snprintf(out, outsz, "%s/cluster.lock", t->dir);
+}
+
+/* A watcher a few enrolments behind, while a CAPF session holds the
+ * cluster lock (its commit and device pass): the devices this process's
+ * CAPF sessions wrote since are up to date, so the watcher's device pass
+ * needs neither the lock nor any work. Before, every one of them but the
+ * latest was rebuilt under the lock; the lock was held, so the watcher
+ * kept what it had seen and fell further behind, until the record no
+ * longer covered it and it made a full pass over every device
+ * (docs/benchmarks.md, "Watcher's full passes"). */
+static void test_device_pass_behind(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    import_install_devices(t, 8);
+    ck_capf_devices devs;
+    ck_cluster_capf_devices(t->c, &devs);
+    ck_capf_update u = {.clear_operation = true, .at = 1};
+    snprintf(u.result, sizeof u.result, "success");
+    int64_t seen = ck_store_change_counter(store_of(t));
+    for (int i = 1; i <= 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "SEP%012X", i);
+        assert_int_equal(devs.update(devs.arg, name, &u, &err), 0);
+    }
+    int64_t now = ck_store_change_counter(store_of(t));
+    ck_device_changes d;
+    assert_true(ck_cluster_device_changes_since(t->c, seen, now, &d));
+    assert_int_equal(d.n, 5);
+
+    char path[PATH_MAX];
+    lock_path(t, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    ck_materialize_report r;
+    size_t work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_false(r.busy);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 0);
+    /* Another CAPF session committed since the watcher read the record:
+     * the record read again says it changed another device only. */
+    assert_int_equal(flock(fd, LOCK_UN), 0);
+    assert_int_equal(devs.update(devs.arg, "SEP000000000006", &u, &err), 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    work = ck_cluster_devices_materialized(t->c); /* the update's own pass counted */
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_false(r.busy);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 0);
+
+    /* A record read before the counter moved on says nothing about what
+     * came after: once anything else is committed, the devices written
+     * before it are checked again (here under the lock, so: busy). */
+    assert_int_equal(ck_store_set_param(store_of(t), "CAPFPhonePort", "3804", &err), 0);
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_true(r.busy);
+    close(fd);
+    work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_devices(t->c, TU_PUB, &d, &r, &err), 0);
+    assert_false(r.busy);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 5);
+    tu_cluster_free(t);
+}
+
+/* The daemon's periodic check without the device files (they cost a read
+ * and a signature check each, and only a hand edit makes them differ):
+ * the managed files come back, the device files are left to the full
+ * pass. */
+static void test_materialize_without_devices(void **state)
+{
+    (void)state;
+    tu_cluster *t = tu_cluster_new(1, true);
+    assert_non_null(t);
+    ck_err err = {0};
+    import_install_devices(t, 4);
+    char itl[PATH_MAX], dev[PATH_MAX];
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", CK_ITL_NAME, itl, sizeof itl);
+    ck_cluster_node_path(t->c, TU_PUB, "tftp", "SEP000000000001.cnf.xml.sgn", dev, sizeof dev);
+    assert_int_equal(unlink(itl), 0);
+    assert_int_equal(unlink(dev), 0);
+    ck_materialize_report r;
+    size_t work = ck_cluster_devices_materialized(t->c);
+    assert_int_equal(ck_cluster_materialize_node_files(t->c, TU_PUB, &r, &err), 0);
+    assert_false(r.busy);
+    assert_int_equal(access(itl, F_OK), 0);
+    assert_int_not_equal(access(dev, F_OK), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 0);
+    assert_int_equal(ck_cluster_materialize_node(t->c, TU_PUB, &r, &err), 0);
+    assert_int_equal(access(dev, F_OK), 0);
+    assert_int_equal(ck_cluster_devices_materialized(t->c) - work, 4);
     tu_cluster_free(t);
 }
 
@@ -763,7 +868,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_xml_fields), cmocka_unit_test(test_operations_and_files),
         cmocka_unit_test(test_encrypted_config_files),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_import),
-        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_device_changes_window),
+        cmocka_unit_test(test_capf_update_cost), cmocka_unit_test(test_device_pass_behind),
+        cmocka_unit_test(test_device_changes_window), cmocka_unit_test(test_materialize_without_devices),
         cmocka_unit_test(test_kept_keys),
     };
     return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
