@@ -145,7 +145,12 @@ void ck_capf_refusal_cfg_init(ck_pv_guard_cfg *cfg);
  * issuer = the CAPF subject, 128-bit random serial, SHA-256, now .. now +
  * days, basicConstraints CA:FALSE and keyUsage digitalSignature,
  * keyEncipherment (both critical), EKU serverAuth, clientAuth, IPsec end
- * system, SAN URI:<device>. */
+ * system, SAN URI:<device>. An RSA key is checked as DER (two positive
+ * integers, odd modulus of bits, odd exponent above 1) and copied into
+ * the LSC without being decoded: *out encodes in full (ck_cert_to_der,
+ * ck_cert_to_pem) but its X509_get0_pubkey is NULL; decode its DER to use
+ * the key (OpenSSL 3.0's key decoding and encoding cost as much as the
+ * signature: docs/benchmarks.md, "CAPF"). */
 int ck_capf_issue_lsc(const ck_capf_issuer *iss, const char *device, const uint8_t *spki, size_t spki_len,
                       uint8_t key_type, uint16_t bits, uint8_t curve, int64_t now, X509 **out, ck_err *err);
 

@@ -9,10 +9,25 @@
 
 #include "store/backend.h"
 
+/* Prepared statements kept for the connection's life (prep, unprep). Why:
+ * sqlite3_prepare_v2 parses and plans the SQL every time, and a CAPF
+ * enrolment runs some twenty statements: preparing them was a tenth of a
+ * CAPF worker's CPU (docs/benchmarks.md, "CAPF", branch capfcpu2). A kept
+ * statement is reset and its bindings cleared when it is handed back;
+ * SQLite prepares it again by itself after a schema change. */
+#define SQ_KEPT 32
+
+typedef struct sq_kept {
+    sqlite3_stmt *st;
+    bool busy; /* handed out, not back yet (a statement used while it runs is prepared anew) */
+} sq_kept;
+
 typedef struct sq_store {
     ck_store base;
     sqlite3 *db;
     bool in_tx;
+    sq_kept kept[SQ_KEPT];
+    unsigned kept_next; /* the next slot to give up when all are taken */
 } sq_store;
 
 static sqlite3 *DB(ck_store *s) { return ((sq_store *)s)->db; }
@@ -58,10 +73,72 @@ static int exec(ck_store *s, const char *sql, ck_err *err)
     return 0;
 }
 
+/* The statement for sql: a kept one that is not in use, or a new one,
+ * kept when a slot is free or can be freed. */
+static int prepare_kept(ck_store *s, const char *sql, sqlite3_stmt **out)
+{
+    sq_store *q = (sq_store *)s;
+    sq_kept *slot = NULL;
+    *out = NULL;
+    for (size_t i = 0; i < SQ_KEPT; i++) {
+        sq_kept *k = &q->kept[i];
+        if (!k->st) {
+            if (!slot)
+                slot = k;
+        } else if (!k->busy && strcmp(sqlite3_sql(k->st), sql) == 0) {
+            k->busy = true;
+            *out = k->st;
+            return SQLITE_OK;
+        }
+    }
+    int rc = sqlite3_prepare_v2(DB(s), sql, -1, out, NULL);
+    if (rc != SQLITE_OK || !*out)
+        return rc;
+    for (size_t i = 0; !slot && i < SQ_KEPT; i++) {
+        sq_kept *k = &q->kept[q->kept_next++ % SQ_KEPT];
+        if (!k->busy) {
+            sqlite3_finalize(k->st);
+            k->st = NULL;
+            slot = k;
+        }
+    }
+    if (slot) {
+        slot->st = *out;
+        slot->busy = true;
+    }
+    return SQLITE_OK;
+}
+
+/* Hands a statement back: a kept one is reset (which also ends its read)
+ * for the next use, any other finalized. */
+static void unprep(ck_store *s, sqlite3_stmt *st)
+{
+    sq_store *q = (sq_store *)s;
+    if (!st)
+        return;
+    for (size_t i = 0; i < SQ_KEPT; i++)
+        if (q->kept[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            q->kept[i].busy = false;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+static void kept_clear(sq_store *q)
+{
+    for (size_t i = 0; i < SQ_KEPT; i++) {
+        sqlite3_finalize(q->kept[i].st);
+        q->kept[i].st = NULL;
+        q->kept[i].busy = false;
+    }
+}
+
 static sqlite3_stmt *prep(ck_store *s, const char *sql, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(DB(s), sql, -1, &st, NULL) != SQLITE_OK) {
+    if (prepare_kept(s, sql, &st) != SQLITE_OK) {
         db_fail(s, err, "prepare");
         return NULL;
     }
@@ -179,7 +256,7 @@ static int user_version(ck_store *s)
     int v = -1;
     if (sqlite3_prepare_v2(DB(s), "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return v;
 }
 
@@ -247,6 +324,7 @@ static void sq_close(ck_store *s)
 {
     if (((sq_store *)s)->in_tx)
         sq_rollback(s);
+    kept_clear((sq_store *)s);
     sqlite3_close(DB(s));
     free(s);
 }
@@ -331,7 +409,7 @@ static int sq_add_node(ck_store *s, const ck_node *n, ck_err *err)
     sqlite3_bind_int(st, 7, n->position);
     sqlite3_bind_int64(st, 8, n->joined);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "add node");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -359,7 +437,7 @@ static int sq_set_node_joined(ck_store *s, const char *node, int64_t at, ck_err 
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "record the join");
     if (rc == 0 && sqlite3_changes(DB(s)) == 0)
         rc = ck_fail(err, CK_ENOTFOUND, "no node named '%s' in this cluster", node);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -372,7 +450,7 @@ static int sq_get_node(ck_store *s, const char *name, ck_node *out, ck_err *err)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         node_from_row(st, out);
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
@@ -388,7 +466,7 @@ static int sq_publisher(ck_store *s, ck_node *out, ck_err *err)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         node_from_row(st, out);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc == SQLITE_ROW ? 0 : ck_fail(err, CK_ENOTFOUND, "the cluster has no publisher");
 }
 
@@ -412,7 +490,7 @@ static int sq_list_nodes(ck_store *s, ck_node **out, size_t *n, ck_err *err)
         }
         node_from_row(st, &v[count++]);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!v)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     *out = v;
@@ -436,7 +514,7 @@ static int sq_put_cert(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *e
     sqlite3_bind_int64(st, 7, now);
     sqlite3_bind_text(st, 8, c->pem, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store certificate");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -468,7 +546,7 @@ static int sq_get_cert(ck_store *s, const char *node, const char *unit, ck_cert_
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         cert_from_row(st, out);
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == SQLITE_ROW)
         return 0;
     return ck_fail(err, CK_ENOTFOUND, "node %s has no %s certificate", node, unit);
@@ -493,7 +571,7 @@ static int list_rows(ck_store *s, const char *sql, ck_cert_row **out, size_t *n,
         }
         cert_from_row(st, &v[count++]);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!v)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     *out = v;
@@ -530,7 +608,7 @@ static int sq_add_trust(ck_store *s, const ck_cert_row *c, int64_t now, ck_err *
     sqlite3_bind_text(st, 7, c->description ? c->description : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, c->pem, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store trust certificate");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -544,7 +622,7 @@ static int sq_delete_trust(ck_store *s, const char *purpose, const char *serial,
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete trust certificate");
     if (rc == 0)
         *deleted = sqlite3_changes(DB(s));
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -559,7 +637,7 @@ static int sq_get_param(ck_store *s, const char *name, char *out, size_t outsz, 
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         copy_text(out, outsz, st, 0);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc == SQLITE_ROW ? 0 : ck_fail(err, CK_ENOTFOUND, "no enterprise parameter '%s'", name);
 }
 
@@ -571,7 +649,7 @@ static int sq_set_param(ck_store *s, const char *name, const char *value, ck_err
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "set parameter");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -593,7 +671,7 @@ static int sq_put_file(ck_store *s, const char *node, const char *name, const ui
     sqlite3_bind_text(st, 5, sha1, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store published file");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -620,7 +698,7 @@ static int sq_get_file(ck_store *s, const char *node, const char *name, ck_file_
         out->version = sqlite3_column_int64(st, 5);
         out->modified = sqlite3_column_int64(st, 6);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == SQLITE_ROW)
         return out->data ? 0 : ck_fail(err, CK_ENOMEM, "out of memory");
     return ck_fail(err, CK_ENOTFOUND, "no published %s%s%s", name, *node ? " for node " : "", node);
@@ -634,7 +712,7 @@ static int sq_delete_file(ck_store *s, const char *node, const char *name, ck_er
     sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete published file");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -658,7 +736,7 @@ static int sq_put_served(ck_store *s, const ck_served_row *r, ck_err *err)
     sqlite3_busy_timeout(DB(s), SERVED_BUSY_MS);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "record a served file");
     sqlite3_busy_timeout(DB(s), 15000);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -672,7 +750,7 @@ static int sq_delete_served(ck_store *s, const char *node, const char *name, ck_
     sqlite3_busy_timeout(DB(s), SERVED_BUSY_MS);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "forget a served file");
     sqlite3_busy_timeout(DB(s), 15000);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -692,7 +770,7 @@ static int sq_list_served(ck_store *s, const char *node, ck_served_row **out, si
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (ck_store_grow((void **)&v, &cap, count, sizeof *v) < 0) {
-            sqlite3_finalize(st);
+            unprep(s, st);
             free(v);
             return ck_fail(err, CK_ENOMEM, "out of memory");
         }
@@ -706,7 +784,7 @@ static int sq_list_served(ck_store *s, const char *node, ck_served_row **out, si
         r->since = sqlite3_column_int64(st, 5);
     }
     int rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "list served files");
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc < 0) {
         free(v);
         return -1;
@@ -755,7 +833,7 @@ static int sq_put_device(ck_store *s, const ck_device_row *d, int64_t now, ck_er
     sqlite3_bind_int64(st, i++, d->last_result_at);
     sqlite3_bind_int64(st, i++, now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store device");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -798,7 +876,7 @@ static int sq_get_device(ck_store *s, const char *name, ck_device_row *out, ck_e
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     bool ok = rc == SQLITE_ROW && device_from_row(st, out);
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == SQLITE_ROW && !ok) {
         ck_device_row_clear(out);
         return ck_fail(err, CK_ENOMEM, "out of memory");
@@ -830,7 +908,7 @@ static int sq_list_devices(ck_store *s, ck_device_row **out, size_t *n, ck_err *
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = db_fail(s, err, "list devices");
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc < 0) {
         ck_device_rows_free(v, count);
         return -1;
@@ -849,7 +927,7 @@ static int sq_delete_device(ck_store *s, const char *name, int *deleted, ck_err 
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "delete device");
     if (rc == 0)
         *deleted = sqlite3_changes(DB(s));
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -865,7 +943,7 @@ static int sq_audit(ck_store *s, int64_t now, const char *who, const char *node,
     sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "audit");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -887,7 +965,7 @@ static int sq_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *
         v[count].action = dup_text(st, 4);
         count++;
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (!v)
         return ck_fail(err, CK_ENOMEM, "out of memory");
     *out = v;
@@ -919,7 +997,7 @@ static int sq_request_restart(ck_store *s, const char *node, const char *service
         return -1;
     sqlite3_bind_int64(st, 1, now - 86400);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "prune restart requests");
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc < 0 || !(st = prep(s, "INSERT INTO servicerestart(node, service, who, requested) VALUES(?,?,?,?)", err)))
         return -1;
     sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
@@ -927,7 +1005,7 @@ static int sq_request_restart(ck_store *s, const char *node, const char *service
     sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "request a restart");
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(DB(s));
     return rc;
@@ -951,7 +1029,7 @@ static int sq_pending_restarts(ck_store *s, const char *node, ck_restart_row **o
         restart_row(st, &v[count++]);
     }
     int ret = rc == SQLITE_DONE ? 0 : db_fail(s, err, "list restart requests");
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (ret < 0) {
         free(v);
         return -1;
@@ -986,7 +1064,7 @@ static int sq_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_e
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "store phone sightings");
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (own_tx && rc == 0)
         rc = exec(s, "COMMIT", err);
     if (own_tx && rc < 0)
@@ -1042,7 +1120,7 @@ static int sq_list_phones(ck_store *s, ck_phone_row **out, size_t *n, ck_err *er
     if (!st)
         return -1;
     int rc = read_phones(s, st, out, n, err);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -1065,7 +1143,7 @@ static int sq_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, s
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(s, err, "count phones");
     if (rc == 0)
         *total = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc < 0)
         return -1;
     st = prep(s, "SELECT " CK_PHONE_COLS " FROM phone" CK_PHONE_WHERE_SQL " ORDER BY mac LIMIT $6 OFFSET $7", err);
@@ -1075,7 +1153,7 @@ static int sq_page_phones(ck_store *s, const ck_phone_query *q, size_t offset, s
     sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)offset);
     rc = read_phones(s, st, out, n, err);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -1088,7 +1166,7 @@ static int sq_finish_restart(ck_store *s, int64_t id, const char *result, int64_
     sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, err, "answer a restart request");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -1101,7 +1179,7 @@ static int sq_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         restart_row(st, out);
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? ck_fail(err, CK_ENOTFOUND, "no restart request %lld", (long long)id)
@@ -1170,13 +1248,13 @@ static int sq_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, 
     while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
         tail++;
     if (tail && *tail) {
-        sqlite3_finalize(st);
+        unprep(s, st);
         return ck_fail(err, CK_EINVAL, "one statement at a time");
     }
     /* `run sql` is for reading: a statement that would write is refused
      * before it runs (use the admin commands to change the cluster). */
     if (!sqlite3_stmt_readonly(st)) {
-        sqlite3_finalize(st);
+        unprep(s, st);
         return ck_fail(err, CK_EDENIED, "run sql is read-only: only SELECT statements are allowed");
     }
     int ncols = sqlite3_column_count(st);
@@ -1219,7 +1297,7 @@ static int sq_query_readonly(ck_store *s, const char *sql, ck_store_row_fn row, 
 out:
     free(names);
     free(vals);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -1227,12 +1305,12 @@ static int64_t sq_change_counter(ck_store *s, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(DB(s), "SELECT value FROM changecounter", -1, &st, NULL) == SQLITE_OK &&
+    if (prepare_kept(s, "SELECT value FROM changecounter", &st) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     else
         ck_fail(err, CK_EIO, "cluster database: change counter: %s", sqlite3_errmsg(DB(s)));
-    sqlite3_finalize(st);
+    unprep(s, st);
     return v;
 }
 

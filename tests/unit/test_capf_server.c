@@ -403,6 +403,78 @@ static void give_lsc(void)
     X509_free(lsc);
 }
 
+/* The phone's RSA key is checked as DER, not decoded (capf_lsc.c): what
+ * it must refuse, and the key it copies is the phone's. */
+static void test_lsc_rsa_key_checks(void **state)
+{
+    (void)state;
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    uint8_t *spki = NULL;
+    int n = i2d_PUBKEY(k, &spki);
+    X509 *lsc = NULL;
+    ck_err err = {0};
+    /* The right key: the LSC, once encoded and read back, carries it. */
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), 0);
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    assert_int_equal(ck_cert_to_der(lsc, &der, &der_len, &err), 0);
+    X509_free(lsc);
+    const unsigned char *p = der;
+    X509 *back = d2i_X509(NULL, &p, (long)der_len);
+    assert_non_null(back);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(back), k), 1);
+    assert_int_equal(X509_verify(back, iss.key), 1);
+    X509_free(back);
+    free(der);
+    /* The wrong size. */
+    lsc = NULL;
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 2048, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    assert_non_null(strstr(err.msg, "RSA-1024 key; RSA-2048"));
+    assert_null(lsc);
+    /* Ends "02 03 01 00 01": the exponent 65537, the modulus's last byte
+     * before it. An even modulus is no RSA key. */
+    assert_memory_equal(spki + n - 5, "\x02\x03\x01\x00\x01", 5);
+    spki[n - 6] ^= 1;
+    err = (ck_err){0};
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    assert_null(lsc);
+    spki[n - 6] ^= 1;
+    /* Neither is an even exponent (65536). */
+    spki[n - 1] = 0;
+    err = (ck_err){0};
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    spki[n - 1] = 1;
+    /* Cut short, or a byte more: not DER. */
+    for (int cut = 1; cut < n; cut += 37) {
+        err = (ck_err){0};
+        assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)(n - cut), CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err),
+                         -1);
+        assert_int_equal(err.code, CK_EFORMAT);
+    }
+    uint8_t *longer = malloc((size_t)n + 1);
+    memcpy(longer, spki, (size_t)n);
+    longer[n] = 0;
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, longer, (size_t)n + 1, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EFORMAT);
+    free(longer);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+    /* An EC key where RSA was asked for. */
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    spki = NULL;
+    n = i2d_PUBKEY(k, &spki);
+    err = (ck_err){0};
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 2048, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    assert_non_null(strstr(err.msg, "non-RSA"));
+    assert_null(lsc);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+}
+
 static void test_delete(void **state)
 {
     (void)state;
@@ -722,6 +794,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_by_string), cmocka_unit_test(test_install_null_string_ec),
+        cmocka_unit_test(test_lsc_rsa_key_checks),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
         cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
