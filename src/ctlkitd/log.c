@@ -12,15 +12,6 @@
 /* A line longer than this is cut (its newline kept). */
 #define LINE_MAX_BYTES 2048
 
-/* How long a buffered line may wait for its write(2). Flushing at the end
- * of every loop turn still cost a TVS verification one write of its own
- * whenever the turn served one connection (a light load: the usual case);
- * waiting a few milliseconds lets one write take the lines of every
- * connection served meanwhile, by any thread. Short enough that someone
- * tailing the log sees no lag; a full buffer, a warning or an error, and
- * dlog_detach/dlog_flush/dlog_close write at once. */
-#define FLUSH_DELAY_US 20000
-
 static struct {
     pthread_mutex_t mu;       /* guards buf, used and the write order */
     bool opened, foreground;
@@ -30,10 +21,10 @@ static struct {
 } L = {.mu = PTHREAD_MUTEX_INITIALIZER, .foreground = true, .level = DLOG_INFO};
 
 /* Each thread that runs an event loop (the daemon's, each TLS worker's)
- * and has attached it: the timer that flushes the shared buffer
- * FLUSH_DELAY_US after this thread's first waiting line, and whether it is
- * pending. The buffer is one for all, so whichever flush comes first writes
- * every thread's lines in the order they were logged. */
+ * and has attached it: the event that flushes the shared buffer once that
+ * loop has run what was ready, and whether it is queued. The buffer is
+ * one for all, so whichever flush comes first writes every thread's lines
+ * in the order they were logged. */
 static _Thread_local struct {
     struct event *ev_flush;
     bool queued;
@@ -96,8 +87,8 @@ int dlog_attach(struct event_base *base)
 {
     if (!L.foreground)
         return 0;
-    /* The lowest priority the loop has: when the timer is due, the flush
-     * still comes after every event that was ready with it. */
+    /* The lowest priority the loop has: with one, the flush still comes
+     * after every event that was ready when it was queued. */
     int lowest = event_base_get_npriorities(base) - 1;
     T.ev_flush = event_new(base, -1, 0, on_idle_flush, NULL);
     if (!T.ev_flush || (lowest > 0 && event_priority_set(T.ev_flush, lowest) != 0)) {
@@ -176,9 +167,8 @@ static void vdlog(enum dlog_level level, const char *fmt, va_list ap)
         memcpy(L.buf + L.used, line, n);
         L.used += n;
         if (!T.queued) {
-            static const struct timeval delay = {0, FLUSH_DELAY_US};
             T.queued = true;
-            event_add(T.ev_flush, &delay); /* at the loop's lowest priority */
+            event_active(T.ev_flush, 0, 0); /* runs once this loop has nothing more urgent */
         }
     } else {
         write_all(line, n);

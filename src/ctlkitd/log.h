@@ -5,14 +5,12 @@
  * write(2) (or one syslog call), so lines from the TVS workers and the
  * daemon's loop never interleave. On a thread whose event loop is attached
  * (dlog_attach: the daemon's loop and each TLS worker's), foreground lines
- * below warning are gathered in one shared buffer that a timer on that loop
- * flushes at most 20 ms after the first of them: at tens of thousands of
- * TFTP transfers a second, or a TVS verification per connection, a
- * write(2) per line (or per loop turn) would cost a sizeable share of the
- * work itself, and a TVS answer goes out before its log line is written.
- * Warnings, errors and every line from a thread without a loop go out at
- * once, after what the buffer holds, under one lock: the order of lines is
- * the order of calls. */
+ * below warning are gathered in one shared buffer that the loop flushes
+ * once per wake-up: at tens of thousands of TFTP transfers a second a
+ * write(2) per line would cost more than the transfer itself, and a TVS
+ * answer goes out before its log line is written. Warnings, errors and
+ * every line from a thread without a loop go out at once, after what the
+ * buffer holds, under one lock: the order of lines is the order of calls. */
 #ifndef CTLKITD_LOG_H
 #define CTLKITD_LOG_H
 
@@ -29,12 +27,12 @@ bool dlog_parse_level(const char *s, enum dlog_level *out);
 /* Starts logging; before this call lines go to stderr unbuffered. */
 void dlog_open(const char *ident, bool foreground, enum dlog_level level);
 void dlog_close(void);
-/* Flushes buffered lines from base, the calling thread's loop, by a timer
- * at most 20 ms after the first of them; the calling thread's lines below
- * warning may then wait for it. The flush runs at base's lowest priority:
- * the daemon's loop has DLOG_PRIORITIES (event_base_priority_init), every
- * other event at the default middle one; a loop with one priority flushes
- * after the events that were ready with the timer. */
+/* Flushes buffered lines from base, the calling thread's loop, whenever it
+ * is otherwise idle; the calling thread's lines below warning may then wait
+ * for it. The flush runs at base's lowest priority: the daemon's loop has
+ * DLOG_PRIORITIES (event_base_priority_init), every other event at the
+ * default middle one; a loop with one priority flushes after the events
+ * that were ready. */
 #define DLOG_PRIORITIES 3
 int dlog_attach(struct event_base *base);
 /* Undoes dlog_attach for the calling thread and writes what is buffered;

@@ -147,9 +147,9 @@ static void *worker_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "%s-%d", w->srv->thread_name, w->idx);
     pthread_setname_np(pthread_self(), name); /* for top -H and ps -L */
-    /* Log lines wait a few milliseconds (log.c): the answers go out
+    /* Log lines wait for the end of the loop's turn: the answers go out
      * first, and one write(2) takes the lines of every connection served
-     * meanwhile. Without it (out of memory) they go out one by one. */
+     * in that turn. Without it (out of memory) they go out one by one. */
     bool batched = dlog_attach(w->base) == 0;
     event_base_dispatch(w->base);
     tls_conn_close_all(w);
