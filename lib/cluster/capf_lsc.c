@@ -89,8 +89,9 @@ static int rsa_spki(const uint8_t *spki, size_t len, uint16_t bits, uint8_t **ke
         format = true;
         goto done;
     }
-    if (!BN_is_odd(n) || !BN_is_odd(e) || BN_is_one(e)) {
-        rc = ck_fail(err, CK_EINVAL, "the phone's RSA public key is not one (even modulus or exponent, or exponent 1)");
+    if (BN_is_negative(n) || BN_is_negative(e) || !BN_is_odd(n) || !BN_is_odd(e) || BN_is_one(e)) {
+        rc = ck_fail(err, CK_EINVAL,
+                     "the phone's RSA public key is not one (negative or even modulus or exponent, or exponent 1)");
         goto done;
     }
     if (BN_num_bits(n) != bits) {

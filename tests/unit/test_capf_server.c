@@ -447,6 +447,14 @@ static void test_lsc_rsa_key_checks(void **state)
     assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), -1);
     assert_int_equal(err.code, CK_EINVAL);
     spki[n - 1] = 1;
+    /* Nor a negative one (DER INTEGER 0x810001: odd, not 1, but below
+     * zero; BN_is_odd looks at the magnitude only). */
+    spki[n - 3] = 0x81;
+    err = (ck_err){0};
+    assert_int_equal(ck_capf_issue_lsc(&iss, DEV, spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &lsc, &err), -1);
+    assert_int_equal(err.code, CK_EINVAL);
+    assert_null(lsc);
+    spki[n - 3] = 0x01;
     /* Cut short, or a byte more: not DER. */
     for (int cut = 1; cut < n; cut += 37) {
         err = (ck_err){0};
