@@ -616,6 +616,9 @@ static bool add_owed(ck_device_changes *d, const ck_device_changes *owed)
 static bool devices_only(cluster_node *cn, int64_t now)
 {
     ck_device_changes d;
+    bool moved = now != cn->store_seen;
+    if (!moved && (cn->materialize_pending || cn->restart_pending || cn->itl_pending))
+        return false; /* the full pass those wait for does the owed devices too */
     if (cn->materialize_pending || cn->restart_pending || cn->itl_pending) {
         dlog(DLOG_DEBUG, "full pass: %s",
              cn->materialize_pending ? "the last full pass did not finish (materialize pending)"
@@ -623,7 +626,15 @@ static bool devices_only(cluster_node *cn, int64_t now)
                                      : "a stale ITL waits for the cluster lock");
         return false;
     }
-    if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
+    if (!moved) {
+        /* Nothing committed since the last pass, but devices it owes:
+         * the commit that would bring them may never come (the process
+         * that held the lock died before writing anyone's files), and the
+         * safety net's device check is minutes away
+         * (tests/scenarios/watch_owed.test). */
+        memset(&d, 0, sizeof d);
+        d.upto = now;
+    } else if (!ck_cluster_device_changes_since(cn->c, cn->store_seen, now, &d)) {
         /* While CAPF sessions commit one after another, one often lands
          * between our read of the counter and of the record (which then
          * names a later counter): look again once rather than fall back
@@ -689,7 +700,7 @@ static void check(cluster_node *cn, bool poll_store)
     bool store_moved = now != cn->store_seen;
     if (cn->restarting || (store_moved && held_key_changed(cn)))
         return;
-    if (store_moved && devices_only(cn, now))
+    if ((store_moved || cn->owed.n) && devices_only(cn, now))
         return;
     if (store_moved)
         read_hold(cn);
