@@ -88,6 +88,9 @@ void ck__op_device(ck_cluster *c, const char *name)
 {
     snprintf(c->op_device, sizeof c->op_device, "%s", name);
     c->op_counter = ck_store_change_counter(c->store);
+    /* Test hook (tests/scenarios/hosts_pg_device_run.test): stopped here,
+     * the operation has read FIRST and written nothing yet. */
+    ck_test_stop_point("device-op-begun");
 }
 
 /* Takes entry i out of the record, keeping the others in order. */
