@@ -84,10 +84,16 @@ static int record_write(ck_cluster *c, const record *r, ck_err *err)
     return ck_store_set_param(c->store, CK_DEVICE_CHANGES_PARAM, v, err);
 }
 
+/* FIRST is read inside the operation's transaction, where no other commit
+ * can come between it and the operation's own writes (the store locks the
+ * counter row on PostgreSQL, BEGIN IMMEDIATE on SQLite). */
 void ck__op_device(ck_cluster *c, const char *name)
 {
     snprintf(c->op_device, sizeof c->op_device, "%s", name);
     c->op_counter = ck_store_change_counter(c->store);
+    /* Test hook (tests/scenarios/hosts_pg_device_run.test): stopped here,
+     * the operation has read FIRST and written nothing yet. */
+    ck_test_stop_point("device-op-begun");
 }
 
 /* Takes entry i out of the record, keeping the others in order. */

@@ -1269,7 +1269,18 @@ static int pg_get_restart(ck_store *s, int64_t id, ck_restart_row *out, ck_err *
 
 static int64_t pg_change_counter(ck_store *s, ck_err *err)
 {
-    PGresult *r = run(s, "SELECT value FROM changecounter", 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", err);
+    /* Inside a transaction the row is locked as it is read: a writer that
+     * takes no advisory lock (a restart request, a daemon's answer) then
+     * commits before this value or after our commit, never in between.
+     * Otherwise its commit could land after the read and before our first
+     * write, and a device-only operation's record, whose FIRST is this
+     * value (lib/cluster/device_changes.c), would claim it as a device
+     * change: the daemons would skip it (tests/scenarios/
+     * hosts_pg_device_run.test). SQLite's BEGIN IMMEDIATE already keeps
+     * every other writer out. */
+    const char *sql = ((pg_store *)s)->in_tx ? "SELECT value FROM changecounter FOR UPDATE"
+                                             : "SELECT value FROM changecounter";
+    PGresult *r = run(s, sql, 0, NULL, NULL, PGRES_TUPLES_OK, "change counter", err);
     int64_t v = r && PQntuples(r) == 1 ? num(r, 0, 0) : -1;
     if (r && v < 0)
         ck_fail(err, CK_EFORMAT, "cluster database %s: the change counter row is missing", ((pg_store *)s)->masked);
