@@ -116,6 +116,7 @@ struct cluster_node {
     bool itl_pending;     /* a stale ITL waits for the cluster lock */
     struct event *watch;
     ck_file_stamp ctl_seen;
+    bool ctl_recheck; /* CTLFile.tlv changed during the last tick: its files are looked at once more */
     int64_t store_seen;
     bool materialize_pending; /* the last try found the cluster lock held */
     unsigned periodic_checks; /* the safety net's, counted for DEVICE_CHECK_EVERY */
@@ -711,13 +712,15 @@ static void check(cluster_node *cn, bool poll_store)
     /* Why a full pass, for the debug log: "" none, NULL devices_only said
      * why; or the periodic check. */
     const char *why = "";
-    bool periodic = false;
+    bool periodic = false, recheck = false;
     if (store_moved)
         why = NULL;
     else if (cn->materialize_pending)
         why = "the last full pass did not finish (materialize pending)";
     else if (!ck_file_stamp_same(&st, &cn->ctl_seen))
         why = "CTLFile.tlv's stamp changed";
+    else if (cn->ctl_recheck)
+        recheck = true;
     else
         periodic = ++cn->ticks_since_materialize >= MATERIALIZE_EVERY;
     if (periodic) {
@@ -725,14 +728,24 @@ static void check(cluster_node *cn, bool poll_store)
         dlog(DLOG_DEBUG, "%s", devices ? "full pass: the periodic check, device files included"
                                        : "the periodic check, without the device files");
         materialize_pass(cn, true, devices);
+    } else if (recheck) {
+        dlog(DLOG_DEBUG, "CTLFile.tlv changed during the last tick: the node's files looked at again");
+        materialize_pass(cn, false, false);
     } else if (!why || why[0]) {
         if (why)
             dlog(DLOG_DEBUG, "full pass: %s", why);
         materialize(cn);
     }
+    ck_test_stop_point("watch-pass-done");
+    /* The stamp after the pass is the one seen next, so a change made after
+     * the pass looked at the file (a hand edit, while a pass for a commit
+     * ran) would pass for seen and wait for the safety net (30 ticks):
+     * when the stamp moved during this tick, the next one looks at the
+     * node's files once more (not the devices'; nothing to do when the
+     * move was this pass's own write). tests/scenarios/watch_race.test. */
     ck_file_stamp_take(cn->ctl_path, &st);
     bool ctl_changed = !ck_file_stamp_same(&st, &cn->ctl_seen);
-    ck_test_stop_point("watch-pass-done");
+    cn->ctl_recheck = ctl_changed;
     /* Seen is what this pass brought in: the counter read before it. A
      * commit that landed while it ran (another host's, an admin's, or
      * this daemon's own answers and ITL below) moves the counter past
