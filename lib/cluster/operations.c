@@ -53,11 +53,16 @@ int ck_cluster_update_ctl(ck_cluster *c, const char *node, ck_err *err)
 {
     if (ck__require_publisher(c, node, "utils ctl update CTLFile", err) < 0)
         return -1;
-    if (ck_cluster_ctl_updatable(c, node, err) == CK_REFUSAL_NONSECURE)
-        return ck_fail(err, CK_ESTATE,
-                       "the cluster is in non-secure mode; set mixed mode first with utils ctl set-cluster mixed-mode");
     if (ck__op_begin(c, err) < 0)
         return -1;
+    /* The mode is read under the lock: read before it, a switch to
+     * non-secure mode that held the lock meanwhile would get a mixed-mode
+     * CTL published over its own (tests/scenarios/ctl_update_race.test). */
+    if (!ck_cluster_security_mode(c)) {
+        ck_fail(err, CK_ESTATE,
+                "the cluster is in non-secure mode; set mixed mode first with utils ctl set-cluster mixed-mode");
+        return ck__op_end(c, false, NULL);
+    }
     uint8_t *ctl = NULL;
     size_t len = 0;
     bool ok = ck__build_ctl(c, true, &ctl, &len, err) == 0 && ck__publish_ctl_locked(c, ctl, len, err) == 0 &&

@@ -25,13 +25,17 @@ int ck_cluster_ctl_reset_localkey(ck_cluster *c, const char *node, ck_err *err)
     static const char command[] = "utils ctl reset localkey";
     if (ck__require_publisher(c, node, command, err) < 0)
         return -1;
-    if (!ck_cluster_security_mode(c))
-        return ck_fail(err, CK_ESTATE,
-                       "the cluster is in non-secure mode; there is no CTL to reset (utils ctl set-cluster mixed-mode)");
     if (!holds_recovery_key(c, node))
         return ck_fail(err, CK_ENOTFOUND, "%s has no ITLRecovery certificate to sign the CTL with", node);
     if (ck__op_begin(c, err) < 0)
         return -1;
+    /* Under the lock, as utils ctl update CTLFile: a switch to non-secure
+     * mode committed meanwhile must not get a mixed-mode CTL over it. */
+    if (!ck_cluster_security_mode(c)) {
+        ck_fail(err, CK_ESTATE,
+                "the cluster is in non-secure mode; there is no CTL to reset (utils ctl set-cluster mixed-mode)");
+        return ck__op_end(c, false, NULL);
+    }
     /* From here on the cluster signs with ITLRecovery, as CUCM 12.5 does:
      * the next `utils ctl update CTLFile` keeps the signer the phones now
      * trust, and the fleet checks expect it. The CallManager key is not

@@ -79,7 +79,17 @@ int ck_cluster_restart_service(ck_cluster *c, const char *node, const char *serv
     }
     /* Nobody answered: withdraw the request so that a daemon starting
      * later does not take it for a new one. */
-    CK_IGNORE(ck_store_finish_restart(c->store, id, "given up: no daemon answered", NULL));
+    static const char given_up[] = "given up: no daemon answered";
+    ck_test_stop_point("restart-give-up");
+    CK_IGNORE(ck_store_finish_restart(c->store, id, given_up, NULL));
+    /* The withdrawal changes only an unanswered row: an answer committed
+     * since the last look stays, and is the one to report
+     * (tests/scenarios/restart_give_up_race.test). */
+    ck_restart_row r;
+    if (ck_store_get_restart(c->store, id, &r, NULL) == 0 && r.done && strcmp(r.result, given_up) != 0) {
+        snprintf(result, resultsz, "%s", r.result);
+        return 0;
+    }
     return ck_fail(err, CK_ENOTFOUND,
                    "no node daemon of %s answered within %u s (is ctlkitd --node %s running on its host?)", node,
                    wait_ms / 1000, node);

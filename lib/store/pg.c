@@ -974,14 +974,36 @@ static int pg_list_audit(ck_store *s, size_t limit, ck_audit_row **out, size_t *
 
 /* --- phones --- */
 
+/* MAC order; one phone's rows (a batch sent again has them twice) keep
+ * theirs, the later sighting merged last. */
+static int by_mac(const void *a, const void *b)
+{
+    const ck_phone_row *x = *(const ck_phone_row *const *)a, *y = *(const ck_phone_row *const *)b;
+    int c = strcmp(x->mac, y->mac);
+    return c ? c : (x > y) - (x < y);
+}
+
 static int pg_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_err *err)
 {
+    /* In MAC order: the nodes' flushers merge at once, each its batch in
+     * one transaction; two batches holding the same phones in different
+     * orders would each lock a row the other waits for (a deadlock, and a
+     * batch failed and sent again; tests/unit/test_store.c
+     * test_pg_phone_merge_order). In one order the second just waits. */
+    const ck_phone_row **order = calloc(n + 1, sizeof *order);
+    if (!order)
+        return ck_fail(err, CK_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        order[i] = &rows[i];
+    qsort(order, n, sizeof *order, by_mac);
     bool own_tx = !((pg_store *)s)->in_tx;
-    if (own_tx && run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0)
+    if (own_tx && run_cmd(s, "BEGIN", 0, NULL, "begin", err) < 0) {
+        free(order);
         return -1;
+    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const ck_phone_row *p = &rows[i];
+        const ck_phone_row *p = order[i];
         char nums[7][24];
         const int64_t v[7] = {p->ctl_at, p->itl_at, p->tvs_valid, p->tvs_invalid, p->tvs_at, p->last_seen, 0};
         for (int k = 0; k < 6; k++)
@@ -990,6 +1012,7 @@ static int pg_merge_phones(ck_store *s, const ck_phone_row *rows, size_t n, ck_e
                                       nums[1], nums[2], nums[3], p->tvs_last, nums[4],    nums[5]};
         rc = run_cmd(s, CK_PHONE_MERGE_SQL, 13, vals, "store phone sightings", err);
     }
+    free(order);
     if (own_tx && rc == 0)
         rc = run_cmd(s, "COMMIT", 0, NULL, "commit", err);
     if (own_tx && rc < 0)

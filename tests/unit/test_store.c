@@ -6,6 +6,7 @@
  * (CTLKIT_TEST_PG_STATE names its state file), one fresh database per test. */
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1031,6 +1032,92 @@ static void test_pg_statement_deadline(void **state)
     unsetenv("CTLKIT_PG_TIMEOUT");
 }
 
+/* Phone sightings from two nodes' flushers at once (a review in the ninth
+ * session): each merges its batch in one transaction, in the order the
+ * sightings came. Two batches holding the same phones in opposite orders
+ * locked each other's first row and waited for the other's second: a
+ * deadlock, which PostgreSQL breaks by failing one batch (the flusher
+ * warns, reconnects and sends it again later). The rows are merged in MAC
+ * order now, so both wait in the same order. Here the other flusher is a
+ * session that has updated phone ...01 and, once the batch (...02, ...01)
+ * waits, updates ...02. */
+typedef struct merge_job {
+    const char *url;
+    ck_phone_row rows[2];
+    int rc;
+    ck_err err;
+} merge_job;
+
+static void *merge_thread(void *arg)
+{
+    merge_job *j = arg;
+    ck_store *s = NULL;
+    j->rc = ck_store_open(j->url, false, &s, &j->err);
+    if (j->rc == 0)
+        j->rc = ck_store_merge_phones(s, j->rows, 2, &j->err);
+    ck_store_close(s);
+    return NULL;
+}
+
+static bool pg_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+static void test_pg_phone_merge_order(void **state)
+{
+    const char *url = ((where *)*state)->address;
+    ck_store *s = open_new(state);
+    ck_err err = {0};
+    ck_phone_row seed[2] = {{.mac = "0CC0AA000001", .node = "pub", .last_seen = 1},
+                            {.mac = "0CC0AA000002", .node = "pub", .last_seen = 1}};
+    assert_int_equal(ck_store_merge_phones(s, seed, 2, &err), 0);
+
+    PGconn *other = PQconnectdb(url), *look = PQconnectdb(url);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    assert_int_equal(PQstatus(look), CONNECTION_OK);
+    assert_true(pg_ok(other, "BEGIN"));
+    assert_true(pg_ok(other, "UPDATE phone SET tvsvalid = tvsvalid + 1 WHERE mac = '0CC0AA000001'"));
+
+    merge_job j = {.url = url,
+                   .rows = {{.mac = "0CC0AA000002", .node = "sub", .tvs_valid = 1, .last_seen = 2},
+                            {.mac = "0CC0AA000001", .node = "sub", .tvs_valid = 1, .last_seen = 2}}};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, merge_thread, &j), 0);
+    /* Until the batch waits for a row lock (bounded against hanging). */
+    bool waits = false;
+    for (int i = 0; i < 3000 && !waits; i++) {
+        PGresult *r = PQexec(look, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                                   "wait_event_type = 'Lock' AND query LIKE 'INSERT INTO phone%'");
+        waits = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+        PQclear(r);
+        if (!waits)
+            usleep(10000);
+    }
+    assert_true(waits);
+    bool second = pg_ok(other, "UPDATE phone SET tvsvalid = tvsvalid + 1 WHERE mac = '0CC0AA000002'");
+    bool committed = pg_ok(other, second ? "COMMIT" : "ROLLBACK") && second;
+    pthread_join(t, NULL);
+    PQfinish(other);
+    PQfinish(look);
+    if (j.rc != 0)
+        fail_msg("the batch failed: %s", j.err.msg);
+    assert_true(committed);
+    ck_phone_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(ck_store_list_phones(s, &rows, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].tvs_valid, 2);
+    assert_int_equal(rows[1].tvs_valid, 2);
+    free(rows);
+    ck_store_close(s);
+}
+
 #define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_where, teardown_where)
 
 int main(int argc, char **argv)
@@ -1054,7 +1141,7 @@ int main(int argc, char **argv)
             BOTH(test_readonly_sql),    BOTH(test_transactions),    BOTH(test_sql_bounds),
             BOTH(test_change_counter),  BOTH(test_pg_wrong_password_masked),
             BOTH(test_pg_lock_notify_readonly), BOTH(test_served), BOTH(test_upgrade_v1), BOTH(test_devices), BOTH(test_restart_requests), BOTH(test_phones),
-            BOTH(test_phone_pages),     BOTH(test_pg_statement_deadline),
+            BOTH(test_phone_pages),     BOTH(test_pg_statement_deadline), BOTH(test_pg_phone_merge_order),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }
