@@ -31,6 +31,12 @@
 
 /* How long an issued LSC is valid (the reference server's default). */
 #define CK_CAPF_LSC_DAYS 365
+/* How long a phone may make its key, from KEY_GENERATE_REQUEST: each
+ * REQUEST_IN_PROGRESS restarts the connection's time-out, so without a
+ * bound of its own a phone (or anyone with a null string) could hold a
+ * connection slot for ever. Ten minutes: old phones take a few minutes
+ * for RSA-4096. */
+#define CK_CAPF_KEYGEN_MAX_MS (10u * 60u * 1000u)
 
 /* What signs LSCs and what vouches for the certificates phones
  * authenticate with. */
@@ -97,6 +103,7 @@ typedef struct ck_capf_session {
     uint16_t key_size;
     uint8_t curve;
     unsigned in_progress;    /* REQUEST_IN_PROGRESS seen */
+    uint64_t keygen_since_ms; /* now_ms when KEY_GENERATE_REQUEST went out (CK_CAPF_KEYGEN_MAX_MS) */
     int64_t now;             /* Unix seconds; the caller sets it before each feed (0: time()) */
     /* Back-off against guessed authentication strings and certificates
      * (docs/capf.md, "Wrong authentication strings"): the guard shared by
