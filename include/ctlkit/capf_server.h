@@ -50,7 +50,9 @@ typedef struct ck_capf_issuer {
 
 /* What a session changes in a device row; ck_capf_update_apply applies it. */
 typedef struct ck_capf_update {
-    bool clear_operation;    /* the operation is done: none, no deadline */
+    bool clear_operation;    /* the operation is done: none, no deadline ... */
+    const char *if_operation; /* ... if the row's operation is still this one (NULL: whatever it is):
+                               * an admin who scheduled another operation during the session keeps it */
     bool set_lsc, clear_lsc; /* a new LSC (the fields below) / the phone deleted its LSC */
     const char *lsc_pem;
     char lsc_serial[80];
@@ -99,6 +101,7 @@ typedef struct ck_capf_session {
     ck_capf_state state;
     ck_capf_outcome outcome;
     char device[CK_CAPF_DEVICE_LEN + 1]; /* "" until AUTH_RESPONSE named it */
+    char operation[16];      /* the row's operation this session carries out */
     uint8_t key_type;        /* what was asked for (install) */
     uint16_t key_size;
     uint8_t curve;

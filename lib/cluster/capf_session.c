@@ -22,7 +22,7 @@ const char *ck_capf_outcome_name(ck_capf_outcome o)
 
 void ck_capf_update_apply(ck_device_row *d, const ck_capf_update *u)
 {
-    if (u->clear_operation) {
+    if (u->clear_operation && (!u->if_operation || strcmp(d->operation, u->if_operation) == 0)) {
         snprintf(d->operation, sizeof d->operation, "none");
         d->completes_by = 0;
     }
@@ -62,6 +62,7 @@ static int end(ck_capf_session *s, uint8_t reason, ck_capf_outcome o, ck_buf *ou
 static int record(ck_capf_session *s, const ck_capf_devices *db, ck_capf_update *u, ck_err *err)
 {
     u->at = s->now;
+    u->if_operation = s->operation; /* not one the admin scheduled meanwhile */
     return db->update(db->arg, s->device, u, err);
 }
 
@@ -162,6 +163,7 @@ static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const
 static int start_operation(ck_capf_session *s, const ck_device_row *d, ck_buf *out, ck_err *err)
 {
     ck_capf_msg m;
+    snprintf(s->operation, sizeof s->operation, "%s", d->operation);
     if (strcmp(d->operation, "install") == 0) {
         bool ec = strcmp(d->key_type, "ec") == 0;
         s->key_type = ec ? CK_CAPF_KEY_EC : CK_CAPF_KEY_RSA;

@@ -656,6 +656,34 @@ static void test_keygen_bounded(void **state)
     assert_non_null(strstr(row.last_result, "made no key"));
 }
 
+/* An admin who schedules another operation while a session runs keeps
+ * it: the session records what happened (the LSC it issued) but clears
+ * only the operation it carried out, not the one scheduled meanwhile. */
+static void test_operation_changed_meanwhile(void **state)
+{
+    (void)state;
+    reset_row("install", "string", "123456", "rsa", 1024);
+    ck_capf_session s;
+    ck_buf out;
+    begin(&s, 1);
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    assert_int_equal(out.data[1], CK_CAPF_KEYGEN_REQ);
+    ck_buf_free(&out);
+    /* Meanwhile: device capf SEP... --operation delete. */
+    snprintf(row.operation, sizeof row.operation, "delete");
+    EVP_PKEY *phone = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    ck_buf kg;
+    keygen_response(1, phone, &kg);
+    feed(&s, kg.data, kg.len, &out);
+    ck_buf_free(&kg);
+    assert_int_equal(out.data[1], CK_CAPF_STORE_CERT_REQ);
+    ck_buf_free(&out);
+    assert_non_null(row.lsc_pem);               /* what happened is on record */
+    assert_string_equal(row.operation, "delete"); /* what the admin wants next stays */
+    assert_int_not_equal(row.completes_by, 0);
+    EVP_PKEY_free(phone);
+}
+
 /* ---------- authentication by certificate ---------- */
 
 /* A MIC for DEV from the test manufacturing CA, and the AUTH_RESPONSE
@@ -894,7 +922,7 @@ int main(void)
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
         cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_refusal_flood),     cmocka_unit_test(test_troubleshoot_other_device),
-        cmocka_unit_test(test_keygen_bounded),
+        cmocka_unit_test(test_keygen_bounded),    cmocka_unit_test(test_operation_changed_meanwhile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
