@@ -7,8 +7,9 @@
  *
  * A session runs: AUTH_REQUEST (at begin) -> AUTH_RESPONSE -> the row's
  * pending operation (install: KEY_GENERATE_REQUEST, any number of
- * REQUEST_IN_PROGRESS, KEY_GENERATE_RESPONSE, STORE_CERTIFICATE_REQUEST,
- * STORE_CERTIFICATE_RESPONSE; delete; troubleshoot = fetch) -> END_SESSION.
+ * REQUEST_IN_PROGRESS within CK_CAPF_KEYGEN_MAX_MS, KEY_GENERATE_RESPONSE,
+ * STORE_CERTIFICATE_REQUEST, STORE_CERTIFICATE_RESPONSE; delete;
+ * troubleshoot = fetch) -> END_SESSION.
  * Every refusal (no operation pending, unknown device, an expired
  * operation, a wrong string or certificate, a malformed or unexpected
  * frame) is an END_SESSION with the protocol's reason, after which the
