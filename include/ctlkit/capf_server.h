@@ -7,8 +7,9 @@
  *
  * A session runs: AUTH_REQUEST (at begin) -> AUTH_RESPONSE -> the row's
  * pending operation (install: KEY_GENERATE_REQUEST, any number of
- * REQUEST_IN_PROGRESS, KEY_GENERATE_RESPONSE, STORE_CERTIFICATE_REQUEST,
- * STORE_CERTIFICATE_RESPONSE; delete; troubleshoot = fetch) -> END_SESSION.
+ * REQUEST_IN_PROGRESS within CK_CAPF_KEYGEN_MAX_MS, KEY_GENERATE_RESPONSE,
+ * STORE_CERTIFICATE_REQUEST, STORE_CERTIFICATE_RESPONSE; delete;
+ * troubleshoot = fetch) -> END_SESSION.
  * Every refusal (no operation pending, unknown device, an expired
  * operation, a wrong string or certificate, a malformed or unexpected
  * frame) is an END_SESSION with the protocol's reason, after which the
@@ -31,6 +32,12 @@
 
 /* How long an issued LSC is valid (the reference server's default). */
 #define CK_CAPF_LSC_DAYS 365
+/* How long a phone may make its key, from KEY_GENERATE_REQUEST: each
+ * REQUEST_IN_PROGRESS restarts the connection's time-out, so without a
+ * bound of its own a phone (or anyone with a null string) could hold a
+ * connection slot for ever. Ten minutes: old phones take a few minutes
+ * for RSA-4096. */
+#define CK_CAPF_KEYGEN_MAX_MS (10u * 60u * 1000u)
 
 /* What signs LSCs and what vouches for the certificates phones
  * authenticate with. */
@@ -44,7 +51,9 @@ typedef struct ck_capf_issuer {
 
 /* What a session changes in a device row; ck_capf_update_apply applies it. */
 typedef struct ck_capf_update {
-    bool clear_operation;    /* the operation is done: none, no deadline */
+    bool clear_operation;    /* the operation is done: none, no deadline ... */
+    const char *if_operation; /* ... if the row's operation is still this one (NULL: whatever it is):
+                               * an admin who scheduled another operation during the session keeps it */
     bool set_lsc, clear_lsc; /* a new LSC (the fields below) / the phone deleted its LSC */
     const char *lsc_pem;
     char lsc_serial[80];
@@ -93,10 +102,12 @@ typedef struct ck_capf_session {
     ck_capf_state state;
     ck_capf_outcome outcome;
     char device[CK_CAPF_DEVICE_LEN + 1]; /* "" until AUTH_RESPONSE named it */
+    char operation[16];      /* the row's operation this session carries out */
     uint8_t key_type;        /* what was asked for (install) */
     uint16_t key_size;
     uint8_t curve;
     unsigned in_progress;    /* REQUEST_IN_PROGRESS seen */
+    uint64_t keygen_since_ms; /* now_ms when KEY_GENERATE_REQUEST went out (CK_CAPF_KEYGEN_MAX_MS) */
     int64_t now;             /* Unix seconds; the caller sets it before each feed (0: time()) */
     /* Back-off against guessed authentication strings and certificates
      * (docs/capf.md, "Wrong authentication strings"): the guard shared by

@@ -122,9 +122,13 @@ int ck_ph_model_sbd(const char *model);
 /* --- signed configuration files ----------------------------------------- */
 
 /* Checks a .sgn with the TFTP or CCM+TFTP record, of the held CTL then ITL,
- * whose serial and issuer match the file's signer. On success *content
- * points at the original bytes inside data. */
-int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const uint8_t *data, size_t len,
+ * whose serial and issuer match the file's signer, and that its signed
+ * FILENAME is name, the file the phone asked for (upper and lower case
+ * alike; NULL: not checked): every file the TFTP signs verifies with the
+ * same key, so without it another phone's configuration (or any signed
+ * file) served under this name would be taken for this phone's. On
+ * success *content points at the original bytes inside data. */
+int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const char *name, const uint8_t *data, size_t len,
                     const uint8_t **content, size_t *content_len, ck_err *err);
 
 /* --- TVS server trust ---------------------------------------------------- */

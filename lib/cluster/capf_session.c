@@ -22,7 +22,7 @@ const char *ck_capf_outcome_name(ck_capf_outcome o)
 
 void ck_capf_update_apply(ck_device_row *d, const ck_capf_update *u)
 {
-    if (u->clear_operation) {
+    if (u->clear_operation && (!u->if_operation || strcmp(d->operation, u->if_operation) == 0)) {
         snprintf(d->operation, sizeof d->operation, "none");
         d->completes_by = 0;
     }
@@ -62,6 +62,7 @@ static int end(ck_capf_session *s, uint8_t reason, ck_capf_outcome o, ck_buf *ou
 static int record(ck_capf_session *s, const ck_capf_devices *db, ck_capf_update *u, ck_err *err)
 {
     u->at = s->now;
+    u->if_operation = s->operation; /* not one the admin scheduled meanwhile */
     return db->update(db->arg, s->device, u, err);
 }
 
@@ -162,12 +163,14 @@ static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const
 static int start_operation(ck_capf_session *s, const ck_device_row *d, ck_buf *out, ck_err *err)
 {
     ck_capf_msg m;
+    snprintf(s->operation, sizeof s->operation, "%s", d->operation);
     if (strcmp(d->operation, "install") == 0) {
         bool ec = strcmp(d->key_type, "ec") == 0;
         s->key_type = ec ? CK_CAPF_KEY_EC : CK_CAPF_KEY_RSA;
         s->key_size = ec ? 0 : (uint16_t)d->key_size;
         s->curve = d->key_size == 521 ? CK_CAPF_CURVE_P521 : d->key_size == 384 ? CK_CAPF_CURVE_P384 : CK_CAPF_CURVE_P256;
         s->state = CK_CAPF_ST_KEYGEN;
+        s->keygen_since_ms = s->now_ms;
         say(s, false, "CAPF %s: authenticated (%s); install: asking for a %s key", s->device, d->auth_mode,
             ec ? (s->curve == 0 ? "EC P-256" : s->curve == 1 ? "EC P-384" : "EC P-521")
                : (d->key_size == 1024 ? "RSA-1024" : d->key_size == 4096 ? "RSA-4096" : "RSA-2048"));
@@ -312,9 +315,22 @@ static int on_fetched(ck_capf_session *s, const ck_capf_issuer *iss, const ck_ca
     /* An LSC of this CAPF is put on record (it may predate the row); any
      * other certificate (a MIC) is only reported. */
     EVP_PKEY *capf_pk = X509_get0_pubkey(iss->cert);
-    bool ours = capf_pk && X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(iss->cert)) == 0 &&
-                X509_verify(cert, capf_pk) == 1;
+    bool issued_here = capf_pk && X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(iss->cert)) == 0 &&
+                       X509_verify(cert, capf_pk) == 1;
     ERR_clear_error();
+    /* Only this device's own LSC (CN = its name, as ck_capf_issue_lsc
+     * makes it): the configuration is encrypted for the LSC on record, so
+     * a phone that answers with another device's LSC (public, and signed
+     * here) must not make this device's configuration readable with that
+     * other device's key. */
+    char cn[64] = "";
+    bool ours = issued_here &&
+                X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) ==
+                    CK_CAPF_DEVICE_LEN &&
+                strcmp(cn, s->device) == 0;
+    if (issued_here && !ours)
+        say(s, true, "CAPF %s: troubleshoot: the phone answered with an LSC of this CAPF for another device (CN %s); "
+            "reported, not put on record", s->device, cn[0] ? cn : "?");
     char *pem = ours ? ck_cert_to_pem(cert) : NULL;
     if (pem) {
         u.set_lsc = true;
@@ -330,16 +346,17 @@ static int on_fetched(ck_capf_session *s, const ck_capf_issuer *iss, const ck_ca
             u.lsc_not_after = (int64_t)days * 86400 + secs;
         ASN1_TIME_free(epoch);
     }
-    snprintf(u.result, sizeof u.result, "troubleshoot: the phone holds %.20s serial %.40s", ours ? "an LSC" : "a certificate",
-             serial);
+    snprintf(u.result, sizeof u.result, "troubleshoot: the phone holds %.30s serial %.40s",
+             ours ? "an LSC" : issued_here ? "another device's LSC" : "a certificate", serial);
     ck_err e = {0};
     int rc;
     if (record(s, db, &u, &e) < 0) {
         say(s, true, "CAPF %s: troubleshoot: recording the certificate failed: %s", s->device, e.msg);
         rc = end(s, CK_CAPF_REASON_NO_ACTION, CK_CAPF_OUT_ERROR, out, err);
     } else {
-        say(s, false, "CAPF %s: troubleshoot: the phone holds %s issued by %s, serial %s", s->device,
-            ours ? "an LSC" : "a certificate", issuer ? issuer : "?", serial);
+        if (!issued_here || ours)
+            say(s, false, "CAPF %s: troubleshoot: the phone holds %s issued by %s, serial %s", s->device,
+                ours ? "an LSC" : "a certificate", issuer ? issuer : "?", serial);
         rc = end(s, CK_CAPF_REASON_NO_ACTION, CK_CAPF_OUT_FETCHED, out, err);
     }
     free(pem);
@@ -418,7 +435,15 @@ int ck_capf_session_feed(ck_capf_session *s, const ck_capf_issuer *iss, const ck
         return end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_BAD_INPUT, out, err);
     }
     if (s->state == CK_CAPF_ST_KEYGEN && m.hdr.command == CK_CAPF_REQUEST_IN_PROGRESS) {
-        s->in_progress++; /* the phone is still making its key: wait */
+        /* The phone is still making its key: wait, but not for ever (the
+         * connection's time-out restarts with every frame). */
+        if (s->now_ms > s->keygen_since_ms && s->now_ms - s->keygen_since_ms > CK_CAPF_KEYGEN_MAX_MS) {
+            say(s, true, "CAPF %s: still no key after %u REQUEST_IN_PROGRESS and %u s; session ended "
+                "(INVALID_ELEMENT), install stays pending", s->device, s->in_progress, CK_CAPF_KEYGEN_MAX_MS / 1000);
+            refusal(s, db, "install failed: the phone made no key within %u s", CK_CAPF_KEYGEN_MAX_MS / 1000);
+            return end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
+        }
+        s->in_progress++;
         return 0;
     }
     if (m.hdr.command != expected(s->state)) {

@@ -255,7 +255,7 @@ static const ck_tl_record *tftp_record(const ck_tl_file *l, const ck_tl_file *sg
     return NULL;
 }
 
-int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const uint8_t *data, size_t len,
+int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const char *name, const uint8_t *data, size_t len,
                     const uint8_t **content, size_t *content_len, ck_err *err)
 {
     ck_tl_file *s = NULL;
@@ -263,6 +263,11 @@ int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const uint8_t 
     int rc = -1;
     if (ck_sgn_parse(data, len, &s, err) < 0)
         return -1;
+    if (name && (s->filename.n != strlen(name) || strncasecmp((const char *)s->filename.p, name, s->filename.n) != 0)) {
+        ck_fail(err, CK_EDENIED, "the file asked for as %s names itself %.*s", name,
+                (int)(s->filename.n > 128 ? 128 : s->filename.n), s->filename.p ? (const char *)s->filename.p : "");
+        goto out;
+    }
     const ck_tl_record *r = tftp_record(ctl, s);
     if (!r)
         r = tftp_record(itl, s);

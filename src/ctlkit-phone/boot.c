@@ -271,7 +271,7 @@ static void open_encrypted(ph_boot *b, ph_file_report *fr, const uint8_t *data, 
     size_t plen = 0;
     const char *which = NULL;
     EVP_PKEY *key = key_for(b->phone, b->cert_hash, &which);
-    if (ck_ph_check_sgn(ctl ? ctl->parsed : NULL, itl ? itl->parsed : NULL, data, len, &content, &clen, &err) < 0) {
+    if (ck_ph_check_sgn(ctl ? ctl->parsed : NULL, itl ? itl->parsed : NULL, b->file, data, len, &content, &clen, &err) < 0) {
         fr->status = PH_F_REJECTED;
         snprintf(fr->detail, sizeof(fr->detail), "encrypted configuration refused: %s", err.msg);
     } else if (!key) {
@@ -382,7 +382,7 @@ static void on_tftp(void *arg, ph_tftp_status st, uint8_t *data, size_t len, con
             size_t clen;
             ck_err err;
             ph_list *ctl = b->phone->ctl, *itl = b->phone->itl;
-            if (ck_ph_check_sgn(ctl ? ctl->parsed : NULL, itl ? itl->parsed : NULL, data, len, &content, &clen,
+            if (ck_ph_check_sgn(ctl ? ctl->parsed : NULL, itl ? itl->parsed : NULL, b->file, data, len, &content, &clen,
                                 &err) < 0) {
                 fr->status = PH_F_REJECTED;
                 snprintf(fr->detail, sizeof(fr->detail), "signed configuration refused: %s", err.msg);

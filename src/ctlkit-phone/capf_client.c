@@ -310,6 +310,17 @@ static int converse(SSL *ssl, const ph_capf_cfg *cfg, ph_capf_result *r, ck_err 
             rc = ck_fail(err, CK_EFORMAT, "the server changed the session id");
             break;
         }
+        /* One operation a session: a second request (a second key, or a
+         * delete after an install) would leave the result describing two
+         * (a new key with the LSC of the first, which the phone would then
+         * save as a pair that does not match). */
+        bool starts = m.hdr.command == CK_CAPF_KEYGEN_REQ || m.hdr.command == CK_CAPF_FETCH_CERT_REQ ||
+                      m.hdr.command == CK_CAPF_DELETE_CERT_REQ;
+        if (starts && strcmp(r->operation, "none") != 0) {
+            rc = ck_fail(err, CK_EFORMAT, "the server sent %s after starting %s in the same session",
+                         ck_capf_command_name(m.hdr.command), r->operation);
+            break;
+        }
         switch (m.hdr.command) {
         case CK_CAPF_KEYGEN_REQ:
             r->operation = "install";

@@ -569,6 +569,121 @@ static void test_troubleshoot(void **state)
     X509_free(lsc);
 }
 
+/* A phone whose troubleshoot answer is another device's LSC (signed by
+ * this CAPF, so "ours" by issuer and signature; any phone can hold a copy:
+ * certificates are public) is reported, not put on record as this
+ * device's LSC: the configuration is encrypted for the LSC on record. */
+static void test_troubleshoot_other_device(void **state)
+{
+    (void)state;
+    ck_capf_session s;
+    ck_buf out;
+    ck_err err = {0};
+    reset_row("troubleshoot", "null", "", "rsa", 2048);
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    uint8_t *spki = NULL;
+    int n = i2d_PUBKEY(k, &spki);
+    X509 *other = NULL;
+    assert_int_equal(ck_capf_issue_lsc(&iss, "SEP00AABBCCDDEE", spki, (size_t)n, CK_CAPF_KEY_RSA, 1024, 0, NOW, &other,
+                                       &err), 0);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+    begin(&s, 1);
+    uint8_t auth1[sizeof auth_null5];
+    memcpy(auth1, auth_null5, sizeof auth1);
+    auth1[5] = 1;
+    feed(&s, auth1, sizeof auth1, &out);
+    assert_int_equal(out.data[1], CK_CAPF_FETCH_CERT_REQ);
+    ck_buf_free(&out);
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    assert_int_equal(ck_cert_to_der(other, &der, &der_len, &err), 0);
+    ck_capf_msg m;
+    ck_capf_msg_init(&m, CK_CAPF_FETCH_CERT_RESP, 1);
+    m.present = CK_CAPF_BIT(CK_CAPF_TAG_REASON) | CK_CAPF_BIT(CK_CAPF_TAG_CERT);
+    m.reason = 1;
+    m.cert = der;
+    m.cert_len = der_len;
+    m.cert_wrap_type = 1;
+    ck_buf f;
+    ck_buf_init(&f, 0);
+    assert_int_equal(ck_capf_build(&m, &f, &err), 0);
+    feed(&s, f.data, f.len, &out);
+    expect_end(&out, 1, 0);
+    ck_buf_free(&out);
+    ck_buf_free(&f);
+    assert_null(row.lsc_pem);
+    assert_string_equal(row.lsc_serial, "");
+    assert_non_null(strstr(row.last_result, "another device's LSC"));
+    assert_non_null(strstr(s.log, "another device"));
+    free(der);
+    X509_free(other);
+}
+
+/* REQUEST_IN_PROGRESS restarts the connection's time-out, so the session
+ * bounds the key generation itself: within CK_CAPF_KEYGEN_MAX_MS of the
+ * request any number are fine; past it the session ends (7) and the
+ * install stays pending. */
+static void test_keygen_bounded(void **state)
+{
+    (void)state;
+    reset_row("install", "string", "123456", "rsa", 2048);
+    ck_capf_session s;
+    ck_buf out;
+    begin(&s, 1);
+    s.now_ms = 5000;
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    assert_int_equal(out.data[1], CK_CAPF_KEYGEN_REQ);
+    ck_buf_free(&out);
+    for (uint64_t t = 5000; t <= 5000 + CK_CAPF_KEYGEN_MAX_MS; t += 100000) {
+        s.now_ms = t;
+        feed(&s, in_progress1, sizeof in_progress1, &out);
+        assert_int_equal(out.len, 0);
+        ck_buf_free(&out);
+    }
+    s.now_ms = 5000 + CK_CAPF_KEYGEN_MAX_MS;
+    feed(&s, in_progress1, sizeof in_progress1, &out);
+    assert_int_equal(out.len, 0);
+    ck_buf_free(&out);
+    assert_int_equal(s.state, CK_CAPF_ST_KEYGEN);
+    s.now_ms = 5000 + CK_CAPF_KEYGEN_MAX_MS + 1;
+    feed(&s, in_progress1, sizeof in_progress1, &out);
+    expect_end(&out, 1, 7);
+    ck_buf_free(&out);
+    assert_int_equal(s.state, CK_CAPF_ST_DONE);
+    assert_int_equal(s.outcome, CK_CAPF_OUT_REFUSED);
+    assert_string_equal(row.operation, "install");
+    assert_non_null(strstr(row.last_result, "made no key"));
+}
+
+/* An admin who schedules another operation while a session runs keeps
+ * it: the session records what happened (the LSC it issued) but clears
+ * only the operation it carried out, not the one scheduled meanwhile. */
+static void test_operation_changed_meanwhile(void **state)
+{
+    (void)state;
+    reset_row("install", "string", "123456", "rsa", 1024);
+    ck_capf_session s;
+    ck_buf out;
+    begin(&s, 1);
+    feed(&s, auth_123456, sizeof auth_123456, &out);
+    assert_int_equal(out.data[1], CK_CAPF_KEYGEN_REQ);
+    ck_buf_free(&out);
+    /* Meanwhile: device capf SEP... --operation delete. */
+    snprintf(row.operation, sizeof row.operation, "delete");
+    EVP_PKEY *phone = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    ck_buf kg;
+    keygen_response(1, phone, &kg);
+    feed(&s, kg.data, kg.len, &out);
+    ck_buf_free(&kg);
+    assert_int_equal(out.data[1], CK_CAPF_STORE_CERT_REQ);
+    ck_buf_free(&out);
+    assert_non_null(row.lsc_pem);               /* what happened is on record */
+    assert_string_equal(row.operation, "delete"); /* what the admin wants next stays */
+    assert_int_not_equal(row.completes_by, 0);
+    EVP_PKEY_free(phone);
+}
+
 /* ---------- authentication by certificate ---------- */
 
 /* A MIC for DEV from the test manufacturing CA, and the AUTH_RESPONSE
@@ -806,7 +921,8 @@ int main(void)
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
         cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_refusal_flood),
+        cmocka_unit_test(test_refusal_flood),     cmocka_unit_test(test_troubleshoot_other_device),
+        cmocka_unit_test(test_keygen_bounded),    cmocka_unit_test(test_operation_changed_meanwhile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -358,17 +358,26 @@ static void test_signed_config(void **state)
     assert_int_equal(ck_sgn_build((const uint8_t *)cfg, sizeof cfg - 1, &s, &o, &sgn, &sl, &err), 0);
     const uint8_t *content = NULL;
     size_t cl = 0;
-    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), 0);
+    assert_int_equal(ck_ph_check_sgn(held, NULL, NULL, sgn, sl, &content, &cl, &err), 0);
     assert_int_equal(cl, sizeof cfg - 1);
     assert_memory_equal(content, cfg, cl);
+    /* Its signed FILENAME is the file asked for (either case)... */
+    assert_int_equal(ck_ph_check_sgn(held, NULL, "SEP001122334455.cnf.xml", sgn, sl, &content, &cl, &err), 0);
+    assert_int_equal(ck_ph_check_sgn(held, NULL, "sep001122334455.CNF.XML", sgn, sl, &content, &cl, &err), 0);
+    /* ... so another phone's file, as well signed, served under this
+     * phone's name is refused (and so is a prefix of the name). */
+    assert_int_equal(ck_ph_check_sgn(held, NULL, "SEP00AABBCCDDEE.cnf.xml", sgn, sl, &content, &cl, &err), -1);
+    assert_int_equal(err.code, CK_EDENIED);
+    assert_non_null(strstr(err.msg, "names itself SEP001122334455.cnf.xml"));
+    assert_int_equal(ck_ph_check_sgn(held, NULL, "SEP001122334455.cnf.xm", sgn, sl, &content, &cl, &err), -1);
     sgn[sl - 2] ^= 0x20; /* altered configuration */
-    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), -1);
+    assert_int_equal(ck_ph_check_sgn(held, NULL, NULL, sgn, sl, &content, &cl, &err), -1);
     assert_int_equal(err.code, CK_ESIGNATURE);
     free(sgn);
     /* signed by a certificate the lists do not carry as TFTP */
     ck_tl_signer_key(&s, tvs.cert, tvs.key);
     assert_int_equal(ck_sgn_build((const uint8_t *)cfg, sizeof cfg - 1, &s, &o, &sgn, &sl, &err), 0);
-    assert_int_equal(ck_ph_check_sgn(held, NULL, sgn, sl, &content, &cl, &err), -1);
+    assert_int_equal(ck_ph_check_sgn(held, NULL, NULL, sgn, sl, &content, &cl, &err), -1);
     assert_int_equal(err.code, CK_ENOTFOUND);
     free(sgn);
     ck_tl_free(held);
