@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/text.h"
 #include "ctlkit/users.h"
 #include "pages.h"
 #include "login.h"
@@ -157,16 +158,18 @@ static bool login_token_ok(struct evhttp_request *req, const char *token)
 static void login_checked(web *w, struct evhttp_request *req, const char *user, const char *addr, int rc,
                           ck_user_role role, const ck_err *err)
 {
-    char note[256];
     if (rc < 0) {
-        if (err->code == CK_EDENIED)
-            ck_pv_guard_failed(w->guard, addr, user, true, web_now_ms(), note, sizeof note);
-        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", user, addr, err->msg);
-        show_login(req, 403, "Forbidden",
-                   err->code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
+        /* The name is the client's text: it must not forge a log line. */
+        char shown[CK_USER_NAME_MAX + 8];
+        ck_printable(user, strlen(user), shown, sizeof shown, CK_PRINTABLE_ASCII);
+        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", shown, addr, err->msg);
+        if (rc == WEB_LOGIN_BACKED_OFF)
+            show_login(req, 429, "Too Many Requests", err->msg);
+        else
+            show_login(req, 403, "Forbidden",
+                       err->code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
         return;
     }
-    ck_pv_guard_succeeded(w->guard, addr, user, web_now_ms());
     web_session *ss = web_session_start(w->sessions, user, role, web_now_ms());
     if (!ss) {
         message(req, 500, "Internal Server Error", "no random bytes for a session", NULL);
