@@ -40,7 +40,8 @@ static bool live(const web_session *ss, uint64_t now_ms)
     return ss->used && now_ms - ss->last_ms < WEB_SESSION_IDLE_MS;
 }
 
-web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role, uint64_t now_ms)
+web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role,
+                               const uint8_t stamp[CK_USER_STAMP_LEN], uint64_t now_ms)
 {
     web_session *pick = &s->slot[0];
     for (size_t i = 0; i < WEB_SESSIONS_MAX; i++) {
@@ -59,6 +60,7 @@ web_session *web_session_start(web_sessions *s, const char *user, ck_user_role r
     }
     snprintf(pick->user, sizeof pick->user, "%s", user);
     pick->role = role;
+    memcpy(pick->stamp, stamp, CK_USER_STAMP_LEN);
     pick->last_ms = now_ms;
     pick->used = true;
     return pick;
@@ -99,3 +101,10 @@ bool web_session_csrf_ok(const web_session *ss, const char *token)
 }
 
 void web_session_end(web_session *ss) { OPENSSL_cleanse(ss, sizeof *ss); }
+
+void web_sessions_recheck(web_sessions *s, bool (*keep)(const web_session *ss, void *arg), void *arg)
+{
+    for (size_t i = 0; i < WEB_SESSIONS_MAX; i++)
+        if (s->slot[i].used && !keep(&s->slot[i], arg))
+            web_session_end(&s->slot[i]);
+}
