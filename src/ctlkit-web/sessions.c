@@ -43,16 +43,27 @@ static bool live(const web_session *ss, uint64_t now_ms)
 web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role,
                                const uint8_t stamp[CK_USER_STAMP_LEN], uint64_t now_ms)
 {
-    web_session *pick = &s->slot[0];
+    web_session *pick = &s->slot[0], *free_slot = NULL, *own_oldest = NULL;
+    size_t own = 0;
     for (size_t i = 0; i < WEB_SESSIONS_MAX; i++) {
         web_session *ss = &s->slot[i];
         if (!live(ss, now_ms)) {
-            pick = ss;
-            break;
+            if (!free_slot)
+                free_slot = ss;
+            continue;
+        }
+        if (strcmp(ss->user, user) == 0) {
+            own++;
+            if (!own_oldest || ss->last_ms < own_oldest->last_ms)
+                own_oldest = ss;
         }
         if (ss->last_ms < pick->last_ms)
             pick = ss;
     }
+    if (own >= WEB_SESSIONS_PER_USER)
+        pick = own_oldest;
+    else if (free_slot)
+        pick = free_slot;
     web_session_end(pick);
     if (!random_hex(pick->id) || !random_hex(pick->csrf)) {
         web_session_end(pick);

@@ -11,6 +11,10 @@
 #define WEB_SESSION_ID_HEX 64
 #define WEB_SESSION_IDLE_MS (30u * 60u * 1000u)
 #define WEB_SESSIONS_MAX 256
+/* Live sessions one user may hold: more logins end that user's oldest, so
+ * that one account (a read-only one too) cannot push everyone else's
+ * sessions out of the table by logging in WEB_SESSIONS_MAX times. */
+#define WEB_SESSIONS_PER_USER 16
 
 typedef struct web_session {
     bool used;
@@ -26,8 +30,9 @@ typedef struct web_sessions web_sessions;
 
 web_sessions *web_sessions_new(void);
 void web_sessions_free(web_sessions *s);
-/* A new session (the oldest gives way when the table is full); NULL when
- * no random bytes could be had. */
+/* A new session (the user's oldest gives way when the user holds
+ * WEB_SESSIONS_PER_USER, else the oldest of all when the table is full);
+ * NULL when no random bytes could be had. */
 web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role,
                                const uint8_t stamp[CK_USER_STAMP_LEN], uint64_t now_ms);
 /* The live session whose id the Cookie header names, NULL if none; a hit
