@@ -41,6 +41,10 @@ try:
         err = r.json().get("error", "") if r.headers.get("Content-Type", "").startswith("application/json") else ""
         check(r.status_code == 400 and "not a command the dashboard offers" in err,
               "%r refused: %d %s" % (cmds, r.status_code, err or r.text[:200]))
+    # What the form offers still runs, whole commands and a quoted argument.
+    r = bob.post(BASE + "/api/rehearse", data={"csrf": tok, "command": [
+        "set cert regen CallManager", "utils ctl update CTLFile", 'utils service restart "Cisco Tftp"']}, timeout=120)
+    check(r.status_code == 200 and "error" not in r.json(), "offered commands rehearsed: %d %s" % (r.status_code, r.text[:300]))
     # The form's rows cannot name it either.
     r = bob.post(BASE + "/api/rehearse", data={"csrf": tok, "op1": "set cert import trust", "arg1": "x " + pem},
                  timeout=120)
