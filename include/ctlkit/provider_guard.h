@@ -8,8 +8,10 @@
  *
  * Pure logic: no I/O, no clock of its own (every call takes now_ms, a
  * monotonic time in milliseconds), so tests drive it without sleeping.
- * Memory is bounded: a fixed table, the least recently seen entry gives
- * way to a new one. Thread-safe: a service's workers share one guard. */
+ * Memory is bounded: a fixed table, the least recently seen entry not
+ * backed off gives way to a new one (the least recently seen of all only
+ * when every entry is backed off); a refusal unchecked makes no entry for
+ * its user name. Thread-safe: a service's workers share one guard. */
 #ifndef CTLKIT_PROVIDER_GUARD_H
 #define CTLKIT_PROVIDER_GUARD_H
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctlkit/error.h"
 
@@ -49,6 +50,16 @@ typedef struct ck_user_info {
 } ck_user_info;
 /* Every user, in the file's order; free(*out). No users file: 0 users. */
 int ck_users_list(const char *dir, ck_user_info **out, size_t *n, ck_err *err);
+
+/* What a login stands on, for a server that keeps sessions: the user's
+ * role and a stamp that changes with every password set (the salt; not a
+ * secret, but it says nothing about the password either). CK_ENOTFOUND
+ * when there is no such user (or no users file). A session whose user is
+ * gone, or whose role or stamp changed, should end: removing a user or
+ * setting a new password must not leave a logged-in browser behind. */
+#define CK_USER_STAMP_LEN 16
+int ck_users_current(const char *dir, const char *user, ck_user_role *role, uint8_t stamp[CK_USER_STAMP_LEN],
+                     ck_err *err);
 
 /* Checks a password (constant-time compare; an unknown user costs the same
  * time as a known one). CK_EDENIED on a wrong user or password; other codes

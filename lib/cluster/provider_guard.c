@@ -94,16 +94,38 @@ static slot *find(ck_pv_guard *g, int kind, const char *key)
     return NULL;
 }
 
-/* The entry for key, made (in a free slot, or the least recently seen
- * one's) when there is none. */
-static slot *get(ck_pv_guard *g, int kind, const char *key, uint64_t now_ms)
+static uint64_t left(const ck_pv_guard *g, const slot *s, uint64_t now_ms);
+
+/* The slot a new entry takes: a free one, else the least recently seen
+ * of those not backed off, else (every one backed off) the least recently
+ * seen; never keep (the entry the caller holds) unless it is the only
+ * one. Entries whose back-off runs go last: otherwise a flood of
+ * attempts that cost nothing (refused unchecked, from many sources or
+ * under many names) would push a guessed user's or a guessing source's
+ * back-off out of the table and start it afresh. */
+static slot *victim(ck_pv_guard *g, const slot *keep, uint64_t now_ms)
+{
+    slot *any = NULL, *idle = NULL;
+    for (size_t i = 0; i < g->cfg.slots; i++) {
+        slot *s = &g->slots[i];
+        if (s == keep)
+            continue;
+        if (s->kind == KIND_FREE)
+            return s;
+        if (!any || s->last_seen_ms < any->last_seen_ms)
+            any = s;
+        if (left(g, s, now_ms) == 0 && (!idle || s->last_seen_ms < idle->last_seen_ms))
+            idle = s;
+    }
+    return idle ? idle : any ? any : (slot *)keep;
+}
+
+/* The entry for key, made (in victim's slot) when there is none. */
+static slot *get(ck_pv_guard *g, int kind, const char *key, const slot *keep, uint64_t now_ms)
 {
     slot *s = find(g, kind, key);
     if (!s) {
-        s = &g->slots[0];
-        for (size_t i = 0; i < g->cfg.slots && s->kind != KIND_FREE; i++)
-            if (g->slots[i].kind == KIND_FREE || g->slots[i].last_seen_ms < s->last_seen_ms)
-                s = &g->slots[i];
+        s = victim(g, keep, now_ms);
         memset(s, 0, sizeof *s);
         s->kind = kind;
         snprintf(s->key, sizeof s->key, "%s", key);
@@ -157,12 +179,16 @@ static void summary(const ck_pv_guard *g, slot *s, uint64_t now_ms, char *audit,
 static bool failed_locked(ck_pv_guard *g, const char *addr, const char *user, bool checked, uint64_t now_ms,
                           char *audit, size_t audit_size)
 {
-    slot *u = get(g, KIND_USER, user, now_ms);
+    /* A refusal unchecked changes nothing about the user: it makes no
+     * entry for a name never checked (names cost an attacker nothing). */
+    slot *u = checked ? get(g, KIND_USER, user, NULL, now_ms) : find(g, KIND_USER, user);
     if (checked) {
         u->failures++;
         u->last_failure_ms = now_ms;
+    } else if (u) {
+        u->last_seen_ms = now_ms;
     }
-    slot *s = get(g, KIND_SOURCE, addr, now_ms);
+    slot *s = get(g, KIND_SOURCE, addr, u, now_ms);
     if (checked) {
         s->failures++;
         s->last_failure_ms = now_ms;

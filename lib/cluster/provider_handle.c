@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctlkit/provider_ops.h"
+#include "ctlkit/text.h"
 #include "internal.h"
 
 static void logf_(ck_provider_session *s, bool warning, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -23,10 +24,14 @@ static void logf_(ck_provider_session *s, bool warning, const char *fmt, ...)
 static void say(ck_pv_msg *r, uint8_t status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(ck_pv_msg *r, uint8_t status, const char *fmt, ...)
 {
+    /* MESSAGE may hold no control character (the client refuses the
+     * answer otherwise), and err.msg can quote a certificate's subject. */
+    char text[sizeof r->message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    ck_printable(text, strlen(text), r->message, sizeof r->message, 0);
     r->status = status;
 }
 

@@ -20,6 +20,7 @@
 #include "ctlkit/x509.h"
 
 #define SALT_LEN 16
+_Static_assert(CK_USER_STAMP_LEN <= SALT_LEN, "the stamp is the salt");
 #define HASH_LEN 32
 #define USERS_MAX (64 * 1024)
 #define LINE_MAX_LEN 512
@@ -312,6 +313,24 @@ int ck_users_list(const char *dir, ck_user_info **out, size_t *n, ck_err *err)
     *out = u;
     *n = k;
     return 0;
+}
+
+int ck_users_current(const char *dir, const char *user, ck_user_role *role, uint8_t stamp[CK_USER_STAMP_LEN],
+                     ck_err *err)
+{
+    char path[PATH_MAX];
+    users_path(dir, path, sizeof path);
+    entry *v = NULL;
+    size_t n = 0;
+    if (load_entries(path, &v, &n, err) < 0)
+        return -1;
+    const entry *e = find_entry(v, n, user);
+    if (e) {
+        *role = e->role;
+        memcpy(stamp, e->salt, CK_USER_STAMP_LEN);
+    }
+    free_entries(v, n);
+    return e ? 0 : ck_fail(err, CK_ENOTFOUND, "no user %s", user);
 }
 
 int ck_users_auth(const char *dir, const char *user, const char *password, size_t pwlen, ck_user_role *role,

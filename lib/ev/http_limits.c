@@ -12,13 +12,16 @@
  * gives it its deadline and a close callback that ends its count. */
 #include "http_limits.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* One open connection: its deadline, on the list of open ones. */
 typedef struct limited_conn {
     http_limits *l;
     struct evhttp_connection *evcon;
     struct event *deadline;
+    char addr[64]; /* the peer's address, for max_per_source */
     void (*closecb)(struct evhttp_connection *, void *); /* the program's (http_limits_set_closecb) */
     void *closecb_arg;
     struct limited_conn *prev, *next;
@@ -81,12 +84,31 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     evhttp_connection_free(c->evcon);
 }
 
-static void refuse(http_limits *l, struct evhttp_connection *evcon)
+static void refuse(http_limits *l, struct evhttp_connection *evcon, const char *from)
 {
     l->n_refused++;
-    if (l->cfg.refused)
+    if (from && l->cfg.refused_source)
+        l->cfg.refused_source(l->cfg.log_arg, from, l->cfg.max_per_source);
+    else if (!from && l->cfg.refused)
         l->cfg.refused(l->cfg.log_arg, l->cfg.max_conns);
     evhttp_connection_free(evcon);
+}
+
+/* The peer's address as evhttp noted it at the accept ("" if none). */
+static void peer_of(struct evhttp_connection *evcon, char *out, size_t outsz)
+{
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evcon, &addr, &port);
+    snprintf(out, outsz, "%s", addr ? addr : "");
+}
+
+static int open_from(const http_limits *l, const char *addr)
+{
+    int n = 0;
+    for (const limited_conn *c = l->conns; c; c = c->next)
+        n += strcmp(c->addr, addr) == 0;
+    return n;
 }
 
 static void adopt(http_limits *l, struct bufferevent *bev)
@@ -101,15 +123,22 @@ static void adopt(http_limits *l, struct bufferevent *bev)
     if (!evcon || evhttp_connection_get_bufferevent(evcon) != bev)
         return;
     if (l->n_conns >= l->cfg.max_conns) {
-        refuse(l, evcon);
+        refuse(l, evcon, NULL);
+        return;
+    }
+    char addr[sizeof ((limited_conn *)0)->addr];
+    peer_of(evcon, addr, sizeof addr);
+    if (l->cfg.max_per_source > 0 && open_from(l, addr) >= l->cfg.max_per_source) {
+        refuse(l, evcon, addr);
         return;
     }
     limited_conn *c = calloc(1, sizeof *c);
     if (!c || !(c->deadline = evtimer_new(l->base, on_deadline, c))) {
         free(c);
-        refuse(l, evcon); /* out of memory: it could not be bounded */
+        refuse(l, evcon, NULL); /* out of memory: it could not be bounded */
         return;
     }
+    memcpy(c->addr, addr, sizeof c->addr);
     c->l = l;
     c->evcon = evcon;
     c->next = l->conns;

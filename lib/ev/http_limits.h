@@ -1,5 +1,6 @@
 /* Connection bounds for an evhttp server: at most max_conns connections
- * open (more are closed at once, unanswered) and a deadline for each
+ * open, and max_per_source from one address (more are closed at once,
+ * unanswered), and a deadline for each
  * request to arrive whole (absolute, from the accept or the end of the
  * previous answer; evhttp's own timeout is per read). libevent 2.1's evhttp
  * has neither. Used by ctlkitd's metrics service and ctlkit-web. */
@@ -14,6 +15,10 @@ typedef struct http_limits http_limits;
 
 typedef struct http_limits_config {
     int max_conns;  /* > 0 */
+    /* At most this many of them from one peer address (0: no such bound),
+     * so that one client holding connections open cannot keep every other
+     * out. */
+    int max_per_source;
     int timeout_ms; /* > 0 */
     /* The program's bufferevent for a new connection (plain socket, or
      * OpenSSL): what it would give evhttp_set_bevcb. */
@@ -22,6 +27,7 @@ typedef struct http_limits_config {
     /* For the program's log, on the loop; either may be NULL. */
     void (*refused)(void *arg, int max_conns);
     void (*timed_out)(void *arg, int timeout_ms);
+    void (*refused_source)(void *arg, const char *addr, int max_per_source);
     void *log_arg;
 } http_limits_config;
 

@@ -120,7 +120,10 @@ static int bad(pctx *p, size_t off, const char *fmt, ...)
     return ck_fail(p->err, CK_EFORMAT, "CTL Provider %s: %s (offset %zu)", p->what, detail, off);
 }
 
-/* Text that is shown to people: no control characters. Secrets: no NUL. */
+/* Text that is shown to people: no control characters, C1 ones spelt in
+ * UTF-8 (C2 80..C2 9F, which some terminals obey as escapes) included: a
+ * USER that fails to log in reaches the audit log, which `show audit`
+ * prints. Secrets: no NUL. */
 static int get_str(pctx *p, uint8_t tag, const uint8_t *v, size_t n, size_t off, char *out, size_t max,
                    bool secret)
 {
@@ -129,7 +132,9 @@ static int get_str(pctx *p, uint8_t tag, const uint8_t *v, size_t n, size_t off,
     if (n > max)
         return bad(p, off, "%s is %zu bytes, at most %zu", tag_name(tag), n, max);
     for (size_t i = 0; i < n; i++)
-        if (v[i] == 0 || (!secret && (v[i] < 0x20 || v[i] == 0x7f)))
+        if (v[i] == 0 ||
+            (!secret && (v[i] < 0x20 || v[i] == 0x7f || (v[i] == 0xC2 && i + 1 < n && v[i + 1] >= 0x80 &&
+                                                           v[i + 1] <= 0x9F))))
             return bad(p, off + i, "%s holds a control character at byte %zu", tag_name(tag), i);
     memcpy(out, v, n);
     out[n] = '\0';

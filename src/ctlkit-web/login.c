@@ -75,9 +75,51 @@ static void test_hold(void)
     for (int i = 0; i < 300 && access(f, F_OK) != 0; i++)
         usleep(100 * 1000);
 }
+
+/* ... and each login queued appends one byte to FILE.queued, so that the
+ * test knows when a burst is waiting behind the held check
+ * (tests/web/login_backoff.py). */
+static void test_queued(void)
+{
+    const char *f = getenv("CTLKIT_WEB_TEST_HOLD_LOGIN");
+    if (!f)
+        return;
+    char queued[4096];
+    snprintf(queued, sizeof queued, "%s.queued", f);
+    int fd = open(queued, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        while (write(fd, "q", 1) < 0 && errno == EINTR)
+            ;
+        close(fd);
+    }
+}
 #else
 static void test_hold(void) {}
+static void test_queued(void) {}
 #endif
+
+/* One check, on the worker. The back-off is asked and the verdict
+ * recorded here, one login after the other, as the CTL Provider's worker
+ * does: were the guard asked on the loop when a login is queued, every
+ * login queued before the first verdict (up to WEB_LOGIN_MAX_QUEUED) would
+ * be checked, and a burst would get that many guesses per back-off. */
+static void check(web *w, login_job *j)
+{
+    char note[256];
+    uint64_t wait = ck_pv_guard_wait(w->guard, j->addr, j->user, web_now_ms());
+    if (wait) {
+        ck_pv_guard_failed(w->guard, j->addr, j->user, false, web_now_ms(), note, sizeof note);
+        ck_fail(&j->err, CK_ELIMIT, "Too many failed logins: try again in %llu s.",
+                (unsigned long long)((wait + 999) / 1000));
+        j->rc = WEB_LOGIN_BACKED_OFF;
+        return;
+    }
+    j->rc = ck_users_auth(w->users_dir, j->user, j->pw, j->pwlen, &j->role, &j->err);
+    if (j->rc == 0)
+        ck_pv_guard_succeeded(w->guard, j->addr, j->user, web_now_ms());
+    else if (j->err.code == CK_EDENIED)
+        ck_pv_guard_failed(w->guard, j->addr, j->user, true, web_now_ms(), note, sizeof note);
+}
 
 static void *worker(void *arg)
 {
@@ -94,7 +136,7 @@ static void *worker(void *arg)
         l->running = j;
         pthread_mutex_unlock(&l->mu);
         test_hold();
-        j->rc = ck_users_auth(w->users_dir, j->user, j->pw, j->pwlen, &j->role, &j->err);
+        check(w, j);
         OPENSSL_cleanse(j->pw, j->pwlen);
         pthread_mutex_lock(&l->mu);
         l->running = NULL;
@@ -230,5 +272,6 @@ int web_login_start(web *w, struct evhttp_request *req, const char *user, const 
     append(&l->todo, j);
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
+    test_queued();
     return 0;
 }

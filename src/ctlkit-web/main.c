@@ -26,7 +26,7 @@ static const char usage[] =
     "usage: ctlkit-web --cluster C [--dir DIR --node NAME] --listen ADDR:PORT\n"
     "                  [--tls-cert FILE --tls-key FILE]\n"
     "                  [--user NAME | --allow-root] [--seccomp off|log|trap|kill]\n"
-    "                  [--max-conns N] [--timeout SECONDS]\n"
+    "                  [--max-conns N] [--max-conns-per-source N] [--timeout SECONDS]\n"
     "\n"
     "The cluster's dashboard, HTTPS only: cluster (mode, CTL records, nodes\n"
     "and their copies), certificates (expiry), phones, rehearsals of admin\n"
@@ -38,11 +38,13 @@ static const char usage[] =
     "Without --tls-key the publisher's CallManager certificate and key serve\n"
     "TLS. Started as root, it binds and loads its key, then runs as --user\n"
     "(default " PRIVDROP_DEFAULT_USER "; --allow-root keeps root).\n"
-    "At most --max-conns connections are open at once (default 64; more are\n"
-    "closed unanswered), and each request must arrive whole within --timeout\n"
+    "At most --max-conns connections are open at once (default 64), at most\n"
+    "--max-conns-per-source from one address (default 16; more are closed\n"
+    "unanswered), and each request must arrive whole within --timeout\n"
     "seconds (default 10). See docs/web.md.\n";
 
 #define DEFAULT_MAX_CONNS 64
+#define DEFAULT_MAX_PER_SOURCE 16
 #define DEFAULT_TIMEOUT_S 10
 
 uint64_t web_now_ms(void)
@@ -73,6 +75,19 @@ static void log_refused(void *arg, int max_conns)
         fprintf(stderr, "ctlkit-web: %u more refused connections not logged\n", held);
     if (ok)
         fprintf(stderr, "ctlkit-web: %d connections open: refusing a new one (--max-conns)\n", max_conns);
+}
+
+static void log_refused_source(void *arg, const char *addr, int max)
+{
+    static struct log_limit limit = LOG_LIMIT_INIT(1);
+    unsigned held;
+    (void)arg;
+    bool ok = log_limit_ok(&limit, &held);
+    if (held)
+        fprintf(stderr, "ctlkit-web: %u more refused connections not logged\n", held);
+    if (ok)
+        fprintf(stderr, "ctlkit-web: %d connections open from %s: refusing a new one (--max-conns-per-source)\n", max,
+                addr);
 }
 
 static void log_timed_out(void *arg, int timeout_ms)
@@ -130,11 +145,12 @@ int main(int argc, char **argv)
                                          {"user", required_argument, 0, 'u'},    {"allow-root", no_argument, 0, 'R'},
                                          {"seccomp", required_argument, 0, 'S'}, {"help", no_argument, 0, 'h'},
                                          {"max-conns", required_argument, 0, 'M'}, {"timeout", required_argument, 0, 'T'},
+                                         {"max-conns-per-source", required_argument, 0, 'P'},
                                          {0, 0, 0, 0}};
     const char *cluster = NULL, *dir = NULL, *node = NULL, *listen = NULL, *cert = NULL, *key = NULL;
     privdrop_config priv = {.allow_root_env = "CTLKIT_WEB_ALLOW_ROOT"};
     sandbox_mode seccomp = SANDBOX_OFF;
-    long long max_conns = DEFAULT_MAX_CONNS, timeout_s = DEFAULT_TIMEOUT_S;
+    long long max_conns = DEFAULT_MAX_CONNS, timeout_s = DEFAULT_TIMEOUT_S, max_per_source = DEFAULT_MAX_PER_SOURCE;
     int ch;
     privdrop_no_dumps(); /* before the TLS key is read */
     bool secure_heap = privdrop_secure_heap();
@@ -163,6 +179,12 @@ int main(int argc, char **argv)
         case 'M':
             if (!ck_parse_ll(optarg, 1, 10000, &max_conns)) {
                 fprintf(stderr, "ctlkit-web: --max-conns must be a number from 1 to 10000\n");
+                return 2;
+            }
+            break;
+        case 'P':
+            if (!ck_parse_ll(optarg, 1, 10000, &max_per_source)) {
+                fprintf(stderr, "ctlkit-web: --max-conns-per-source must be a number from 1 to 10000\n");
                 return 2;
             }
             break;
@@ -224,8 +246,10 @@ int main(int argc, char **argv)
     w.sessions = web_sessions_new();
     w.base = event_base_new();
     w.http = w.base ? evhttp_new(w.base) : NULL;
-    http_limits_config lc = {.max_conns = (int)max_conns, .timeout_ms = (int)timeout_s * 1000, .new_bev = tls_bev,
-                             .bev_arg = &w, .refused = log_refused, .timed_out = log_timed_out};
+    http_limits_config lc = {.max_conns = (int)max_conns, .max_per_source = (int)max_per_source,
+                             .timeout_ms = (int)timeout_s * 1000, .new_bev = tls_bev, .bev_arg = &w,
+                             .refused = log_refused, .timed_out = log_timed_out,
+                             .refused_source = log_refused_source};
     w.limits = w.http ? http_limits_new(w.http, w.base, &lc) : NULL;
     if (!w.guard || !w.sessions || !w.http || !w.limits) {
         fprintf(stderr, "ctlkit-web: out of memory\n");

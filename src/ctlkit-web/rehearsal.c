@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ctlkit/rehearse.h"
 #include "ctlkit/rehearse_json.h"
 #include "ctlkit/store.h"
+#include "ctlkit/text.h"
 #include "web.h"
 
 const web_rh_operation web_rh_operations[] = {
@@ -99,6 +101,32 @@ void web_rh_commands_free(char **cmds, size_t n)
         free(cmds[i]);
 }
 
+/* Does command (as ck_rehearse reads it: words, case aside) start with
+ * the words of one of the operations the form offers? The API takes whole
+ * commands, and ck_rehearse knows more than the dashboard may run: `set
+ * cert import trust PURPOSE FILE` would read FILE on this host, as this
+ * server, for whoever is logged in (read-only users included). */
+static bool offered(const char *command)
+{
+    char line[4096], *argv[32];
+    if (snprintf(line, sizeof line, "%s", command) >= (int)sizeof line)
+        return false;
+    int argc = ck_split_words(line, argv, 32);
+    for (size_t i = 0; argc > 0 && i < web_rh_n_operations; i++) {
+        char words[128], *op[8], *save = NULL;
+        int k = 0;
+        snprintf(words, sizeof words, "%s", web_rh_operations[i].command);
+        for (char *t = strtok_r(words, " ", &save); t && k < 8; t = strtok_r(NULL, " ", &save))
+            op[k++] = t;
+        int j = 0;
+        while (j < k && j < argc && strcasecmp(op[j], argv[j]) == 0)
+            j++;
+        if (j == k)
+            return true;
+    }
+    return false;
+}
+
 static int add_command(char **cmds, size_t *n, const char *op, const char *arg, ck_err *err)
 {
     if (*n == WEB_RH_MAX_COMMANDS)
@@ -109,6 +137,12 @@ static int add_command(char **cmds, size_t *n, const char *op, const char *arg, 
         return ck_fail(err, CK_ENOMEM, "out of memory");
     snprintf(s, len, "%s%s%s", op, arg && *arg ? " " : "", arg && *arg ? arg : "");
     if (ck_rehearse_check_command(s, err) < 0) {
+        free(s);
+        return -1;
+    }
+    if (!offered(s)) {
+        ck_fail(err, CK_EINVAL, "'%.60s': not a command the dashboard offers (a file to import would be read on the "
+                                "server: use ctlkit rehearse)", s);
         free(s);
         return -1;
     }

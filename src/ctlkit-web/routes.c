@@ -2,6 +2,7 @@
  * carries its CSRF token, which view and page. Every answer gets the same
  * security headers. */
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/text.h"
 #include "ctlkit/users.h"
 #include "pages.h"
 #include "login.h"
@@ -111,8 +113,48 @@ static int read_form(struct evhttp_request *req, struct evkeyvalq *form)
     return rc;
 }
 
+/* Is the session's user still there, with the role and password it
+ * logged in with? */
+static bool session_still_valid(const web_session *ss, void *arg)
+{
+    web *w = arg;
+    ck_user_role role;
+    uint8_t stamp[CK_USER_STAMP_LEN];
+    ck_err err = {0};
+    bool ok = ck_users_current(w->users_dir, ss->user, &role, stamp, &err) == 0 && role == ss->role &&
+              CRYPTO_memcmp(stamp, ss->stamp, sizeof stamp) == 0;
+    if (!ok)
+        fprintf(stderr, "ctlkit-web: session of %s ended: %s\n", ss->user,
+                err.code ? err.msg : "its password or role changed");
+    return ok;
+}
+
+/* A user removed (ctlkit user remove) or given a new password must not
+ * stay logged in: when the users file changed since the last look (it is
+ * replaced by a rename, so its inode changes), every session is checked
+ * against it. One stat per request; the file is read only after a change. */
+static void users_recheck(web *w)
+{
+    char path[sizeof w->users_dir + sizeof CK_USERS_FILE + 1];
+    snprintf(path, sizeof path, "%s/%s", w->users_dir, CK_USERS_FILE);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        memset(&st, 0, sizeof st);
+    if (w->users_seen.known && w->users_seen.dev == st.st_dev && w->users_seen.ino == st.st_ino &&
+        w->users_seen.size == st.st_size && w->users_seen.mtim.tv_sec == st.st_mtim.tv_sec &&
+        w->users_seen.mtim.tv_nsec == st.st_mtim.tv_nsec)
+        return;
+    w->users_seen.known = true;
+    w->users_seen.dev = st.st_dev;
+    w->users_seen.ino = st.st_ino;
+    w->users_seen.size = st.st_size;
+    w->users_seen.mtim = st.st_mtim;
+    web_sessions_recheck(w->sessions, session_still_valid, w);
+}
+
 static web_session *session_of(web *w, struct evhttp_request *req)
 {
+    users_recheck(w);
     const char *cookie = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
     return web_session_from_cookie(w->sessions, cookie, web_now_ms());
 }
@@ -157,17 +199,29 @@ static bool login_token_ok(struct evhttp_request *req, const char *token)
 static void login_checked(web *w, struct evhttp_request *req, const char *user, const char *addr, int rc,
                           ck_user_role role, const ck_err *err)
 {
-    char note[256];
     if (rc < 0) {
-        if (err->code == CK_EDENIED)
-            ck_pv_guard_failed(w->guard, addr, user, true, web_now_ms(), note, sizeof note);
-        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", user, addr, err->msg);
-        show_login(req, 403, "Forbidden",
-                   err->code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
+        /* The name is the client's text: it must not forge a log line. */
+        char shown[CK_USER_NAME_MAX + 8];
+        ck_printable(user, strlen(user), shown, sizeof shown, CK_PRINTABLE_ASCII);
+        fprintf(stderr, "ctlkit-web: login of '%s' from %s refused: %s\n", shown, addr, err->msg);
+        if (rc == WEB_LOGIN_BACKED_OFF)
+            show_login(req, 429, "Too Many Requests", err->msg);
+        else
+            show_login(req, 403, "Forbidden",
+                       err->code == CK_EDENIED ? "Wrong user name or password." : "Logins are not possible now.");
         return;
     }
-    ck_pv_guard_succeeded(w->guard, addr, user, web_now_ms());
-    web_session *ss = web_session_start(w->sessions, user, role, web_now_ms());
+    /* What the session stands on, read now: a password set since the
+     * check would end it at the next request anyway. */
+    uint8_t stamp[CK_USER_STAMP_LEN];
+    ck_user_role now_role;
+    ck_err e = {0};
+    if (ck_users_current(w->users_dir, user, &now_role, stamp, &e) < 0 || now_role != role) {
+        fprintf(stderr, "ctlkit-web: login of %s from %s refused: the users file changed meanwhile\n", user, addr);
+        show_login(req, 403, "Forbidden", "Logins are not possible now.");
+        return;
+    }
+    web_session *ss = web_session_start(w->sessions, user, role, stamp, web_now_ms());
     if (!ss) {
         message(req, 500, "Internal Server Error", "no random bytes for a session", NULL);
         return;

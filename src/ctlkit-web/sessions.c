@@ -40,18 +40,30 @@ static bool live(const web_session *ss, uint64_t now_ms)
     return ss->used && now_ms - ss->last_ms < WEB_SESSION_IDLE_MS;
 }
 
-web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role, uint64_t now_ms)
+web_session *web_session_start(web_sessions *s, const char *user, ck_user_role role,
+                               const uint8_t stamp[CK_USER_STAMP_LEN], uint64_t now_ms)
 {
-    web_session *pick = &s->slot[0];
+    web_session *pick = &s->slot[0], *free_slot = NULL, *own_oldest = NULL;
+    size_t own = 0;
     for (size_t i = 0; i < WEB_SESSIONS_MAX; i++) {
         web_session *ss = &s->slot[i];
         if (!live(ss, now_ms)) {
-            pick = ss;
-            break;
+            if (!free_slot)
+                free_slot = ss;
+            continue;
+        }
+        if (strcmp(ss->user, user) == 0) {
+            own++;
+            if (!own_oldest || ss->last_ms < own_oldest->last_ms)
+                own_oldest = ss;
         }
         if (ss->last_ms < pick->last_ms)
             pick = ss;
     }
+    if (own >= WEB_SESSIONS_PER_USER)
+        pick = own_oldest;
+    else if (free_slot)
+        pick = free_slot;
     web_session_end(pick);
     if (!random_hex(pick->id) || !random_hex(pick->csrf)) {
         web_session_end(pick);
@@ -59,6 +71,7 @@ web_session *web_session_start(web_sessions *s, const char *user, ck_user_role r
     }
     snprintf(pick->user, sizeof pick->user, "%s", user);
     pick->role = role;
+    memcpy(pick->stamp, stamp, CK_USER_STAMP_LEN);
     pick->last_ms = now_ms;
     pick->used = true;
     return pick;
@@ -99,3 +112,10 @@ bool web_session_csrf_ok(const web_session *ss, const char *token)
 }
 
 void web_session_end(web_session *ss) { OPENSSL_cleanse(ss, sizeof *ss); }
+
+void web_sessions_recheck(web_sessions *s, bool (*keep)(const web_session *ss, void *arg), void *arg)
+{
+    for (size_t i = 0; i < WEB_SESSIONS_MAX; i++)
+        if (s->slot[i].used && !keep(&s->slot[i], arg))
+            web_session_end(&s->slot[i]);
+}

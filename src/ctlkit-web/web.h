@@ -7,7 +7,10 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "ctlkit/cluster.h"
 #include "ctlkit/provider_guard.h"
@@ -22,6 +25,13 @@ typedef struct web {
     ck_cluster_where where;      /* how c was opened: a rehearsal opens its own handle */
     const char *node;            /* --node, or NULL */
     char users_dir[4096];        /* where the users file lives */
+    struct {                     /* the users file as the sessions were last checked against it (routes.c) */
+        bool known;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtim;
+    } users_seen;
     struct event_base *base;
     struct evhttp *http;
     http_limits *limits;         /* --max-conns and --timeout; connections' close callbacks go through it */

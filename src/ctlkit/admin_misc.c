@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "drift_view.h"
 #include "ctlkit/params.h"
+#include "ctlkit/text.h"
 
 /* A bound on the rows one `run sql` prints (the store bounds the bytes). */
 #define SQL_MAX_ROWS 100000
@@ -263,8 +264,22 @@ int admin_show_audit(admin *a, int argc, char **argv)
         if (json)
             json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "at", when, "who", rows[i].who, "node",
                                                  rows[i].node, "action", rows[i].action));
-        else
-            printf("%s %-20s %-16s %s\n", when, rows[i].who, rows[i].node, rows[i].action);
+        else {
+            /* Audit text can come from the network (a user name that
+             * failed to log in): no escape reaches the terminal. */
+            char who[sizeof rows[i].who], node[sizeof rows[i].node];
+            size_t an = strlen(rows[i].action);
+            char *action = malloc(an + 1); /* never longer than its input */
+            if (!action) {
+                ck_audit_rows_free(rows, n);
+                json_decref(arr);
+                return admin_fail("out of memory");
+            }
+            printf("%s %-20s %-16s %s\n", when, ck_printable(rows[i].who, strlen(rows[i].who), who, sizeof who, 0),
+                   ck_printable(rows[i].node, strlen(rows[i].node), node, sizeof node, 0),
+                   ck_printable(rows[i].action, an, action, an + 1, 0));
+            free(action);
+        }
     }
     if (json) {
         char *txt = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

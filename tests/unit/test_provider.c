@@ -190,6 +190,7 @@ static void test_body_negatives(void **state)
         {"", 0, "pw", 2, "USER is empty"},
         {big, 65, "pw", 2, "USER is 65 bytes, at most 64"},
         {"ad\nmin", 6, "pw", 2, "control character"},
+        {"ad\xc2\x9b" "2Jmin", 9, "pw", 2, "USER holds a control character at byte 2"},
         {"admin", 5, "p\0w", 3, "PASSWORD holds a control character"},
         {"admin", 5, big, 257, "PASSWORD is 257 bytes"},
     };

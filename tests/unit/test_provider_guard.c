@@ -120,7 +120,8 @@ static void test_audit_summary(void **state)
     ck_pv_guard_free(g);
 }
 
-/* A full table evicts the least recently seen entry: memory stays fixed. */
+/* A full table evicts the least recently seen entry not backed off:
+ * memory stays fixed, and a running back-off stays. */
 static void test_bounded_table(void **state)
 {
     ck_pv_guard *g = guard(4);
@@ -134,8 +135,41 @@ static void test_bounded_table(void **state)
         snprintf(user, sizeof user, "u%d", i);
         fail_at(g, addr, user, t + 1 + (uint64_t)i);
     }
-    /* The old entries gave way to newer ones. */
-    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.1", "admin", t + 200), 0);
+    /* The newer entries took each other's slots, not the backed-off ones. */
+    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.1", "admin", t + 200), 800);
+    assert_int_equal(ck_pv_guard_wait(g, "10.9.0.99", "u99", t + 200), 0);
+    /* Every slot backed off: the least recently seen gives way after all. */
+    for (int i = 0; i < 3; i++)
+        fail_at(g, "10.1.0.1", "root", t + 300);
+    for (int i = 0; i < 3; i++)
+        fail_at(g, "10.1.0.2", "oper", t + 301);
+    assert_true(ck_pv_guard_wait(g, "10.1.0.2", "oper", t + 302) > 0);
+    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.1", "admin", t + 302), 0);
+    ck_pv_guard_free(g);
+}
+
+/* Attempts refused unchecked cost an attacker nothing: a flood of them,
+ * under new names from a backed-off source or for a backed-off user from
+ * new sources, must not push the back-off out of the table. */
+static void test_flood_keeps_backoff(void **state)
+{
+    ck_pv_guard *g = guard(16);
+    char audit[256], addr[64], user[32];
+    uint64_t t = 1000;
+    for (int i = 0; i < 3; i++)
+        fail_at(g, "10.0.0.1", "admin", t);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(user, sizeof user, "u%d", i);
+        assert_true(ck_pv_guard_wait(g, "10.0.0.1", user, t) > 0);
+        ck_pv_guard_failed(g, "10.0.0.1", user, false, t, audit, sizeof audit);
+        snprintf(addr, sizeof addr, "fd00::%x", i);
+        assert_true(ck_pv_guard_wait(g, addr, "admin", t) > 0);
+        ck_pv_guard_failed(g, addr, "admin", false, t, audit, sizeof audit);
+    }
+    /* The user is still backed off from a source never seen, the source
+     * under a name never tried. */
+    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.2", "admin", t + 1), 999);
+    assert_int_equal(ck_pv_guard_wait(g, "10.0.0.1", "nobody", t + 1), 999);
     ck_pv_guard_free(g);
 }
 
@@ -144,7 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_doubles_and_caps), cmocka_unit_test(test_source_and_user),
         cmocka_unit_test(test_refused_success_and_quiet), cmocka_unit_test(test_audit_summary),
-        cmocka_unit_test(test_bounded_table),
+        cmocka_unit_test(test_bounded_table), cmocka_unit_test(test_flood_keeps_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

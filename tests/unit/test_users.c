@@ -68,6 +68,35 @@ static void test_roles_and_lifecycle(void **state)
     tu_rmtree(dir);
 }
 
+/* What a session stands on: the role, and a stamp that a new password
+ * changes and another user's does not; a removed user is not found. */
+static void test_current(void **state)
+{
+    (void)state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    ck_err err = {0};
+    ck_user_role role = CK_ROLE_ADMIN;
+    uint8_t a1[CK_USER_STAMP_LEN], a2[CK_USER_STAMP_LEN], b1[CK_USER_STAMP_LEN], b2[CK_USER_STAMP_LEN];
+    assert_int_equal(ck_users_current(dir, "alice", &role, a1, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    assert_int_equal(ck_users_put(dir, "alice", "Admin-pass1", 11, CK_ROLE_ADMIN, CK_USER_ADD, &err), 0);
+    assert_int_equal(ck_users_put(dir, "bob", "Reader-pass1", 12, CK_ROLE_READONLY, CK_USER_ADD, &err), 0);
+    assert_int_equal(ck_users_current(dir, "alice", &role, a1, &err), 0);
+    assert_int_equal(role, CK_ROLE_ADMIN);
+    assert_int_equal(ck_users_current(dir, "bob", &role, b1, &err), 0);
+    assert_int_equal(role, CK_ROLE_READONLY);
+    assert_int_equal(ck_users_put(dir, "alice", "Admin-pass2", 11, CK_ROLE_ADMIN, CK_USER_PASSWD, &err), 0);
+    assert_int_equal(ck_users_current(dir, "alice", &role, a2, &err), 0);
+    assert_int_equal(ck_users_current(dir, "bob", &role, b2, &err), 0);
+    assert_memory_not_equal(a1, a2, CK_USER_STAMP_LEN);
+    assert_memory_equal(b1, b2, CK_USER_STAMP_LEN);
+    assert_int_equal(ck_users_remove(dir, "bob", &err), 0);
+    assert_int_equal(ck_users_current(dir, "bob", &role, b2, &err), -1);
+    assert_int_equal(err.code, CK_ENOTFOUND);
+    tu_rmtree(dir);
+}
+
 /* A line written before roles existed (five fields) is an admin. */
 static void test_old_line_is_admin(void **state)
 {
@@ -99,6 +128,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roles_and_lifecycle),
         cmocka_unit_test(test_old_line_is_admin),
+        cmocka_unit_test(test_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
