@@ -887,6 +887,7 @@ int cluster_node_start(cluster_node *cn, struct event_base *base, struct tvs_ser
     materialize(cn);
     ck_test_stop_point("start-pass-done");
     ck_file_stamp_take(cn->ctl_path, &cn->ctl_seen);
+    cn->ctl_recheck = true; /* an edit after the pass looked at the CTL (check()) */
     recache(cn, NULL);
     note_for_metrics(cn);
     FILE *f = fopen(cn->pid_path, "w");
