@@ -130,6 +130,31 @@ static void expect_end(const ck_buf *b, uint32_t id, uint8_t reason)
     expect_bytes(b, want, sizeof want);
 }
 
+/* The phone's FETCH_CERTIFICATE answer (session 1) carrying cert, fed to
+ * the session, which must end it (END_SESSION 1); out is left empty. */
+static void answer_fetch(ck_capf_session *s, X509 *cert, ck_buf *out)
+{
+    ck_err err = {0};
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    assert_int_equal(ck_cert_to_der(cert, &der, &der_len, &err), 0);
+    ck_capf_msg m;
+    ck_capf_msg_init(&m, CK_CAPF_FETCH_CERT_RESP, 1);
+    m.present = CK_CAPF_BIT(CK_CAPF_TAG_REASON) | CK_CAPF_BIT(CK_CAPF_TAG_CERT);
+    m.reason = 1;
+    m.cert = der;
+    m.cert_len = der_len;
+    m.cert_wrap_type = 1;
+    ck_buf f;
+    ck_buf_init(&f, 0);
+    assert_int_equal(ck_capf_build(&m, &f, &err), 0);
+    feed(s, f.data, f.len, out);
+    expect_end(out, 1, 0);
+    ck_buf_free(out);
+    ck_buf_free(&f);
+    free(der);
+}
+
 /* Recorded: AUTH_RESPONSE with the string "123456", session 1. */
 static const uint8_t auth_123456[] = {0x55, 0x02, 0, 0, 0, 1, 0x00, 0x25, 0x01, 0, 1, 1, 0x07, 0, 1, 3,
                                       0x0b, 0, 7, '1', '2', '3', '4', '5', '6', 0, 0x0d, 0, 0x10,
@@ -543,29 +568,12 @@ static void test_troubleshoot(void **state)
     static const uint8_t fetch_req1[] = {0x55, 0x0b, 0, 0, 0, 1, 0, 0};
     expect_bytes(&out, fetch_req1, sizeof fetch_req1);
     ck_buf_free(&out);
-    uint8_t *der = NULL;
-    size_t der_len = 0;
-    assert_int_equal(ck_cert_to_der(lsc, &der, &der_len, &err), 0);
-    ck_capf_msg m;
-    ck_capf_msg_init(&m, CK_CAPF_FETCH_CERT_RESP, 1);
-    m.present = CK_CAPF_BIT(CK_CAPF_TAG_REASON) | CK_CAPF_BIT(CK_CAPF_TAG_CERT);
-    m.reason = 1;
-    m.cert = der;
-    m.cert_len = der_len;
-    m.cert_wrap_type = 1;
-    ck_buf f;
-    ck_buf_init(&f, 0);
-    assert_int_equal(ck_capf_build(&m, &f, &err), 0);
-    feed(&s, f.data, f.len, &out);
-    expect_end(&out, 1, 0);
-    ck_buf_free(&out);
-    ck_buf_free(&f);
+    answer_fetch(&s, lsc, &out);
     assert_int_equal(s.outcome, CK_CAPF_OUT_FETCHED);
     assert_string_equal(row.operation, "none");
     assert_string_equal(row.lsc_serial, serial);
     assert_non_null(row.lsc_pem);
     assert_int_equal(row.lsc_not_before, NOW);
-    free(der);
     X509_free(lsc);
 }
 
@@ -595,28 +603,11 @@ static void test_troubleshoot_other_device(void **state)
     feed(&s, auth1, sizeof auth1, &out);
     assert_int_equal(out.data[1], CK_CAPF_FETCH_CERT_REQ);
     ck_buf_free(&out);
-    uint8_t *der = NULL;
-    size_t der_len = 0;
-    assert_int_equal(ck_cert_to_der(other, &der, &der_len, &err), 0);
-    ck_capf_msg m;
-    ck_capf_msg_init(&m, CK_CAPF_FETCH_CERT_RESP, 1);
-    m.present = CK_CAPF_BIT(CK_CAPF_TAG_REASON) | CK_CAPF_BIT(CK_CAPF_TAG_CERT);
-    m.reason = 1;
-    m.cert = der;
-    m.cert_len = der_len;
-    m.cert_wrap_type = 1;
-    ck_buf f;
-    ck_buf_init(&f, 0);
-    assert_int_equal(ck_capf_build(&m, &f, &err), 0);
-    feed(&s, f.data, f.len, &out);
-    expect_end(&out, 1, 0);
-    ck_buf_free(&out);
-    ck_buf_free(&f);
+    answer_fetch(&s, other, &out);
     assert_null(row.lsc_pem);
     assert_string_equal(row.lsc_serial, "");
     assert_non_null(strstr(row.last_result, "another device's LSC"));
     assert_non_null(strstr(s.log, "another device"));
-    free(der);
     X509_free(other);
 }
 
