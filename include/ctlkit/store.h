@@ -316,9 +316,12 @@ int64_t ck_store_read_change_counter(ck_store *s, ck_err *err);
 /* A file descriptor that becomes readable when another connection commits
  * a change (PostgreSQL LISTEN/NOTIFY), or -1 where the backend has none
  * (SQLite: poll ck_store_change_counter). After it turns readable, call
- * ck_store_drain_notifications before waiting again. */
+ * ck_store_drain_notifications before waiting again. A notification that
+ * arrives while a query runs on the same connection is read with the
+ * query's answer and leaves the descriptor quiet: drain after your own
+ * queries too. true when a notification was waiting. */
 int ck_store_notify_fd(ck_store *s);
-void ck_store_drain_notifications(ck_store *s);
+bool ck_store_drain_notifications(ck_store *s);
 
 /* The digests the store keeps of a file (lower-case hex), as the
  * publishedfile and servedfile rows carry them. 0, or -1 on a crypto error. */

@@ -54,7 +54,7 @@ typedef struct ck_store_ops {
                           ck_err *err);
     int64_t (*change_counter)(ck_store *s, ck_err *err); /* -1 and *err on error */
     int (*notify_fd)(ck_store *s);
-    void (*drain_notifications)(ck_store *s);
+    bool (*drain_notifications)(ck_store *s);
 } ck_store_ops;
 
 struct ck_store {

@@ -1316,11 +1316,13 @@ static int pg_notify_fd(ck_store *s)
     return PQsocket(CONN(s));
 }
 
-static void pg_drain_notifications(ck_store *s)
+static bool pg_drain_notifications(ck_store *s)
 {
+    bool any = false;
     PQconsumeInput(CONN(s));
-    for (PGnotify *n; (n = PQnotifies(CONN(s))) != NULL;)
+    for (PGnotify *n; (n = PQnotifies(CONN(s))) != NULL; any = true)
         PQfreemem(n);
+    return any;
 }
 
 static const ck_store_ops pg_ops = {

@@ -1319,8 +1319,9 @@ static int sq_notify_fd(ck_store *s)
     return -1;
 }
 
-static void sq_drain_notifications(ck_store *s)
+static bool sq_drain_notifications(ck_store *s)
 {
+    return false;
 }
 
 static const ck_store_ops sqlite_ops = {

@@ -334,9 +334,9 @@ int ck_store_notify_fd(ck_store *s)
 {
     return s->ops->notify_fd(s);
 }
-void ck_store_drain_notifications(ck_store *s)
+bool ck_store_drain_notifications(ck_store *s)
 {
-    s->ops->drain_notifications(s);
+    return s->ops->drain_notifications(s);
 }
 
 int ck_store_grow(void **v, size_t *cap, size_t count, size_t elem)
