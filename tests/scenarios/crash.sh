@@ -24,7 +24,7 @@ CTLKIT=$BIN/ctlkit CTLKITD=$BIN/ctlkitd TFTPC=$BIN/tests/tools/tftpc
 WORK=$(mktemp -d /tmp/ctlkit-crash.XXXXXX)
 if [ "$BACKEND" = sqlite ]; then PUB_IP=127.0.0.83 SUB_IP=127.0.0.84; else PUB_IP=127.0.0.85 SUB_IP=127.0.0.86; fi
 declare -A IP=([pub]=$PUB_IP [sub]=$SUB_IP) PID=() DIR=()
-TFTP_PORT=$((20000 + RANDOM % 20000)) TVS_PORT=$((TFTP_PORT + 1))
+TFTP_PORT=$((20000 + RANDOM % 12000)) TVS_PORT=$((TFTP_PORT + 1))
 DB=crash_$$_$RANDOM ADMIN_URL= MOUNTED=
 cleanup() {
   local n

@@ -18,7 +18,7 @@ PUBD=$WORK/pub SUBD=$WORK/sub
 declare -A IP=([pub]=${PUB_IP:?} [sub]=${SUB_IP:?})
 declare -A DIR=([pub]=$PUBD [sub]=$SUBD)
 declare -A PID=()
-TFTP_PORT=$((20000 + RANDOM % 20000)) TVS_PORT=$((TFTP_PORT + 1))
+TFTP_PORT=$((20000 + RANDOM % 12000)) TVS_PORT=$((TFTP_PORT + 1))
 DB=hosts_$$_$RANDOM
 PG_STATE=
 cleanup() {

@@ -26,7 +26,7 @@ NODES=(pub sub1)
 declare -A IP=([pub]=${PUB_IP:?} [sub1]=${SUB_IP:?})
 declare -A PID=()
 # Ports above 1024, one pair per run so that parallel tests do not meet.
-TFTP_PORT=$((20000 + RANDOM % 20000))
+TFTP_PORT=$((20000 + RANDOM % 12000))
 TVS_PORT=$((TFTP_PORT + 1))
 
 cleanup() {
