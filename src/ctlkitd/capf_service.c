@@ -350,6 +350,7 @@ capf_service *capf_service_new(const capf_config *cfg, ck_err *err)
         .arg = svc,
         .workers = svc->cfg.workers,
         .max_conns = svc->cfg.max_conns,
+        .max_per_source = svc->cfg.max_per_source,
         .timeout_ms = svc->cfg.timeout_ms,
         .idle_ms = svc->cfg.timeout_ms,
         .max_frame = CK_CAPF_MAX_FRAME,
@@ -427,6 +428,7 @@ void capf_service_free(capf_service *svc)
 }
 
 int capf_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen, int timeout_ms,
+                  int max_per_source,
                   unsigned key_flags, capf_service **out, ck_err *err)
 {
     *out = NULL;
@@ -468,6 +470,7 @@ int capf_for_node(const char *cluster_dir, const char *node_dir, const char *nod
     cfg.cert_key_pem = pem;
     cfg.tls_min = tls_min;
     cfg.key_flags = key_flags;
+    cfg.max_per_source = max_per_source;
     if (timeout_ms > 0)
         cfg.timeout_ms = timeout_ms;
     *out = capf_service_new(&cfg, err);
@@ -479,7 +482,7 @@ int capf_for_node(const char *cluster_dir, const char *node_dir, const char *nod
 static int capf_new(daemon_ctx *d, void **out, ck_err *err)
 {
     capf_service *s = NULL;
-    if (capf_for_node(d->cluster_dir, d->node_dir, d->node, d->capf_listen, d->capf_timeout_ms,
+    if (capf_for_node(d->cluster_dir, d->node_dir, d->node, d->capf_listen, d->capf_timeout_ms, d->max_per_source,
                       d->tftp.sign_key_flags, &s, err) < 0)
         return -1;
     *out = s;

@@ -23,6 +23,7 @@ typedef struct capf_config {
     int tls_min;                 /* TLS1_*_VERSION: the cluster's TLSMinVersion */
     int workers;                 /* threads (2) */
     int max_conns;               /* connections at once (100) */
+    int max_per_source;          /* connections at once from one address (0: no cap) */
     int timeout_ms;              /* for each next frame from the phone (120000: phones make keys slowly) */
     unsigned key_flags;          /* how the CAPF key file is checked (CK_KEY_*, as every service's) */
 } capf_config;
@@ -44,6 +45,7 @@ void capf_service_free(capf_service *svc);
  * a subscriber and without a cluster (--capf there is an error).
  * timeout_ms 0: the default. */
 int capf_for_node(const char *cluster_dir, const char *node_dir, const char *node, const char *listen, int timeout_ms,
+                  int max_per_source,
                   unsigned key_flags, capf_service **out, ck_err *err);
 
 #endif

@@ -289,6 +289,15 @@ static int set_tvs_workers(daemon_args *a, const char *arg, ck_err *err)
     return 0;
 }
 
+static int set_max_conns_per_source(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, 0, 1000000, &n, "--max-conns-per-source must be a number from 0 (no cap) to 1000000", err) < 0)
+        return -1;
+    a->d->max_per_source = a->d->tvs.max_per_source = (int)n;
+    return 0;
+}
+
 static int set_tvs_max_conns(daemon_args *a, const char *arg, ck_err *err)
 {
     long long n;
@@ -398,6 +407,11 @@ static const daemon_option options[] = {
      NULL, set_tvs_timeout},
     {"tvs-workers", 0, "N", "TVS threads (default: one per CPU)", NULL, NULL, set_tvs_workers},
     {"tvs-max-conns", 0, "N", "TVS connections at once (default 1024)", NULL, NULL, set_tvs_max_conns},
+    {"max-conns-per-source", 0, "N",
+     "TVS and CAPF connections at once from one address; one more is\n"
+     "closed (default 0: no cap, as phones behind a NAT or an ASA phone\n"
+     "proxy share one address; docs/tvs-protocol.md)",
+     NULL, NULL, set_max_conns_per_source},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

@@ -32,6 +32,7 @@ typedef struct daemon_ctx {
     const char *provider_listen;
     const char *capf_listen;      /* --capf ADDR:PORT, or NULL: the node's IP and CAPFPhonePort */
     int capf_timeout_ms;          /* --capf-timeout; 0: CAPF's default */
+    int max_per_source;           /* --max-conns-per-source: TVS and CAPF connections per address (0: no cap) */
     metrics_config metrics;       /* --metrics ADDR:PORT (listen NULL: off), its bounds */
     bool track_phones_off;        /* --track-phones off */
     struct phone_track *track;    /* set once the phone-tracking row made it */

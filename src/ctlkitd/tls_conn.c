@@ -82,6 +82,8 @@ static void conn_free(tls_conn *c)
         OPENSSL_cleanse(c->in, c->in_cap);
     free(c->in);
     ck_buf_free(&c->out);
+    if (s->sources)
+        source_counts_release(s->sources, (struct sockaddr *)&c->peer_sa);
     free(c);
     atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
     ERR_clear_error(); /* the queue is per thread: leave it clean for the next connection */
@@ -122,6 +124,8 @@ void tls_conn_accept(tls_worker *w, int fd, const struct sockaddr *sa, unsigned 
     if (!c) {
         dlog(DLOG_ERR, "%s: out of memory accepting a connection", s->name);
         close(fd);
+        if (s->sources)
+            source_counts_release(s->sources, sa);
         atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
         return;
     }

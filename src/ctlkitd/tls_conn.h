@@ -80,6 +80,7 @@ typedef struct tls_srv_config {
     void *arg;               /* the service, for its handlers (tls_conn_arg) */
     int workers;             /* 0: one per online CPU */
     int max_conns;           /* connections at once over all workers */
+    int max_per_source;      /* connections at once from one address (0: no cap) */
     int timeout_ms;          /* from accept to the end of the first request */
     int idle_ms;             /* from an answer to the end of the next request */
     size_t max_frame;        /* the largest frame frame_len may announce */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "ctlkit/netaddr.h"
+#include "source_counts.h"
 #include "tls_conn.h"
 
 typedef struct tls_worker {
@@ -40,6 +41,7 @@ struct tls_srv {
     int n_workers;
     int port;
     atomic_int conns;
+    source_counts *sources;  /* connections per address, when cfg.max_per_source is set */
     atomic_ullong accepted, requests, handshake_failed;
     atomic_llong last_limit_log; /* rate limit for "too many connections" */
 };

@@ -92,6 +92,17 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
             dlog(DLOG_WARNING, "%s: %d connections open: refusing new ones", s->name, s->cfg.max_conns);
         return;
     }
+    if (s->sources && !source_counts_take(s->sources, (struct sockaddr *)&ss)) {
+        atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
+        close(fd);
+        if (limit_log_due(s)) {
+            char from[CK_NETADDR_STRLEN];
+            ck_netaddr_format((struct sockaddr *)&ss, from, sizeof from);
+            dlog(DLOG_WARNING, "%s: %d connections open from %s: refusing a new one (--max-conns-per-source)",
+                 s->name, s->cfg.max_per_source, from);
+        }
+        return;
+    }
     unsigned long long id = atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed) + 1;
     tls_conn_accept(w, fd, (struct sockaddr *)&ss, id);
 }
@@ -257,6 +268,14 @@ tls_srv *tls_srv_new(const tls_srv_config *cfg, ck_err *err)
         ck_fail(err, CK_EINVAL, "%s limits must be positive", s->name);
         goto fail;
     }
+    if (cfg->max_per_source < 0) {
+        ck_fail(err, CK_EINVAL, "%s: connections per source cannot be negative", s->name);
+        goto fail;
+    }
+    if (cfg->max_per_source > 0 && !(s->sources = source_counts_new(cfg->max_per_source))) {
+        ck_fail(err, CK_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (bind_workers(s, err) < 0)
         goto fail;
     s->cfg.listen = s->address; /* the caller's text is not kept */
@@ -319,6 +338,7 @@ void tls_srv_free(tls_srv *s)
         worker_free(w);
     }
     free(s->workers);
+    source_counts_free(s->sources); /* after the workers: closing their connections releases counts */
     SSL_CTX_free(s->cfg.ctx);
     pthread_mutex_destroy(&s->ctx_lock);
     free(s);

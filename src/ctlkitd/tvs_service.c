@@ -282,6 +282,7 @@ tvs_service *tvs_service_new(const tvs_config *cfg, ck_err *err)
         .arg = svc,
         .workers = svc->cfg.workers,
         .max_conns = svc->cfg.max_conns,
+        .max_per_source = svc->cfg.max_per_source,
         .timeout_ms = svc->cfg.timeout_ms,
         .idle_ms = svc->cfg.idle_ms,
         .max_frame = CK_TVS_MAX_REQUEST,

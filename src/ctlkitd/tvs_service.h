@@ -41,6 +41,7 @@ typedef struct tvs_config {
     bool session_tickets;      /* offer TLS session tickets (off: phones seldom resume) */
     int workers;               /* 0: one per online CPU */
     int max_conns;             /* connections at once over all workers (1024) */
+    int max_per_source;        /* connections at once from one address (0: no cap) */
     int timeout_ms;            /* from accept to the end of the first request (10000) */
     int idle_ms;               /* from a response to the end of the next request (10000) */
     int watch_ms;              /* how often to look at the CTL file for changes; 0 off (CK_TC_WATCH_MS) */
