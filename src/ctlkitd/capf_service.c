@@ -405,8 +405,12 @@ void capf_service_metrics(const capf_service *svc, struct evbuffer *out)
                         "ctlkit_capf_sessions_total{result=\"abandoned\"} %llu\n"
                         "# HELP ctlkit_capf_connections_active CAPF connections open.\n"
                         "# TYPE ctlkit_capf_connections_active gauge\n"
-                        "ctlkit_capf_connections_active %d\n",
-                        (unsigned long long)atomic_load(&svc->abandoned), n.active);
+                        "ctlkit_capf_connections_active %d\n"
+                        "# HELP ctlkit_capf_connections_refused_total CAPF connections closed at accept, by limit reached.\n"
+                        "# TYPE ctlkit_capf_connections_refused_total counter\n"
+                        "ctlkit_capf_connections_refused_total{reason=\"max_conns\"} %llu\n"
+                        "ctlkit_capf_connections_refused_total{reason=\"per_source\"} %llu\n",
+                        (unsigned long long)atomic_load(&svc->abandoned), n.active, n.refused_full, n.refused_source);
 }
 
 void capf_service_free(capf_service *svc)

@@ -94,6 +94,8 @@ typedef struct tls_srv_counts {
     unsigned long long accepted;  /* connections accepted so far */
     unsigned long long requests;  /* frames handled */
     unsigned long long handshake_failed; /* closed before their TLS handshake ended */
+    unsigned long long refused_full;     /* closed at accept: max_conns were open */
+    unsigned long long refused_source;   /* closed at accept: max_per_source were open from the address */
 } tls_srv_counts;
 
 /* Binds the listening sockets (errors show before the daemon detaches);

@@ -43,6 +43,7 @@ struct tls_srv {
     atomic_int conns;
     source_counts *sources;  /* connections per address, when cfg.max_per_source is set */
     atomic_ullong accepted, requests, handshake_failed;
+    atomic_ullong refused_full, refused_source; /* closed at accept: max_conns open, max_per_source from the address */
     atomic_llong last_limit_log; /* rate limit for "too many connections" */
 };
 

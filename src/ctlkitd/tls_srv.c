@@ -87,6 +87,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     }
     if (atomic_fetch_add_explicit(&s->conns, 1, memory_order_relaxed) >= s->cfg.max_conns) {
         atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->refused_full, 1, memory_order_relaxed);
         close(fd);
         if (limit_log_due(s))
             dlog(DLOG_WARNING, "%s: %d connections open: refusing new ones", s->name, s->cfg.max_conns);
@@ -94,6 +95,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     }
     if (s->sources && !source_counts_take(s->sources, (struct sockaddr *)&ss)) {
         atomic_fetch_sub_explicit(&s->conns, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->refused_source, 1, memory_order_relaxed);
         close(fd);
         if (limit_log_due(s)) {
             char from[CK_NETADDR_STRLEN];
@@ -322,6 +324,8 @@ void tls_srv_counts_get(const tls_srv *s, tls_srv_counts *out)
     out->accepted = atomic_load_explicit(&m->accepted, memory_order_relaxed);
     out->requests = atomic_load_explicit(&m->requests, memory_order_relaxed);
     out->handshake_failed = atomic_load_explicit(&m->handshake_failed, memory_order_relaxed);
+    out->refused_full = atomic_load_explicit(&m->refused_full, memory_order_relaxed);
+    out->refused_source = atomic_load_explicit(&m->refused_source, memory_order_relaxed);
 }
 
 void tls_srv_free(tls_srv *s)

@@ -332,10 +332,14 @@ void tvs_service_metrics(tvs_service *svc, struct evbuffer *out)
         "ctlkit_tvs_connections_total %llu\n"
         "# HELP ctlkit_tvs_handshake_failures_total TVS connections closed before the TLS handshake ended.\n"
         "# TYPE ctlkit_tvs_handshake_failures_total counter\n"
-        "ctlkit_tvs_handshake_failures_total %llu\n",
+        "ctlkit_tvs_handshake_failures_total %llu\n"
+        "# HELP ctlkit_tvs_connections_refused_total TVS connections closed at accept, by limit reached.\n"
+        "# TYPE ctlkit_tvs_connections_refused_total counter\n"
+        "ctlkit_tvs_connections_refused_total{reason=\"max_conns\"} %llu\n"
+        "ctlkit_tvs_connections_refused_total{reason=\"per_source\"} %llu\n",
         (unsigned long long)atomic_load_explicit(&svc->n_valid, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&svc->n_invalid, memory_order_relaxed),
-        n.active, n.accepted, n.handshake_failed);
+        n.active, n.accepted, n.handshake_failed, n.refused_full, n.refused_source);
 }
 
 void tvs_service_stats(tvs_service *svc, char *buf, size_t len)
