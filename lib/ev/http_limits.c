@@ -12,16 +12,19 @@
  * gives it its deadline and a close callback that ends its count. */
 #include "http_limits.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "source_counts.h"
 
 /* One open connection: its deadline, on the list of open ones. */
 typedef struct limited_conn {
     http_limits *l;
     struct evhttp_connection *evcon;
     struct event *deadline;
-    char addr[64]; /* the peer's address, for max_per_source */
+    struct sockaddr_storage peer; /* counted in sources while open (family 0: not counted) */
     void (*closecb)(struct evhttp_connection *, void *); /* the program's (http_limits_set_closecb) */
     void *closecb_arg;
     struct limited_conn *prev, *next;
@@ -35,6 +38,7 @@ struct http_limits {
     size_t n_pending, cap_pending;
     struct event *adopt_ev;
     limited_conn *conns; /* open connections, n_conns of them */
+    source_counts *sources; /* open connections per address, when max_per_source is set */
     int n_conns;
     unsigned long long n_refused, n_timed_out;
 };
@@ -55,6 +59,8 @@ static void unlink_conn(limited_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     l->n_conns--;
+    if (l->sources && c->peer.ss_family)
+        source_counts_release(l->sources, (struct sockaddr *)&c->peer);
     event_free(c->deadline);
     free(c);
 }
@@ -103,14 +109,6 @@ static void peer_of(struct evhttp_connection *evcon, char *out, size_t outsz)
     snprintf(out, outsz, "%s", addr ? addr : "");
 }
 
-static int open_from(const http_limits *l, const char *addr)
-{
-    int n = 0;
-    for (const limited_conn *c = l->conns; c; c = c->next)
-        n += strcmp(c->addr, addr) == 0;
-    return n;
-}
-
 static void adopt(http_limits *l, struct bufferevent *bev)
 {
     bufferevent_data_cb rd, wr;
@@ -126,19 +124,25 @@ static void adopt(http_limits *l, struct bufferevent *bev)
         refuse(l, evcon, NULL);
         return;
     }
-    char addr[sizeof ((limited_conn *)0)->addr];
-    peer_of(evcon, addr, sizeof addr);
-    if (l->cfg.max_per_source > 0 && open_from(l, addr) >= l->cfg.max_per_source) {
+    /* The peer as evhttp noted it at the accept (NULL: not counted). */
+    const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
+    bool counted = l->sources && sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+    if (counted && !source_counts_take(l->sources, sa)) {
+        char addr[64];
+        peer_of(evcon, addr, sizeof addr);
         refuse(l, evcon, addr);
         return;
     }
     limited_conn *c = calloc(1, sizeof *c);
     if (!c || !(c->deadline = evtimer_new(l->base, on_deadline, c))) {
         free(c);
+        if (counted)
+            source_counts_release(l->sources, sa);
         refuse(l, evcon, NULL); /* out of memory: it could not be bounded */
         return;
     }
-    memcpy(c->addr, addr, sizeof c->addr);
+    if (counted)
+        memcpy(&c->peer, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
     c->l = l;
     c->evcon = evcon;
     c->next = l->conns;
@@ -190,7 +194,12 @@ http_limits *http_limits_new(struct evhttp *http, struct event_base *base, const
         return NULL;
     l->cfg = *cfg;
     l->base = base;
+    if (cfg->max_per_source > 0 && !(l->sources = source_counts_new(cfg->max_per_source))) {
+        free(l);
+        return NULL;
+    }
     if (!(l->adopt_ev = event_new(base, -1, 0, adopt_cb, l))) {
+        source_counts_free(l->sources);
         free(l);
         return NULL;
     }
@@ -252,5 +261,6 @@ void http_limits_free(http_limits *l)
         unlink_conn(c);
     }
     event_free(l->adopt_ev);
+    source_counts_free(l->sources);
     free(l);
 }

@@ -1,5 +1,6 @@
 /* Connections open per source address, for a cap on how many one address
- * may hold (ctlkitd's TVS and CAPF, --max-conns-per-source): without it one
+ * may hold (ctlkitd's TVS and CAPF, and the evhttp servers through
+ * http_limits: ctlkit-web and the metrics; --max-conns-per-source): without it one
  * client can take every slot of a service's global limit and keep phones
  * out until its connections time out. Safe to call from several threads
  * (the TLS services' workers share one table). Lives in lib/ev beside the
