@@ -294,7 +294,7 @@ static int set_max_conns_per_source(daemon_args *a, const char *arg, ck_err *err
     long long n;
     if (set_number(arg, 0, 1000000, &n, "--max-conns-per-source must be a number from 0 (no cap) to 1000000", err) < 0)
         return -1;
-    a->d->max_per_source = a->d->tvs.max_per_source = (int)n;
+    a->d->max_per_source = (int)n; /* TVS and CAPF each take it when made */
     return 0;
 }
 

@@ -378,6 +378,7 @@ static int tvs_new(daemon_ctx *d, void **out, ck_err *err)
      * database's certificates. */
     if (d->cluster)
         d->tvs.watch_ms = 0;
+    d->tvs.max_per_source = d->max_per_source; /* one option for TVS and CAPF */
     d->tvs_svc = tvs_service_new(&d->tvs, err);
     *out = d->tvs_svc;
     if (*out && d->track) {
