@@ -167,10 +167,12 @@ int ck_capf_issue_lsc(const ck_capf_issuer *iss, const char *device, const uint8
 
 /* Certificate authentication of an AUTH_RESPONSE m: the certificate is
  * signed by the CAPF certificate or a CAPF-trust root whose subject is its
- * issuer, its CN holds the device name, and both proofs of possession
- * (SHA-1 in SIGNED_DATA, SHA-512 in SHA2_SIGNED_DATA) are good over
- * device || 00 || DER. */
-int ck_capf_check_cert_auth(const ck_capf_issuer *iss, const ck_capf_msg *m, ck_err *err);
+ * issuer, its CN holds the device name, it is within its dates at now
+ * (seconds since 1970; a notBefore up to CK_CAPF_CLOCK_SKEW_S ahead
+ * passes), and both proofs of possession (SHA-1 in SIGNED_DATA, SHA-512 in
+ * SHA2_SIGNED_DATA) are good over device || 00 || DER. */
+#define CK_CAPF_CLOCK_SKEW_S 300
+int ck_capf_check_cert_auth(const ck_capf_issuer *iss, const ck_capf_msg *m, int64_t now, ck_err *err);
 
 /* The phone's side of the proof: sig (at most *sig_len bytes in, the
  * length out) over device || 00 || cert_der with hash_id SHA-1 or SHA-512;

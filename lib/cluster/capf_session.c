@@ -147,7 +147,8 @@ static void auth_refused(ck_capf_session *s, const ck_capf_devices *db, const ck
         record_refusal(s, db, "%s refused: authentication failed: %s", d->operation, why);
 }
 
-static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const ck_capf_msg *m, ck_err *err)
+static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const ck_capf_msg *m, int64_t now,
+                        ck_err *err)
 {
     if (strcmp(d->auth_mode, "null") == 0)
         return 0;
@@ -157,7 +158,7 @@ static int authenticate(const ck_capf_issuer *iss, const ck_device_row *d, const
                   CRYPTO_memcmp(m->password, d->auth_string, n) == 0;
         return ok ? 0 : ck_fail(err, CK_EDENIED, "the authentication string does not match");
     }
-    return ck_capf_check_cert_auth(iss, m, err);
+    return ck_capf_check_cert_auth(iss, m, now, err);
 }
 
 static int start_operation(ck_capf_session *s, const ck_device_row *d, ck_buf *out, ck_err *err)
@@ -219,7 +220,7 @@ static int on_auth(ck_capf_session *s, const ck_capf_issuer *iss, const ck_capf_
             d.operation);
         auth_refused(s, db, &d, false, "backed off");
         rc = end(s, CK_CAPF_REASON_INVALID, CK_CAPF_OUT_REFUSED, out, err);
-    } else if (authenticate(iss, &d, m, &e) < 0) {
+    } else if (authenticate(iss, &d, m, s->now, &e) < 0) {
         say(s, true, "CAPF %s: authentication failed (%s): %s; the %s operation stays pending", s->device, d.auth_mode,
             e.msg, d.operation);
         auth_refused(s, db, &d, true, e.msg);

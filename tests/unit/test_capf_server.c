@@ -11,13 +11,16 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctlkit/capf.h"
 #include "ctlkit/capf_server.h"
 #include "ctlkit/x509.h"
 
 #define DEV "SEP001122334455"
-#define NOW 1800000000LL
+/* The sessions' clock: the real time, since the test certificates
+ * (ck_cert_generate) begin now and authentication checks their dates. */
+static long long NOW;
 
 /* ---------- a device table of one row ---------- */
 
@@ -71,6 +74,7 @@ static void reset_row(const char *op, const char *auth, const char *string, cons
 static int setup(void **state)
 {
     (void)state;
+    NOW = (long long)time(NULL);
     ck_err err;
     ck_cert_params capf = {.cn = "CAPF-0a1b2c3d", .ou = "CAPF", .o = "Example", .l = "Lisbon", .st = "Lisboa",
                            .c = "PT", .rsa_bits = 2048, .key_usage = "digitalSignature,keyCertSign"};
@@ -762,6 +766,67 @@ static void test_auth_by_mic(void **state)
     run_auth(&f, CK_CAPF_KEYGEN_REQ);
 }
 
+/* One AUTH_RESPONSE by certificate at the session time now; the answer's
+ * command, and the session's log line. */
+static uint8_t run_auth_at(ck_buf *frame, int64_t now, char *log, size_t logsz)
+{
+    ck_capf_session s;
+    ck_buf out;
+    ck_err err = {0};
+    begin(&s, 1);
+    ck_buf_init(&out, 0);
+    s.now = now;
+    assert_int_equal(ck_capf_session_feed(&s, &iss, &db, frame->data, frame->len, &out, &err), 0);
+    uint8_t cmd = out.len > 1 ? out.data[1] : 0;
+    snprintf(log, logsz, "%s", s.log);
+    ck_buf_free(&out);
+    ck_buf_free(frame);
+    return cmd;
+}
+
+/* A certificate outside its dates does not authenticate (the reference does
+ * not look): an expired MIC or LSC, and one that begins later than the
+ * clock skew allows; the operation stays pending and the row says why. */
+static void test_auth_dates(void **state)
+{
+    (void)state;
+    char log[320];
+    ck_buf f;
+    X509 *roots[] = {mfg_cert};
+    iss.mic_roots = roots;
+    iss.n_mic_roots = 1;
+    /* Made now, valid 1825 days (ck_cert_generate's default). */
+    int64_t after_end = NOW + 1826LL * 86400;
+    reset_row("install", "mic", "", "rsa", 2048);
+    row.completes_by = after_end + 86400;
+    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
+    assert_int_equal(run_auth_at(&f, after_end, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_non_null(strstr(log, "the certificate expired on "));
+    assert_string_equal(row.operation, "install");
+    assert_non_null(strstr(row.last_result, "expired on"));
+    /* Begins in an hour: refused; begins within the skew: accepted. */
+    reset_row("install", "mic", "", "rsa", 2048);
+    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
+    assert_int_equal(run_auth_at(&f, NOW - 3600, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_non_null(strstr(log, "the certificate is not valid before "));
+    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
+    assert_int_equal(run_auth_at(&f, NOW - CK_CAPF_CLOCK_SKEW_S + 5, log, sizeof log), CK_CAPF_KEYGEN_REQ);
+    /* Its last seconds still count. */
+    reset_row("install", "mic", "", "rsa", 2048);
+    row.completes_by = after_end + 86400;
+    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
+    assert_int_equal(run_auth_at(&f, NOW + 1825LL * 86400 - 10, log, sizeof log), CK_CAPF_KEYGEN_REQ);
+    iss.mic_roots = NULL;
+    iss.n_mic_roots = 0;
+    /* An expired LSC of this CAPF. */
+    reset_row("delete", "lsc", "", "rsa", 2048);
+    row.completes_by = after_end + 86400;
+    mic_auth(1, &f, iss.cert, iss.key, false, DEV);
+    assert_int_equal(run_auth_at(&f, after_end, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_non_null(strstr(log, "expired on"));
+    assert_string_equal(row.operation, "delete");
+}
+
 /* One AUTH_RESPONSE "123456" for DEV from source at now_ms; the command
  * of the answer (15: END_SESSION, 3: KEY_GENERATE_REQUEST). */
 static uint8_t auth_from(ck_pv_guard *g, const char *source, uint64_t now_ms, char *log, size_t logsz)
@@ -911,7 +976,8 @@ int main(void)
         cmocka_unit_test(test_lsc_rsa_key_checks),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_delete),            cmocka_unit_test(test_troubleshoot),
-        cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_auth_by_mic),       cmocka_unit_test(test_auth_dates),
+        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_refusal_flood),     cmocka_unit_test(test_troubleshoot_other_device),
         cmocka_unit_test(test_keygen_bounded),    cmocka_unit_test(test_operation_changed_meanwhile),
     };
