@@ -33,4 +33,15 @@ bool ck_cluster_tls_warning(struct ck_cluster *c, char *out, size_t outsz);
  * 1.2 on the context keeps OpenSSL's defaults and level. */
 CK_MUST_USE int ck_tls_policy_apply(SSL_CTX *ctx, int min_version, ck_err *err);
 
+/* A cluster made with --bits 1024, or imported from a CUCM of that era,
+ * has 1024-bit keys (80 bits of security) and may have SHA1withRSA
+ * certificates from a CA (63 bits), which Debian's default level 2
+ * refuses. A server's own identity is what it is: this lowers ctx's
+ * security level to exactly what cert and key need, never raises it.
+ * Returns true when it lowered it, with a sentence for the caller's log in
+ * note ("TLS security level lowered from 2 to 1 for the node's 1024-bit
+ * RSA key and SHA256withRSA certificate (CN=...)"). Every TLS server of
+ * ctlkit (ctlkitd's services, ctlkit-web) calls it before loading the key. */
+bool ck_tls_fit_security_level(SSL_CTX *ctx, X509 *cert, EVP_PKEY *key, char *note, size_t notesz);
+
 #endif

@@ -59,15 +59,10 @@ SSL_CTX *web_tls_new(ck_cluster *c, const char *cert_path, const char *key_path,
         ck_fail(err, CK_EINVAL, "%s holds no certificate: give --tls-cert", key_path);
         goto fail;
     }
-    /* A cluster made with --bits 1024 (or imported from a CUCM of that era)
-     * has 80-bit keys, which OpenSSL's default level 2 refuses: lower the
-     * level to what this key needs, never raise it, and say so. */
-    int bits = EVP_PKEY_get_security_bits(key);
-    if (bits < 112 && SSL_CTX_get_security_level(ctx) > (bits >= 80 ? 1 : 0)) {
-        SSL_CTX_set_security_level(ctx, bits >= 80 ? 1 : 0);
-        fprintf(stderr, "ctlkit-web: TLS security level lowered to %d for a %d-bit key (%s)\n", bits >= 80 ? 1 : 0,
-                EVP_PKEY_get_bits(key), key_path);
-    }
+    /* A 1024-bit cluster's key: the level it needs (ctlkitd's rule). */
+    char note[512];
+    if (ck_tls_fit_security_level(ctx, cert, key, note, sizeof note))
+        fprintf(stderr, "ctlkit-web: %s; key %s\n", note, key_path);
     if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
         ck_fail_ssl(err, CK_ECRYPTO, "%s: the key does not fit the certificate", key_path);
