@@ -129,4 +129,9 @@ int ck_hex_decode(const char *hex, uint8_t *out, size_t outsz, size_t *outlen);
 char *ck_cert_details(X509 *cert);
 /* Signature algorithm in Java's words, as CUCM prints it: "SHA256withRSA". */
 const char *ck_cert_sigalg_name(const X509 *cert);
+/* The warning a certificate expiring at not_after earns at now (seconds
+ * since 1970): "expired", "7 days" (less than a week left), "30 days" (less
+ * than 30) or NULL; *days_left (if not NULL) gets the whole days left,
+ * negative once expired. */
+const char *ck_cert_expiry_warning(int64_t not_after, int64_t now, long *days_left);
 #endif

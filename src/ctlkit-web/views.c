@@ -8,6 +8,7 @@
 #include "ctlkit/store.h"
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
+#include "ctlkit/x509.h"
 
 static void fmt_day(int64_t t, char *out, size_t outsz)
 {
@@ -92,27 +93,12 @@ json_t *view_cluster(ck_cluster *c, ck_err *err)
     return root;
 }
 
-const char *view_expiry_warning(int64_t not_after, int64_t now, long *days_left)
-{
-    int64_t left = not_after - now;
-    long days = (long)(left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
-    if (days_left)
-        *days_left = days;
-    if (left < 0)
-        return "expired";
-    if (left < 7 * 86400LL)
-        return "7 days";
-    if (left < 30 * 86400LL)
-        return "30 days";
-    return NULL;
-}
-
 static json_t *cert_json(const ck_cert_row *r, const char *kind, int64_t now)
 {
     char exp[32];
     fmt_day(r->not_after, exp, sizeof exp);
     long days = 0;
-    const char *w = view_expiry_warning(r->not_after, now, &days);
+    const char *w = ck_cert_expiry_warning(r->not_after, now, &days);
     return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s,s:I,s:s?}", "kind", kind, "node", *r->node ? r->node : NULL, "unit",
                      r->unit, "serial", r->serial, "subject", r->subject ? r->subject : "", "expires", exp,
                      "days_left", (json_int_t)days, "warning", w);

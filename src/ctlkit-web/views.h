@@ -20,8 +20,4 @@ json_t *view_certs(ck_cluster *c, int64_t now, ck_err *err);
 /* One page (1-based) of the audit log, newest first. */
 json_t *view_audit(ck_cluster *c, size_t page, ck_err *err);
 
-/* The warning a certificate's expiry earns: "expired", "7 days",
- * "30 days" or NULL. */
-const char *view_expiry_warning(int64_t not_after, int64_t now, long *days_left);
-
 #endif

@@ -530,6 +530,29 @@ static void test_pubkey_other_type(void **state)
     EVP_PKEY_free(ed);
 }
 
+/* The expiry warning's edges: 30 days, 7 days, the second of expiry. */
+static void test_expiry_warning(void **state)
+{
+    (void)state;
+    const int64_t now = 1800000000, day = 86400;
+    long days = 99;
+    assert_null(ck_cert_expiry_warning(now + 30 * day, now, &days));
+    assert_int_equal(days, 30);
+    assert_string_equal(ck_cert_expiry_warning(now + 30 * day - 1, now, &days), "30 days");
+    assert_int_equal(days, 29);
+    assert_string_equal(ck_cert_expiry_warning(now + 7 * day, now, &days), "30 days");
+    assert_string_equal(ck_cert_expiry_warning(now + 7 * day - 1, now, &days), "7 days");
+    assert_int_equal(days, 6);
+    assert_string_equal(ck_cert_expiry_warning(now, now, &days), "7 days");
+    assert_int_equal(days, 0);
+    assert_string_equal(ck_cert_expiry_warning(now - 1, now, &days), "expired");
+    assert_int_equal(days, -1);
+    assert_string_equal(ck_cert_expiry_warning(now - day, now, &days), "expired");
+    assert_int_equal(days, -1);
+    assert_string_equal(ck_cert_expiry_warning(now - day - 1, now, NULL), "expired");
+    assert_null(ck_cert_expiry_warning(now + 3650 * day, now, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,7 +563,7 @@ int main(void)
         cmocka_unit_test(test_fingerprints),     cmocka_unit_test(test_generate_rsa),
         cmocka_unit_test(test_generate_ec),      cmocka_unit_test(test_generate_issued),
         cmocka_unit_test(test_generate_bad),     cmocka_unit_test(test_hex_decode),
-        cmocka_unit_test(test_pubkey_other_type),
+        cmocka_unit_test(test_pubkey_other_type), cmocka_unit_test(test_expiry_warning),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
