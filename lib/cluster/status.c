@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctlkit/tls_policy.h"
+#include "ctlkit/x509.h"
 #include "internal.h"
 
 static int add_warning(ck_cluster_status *st, ck_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -66,6 +68,37 @@ static int served_warning(ck_cluster_status *st, const ck_status_node *sn, const
                        sn->node.name, name, what, f->served_md5, (long long)f->published_version, f->published_md5);
 }
 
+/* CUCM's certificate monitor, as warnings: a node's certificate that
+ * expires within 30 days, or has expired, with what the admin does: the
+ * regeneration, and in mixed mode the CTL update that carries the new
+ * certificate to the phones (the seed's scenario 4). */
+static int expiry_warnings(ck_cluster_status *st, int64_t now, ck_err *err)
+{
+    for (size_t i = 0; i < st->n_certs; i++) {
+        const ck_cert_row *r = &st->certs[i];
+        long days = 0;
+        const char *w = r->not_after ? ck_cert_expiry_warning(r->not_after, now, &days) : NULL;
+        if (!w)
+            continue;
+        char day[32] = "?";
+        time_t t = (time_t)r->not_after;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        /* Every unit's certificate is in the mixed-mode CTL. */
+        const char *then = st->security_mode == 1 ? ", then utils ctl update CTLFile" : "";
+        int rc = days < 0 ? add_warning(st, err, "%s: the %s certificate expired on %s: set cert regen %s on %s%s",
+                                        r->node, r->unit, day, r->unit, r->node, then)
+                          : add_warning(st, err,
+                                        "%s: the %s certificate expires on %s (%ld day%s left): set cert regen %s on "
+                                        "%s before then%s",
+                                        r->node, r->unit, day, days, days == 1 ? "" : "s", r->unit, r->node, then);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int ck_cluster_status_read(ck_cluster *c, const char *node, ck_cluster_status *out, ck_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -112,6 +145,8 @@ int ck_cluster_status_read(ck_cluster *c, const char *node, ck_cluster_status *o
     for (size_t i = 0; i < nw; i++)
         if (add_warning(out, err, "%s", checks[i]) < 0)
             goto out;
+    if (!node && expiry_warnings(out, (int64_t)time(NULL), err) < 0)
+        goto out;
     for (size_t i = 0; i < out->n_nodes; i++)
         if (served_warning(out, &out->nodes[i], CK_CTL_NAME, &out->nodes[i].ctl, err) < 0 ||
             served_warning(out, &out->nodes[i], CK_ITL_NAME, &out->nodes[i].itl, err) < 0)

@@ -43,7 +43,7 @@ static const char usage[] =
     "expiry, whether each node's TFTP directory holds the published CTL/ITL,\n"
     "what each node's daemon reports it serves (version, MD5, since when),\n"
     "and one list of warnings (TLS minimum, stale CTL, wrong signer, differing\n"
-    "copies).\n";
+    "copies, certificates within 30 days of their expiry).\n";
 
 static int parse_node(const char *arg, ck_node_spec *spec, char *buf, size_t bufsz)
 {

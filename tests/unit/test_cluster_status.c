@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlkit/fileio.h"
@@ -144,12 +145,68 @@ static void test_altered_copy(void **state)
     ck_cluster_status_free(&st);
 }
 
+/* Sets the not_after of node's unit certificate row (as the store keeps
+ * it: the view reads the row, not the PEM). */
+static void set_not_after(tu_cluster *t, const char *node, const char *unit, int64_t not_after)
+{
+    ck_err err = {0};
+    ck_cert_row r;
+    if (ck_store_get_cert(ck_cluster_store(t->c), node, unit, &r, &err) < 0)
+        fail_msg("get cert: %s", err.msg);
+    r.not_after = not_after;
+    if (ck_store_put_cert(ck_cluster_store(t->c), &r, &err) < 0)
+        fail_msg("put cert: %s", err.msg);
+    ck_cert_row_clear(&r);
+}
+
+/* CUCM's certificate monitor: a node certificate within 30 days of its
+ * end, or past it, is a warning of the cluster's view (not of a node's
+ * own, whose warnings `show status` prints as before) that says what to
+ * run; one with years left is not. */
+static void test_expiry_warnings(void **state)
+{
+    tu_cluster *t = *state;
+    ck_cluster_status st;
+    ck_err err = {0};
+    ck_cert_row keep;
+    if (ck_store_get_cert(ck_cluster_store(t->c), TU_SUB, "TVS", &keep, &err) < 0)
+        fail_msg("get cert: %s", err.msg);
+    int64_t now = (int64_t)time(NULL);
+
+    set_not_after(t, TU_SUB, "TVS", now + 10 * 86400 + 3600);
+    read_status(t, NULL, &st);
+    assert_true(has_warning(&st, TU_SUB ": the TVS certificate expires on "));
+    assert_true(has_warning(&st, "(10 days left): set cert regen TVS on " TU_SUB
+                                 " before then, then utils ctl update CTLFile"));
+    assert_false(has_warning(&st, TU_PUB ": the"));
+    ck_cluster_status_free(&st);
+    read_status(t, TU_SUB, &st);
+    assert_false(has_warning(&st, "certificate expires"));
+    ck_cluster_status_free(&st);
+
+    set_not_after(t, TU_SUB, "TVS", now - 3600);
+    read_status(t, NULL, &st);
+    assert_true(has_warning(&st, TU_SUB ": the TVS certificate expired on "));
+    assert_true(has_warning(&st, ": set cert regen TVS on " TU_SUB ", then utils ctl update CTLFile"));
+    ck_cluster_status_free(&st);
+
+    set_not_after(t, TU_SUB, "TVS", now + 31 * 86400);
+    read_status(t, NULL, &st);
+    assert_false(has_warning(&st, "certificate expire"));
+    ck_cluster_status_free(&st);
+
+    if (ck_store_put_cert(ck_cluster_store(t->c), &keep, &err) < 0)
+        fail_msg("put cert: %s", err.msg);
+    ck_cert_row_clear(&keep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fresh_cluster),
         cmocka_unit_test(test_record_served),
         cmocka_unit_test(test_altered_copy),
+        cmocka_unit_test(test_expiry_warnings),
     };
     return cmocka_run_group_tests_name("cluster status", tests, tu_cluster_setup_mixed, tu_cluster_teardown);
 }
