@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum {
     /* Every byte outside printable ASCII becomes '?' (for JSON strings, TFTP
@@ -49,5 +50,12 @@ int ck_csv_next(ck_csv *r, char **f, int max);
  * one named before (*repeated says which; may be NULL), or -1 when every
  * field names a column once. */
 int ck_csv_columns(char *const *f, int n, const char *const *names, int nnames, int *map, bool *repeated);
+
+/* A moment (seconds since 1970) in UTC, the shapes ctlkit prints:
+ * CK_UTC_DAY "2026-12-03", CK_UTC_SECONDS "2026-12-03 08:02:12", CK_UTC_ISO
+ * "2026-12-03T08:02:12Z" (JSON), CK_UTC_MINUTES "2026-12-03 08:02 UTC".
+ * Writes "?" for a time that cannot be shown; returns out. */
+typedef enum ck_utc_style { CK_UTC_DAY, CK_UTC_SECONDS, CK_UTC_ISO, CK_UTC_MINUTES } ck_utc_style;
+const char *ck_utc(int64_t t, ck_utc_style style, char *out, size_t outsz);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ctlkit/capf_server.h"
+#include "ctlkit/text.h"
 
 /* device || 00 || DER, the bytes both proofs cover. */
 static uint8_t *auth_data(const char *device, const uint8_t *der, size_t der_len, size_t *len)
@@ -125,15 +126,6 @@ static bool asn1_seconds(const ASN1_TIME *t, int64_t *out)
     return true;
 }
 
-static const char *day_of(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
-        snprintf(buf, len, "?");
-    return buf;
-}
-
 /* The certificate is within its dates at now. (choice: the reference does
  * not look. An expired LSC or MIC, or a stolen key whose certificate ran
  * out, must not start an operation; the admin's way for a phone whose MIC
@@ -147,9 +139,9 @@ static int dates_ok(X509 *cert, int64_t now, ck_err *err)
     if (!asn1_seconds(X509_get0_notBefore(cert), &nb) || !asn1_seconds(X509_get0_notAfter(cert), &na))
         return ck_fail(err, CK_EDENIED, "the certificate's dates cannot be read");
     if (now > na)
-        return ck_fail(err, CK_EDENIED, "the certificate expired on %s", day_of(na, day, sizeof day));
+        return ck_fail(err, CK_EDENIED, "the certificate expired on %s", ck_utc(na, CK_UTC_DAY, day, sizeof day));
     if (nb > now + CK_CAPF_CLOCK_SKEW_S)
-        return ck_fail(err, CK_EDENIED, "the certificate is not valid before %s", day_of(nb, day, sizeof day));
+        return ck_fail(err, CK_EDENIED, "the certificate is not valid before %s", ck_utc(nb, CK_UTC_DAY, day, sizeof day));
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctlkit/capf_server.h"
+#include "ctlkit/text.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
 
@@ -279,11 +280,8 @@ static int on_public_key(ck_capf_session *s, const ck_capf_issuer *iss, const ck
         goto done;
     }
     char until[32];
-    time_t na = (time_t)u.lsc_not_after;
-    struct tm tm;
-    strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&na, &tm));
-    say(s, false, "CAPF %s: LSC issued, serial %s, valid until %s (%u REQUEST_IN_PROGRESS)", s->device, u.lsc_serial,
-        until, s->in_progress);
+    say(s, false, "CAPF %s: LSC issued, serial %s, valid until %s UTC (%u REQUEST_IN_PROGRESS)", s->device,
+        u.lsc_serial, ck_utc(u.lsc_not_after, CK_UTC_SECONDS, until, sizeof until), s->in_progress);
     s->state = CK_CAPF_ST_STORE;
     rc = ck_capf_build_store_request(s->id, der, der_len, out, err);
 done:

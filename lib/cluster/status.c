@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctlkit/text.h"
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/x509.h"
 #include "internal.h"
@@ -80,11 +81,8 @@ static int expiry_warnings(ck_cluster_status *st, int64_t now, ck_err *err)
         const char *w = r->not_after ? ck_cert_expiry_warning(r->not_after, now, &days) : NULL;
         if (!w)
             continue;
-        char day[32] = "?";
-        time_t t = (time_t)r->not_after;
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        char day[32];
+        ck_utc(r->not_after, CK_UTC_DAY, day, sizeof day);
         /* Every unit's certificate is in the mixed-mode CTL. */
         const char *then = st->security_mode == 1 ? ", then utils ctl update CTLFile" : "";
         int rc = days < 0 ? add_warning(st, err, "%s: the %s certificate expired on %s: set cert regen %s on %s%s",

@@ -225,10 +225,7 @@ static json_t *span_hex(ck_span s, char sep)
 static json_t *iso_time(time_t t)
 {
     char buf[32];
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(buf);
+    return json_string(ck_utc((int64_t)t, CK_UTC_ISO, buf, sizeof buf));
 }
 
 static json_t *record_json(const ck_tl_file *f, size_t i)

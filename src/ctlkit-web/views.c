@@ -6,17 +6,12 @@
 #include <time.h>
 
 #include "ctlkit/store.h"
+#include "ctlkit/text.h"
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
 
-static void fmt_day(int64_t t, char *out, size_t outsz)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, outsz, "%Y-%m-%d", &tm);
-}
+static void fmt_day(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_DAY, out, outsz); }
 
 static json_t *strings_json(char **v, size_t n)
 {
@@ -148,10 +143,7 @@ json_t *view_audit(ck_cluster *c, size_t page, ck_err *err)
     json_t *arr = json_array();
     for (size_t i = first; i < n && i < first + WEB_AUDIT_PER_PAGE; i++) {
         char when[32];
-        time_t t = (time_t)rows[i].at;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        ck_utc(rows[i].at, CK_UTC_ISO, when, sizeof when);
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "at", when, "who", rows[i].who, "node",
                                              rows[i].node, "action", rows[i].action ? rows[i].action : ""));
     }

@@ -9,6 +9,7 @@
 #include "../ctlkit/drift_view.h"
 #include "ctlkit/drift.h"
 #include "ctlkit/store.h"
+#include "ctlkit/text.h"
 
 /* A time as ISO 8601 UTC; null for 0 (never). */
 static json_t *when_json(int64_t t)
@@ -16,11 +17,7 @@ static json_t *when_json(int64_t t)
     if (!t)
         return json_null();
     char out[32];
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(out);
+    return json_string(ck_utc(t, CK_UTC_ISO, out, sizeof out));
 }
 
 static json_t *text_or_null(const char *s) { return *s ? json_string(s) : json_null(); }

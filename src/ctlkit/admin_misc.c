@@ -257,10 +257,7 @@ int admin_show_audit(admin *a, int argc, char **argv)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char when[32];
-        time_t t = (time_t)rows[i].at;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        ck_utc(rows[i].at, CK_UTC_ISO, when, sizeof when);
         if (json)
             json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "at", when, "who", rows[i].who, "node",
                                                  rows[i].node, "action", rows[i].action));

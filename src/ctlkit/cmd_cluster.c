@@ -14,6 +14,7 @@
 #include "ctlkit/cluster.h"
 #include "ctlkit/fileio.h"
 #include "ctlkit/params.h"
+#include "ctlkit/text.h"
 #include "ctlkit/tls_policy.h"
 
 static const char usage[] =
@@ -230,21 +231,8 @@ static int cluster_join(int argc, char **argv)
 }
 
 /* The words `cluster status` uses for a node's copy. */
-static void fmt_time(int64_t t, char *out, size_t outsz)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, outsz, "%Y-%m-%d", &tm);
-}
-
-static void fmt_when(int64_t t, char *out, size_t outsz)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
-}
+static void fmt_time(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_DAY, out, outsz); }
+static void fmt_when(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_SECONDS, out, outsz); }
 
 /* One file of a node in JSON: the folder's copy, what was published, what
  * the daemon reports serving. */

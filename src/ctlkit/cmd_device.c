@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctlkit/device.h"
 #include "ctlkit/fileio.h"
+#include "ctlkit/text.h"
 
 static const char usage[] =
     "usage: ctlkit device add      --cluster C SEP<MAC> --model MODEL [--profile non-secure|authenticated|encrypted]\n"
@@ -219,10 +220,8 @@ static int device_capf(int argc, char **argv)
     char msg[256] = "";
     if (rc == 0 && ck_store_get_device(ck_cluster_store(d.c), name, &row, &err) == 0) {
         char day[32] = "";
-        time_t t = (time_t)row.completes_by;
-        struct tm tm;
         if (row.completes_by)
-            strftime(day, sizeof day, "%Y-%m-%d", gmtime_r(&t, &tm));
+            ck_utc(row.completes_by, CK_UTC_DAY, day, sizeof day);
         if (strcmp(row.operation, "none") == 0)
             snprintf(msg, sizeof msg, "%s: no certificate operation pending.", name);
         else
@@ -347,9 +346,7 @@ static void day_text(int64_t t, char *out, size_t outsz)
         snprintf(out, outsz, "-");
         return;
     }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    strftime(out, outsz, "%Y-%m-%d %H:%M UTC", gmtime_r(&tt, &tm));
+    ck_utc(t, CK_UTC_MINUTES, out, outsz);
 }
 
 static json_t *device_json(const ck_device_row *r)

@@ -116,6 +116,23 @@ static void test_csv_columns(void **state)
     assert_int_equal(map[2], -1);
 }
 
+/* One moment in each of the four shapes; a short buffer and a time
+ * gmtime cannot show give "?", not garbage. */
+static void test_utc(void **state)
+{
+    (void)state;
+    char b[40];
+    const int64_t t = 1796284932; /* 2026-12-03 08:02:12 UTC */
+    assert_string_equal(ck_utc(t, CK_UTC_DAY, b, sizeof b), "2026-12-03");
+    assert_string_equal(ck_utc(t, CK_UTC_SECONDS, b, sizeof b), "2026-12-03 08:02:12");
+    assert_string_equal(ck_utc(t, CK_UTC_ISO, b, sizeof b), "2026-12-03T08:02:12Z");
+    assert_string_equal(ck_utc(t, CK_UTC_MINUTES, b, sizeof b), "2026-12-03 08:02 UTC");
+    assert_string_equal(ck_utc(0, CK_UTC_ISO, b, sizeof b), "1970-01-01T00:00:00Z");
+    assert_string_equal(ck_utc(t, CK_UTC_ISO, b, 10), "?");
+    assert_string_equal(ck_utc(INT64_MAX, CK_UTC_DAY, b, sizeof b), "?");
+    assert_string_equal(ck_utc(t, (ck_utc_style)99, b, sizeof b), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_split_words),
         cmocka_unit_test(test_csv_lines),
         cmocka_unit_test(test_csv_columns),
+        cmocka_unit_test(test_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
