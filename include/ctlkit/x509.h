@@ -134,4 +134,7 @@ const char *ck_cert_sigalg_name(const X509 *cert);
  * than 30) or NULL; *days_left (if not NULL) gets the whole days left,
  * negative once expired. */
 const char *ck_cert_expiry_warning(int64_t not_after, int64_t now, long *days_left);
+/* A certificate time (notBefore, notAfter) in seconds since 1970; false
+ * when t is NULL or cannot be read. */
+bool ck_asn1_time_seconds(const ASN1_TIME *t, int64_t *out);
 #endif

@@ -1,16 +1,16 @@
 /* Certificate authentication of a phone to CAPF (capf_server.h): the
- * certificate's issuer and the proofs of possession of its key (protocol
- * notes, section 1.8). RSA proofs are the raw PKCS#1 type-1 form around
+ * certificate's issuer, name and dates, and the proofs of possession of its
+ * key (protocol notes, section 1.8). RSA proofs are the raw PKCS#1 type-1 form around
  * the bare hash (no DigestInfo), as phones make them; EC proofs are ECDSA. */
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctlkit/capf_server.h"
 #include "ctlkit/text.h"
+#include "ctlkit/x509.h"
 
 /* device || 00 || DER, the bytes both proofs cover. */
 static uint8_t *auth_data(const char *device, const uint8_t *der, size_t der_len, size_t *len)
@@ -116,16 +116,6 @@ static bool cn_names(X509 *cert, const char *device)
     return n > 0 && strstr(cn, device) != NULL;
 }
 
-/* Seconds since 1970 of t; false when it cannot be read. */
-static bool asn1_seconds(const ASN1_TIME *t, int64_t *out)
-{
-    struct tm tm;
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return false;
-    *out = (int64_t)timegm(&tm);
-    return true;
-}
-
 /* The certificate is within its dates at now. (choice: the reference does
  * not look. An expired LSC or MIC, or a stolen key whose certificate ran
  * out, must not start an operation; the admin's way for a phone whose MIC
@@ -136,7 +126,7 @@ static int dates_ok(X509 *cert, int64_t now, ck_err *err)
 {
     int64_t nb = 0, na = 0;
     char day[32];
-    if (!asn1_seconds(X509_get0_notBefore(cert), &nb) || !asn1_seconds(X509_get0_notAfter(cert), &na))
+    if (!ck_asn1_time_seconds(X509_get0_notBefore(cert), &nb) || !ck_asn1_time_seconds(X509_get0_notAfter(cert), &na))
         return ck_fail(err, CK_EDENIED, "the certificate's dates cannot be read");
     if (now > na)
         return ck_fail(err, CK_EDENIED, "the certificate expired on %s", ck_utc(na, CK_UTC_DAY, day, sizeof day));

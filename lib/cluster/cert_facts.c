@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctlkit/x509.h"
 #include "cert_facts.h"
@@ -20,8 +19,8 @@ int ck_cert_row_from_pem(const char *pem, const char *node, const char *unit, ck
     row->subject = ck_name_cucm(X509_get_subject_name(c));
     row->issuer = ck_name_cucm(X509_get_issuer_name(c));
     row->pem = strdup(pem);
-    struct tm tm;
-    row->not_after = ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+    if (!ck_asn1_time_seconds(X509_get0_notAfter(c), &row->not_after))
+        row->not_after = 0;
     X509_free(c);
     if (!row->subject || !row->issuer || !row->pem) {
         ck_cert_row_clear(row);

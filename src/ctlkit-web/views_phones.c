@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "../ctlkit/drift_view.h"
 #include "ctlkit/drift.h"

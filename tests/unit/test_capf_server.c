@@ -681,6 +681,9 @@ static void test_operation_changed_meanwhile(void **state)
 
 /* ---------- authentication by certificate ---------- */
 
+/* The dates of the certificate mic_auth made last. */
+static int64_t mic_not_before, mic_not_after;
+
 /* A MIC for DEV from the test manufacturing CA, and the AUTH_RESPONSE
  * proving it; flip > 0 spoils a proof. */
 static void mic_auth(uint32_t id, ck_buf *frame, X509 *issuer, EVP_PKEY *issuer_key, bool spoil, const char *cn)
@@ -691,6 +694,8 @@ static void mic_auth(uint32_t id, ck_buf *frame, X509 *issuer, EVP_PKEY *issuer_
     ck_cert_params p = {.cn = cn, .o = "Cisco Systems Inc.", .rsa_bits = 1024, .issuer_cert = issuer,
                         .issuer_key = issuer_key};
     assert_int_equal(ck_cert_generate(&p, &mic, &key, &err), 0);
+    assert_true(ck_asn1_time_seconds(X509_get0_notBefore(mic), &mic_not_before));
+    assert_true(ck_asn1_time_seconds(X509_get0_notAfter(mic), &mic_not_after));
     uint8_t *der = NULL;
     size_t der_len = 0;
     assert_int_equal(ck_cert_to_der(mic, &der, &der_len, &err), 0);
@@ -795,34 +800,35 @@ static void test_auth_dates(void **state)
     X509 *roots[] = {mfg_cert};
     iss.mic_roots = roots;
     iss.n_mic_roots = 1;
-    /* Made now, valid 1825 days (ck_cert_generate's default). */
-    int64_t after_end = NOW + 1826LL * 86400;
+    /* Each case at the edges of the dates of the certificate it sends
+     * (mic_not_before, mic_not_after: made now, valid 1825 days), so that
+     * the time taken to make the keys does not matter. */
     reset_row("install", "mic", "", "rsa", 2048);
-    row.completes_by = after_end + 86400;
+    row.completes_by = NOW + 1900LL * 86400;
     mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
-    assert_int_equal(run_auth_at(&f, after_end, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_int_equal(run_auth_at(&f, mic_not_after + 1, log, sizeof log), CK_CAPF_END_SESSION);
     assert_non_null(strstr(log, "the certificate expired on "));
     assert_string_equal(row.operation, "install");
     assert_non_null(strstr(row.last_result, "expired on"));
-    /* Begins in an hour: refused; begins within the skew: accepted. */
+    /* Its last second still counts. */
+    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
+    assert_int_equal(run_auth_at(&f, mic_not_after, log, sizeof log), CK_CAPF_KEYGEN_REQ);
+    /* Begins later than the clock skew allows: refused; just within it:
+     * accepted. */
     reset_row("install", "mic", "", "rsa", 2048);
     mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
-    assert_int_equal(run_auth_at(&f, NOW - 3600, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_int_equal(run_auth_at(&f, mic_not_before - CK_CAPF_CLOCK_SKEW_S - 1, log, sizeof log),
+                     CK_CAPF_END_SESSION);
     assert_non_null(strstr(log, "the certificate is not valid before "));
     mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
-    assert_int_equal(run_auth_at(&f, NOW - CK_CAPF_CLOCK_SKEW_S + 5, log, sizeof log), CK_CAPF_KEYGEN_REQ);
-    /* Its last seconds still count. */
-    reset_row("install", "mic", "", "rsa", 2048);
-    row.completes_by = after_end + 86400;
-    mic_auth(1, &f, mfg_cert, mfg_key, false, "CP-7975G-" DEV);
-    assert_int_equal(run_auth_at(&f, NOW + 1825LL * 86400 - 10, log, sizeof log), CK_CAPF_KEYGEN_REQ);
+    assert_int_equal(run_auth_at(&f, mic_not_before - CK_CAPF_CLOCK_SKEW_S, log, sizeof log), CK_CAPF_KEYGEN_REQ);
     iss.mic_roots = NULL;
     iss.n_mic_roots = 0;
     /* An expired LSC of this CAPF. */
     reset_row("delete", "lsc", "", "rsa", 2048);
-    row.completes_by = after_end + 86400;
+    row.completes_by = NOW + 1900LL * 86400;
     mic_auth(1, &f, iss.cert, iss.key, false, DEV);
-    assert_int_equal(run_auth_at(&f, after_end, log, sizeof log), CK_CAPF_END_SESSION);
+    assert_int_equal(run_auth_at(&f, mic_not_after + 1, log, sizeof log), CK_CAPF_END_SESSION);
     assert_non_null(strstr(log, "expired on"));
     assert_string_equal(row.operation, "delete");
 }
