@@ -77,7 +77,12 @@ typedef struct db_thread {
     bool reload_asked;
     bool db_up;                /* for the metrics, as of the thread's last look */
     long long version[2];      /* CTLFile.tlv, ITLFile.tlv */
+    int64_t not_after[4];      /* the node's certificates (cert_units), 0: none */
+    long long certs_counter;   /* the change counter they were read at (-1: not yet) */
 } db_thread;
+
+/* The units whose certificates a node may hold, in the metrics' order. */
+static const char *const cert_units[4] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
 
 struct cluster_node {
     ck_cluster *c; /* the database thread's alone once it runs */
@@ -144,6 +149,7 @@ cluster_node *cluster_node_open(const char *address, const char *node_dir, const
     pthread_cond_init(&cn->db.cv, NULL);
     cn->db.wake[0] = cn->db.wake[1] = cn->db.job_pipe[0] = cn->db.job_pipe[1] = -1;
     cn->db.version[0] = cn->db.version[1] = -1;
+    cn->db.certs_counter = -1;
     ck_node n;
     cn->url = ck_cluster_address_is_url(address);
     if (cn->url && !node_dir) {
@@ -405,7 +411,8 @@ static void note_for_metrics(cluster_node *cn)
 {
     static const char *const names[] = {CK_CTL_NAME, CK_ITL_NAME};
     long long v[2] = {-1, -1};
-    bool up = cn->c && ck_store_change_counter(ck_cluster_store(cn->c)) >= 0;
+    long long counter = cn->c ? ck_store_change_counter(ck_cluster_store(cn->c)) : -1;
+    bool up = counter >= 0;
     for (int i = 0; up && i < 2; i++) {
         ck_file_row row;
         const char *owner = i == 0 ? "" : cn->node;
@@ -414,10 +421,25 @@ static void note_for_metrics(cluster_node *cn)
             ck_file_row_clear(&row);
         }
     }
+    /* The certificates change only with a commit: read again only when the
+     * counter moved (a regeneration or an import is one). */
+    bool certs = up && counter != cn->db.certs_counter;
+    int64_t na[4] = {0};
+    for (size_t i = 0; certs && i < 4; i++) {
+        ck_cert_row row;
+        if (ck_store_get_cert(ck_cluster_store(cn->c), cn->node, cert_units[i], &row, NULL) == 0) {
+            na[i] = row.not_after;
+            ck_cert_row_clear(&row);
+        }
+    }
     pthread_mutex_lock(&cn->db.mu);
     cn->db.db_up = up;
     cn->db.version[0] = v[0];
     cn->db.version[1] = v[1];
+    if (certs) {
+        memcpy(cn->db.not_after, na, sizeof na);
+        cn->db.certs_counter = counter;
+    }
     pthread_mutex_unlock(&cn->db.mu);
 }
 
@@ -985,10 +1007,21 @@ void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
     /* As the database thread last saw it (its every poll). */
     pthread_mutex_lock(&cn->db.mu);
     bool up = cn->db.db_up;
+    int64_t na[4];
+    memcpy(na, cn->db.not_after, sizeof na);
     pthread_mutex_unlock(&cn->db.mu);
     evbuffer_add_printf(out,
                         "# HELP ctlkit_database_up Whether the cluster's database answers (1) or not (0).\n"
                         "# TYPE ctlkit_database_up gauge\n"
                         "ctlkit_database_up %d\n",
                         up ? 1 : 0);
+    /* For an alert before CUCM's certificate monitor would warn
+     * (docs/watching.md); the last values read while the database is away. */
+    evbuffer_add_printf(out, "# HELP ctlkit_certificate_not_after_timestamp_seconds When each of this node's "
+                             "certificates expires (Unix seconds).\n"
+                             "# TYPE ctlkit_certificate_not_after_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < 4; i++)
+        if (na[i])
+            evbuffer_add_printf(out, "ctlkit_certificate_not_after_timestamp_seconds{unit=\"%s\"} %lld\n", cert_units[i],
+                                (long long)na[i]);
 }
