@@ -26,6 +26,7 @@
 
 #include "ctlkit/error.h"
 #include "ctlkit/store.h"
+#include "ctlkit/trustlist.h" /* CK_CTL_NAME, CK_ITL_NAME */
 
 typedef struct ck_cluster ck_cluster;
 
@@ -44,9 +45,6 @@ typedef struct ck_cluster ck_cluster;
 /* Every purpose, for messages. */
 #define CK_TRUST_PURPOSE_NAMES                                                                                        \
     "CallManager-trust, Phone-SAST-trust, Phone-trust, CAPF-trust, TVS-trust, " CK_TRUST_ETOKEN_ISSUER
-
-#define CK_CTL_NAME "CTLFile.tlv"
-#define CK_ITL_NAME "ITLFile.tlv"
 
 typedef struct ck_node_spec {
     const char *name;

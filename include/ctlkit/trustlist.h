@@ -18,6 +18,11 @@
 
 /* Phones refuse trust lists past 64 KiB; so does the builder. */
 #define CK_TL_MAX_BUILD 65535u
+
+/* The FILENAME a CTL and an ITL carry, and the names TFTP serves them by
+ * (the per-phone CTLSEP<MAC>.tlv and ITLSEP<MAC>.tlv are the same bytes). */
+#define CK_CTL_NAME "CTLFile.tlv"
+#define CK_ITL_NAME "ITLFile.tlv"
 /* The parser reads at most this much (habit 4: cap before allocating). */
 #define CK_TL_MAX_PARSE (1024u * 1024u)
 /* A file may carry at most two SAST records. */

@@ -174,9 +174,16 @@ int ck_ph_judge(const ck_ph_input *in, ck_ph_decision *d, ck_err *err)
         return decide(d, CK_PH_REJECT, CK_PH_R_MALFORMED, "new %s does not parse: %s", kn, perr.msg);
     }
     const ck_tl_file *f = d->parsed;
-    if (ck_tl_is_itl(f) != (in->kind == CK_PH_ITL))
-        return decide(d, CK_PH_REJECT, CK_PH_R_WRONG_KIND, "the file downloaded as the %s names itself %.*s", kn,
-                      (int)(f->filename.n > 64 ? 64 : f->filename.n), f->filename.p ? (const char *)f->filename.p : "");
+    /* A trust list names itself CTLFile.tlv or ITLFile.tlv (CUCM's and every
+     * writer's; the per-phone names CTLSEP<MAC>.tlv are the same bytes).
+     * Anything else is refused, whatever its signer: the node's TFTP key
+     * also signs X.sgn for any file in its folder (FILENAME X.sgn), and
+     * such a file must never pass for a trust list. */
+    const char *want = in->kind == CK_PH_ITL ? CK_ITL_NAME : CK_CTL_NAME;
+    if (f->filename.n != strlen(want) || strncasecmp((const char *)f->filename.p, want, f->filename.n) != 0)
+        return decide(d, CK_PH_REJECT, CK_PH_R_WRONG_KIND, "the file downloaded as the %s names itself %.*s, not %s",
+                      kn, (int)(f->filename.n > 64 ? 64 : f->filename.n),
+                      f->filename.p ? (const char *)f->filename.p : "", want);
 
     char who[160];
     signer_name(f, who, sizeof(who));

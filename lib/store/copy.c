@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "ctlkit/store.h"
+#include "ctlkit/trustlist.h"
 
 /* The CTL is the cluster's (node ""); each node has its ITL. */
-#define COPY_CTL_NAME "CTLFile.tlv"
-#define COPY_ITL_NAME "ITLFile.tlv"
 
 typedef struct param_copy {
     ck_store *dst;
@@ -75,10 +74,10 @@ static int copy_rows(ck_store *src, ck_store *dst, ck_err *err)
     if (ck_store_query_readonly(src, "SELECT paramname, paramvalue FROM processconfig", copy_param, &pc, NULL, err) < 0 ||
         pc.rc < 0)
         goto out;
-    if (copy_file(src, dst, "", COPY_CTL_NAME, err) < 0)
+    if (copy_file(src, dst, "", CK_CTL_NAME, err) < 0)
         goto out;
     for (size_t i = 0; i < n_nodes; i++)
-        if (copy_file(src, dst, nodes[i].name, COPY_ITL_NAME, err) < 0)
+        if (copy_file(src, dst, nodes[i].name, CK_ITL_NAME, err) < 0)
             goto out;
     for (size_t i = 0; i < n_devs; i++)
         if (ck_store_put_device(dst, &devs[i], err) < 0)

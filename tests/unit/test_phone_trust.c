@@ -343,6 +343,52 @@ static void test_itl_rules_and_kind(void **state)
     free(ctl);
 }
 
+/* A trust list must name itself CTLFile.tlv or ITLFile.tlv (any case).
+ * The node's TFTP key, a SAST of every ITL and of tokenless CTLs, also
+ * signs X.sgn for any file of its folder: a .sgn over a CTL's records,
+ * signed by the very SAST the phone holds, is not a CTL. */
+static void test_filename_names_the_kind(void **state)
+{
+    (void)state;
+    size_t n_old, n_ctl;
+    uint8_t *old = make_ctl(&pub, 1000, false, &n_old);
+    uint8_t *ctl = make_ctl(&pub, 2000, false, &n_ctl);
+    ck_tl_file *held = parse(old, n_old);
+    ck_tl_file *f = parse(ctl, n_ctl);
+    ck_tl_signer signer;
+    ck_tl_signer_key(&signer, pub.cert, pub.key);
+    ck_tl_build_opts o = {.filename = "SEP001122334455.cnf.xml.sgn"};
+    uint8_t *sgn = NULL;
+    size_t n_sgn = 0;
+    ck_err err = {0};
+    assert_int_equal(ck_sgn_build(ctl + f->header_len, n_ctl - f->header_len, &signer, &o, &sgn, &n_sgn, &err), 0);
+    ck_ph_input in = {.kind = CK_PH_CTL, .sbd = true, .held = held, .data = sgn, .len = n_sgn};
+    ck_ph_decision d = judge(&in, CK_PH_REJECT, CK_PH_R_WRONG_KIND);
+    assert_non_null(strstr(d.detail, "names itself SEP001122334455.cnf.xml.sgn, not CTLFile.tlv"));
+    in.held = NULL; /* nor by leap of faith */
+    judge(&in, CK_PH_REJECT, CK_PH_R_WRONG_KIND);
+    free(sgn);
+
+    /* Another name of the right kind's prefix: refused; the case of the
+     * name does not matter. */
+    ck_tl_entry e[2] = {{.role = CK_ROLE_SAST, .cert = pub.cert}, {.role = CK_ROLE_CCM_TFTP, .cert = pub.cert}};
+    uint8_t *other = build_signed(e, 2, &pub, "CTLFile.tlv.bak", 2000, &n_sgn);
+    in.held = held;
+    in.data = other;
+    in.len = n_sgn;
+    judge(&in, CK_PH_REJECT, CK_PH_R_WRONG_KIND);
+    free(other);
+    other = build_signed(e, 2, &pub, "ctlfile.tlv", 2000, &n_sgn);
+    in.data = other;
+    in.len = n_sgn;
+    judge(&in, CK_PH_INSTALL, CK_PH_R_KNOWN_SAST);
+    free(other);
+    ck_tl_free(f);
+    ck_tl_free(held);
+    free(old);
+    free(ctl);
+}
+
 static void test_signed_config(void **state)
 {
     static const char cfg[] = "<device><fullConfig>true</fullConfig></device>\n";
@@ -410,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_cache_bounded),
         cmocka_unit_test(test_tampered_rejected),
         cmocka_unit_test(test_itl_rules_and_kind),
+        cmocka_unit_test(test_filename_names_the_kind),
         cmocka_unit_test(test_signed_config),
         cmocka_unit_test(test_names),
     };
