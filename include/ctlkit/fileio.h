@@ -70,4 +70,11 @@ void ck_file_stamp_take(const char *path, ck_file_stamp *stamp);
 /* Whether two stamps describe the same file in the same state. */
 bool ck_file_stamp_same(const ck_file_stamp *a, const ck_file_stamp *b);
 
+/* path made absolute against the working directory now (malloc'd; an
+ * absolute path is copied as it is). Unlike realpath the file need not
+ * exist yet, and links are not followed: for a path a daemon keeps
+ * watching or reading after it has left its working directory. NULL
+ * when out of memory or the working directory cannot be read. */
+char *ck_path_absolute(const char *path);
+
 #endif

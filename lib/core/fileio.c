@@ -222,3 +222,18 @@ bool ck_file_stamp_same(const ck_file_stamp *a, const ck_file_stamp *b)
     return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
                            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec);
 }
+
+char *ck_path_absolute(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/')
+        return strdup(path);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return NULL;
+    char *out = NULL;
+    if (asprintf(&out, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path) < 0)
+        return NULL;
+    return out;
+}

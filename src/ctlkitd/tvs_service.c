@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include "ctlkit/bytes.h"
+#include "ctlkit/fileio.h"
 #include "ctlkit/tls_policy.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/tvs.h"
@@ -75,15 +76,19 @@ int tvs_config_add_db_cert(tvs_config *cfg, const char *spec, ck_err *err)
     return 0;
 }
 
-/* Deep copy, so the caller may free its configuration after _new. */
+/* Deep copy, so the caller may free its configuration after _new. The
+ * paths are made absolute here: a detached daemon leaves its working
+ * directory, and the CTL is watched and every file read again on reload,
+ * long after (a relative --tvs-ctl went "missing" within a second, and its
+ * CTL cache with it). */
 static int config_copy(tvs_config *dst, const tvs_config *src, ck_err *err)
 {
     *dst = *src;
     dst->db_certs = NULL;
     dst->n_db_certs = 0;
     dst->listen = strdup(src->listen ? src->listen : "0.0.0.0:2445");
-    dst->cert_key_pem = src->cert_key_pem ? strdup(src->cert_key_pem) : NULL;
-    dst->ctl_path = src->ctl_path ? strdup(src->ctl_path) : NULL;
+    dst->cert_key_pem = src->cert_key_pem ? ck_path_absolute(src->cert_key_pem) : NULL;
+    dst->ctl_path = src->ctl_path ? ck_path_absolute(src->ctl_path) : NULL;
     if (!dst->listen || (src->cert_key_pem && !dst->cert_key_pem) || (src->ctl_path && !dst->ctl_path))
         return ck_fail(err, CK_ENOMEM, "out of memory");
     if (src->n_db_certs) {
@@ -92,7 +97,7 @@ static int config_copy(tvs_config *dst, const tvs_config *src, ck_err *err)
             return ck_fail(err, CK_ENOMEM, "out of memory");
         for (size_t i = 0; i < src->n_db_certs; i++) {
             dst->db_certs[i] = src->db_certs[i];
-            dst->db_certs[i].path = strdup(src->db_certs[i].path);
+            dst->db_certs[i].path = ck_path_absolute(src->db_certs[i].path);
             dst->n_db_certs++;
             if (!dst->db_certs[i].path)
                 return ck_fail(err, CK_ENOMEM, "out of memory");
