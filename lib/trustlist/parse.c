@@ -303,7 +303,11 @@ static int parse_record(parser *ps, ck_cur *file, size_t index)
         return ck_fail(ps->err, CK_EFORMAT,
                        "offset %zu: record #%zu does not start with a 2-byte RECORDLENGTH element", start,
                        index + 1);
-    if (reclen < 5 || (size_t)reclen - 5 > ck_cur_remaining(file))
+    if (reclen < 5)
+        return ck_fail(ps->err, CK_EFORMAT,
+                       "offset %zu: record #%zu RECORDLENGTH %u is shorter than its own 5-byte element", start,
+                       index + 1, reclen);
+    if ((size_t)reclen - 5 > ck_cur_remaining(file))
         return ck_fail(ps->err, CK_EFORMAT, "offset %zu: record #%zu RECORDLENGTH %u runs past the end of the file (%zu bytes left)",
                        start, index + 1, reclen, ck_cur_remaining(file) + 5);
     r->length = reclen;

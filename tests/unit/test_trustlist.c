@@ -884,6 +884,14 @@ static void test_parse_length_past_container(void **state)
     expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, "runs past the end of the file");
     fixture_free(&x);
 
+    /* RECORDLENGTH shorter than its own element. */
+    x = seed_fixture();
+    off = x.f->records[0].offset;
+    put16(x.raw + off + 3, 4);
+    snprintf(want, sizeof want, "offset %zu: record #1 RECORDLENGTH 4 is shorter than its own 5-byte element", off);
+    expect_parse_fail(x.raw, x.n, CK_EFORMAT, want, NULL);
+    fixture_free(&x);
+
     /* RECORDLENGTH shorter than the element inside it. */
     x = seed_fixture();
     off = x.f->records[0].offset;
