@@ -121,6 +121,12 @@ int ck_ph_model_sbd(const char *model);
 
 /* --- signed configuration files ----------------------------------------- */
 
+/* The record of list that may sign the .sgn sgn, as a phone sees it: a
+ * TFTP or CCM+TFTP record with a certificate whose serial and issuer are
+ * the file's signer's; NULL for none (a SAST record does not sign
+ * configuration files). */
+const ck_tl_record *ck_ph_sgn_signer_record(const ck_tl_file *list, const ck_tl_file *sgn);
+
 /* Checks a .sgn with the TFTP or CCM+TFTP record, of the held CTL then ITL,
  * whose serial and issuer match the file's signer, and that its signed
  * FILENAME is name, the file the phone asked for (upper and lower case

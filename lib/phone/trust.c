@@ -247,7 +247,7 @@ int ck_ph_judge(const ck_ph_input *in, ck_ph_decision *d, ck_err *err)
 
 /* ---- signed configuration files ---- */
 
-static const ck_tl_record *tftp_record(const ck_tl_file *l, const ck_tl_file *sgn)
+const ck_tl_record *ck_ph_sgn_signer_record(const ck_tl_file *l, const ck_tl_file *sgn)
 {
     if (!l)
         return NULL;
@@ -275,9 +275,9 @@ int ck_ph_check_sgn(const ck_tl_file *ctl, const ck_tl_file *itl, const char *na
                 (int)(s->filename.n > 128 ? 128 : s->filename.n), s->filename.p ? (const char *)s->filename.p : "");
         goto out;
     }
-    const ck_tl_record *r = tftp_record(ctl, s);
+    const ck_tl_record *r = ck_ph_sgn_signer_record(ctl, s);
     if (!r)
-        r = tftp_record(itl, s);
+        r = ck_ph_sgn_signer_record(itl, s);
     if (!r) {
         ck_fail(err, CK_ENOTFOUND, "the signer %.*s is not a TFTP record of the installed CTL or ITL",
                 (int)(s->signer_name.n > 128 ? 128 : s->signer_name.n),

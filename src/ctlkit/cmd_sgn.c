@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctlkit/bytes.h"
 #include "ctlkit/fileio.h"
+#include "ctlkit/phone.h"
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
 #include "sgn_enc.h"
@@ -122,7 +123,9 @@ out:
     return rc;
 }
 
-/* Finds the certificate of a TFTP-capable record matching the .sgn's signer. */
+/* The certificate of the record that may sign the .sgn, by the phones' rule
+ * (ck_ph_sgn_signer_record: TFTP or CCM+TFTP), so that `sgn verify` says
+ * "valid" exactly where a phone would. */
 static X509 *signer_from_trustlist(const char *path, const ck_tl_file *sgn, ck_err *err)
 {
     uint8_t *raw = NULL;
@@ -135,13 +138,9 @@ static X509 *signer_from_trustlist(const char *path, const ck_tl_file *sgn, ck_e
         ck_err_prefix(err, "%s", path);
         goto out;
     }
-    for (size_t i = 0; i < tl->n_records && !found; i++) {
-        const ck_tl_record *r = &tl->records[i];
-        bool tftp = r->function == CK_ROLE_TFTP || r->function == CK_ROLE_CCM_TFTP || r->function == CK_ROLE_SAST;
-        if (tftp && r->cert.p && ck_bytes_equal(r->serial.p, r->serial.n, sgn->signer_serial.p, sgn->signer_serial.n) &&
-            ck_bytes_equal(r->issuer.p, r->issuer.n, sgn->signer_issuer.p, sgn->signer_issuer.n))
-            found = ck_cert_from_der(r->cert.p, r->cert.n, err);
-    }
+    const ck_tl_record *r = ck_ph_sgn_signer_record(tl, sgn);
+    if (r)
+        found = ck_cert_from_der(r->cert.p, r->cert.n, err);
     if (!found && err->code == CK_OK)
         ck_fail(err, CK_ENOTFOUND, "%s has no TFTP record for the signer %.*s", path, (int)sgn->signer_name.n,
                 (const char *)sgn->signer_name.p);
