@@ -311,17 +311,19 @@ static void reject(struct tftp_service *svc, const ck_netaddr *peer, const struc
 /* ---- making room: evicting a silent transfer ----------------------------- */
 
 /* The table is full and a client with no transfer in flight asks: the
- * transfer whose client has been silent the longest goes, if it has been
- * silent (sent nothing, not even a duplicate ACK) for at least our own
- * retransmission timeout. Only then is the table scanned, so the cost
- * falls on the full table, not on every request. */
+ * transfer that has gone the longest without progress goes, if it has made
+ * none (no ACK of a new block) for at least our own retransmission
+ * timeout. Duplicate ACKs are not progress: a client that keeps sending
+ * them while it never moves on would otherwise hold its slot for ever.
+ * Only then is the table scanned, so the cost falls on the full table,
+ * not on every request. */
 static bool evict_silent(struct tftp_service *svc, uint64_t now)
 {
     uint64_t silent_us = (uint64_t)svc->cfg.timeout_ms * 1000u;
     struct tftp_xfer *victim = NULL;
     for (size_t i = 0; i < svc->nactive; i++) {
         struct tftp_xfer *x = svc->active[i];
-        if (now - x->heard_us >= silent_us && (!victim || x->heard_us < victim->heard_us))
+        if (now - x->progress_us >= silent_us && (!victim || x->progress_us < victim->progress_us))
             victim = x;
     }
     if (!victim)
@@ -332,8 +334,8 @@ static bool evict_silent(struct tftp_service *svc, uint64_t now)
         tftp_port_send_now(victim->port, &victim->peer, b.data, b.len);
     ck_buf_free(&b);
     snprintf(victim->why, sizeof victim->why,
-             "evicted: nothing heard for %.1f s, all %u slots taken (--max-transfers) and a new client asked",
-             (double)(now - victim->heard_us) / 1e6, svc->cfg.max_transfers);
+             "evicted: no progress for %.1f s, all %u slots taken (--max-transfers) and a new client asked",
+             (double)(now - victim->progress_us) / 1e6, svc->cfg.max_transfers);
     finish(svc, victim, XFER_FAILED, now);
     return true;
 }

@@ -52,7 +52,7 @@ static enum xfer_result send_window(struct tftp_xfer *x)
 enum xfer_result xfer_begin(struct tftp_xfer *x, uint64_t now_us)
 {
     x->start_us = now_us;
-    x->heard_us = now_us;
+    x->progress_us = now_us;
     x->deadline_us = now_us + x->timeout_us;
     if (x->oack_pending) {
         tftp_port_queue(x->port, &x->peer, NULL, x->oack, x->oack_len);
@@ -81,6 +81,7 @@ static enum xfer_result on_ack(struct tftp_xfer *x, uint16_t block, uint64_t now
             return XFER_DONE;
     }
     x->tries = 0;
+    x->progress_us = now_us;
     x->deadline_us = now_us + x->timeout_us;
     return send_window(x);
 }
@@ -88,7 +89,6 @@ static enum xfer_result on_ack(struct tftp_xfer *x, uint16_t block, uint64_t now
 enum xfer_result xfer_on_packet(struct tftp_xfer *x, const uint8_t *buf, size_t n, uint64_t now_us)
 {
     x->heard = true;
-    x->heard_us = now_us;
     uint16_t block;
     if (n == 4 && ck_tftp_parse_ack(buf, 4, &block, NULL) == 0)
         return on_ack(x, block, now_us);
@@ -97,6 +97,12 @@ enum xfer_result xfer_on_packet(struct tftp_xfer *x, const uint8_t *buf, size_t 
     ck_err err;
     ck_err_clear(&err);
     int rc = ck_tftp_parse(buf, n, &pk, &err);
+    if (rc < 0 && n >= 2 && buf[0] == 0 && buf[1] == CK_TFTP_ERROR) {
+        /* An ERROR ends the transfer and is never answered (RFC 1350),
+         * even one cut by our buffer or otherwise malformed. */
+        snprintf(x->why, sizeof x->why, "client sent a malformed error packet (%zu bytes)", n);
+        return XFER_FAILED;
+    }
     if (rc == 0 && pk.opcode == CK_TFTP_ERROR) {
         /* RFC 2347: a client that does not like our OACK says so with an
          * ERROR (code 8); either way the transfer ends, without a reply

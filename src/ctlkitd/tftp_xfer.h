@@ -49,7 +49,8 @@ struct tftp_xfer {
     uint32_t timeout_us;
     uint32_t retransmits;
     uint64_t start_us, deadline_us;
-    uint64_t heard_us;        /* last datagram from the client (start_us until then) */
+    uint64_t progress_us;     /* last ACK that moved the transfer on (start_us until then); duplicate and
+                               * stale ACKs do not count, so that a client cannot hold its slot with them */
     uint8_t *oack;            /* our OACK, kept for retransmission */
     size_t oack_len;
     char why[160];            /* reason of a failure, for the log line */

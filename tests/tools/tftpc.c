@@ -14,11 +14,14 @@
  *       Sends the bytes HEX (e.g. 0001612e62696e006f6374657400) and prints the
  *       first reply: "ERROR CODE MESSAGE", "DATA BLOCK LEN", "OACK ...",
  *       or "NOREPLY" after SECS (default 1).
- *   tftpc hold HOST PORT FILE N SECS [-B LOCALADDR] [-o NAME=VALUE]...
+ *   tftpc hold HOST PORT FILE N SECS [-B LOCALADDR] [-o NAME=VALUE]... [-k]
  *       Starts N transfers of FILE, each from its own socket, never ACKs,
  *       and after SECS prints "DATA n ERROR n LATE n" (how many of them were
  *       answered first with DATA or OACK, how many with ERROR, and how many
- *       started ones got an ERROR later) and closes them.
+ *       started ones got an ERROR later) and closes them. -k: every 0.2 s
+ *       each started transfer sends the server an ACK that moves nothing
+ *       (block 65535: neither the OACK's ACK 0 nor a block sent), to hold
+ *       its slot by chatter alone.
  *
  * Only for tests: it trusts its arguments and exits on the first problem. */
 #include <arpa/inet.h>
@@ -341,8 +344,10 @@ static int cmd_hold(int argc, char **argv)
     int *fds = calloc((size_t)n, sizeof *fds);
     int *seen = calloc((size_t)n, sizeof *seen);
     struct pollfd *p = calloc((size_t)n, sizeof *p);
-    if (!fds || !seen || !p)
+    struct sockaddr_in *tid = calloc((size_t)n, sizeof *tid);
+    if (!fds || !seen || !p || !tid)
         die("out of memory");
+    int chatter = 0;
     uint8_t req[600], buf[70000];
     char *opts[16];
     int nopts = 0;
@@ -351,6 +356,8 @@ static int cmd_hold(int argc, char **argv)
             set_local(argv[++i]);
         else if (!strcmp(argv[i], "-o") && i + 1 < argc && nopts < 16)
             opts[nopts++] = argv[++i];
+        else if (!strcmp(argv[i], "-k"))
+            chatter = 1;
         else
             die("hold: unknown option");
     }
@@ -361,15 +368,25 @@ static int cmd_hold(int argc, char **argv)
         sendto(fds[i], req, reqlen, 0, (struct sockaddr *)&server, sizeof server);
     }
     int ndata = 0, nerror = 0, nlate = 0;
-    double end = now() + secs;
+    double end = now() + secs, next_chatter = now() + 0.2;
+    static const uint8_t still[4] = {0, CK_TFTP_ACK, 0xff, 0xff};
     while (now() < end) {
+        if (chatter && now() >= next_chatter) {
+            next_chatter = now() + 0.2;
+            for (int i = 0; i < n; i++)
+                if (seen[i] == 1)
+                    sendto(fds[i], still, sizeof still, 0, (struct sockaddr *)&tid[i], sizeof tid[i]);
+        }
         if (poll(p, (nfds_t)n, 50) <= 0)
             continue;
         for (int i = 0; i < n; i++) {
             if (!(p[i].revents & POLLIN))
                 continue;
-            ssize_t r = recv(fds[i], buf, sizeof buf, 0);
+            socklen_t tl = sizeof tid[i];
+            struct sockaddr_in from;
+            ssize_t r = recvfrom(fds[i], buf, sizeof buf, 0, (struct sockaddr *)&from, &tl);
             if (r >= 2 && !seen[i]) {
+                tid[i] = from; /* the transfer's port (its TID) */
                 seen[i] = 1;
                 if (buf[1] == CK_TFTP_DATA || buf[1] == CK_TFTP_OACK)
                     ndata++;
@@ -392,6 +409,7 @@ static int cmd_hold(int argc, char **argv)
     free(fds);
     free(seen);
     free(p);
+    free(tid);
     return 0;
 }
 
