@@ -10,7 +10,9 @@
 #include "ctlkit/bytes.h"
 #include "ctlkit/params.h"
 #include "ctlkit/store.h"
+#include "ctlkit/tftp.h"
 #include "ctlkit/tls_policy.h"
+#include "tftp_xfer.h" /* XFER_MAX_WINDOW */
 
 typedef struct daemon_option {
     const char *name;     /* the long name, without "--" */
@@ -85,6 +87,25 @@ static int set_max_transfers(daemon_args *a, const char *arg, ck_err *err)
     if (set_number(arg, 1, 1000000, &n, "--max-transfers must be a number from 1 to 1000000", err) < 0)
         return -1;
     a->d->tftp.max_transfers = (unsigned)n;
+    return 0;
+}
+
+static int set_tftp_max_blksize(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, CK_TFTP_BLKSIZE_MIN, CK_TFTP_BLKSIZE_MAX, &n,
+                   "--tftp-max-blksize must be a number from 8 to 65464", err) < 0)
+        return -1;
+    a->d->tftp.max_blksize = (unsigned)n;
+    return 0;
+}
+
+static int set_tftp_max_window(daemon_args *a, const char *arg, ck_err *err)
+{
+    long long n;
+    if (set_number(arg, 1, XFER_MAX_WINDOW, &n, "--tftp-max-window must be a number from 1 to 64", err) < 0)
+        return -1;
+    a->d->tftp.max_window = (unsigned)n;
     return 0;
 }
 
@@ -332,6 +353,12 @@ static const daemon_option options[] = {
      "(default: the node's CallManager key; none without a cluster)",
      CLUSTER_NODE_TFTP_SIGN, NULL, set_tftp_sign_cert},
     {"max-transfers", 0, "N", "concurrent TFTP transfers (default 4000)", NULL, NULL, set_max_transfers},
+    {"tftp-max-blksize", 0, "N",
+     "largest TFTP blksize granted (RFC 2348; default 65464): with\n"
+     "--tftp-max-window, bounds what one ACK makes the server send",
+     NULL, NULL, set_tftp_max_blksize},
+    {"tftp-max-window", 0, "N", "largest TFTP windowsize granted (RFC 7440; default 64)", NULL, NULL,
+     set_tftp_max_window},
     {"max-transfers-per-source", 0, "N",
      "concurrent TFTP transfers per client address\n"
      "(default: the cluster's TFTPMaxTransfersPerSource, or 16; 0 = no cap)",
