@@ -87,11 +87,12 @@ static int parse_options(ck_cur *c, bool is_oack, const char *what, ck_tftp_opts
         size_t name_len, val_len;
         size_t at = ck_cur_offset(c);
         /* Some embedded clients pad their requests with NULs: nothing but
-         * NULs left is the end of the options, not an empty option name. */
+         * NULs left is the end of a request's options, not an empty option
+         * name. (An OACK stays strict: it must carry what it acknowledges.) */
         size_t k = c->pos;
-        while (k < c->len && c->data[k] == 0)
+        while (!is_oack && k < c->len && c->data[k] == 0)
             k++;
-        if (k == c->len)
+        if (!is_oack && k == c->len)
             break;
         if (!ck_cur_cstr(c, ck_cur_remaining(c), &name, &name_len))
             return fail_at(out, CK_TFTP_EBADOP, err, "%s: option name at byte %zu is not NUL-terminated",
