@@ -35,6 +35,10 @@ typedef struct ck_cluster ck_cluster;
 #define CK_UNIT_TVS "TVS"
 #define CK_UNIT_CAPF "CAPF"
 #define CK_UNIT_ITLRECOVERY "ITLRecovery"
+/* All four, in this order: a subscriber owns the first two, the publisher
+ * all four (lib/cluster/certs.c). */
+#define CK_N_UNITS 4
+extern const char *const ck_units[CK_N_UNITS];
 
 /* Trust-store purposes (cluster-wide). */
 #define CK_TRUST_CALLMANAGER "CallManager-trust"

@@ -26,12 +26,13 @@ const char *ck_cluster_trust_purpose(const char *p)
     return NULL;
 }
 
+const char *const ck_units[CK_N_UNITS] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
+
 const char *ck_cluster_unit_name(const char *u)
 {
-    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY, NULL};
-    for (const char *const *t = units; *t; t++)
-        if (strcasecmp(*t, u) == 0)
-            return *t;
+    for (size_t i = 0; i < CK_N_UNITS; i++)
+        if (strcasecmp(ck_units[i], u) == 0)
+            return ck_units[i];
     return NULL;
 }
 

@@ -435,10 +435,9 @@ static int make_node(ck_cluster *c, const ck_node *n, const char *ou, const char
         if (ck_write_file_atomic(path, owner, strlen(owner), 0644, err) < 0)
             return -1;
     }
-    const char *units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
     size_t nunits = n->publisher ? 4 : 2;
     for (size_t u = 0; u < nunits; u++)
-        if (ck__make_unit(c, n, units[u], ou, o, l, st, country, bits, digest, created, err) < 0)
+        if (ck__make_unit(c, n, ck_units[u], ou, o, l, st, country, bits, digest, created, err) < 0)
             return -1;
     return 0;
 }

@@ -10,7 +10,6 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
-static const char *const held_units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
 
 int ck_cluster_hold_keys_here(ck_cluster *c, ck_err *err)
 {
@@ -22,9 +21,9 @@ int ck_cluster_hold_keys_here(ck_cluster *c, ck_err *err)
     for (size_t i = 0; i < n; i++) {
         if (!ck_cluster_node_here(c, nodes[i].name))
             continue;
-        for (size_t u = 0; u < sizeof held_units / sizeof held_units[0]; u++) {
+        for (size_t u = 0; u < CK_N_UNITS; u++) {
             char path[PATH_MAX];
-            ck_cluster_key_path(c, nodes[i].name, held_units[u], path, sizeof path);
+            ck_cluster_key_path(c, nodes[i].name, ck_units[u], path, sizeof path);
             /* A key that cannot be read now (missing, refused) is not held:
              * what needs it later says so. */
             CK_IGNORE(ck_key_hold_load(path, 0, NULL));
@@ -36,25 +35,24 @@ int ck_cluster_hold_keys_here(ck_cluster *c, ck_err *err)
 
 int ck_cluster_held_key_changed(ck_cluster *c, const char *node, const char **unit, ck_err *err)
 {
-    const char *const *units = held_units;
     *unit = NULL;
     if (!ck_key_holding())
         return 0;
-    for (size_t i = 0; i < sizeof held_units / sizeof held_units[0]; i++) {
+    for (size_t i = 0; i < CK_N_UNITS; i++) {
         char path[PATH_MAX];
-        ck_cluster_key_path(c, node, units[i], path, sizeof path);
+        ck_cluster_key_path(c, node, ck_units[i], path, sizeof path);
         EVP_PKEY *key = ck_key_held_unreadable(path);
         if (!key)
             continue; /* not held, or readable: its users read the file */
         X509 *cert = NULL;
-        int rc = ck__load_unit(c, node, units[i], &cert, NULL, err);
+        int rc = ck__load_unit(c, node, ck_units[i], &cert, NULL, err);
         bool same = rc == 0 && X509_check_private_key(cert, key) == 1;
         X509_free(cert);
         EVP_PKEY_free(key);
         if (rc < 0)
             return -1;
         if (!same) {
-            *unit = units[i];
+            *unit = ck_units[i];
             return 1;
         }
     }

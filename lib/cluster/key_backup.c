@@ -18,7 +18,6 @@
 #include "ctlkit/x509.h"
 #include "internal.h"
 
-static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
 
 static void backup_path(const ck_cluster *c, const char *node, const char *unit, char *out, size_t outsz)
 {
@@ -62,22 +61,22 @@ static bool holds_row_cert(const char *path, const ck_cert_row *row)
 
 void ck__key_backups_recover(ck_cluster *c, const char *node, ck_materialize_report *r)
 {
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < CK_N_UNITS; i++) {
         char path[PATH_MAX], key[PATH_MAX];
-        backup_path(c, node, units[i], path, sizeof path);
+        backup_path(c, node, ck_units[i], path, sizeof path);
         if (access(path, F_OK) < 0)
             continue;
         ck_cert_row row = {0};
-        if (ck_store_get_cert(c->store, node, units[i], &row, NULL) < 0)
+        if (ck_store_get_cert(c->store, node, ck_units[i], &row, NULL) < 0)
             continue; /* the store cannot say: decide on a later pass */
-        ck_cluster_key_path(c, node, units[i], key, sizeof key);
+        ck_cluster_key_path(c, node, ck_units[i], key, sizeof key);
         if (holds_row_cert(path, &row) && !holds_row_cert(key, &row)) {
             if (rename(path, key) == 0) {
                 ck_fsync_dir_of(key);
-                ck__materialize_note(r, "%s key put back: an interrupted set cert regen had replaced it", units[i]);
+                ck__materialize_note(r, "%s key put back: an interrupted set cert regen had replaced it", ck_units[i]);
             }
         } else {
-            ck__key_backup_drop(c, node, units[i]);
+            ck__key_backup_drop(c, node, ck_units[i]);
         }
         ck_cert_row_clear(&row);
     }

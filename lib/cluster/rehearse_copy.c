@@ -117,14 +117,13 @@ void ck__rh_copy_remove(ck__rh_copy *cp)
  * it holds in memory (ck_cluster_hold_keys_here): the copy gets those. */
 static int copy_held_keys(ck_cluster *real, const char *node, const char *dst, ck_err *err)
 {
-    static const char *const units[] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
     if (ck_mkdirs(dst, 0700, err) < 0)
         return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < CK_N_UNITS; i++) {
         char path[PATH_MAX], to[PATH_MAX + 80];
         X509 *cert = NULL;
         EVP_PKEY *key = NULL;
-        ck_cluster_key_path(real, node, units[i], path, sizeof path);
+        ck_cluster_key_path(real, node, ck_units[i], path, sizeof path);
         if (!ck__key_hold_take(path, &cert, &key))
             continue;
         const char *slash = strrchr(path, '/');

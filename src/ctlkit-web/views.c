@@ -11,7 +11,6 @@
 #include "ctlkit/trustlist.h"
 #include "ctlkit/x509.h"
 
-static void fmt_day(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_DAY, out, outsz); }
 
 static json_t *strings_json(char **v, size_t n)
 {
@@ -91,7 +90,7 @@ json_t *view_cluster(ck_cluster *c, ck_err *err)
 static json_t *cert_json(const ck_cert_row *r, const char *kind, int64_t now)
 {
     char exp[32];
-    fmt_day(r->not_after, exp, sizeof exp);
+    ck_utc(r->not_after, CK_UTC_DAY, exp, sizeof exp);
     long days = 0;
     const char *w = ck_cert_expiry_warning(r->not_after, now, &days);
     return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s,s:I,s:s?}", "kind", kind, "node", *r->node ? r->node : NULL, "unit",

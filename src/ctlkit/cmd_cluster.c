@@ -230,10 +230,6 @@ static int cluster_join(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* The words `cluster status` uses for a node's copy. */
-static void fmt_time(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_DAY, out, outsz); }
-static void fmt_when(int64_t t, char *out, size_t outsz) { ck_utc(t, CK_UTC_SECONDS, out, outsz); }
-
 /* One file of a node in JSON: the folder's copy, what was published, what
  * the daemon reports serving. */
 static json_t *file_json(const ck_status_file *f)
@@ -241,7 +237,7 @@ static json_t *file_json(const ck_status_file *f)
     json_t *served = json_null();
     if (f->served) {
         char since[32];
-        fmt_when(f->served_since, since, sizeof since);
+        ck_utc(f->served_since, CK_UTC_SECONDS, since, sizeof since);
         served = json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "version", (json_int_t)f->served_version, "md5",
                            f->served_md5, "sha1", f->served_sha1, "since", (json_int_t)f->served_since, "since_utc",
                            since, "differs", f->served_differs);
@@ -257,7 +253,7 @@ static void print_served(const char *node, const char *name, const ck_status_fil
     if (!f->served)
         return;
     char since[32], version[24];
-    fmt_when(f->served_since, since, sizeof since);
+    ck_utc(f->served_since, CK_UTC_SECONDS, since, sizeof since);
     snprintf(version, sizeof version, "%lld", (long long)f->served_version);
     printf("%-20s %-12s %-8s %-32s %-19s %s\n", node, name, f->served_version ? version : "-", f->served_md5, since,
            !f->served_differs ? "published" : f->published ? "DIFFERS" : "unpublished");
@@ -324,7 +320,7 @@ static void print_status(const ck_cluster_status *st, ck_cluster *c)
     printf("\n%-20s %-12s %-34s %-10s %s\n", "NODE", "UNIT", "SERIAL", "EXPIRES", "SUBJECT");
     for (size_t k = 0; k < st->n_certs; k++) {
         char exp[32];
-        fmt_time(st->certs[k].not_after, exp, sizeof exp);
+        ck_utc(st->certs[k].not_after, CK_UTC_DAY, exp, sizeof exp);
         printf("%-20s %-12s %-34s %-10s %s\n", st->certs[k].node, st->certs[k].unit, st->certs[k].serial, exp,
                st->certs[k].subject);
     }
@@ -357,7 +353,7 @@ static void print_status_json(const ck_cluster_status *st, ck_cluster *c)
         for (size_t k = 0; k < st->n_certs; k++)
             if (strcmp(st->certs[k].node, n->node.name) == 0) {
                 char exp[32];
-                fmt_time(st->certs[k].not_after, exp, sizeof exp);
+                ck_utc(st->certs[k].not_after, CK_UTC_DAY, exp, sizeof exp);
                 json_array_append_new(jc, json_pack("{s:s,s:s,s:s,s:s}", "unit", st->certs[k].unit, "serial",
                                                     st->certs[k].serial, "subject", st->certs[k].subject, "expires",
                                                     exp));

@@ -77,12 +77,10 @@ typedef struct db_thread {
     bool reload_asked;
     bool db_up;                /* for the metrics, as of the thread's last look */
     long long version[2];      /* CTLFile.tlv, ITLFile.tlv */
-    int64_t not_after[4];      /* the node's certificates (cert_units), 0: none */
+    int64_t not_after[CK_N_UNITS]; /* the node's certificates (ck_units), 0: none */
     long long certs_counter;   /* the change counter they were read at (-1: not yet) */
 } db_thread;
 
-/* The units whose certificates a node may hold, in the metrics' order. */
-static const char *const cert_units[4] = {CK_UNIT_CALLMANAGER, CK_UNIT_TVS, CK_UNIT_CAPF, CK_UNIT_ITLRECOVERY};
 
 struct cluster_node {
     ck_cluster *c; /* the database thread's alone once it runs */
@@ -424,10 +422,10 @@ static void note_for_metrics(cluster_node *cn)
     /* The certificates change only with a commit: read again only when the
      * counter moved (a regeneration or an import is one). */
     bool certs = up && counter != cn->db.certs_counter;
-    int64_t na[4] = {0};
-    for (size_t i = 0; certs && i < 4; i++) {
+    int64_t na[CK_N_UNITS] = {0};
+    for (size_t i = 0; certs && i < CK_N_UNITS; i++) {
         ck_cert_row row;
-        if (ck_store_get_cert(ck_cluster_store(cn->c), cn->node, cert_units[i], &row, NULL) == 0) {
+        if (ck_store_get_cert(ck_cluster_store(cn->c), cn->node, ck_units[i], &row, NULL) == 0) {
             na[i] = row.not_after;
             ck_cert_row_clear(&row);
         }
@@ -1007,7 +1005,7 @@ void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
     /* As the database thread last saw it (its every poll). */
     pthread_mutex_lock(&cn->db.mu);
     bool up = cn->db.db_up;
-    int64_t na[4];
+    int64_t na[CK_N_UNITS];
     memcpy(na, cn->db.not_after, sizeof na);
     pthread_mutex_unlock(&cn->db.mu);
     evbuffer_add_printf(out,
@@ -1020,8 +1018,8 @@ void cluster_node_metrics(cluster_node *cn, struct evbuffer *out)
     evbuffer_add_printf(out, "# HELP ctlkit_certificate_not_after_timestamp_seconds When each of this node's "
                              "certificates expires (Unix seconds).\n"
                              "# TYPE ctlkit_certificate_not_after_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < CK_N_UNITS; i++)
         if (na[i])
-            evbuffer_add_printf(out, "ctlkit_certificate_not_after_timestamp_seconds{unit=\"%s\"} %lld\n", cert_units[i],
+            evbuffer_add_printf(out, "ctlkit_certificate_not_after_timestamp_seconds{unit=\"%s\"} %lld\n", ck_units[i],
                                 (long long)na[i]);
 }
